@@ -1,0 +1,42 @@
+PYTHON ?= python3
+PYTEST_ARGS ?=
+
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run test lint bench clean
+
+## venv: create .venv and install the package with its test extra
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+## run: serve the API on http://127.0.0.1:8000 with the embedded SQLite store
+run: venv
+	$(BIN)/subledger serve --host 127.0.0.1 --port 8000
+
+## test: make sure PostgreSQL is up, then run the whole test suite
+# pytest's exit code is passed through as is (5 = no tests collected is a failure).
+test: venv
+	@url="$$(bash scripts/ensure-postgres.sh)" && \
+	SUBLEDGER_TEST_PG_ADMIN_URL="$$url" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## lint: ruff (installed into the venv on first use)
+lint: venv
+	@$(BIN)/python -m ruff --version >/dev/null 2>&1 || $(BIN)/python -m pip install -q ruff
+	$(BIN)/python -m ruff check .
+
+## bench: benchmarks against the local PostgreSQL
+bench: venv
+	@url="$$(bash scripts/ensure-postgres.sh)" && \
+	SUBLEDGER_TEST_PG_ADMIN_URL="$$url" $(BIN)/python -m bench
+
+## clean: remove the venv, caches and local SQLite databases
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis .ruff_cache
+	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+	rm -f ./*.db ./*.db-wal ./*.db-shm

@@ -1,0 +1,417 @@
+"""The ledger application: every command is load -> decide -> save, in one transaction.
+
+Optimistic concurrency comes from the store: two commands that load the same version of an
+aggregate cannot both append the next one; the second fails with
+:class:`~subledger.domain.errors.ConcurrentModification` and nothing of it is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import Environment
+
+from subledger.domain.base import LedgerAggregate
+from subledger.domain.catalog import Coupon, Plan, coupon_aggregate_id, plan_aggregate_id
+from subledger.domain.errors import (
+    ConcurrentModification,
+    CouponAlreadyExists,
+    CouponNotFound,
+    DomainError,
+    NotFound,
+    NotYetAvailable,
+    PlanAlreadyExists,
+    PlanNotFound,
+    SubscriberNotFound,
+    SubscriptionNotFound,
+    UnknownGateway,
+    UnknownReference,
+)
+from subledger.domain.subscriber import Subscriber
+from subledger.domain.subscription import Subscription
+from subledger.domain.time import isoformat, resolve_effective_at
+from subledger.store import IdempotencyRecord, SubscriberLink
+from subledger.store.log import EventLog
+from subledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
+
+from .idempotency import IdempotentRequest
+
+A = TypeVar("A", bound=LedgerAggregate)
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Ledger(Application):
+    """The write side of the ledger and the log it keeps."""
+
+    name = "subledger"
+    log_section_size = 1000
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *,
+        gateways: Iterable[str] = ("sandbox",),
+        clock: Clock = system_clock,
+    ) -> None:
+        super().__init__(env=env)
+        self.clock = clock
+        self.gateways = frozenset(gateways)
+        recorder = self.recorder
+        assert isinstance(recorder, (LedgerPostgresRecorder, LedgerSQLiteRecorder))
+        self.store_recorder = recorder
+        self.event_log = EventLog(recorder, self.mapper)
+
+    def construct_env(self, name: str, env: Any = None) -> Environment:
+        # Only the configuration handed in: modules never read the process environment.
+        return Environment(name, dict(env or {}))
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self.clock()
+
+    def _times(self, effective_at: datetime | None) -> tuple[datetime, datetime]:
+        now = self._now()
+        return resolve_effective_at(effective_at, now), now
+
+    def _load(self, aggregate_id: UUID, cls: type[A], not_found: DomainError) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise not_found from None
+        if not isinstance(aggregate, cls):
+            raise not_found
+        return aggregate
+
+    def _commit(
+        self,
+        *aggregates: LedgerAggregate,
+        result: Any,
+        idempotency: IdempotentRequest | None,
+        links: Iterable[SubscriberLink] = (),
+        on_conflict: DomainError | None = None,
+    ) -> Any:
+        kwargs: dict[str, Any] = {}
+        if idempotency is not None:
+            kwargs["idempotency"] = idempotency.record(result, self._now())
+        links = list(links)
+        if links:
+            kwargs["subscriber_links"] = links
+        try:
+            self.save(*aggregates, **kwargs)
+        except IntegrityError:
+            raise (on_conflict or ConcurrentModification(
+                "another change to the same record was saved first; reload and retry"
+            )) from None
+        return result
+
+    def find_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
+        return self.store_recorder.select_idempotency(scope, key)
+
+    # -- catalog -------------------------------------------------------------------------
+
+    def create_plan(
+        self,
+        *,
+        plan_id: str,
+        name: str,
+        tier: str,
+        currency: str,
+        amount: int,
+        interval: str,
+        trial_days: int = 0,
+        effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> Plan:
+        effective, now = self._times(effective_at)
+        plan = Plan.create(
+            plan_id=plan_id, name=name, tier=tier, currency=currency, amount=amount,
+            interval=interval, trial_days=trial_days, effective_at=effective, recorded_at=now,
+        )
+        exists = PlanAlreadyExists(f"plan {plan_id} already exists")
+        if self._exists(plan.id):
+            raise exists
+        return self._commit(plan, result=plan, idempotency=idempotency, on_conflict=exists)
+
+    def add_plan_price(
+        self,
+        plan_id: str,
+        *,
+        amount: int,
+        effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> Plan:
+        effective, now = self._times(effective_at)
+        plan = self.get_plan(plan_id)
+        plan.add_price(amount=amount, effective_at=effective, recorded_at=now)
+        return self._commit(plan, result=plan, idempotency=idempotency)
+
+    def get_plan(self, plan_id: str) -> Plan:
+        return self._load(plan_aggregate_id(plan_id), Plan, PlanNotFound(f"no plan {plan_id!r}"))
+
+    def create_coupon(
+        self,
+        *,
+        coupon_id: str,
+        percent_off: Decimal | int | str | None = None,
+        amount_off: int | None = None,
+        currency: str | None = None,
+        duration: str,
+        duration_in_months: int | None = None,
+        name: str | None = None,
+        effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> Coupon:
+        effective, now = self._times(effective_at)
+        coupon = Coupon.create(
+            coupon_id=coupon_id, percent_off=percent_off, amount_off=amount_off,
+            currency=currency, duration=duration, duration_in_months=duration_in_months,
+            name=name, effective_at=effective, recorded_at=now,
+        )
+        exists = CouponAlreadyExists(f"coupon {coupon_id} already exists")
+        if self._exists(coupon.id):
+            raise exists
+        return self._commit(coupon, result=coupon, idempotency=idempotency, on_conflict=exists)
+
+    def get_coupon(self, coupon_id: str) -> Coupon:
+        return self._load(
+            coupon_aggregate_id(coupon_id), Coupon, CouponNotFound(f"no coupon {coupon_id!r}")
+        )
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    # -- subscribers ---------------------------------------------------------------------
+
+    def register_subscriber(
+        self,
+        *,
+        email: str,
+        name: str,
+        external_ref: str | None = None,
+        effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> Subscriber:
+        effective, now = self._times(effective_at)
+        subscriber = Subscriber.register(
+            email=email, name=name, external_ref=external_ref, effective_at=effective,
+            recorded_at=now,
+        )
+        return self._commit(
+            subscriber, result=subscriber, idempotency=idempotency,
+            links=[SubscriberLink(subscriber.id, subscriber.id)],
+        )
+
+    def get_subscriber(self, subscriber_id: UUID) -> Subscriber:
+        return self._load(
+            subscriber_id, Subscriber, SubscriberNotFound(f"no subscriber {subscriber_id}")
+        )
+
+    def subscription_ids(self, subscriber_id: UUID) -> list[UUID]:
+        return [i for i in self.store_recorder.select_streams(subscriber_id) if i != subscriber_id]
+
+    def change_subscriber_details(
+        self,
+        subscriber_id: UUID,
+        changes: dict[str, str | None],
+        *,
+        effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> Subscriber:
+        effective, now = self._times(effective_at)
+        subscriber = self.get_subscriber(subscriber_id)
+        subscriber.change_details(changes, effective_at=effective, recorded_at=now)
+        return self._commit(subscriber, result=subscriber, idempotency=idempotency)
+
+    def set_payment_method(
+        self,
+        subscriber_id: UUID,
+        *,
+        gateway: str,
+        token: str,
+        effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> Subscriber:
+        effective, now = self._times(effective_at)
+        if gateway not in self.gateways:
+            raise UnknownGateway(
+                f"gateway {gateway!r} is not configured; configured: {', '.join(sorted(self.gateways))}"
+            )
+        subscriber = self.get_subscriber(subscriber_id)
+        subscriber.set_payment_method(
+            gateway=gateway, token=token, effective_at=effective, recorded_at=now
+        )
+        return self._commit(subscriber, result=subscriber, idempotency=idempotency)
+
+    # -- subscriptions -------------------------------------------------------------------
+
+    def _plan_reference(self, plan_id: str) -> Plan:
+        try:
+            return self.get_plan(plan_id)
+        except PlanNotFound:
+            raise UnknownReference(f"plan_id {plan_id!r} names no plan") from None
+
+    def _coupon_reference(self, coupon_id: str, effective: datetime) -> Coupon:
+        try:
+            coupon = self.get_coupon(coupon_id)
+        except CouponNotFound:
+            raise UnknownReference(f"coupon {coupon_id!r} names no coupon") from None
+        if coupon.created_effective_at > effective:
+            raise NotYetAvailable(
+                f"coupon {coupon_id} did not exist at {isoformat(effective)}"
+            )
+        return coupon
+
+    def start_subscription(
+        self,
+        subscriber_id: UUID,
+        *,
+        plan_id: str,
+        quantity: int = 1,
+        trial_days: int | None = None,
+        coupon: str | None = None,
+        effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> Subscription:
+        effective, now = self._times(effective_at)
+        subscriber = self.get_subscriber(subscriber_id)
+        plan = self._plan_reference(plan_id)
+        coupon_terms = self._coupon_reference(coupon, effective).terms() if coupon else None
+        if effective < subscriber.registered_at:
+            raise NotYetAvailable(
+                f"subscriber {subscriber_id} was registered at {isoformat(subscriber.registered_at)},"
+                f" after effective_at {isoformat(effective)}"
+            )
+        subscription = Subscription.start(
+            subscriber_id=subscriber.id, terms=plan.terms_at(effective), quantity=quantity,
+            trial_days=trial_days, effective_at=effective, recorded_at=now,
+        )
+        if coupon_terms is not None:
+            subscription.apply_coupon(coupon_terms, effective_at=effective, recorded_at=now)
+        return self._commit(
+            subscription, result=subscription, idempotency=idempotency,
+            links=[SubscriberLink(subscriber.id, subscription.id)],
+        )
+
+    def get_subscription(self, subscription_id: UUID) -> Subscription:
+        return self._load(
+            subscription_id, Subscription,
+            SubscriptionNotFound(f"no subscription {subscription_id}"),
+        )
+
+    def _on_subscription(
+        self,
+        subscription_id: UUID,
+        effective_at: datetime | None,
+        idempotency: IdempotentRequest | None,
+        decide: Callable[[Subscription, datetime, datetime], None],
+    ) -> Subscription:
+        effective, now = self._times(effective_at)
+        subscription = self.get_subscription(subscription_id)
+        decide(subscription, effective, now)
+        return self._commit(subscription, result=subscription, idempotency=idempotency)
+
+    def change_subscription(
+        self,
+        subscription_id: UUID,
+        *,
+        plan_id: str | None = None,
+        quantity: int | None = None,
+        when: str = "now",
+        effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> Subscription:
+        plan = self._plan_reference(plan_id) if plan_id is not None else None
+
+        def decide(sub: Subscription, effective: datetime, now: datetime) -> None:
+            terms = plan.terms_at(effective) if plan is not None else None
+            sub.change(terms=terms, quantity=quantity, when=when, effective_at=effective,
+                       recorded_at=now)
+
+        return self._on_subscription(subscription_id, effective_at, idempotency, decide)
+
+    def cancel_subscription(
+        self,
+        subscription_id: UUID,
+        *,
+        when: str = "now",
+        at: datetime | None = None,
+        reason: str | None = None,
+        effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> Subscription:
+        def decide(sub: Subscription, effective: datetime, now: datetime) -> None:
+            sub.cancel(when=when, at=at, comment=reason, effective_at=effective, recorded_at=now)
+
+        return self._on_subscription(subscription_id, effective_at, idempotency, decide)
+
+    def revoke_cancellation(
+        self,
+        subscription_id: UUID,
+        *,
+        effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> Subscription:
+        def decide(sub: Subscription, effective: datetime, now: datetime) -> None:
+            sub.revoke_cancellation(effective_at=effective, recorded_at=now)
+
+        return self._on_subscription(subscription_id, effective_at, idempotency, decide)
+
+    def pause_subscription(
+        self,
+        subscription_id: UUID,
+        *,
+        effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> Subscription:
+        def decide(sub: Subscription, effective: datetime, now: datetime) -> None:
+            sub.pause(effective_at=effective, recorded_at=now)
+
+        return self._on_subscription(subscription_id, effective_at, idempotency, decide)
+
+    def resume_subscription(
+        self,
+        subscription_id: UUID,
+        *,
+        effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> Subscription:
+        def decide(sub: Subscription, effective: datetime, now: datetime) -> None:
+            sub.resume(effective_at=effective, recorded_at=now)
+
+        return self._on_subscription(subscription_id, effective_at, idempotency, decide)
+
+    def apply_coupon(
+        self,
+        subscription_id: UUID,
+        *,
+        coupon: str,
+        effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> Subscription:
+        def decide(sub: Subscription, effective: datetime, now: datetime) -> None:
+            terms = self._coupon_reference(coupon, effective).terms()
+            sub.apply_coupon(terms, effective_at=effective, recorded_at=now)
+
+        return self._on_subscription(subscription_id, effective_at, idempotency, decide)
+
+    # -- listing -------------------------------------------------------------------------
+
+    def list_created(
+        self, type_name: str, cls: type[A], after: int, limit: int
+    ) -> tuple[list[A], int | None]:
+        """Aggregates in the order they were created, a keyset page after position ``after``."""
+        rows = self.event_log.originators(type_name, after, limit)
+        items = [self._load(aggregate_id, cls, NotFound(f"aggregate {aggregate_id} vanished")) for _, aggregate_id in rows]
+        next_cursor = rows[-1][0] if len(rows) == limit else None
+        return items, next_cursor

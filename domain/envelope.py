@@ -1,0 +1,94 @@
+"""The public message of an event: the envelope of CONTRACT.md.
+
+Internal event classes may evolve (a new ``class_version`` with an upcaster); the envelope
+is what readers outside the code rely on: ``GET /events``, histories, and the Kafka topics.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from .base import EVENT_ENVELOPE_FIELDS, LedgerAggregate
+from .catalog import Coupon, Plan
+from .subscriber import Subscriber
+from .subscription import Subscription
+from .time import isoformat
+
+AGGREGATES: tuple[type[LedgerAggregate], ...] = (Plan, Coupon, Subscriber, Subscription)
+
+
+def _event_classes() -> dict[str, type[LedgerAggregate.Event]]:
+    found: dict[str, type[LedgerAggregate.Event]] = {}
+    for aggregate in AGGREGATES:
+        for name, value in vars(aggregate).items():
+            if (
+                isinstance(value, type)
+                and issubclass(value, LedgerAggregate.Event)
+                and name not in ("Event", "Created")
+            ):
+                found[name] = value
+    return dict(sorted(found.items()))
+
+
+EVENT_TYPES: dict[str, type[LedgerAggregate.Event]] = _event_classes()
+"""Every event type of the ledger by its public name (the envelope's ``type``)."""
+
+
+def jsonable(value: Any) -> Any:
+    """Event values as JSON: times ISO-8601 UTC, ids and decimals as strings."""
+    if isinstance(value, datetime):
+        return isoformat(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def event_data(event: Aggregate.Event) -> dict[str, Any]:
+    """The event-specific fields, as the envelope's ``data``."""
+    return {
+        name: jsonable(value)
+        for name, value in vars(event).items()
+        if name not in EVENT_ENVELOPE_FIELDS
+    }
+
+
+def to_envelope(position: int, event: LedgerAggregate.Event) -> dict[str, Any]:
+    """The envelope of ``event`` at ``position`` in the ledger's global order."""
+    subscriber_id = event.envelope_subscriber_id()
+    return {
+        "position": position,
+        "event_id": str(event_id(event.originator_id, event.originator_version)),
+        "type": type(event).__name__,
+        "schema_version": event.schema_version,
+        "subscriber_id": None if subscriber_id is None else str(subscriber_id),
+        "aggregate_id": str(event.originator_id),
+        "aggregate_version": event.originator_version,
+        "recorded_at": isoformat(event.recorded_at),
+        "effective_at": isoformat(event.effective_at),
+        "data": event_data(event),
+    }
+
+
+_EVENT_ID_NAMESPACE = UUID("5b1c2f64-6a43-5c1e-9a57-1f0d8c6b7e21")
+
+
+def event_id(aggregate_id: UUID, version: int) -> UUID:
+    """A stable id for an event: the same on every read, derived from its place in its
+    aggregate's sequence (which the store keeps unique)."""
+    from uuid import uuid5
+
+    return uuid5(_EVENT_ID_NAMESPACE, f"{aggregate_id}/{version}")

@@ -1,0 +1,192 @@
+"""Domain errors: one small hierarchy, each with a stable code.
+
+The edge (api/, the CLI) maps the *kind* of an error to a status and its ``code`` to a
+problem type URI ``/problems/<code>``; routes never build error responses themselves.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class DomainError(Exception):
+    """A rule of the ledger refused a command. The ledger is unchanged."""
+
+    #: stable, kebab-case identifier; part of the public contract (problem type)
+    code: ClassVar[str] = "domain-error"
+    #: short human title, the same for every instance of the error
+    title: ClassVar[str] = "The ledger refused the command"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(DomainError):
+    """The command's input is malformed or out of bounds (HTTP 422)."""
+
+    code = "invalid-input"
+    title = "Invalid input"
+
+
+class NotFound(DomainError):
+    """An id does not name anything in the ledger (HTTP 404 in a path, 422 in a body)."""
+
+    code = "not-found"
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    """A rule of the lifecycle or the ledger's state refuses the command (HTTP 409)."""
+
+    code = "conflict"
+    title = "Conflict with the ledger's state"
+
+
+# -- invalid input -------------------------------------------------------------------------
+
+
+class UnknownCurrency(InvalidInput):
+    code = "unknown-currency"
+    title = "Not an ISO 4217 currency"
+
+
+class AmountOutOfBounds(InvalidInput):
+    code = "amount-out-of-bounds"
+    title = "Amount outside the allowed range"
+
+
+class QuantityOutOfBounds(InvalidInput):
+    code = "quantity-out-of-bounds"
+    title = "Quantity outside the allowed range"
+
+
+class CurrencyMismatch(InvalidInput):
+    code = "currency-mismatch"
+    title = "Currencies do not match"
+
+
+class EffectiveAtInFuture(InvalidInput):
+    code = "effective-at-in-future"
+    title = "effective_at is too far in the future"
+
+
+class InvalidSchedule(InvalidInput):
+    code = "invalid-schedule"
+    title = "The requested time is not allowed"
+
+
+class EmptyChange(InvalidInput):
+    code = "empty-change"
+    title = "The change changes nothing"
+
+
+class UnknownGateway(InvalidInput):
+    code = "unknown-gateway"
+    title = "Payment gateway not configured"
+
+
+class UnknownReference(InvalidInput):
+    """An id in a request body names nothing (a plan, a coupon, a charge)."""
+
+    code = "unknown-reference"
+    title = "Referenced id does not exist"
+
+
+# -- not found -----------------------------------------------------------------------------
+
+
+class PlanNotFound(NotFound):
+    code = "plan-not-found"
+    title = "Plan not found"
+
+
+class CouponNotFound(NotFound):
+    code = "coupon-not-found"
+    title = "Coupon not found"
+
+
+class SubscriberNotFound(NotFound):
+    code = "subscriber-not-found"
+    title = "Subscriber not found"
+
+
+class SubscriptionNotFound(NotFound):
+    code = "subscription-not-found"
+    title = "Subscription not found"
+
+
+# -- conflicts -----------------------------------------------------------------------------
+
+
+class PlanAlreadyExists(Conflict):
+    code = "plan-already-exists"
+    title = "A plan with this id already exists"
+
+
+class CouponAlreadyExists(Conflict):
+    code = "coupon-already-exists"
+    title = "A coupon with this id already exists"
+
+
+class EffectiveAtOutOfOrder(Conflict):
+    code = "effective-at-out-of-order"
+    title = "effective_at is earlier than the last event"
+
+
+class NotYetAvailable(Conflict):
+    """The command's effective_at precedes the existence of something it needs."""
+
+    code = "not-yet-available"
+    title = "Referenced entity did not exist at effective_at"
+
+
+class SubscriptionAlreadyCanceled(Conflict):
+    code = "subscription-already-canceled"
+    title = "The subscription is already canceled"
+
+
+class SubscriptionNotPausable(Conflict):
+    code = "subscription-not-pausable"
+    title = "The subscription cannot be paused in its current status"
+
+
+class SubscriptionNotPaused(Conflict):
+    code = "subscription-not-paused"
+    title = "The subscription is not paused"
+
+
+class SubscriptionPaused(Conflict):
+    code = "subscription-paused"
+    title = "The subscription is paused"
+
+
+class NoCancellationScheduled(Conflict):
+    code = "no-cancellation-scheduled"
+    title = "No cancellation is scheduled"
+
+
+class ConcurrentModification(Conflict):
+    code = "concurrent-modification"
+    title = "Another change was recorded first"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency-key-reused"
+    title = "Idempotency key already used with another request"
+
+
+class IdempotencyKeyInFlight(Conflict):
+    code = "idempotency-key-in-flight"
+    title = "A request with this idempotency key is still being processed"
+
+
+def all_error_classes() -> list[type[DomainError]]:
+    """Every concrete error, for the documentation served at ``/problems/{code}``."""
+    seen: list[type[DomainError]] = []
+    stack: list[type[DomainError]] = [DomainError]
+    while stack:
+        cls = stack.pop()
+        seen.append(cls)
+        stack.extend(cls.__subclasses__())
+    return sorted(seen, key=lambda c: c.code)

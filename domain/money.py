@@ -1,0 +1,118 @@
+"""Money: integer amounts in a currency's minor unit, with an ISO 4217 code.
+
+Exponents come from CLDR through Babel (maintained upstream), not a hand-typed table.
+Derived figures that are not whole minor units are exact ``Decimal``s and are rounded only
+when shown (:func:`round_minor`, :func:`round_rate`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from functools import lru_cache
+
+from babel.core import get_global
+from babel.numbers import get_currency_precision
+
+from .errors import AmountOutOfBounds, CurrencyMismatch, UnknownCurrency
+
+MAX_AMOUNT = 10**12
+"""Largest amount accepted from a client, in minor units (CONTRACT.md)."""
+
+# Codes that ISO 4217 reserves for testing, precious metals and "no currency": not money a
+# subscription business bills in.
+_NON_MONETARY = frozenset({"XAU", "XAG", "XPT", "XPD", "XTS", "XXX", "XBA", "XBB", "XBC", "XBD",
+                           "XDR", "XSU", "XUA"})
+
+
+@lru_cache(maxsize=1)
+def iso_currencies() -> frozenset[str]:
+    """Currencies in current legal tender somewhere, per CLDR's territory data."""
+    codes: set[str] = set()
+    for entries in get_global("territory_currencies").values():
+        for code, _start, end, tender in entries:
+            if end is None and tender:
+                codes.add(code)
+    return frozenset(codes - _NON_MONETARY)
+
+
+def normalize_currency(code: str) -> str:
+    """Upper-cased ISO 4217 code, or :class:`UnknownCurrency`."""
+    if not isinstance(code, str) or len(code) != 3 or code.upper() not in iso_currencies():
+        raise UnknownCurrency(f"{code!r} is not an ISO 4217 currency in use")
+    return code.upper()
+
+
+def minor_unit_exponent(currency: str) -> int:
+    """Digits after the decimal point of the currency's minor unit (USD 2, JPY 0, KWD 3)."""
+    return int(get_currency_precision(normalize_currency(currency)))
+
+
+def check_amount(amount: int, field: str = "amount") -> int:
+    """An amount a client may send: an int in [0, 10^12] minor units."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise AmountOutOfBounds(f"{field} must be an integer number of minor units")
+    if not 0 <= amount <= MAX_AMOUNT:
+        raise AmountOutOfBounds(f"{field} must be between 0 and {MAX_AMOUNT} minor units")
+    return amount
+
+
+@dataclass(frozen=True, order=True)
+class Money:
+    """An integer amount of a currency's minor unit."""
+
+    amount: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
+            raise TypeError("Money.amount must be an int of minor units")
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def _same_currency(self, other: Money) -> None:
+        if self.currency != other.currency:
+            raise CurrencyMismatch(f"cannot combine {self.currency} and {other.currency}")
+
+    def to_major(self) -> Decimal:
+        """The amount in major units (12345 USD cents -> Decimal('123.45'))."""
+        return Decimal(self.amount).scaleb(-minor_unit_exponent(self.currency))
+
+
+def round_half_even(value: Fraction | Decimal) -> int:
+    """Nearest integer, ties to even: how every money line is rounded to minor units."""
+    if isinstance(value, Fraction):
+        floor, rest = divmod(value.numerator, value.denominator)
+        twice = 2 * rest
+        if twice > value.denominator or (twice == value.denominator and floor % 2 == 1):
+            return floor + 1
+        return floor
+    return int(value.to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+_CENTS = Decimal("0.01")
+_RATE = Decimal("0.000001")
+
+
+def round_minor(value: Decimal | Fraction) -> Decimal:
+    """A derived money figure in minor units, shown with 2 decimals, half-even ("833.33")."""
+    if isinstance(value, Fraction):
+        value = Decimal(value.numerator) / Decimal(value.denominator)
+    return value.quantize(_CENTS, rounding=ROUND_HALF_EVEN)
+
+
+def round_rate(value: Decimal | Fraction) -> Decimal:
+    """A rate shown with 6 decimals, half-even ("0.041667")."""
+    if isinstance(value, Fraction):
+        value = Decimal(value.numerator) / Decimal(value.denominator)
+    return value.quantize(_RATE, rounding=ROUND_HALF_EVEN)

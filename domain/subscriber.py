@@ -1,0 +1,139 @@
+"""The subscriber: who pays, and how."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from .base import LedgerAggregate
+from .catalog import check_text
+from .errors import EmptyChange, InvalidInput
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+MAX_TOKEN_LENGTH = 255
+
+
+def check_email(email: str) -> str:
+    if not isinstance(email, str) or len(email) > 254 or not _EMAIL.match(email):
+        raise InvalidInput("email must be an e-mail address such as ada@example.com")
+    return email
+
+
+def check_external_ref(ref: str | None) -> str | None:
+    if ref is not None:
+        check_text(ref, "external_ref")
+    return ref
+
+
+class Subscriber(LedgerAggregate):
+    """A customer of the subscription business, with at most one payment method."""
+
+    email: str
+    name: str
+    external_ref: str | None
+    payment_method: dict[str, str] | None
+    registered_at: datetime
+
+    def __init__(self) -> None:
+        """State comes from the events' ``apply`` alone (the annotations above document it)."""
+
+    class Event(LedgerAggregate.Event):
+        def envelope_subscriber_id(self) -> UUID | None:
+            return self.originator_id
+
+    class SubscriberRegistered(Event, LedgerAggregate.Created):
+        email: str
+        name: str
+        external_ref: str | None
+
+        def evolve(self, aggregate: Any) -> None:
+            aggregate.email = self.email
+            aggregate.name = self.name
+            aggregate.external_ref = self.external_ref
+            aggregate.payment_method = None
+            aggregate.registered_at = self.effective_at
+
+    class SubscriberDetailsChanged(Event):
+        """Only the fields named in ``changed`` were changed; the others are as they were."""
+
+        changed: list[str]
+        email: str | None
+        name: str | None
+        external_ref: str | None
+
+        def evolve(self, aggregate: Any) -> None:
+            for field in self.changed:
+                setattr(aggregate, field, getattr(self, field))
+
+    class PaymentMethodSet(Event):
+        gateway: str
+        token: str
+
+        def evolve(self, aggregate: Any) -> None:
+            aggregate.payment_method = {"gateway": self.gateway, "token": self.token}
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        email: str,
+        name: str,
+        external_ref: str | None,
+        effective_at: datetime,
+        recorded_at: datetime,
+    ) -> Subscriber:
+        return cls._create(
+            cls.SubscriberRegistered,
+            timestamp=recorded_at,
+            effective_at=effective_at,
+            email=check_email(email),
+            name=check_text(name, "name"),
+            external_ref=check_external_ref(external_ref),
+        )
+
+    def change_details(
+        self,
+        changes: dict[str, str | None],
+        *,
+        effective_at: datetime,
+        recorded_at: datetime,
+    ) -> None:
+        """Change e-mail, name or external_ref; fields absent from ``changes`` stay."""
+        unknown = set(changes) - {"email", "name", "external_ref"}
+        if unknown:
+            raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}")
+        values: dict[str, str | None] = {"email": None, "name": None, "external_ref": None}
+        if "email" in changes:
+            values["email"] = check_email(changes["email"])  # type: ignore[arg-type]
+        if "name" in changes:
+            values["name"] = check_text(changes["name"], "name")  # type: ignore[arg-type]
+        if "external_ref" in changes:
+            values["external_ref"] = check_external_ref(changes["external_ref"])
+        changed = sorted(f for f in changes if getattr(self, f) != values[f])
+        if not changed:
+            raise EmptyChange("the details given are the subscriber's current details")
+        self.check_effective_at(effective_at)
+        self.trigger_event(
+            self.SubscriberDetailsChanged,
+            timestamp=recorded_at,
+            effective_at=effective_at,
+            changed=changed,
+            **{f: (values[f] if f in changed else None) for f in values},
+        )
+
+    def set_payment_method(
+        self, *, gateway: str, token: str, effective_at: datetime, recorded_at: datetime
+    ) -> None:
+        """``gateway`` must already be checked against the configured gateways."""
+        if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidInput(f"token must be a non-empty string of at most {MAX_TOKEN_LENGTH} characters")
+        self.check_effective_at(effective_at)
+        self.trigger_event(
+            self.PaymentMethodSet,
+            timestamp=recorded_at,
+            effective_at=effective_at,
+            gateway=gateway,
+            token=token,
+        )

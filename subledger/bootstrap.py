@@ -1,0 +1,63 @@
+"""The composition root: builds the configured ledger (and API) for every entry point.
+
+The API, the CLI, the workers, the tests and the benchmarks all call these functions;
+nothing is created at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from subledger.commands.ledger import Clock, Ledger, system_clock
+
+from .config import PostgresConfig, Settings, SQLiteConfig
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+_RECORDERS = "subledger.store.recorders"
+
+
+def ledger_env(settings: Settings) -> dict[str, str]:
+    """The ``eventsourcing`` environment for the configured store."""
+    db = settings.database
+    if isinstance(db, PostgresConfig):
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "APPLICATION_RECORDER_TOPIC": f"{_RECORDERS}:LedgerPostgresRecorder",
+            "POSTGRES_DBNAME": db.dbname,
+            "POSTGRES_HOST": db.host,
+            "POSTGRES_PORT": str(db.port),
+            "POSTGRES_USER": db.user,
+            "POSTGRES_PASSWORD": db.password,
+            "POSTGRES_POOL_SIZE": "10",
+            "POSTGRES_MAX_OVERFLOW": "20",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_LOCK_TIMEOUT": "10",
+            # Never POSTGRES_ENABLE_DB_FUNCTIONS: its insert skips the table lock that keeps
+            # positions visible in order for readers following the log.
+        }
+        if db.schema:
+            env["POSTGRES_SCHEMA"] = db.schema
+        return env
+    assert isinstance(db, SQLiteConfig)
+    Path(db.path).parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "APPLICATION_RECORDER_TOPIC": f"{_RECORDERS}:LedgerSQLiteRecorder",
+        "SQLITE_DBNAME": db.path,
+        "SQLITE_LOCK_TIMEOUT": "10",
+    }
+
+
+def build_ledger(settings: Settings, *, clock: Clock = system_clock) -> Ledger:
+    """The ledger application on the configured store (tables are created if missing)."""
+    return Ledger(ledger_env(settings), gateways=settings.gateways, clock=clock)
+
+
+def build_api(settings: Settings, *, ledger: Ledger | None = None) -> FastAPI:
+    """The HTTP API over a ledger (built from ``settings`` unless given)."""
+    from subledger.api.app import create_app
+
+    return create_app(settings, ledger if ledger is not None else build_ledger(settings))

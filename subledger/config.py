@@ -1,0 +1,170 @@
+"""The configuration: read once from the environment, validated, passed down.
+
+No other module reads the environment. A bad value is refused at start-up with one line
+naming the variable and what was expected (:class:`ConfigError`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+DEFAULT_DATABASE_URL = "sqlite:///./subledger.db"
+API_ROLES = ("admin", "writer", "reader")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_HOSTPORT = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
+_TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message is one line for the operator."""
+
+    def __init__(self, variable: str, expected: str) -> None:
+        super().__init__(f"{variable}: expected {expected}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class PostgresConfig:
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+    schema: str | None = None
+
+    def conninfo(self) -> str:
+        """A libpq connection string (for tools and benchmarks that use psycopg directly)."""
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(
+            host=self.host, port=self.port, user=self.user, password=self.password,
+            dbname=self.dbname,
+        )
+
+
+@dataclass(frozen=True)
+class SQLiteConfig:
+    path: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: PostgresConfig | SQLiteConfig
+    database_url: str = DEFAULT_DATABASE_URL
+    kafka_bootstrap: tuple[str, ...] | None = None
+    topic_prefix: str = "subledger"
+    api_keys: Mapping[str, str] = field(default_factory=dict)
+    cipher_key: bytes | None = None
+    audit_key: bytes | None = None
+    stripe_api_key: str | None = None
+
+    @property
+    def gateways(self) -> frozenset[str]:
+        """The payment gateways a payment method may name."""
+        names = {"sandbox"}
+        if self.stripe_api_key:
+            names.add("stripe")
+        return frozenset(names)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        def get(name: str) -> str | None:
+            value = environ.get(name)
+            return value if value not in (None, "") else None
+
+        url = get("SUBLEDGER_DATABASE_URL") or DEFAULT_DATABASE_URL
+        return cls(
+            database=parse_database_url(url),
+            database_url=url,
+            kafka_bootstrap=_parse_bootstrap(get("SUBLEDGER_KAFKA_BOOTSTRAP")),
+            topic_prefix=_parse_topic_prefix(get("SUBLEDGER_TOPIC_PREFIX") or "subledger"),
+            api_keys=_parse_api_keys(get("SUBLEDGER_API_KEYS")),
+            cipher_key=_parse_key("SUBLEDGER_CIPHER_KEY", get("SUBLEDGER_CIPHER_KEY"), (16, 24, 32)),
+            audit_key=_parse_key("SUBLEDGER_AUDIT_KEY", get("SUBLEDGER_AUDIT_KEY"), None),
+            stripe_api_key=get("SUBLEDGER_STRIPE_API_KEY"),
+        )
+
+
+def parse_database_url(url: str) -> PostgresConfig | SQLiteConfig:
+    var = "SUBLEDGER_DATABASE_URL"
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if not path or path.endswith("/"):
+            raise ConfigError(var, "sqlite:///relative/path.db or sqlite:////absolute/path.db")
+        return SQLiteConfig(path=str(Path(path)))
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ConfigError(
+            var, "postgresql://user:pass@host:port/db or sqlite:///path (got scheme "
+            f"{parts.scheme or 'none'!r})"
+        )
+    dbname = unquote(parts.path.lstrip("/"))
+    if not parts.hostname or not dbname or not parts.username:
+        raise ConfigError(var, "postgresql://user:pass@host:port/db with a user, host and database")
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise ConfigError(var, "a numeric port in postgresql://user:pass@host:port/db") from None
+    query = parse_qs(parts.query)
+    unknown = set(query) - {"schema"}
+    if unknown:
+        raise ConfigError(var, f"only the 'schema' query parameter (got {', '.join(sorted(unknown))})")
+    schema = query.get("schema", [None])[-1]
+    if schema is not None and not _IDENT.match(schema):
+        raise ConfigError(var, "a schema name of letters, digits and '_'")
+    return PostgresConfig(
+        host=parts.hostname,
+        port=port,
+        user=unquote(parts.username),
+        password=unquote(parts.password or ""),
+        dbname=dbname,
+        schema=schema,
+    )
+
+
+def _parse_bootstrap(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    servers = tuple(s.strip() for s in value.split(","))
+    if not all(_HOSTPORT.match(s) for s in servers):
+        raise ConfigError("SUBLEDGER_KAFKA_BOOTSTRAP", "host:port[,host:port]")
+    return servers
+
+
+def _parse_topic_prefix(value: str) -> str:
+    if not _TOPIC_PREFIX.match(value):
+        raise ConfigError("SUBLEDGER_TOPIC_PREFIX", "1-100 characters of letters, digits, '.', '_', '-'")
+    return value
+
+
+def _parse_api_keys(value: str | None) -> dict[str, str]:
+    if value is None:
+        return {}
+    keys: dict[str, str] = {}
+    for entry in value.split(","):
+        key, sep, role = entry.strip().partition(":")
+        if not sep or not key or role not in API_ROLES or key in keys:
+            raise ConfigError(
+                "SUBLEDGER_API_KEYS", f"key:role[,key:role] with distinct keys and roles in {', '.join(API_ROLES)}"
+            )
+        keys[key] = role
+    return keys
+
+
+def _parse_key(variable: str, value: str | None, sizes: tuple[int, ...] | None) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        key = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if not key or (sizes is not None and len(key) not in sizes):
+        size_text = "" if sizes is None else f" of {', '.join(map(str, sizes))} bytes"
+        raise ConfigError(variable, f"a base64 key{size_text}")
+    return key

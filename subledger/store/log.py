@@ -1,0 +1,74 @@
+"""Reading the log in global order, as public envelopes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, Notification
+from eventsourcing.utils import get_topic
+
+from subledger.domain.envelope import EVENT_TYPES, to_envelope
+
+from .recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
+
+
+class UnknownEventType(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    last_position: int | None
+    """Position of the last notification scanned (None if the page is empty)."""
+
+
+def topics_for(types: Sequence[str]) -> list[str]:
+    """Stored topics of the named public event types."""
+    topics = []
+    for name in types:
+        cls = EVENT_TYPES.get(name)
+        if cls is None:
+            raise UnknownEventType(name)
+        topics.append(get_topic(cls))
+    return topics
+
+
+class EventLog:
+    """The ledger's log, read-only: pages of envelopes in global order."""
+
+    def __init__(self, recorder: LedgerPostgresRecorder | LedgerSQLiteRecorder, mapper: Mapper[UUID]):
+        self.recorder = recorder
+        self.mapper = mapper
+
+    def envelope(self, notification: Notification) -> dict[str, Any]:
+        event = self.mapper.to_domain_event(notification)
+        return to_envelope(notification.id, event)  # type: ignore[arg-type]
+
+    def read(self, after: int, limit: int, types: Sequence[str] = ()) -> Page:
+        """Up to ``limit`` events after ``after``, optionally only of some types."""
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, topics=topics_for(types), inclusive_of_start=False
+        )
+        return self._page(notifications)
+
+    def history(self, subscriber_id: UUID, after: int, limit: int) -> Page:
+        """Every event of the subscriber and their subscriptions, in global order."""
+        return self._page(self.recorder.select_subscriber_notifications(subscriber_id, after, limit))
+
+    def originators(self, type_name: str, after: int, limit: int) -> list[tuple[int, UUID]]:
+        """(position, aggregate id) of events of one type: e.g. every plan ever created."""
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, topics=topics_for([type_name]), inclusive_of_start=False
+        )
+        return [(n.id, UUID(str(n.originator_id))) for n in notifications]
+
+    def max_position(self) -> int:
+        return int(self.recorder.max_notification_id() or 0)
+
+    def _page(self, notifications: Sequence[Notification]) -> Page:
+        items = [self.envelope(n) for n in notifications]
+        return Page(items=items, last_position=notifications[-1].id if notifications else None)

@@ -1,0 +1,197 @@
+"""The library's application recorders, extended with the ledger's side tables.
+
+``Application.save(..., idempotency=IdempotencyRecord, subscriber_links=[...])`` reaches
+``_insert_events`` below inside the transaction that appends the events, so an idempotency
+answer is stored if and only if its events are, and a second request with the same key
+fails that whole transaction on the table's primary key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from psycopg.sql import SQL, Identifier
+
+from .records import IdempotencyRecord, SubscriberLink
+
+
+def _side_table_names(events_table_name: str) -> tuple[str, str]:
+    prefix = events_table_name.removesuffix("_events")
+    return f"{prefix}_idempotency", f"{prefix}_subscriber_streams"
+
+
+class LedgerPostgresRecorder(PostgresApplicationRecorder):
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.idempotency_table, self.streams_table = _side_table_names(events_table_name)
+        schema = Identifier(self.datastore.schema)
+        self._idem = SQL("{}.{}").format(schema, Identifier(self.idempotency_table))
+        self._streams = SQL("{}.{}").format(schema, Identifier(self.streams_table))
+        self._events = SQL("{}.{}").format(schema, Identifier(self.events_table_name))
+        self.sql_create_statements.extend([
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} ("
+                " scope text NOT NULL, key text NOT NULL, fingerprint text NOT NULL,"
+                " status_code integer NOT NULL, body text NOT NULL,"
+                " created_at timestamptz NOT NULL, PRIMARY KEY (scope, key))"
+            ).format(self._idem),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} ("
+                " subscriber_id uuid NOT NULL, originator_id uuid NOT NULL,"
+                " PRIMARY KEY (subscriber_id, originator_id))"
+            ).format(self._streams),
+            # Listing plans, subscribers, events of one type: keyset pages per topic.
+            SQL("CREATE INDEX IF NOT EXISTS {} ON {} (topic, notification_id)").format(
+                Identifier(f"{self.events_table_name}_topic_idx"), self._events
+            ),
+        ])
+
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        record: IdempotencyRecord | None = kwargs.get("idempotency")
+        if record is not None:
+            curs.execute(
+                SQL("INSERT INTO {} (scope, key, fingerprint, status_code, body, created_at)"
+                    " VALUES (%s, %s, %s, %s, %s, %s)").format(self._idem),
+                (record.scope, record.key, record.fingerprint, record.status_code, record.body,
+                 record.created_at),
+            )
+        links: Sequence[SubscriberLink] = kwargs.get("subscriber_links") or ()
+        for link in links:
+            curs.execute(
+                SQL("INSERT INTO {} (subscriber_id, originator_id) VALUES (%s, %s)"
+                    " ON CONFLICT DO NOTHING").format(self._streams),
+                (link.subscriber_id, link.aggregate_id),
+            )
+        super()._insert_events(curs, stored_events, **kwargs)
+
+    def select_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL("SELECT * FROM {} WHERE scope = %s AND key = %s").format(self._idem),
+                (scope, key),
+            )
+            row = curs.fetchone()
+        return None if row is None else IdempotencyRecord(**row)
+
+    def select_streams(self, subscriber_id: UUID) -> list[UUID]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL("SELECT originator_id FROM {} WHERE subscriber_id = %s").format(self._streams),
+                (subscriber_id,),
+            )
+            return [row["originator_id"] for row in curs.fetchall()]
+
+    def select_subscriber_notifications(
+        self, subscriber_id: UUID, after: int, limit: int
+    ) -> list[Notification]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL(
+                    "SELECT e.* FROM {} e JOIN {} s ON s.originator_id = e.originator_id"
+                    " WHERE s.subscriber_id = %s AND e.notification_id > %s"
+                    " ORDER BY e.notification_id LIMIT %s"
+                ).format(self._events, self._streams),
+                (subscriber_id, after, limit),
+            )
+            return [
+                Notification(
+                    id=row["notification_id"], originator_id=row["originator_id"],
+                    originator_version=row["originator_version"], topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
+
+    def ping(self) -> None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute("SELECT 1")
+
+
+class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+        self.idempotency_table, self.streams_table = _side_table_names(events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        idem, streams = _side_table_names(self.events_table_name)
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {idem} (scope TEXT NOT NULL, key TEXT NOT NULL,"
+            " fingerprint TEXT NOT NULL, status_code INTEGER NOT NULL, body TEXT NOT NULL,"
+            " created_at TEXT NOT NULL, PRIMARY KEY (scope, key))",
+            f"CREATE TABLE IF NOT EXISTS {streams} (subscriber_id TEXT NOT NULL,"
+            " originator_id TEXT NOT NULL, PRIMARY KEY (subscriber_id, originator_id))",
+            f"CREATE INDEX IF NOT EXISTS {self.events_table_name}_topic_idx"
+            f" ON {self.events_table_name} (topic)",
+        ]
+
+    def _insert_events(
+        self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        record: IdempotencyRecord | None = kwargs.get("idempotency")
+        if record is not None:
+            c.execute(
+                f"INSERT INTO {self.idempotency_table}"
+                " (scope, key, fingerprint, status_code, body, created_at) VALUES (?,?,?,?,?,?)",
+                (record.scope, record.key, record.fingerprint, record.status_code, record.body,
+                 record.created_at.isoformat()),
+            )
+        for link in kwargs.get("subscriber_links") or ():
+            c.execute(
+                f"INSERT OR IGNORE INTO {self.streams_table} (subscriber_id, originator_id)"
+                " VALUES (?, ?)",
+                (link.subscriber_id.hex, link.aggregate_id.hex),
+            )
+        return super()._insert_events(c, stored_events, **kwargs)
+
+    def select_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT * FROM {self.idempotency_table} WHERE scope = ? AND key = ?", (scope, key)
+            )
+            row = c.fetchone()
+        if row is None:
+            return None
+        values = dict(row)
+        values["created_at"] = datetime.fromisoformat(values["created_at"])
+        return IdempotencyRecord(**values)
+
+    def select_streams(self, subscriber_id: UUID) -> list[UUID]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT originator_id FROM {self.streams_table} WHERE subscriber_id = ?",
+                (subscriber_id.hex,),
+            )
+            return [UUID(row["originator_id"]) for row in c.fetchall()]
+
+    def select_subscriber_notifications(
+        self, subscriber_id: UUID, after: int, limit: int
+    ) -> list[Notification]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT e.rowid AS notification_id, e.* FROM {self.events_table_name} e"
+                f" JOIN {self.streams_table} s ON s.originator_id = e.originator_id"
+                " WHERE s.subscriber_id = ? AND e.rowid > ? ORDER BY e.rowid LIMIT ?",
+                (subscriber_id.hex, after, limit),
+            )
+            return [
+                Notification(
+                    id=row["notification_id"], originator_id=UUID(row["originator_id"]),
+                    originator_version=row["originator_version"], topic=row["topic"],
+                    state=row["state"],
+                )
+                for row in c.fetchall()
+            ]
+
+    def ping(self) -> None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT 1")
+
+
+LedgerRecorder = LedgerPostgresRecorder | LedgerSQLiteRecorder

@@ -1,0 +1,144 @@
+"""Shared test fixtures.
+
+Sections:
+  1. Databases: PostgreSQL (a throwaway database per session, a schema per test)
+     and SQLite (a file per test), and `database_url` running a test on both.
+  2. Application fixtures (below).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from psycopg import sql
+
+# ---------------------------------------------------------------------------
+# 1. Databases
+# ---------------------------------------------------------------------------
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ENSURE_POSTGRES = REPO_ROOT / "scripts" / "ensure-postgres.sh"
+PG_ADMIN_URL_ENV = "SUBLEDGER_TEST_PG_ADMIN_URL"
+
+# Fixtures whose users need PostgreSQL; such tests (and the `postgres` case of
+# `database_url`) get the `postgres` marker, so `-m "not postgres"` works.
+_PG_FIXTURES = {"pg_admin_url", "pg_database_url", "pg_schema_url"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if _PG_FIXTURES.intersection(getattr(item, "fixturenames", ())) or (
+            callspec is not None and callspec.params.get("database_url") == "postgres"
+        ):
+            item.add_marker(pytest.mark.postgres)
+
+
+def _with_dbname(url: str, dbname: str) -> str:
+    """The same server URL (credentials, host, port) with another database name."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, "", ""))
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    """URL of the `postgres` database as the test role (may create databases).
+
+    From $SUBLEDGER_TEST_PG_ADMIN_URL (set by `make test`), else from
+    scripts/ensure-postgres.sh. Never skips: PostgreSQL tests must not vanish.
+    """
+    url = os.environ.get(PG_ADMIN_URL_ENV, "").strip()
+    if url:
+        return url
+    try:
+        proc = subprocess.run(
+            ["bash", str(ENSURE_POSTGRES)],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.fail(f"PostgreSQL is needed: could not run {ENSURE_POSTGRES}: {exc}", pytrace=False)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines or not lines[-1].startswith("postgresql://"):
+        pytest.fail(
+            f"PostgreSQL is needed: set {PG_ADMIN_URL_ENV} or run `make test`. "
+            f"{ENSURE_POSTGRES.name} exited {proc.returncode}: "
+            f"{(proc.stderr or proc.stdout).strip()}",
+            pytrace=False,
+        )
+    return lines[-1]
+
+
+@pytest.fixture(scope="session")
+def pg_database_url(pg_admin_url: str) -> Iterator[str]:
+    """A throwaway database for this test session, dropped at the end."""
+    dbname = f"subledger_test_{secrets.token_hex(6)}"
+    try:
+        admin = psycopg.connect(pg_admin_url, autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        pytest.fail(f"PostgreSQL is needed: cannot connect to {pg_admin_url}: {exc}", pytrace=False)
+    with admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    try:
+        yield _with_dbname(pg_admin_url, dbname)
+    finally:
+        with psycopg.connect(pg_admin_url, autocommit=True, connect_timeout=10) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
+            )
+
+
+@pytest.fixture(scope="session")
+def _pg_database_conn(pg_database_url: str) -> Iterator[psycopg.Connection]:
+    """One autocommit connection to the session's database, to create and drop schemas."""
+    with psycopg.connect(pg_database_url, autocommit=True, connect_timeout=10) as conn:
+        # A test that leaks a transaction holding locks fails its teardown
+        # instead of hanging the suite.
+        conn.execute("SET lock_timeout = '10s'")
+        yield conn
+
+
+@pytest.fixture
+def pg_schema_url(pg_database_url: str, _pg_database_conn: psycopg.Connection) -> Iterator[str]:
+    """A fresh, empty schema for one test: the database URL with `?schema=t_<hex>`."""
+    schema = f"t_{secrets.token_hex(6)}"
+    _pg_database_conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    try:
+        yield f"{pg_database_url}?schema={schema}"
+    finally:
+        _pg_database_conn.execute(
+            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+        )
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A SQLite file per test; absolute, so four slashes: sqlite:////tmp/.../ledger.db."""
+    path = tmp_path / "ledger.db"
+    return "sqlite:///" + str(path)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Runs the test once on SQLite and once on PostgreSQL (ids `sqlite`, `postgres`).
+
+    The PostgreSQL database is only created when the `postgres` case runs.
+    """
+    if request.param == "postgres":
+        return request.getfixturevalue("pg_schema_url")
+    return request.getfixturevalue("sqlite_url")
+
+
+# ---------------------------------------------------------------------------
+# 2. Application fixtures
+# ---------------------------------------------------------------------------
