@@ -142,3 +142,76 @@ def database_url(request: pytest.FixtureRequest) -> str:
 # ---------------------------------------------------------------------------
 # 2. Application fixtures
 # ---------------------------------------------------------------------------
+
+import socket
+import threading
+import time
+
+from subledger.bootstrap import build_api, build_ledger
+from subledger.commands.ledger import Ledger
+from subledger.config import Settings
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Settings for the store under test (SQLite or PostgreSQL), API open."""
+    return Settings.from_env({"SUBLEDGER_DATABASE_URL": database_url})
+
+
+@pytest.fixture
+def ledger(settings: Settings) -> Iterator[Ledger]:
+    """The ledger application on a fresh store."""
+    app = build_ledger(settings)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """A real uvicorn server in a thread, on a free loopback port."""
+
+    def __init__(self, app: object) -> None:
+        import uvicorn
+
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def api_url(settings: Settings, ledger: Ledger) -> Iterator[str]:
+    """Base URL of a live HTTP server over the ledger under test."""
+    with LiveServer(build_api(settings, ledger=ledger)) as server:
+        yield server.url
+
+
+@pytest.fixture
+def http(api_url: str) -> Iterator["httpx.Client"]:
+    """An HTTP client bound to the live server."""
+    import httpx
+
+    with httpx.Client(base_url=api_url, timeout=30) as client:
+        yield client

@@ -1,0 +1,171 @@
+"""The FastAPI application: routers, the body-size limit, and the one place where every
+error becomes a problem document."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from eventsourcing.persistence import InterfaceError, OperationalError
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import subledger
+from subledger.commands.ledger import Ledger
+from subledger.config import Settings
+from subledger.domain.errors import DomainError
+
+from .problems import domain_problem, edge_problem, problem
+from .routes import catalog, log, subscribers, subscriptions
+from .security import ApiProblem
+from .writes import WriteRunner
+
+logger = logging.getLogger("subledger.api")
+
+MAX_BODY_BYTES = 1024 * 1024
+_JSON_TYPES = ("application/json",)
+
+
+class BodyLimit:
+    """Refuse request bodies over 1 MiB with 413, whether announced or streamed, and
+    write bodies that are not JSON with 415."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        path = scope.get("path")
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await edge_problem("payload-too-large", f"the body has {length} bytes", path)(scope, receive, send)
+            return
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        announces_body = (length not in (None, "0")) or "transfer-encoding" in headers
+        if (
+            scope["method"] in ("POST", "PUT", "PATCH")
+            and announces_body
+            and not (content_type in _JSON_TYPES or content_type.endswith("+json"))
+        ):
+            await edge_problem(
+                "unsupported-media-type", f"send application/json, not {content_type or 'nothing'}", path
+            )(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await edge_problem("payload-too-large", "the body exceeds 1 MiB", path)(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(
+    settings: Settings,
+    ledger: Ledger,
+    *,
+    projection_lag: Callable[[], Mapping[str, int]] = dict,
+) -> FastAPI:
+    """The API over ``ledger``. ``projection_lag`` reports each projection's lag in events
+    for ``/readyz`` (none run yet with the ledger core alone)."""
+    app = FastAPI(
+        title="subledger",
+        version=subledger.__version__,
+        summary="An event-sourced subscription ledger.",
+        description=(
+            "Every write appends events to an immutable log. Amounts are integer minor "
+            "units; times are ISO-8601 UTC. Errors are RFC 9457 problem documents whose "
+            "`type` is `/problems/<code>`. Every write accepts an `Idempotency-Key` header "
+            "and an optional `effective_at`."
+        ),
+    )
+    app.state.settings = settings
+    app.state.ledger = ledger
+    app.state.writes = WriteRunner(ledger)
+    app.state.projection_lag = projection_lag
+    if not settings.api_keys:
+        logger.warning(
+            "SUBLEDGER_API_KEYS is unset: the API is OPEN to anyone who can reach it. "
+            "Use this only on a local machine."
+        )
+
+    for router in (catalog.router, subscribers.router, subscriptions.router, log.router):
+        app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    _install_error_handlers(app)
+    app.add_middleware(BodyLimit)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def on_domain_error(request: Request, error: DomainError) -> Response:
+        return domain_problem(error, request.url.path)
+
+    @app.exception_handler(ApiProblem)
+    async def on_api_problem(request: Request, error: ApiProblem) -> Response:
+        headers = {"WWW-Authenticate": "Bearer"} if error.code == "unauthorized" else None
+        response = edge_problem(error.code, error.detail, request.url.path)
+        if headers:
+            response.headers.update(headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request: Request, error: RequestValidationError) -> Response:
+        errors = error.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return edge_problem("malformed-request", "the body is not valid JSON", request.url.path)
+        details = [
+            {"loc": [str(part) for part in e.get("loc", ())], "msg": e.get("msg", ""),
+             "type": e.get("type", "")}
+            for e in errors
+        ]
+        summary = "; ".join(f"{'.'.join(d['loc'])}: {d['msg']}" for d in details[:5])
+        return edge_problem("validation-error", summary, request.url.path, errors=details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 404:
+            return edge_problem("route-not-found", f"no route {request.url.path}", request.url.path)
+        if error.status_code == 405:
+            return edge_problem("method-not-allowed", f"{request.method} is not allowed here",
+                                request.url.path)
+        return problem(error.status_code, "http-error", str(error.detail), str(error.detail),
+                       request.url.path)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def on_store_down(request: Request, error: Exception) -> Response:
+        logger.error("event store unavailable: %s", error)
+        return edge_problem("store-unavailable", "the event store did not answer", request.url.path)
+
+    @app.exception_handler(Exception)
+    async def on_bug(request: Request, error: Exception) -> Response:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return edge_problem("internal-error", "an unexpected error occurred", request.url.path)
+
+

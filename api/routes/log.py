@@ -1,0 +1,76 @@
+"""The log for auditors, the problem types, health."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from subledger.domain.envelope import EVENT_TYPES
+from subledger.domain.errors import InvalidInput
+from subledger.store.log import UnknownEventType
+
+from ..deps import LedgerDep, Limit, PrincipalDep
+from ..problems import problem_catalog
+from ..schemas import EventList
+
+router = APIRouter()
+
+
+@router.get("/events", response_model=EventList, tags=["log"])
+def events(
+    ledger: LedgerDep,
+    _: PrincipalDep,
+    after: Annotated[int, Query(ge=0, description="last position already seen")] = 0,
+    limit: Limit = 100,
+    type: Annotated[list[str] | None, Query(description="event type(s), repeat or comma-separate")] = None,  # noqa: A002
+) -> dict[str, Any]:
+    """The whole log in global order. `next_cursor` is the last position of the page: pass
+    it as the next `after` (null when the page is empty: nothing new yet)."""
+    types = [t for value in (type or []) for t in value.split(",") if t]
+    try:
+        page = ledger.event_log.read(after, limit, types)
+    except UnknownEventType as unknown:
+        raise InvalidInput(
+            f"unknown event type {unknown}; known: {', '.join(EVENT_TYPES)}"
+        ) from None
+    return {"items": page.items,
+            "next_cursor": None if page.last_position is None else str(page.last_position)}
+
+
+@router.get("/problems", tags=["meta"])
+def problems() -> dict[str, Any]:
+    """Every problem type the API answers with."""
+    return {"items": [vars(p) for p in problem_catalog().values()]}
+
+
+@router.get("/problems/{code}", tags=["meta"])
+def problem_type(code: str) -> JSONResponse:
+    """What a problem type means (the `type` of an error answer is `/problems/<code>`)."""
+    kind = problem_catalog().get(code)
+    if kind is None:
+        from subledger.domain.errors import NotFound
+
+        raise NotFound(f"no problem type {code!r}")
+    return JSONResponse(vars(kind))
+
+
+@router.get("/healthz", include_in_schema=False)
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", include_in_schema=False)
+def readyz(request: Request) -> JSONResponse:
+    """Ready when the store answers. ``lag`` maps each projection to its lag in events."""
+    ledger = request.app.state.ledger
+    lag: dict[str, int] = dict(request.app.state.projection_lag())
+    try:
+        ledger.store_recorder.ping()
+    except Exception as error:  # noqa: BLE001 - any failure to reach the store means not ready
+        return JSONResponse(
+            {"status": "unavailable", "store": f"error: {type(error).__name__}", "lag": lag},
+            status_code=503,
+        )
+    return JSONResponse({"status": "ready", "store": "ok", "lag": lag})

@@ -1,0 +1,218 @@
+"""Request and response bodies. Amounts are integer minor units (strict ints: a JSON
+float is refused, never rounded); times are ISO-8601 with an offset."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+Amount = StrictInt
+EffectiveAt = AwareDatetime | None
+
+_EFFECTIVE_AT_DOC = (
+    "When this happened in the business (ISO-8601 with offset). Defaults to now; at most 5 "
+    "minutes in the future; never earlier than the record's last event."
+)
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PlanIn(Request):
+    plan_id: StrictStr = Field(description="Client-chosen slug, unique", examples=["basic-m"])
+    name: StrictStr = Field(examples=["Basic monthly"])
+    tier: StrictStr = Field(examples=["basic"])
+    currency: StrictStr = Field(description="ISO 4217 code", examples=["USD"])
+    amount: Amount = Field(description="Price per billing period, minor units", examples=[1900])
+    interval: Literal["month", "quarter", "year"]
+    trial_days: StrictInt = Field(0, description="0 = no trial", examples=[14])
+    effective_at: EffectiveAt = Field(None, description=_EFFECTIVE_AT_DOC)
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "plan_id": "basic-m", "name": "Basic monthly", "tier": "basic", "currency": "USD",
+        "amount": 1900, "interval": "month", "trial_days": 14}]})
+
+
+class PriceIn(Request):
+    amount: Amount = Field(examples=[2100])
+    effective_at: EffectiveAt = Field(None, description=_EFFECTIVE_AT_DOC)
+
+
+class CouponIn(Request):
+    coupon_id: StrictStr = Field(examples=["WELCOME20"])
+    name: StrictStr | None = None
+    percent_off: Decimal | None = Field(None, description="0 < p <= 100", examples=["20"])
+    amount_off: Amount | None = Field(None, description="minor units, with currency")
+    currency: StrictStr | None = None
+    duration: Literal["once", "repeating", "forever"]
+    duration_in_months: StrictInt | None = Field(None, description="for repeating only")
+    effective_at: EffectiveAt = Field(None, description=_EFFECTIVE_AT_DOC)
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "coupon_id": "WELCOME20", "percent_off": "20", "duration": "repeating",
+        "duration_in_months": 3}]})
+
+
+class SubscriberIn(Request):
+    email: StrictStr = Field(examples=["ada@example.com"])
+    name: StrictStr = Field(examples=["Ada Lovelace"])
+    external_ref: StrictStr | None = Field(None, examples=["crm-1815"])
+    effective_at: EffectiveAt = Field(None, description=_EFFECTIVE_AT_DOC)
+
+
+class SubscriberPatch(Request):
+    email: StrictStr | None = None
+    name: StrictStr | None = None
+    external_ref: StrictStr | None = None
+    effective_at: EffectiveAt = Field(None, description=_EFFECTIVE_AT_DOC)
+
+
+class PaymentMethodIn(Request):
+    gateway: StrictStr = Field(examples=["sandbox"])
+    token: StrictStr = Field(examples=["tok_visa"])
+    effective_at: EffectiveAt = Field(None, description=_EFFECTIVE_AT_DOC)
+
+
+class SubscriptionIn(Request):
+    plan_id: StrictStr = Field(examples=["basic-m"])
+    quantity: StrictInt = Field(1, description="Seats, 1 to 1,000,000")
+    trial_days: StrictInt | None = Field(None, description="Overrides the plan's trial")
+    coupon: StrictStr | None = Field(None, examples=["WELCOME20"])
+    effective_at: EffectiveAt = Field(None, description=_EFFECTIVE_AT_DOC)
+
+
+class ChangeIn(Request):
+    plan_id: StrictStr | None = Field(None, examples=["pro-m"])
+    quantity: StrictInt | None = None
+    when: Literal["now", "period_end"] = "now"
+    effective_at: EffectiveAt = Field(None, description=_EFFECTIVE_AT_DOC)
+
+
+class CancelIn(Request):
+    when: Literal["now", "period_end", "at"] = "now"
+    at: AwareDatetime | None = Field(None, description="for when='at'")
+    reason: StrictStr | None = Field(None, description="free text, kept as the event's comment")
+    effective_at: EffectiveAt = Field(None, description=_EFFECTIVE_AT_DOC)
+
+
+class EffectiveIn(Request):
+    effective_at: EffectiveAt = Field(None, description=_EFFECTIVE_AT_DOC)
+
+
+class CouponApplyIn(Request):
+    coupon: StrictStr = Field(examples=["WELCOME20"])
+    effective_at: EffectiveAt = Field(None, description=_EFFECTIVE_AT_DOC)
+
+
+# -- responses (documentation of what routes render) ---------------------------------------
+
+
+class PriceVersionOut(BaseModel):
+    version: int
+    amount: int
+    effective_at: str
+
+
+class PlanOut(BaseModel):
+    plan_id: str
+    name: str
+    tier: str
+    currency: str
+    amount: int
+    interval: str
+    trial_days: int
+    version: int
+    versions: list[PriceVersionOut]
+
+
+class CouponOut(BaseModel):
+    coupon_id: str
+    name: str | None
+    percent_off: str | None
+    amount_off: int | None
+    currency: str | None
+    duration: str
+    duration_in_months: int | None
+
+
+class PaymentMethodOut(BaseModel):
+    gateway: str
+    token: str
+
+
+class SubscriberOut(BaseModel):
+    subscriber_id: str
+    email: str
+    name: str
+    external_ref: str | None
+    payment_method: PaymentMethodOut | None
+    registered_at: str
+    subscription_ids: list[str]
+
+
+class SubscriptionOut(BaseModel):
+    subscription_id: str
+    subscriber_id: str
+    status: Literal["trialing", "active", "past_due", "paused", "canceled"]
+    plan_id: str
+    plan_version: int
+    tier: str
+    amount: int
+    currency: str
+    interval: str
+    quantity: int
+    current_period_start: str
+    current_period_end: str
+    trial_end: str | None
+    billing_anchor: str | None
+    started_at: str
+    cancel_at: str | None
+    canceled_at: str | None
+    cancel_reason: str | None
+    paused_at: str | None
+    scheduled_change: dict[str, Any] | None
+    coupon: dict[str, Any] | None
+
+
+class EnvelopeOut(BaseModel):
+    position: int
+    event_id: str
+    type: str
+    schema_version: int
+    subscriber_id: str | None
+    aggregate_id: str
+    aggregate_version: int
+    recorded_at: str
+    effective_at: str
+    data: dict[str, Any]
+
+
+class Listing(BaseModel):
+    next_cursor: str | None
+
+
+class PlanList(Listing):
+    items: list[PlanOut]
+
+
+class CouponList(Listing):
+    items: list[CouponOut]
+
+
+class SubscriberList(Listing):
+    items: list[SubscriberOut]
+
+
+class EventList(Listing):
+    items: list[EnvelopeOut]
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None

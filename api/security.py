@@ -1,0 +1,60 @@
+"""API keys and roles. Unset keys = an open server (for local use only, logged loudly)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from fastapi import Request
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+WRITE_ROLES = frozenset({"writer", "admin"})
+
+
+class ApiProblem(Exception):
+    """An error of the HTTP edge itself (auth, framing), not of the ledger."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str
+    scope: str
+    """Idempotency keys are scoped per API key (a hash of it), or global when open."""
+
+
+OPEN = Principal(role="admin", scope="global")
+
+
+def _presented_key(request: Request) -> str | None:
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+        return None
+    return request.headers.get("x-api-key")
+
+
+def authenticate(request: Request, api_keys: Mapping[str, str]) -> Principal:
+    if not api_keys:
+        return OPEN
+    presented = _presented_key(request)
+    if presented is None:
+        raise ApiProblem("unauthorized", "this server needs an API key")
+    role = None
+    for key, key_role in api_keys.items():
+        if hmac.compare_digest(key.encode(), presented.encode()):
+            role = key_role
+    if role is None:
+        raise ApiProblem("unauthorized", "unknown API key")
+    if request.method not in READ_METHODS and role not in WRITE_ROLES:
+        raise ApiProblem("forbidden", f"a {role} key may not {request.method} {request.url.path}")
+    scope = "key:" + hashlib.sha256(presented.encode()).hexdigest()[:32]
+    return Principal(role=role, scope=scope)
