@@ -28,6 +28,11 @@ def _side_table_names(events_table_name: str) -> tuple[str, str]:
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        if datastore.schema != "public":
+            # A schema named in the database URL is created with the tables; it must exist
+            # before the library registers its composite type in it.
+            with datastore.get_connection() as conn:
+                conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(datastore.schema)))
         super().__init__(datastore, events_table_name=events_table_name)
         self.idempotency_table, self.streams_table = _side_table_names(events_table_name)
         schema = Identifier(self.datastore.schema)
