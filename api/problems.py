@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi.responses import JSONResponse
-
 from subledger.domain.errors import Conflict, DomainError, InvalidInput, NotFound, all_error_classes
 
 PROBLEM_JSON = "application/problem+json"

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
@@ -56,7 +56,7 @@ def raw_insert_commit(url: str, n: int) -> float:
 
 
 def _setup_book(ledger, n: int) -> list:  # type: ignore[no-untyped-def]
-    start = datetime.now(timezone.utc) - timedelta(days=3)
+    start = datetime.now(UTC) - timedelta(days=3)
     ledger.create_plan(plan_id="bench-m", name="Bench", tier="basic", currency="USD",
                        amount=1000, interval="month", effective_at=start)
     subs = []

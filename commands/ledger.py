@@ -8,7 +8,7 @@ aggregate cannot both append the next one; the second fails with
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
@@ -16,7 +16,6 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import Environment
-
 from subledger.domain.base import LedgerAggregate
 from subledger.domain.catalog import Coupon, Plan, coupon_aggregate_id, plan_aggregate_id
 from subledger.domain.errors import (
@@ -24,6 +23,7 @@ from subledger.domain.errors import (
     CouponAlreadyExists,
     CouponNotFound,
     DomainError,
+    IdempotencyKeyReused,
     NotFound,
     NotYetAvailable,
     PlanAlreadyExists,
@@ -36,6 +36,7 @@ from subledger.domain.errors import (
 from subledger.domain.subscriber import Subscriber
 from subledger.domain.subscription import Subscription
 from subledger.domain.time import isoformat, resolve_effective_at
+
 from subledger.store import IdempotencyRecord, SubscriberLink
 from subledger.store.log import EventLog
 from subledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
@@ -47,7 +48,7 @@ Clock = Callable[[], datetime]
 
 
 def system_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Ledger(Application):
@@ -110,6 +111,10 @@ class Ledger(Application):
         try:
             self.save(*aggregates, **kwargs)
         except IntegrityError:
+            if idempotency is not None and self.find_idempotency(idempotency.scope, idempotency.key):
+                raise IdempotencyKeyReused(
+                    f"Idempotency-Key {idempotency.key!r} was used by a request recorded first"
+                ) from None
             raise (on_conflict or ConcurrentModification(
                 "another change to the same record was saved first; reload and retry"
             )) from None

@@ -100,19 +100,22 @@ def round_half_even(value: Fraction | Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
-_CENTS = Decimal("0.01")
-_RATE = Decimal("0.000001")
+
+
+def _quantize(value: Decimal | Fraction, places: int) -> Decimal:
+    """``value`` rounded half-even to ``places`` decimals, exactly (a Fraction is rounded
+    once, from its exact value, never through an intermediate Decimal)."""
+    if isinstance(value, Fraction):
+        scaled = round_half_even(value * 10**places)
+        return Decimal(f"{scaled}E-{places}")  # exact, whatever the context precision
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
 
 
 def round_minor(value: Decimal | Fraction) -> Decimal:
     """A derived money figure in minor units, shown with 2 decimals, half-even ("833.33")."""
-    if isinstance(value, Fraction):
-        value = Decimal(value.numerator) / Decimal(value.denominator)
-    return value.quantize(_CENTS, rounding=ROUND_HALF_EVEN)
+    return _quantize(value, 2)
 
 
 def round_rate(value: Decimal | Fraction) -> Decimal:
     """A rate shown with 6 decimals, half-even ("0.041667")."""
-    if isinstance(value, Fraction):
-        value = Decimal(value.numerator) / Decimal(value.denominator)
-    return value.quantize(_RATE, rounding=ROUND_HALF_EVEN)
+    return _quantize(value, 6)

@@ -31,7 +31,7 @@ from .errors import (
 )
 from .periods import Interval, Period, period_boundary
 from .proration import Proration, prorate
-from .time import isoformat
+from .time import as_utc, isoformat
 
 TRIALING = "trialing"
 ACTIVE = "active"
@@ -383,7 +383,11 @@ class Subscription(LedgerAggregate):
                 reason=VOLUNTARY, comment=self.cancel_comment,
             )
             return
+        anchor, n = self.billing_anchor, self.period_number + 1
         if self.scheduled_change is not None:
+            if anchor is not None and Interval(self.scheduled_change["interval"]) != self.interval:
+                # A new interval starts a new calendar, anchored where the new terms begin.
+                anchor, n = due, 0
             self._apply_scheduled_change(due, recorded_at)
         if self.status == TRIALING:
             self._record(
@@ -393,30 +397,20 @@ class Subscription(LedgerAggregate):
                 current_period_end=period_boundary(due, self.interval, 1),
             )
             return
-        assert self.billing_anchor is not None  # active or past_due always has an anchor
-        n = self.period_number + 1
+        assert anchor is not None  # active or past_due always has an anchor
         self._record(
             self.SubscriptionRenewed, due, recorded_at,
-            billing_anchor=self.billing_anchor,
+            billing_anchor=anchor,
             period_number=n,
-            current_period_start=period_boundary(self.billing_anchor, self.interval, n),
-            current_period_end=period_boundary(self.billing_anchor, self.interval, n + 1),
+            current_period_start=period_boundary(anchor, self.interval, n),
+            current_period_end=period_boundary(anchor, self.interval, n + 1),
         )
 
     def _apply_scheduled_change(self, at: datetime, recorded_at: datetime) -> None:
-        """Apply the scheduled change at ``at``, the boundary where the next period starts.
-
-        The following renewal (or trial conversion) then prices the new period on the new
-        terms; an interval change re-anchors the calendar at ``at``.
-        """
+        """Apply the scheduled change at ``at``, where the next period starts; the renewal,
+        trial conversion or resume recorded next prices that period on the new terms."""
         change = self.scheduled_change
         assert change is not None
-        new_interval = Interval(change["interval"])
-        anchor, number = self.billing_anchor, self.period_number
-        if anchor is not None and new_interval != self.interval:
-            # The renewal after this event starts period number+1 of the new calendar:
-            # anchor the new calendar so that period 0 starts at ``at``.
-            anchor, number = at, -1
         self._record(
             self.SubscriptionChanged, at, recorded_at,
             timing="period_end",
@@ -424,8 +418,8 @@ class Subscription(LedgerAggregate):
             amount=change["amount"], currency=change["currency"], interval=change["interval"],
             quantity=change["quantity"],
             **self._previous_fields(),
-            billing_anchor=anchor,
-            period_number=number,
+            billing_anchor=self.billing_anchor,
+            period_number=self.period_number,
             current_period_start=self.current_period_start,
             current_period_end=self.current_period_end,
         )
@@ -523,6 +517,7 @@ class Subscription(LedgerAggregate):
         if when == "at":
             if at is None:
                 raise InvalidInput("when 'at' needs the time to cancel at in 'at'")
+            at = as_utc(at)
             if at < effective_at:
                 raise InvalidSchedule("'at' must not be earlier than effective_at")
         elif at is not None:

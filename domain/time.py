@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .errors import EffectiveAtInFuture, InvalidInput
 
-UTC = timezone.utc
+UTC = UTC
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 """How far past the server clock a client's ``effective_at`` may be (clock skew)."""

@@ -108,9 +108,11 @@ def parse_database_url(url: str) -> PostgresConfig | SQLiteConfig:
     if not parts.hostname or not dbname or not parts.username:
         raise ConfigError(var, "postgresql://user:pass@host:port/db with a user, host and database")
     try:
-        port = parts.port or 5432
+        port = 5432 if parts.port is None else parts.port
     except ValueError:
-        raise ConfigError(var, "a numeric port in postgresql://user:pass@host:port/db") from None
+        port = 0
+    if not 0 < port < 65536:
+        raise ConfigError(var, "a port from 1 to 65535 in postgresql://user:pass@host:port/db")
     query = parse_qs(parts.query)
     unknown = set(query) - {"schema"}
     if unknown:
@@ -132,7 +134,7 @@ def _parse_bootstrap(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     servers = tuple(s.strip() for s in value.split(","))
-    if not all(_HOSTPORT.match(s) for s in servers):
+    if not all(_HOSTPORT.match(s) and 0 < int(s.rsplit(":", 1)[1]) < 65536 for s in servers):
         raise ConfigError("SUBLEDGER_KAFKA_BOOTSTRAP", "host:port[,host:port]")
     return servers
 

@@ -6,14 +6,20 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-
 from subledger.commands.ledger import Ledger
 from subledger.domain.errors import SubscriberNotFound
 from subledger.domain.subscriber import Subscriber
 
 from ..deps import LedgerDep, Limit, PrincipalDep, RunnerDep, parse_cursor, path_id
 from ..render import subscriber_body
-from ..schemas import EventList, PaymentMethodIn, SubscriberIn, SubscriberList, SubscriberOut, SubscriberPatch
+from ..schemas import (
+    EventList,
+    PaymentMethodIn,
+    SubscriberIn,
+    SubscriberList,
+    SubscriberOut,
+    SubscriberPatch,
+)
 
 router = APIRouter(tags=["subscribers"])
 

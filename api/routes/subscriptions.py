@@ -6,12 +6,18 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-
 from subledger.domain.errors import SubscriberNotFound, SubscriptionNotFound
 
 from ..deps import LedgerDep, PrincipalDep, RunnerDep, path_id
 from ..render import subscription_body
-from ..schemas import CancelIn, ChangeIn, CouponApplyIn, EffectiveIn, SubscriptionIn, SubscriptionOut
+from ..schemas import (
+    CancelIn,
+    ChangeIn,
+    CouponApplyIn,
+    EffectiveIn,
+    SubscriptionIn,
+    SubscriptionOut,
+)
 
 router = APIRouter(tags=["subscriptions"])
 

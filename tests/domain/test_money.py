@@ -8,7 +8,6 @@ from fractions import Fraction
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from subledger.domain.errors import AmountOutOfBounds, CurrencyMismatch, UnknownCurrency
 from subledger.domain.money import (
     MAX_AMOUNT,
@@ -152,45 +151,50 @@ def test_round_rate_shows_six_decimals_rounded_half_even(value: Decimal | Fracti
     assert str(round_rate(value)) == shown
 
 
-@given(
-    value=st.fractions(max_denominator=10**6).filter(lambda f: abs(f) < 10**12),
+money_figures = st.one_of(st.fractions(max_denominator=10**6), st.fractions()).filter(
+    lambda f: abs(f) < 10**18
 )
+rates = st.one_of(st.fractions(max_denominator=10**6), st.fractions()).filter(lambda f: abs(f) < 10**6)
+
+
+@given(value=money_figures)
 def test_round_minor_of_a_fraction_is_its_exact_half_even_rounding_to_hundredths(
     value: Fraction,
 ) -> None:
     # round() on a Fraction is exact banker's rounding: an independent oracle.
-    assert round_minor(value) == Decimal(round(value * 100)) / 100
+    shown = round_minor(value)
+
+    assert Fraction(shown) == Fraction(round(value * 100), 100)
+    assert shown.as_tuple().exponent == -2
 
 
-@given(value=st.fractions(max_denominator=10**6).filter(lambda f: abs(f) < 10**6))
+@given(value=rates)
 def test_round_rate_of_a_fraction_is_its_exact_half_even_rounding_to_millionths(
     value: Fraction,
 ) -> None:
-    assert round_rate(value) == Decimal(round(value * 10**6)) / 10**6
+    shown = round_rate(value)
+
+    assert Fraction(shown) == Fraction(round(value * 10**6), 10**6)
+    assert shown.as_tuple().exponent == -6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "round_minor/round_rate turn a Fraction into a Decimal at 28 significant digits "
-        "before quantizing, so a value just above a tie is rounded twice and goes down"
-    ),
-)
 def test_round_minor_of_a_fraction_just_above_a_half_cent_rounds_up() -> None:
-    # 123456789012345.005 + 10^-20 is above the tie: half-even to cents gives .01.
+    # 123456789012345.005 + 10^-20 is above the tie: half-even to cents gives .01
+    # (a Fraction must be rounded once, from its exact value, not via a 28-digit Decimal).
     value = Fraction(123456789012345) + Fraction(1, 200) + Fraction(1, 10**20)
 
     assert round_minor(value) == Decimal("123456789012345.01")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="round_rate converts a Fraction to a 28-digit Decimal first (double rounding)",
-)
 def test_round_rate_of_a_fraction_just_above_a_half_millionth_rounds_up() -> None:
     value = Fraction(1, 2_000_000) + Fraction(1, 10**40)
 
     assert round_rate(value) == Decimal("0.000001")
+
+
+def test_round_minor_of_a_large_fraction_keeps_every_digit() -> None:
+    # 10^20 / 3 = 333..333.333.. : twenty 3s before the point, .33 after.
+    assert str(round_minor(Fraction(10**20, 3))) == "33333333333333333333.33"
 
 
 @pytest.mark.parametrize(

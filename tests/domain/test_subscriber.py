@@ -1,0 +1,107 @@
+"""The subscriber: who pays, and how."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from factories import RECORDED_AT, event_names, replay, state, utc
+from subledger.domain.errors import EffectiveAtOutOfOrder, EmptyChange, InvalidInput
+from subledger.domain.subscriber import Subscriber
+
+
+def register(**overrides: Any) -> Subscriber:
+    fields: dict[str, Any] = {
+        "email": "ada@example.com", "name": "Ada", "external_ref": None,
+        "effective_at": utc(2026, 1, 1), "recorded_at": RECORDED_AT,
+    }
+    fields.update(overrides)
+    return Subscriber.register(**fields)
+
+
+def test_a_registered_subscriber_has_no_payment_method() -> None:
+    subscriber = register(external_ref="crm-42")
+
+    assert (subscriber.email, subscriber.name, subscriber.external_ref) == ("ada@example.com", "Ada", "crm-42")
+    assert subscriber.payment_method is None
+    assert subscriber.registered_at == utc(2026, 1, 1)
+
+
+@pytest.mark.parametrize("email", ["", "ada", "ada@", "@example.com", "ada@example", "a da@example.com"])
+def test_an_email_that_is_not_an_address_is_refused(email: str) -> None:
+    with pytest.raises(InvalidInput):
+        register(email=email)
+
+
+@pytest.mark.parametrize("name", ["", "  ", "x" * 201])
+def test_a_blank_or_overlong_name_is_refused(name: str) -> None:
+    with pytest.raises(InvalidInput):
+        register(name=name)
+
+
+def test_changing_details_records_only_the_fields_that_changed() -> None:
+    subscriber = register()
+
+    subscriber.change_details({"email": "ada@lovelace.dev", "name": "Ada"},
+                              effective_at=utc(2026, 2, 1), recorded_at=RECORDED_AT)
+
+    event = subscriber.collect_events()[-1]
+    assert event.changed == ["email"]
+    assert (event.email, event.name) == ("ada@lovelace.dev", None)
+    assert (subscriber.email, subscriber.name) == ("ada@lovelace.dev", "Ada")
+
+
+def test_changing_details_to_the_current_ones_is_an_empty_change() -> None:
+    subscriber = register()
+
+    with pytest.raises(EmptyChange):
+        subscriber.change_details({"name": "Ada"}, effective_at=utc(2026, 2, 1), recorded_at=RECORDED_AT)
+
+
+def test_clearing_the_external_ref_is_a_change() -> None:
+    subscriber = register(external_ref="crm-42")
+
+    subscriber.change_details({"external_ref": None}, effective_at=utc(2026, 2, 1), recorded_at=RECORDED_AT)
+
+    assert subscriber.external_ref is None
+
+
+def test_unknown_detail_fields_are_refused() -> None:
+    with pytest.raises(InvalidInput):
+        register().change_details({"phone": "123"}, effective_at=utc(2026, 2, 1), recorded_at=RECORDED_AT)
+
+
+def test_setting_a_payment_method_replaces_the_previous_one() -> None:
+    subscriber = register()
+
+    for token in ("tok_1", "tok_2"):
+        subscriber.set_payment_method(gateway="fake", token=token, effective_at=utc(2026, 2, 1),
+                                      recorded_at=RECORDED_AT)
+
+    assert subscriber.payment_method == {"gateway": "fake", "token": "tok_2"}
+
+
+@pytest.mark.parametrize("token", ["", "   ", "t" * 256])
+def test_a_blank_or_overlong_token_is_refused(token: str) -> None:
+    with pytest.raises(InvalidInput):
+        register().set_payment_method(gateway="fake", token=token, effective_at=utc(2026, 2, 1),
+                                      recorded_at=RECORDED_AT)
+
+
+def test_a_subscriber_command_earlier_than_the_last_event_is_out_of_order() -> None:
+    subscriber = register(effective_at=utc(2026, 2, 1))
+
+    with pytest.raises(EffectiveAtOutOfOrder):
+        subscriber.set_payment_method(gateway="fake", token="tok_1", effective_at=utc(2026, 1, 31),
+                                      recorded_at=RECORDED_AT)
+
+
+def test_a_subscriber_rebuilt_from_its_events_is_the_same() -> None:
+    subscriber = register()
+    subscriber.change_details({"name": "Ada L."}, effective_at=utc(2026, 2, 1), recorded_at=RECORDED_AT)
+    subscriber.set_payment_method(gateway="fake", token="tok_1", effective_at=utc(2026, 2, 2),
+                                  recorded_at=RECORDED_AT)
+    events = subscriber.collect_events()
+
+    assert event_names(events) == ["SubscriberRegistered", "SubscriberDetailsChanged", "PaymentMethodSet"]
+    assert state(replay(events)) == state(subscriber)

@@ -1,0 +1,203 @@
+"""Properties of the subscription aggregate under random command sequences.
+
+A step is a command at an instant no earlier than the previous step's. A refused command
+(a DomainError) is handled as the application does: the aggregate is discarded and
+reloaded from the events recorded so far. Any other exception fails the property.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import datetime, timedelta
+from typing import Any
+
+from factories import (
+    RECORDED_AT,
+    UTC,
+    event_names,
+    plan_terms,
+    replay,
+    start_subscription,
+    state,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from subledger.domain.catalog import PlanTerms
+from subledger.domain.errors import DomainError
+from subledger.domain.periods import nth_period
+from subledger.domain.subscription import (
+    ACTIVE,
+    BILLED_STATUSES,
+    CANCELED,
+    PAUSED,
+    STATUSES,
+    TRIALING,
+    Subscription,
+)
+
+USD_PLANS = [
+    plan_terms("basic", amount=1000),
+    plan_terms("basic", version=2, amount=1500),
+    plan_terms("pro", amount=3000, trial_days=14),
+    plan_terms("team", amount=2700, interval="quarter"),
+    plan_terms("annual", amount=10000, interval="year"),
+    plan_terms("free", amount=0),
+]
+EUR_PLAN = plan_terms("euro", amount=1000, currency="EUR")
+
+
+@st.composite
+def signup_instants(draw: st.DrawFn) -> datetime:
+    """An instant in 2024-2027, on a month-end day (28-31) half of the time."""
+    year, month = draw(st.integers(2024, 2027)), draw(st.integers(1, 12))
+    last = calendar.monthrange(year, month)[1]
+    day = draw(st.one_of(st.integers(1, last), st.integers(last - 3, last)))
+    return datetime(year, month, day, draw(st.integers(0, 23)), draw(st.sampled_from([0, 30])),
+                    tzinfo=UTC)
+
+
+# How far after the previous step a command runs; "due" means exactly at the next due instant.
+gaps = st.one_of(
+    st.just(timedelta(0)),
+    st.just("due"),
+    st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=5)),
+    st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=120)),
+)
+
+change_commands = st.tuples(
+    st.just("change"), gaps,
+    st.sampled_from([*USD_PLANS, EUR_PLAN, None]),
+    st.one_of(st.none(), st.integers(1, 3)),
+    st.sampled_from(["now", "period_end"]),
+)
+# Weighted by repetition: changes and the clock often, a cancel (which ends the story) rarely.
+commands = st.one_of(
+    change_commands,
+    change_commands,
+    st.tuples(st.just("advance"), gaps),
+    change_commands,
+    st.tuples(st.just("advance"), gaps),
+    st.tuples(st.just("pause"), gaps),
+    st.tuples(st.just("resume"), gaps),
+    st.tuples(st.just("resume"), gaps),
+    st.tuples(
+        st.just("cancel"), gaps, st.sampled_from(["now", "period_end", "period_end", "at", "at"]),
+        st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=90)),
+    ),
+    st.tuples(st.just("revoke"), gaps),
+)
+
+
+def run(sub: Subscription, command: tuple[Any, ...], at: datetime) -> None:
+    kind = command[0]
+    if kind == "advance":
+        sub.advance_to(at, recorded_at=RECORDED_AT)
+    elif kind == "change":
+        _, _, terms, quantity, when = command
+        sub.change(terms=terms, quantity=quantity, when=when, effective_at=at, recorded_at=RECORDED_AT)
+    elif kind == "pause":
+        sub.pause(effective_at=at, recorded_at=RECORDED_AT)
+    elif kind == "resume":
+        sub.resume(effective_at=at, recorded_at=RECORDED_AT)
+    elif kind == "cancel":
+        _, _, when, later = command
+        sub.cancel(when=when, at=at + later if when == "at" else None, comment=None,
+                   effective_at=at, recorded_at=RECORDED_AT)
+    else:
+        sub.revoke_cancellation(effective_at=at, recorded_at=RECORDED_AT)
+
+
+def next_instant(sub: Subscription, now: datetime, gap: Any) -> datetime:
+    if gap == "due":
+        due = sub.next_due()
+        return due if due is not None and due > now else now
+    return now + gap
+
+
+def check_state_invariants(sub: Subscription) -> None:
+    last = sub.last_effective_at
+    assert sub.status in STATUSES
+    if sub.status == TRIALING:
+        assert sub.billing_anchor is None
+        assert sub.trial_end is not None and sub.trial_end > last
+    if sub.status in BILLED_STATUSES:
+        assert sub.billing_anchor is not None
+        period = nth_period(sub.billing_anchor, sub.interval, sub.period_number)
+        assert (sub.current_period_start, sub.current_period_end) == (period.start, period.end)
+        assert period.contains(last)
+    if sub.status == PAUSED:
+        assert sub.paused_at is not None and sub.paused_at <= last
+    if sub.status == CANCELED:
+        assert sub.canceled_at is not None and sub.next_due() is None
+        assert sub.cancel_at is None and sub.scheduled_change is None
+    elif sub.cancel_at is not None:
+        assert sub.cancel_at > last
+    if sub.scheduled_change is not None:
+        assert sub.status != CANCELED
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    signup=signup_instants(),
+    terms=st.sampled_from(USD_PLANS),
+    trial_days=st.sampled_from([None, 0, 7, 30]),
+    steps=st.lists(commands, min_size=3, max_size=25),
+)
+def test_random_command_sequences_keep_effective_order_and_replay_to_the_same_state(
+    signup: datetime, terms: PlanTerms, trial_days: int | None, steps: list[tuple[Any, ...]]
+) -> None:
+    sub = start_subscription(terms, at=signup, trial_days=trial_days)
+    events = sub.collect_events()
+    now = signup
+
+    for command in steps:
+        now = next_instant(sub, now, command[1])
+        try:
+            run(sub, command, now)
+        except DomainError:
+            sub = replay(events)  # the application discards the aggregate
+            continue
+        events.extend(sub.collect_events())
+        check_state_invariants(sub)
+
+    effective = [e.effective_at for e in events]
+    assert effective == sorted(effective)
+    assert [e.originator_version for e in events] == list(range(1, len(events) + 1))
+    assert all(e.effective_at <= now for e in events)
+    assert event_names(events)[0] == "SubscriptionStarted"
+    assert event_names(events).count("SubscriptionCanceled") <= 1
+    if sub.status == CANCELED:
+        assert event_names(events)[-1] == "SubscriptionCanceled"
+
+    rebuilt = replay(events)
+    assert state(rebuilt) == state(sub)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    signup=signup_instants(),
+    terms=st.sampled_from(USD_PLANS),
+    trial_days=st.sampled_from([None, 0, 7, 30]),
+    hops=st.lists(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=200)), max_size=6),
+)
+def test_advancing_in_hops_records_the_same_events_as_advancing_at_once(
+    signup: datetime, terms: PlanTerms, trial_days: int | None, hops: list[timedelta]
+) -> None:
+    stepwise = start_subscription(terms, at=signup, trial_days=trial_days)
+    at_once = replay(stepwise.collect_events())
+    target = signup
+    stepwise_events: list[Any] = []
+    for hop in hops:
+        target += hop
+        stepwise.advance_to(target, recorded_at=RECORDED_AT)
+        stepwise_events.extend(stepwise.collect_events())
+
+    at_once.advance_to(target, recorded_at=RECORDED_AT)
+    at_once_events = at_once.collect_events()
+
+    def summary(events: list[Any]) -> list[tuple[Any, ...]]:
+        return [(type(e).__name__, e.effective_at, e.originator_version) for e in events]
+
+    assert summary(stepwise_events) == summary(at_once_events)
+    assert state(stepwise) == state(at_once)
+    assert stepwise.status in (TRIALING, ACTIVE)

@@ -1,0 +1,50 @@
+"""UTC instants and the effective_at of a command."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from factories import utc
+from subledger.domain.errors import EffectiveAtInFuture, InvalidInput
+from subledger.domain.time import as_utc, isoformat, resolve_effective_at
+
+NOW = utc(2026, 3, 1, 12)
+
+
+def test_an_instant_with_an_offset_is_converted_to_utc() -> None:
+    paris = datetime(2026, 3, 1, 13, 0, tzinfo=timezone(timedelta(hours=1)))
+
+    assert as_utc(paris) == utc(2026, 3, 1, 12)
+    assert as_utc(paris).utcoffset() == timedelta(0)
+
+
+def test_a_naive_instant_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        as_utc(datetime(2026, 3, 1, 12))
+
+
+def test_without_a_requested_effective_at_the_server_clock_is_used() -> None:
+    assert resolve_effective_at(None, NOW) == NOW
+
+
+def test_a_past_effective_at_is_accepted() -> None:
+    assert resolve_effective_at(utc(2020, 1, 1), NOW) == utc(2020, 1, 1)
+
+
+def test_an_effective_at_up_to_five_minutes_ahead_is_accepted() -> None:
+    assert resolve_effective_at(utc(2026, 3, 1, 12, 5), NOW) == utc(2026, 3, 1, 12, 5)
+
+
+def test_an_effective_at_more_than_five_minutes_ahead_is_refused() -> None:
+    with pytest.raises(EffectiveAtInFuture) as info:
+        resolve_effective_at(utc(2026, 3, 1, 12, 5, 0, 1), NOW)
+
+    assert info.value.code == "effective-at-in-future"
+
+
+def test_isoformat_writes_utc_with_a_z() -> None:
+    assert isoformat(utc(2026, 1, 31, 8, 30)) == "2026-01-31T08:30:00Z"
+    assert isoformat(datetime(2026, 1, 31, 9, 30, tzinfo=timezone(timedelta(hours=1)))) == (
+        "2026-01-31T08:30:00Z"
+    )
