@@ -1,0 +1,70 @@
+"""The payment-gateway port: every way of taking money goes through these two calls.
+
+An adapter is one module implementing :class:`PaymentGateway`. Each call carries an
+idempotency key derived from the ledger's own ids (invoice id + attempt, refund id), which
+the adapter passes to the provider, so a retried call never charges or refunds twice.
+
+A *decline* (the card was refused) is a result, recorded as ``ChargeFailed``; a gateway that
+cannot be reached or answers with a server error raises :class:`GatewayUnavailable`, and
+nothing is recorded: the billing clock tries the same attempt again on its next run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class GatewayUnavailable(Exception):
+    """Transient: the provider could not be reached or failed; retry the same request."""
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    idempotency_key: str
+    """Stable for one attempt at one invoice: a retry of the same call reuses it."""
+    amount: int
+    """Minor units, > 0."""
+    currency: str
+    """ISO 4217, upper case."""
+    token: str
+    """The subscriber's payment method token at this gateway."""
+    customer_ref: str
+    """The subscriber id."""
+    description: str
+    attempt: int = 1
+    """1 for the first attempt at an invoice, then 2, 3, 4 for dunning retries."""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    succeeded: bool
+    gateway_ref: str | None
+    """The provider's id of the payment (e.g. Stripe's PaymentIntent id)."""
+    decline_code: str | None = None
+    """Why it failed, as the provider says (e.g. ``card_declined``); None on success."""
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    idempotency_key: str
+    charge_gateway_ref: str
+    amount: int
+    currency: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    succeeded: bool
+    gateway_ref: str | None
+    failure_code: str | None = None
+
+
+class PaymentGateway(Protocol):
+    name: str
+
+    def charge(self, request: ChargeRequest) -> ChargeResult: ...
+
+    def refund(self, request: RefundRequest) -> RefundResult: ...
