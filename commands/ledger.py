@@ -19,28 +19,40 @@ from eventsourcing.utils import Environment
 from subledger.domain.base import LedgerAggregate
 from subledger.domain.catalog import Coupon, Plan, coupon_aggregate_id, plan_aggregate_id
 from subledger.domain.errors import (
+    ChargeNotFound,
     ConcurrentModification,
     CouponAlreadyExists,
     CouponNotFound,
     DomainError,
+    GatewayUnavailableError,
     IdempotencyKeyReused,
     NotFound,
     NotYetAvailable,
     PlanAlreadyExists,
     PlanNotFound,
+    RefundDeclined,
     SubscriberNotFound,
     SubscriptionNotFound,
     UnknownGateway,
     UnknownReference,
 )
+from subledger.domain.money import normalize_currency
 from subledger.domain.subscriber import Subscriber
-from subledger.domain.subscription import Subscription
+from subledger.domain.subscription import (
+    NO_PAYMENT_METHOD,
+    ChargeIntent,
+    ChargeOutcome,
+    Payer,
+    Subscription,
+)
 from subledger.domain.time import isoformat, resolve_effective_at
 
 from subledger.store import IdempotencyRecord, SubscriberLink
 from subledger.store.log import EventLog
 from subledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 
+from .gateways import ChargeRequest, GatewayUnavailable, PaymentGateway, RefundRequest
+from .gateways.sandbox import SandboxGateway
 from .idempotency import IdempotentRequest
 
 A = TypeVar("A", bound=LedgerAggregate)
@@ -61,12 +73,15 @@ class Ledger(Application):
         self,
         env: Mapping[str, str],
         *,
-        gateways: Iterable[str] = ("sandbox",),
+        gateways: Mapping[str, PaymentGateway] | None = None,
         clock: Clock = system_clock,
     ) -> None:
         super().__init__(env=env)
         self.clock = clock
-        self.gateways = frozenset(gateways)
+        self.payment_gateways: dict[str, PaymentGateway] = dict(
+            gateways if gateways is not None else {"sandbox": SandboxGateway()}
+        )
+        self.gateways = frozenset(self.payment_gateways)
         recorder = self.recorder
         assert isinstance(recorder, (LedgerPostgresRecorder, LedgerSQLiteRecorder))
         self.store_recorder = recorder
@@ -108,6 +123,16 @@ class Ledger(Application):
         links = list(links)
         if links:
             kwargs["subscriber_links"] = links
+        subscriptions = [a for a in aggregates if isinstance(a, Subscription)]
+        if subscriptions:
+            # The billing clock's agenda and the charge index move with the events.
+            kwargs["billing_due"] = [(s.id, s.next_due()) for s in subscriptions]
+            kwargs["charge_links"] = [
+                (event.charge_id, s.id)
+                for s in subscriptions
+                for event in s.pending_events
+                if isinstance(event, Subscription.ChargeSucceeded)
+            ]
         try:
             self.save(*aggregates, **kwargs)
         except IntegrityError:
@@ -299,10 +324,9 @@ class Ledger(Application):
             )
         subscription = Subscription.start(
             subscriber_id=subscriber.id, terms=plan.terms_at(effective), quantity=quantity,
-            trial_days=trial_days, effective_at=effective, recorded_at=now,
+            trial_days=trial_days, effective_at=effective, recorded_at=now, coupon=coupon_terms,
         )
-        if coupon_terms is not None:
-            subscription.apply_coupon(coupon_terms, effective_at=effective, recorded_at=now)
+        self.catch_up(subscription, effective, now, subscriber=subscriber)
         return self._commit(
             subscription, result=subscription, idempotency=idempotency,
             links=[SubscriberLink(subscriber.id, subscription.id)],
@@ -323,7 +347,10 @@ class Ledger(Application):
     ) -> Subscription:
         effective, now = self._times(effective_at)
         subscription = self.get_subscription(subscription_id)
+        subscription.check_effective_at(effective)
+        self.catch_up(subscription, effective, now)
         decide(subscription, effective, now)
+        self.catch_up(subscription, effective, now)
         return self._commit(subscription, result=subscription, idempotency=idempotency)
 
     def change_subscription(
@@ -409,6 +436,116 @@ class Ledger(Application):
             sub.apply_coupon(terms, effective_at=effective, recorded_at=now)
 
         return self._on_subscription(subscription_id, effective_at, idempotency, decide)
+
+    # -- billing -------------------------------------------------------------------------
+
+    def catch_up(
+        self, subscription: Subscription, instant: datetime, now: datetime,
+        *, subscriber: Subscriber | None = None,
+    ) -> None:
+        """Perform what is due on ``subscription`` up to ``instant``, taking each charge due
+        to the subscriber's gateway. Raises :class:`GatewayUnavailableError` (nothing is
+        saved) if a gateway cannot be reached."""
+        payer = self._payer(subscription, subscriber)
+        try:
+            subscription.advance_to(instant, recorded_at=now, pay=payer)
+        except GatewayUnavailable as error:
+            raise GatewayUnavailableError(f"payment gateway unavailable: {error}") from None
+
+    def _payer(self, subscription: Subscription, subscriber: Subscriber | None) -> Payer:
+        loaded: list[Subscriber] = [subscriber] if subscriber is not None else []
+
+        def pay(intent: ChargeIntent) -> ChargeOutcome:
+            if not loaded:
+                loaded.append(self.get_subscriber(subscription.subscriber_id))
+            method = loaded[0].payment_method
+            if method is None:
+                return ChargeOutcome(False, None, None, NO_PAYMENT_METHOD)
+            gateway = self.payment_gateways.get(method["gateway"])
+            if gateway is None:
+                raise GatewayUnavailable(f"gateway {method['gateway']!r} is not configured")
+            result = gateway.charge(ChargeRequest(
+                idempotency_key=f"subledger-{intent.charge_id}",
+                amount=intent.amount, currency=intent.currency, token=method["token"],
+                customer_ref=str(subscription.subscriber_id),
+                description=f"subscription {subscription.id} invoice {intent.invoice_id}",
+                attempt=intent.attempt,
+                metadata={"subscription_id": str(subscription.id), "invoice_id": intent.invoice_id},
+            ))
+            return ChargeOutcome(result.succeeded, gateway.name, result.gateway_ref,
+                                 result.decline_code)
+
+        return pay
+
+    def save_billing(self, subscription: Subscription) -> None:
+        """Save what a billing run decided (also when it decided nothing: the agenda row
+        moves on, so the next run does not look at this subscription again)."""
+        self._commit(subscription, result=None, idempotency=None)
+
+    def record_charge(
+        self,
+        subscription_id: UUID,
+        *,
+        amount: int,
+        currency: str,
+        gateway: str,
+        gateway_ref: str,
+        effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> tuple[Subscription, str]:
+        """A payment taken outside the billing clock (returns the subscription and the
+        charge id)."""
+        if gateway not in self.gateways:
+            raise UnknownGateway(
+                f"gateway {gateway!r} is not configured; configured: {', '.join(sorted(self.gateways))}"
+            )
+        effective, now = self._times(effective_at)
+        subscription = self.get_subscription(subscription_id)
+        subscription.check_effective_at(effective)
+        self.catch_up(subscription, effective, now)
+        charge_id = subscription.record_manual_charge(
+            amount=amount, currency=normalize_currency(currency), gateway=gateway,
+            gateway_ref=gateway_ref, effective_at=effective, recorded_at=now,
+        )
+        result = (subscription, charge_id)
+        self._commit(subscription, result=result, idempotency=idempotency)
+        return result
+
+    def refund_charge(
+        self,
+        charge_id: str,
+        *,
+        amount: int,
+        reason: str | None = None,
+        effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> tuple[Subscription, str]:
+        """Refund at most what is left of a succeeded charge, through its gateway (returns
+        the subscription and the refund id)."""
+        subscription_id = self.store_recorder.select_charge_subscription(charge_id)
+        if subscription_id is None:
+            raise ChargeNotFound(f"no succeeded charge {charge_id!r}")
+        effective, now = self._times(effective_at)
+        subscription = self.get_subscription(subscription_id)
+        intent = subscription.refund_intent(charge_id, amount, effective_at=effective)
+        gateway = self.payment_gateways.get(intent.gateway)
+        if gateway is None:
+            raise GatewayUnavailableError(f"gateway {intent.gateway!r} is not configured")
+        try:
+            refund = gateway.refund(RefundRequest(
+                idempotency_key=f"subledger-{intent.refund_id}",
+                charge_gateway_ref=intent.charge_gateway_ref or "",
+                amount=intent.amount, currency=intent.currency, reason=reason,
+            ))
+        except GatewayUnavailable as error:
+            raise GatewayUnavailableError(f"payment gateway unavailable: {error}") from None
+        if not refund.succeeded:
+            raise RefundDeclined(f"the gateway refused the refund: {refund.failure_code}")
+        subscription.record_refund(intent, reason=reason, gateway_ref=refund.gateway_ref,
+                                   recorded_at=now)
+        result = (subscription, intent.refund_id)
+        self._commit(subscription, result=result, idempotency=idempotency)
+        return result
 
     # -- listing -------------------------------------------------------------------------
 

@@ -116,6 +116,11 @@ class SubscriptionNotFound(NotFound):
     title = "Subscription not found"
 
 
+class ChargeNotFound(NotFound):
+    code = "charge-not-found"
+    title = "Charge not found"
+
+
 # -- conflicts -----------------------------------------------------------------------------
 
 
@@ -164,6 +169,28 @@ class SubscriptionPaused(Conflict):
 class NoCancellationScheduled(Conflict):
     code = "no-cancellation-scheduled"
     title = "No cancellation is scheduled"
+
+
+class RefundExceedsCharge(Conflict):
+    code = "refund-exceeds-charge"
+    title = "The refund is more than is left of the charge"
+
+
+class RefundDeclined(Conflict):
+    code = "refund-declined"
+    title = "The payment gateway refused the refund"
+
+
+class GatewayUnavailableError(Conflict):
+    """The payment gateway could not be reached; nothing was recorded. Retry later."""
+
+    code = "gateway-unavailable"
+    title = "The payment gateway is unavailable"
+
+
+class BillingUntilInFuture(InvalidInput):
+    code = "billing-until-in-future"
+    title = "A billing run cannot run into the future"
 
 
 class ConcurrentModification(Conflict):

@@ -8,27 +8,40 @@ change meets the subscription in the right period (:meth:`Subscription.advance_t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from .base import LedgerAggregate
 from .catalog import CouponTerms, PlanTerms
 from .errors import (
+    ChargeNotFound,
     CurrencyMismatch,
     EmptyChange,
     InvalidInput,
     InvalidSchedule,
     NoCancellationScheduled,
     QuantityOutOfBounds,
+    RefundExceedsCharge,
     SubscriptionAlreadyCanceled,
     SubscriptionNotPausable,
     SubscriptionNotPaused,
     SubscriptionPaused,
 )
+from .invoicing import (
+    MANUAL,
+    Discount,
+    Line,
+    proration_lines,
+    recurring_lines,
+    settle,
+    total,
+)
+from .money import check_amount
 from .periods import Interval, Period, period_boundary
 from .proration import Proration, prorate
 from .time import as_utc, isoformat
@@ -46,6 +59,54 @@ MAX_COMMENT = 500
 
 VOLUNTARY = "voluntary"
 INVOLUNTARY = "involuntary"
+
+RETRY_DAYS = (3, 5, 7)
+"""Dunning: retries this many days after the first failed attempt at an invoice."""
+NO_PAYMENT_METHOD = "no_payment_method"
+
+
+class ChargesDue(RuntimeError):
+    """A programming error: a command ran before the charges due were attempted.
+
+    The application catches a subscription up (:meth:`Subscription.next_step` and the
+    gateway) before every command; a command never performs I/O itself."""
+
+
+@dataclass(frozen=True)
+class ChargeIntent:
+    """An attempt at charging an open invoice, due at ``effective_at``."""
+
+    invoice_id: str
+    charge_id: str
+    amount: int
+    currency: str
+    attempt: int
+    effective_at: datetime
+
+
+@dataclass(frozen=True)
+class ChargeOutcome:
+    """What the gateway answered to a :class:`ChargeIntent`."""
+
+    succeeded: bool
+    gateway: str | None
+    """None when no gateway was asked (no payment method)."""
+    gateway_ref: str | None
+    decline_code: str | None = None
+
+
+Payer = Callable[[ChargeIntent], ChargeOutcome]
+
+
+@dataclass(frozen=True)
+class RefundIntent:
+    refund_id: str
+    charge_id: str
+    amount: int
+    currency: str
+    gateway: str
+    charge_gateway_ref: str | None
+    effective_at: datetime
 
 
 def check_quantity(quantity: int) -> int:
@@ -103,6 +164,9 @@ class Subscription(LedgerAggregate):
     paused_at: datetime | None
     scheduled_change: dict[str, Any] | None
     coupon: dict[str, Any] | None
+    credit_balance: int
+    open_invoices: dict[str, dict[str, Any]]
+    charges: dict[str, dict[str, Any]]
 
     def __init__(self) -> None:
         """State comes from the events' ``apply`` alone (the annotations above document it)."""
@@ -147,6 +211,9 @@ class Subscription(LedgerAggregate):
             aggregate.paused_at = None
             aggregate.scheduled_change = None
             aggregate.coupon = None
+            aggregate.credit_balance = 0
+            aggregate.open_invoices = {}
+            aggregate.charges = {}
 
     class TrialEnded(Event):
         """The trial is over; the first paid period starts (the billing anchor)."""
@@ -250,6 +317,7 @@ class Subscription(LedgerAggregate):
                 "duration_in_months": self.duration_in_months,
                 "applied_at": self.effective_at,
                 "ends_at": self.ends_at,
+                "used": False,
             }
 
     class CancellationScheduled(Event):
@@ -293,12 +361,113 @@ class Subscription(LedgerAggregate):
         current_period_end: datetime
 
         def evolve(self, aggregate: Any) -> None:
-            aggregate.status = ACTIVE
+            in_dunning = any(i["first_failure_at"] is not None for i in aggregate.open_invoices.values())
+            aggregate.status = PAST_DUE if in_dunning else ACTIVE
             aggregate.paused_at = None
             aggregate.billing_anchor = self.billing_anchor
             aggregate.period_number = 0
             aggregate.current_period_start = self.current_period_start
             aggregate.current_period_end = self.current_period_end
+
+    class InvoiceIssued(Event):
+        """An invoice: its lines, total, and how it meets the credit balance.
+
+        ``reason``: subscription_create, trial_end, renewal, resume, proration or manual.
+        A positive ``amount_due`` is charged (``ChargeSucceeded``/``ChargeFailed``)."""
+
+        invoice_id: str
+        reason: str
+        total: int
+        currency: str
+        lines: list[dict[str, Any]]
+        credit_applied: int
+        credit_added: int
+        amount_due: int
+
+        def evolve(self, aggregate: Any) -> None:
+            aggregate.credit_balance += self.credit_added - self.credit_applied
+            if self.amount_due > 0 and self.reason != MANUAL:
+                aggregate.open_invoices[self.invoice_id] = {
+                    "amount_due": self.amount_due,
+                    "currency": self.currency,
+                    "issued_at": self.effective_at,
+                    "attempts": 0,
+                    "first_failure_at": None,
+                    "next_attempt_at": self.effective_at,
+                }
+            coupon = aggregate.coupon
+            if coupon is not None and coupon["duration"] == "once" and any(
+                line["kind"] == "recurring" for line in self.lines
+            ):
+                coupon["used"] = True
+
+    class ChargeSucceeded(Event):
+        charge_id: str
+        invoice_id: str | None
+        amount: int
+        currency: str
+        gateway: str
+        gateway_ref: str | None
+        attempt: int
+
+        def evolve(self, aggregate: Any) -> None:
+            aggregate.charges[self.charge_id] = {
+                "amount": self.amount,
+                "refunded": 0,
+                "currency": self.currency,
+                "gateway": self.gateway,
+                "gateway_ref": self.gateway_ref,
+                "invoice_id": self.invoice_id,
+            }
+            if self.invoice_id is not None:
+                aggregate.open_invoices.pop(self.invoice_id, None)
+
+    class ChargeFailed(Event):
+        """``next_attempt_at`` is the dunning retry, or null after the last attempt."""
+
+        charge_id: str
+        invoice_id: str
+        amount: int
+        currency: str
+        gateway: str | None
+        decline_code: str
+        attempt: int
+        next_attempt_at: datetime | None
+
+        def evolve(self, aggregate: Any) -> None:
+            invoice = aggregate.open_invoices.get(self.invoice_id)
+            if invoice is None:
+                return
+            invoice["attempts"] = self.attempt
+            if invoice["first_failure_at"] is None:
+                invoice["first_failure_at"] = self.effective_at
+            invoice["next_attempt_at"] = self.next_attempt_at
+
+    class SubscriptionPastDue(Event):
+        invoice_id: str
+
+        def evolve(self, aggregate: Any) -> None:
+            aggregate.status = PAST_DUE
+
+    class SubscriptionRecovered(Event):
+        invoice_id: str
+
+        def evolve(self, aggregate: Any) -> None:
+            aggregate.status = ACTIVE
+
+    class RefundIssued(Event):
+        refund_id: str
+        charge_id: str
+        amount: int
+        currency: str
+        reason: str | None
+        gateway: str
+        gateway_ref: str | None
+
+        def evolve(self, aggregate: Any) -> None:
+            charge = aggregate.charges.get(self.charge_id)
+            if charge is not None:
+                charge["refunded"] += self.amount
 
     # -- creation ------------------------------------------------------------------------
 
@@ -312,12 +481,20 @@ class Subscription(LedgerAggregate):
         trial_days: int | None,
         effective_at: datetime,
         recorded_at: datetime,
+        coupon: CouponTerms | None = None,
     ) -> Subscription:
-        """Start on a plan version; ``trial_days`` overrides the plan's when given."""
+        """Start on a plan version; ``trial_days`` overrides the plan's when given.
+
+        Without a trial the first period is invoiced at once (its charge is then due:
+        see :meth:`next_step`); with one, nothing is invoiced until the trial's end."""
         check_quantity(quantity)
         days = terms.trial_days if trial_days is None else trial_days
         if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 730:
             raise InvalidInput("trial_days must be an integer from 0 to 730")
+        if coupon is not None and coupon.currency is not None and coupon.currency != terms.currency:
+            raise CurrencyMismatch(
+                f"coupon {coupon.coupon_id} is in {coupon.currency}, the plan in {terms.currency}"
+            )
         if days > 0:
             trial_end = effective_at + timedelta(days=days)
             status, anchor = TRIALING, None
@@ -326,7 +503,7 @@ class Subscription(LedgerAggregate):
             trial_end = None
             status, anchor = ACTIVE, effective_at
             period = Period(effective_at, period_boundary(effective_at, terms.interval, 1))
-        return cls._create(
+        subscription = cls._create(
             cls.SubscriptionStarted,
             timestamp=recorded_at,
             effective_at=effective_at,
@@ -339,6 +516,11 @@ class Subscription(LedgerAggregate):
             current_period_end=period.end,
             **_terms_fields(terms),
         )
+        if coupon is not None:
+            subscription._record_coupon(coupon, effective_at, recorded_at)
+        if status == ACTIVE:
+            subscription._invoice_period("subscription_create", effective_at, recorded_at)
+        return subscription
 
     # -- what is due ---------------------------------------------------------------------
 
@@ -358,8 +540,20 @@ class Subscription(LedgerAggregate):
             trial_days=0,
         )
 
-    def next_due(self) -> datetime | None:
-        """The next instant at which something is due without a command, if any."""
+    def _next_attempt(self) -> tuple[datetime, str] | None:
+        """The earliest charge attempt due on an open invoice: (when, invoice id)."""
+        if self.status == CANCELED:
+            return None
+        due = [
+            (invoice["next_attempt_at"], invoice_id)
+            for invoice_id, invoice in self.open_invoices.items()
+            if invoice["next_attempt_at"] is not None
+        ]
+        return min(due) if due else None
+
+    def _next_lifecycle_due(self) -> datetime | None:
+        if self.status == CANCELED:
+            return None
         candidates: list[datetime] = []
         if self.cancel_at is not None:
             candidates.append(self.cancel_at)
@@ -367,14 +561,83 @@ class Subscription(LedgerAggregate):
             candidates.append(self.trial_end)
         elif self.status in BILLED_STATUSES:
             candidates.append(self.current_period_end)
-        if self.status == CANCELED or not candidates:
-            return None
-        return min(candidates)
+        return min(candidates) if candidates else None
 
-    def advance_to(self, instant: datetime, *, recorded_at: datetime) -> None:
-        """Perform, in order, everything due up to and including ``instant``."""
+    def next_due(self) -> datetime | None:
+        """The next instant at which something is due without a command, if any: a trial
+        end, a renewal, a scheduled cancellation, or a charge attempt."""
+        times = [t for t in (self._next_lifecycle_due(),) if t is not None]
+        attempt = self._next_attempt()
+        if attempt is not None:
+            times.append(attempt[0])
+        return min(times) if times else None
+
+    def next_step(self, instant: datetime, *, recorded_at: datetime) -> ChargeIntent | None:
+        """Perform, in order, what is due up to ``instant`` until a charge attempt is due;
+        return that attempt (for the caller to take to the gateway and then record with
+        :meth:`record_charge`), or None when nothing more is due by ``instant``."""
         while (due := self.next_due()) is not None and due <= instant:
+            attempt = self._next_attempt()
+            if attempt is not None and attempt[0] <= due:
+                return self._charge_intent(attempt[1])
             self._perform_due(due, recorded_at)
+        return None
+
+    def advance_to(self, instant: datetime, *, recorded_at: datetime, pay: Payer | None = None) -> None:
+        """Perform everything due up to and including ``instant``, taking each charge due
+        to ``pay``; without ``pay``, a charge falling due is :class:`ChargesDue`."""
+        while (intent := self.next_step(instant, recorded_at=recorded_at)) is not None:
+            if pay is None:
+                raise ChargesDue(f"a charge on invoice {intent.invoice_id} is due")
+            self.record_charge(intent, pay(intent), recorded_at=recorded_at)
+
+    def _charge_intent(self, invoice_id: str) -> ChargeIntent:
+        invoice = self.open_invoices[invoice_id]
+        attempt = invoice["attempts"] + 1
+        return ChargeIntent(
+            invoice_id=invoice_id,
+            charge_id=str(uuid5(UUID(invoice_id), f"attempt:{attempt}")),
+            amount=invoice["amount_due"],
+            currency=invoice["currency"],
+            attempt=attempt,
+            effective_at=invoice["next_attempt_at"],
+        )
+
+    def record_charge(self, intent: ChargeIntent, outcome: ChargeOutcome, *, recorded_at: datetime) -> None:
+        """Record the gateway's answer to a charge attempt, and what follows from it:
+        recovery, past due, the next dunning retry, or involuntary cancellation after the
+        last retry."""
+        invoice = self.open_invoices.get(intent.invoice_id)
+        if invoice is None or invoice["attempts"] + 1 != intent.attempt:
+            raise ValueError("the charge attempt is not the one due on this subscription")
+        at = intent.effective_at
+        if outcome.succeeded:
+            self._record(
+                self.ChargeSucceeded, at, recorded_at,
+                charge_id=intent.charge_id, invoice_id=intent.invoice_id, amount=intent.amount,
+                currency=intent.currency, gateway=outcome.gateway, gateway_ref=outcome.gateway_ref,
+                attempt=intent.attempt,
+            )
+            if self.status == PAST_DUE and not self._in_dunning():
+                self._record(self.SubscriptionRecovered, at, recorded_at, invoice_id=intent.invoice_id)
+            return
+        first_failure = invoice["first_failure_at"] or at
+        final = intent.attempt > len(RETRY_DAYS)
+        next_attempt = None if final else first_failure + timedelta(days=RETRY_DAYS[intent.attempt - 1])
+        self._record(
+            self.ChargeFailed, at, recorded_at,
+            charge_id=intent.charge_id, invoice_id=intent.invoice_id, amount=intent.amount,
+            currency=intent.currency, gateway=outcome.gateway,
+            decline_code=outcome.decline_code or "declined", attempt=intent.attempt,
+            next_attempt_at=next_attempt,
+        )
+        if final:
+            self._record(self.SubscriptionCanceled, at, recorded_at, reason=INVOLUNTARY, comment=None)
+        elif self.status == ACTIVE:
+            self._record(self.SubscriptionPastDue, at, recorded_at, invoice_id=intent.invoice_id)
+
+    def _in_dunning(self) -> bool:
+        return any(invoice["first_failure_at"] is not None for invoice in self.open_invoices.values())
 
     def _perform_due(self, due: datetime, recorded_at: datetime) -> None:
         if self.cancel_at is not None and self.cancel_at <= due:
@@ -396,6 +659,7 @@ class Subscription(LedgerAggregate):
                 current_period_start=due,
                 current_period_end=period_boundary(due, self.interval, 1),
             )
+            self._invoice_period("trial_end", due, recorded_at)
             return
         assert anchor is not None  # active or past_due always has an anchor
         self._record(
@@ -405,6 +669,7 @@ class Subscription(LedgerAggregate):
             current_period_start=period_boundary(anchor, self.interval, n),
             current_period_end=period_boundary(anchor, self.interval, n + 1),
         )
+        self._invoice_period("renewal", due, recorded_at)
 
     def _apply_scheduled_change(self, at: datetime, recorded_at: datetime) -> None:
         """Apply the scheduled change at ``at``, where the next period starts; the renewal,
@@ -424,10 +689,79 @@ class Subscription(LedgerAggregate):
             current_period_end=self.current_period_end,
         )
 
+    # -- invoicing -----------------------------------------------------------------------
+
+    def discount_at(self, instant: datetime, *, recurring: bool) -> Discount | None:
+        """The coupon's discount on an invoice issued at ``instant``, if one is in force:
+        ``once`` on the first recurring invoice after it was applied, ``repeating`` until
+        its ``ends_at``, ``forever`` always."""
+        coupon = self.coupon
+        if coupon is None:
+            return None
+        duration = coupon["duration"]
+        if duration == "once" and (coupon["used"] or not recurring):
+            return None
+        if duration == "repeating" and coupon["ends_at"] is not None and instant >= coupon["ends_at"]:
+            return None
+        return Discount(coupon["coupon_id"], coupon["percent_off"], coupon["amount_off"])
+
+    def _description(self) -> str:
+        return f"{self.plan_id} v{self.plan_version} ({self.interval.value})"
+
+    def _invoice_period(self, reason: str, at: datetime, recorded_at: datetime) -> None:
+        lines = recurring_lines(
+            description=self._description(), unit_amount=self.amount, quantity=self.quantity,
+            period=self.current_period, discount=self.discount_at(at, recurring=True),
+        )
+        self._issue_invoice(reason, lines, at, recorded_at)
+
+    def _issue_invoice(self, reason: str, lines: list[Line], at: datetime, recorded_at: datetime) -> str:
+        # Deterministic: two processes deciding the same invoice give it the same id, so
+        # the gateway's idempotency key (derived from it) dedupes their charges.
+        invoice_id = str(uuid5(self.id, f"invoice:{self.version + 1}"))
+        invoice_total = total(lines)
+        settlement = settle(invoice_total, self.credit_balance)
+        if reason == MANUAL:
+            settlement = settle(invoice_total, 0)
+        self._record(
+            self.InvoiceIssued, at, recorded_at,
+            invoice_id=invoice_id, reason=reason, total=invoice_total, currency=self.currency,
+            lines=[line.as_dict() for line in lines],
+            credit_applied=settlement.credit_applied, credit_added=settlement.credit_added,
+            amount_due=settlement.amount_due,
+        )
+        return invoice_id
+
+    def _invoice_change(
+        self, proration: Proration, old_description: str, at: datetime, recorded_at: datetime,
+        *, reanchored_from: Period | None,
+    ) -> None:
+        """The invoice of a change ``now``: proration lines, or, when the interval changed
+        and the calendar was re-anchored, the old price's credit and the new period whole."""
+        if reanchored_from is not None:
+            lines: list[Line] = []
+            if proration.credit:
+                lines.append(Line("proration_credit", proration.credit, at,
+                                  reanchored_from.end, f"unused time on {old_description}"))
+            lines += recurring_lines(
+                description=self._description(), unit_amount=self.amount,
+                quantity=self.quantity, period=self.current_period,
+                discount=self.discount_at(at, recurring=True),
+            )
+        else:
+            lines = proration_lines(
+                proration=proration, old_description=old_description,
+                new_description=self._description(), at=at, period_end=self.current_period_end,
+                discount=self.discount_at(at, recurring=False),
+            )
+        if lines:
+            self._issue_invoice("proration", lines, at, recorded_at)
+
     # -- commands ------------------------------------------------------------------------
 
     def _begin(self, effective_at: datetime, recorded_at: datetime) -> None:
-        """Every command: order check, then catch up with what is due."""
+        """Every command: order check, then catch up with what is due (the application
+        has already taken the charges due to the gateway)."""
         self.check_effective_at(effective_at)
         self.advance_to(effective_at, recorded_at=recorded_at)
         if self.status == CANCELED:
@@ -475,7 +809,9 @@ class Subscription(LedgerAggregate):
             )
             return None
         proration: Proration | None = None
+        old_description = self._description()
         anchor, number, period = self.billing_anchor, self.period_number, self.current_period
+        old_period = period
         if self.status in BILLED_STATUSES:
             old_total = self.amount * self.quantity
             new_total = terms.amount * new_quantity
@@ -499,6 +835,10 @@ class Subscription(LedgerAggregate):
             current_period_start=period.start,
             current_period_end=period.end,
         )
+        if proration is not None:
+            reanchored = old_period if period != old_period else None
+            self._invoice_change(proration, old_description, effective_at, recorded_at,
+                                 reanchored_from=reanchored)
         return proration
 
     def cancel(
@@ -566,6 +906,7 @@ class Subscription(LedgerAggregate):
             current_period_start=effective_at,
             current_period_end=period_boundary(effective_at, self.interval, 1),
         )
+        self._invoice_period("resume", effective_at, recorded_at)
 
     def apply_coupon(
         self, coupon: CouponTerms, *, effective_at: datetime, recorded_at: datetime
@@ -576,15 +917,81 @@ class Subscription(LedgerAggregate):
                 f"coupon {coupon.coupon_id} is in {coupon.currency}, the subscription in {self.currency}"
             )
         self._begin(effective_at, recorded_at)
+        self._record_coupon(coupon, effective_at, recorded_at)
+
+    def _record_coupon(self, coupon: CouponTerms, at: datetime, recorded_at: datetime) -> None:
         self._record(
-            self.CouponApplied, effective_at, recorded_at,
+            self.CouponApplied, at, recorded_at,
             coupon_id=coupon.coupon_id,
             percent_off=coupon.percent_off,
             amount_off=coupon.amount_off,
             currency=coupon.currency,
             duration=coupon.duration,
             duration_in_months=coupon.duration_in_months,
-            ends_at=coupon.ends_at(effective_at),
+            ends_at=coupon.ends_at(at),
+        )
+
+    def record_manual_charge(
+        self, *, amount: int, currency: str, gateway: str, gateway_ref: str,
+        effective_at: datetime, recorded_at: datetime,
+    ) -> str:
+        """A payment taken outside the billing clock: a ``manual`` invoice line, paid by a
+        succeeded charge. Returns the charge id."""
+        check_amount(amount)
+        if amount == 0:
+            raise InvalidInput("a manual charge needs an amount above 0")
+        if currency != self.currency:
+            raise CurrencyMismatch(f"the subscription is billed in {self.currency}, not {currency}")
+        if not isinstance(gateway_ref, str) or not gateway_ref.strip() or len(gateway_ref) > 255:
+            raise InvalidInput("gateway_ref must be a non-empty string of at most 255 characters")
+        self.check_effective_at(effective_at)
+        self.advance_to(effective_at, recorded_at=recorded_at)
+        line = Line(MANUAL, amount, effective_at, effective_at, f"payment via {gateway} {gateway_ref}")
+        invoice_id = self._issue_invoice(MANUAL, [line], effective_at, recorded_at)
+        charge_id = str(uuid5(UUID(invoice_id), "manual"))
+        self._record(
+            self.ChargeSucceeded, effective_at, recorded_at,
+            charge_id=charge_id, invoice_id=invoice_id, amount=amount, currency=currency,
+            gateway=gateway, gateway_ref=gateway_ref, attempt=1,
+        )
+        return charge_id
+
+    def refundable(self, charge_id: str) -> int:
+        charge = self.charges.get(charge_id)
+        if charge is None:
+            raise ChargeNotFound(f"no succeeded charge {charge_id}")
+        return int(charge["amount"] - charge["refunded"])
+
+    def refund_intent(self, charge_id: str, amount: int, *, effective_at: datetime) -> RefundIntent:
+        """Check a refund of ``amount`` against what is left of a succeeded charge."""
+        check_amount(amount)
+        if amount == 0:
+            raise InvalidInput("a refund needs an amount above 0")
+        left = self.refundable(charge_id)
+        if amount > left:
+            raise RefundExceedsCharge(
+                f"charge {charge_id} has {left} {self.currency} minor units left to refund, not {amount}"
+            )
+        self.check_effective_at(effective_at)
+        charge = self.charges[charge_id]
+        refund_number = self.version + 1
+        return RefundIntent(
+            refund_id=str(uuid5(UUID(charge_id), f"refund:{refund_number}")),
+            charge_id=charge_id, amount=amount, currency=self.currency,
+            gateway=charge["gateway"], charge_gateway_ref=charge["gateway_ref"],
+            effective_at=effective_at,
+        )
+
+    def record_refund(self, intent: RefundIntent, *, reason: str | None, gateway_ref: str | None,
+                      recorded_at: datetime) -> None:
+        """Record a refund the gateway made (refunds move cash and revenue, never MRR)."""
+        check_comment(reason)
+        if intent.amount > self.refundable(intent.charge_id):
+            raise RefundExceedsCharge(f"charge {intent.charge_id} has less left to refund")
+        self._record(
+            self.RefundIssued, intent.effective_at, recorded_at,
+            refund_id=intent.refund_id, charge_id=intent.charge_id, amount=intent.amount,
+            currency=intent.currency, reason=reason, gateway=intent.gateway, gateway_ref=gateway_ref,
         )
 
     # -- helpers -------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from subledger.commands.gateways import PaymentGateway
+from subledger.commands.gateways.sandbox import SandboxGateway
 from subledger.commands.ledger import Clock, Ledger, system_clock
 
 from .config import PostgresConfig, Settings, SQLiteConfig
@@ -53,7 +55,17 @@ def ledger_env(settings: Settings) -> dict[str, str]:
 
 def build_ledger(settings: Settings, *, clock: Clock = system_clock) -> Ledger:
     """The ledger application on the configured store (tables are created if missing)."""
-    return Ledger(ledger_env(settings), gateways=settings.gateways, clock=clock)
+    return Ledger(ledger_env(settings), gateways=build_gateways(settings), clock=clock)
+
+
+def build_gateways(settings: Settings) -> dict[str, PaymentGateway]:
+    """The configured payment gateways: the sandbox always, Stripe when it has a key."""
+    gateways: dict[str, PaymentGateway] = {"sandbox": SandboxGateway()}
+    if settings.stripe_api_key:
+        from subledger.commands.gateways.stripe import StripeGateway
+
+        gateways["stripe"] = StripeGateway(settings.stripe_api_key, api_base=settings.stripe_api_base)
+    return gateways
 
 
 def build_api(settings: Settings, *, ledger: Ledger | None = None) -> FastAPI:

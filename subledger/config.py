@@ -63,6 +63,7 @@ class Settings:
     cipher_key: bytes | None = None
     audit_key: bytes | None = None
     stripe_api_key: str | None = None
+    stripe_api_base: str = "https://api.stripe.com"
 
     @property
     def gateways(self) -> frozenset[str]:
@@ -88,6 +89,9 @@ class Settings:
             cipher_key=_parse_key("SUBLEDGER_CIPHER_KEY", get("SUBLEDGER_CIPHER_KEY"), (16, 24, 32)),
             audit_key=_parse_key("SUBLEDGER_AUDIT_KEY", get("SUBLEDGER_AUDIT_KEY"), None),
             stripe_api_key=get("SUBLEDGER_STRIPE_API_KEY"),
+            stripe_api_base=_parse_http_url(
+                "SUBLEDGER_STRIPE_API_BASE", get("SUBLEDGER_STRIPE_API_BASE") or "https://api.stripe.com"
+            ),
         )
 
 
@@ -170,3 +174,10 @@ def _parse_key(variable: str, value: str | None, sizes: tuple[int, ...] | None) 
         size_text = "" if sizes is None else f" of {', '.join(map(str, sizes))} bytes"
         raise ConfigError(variable, f"a base64 key{size_text}")
     return key
+
+
+def _parse_http_url(variable: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(variable, "an http(s) base URL such as https://api.stripe.com")
+    return value.rstrip("/")

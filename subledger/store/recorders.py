@@ -9,7 +9,7 @@ fails that whole transaction on the table's primary key.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,9 +21,10 @@ from psycopg.sql import SQL, Identifier
 from .records import IdempotencyRecord, SubscriberLink
 
 
-def _side_table_names(events_table_name: str) -> tuple[str, str]:
+def _side_table_names(events_table_name: str) -> tuple[str, str, str, str]:
     prefix = events_table_name.removesuffix("_events")
-    return f"{prefix}_idempotency", f"{prefix}_subscriber_streams"
+    return (f"{prefix}_idempotency", f"{prefix}_subscriber_streams", f"{prefix}_billing_due",
+            f"{prefix}_charges")
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
@@ -34,8 +35,11 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             with datastore.get_connection() as conn:
                 conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(datastore.schema)))
         super().__init__(datastore, events_table_name=events_table_name)
-        self.idempotency_table, self.streams_table = _side_table_names(events_table_name)
+        (self.idempotency_table, self.streams_table, self.due_table,
+         self.charges_table) = _side_table_names(events_table_name)
         schema = Identifier(self.datastore.schema)
+        self._due = SQL("{}.{}").format(schema, Identifier(self.due_table))
+        self._charges = SQL("{}.{}").format(schema, Identifier(self.charges_table))
         self._idem = SQL("{}.{}").format(schema, Identifier(self.idempotency_table))
         self._streams = SQL("{}.{}").format(schema, Identifier(self.streams_table))
         self._events = SQL("{}.{}").format(schema, Identifier(self.events_table_name))
@@ -51,6 +55,18 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 " subscriber_id uuid NOT NULL, originator_id uuid NOT NULL,"
                 " PRIMARY KEY (subscriber_id, originator_id))"
             ).format(self._streams),
+            # The billing clock's agenda: when each subscription next has something due.
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} ("
+                " subscription_id uuid PRIMARY KEY, due_at timestamptz)"
+            ).format(self._due),
+            SQL("CREATE INDEX IF NOT EXISTS {} ON {} (due_at, subscription_id)").format(
+                Identifier(f"{self.due_table}_idx"), self._due
+            ),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} ("
+                " charge_id text PRIMARY KEY, subscription_id uuid NOT NULL)"
+            ).format(self._charges),
             # Listing plans, subscribers, events of one type: keyset pages per topic.
             SQL("CREATE INDEX IF NOT EXISTS {} ON {} (topic, notification_id)").format(
                 Identifier(f"{self.events_table_name}_topic_idx"), self._events
@@ -72,6 +88,19 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 SQL("INSERT INTO {} (subscriber_id, originator_id) VALUES (%s, %s)"
                     " ON CONFLICT DO NOTHING").format(self._streams),
                 (link.subscriber_id, link.aggregate_id),
+            )
+        for subscription_id, due_at in kwargs.get("billing_due") or ():
+            curs.execute(
+                SQL("INSERT INTO {} (subscription_id, due_at) VALUES (%s, %s)"
+                    " ON CONFLICT (subscription_id) DO UPDATE SET due_at = EXCLUDED.due_at"
+                    ).format(self._due),
+                (subscription_id, due_at),
+            )
+        for charge_id, subscription_id in kwargs.get("charge_links") or ():
+            curs.execute(
+                SQL("INSERT INTO {} (charge_id, subscription_id) VALUES (%s, %s)"
+                    " ON CONFLICT DO NOTHING").format(self._charges),
+                (charge_id, subscription_id),
             )
         super()._insert_events(curs, stored_events, **kwargs)
 
@@ -113,6 +142,42 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 for row in curs.fetchall()
             ]
 
+    def select_due(
+        self, until: datetime, after: tuple[datetime, UUID] | None, limit: int
+    ) -> list[tuple[datetime, UUID]]:
+        """Subscriptions with something due by ``until``, in (due_at, id) keyset order."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            if after is None:
+                curs.execute(
+                    SQL("SELECT due_at, subscription_id FROM {} WHERE due_at <= %s"
+                        " ORDER BY due_at, subscription_id LIMIT %s").format(self._due),
+                    (until, limit),
+                )
+            else:
+                curs.execute(
+                    SQL("SELECT due_at, subscription_id FROM {} WHERE due_at <= %s"
+                        " AND (due_at, subscription_id) > (%s, %s)"
+                        " ORDER BY due_at, subscription_id LIMIT %s").format(self._due),
+                    (until, after[0], after[1], limit),
+                )
+            return [(row["due_at"], row["subscription_id"]) for row in curs.fetchall()]
+
+    def count_due(self, until: datetime) -> int:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(SQL("SELECT count(*) AS n FROM {} WHERE due_at <= %s").format(self._due),
+                         (until,))
+            row = curs.fetchone()
+        return int(row["n"]) if row else 0
+
+    def select_charge_subscription(self, charge_id: str) -> UUID | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL("SELECT subscription_id FROM {} WHERE charge_id = %s").format(self._charges),
+                (charge_id,),
+            )
+            row = curs.fetchone()
+        return None if row is None else row["subscription_id"]
+
     def ping(self) -> None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute("SELECT 1")
@@ -121,10 +186,11 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
-        self.idempotency_table, self.streams_table = _side_table_names(events_table_name)
+        (self.idempotency_table, self.streams_table, self.due_table,
+         self.charges_table) = _side_table_names(events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
-        idem, streams = _side_table_names(self.events_table_name)
+        idem, streams, due, charges = _side_table_names(self.events_table_name)
         return [
             *super().construct_create_table_statements(),
             f"CREATE TABLE IF NOT EXISTS {idem} (scope TEXT NOT NULL, key TEXT NOT NULL,"
@@ -132,6 +198,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             " created_at TEXT NOT NULL, PRIMARY KEY (scope, key))",
             f"CREATE TABLE IF NOT EXISTS {streams} (subscriber_id TEXT NOT NULL,"
             " originator_id TEXT NOT NULL, PRIMARY KEY (subscriber_id, originator_id))",
+            # due_at as ISO-8601 UTC text, so that text order is time order
+            f"CREATE TABLE IF NOT EXISTS {due} (subscription_id TEXT PRIMARY KEY, due_at TEXT)",
+            f"CREATE INDEX IF NOT EXISTS {due}_idx ON {due} (due_at, subscription_id)",
+            f"CREATE TABLE IF NOT EXISTS {charges} (charge_id TEXT PRIMARY KEY,"
+            " subscription_id TEXT NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {self.events_table_name}_topic_idx"
             f" ON {self.events_table_name} (topic)",
         ]
@@ -152,6 +223,18 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 f"INSERT OR IGNORE INTO {self.streams_table} (subscriber_id, originator_id)"
                 " VALUES (?, ?)",
                 (link.subscriber_id.hex, link.aggregate_id.hex),
+            )
+        for subscription_id, due_at in kwargs.get("billing_due") or ():
+            c.execute(
+                f"INSERT INTO {self.due_table} (subscription_id, due_at) VALUES (?, ?)"
+                " ON CONFLICT (subscription_id) DO UPDATE SET due_at = excluded.due_at",
+                (subscription_id.hex, _sortable(due_at)),
+            )
+        for charge_id, subscription_id in kwargs.get("charge_links") or ():
+            c.execute(
+                f"INSERT OR IGNORE INTO {self.charges_table} (charge_id, subscription_id)"
+                " VALUES (?, ?)",
+                (charge_id, subscription_id.hex),
             )
         return super()._insert_events(c, stored_events, **kwargs)
 
@@ -194,9 +277,49 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 for row in c.fetchall()
             ]
 
+    def select_due(
+        self, until: datetime, after: tuple[datetime, UUID] | None, limit: int
+    ) -> list[tuple[datetime, UUID]]:
+        with self.datastore.transaction(commit=False) as c:
+            if after is None:
+                c.execute(
+                    f"SELECT due_at, subscription_id FROM {self.due_table} WHERE due_at <= ?"
+                    " ORDER BY due_at, subscription_id LIMIT ?",
+                    (_sortable(until), limit),
+                )
+            else:
+                c.execute(
+                    f"SELECT due_at, subscription_id FROM {self.due_table} WHERE due_at <= ?"
+                    " AND (due_at > ? OR (due_at = ? AND subscription_id > ?))"
+                    " ORDER BY due_at, subscription_id LIMIT ?",
+                    (_sortable(until), _sortable(after[0]), _sortable(after[0]), after[1].hex, limit),
+                )
+            return [(datetime.fromisoformat(row["due_at"]), UUID(row["subscription_id"]))
+                    for row in c.fetchall()]
+
+    def count_due(self, until: datetime) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT count(*) AS n FROM {self.due_table} WHERE due_at <= ?",
+                      (_sortable(until),))
+            return int(c.fetchone()["n"])
+
+    def select_charge_subscription(self, charge_id: str) -> UUID | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT subscription_id FROM {self.charges_table} WHERE charge_id = ?",
+                      (charge_id,))
+            row = c.fetchone()
+        return None if row is None else UUID(row["subscription_id"])
+
     def ping(self) -> None:
         with self.datastore.transaction(commit=False) as c:
             c.execute("SELECT 1")
+
+
+def _sortable(instant: datetime | None) -> str | None:
+    """UTC, fixed width, so that SQLite's text order is time order."""
+    if instant is None:
+        return None
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 LedgerRecorder = LedgerPostgresRecorder | LedgerSQLiteRecorder
