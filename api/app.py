@@ -19,7 +19,7 @@ import subledger
 from subledger.config import Settings
 
 from .problems import domain_problem, edge_problem, problem
-from .routes import catalog, log, subscribers, subscriptions
+from .routes import billing, catalog, log, subscribers, subscriptions
 from .security import ApiProblem
 from .writes import WriteRunner
 
@@ -108,7 +108,8 @@ def create_app(
             "Use this only on a local machine."
         )
 
-    for router in (catalog.router, subscribers.router, subscriptions.router, log.router):
+    for router in (catalog.router, subscribers.router, subscriptions.router, billing.router,
+                   log.router):
         app.include_router(router)
 
     @app.get("/", include_in_schema=False)

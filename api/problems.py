@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi.responses import JSONResponse
-from subledger.domain.errors import Conflict, DomainError, InvalidInput, NotFound, all_error_classes
+from subledger.domain.errors import (
+    Conflict,
+    DomainError,
+    GatewayUnavailableError,
+    InvalidInput,
+    NotFound,
+    all_error_classes,
+)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -25,6 +32,8 @@ class ProblemType:
 
 
 def status_of(error: type[DomainError]) -> int:
+    if issubclass(error, GatewayUnavailableError):
+        return 503
     if issubclass(error, NotFound):
         return 404
     if issubclass(error, Conflict):

@@ -82,4 +82,24 @@ def subscription_body(sub: Subscription) -> dict[str, Any]:
         "paused_at": _time(sub.paused_at),
         "scheduled_change": jsonable(sub.scheduled_change),
         "coupon": jsonable(sub.coupon),
+        "credit_balance": sub.credit_balance,
+        "open_invoices": [
+            {"invoice_id": invoice_id, **jsonable(invoice)}
+            for invoice_id, invoice in sorted(sub.open_invoices.items())
+        ],
+    }
+
+
+def charge_body(sub: Subscription, charge_id: str) -> dict[str, Any]:
+    charge = sub.charges[charge_id]
+    return {
+        "charge_id": charge_id,
+        "subscription_id": str(sub.id),
+        "invoice_id": charge["invoice_id"],
+        "amount": charge["amount"],
+        "currency": charge["currency"],
+        "gateway": charge["gateway"],
+        "gateway_ref": charge["gateway_ref"],
+        "refunded": charge["refunded"],
+        "refundable": charge["amount"] - charge["refunded"],
     }

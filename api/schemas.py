@@ -107,6 +107,24 @@ class CouponApplyIn(Request):
     effective_at: EffectiveAt = Field(None, description=_EFFECTIVE_AT_DOC)
 
 
+class ManualChargeIn(Request):
+    amount: Amount = Field(description="minor units, > 0", examples=[4900])
+    currency: StrictStr = Field(examples=["USD"])
+    gateway: StrictStr = Field(examples=["sandbox"])
+    gateway_ref: StrictStr = Field(description="the gateway's id of the payment", examples=["pi_3Nx..."])
+    effective_at: EffectiveAt = Field(None, description=_EFFECTIVE_AT_DOC)
+
+
+class RefundIn(Request):
+    amount: Amount = Field(description="minor units, at most what is left of the charge", examples=[1000])
+    reason: StrictStr | None = Field(None, examples=["requested_by_customer"])
+    effective_at: EffectiveAt = Field(None, description=_EFFECTIVE_AT_DOC)
+
+
+class BillingRunIn(Request):
+    until: AwareDatetime = Field(description="perform everything due up to this instant (inclusive, not in the future)")
+
+
 # -- responses (documentation of what routes render) ---------------------------------------
 
 
@@ -175,6 +193,42 @@ class SubscriptionOut(BaseModel):
     paused_at: str | None
     scheduled_change: dict[str, Any] | None
     coupon: dict[str, Any] | None
+    credit_balance: int
+    open_invoices: list[dict[str, Any]]
+
+
+class ChargeOut(BaseModel):
+    charge_id: str
+    subscription_id: str
+    invoice_id: str | None
+    amount: int
+    currency: str
+    gateway: str | None
+    gateway_ref: str | None
+    refunded: int
+    refundable: int
+
+
+class RefundOut(BaseModel):
+    refund_id: str
+    charge: ChargeOut
+
+
+class BillingRunOut(BaseModel):
+    until: str
+    subscriptions: int
+    invoices: int
+    renewals: int
+    trial_conversions: int
+    charges_succeeded: int
+    charges_failed: int
+    cancellations: int
+    past_due: int
+    recovered: int
+    billed: dict[str, int]
+    collected: dict[str, int]
+    deferred: int
+    conflicts: int
 
 
 class EnvelopeOut(BaseModel):

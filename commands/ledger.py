@@ -145,6 +145,13 @@ class Ledger(Application):
             )) from None
         return result
 
+    def remember(self, idempotency: IdempotentRequest | None, result: Any) -> Any:
+        """Store the answer of a write that appends its events in steps of its own (a
+        billing run), so that a retry with the same key gets it back."""
+        if idempotency is None:
+            return result
+        return self._commit(result=result, idempotency=idempotency)
+
     def find_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
         return self.store_recorder.select_idempotency(scope, key)
 

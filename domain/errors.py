@@ -181,7 +181,7 @@ class RefundDeclined(Conflict):
     title = "The payment gateway refused the refund"
 
 
-class GatewayUnavailableError(Conflict):
+class GatewayUnavailableError(DomainError):
     """The payment gateway could not be reached; nothing was recorded. Retry later."""
 
     code = "gateway-unavailable"

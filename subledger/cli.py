@@ -4,12 +4,20 @@ bad input (one line on stderr)."""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from .config import ConfigError, Settings
+from .domain.errors import DomainError
+from .progress import ProgressBar
+
+if TYPE_CHECKING:
+    from subledger.commands.ledger import Ledger
 
 
 class UsageError(Exception):
@@ -29,7 +37,33 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-workers", action="store_true",
                        help="do not run the projector or relay in this process")
+    billing = commands.add_parser("billing", help="the billing clock")
+    billing_commands = billing.add_subparsers(dest="billing_command", required=True,
+                                              parser_class=_Parser)
+    run = billing_commands.add_parser("run", help="perform everything due up to --until")
+    run.add_argument("--until", required=True, type=_instant,
+                     help="ISO-8601 instant with offset, e.g. 2026-03-01T00:00:00Z (not in the future)")
+    demo = commands.add_parser("demo", help="generate realistic history through the commands")
+    demo.add_argument("--subscribers", type=_positive, required=True)
+    demo.add_argument("--months", type=_positive, required=True)
+    demo.add_argument("--seed", type=int, default=1)
     return parser
+
+
+def _instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from None
+    if instant.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give the UTC offset, e.g. {text}Z")
+    return instant
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,7 +78,61 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return _serve(settings, args.host, args.port)
+    try:
+        ledger = _open_ledger(settings)
+    except _StoreUnavailable as error:
+        print(f"subledger: cannot open the event store: {error}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "billing":
+            return _billing_run(ledger, args.until)
+        if args.command == "demo":
+            return _demo(ledger, args.subscribers, args.months, args.seed)
+    except DomainError as error:
+        print(f"subledger: {error.detail}", file=sys.stderr)
+        return 2
+    finally:
+        ledger.close()
     return 2  # pragma: no cover - argparse requires a known command
+
+
+class _StoreUnavailable(Exception):
+    pass
+
+
+def _open_ledger(settings: Settings) -> Ledger:
+    from .bootstrap import build_ledger
+
+    try:
+        return build_ledger(settings)
+    except Exception as error:  # noqa: BLE001 - any failure to open the store is the operator's to fix
+        raise _StoreUnavailable(str(error).splitlines()[0] if str(error) else type(error).__name__) from None
+
+
+def _billing_run(ledger: Ledger, until: datetime) -> int:
+    from subledger.commands.billing import run_billing
+
+    bar = ProgressBar("billing")
+    try:
+        summary = run_billing(ledger, until, progress=bar)
+    finally:
+        bar.close()
+    print(json.dumps(summary.as_dict(), indent=2))
+    return 0
+
+
+def _demo(ledger: Ledger, subscribers: int, months: int, seed: int) -> int:
+    from subledger.commands.demo import generate
+
+    bar = ProgressBar("demo")
+    try:
+        summary = generate(ledger, subscribers=subscribers, months=months, seed=seed, progress=bar)
+    finally:
+        bar.close()
+    print(json.dumps({"subscribers": summary.subscribers, "commands": summary.commands,
+                      "refused": summary.refused, "billing_runs": summary.billing_runs,
+                      "events": ledger.event_log.max_position()}, indent=2))
+    return 0
 
 
 def _serve(settings: Settings, host: str, port: int) -> int:

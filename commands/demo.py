@@ -1,0 +1,201 @@
+"""Realistic, reproducible history, made through the real commands and the billing clock.
+
+Three tiers with monthly and yearly plans, trials, coupons, upgrades, downgrades, seat
+changes, pauses, failed cards and dunning, refunds, voluntary churn and reactivation. The
+same seed gives the same history (ids aside): every choice comes from one seeded
+``random.Random``, and times are laid out from the end of the window backwards.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from subledger.domain.errors import DomainError
+from subledger.domain.periods import add_months
+
+from .billing import run_billing
+from .ledger import Ledger
+
+PLANS = [
+    # plan_id, name, tier, amount, interval, trial_days
+    ("basic-m", "Basic monthly", "basic", 1900, "month", 14),
+    ("basic-y", "Basic yearly", "basic", 19000, "year", 0),
+    ("pro-m", "Pro monthly", "pro", 4900, "month", 14),
+    ("pro-y", "Pro yearly", "pro", 49000, "year", 0),
+    ("platinum-m", "Platinum monthly", "platinum", 14900, "month", 0),
+    ("platinum-y", "Platinum yearly", "platinum", 149000, "year", 0),
+]
+UPGRADE = {"basic-m": "pro-m", "pro-m": "platinum-m", "basic-y": "pro-y", "pro-y": "platinum-y"}
+DOWNGRADE = {v: k for k, v in UPGRADE.items()}
+COUPONS = [
+    {"coupon_id": "WELCOME20", "percent_off": 20, "duration": "repeating", "duration_in_months": 3},
+    {"coupon_id": "LOYAL10", "percent_off": 10, "duration": "forever"},
+    {"coupon_id": "FIRST5", "amount_off": 500, "currency": "USD", "duration": "once"},
+]
+TOKENS = [("tok_visa", 0.86), ("tok_fail_first", 0.09), ("tok_chargeDeclined", 0.05)]
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class DemoSummary:
+    subscribers: int = 0
+    commands: int = 0
+    refused: int = 0
+    """Commands the ledger refused (e.g. pausing a subscription dunning just canceled)."""
+    billing_runs: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(order=True)
+class _Action:
+    at: datetime
+    seq: int
+    kind: str = field(compare=False)
+    subscriber: int = field(compare=False)
+    args: dict[str, Any] = field(compare=False, default_factory=dict)
+
+
+def generate(
+    ledger: Ledger, *, subscribers: int, months: int, seed: int = 1,
+    progress: Progress | None = None, end: datetime | None = None,
+) -> DemoSummary:
+    rng = random.Random(seed)
+    end = (end or ledger.clock()).replace(microsecond=0) - timedelta(minutes=1)
+    start = add_months(end, -months)
+    summary = DemoSummary()
+    for plan_id, name, tier, amount, interval, trial in PLANS:
+        _try(summary, lambda p=plan_id, n=name, t=tier, a=amount, i=interval, d=trial:
+             ledger.create_plan(plan_id=p, name=n, tier=t, currency="USD", amount=a,
+                                interval=i, trial_days=d, effective_at=start))
+    for coupon in COUPONS:
+        _try(summary, lambda c=coupon: ledger.create_coupon(**c, effective_at=start))
+
+    actions: list[_Action] = []
+    span = (end - start).total_seconds()
+    for i in range(subscribers):
+        at = start + timedelta(seconds=rng.uniform(0, span * 0.9))
+        actions.append(_Action(at, len(actions), "signup", i))
+        life = at
+        for kind, chance in (("change", 0.35), ("quantity", 0.2), ("pause", 0.08),
+                             ("refund", 0.05), ("cancel", 0.25)):
+            if rng.random() < chance:
+                life = life + timedelta(days=rng.uniform(5, 120))
+                if life < end:
+                    actions.append(_Action(life, len(actions), kind, i))
+                    if kind == "pause":
+                        resume = life + timedelta(days=rng.uniform(10, 60))
+                        if resume < end:
+                            actions.append(_Action(resume, len(actions), "resume", i))
+                    if kind == "cancel" and rng.random() < 0.3:
+                        back = life + timedelta(days=rng.uniform(20, 90))
+                        if back < end:
+                            actions.append(_Action(back, len(actions), "reactivate", i))
+    actions.sort()
+
+    state: dict[int, dict[str, Any]] = {}
+    month_ends = [add_months(start, k) for k in range(1, months + 1)] + [end]
+    total = len(actions) + len(month_ends)
+    done = 0
+    for action in actions:
+        while month_ends and month_ends[0] <= action.at:
+            run_billing(ledger, month_ends.pop(0))
+            summary.billing_runs += 1
+            done += 1
+        _perform(ledger, rng, action, state, summary)
+        done += 1
+        if progress is not None:
+            progress(done, total)
+    for boundary in month_ends:
+        run_billing(ledger, boundary)
+        summary.billing_runs += 1
+        done += 1
+        if progress is not None:
+            progress(done, total)
+    summary.subscribers = len(state)
+    return summary
+
+
+def _try(summary: DemoSummary, command: Callable[[], Any]) -> Any:
+    summary.commands += 1
+    try:
+        return command()
+    except DomainError:
+        summary.refused += 1
+        return None
+
+
+def _perform(ledger: Ledger, rng: random.Random, action: _Action,
+             state: dict[int, dict[str, Any]], summary: DemoSummary) -> None:
+    at = action.at
+    summary.counts[action.kind] = summary.counts.get(action.kind, 0) + 1
+    if action.kind == "signup":
+        subscriber = ledger.register_subscriber(
+            email=f"subscriber{action.subscriber}@example.com",
+            name=f"Subscriber {action.subscriber}", external_ref=f"demo-{action.subscriber}",
+            effective_at=at,
+        )
+        summary.commands += 1
+        token = rng.choices([t for t, _ in TOKENS], [w for _, w in TOKENS])[0]
+        _try(summary, lambda: ledger.set_payment_method(subscriber.id, gateway="sandbox",
+                                                        token=token, effective_at=at))
+        state[action.subscriber] = {"id": subscriber.id, "sub": None}
+        _subscribe(ledger, rng, state[action.subscriber], at, summary)
+        return
+    entry = state.get(action.subscriber)
+    if entry is None:
+        return
+    sub_id: UUID | None = entry["sub"]
+    if action.kind == "reactivate":
+        _subscribe(ledger, rng, entry, at, summary)
+        return
+    if sub_id is None:
+        return
+    if action.kind == "change":
+        plan_id = entry["plan"]
+        target = UPGRADE.get(plan_id) if rng.random() < 0.7 else DOWNGRADE.get(plan_id)
+        if target:
+            when = "now" if rng.random() < 0.6 else "period_end"
+            if _try(summary, lambda: ledger.change_subscription(sub_id, plan_id=target, when=when,
+                                                                 effective_at=at)) and when == "now":
+                entry["plan"] = target
+    elif action.kind == "quantity":
+        _try(summary, lambda: ledger.change_subscription(sub_id, quantity=rng.randint(2, 25),
+                                                         when=rng.choice(["now", "period_end"]),
+                                                         effective_at=at))
+    elif action.kind == "pause":
+        _try(summary, lambda: ledger.pause_subscription(sub_id, effective_at=at))
+    elif action.kind == "resume":
+        _try(summary, lambda: ledger.resume_subscription(sub_id, effective_at=at))
+    elif action.kind == "refund":
+        subscription = ledger.get_subscription(sub_id)
+        refundable = [(c, v) for c, v in subscription.charges.items() if v["amount"] > v["refunded"]]
+        if refundable:
+            charge_id, charge = refundable[-1]
+            amount = charge["amount"] - charge["refunded"]
+            if rng.random() < 0.5:
+                amount = max(1, amount // 2)
+            _try(summary, lambda: ledger.refund_charge(charge_id, amount=amount,
+                                                       reason="requested_by_customer", effective_at=at))
+    elif action.kind == "cancel":
+        when = rng.choice(["now", "period_end", "period_end"])
+        _try(summary, lambda: ledger.cancel_subscription(sub_id, when=when, reason="demo churn",
+                                                         effective_at=at))
+
+
+def _subscribe(ledger: Ledger, rng: random.Random, entry: dict[str, Any], at: datetime,
+               summary: DemoSummary) -> None:
+    plan_id = rng.choices([p[0] for p in PLANS], [30, 10, 25, 8, 10, 4])[0]
+    coupon = rng.choice([None, None, None, "WELCOME20", "LOYAL10", "FIRST5"])
+    quantity = rng.choice([1, 1, 1, 2, 3, 5, 10])
+    subscription = _try(summary, lambda: ledger.start_subscription(
+        entry["id"], plan_id=plan_id, quantity=quantity, coupon=coupon, effective_at=at))
+    if subscription is not None:
+        entry["sub"], entry["plan"] = subscription.id, plan_id
+
+

@@ -1,0 +1,318 @@
+"""The ``stripe`` gateway: off-session card payments through Stripe's PaymentIntents.
+
+A charge creates and confirms a PaymentIntent in one call (``confirm=true``,
+``off_session=true``) with Stripe's ``Idempotency-Key`` set to the ledger's key, so a retried
+call replays Stripe's first answer instead of charging again. A refund creates a Refund on
+the PaymentIntent, under the refund's idempotency key.
+
+How Stripe's answers map onto the port:
+
+- PaymentIntent ``succeeded`` -> ``ChargeResult(succeeded=True, gateway_ref=pi id)``.
+- A card error (HTTP 402) -> a decline: ``decline_code`` is Stripe's ``decline_code`` or else
+  its ``code`` (``authentication_required``, ``expired_card``, ...); ``gateway_ref`` is the
+  failed PaymentIntent's id when Stripe sends it.
+- PaymentIntent ``requires_action`` (3-D Secure wanted; nobody is there to do it) -> decline
+  ``authentication_required``; ``requires_payment_method`` -> decline with the
+  PaymentIntent's last error code, else ``requires_payment_method``; ``canceled`` -> decline
+  ``canceled``.
+- An invalid request about the payment method itself (``param == "payment_method"``, such as
+  ``resource_missing`` for a token Stripe does not know) -> a decline with that code: it is
+  the subscriber's token that is bad, and retrying would never help.
+- ``processing`` -> the PaymentIntent is fetched again; if it is still processing,
+  :class:`GatewayUnavailable` (the billing clock asks again later, with the same key).
+- 5xx, 429, 409 (a concurrent request with the same key), timeouts and connection errors ->
+  :class:`GatewayUnavailable`, logged at WARNING.
+- Authentication, permission, idempotency-key misuse and other invalid requests are
+  configuration bugs: :class:`GatewayUnavailable` as well (nothing is recorded), logged at
+  ERROR with Stripe's message so the operator sees it.
+
+Refunds: ``succeeded`` and ``pending`` are successes (``gateway_ref`` = the refund id);
+``failed``, ``canceled`` and ``requires_action`` are failures with Stripe's
+``failure_reason`` (else the status) as ``failure_code``. Stripe refusing the refund itself
+(more than is left of the charge, already refunded, disputed, unknown payment) is a failure
+with Stripe's error code; anything else is handled as for charges.
+
+Tokens: a PaymentMethod id (``pm_...``), or ``cus_...:pm_...`` to charge a PaymentMethod
+attached to a Stripe Customer (which Stripe requires to reuse a card off-session).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import stripe
+
+from . import (
+    ChargeRequest,
+    ChargeResult,
+    GatewayUnavailable,
+    RefundRequest,
+    RefundResult,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_API_BASE = "https://api.stripe.com"
+
+# Stripe's enum for Refund.reason; any other reason goes to the refund's metadata.
+_STRIPE_REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
+
+# Invalid-request codes with which Stripe refuses a refund on its merits: a result, not a bug.
+_REFUND_REFUSAL_CODES = frozenset(
+    {
+        "amount_too_large",
+        "amount_too_small",
+        "charge_already_refunded",
+        "charge_disputed",
+        "refund_disputed_payment",
+        "charge_not_refundable",
+        "payment_intent_unexpected_state",
+        "resource_missing",
+    }
+)
+_REFUND_REFUSAL_PARAMS = frozenset({"amount", "payment_intent", "charge"})
+
+# Stripe's limits on metadata values and descriptions.
+_METADATA_VALUE_MAX = 500
+_DESCRIPTION_MAX = 1000
+
+
+def _get(obj: Any, name: str) -> Any:
+    """An attribute of a StripeObject (or a key of a plain dict), None when absent."""
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(name)
+    try:
+        return obj[name]
+    except (KeyError, TypeError, AttributeError):
+        return getattr(obj, name, None)
+
+
+def _describe(err: stripe.StripeError) -> str:
+    error = err.error
+    parts = [type(err).__name__]
+    if err.http_status is not None:
+        parts.append(f"HTTP {err.http_status}")
+    for label in ("type", "code", "param"):
+        value = _get(error, label)
+        if value:
+            parts.append(f"{label}={value}")
+    if err.request_id:
+        parts.append(f"request_id={err.request_id}")
+    return f"{' '.join(parts)}: {err.user_message or '<no message>'}"
+
+
+def _split_token(token: str) -> tuple[str | None, str]:
+    """``cus_X:pm_Y`` -> (``cus_X``, ``pm_Y``); a bare ``pm_Y`` -> (None, ``pm_Y``)."""
+    customer, sep, payment_method = token.partition(":")
+    if sep and customer.startswith("cus_") and payment_method:
+        return customer, payment_method
+    return None, token
+
+
+class StripeGateway:
+    """The port over Stripe's API with the official SDK (``stripe.StripeClient``).
+
+    ``max_network_retries`` is 0 by default: the billing clock is the retry loop, and a
+    charge it could not complete is asked again on its next run with the same key.
+    """
+
+    name = "stripe"
+
+    def __init__(
+        self,
+        api_key: str,
+        api_base: str = DEFAULT_API_BASE,
+        timeout: float = 30,
+        *,
+        max_network_retries: int = 0,
+    ) -> None:
+        if not api_key or not api_key.strip():
+            raise ValueError("the stripe gateway needs an API key (SUBLEDGER_STRIPE_API_KEY)")
+        self._client = stripe.StripeClient(
+            api_key.strip(),
+            base_addresses={"api": api_base.rstrip("/")},
+            max_network_retries=max_network_retries,
+            http_client=stripe.RequestsClient(timeout=timeout),
+        )
+
+    # -- charges ----------------------------------------------------------------------
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        customer, payment_method = _split_token(request.token)
+        metadata = {
+            key: str(value)[:_METADATA_VALUE_MAX] for key, value in request.metadata.items()
+        }
+        metadata["subledger_customer_ref"] = request.customer_ref
+        metadata["subledger_attempt"] = str(request.attempt)
+        params: dict[str, Any] = {
+            "amount": request.amount,
+            "currency": request.currency.lower(),
+            "payment_method": payment_method,
+            "confirm": True,
+            "off_session": True,
+            # Cards (and any method) that need no redirect: with confirm=true and no
+            # return_url, Stripe refuses the request if redirects are allowed.
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+            "description": request.description[:_DESCRIPTION_MAX],
+            "metadata": metadata,
+        }
+        if customer is not None:
+            params["customer"] = customer
+        try:
+            intent = self._client.v1.payment_intents.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": request.idempotency_key},
+            )
+        except stripe.CardError as err:
+            return self._declined(request, err)
+        except stripe.InvalidRequestError as err:
+            if _get(err.error, "param") == "payment_method":
+                code = err.code or "invalid_payment_method"
+                logger.info(
+                    "stripe charge %s: payment method refused: %s",
+                    request.idempotency_key,
+                    _describe(err),
+                )
+                return ChargeResult(succeeded=False, gateway_ref=None, decline_code=code)
+            raise self._unavailable("charge", request.idempotency_key, err) from err
+        except stripe.StripeError as err:
+            raise self._unavailable("charge", request.idempotency_key, err) from err
+        return self._charge_result(request, intent, refetch=True)
+
+    def _charge_result(self, request: ChargeRequest, intent: Any, *, refetch: bool) -> ChargeResult:
+        status = _get(intent, "status")
+        intent_id = _get(intent, "id")
+        if status == "succeeded":
+            return ChargeResult(succeeded=True, gateway_ref=intent_id)
+        if status == "requires_action":
+            return self._decline_result(request, intent_id, "authentication_required")
+        if status == "requires_payment_method":
+            last_error = _get(intent, "last_payment_error")
+            code = (
+                _get(last_error, "decline_code")
+                or _get(last_error, "code")
+                or "requires_payment_method"
+            )
+            return self._decline_result(request, intent_id, code)
+        if status == "canceled":
+            return self._decline_result(request, intent_id, "canceled")
+        if status == "processing" and refetch and intent_id:
+            # An idempotent replay answers the first response, not the current state.
+            try:
+                current = self._client.v1.payment_intents.retrieve(intent_id)
+            except stripe.StripeError as err:
+                raise self._unavailable("charge", request.idempotency_key, err) from err
+            return self._charge_result(request, current, refetch=False)
+        if status == "processing":
+            logger.warning(
+                "stripe charge %s: PaymentIntent %s still processing; will ask again",
+                request.idempotency_key,
+                intent_id,
+            )
+            raise GatewayUnavailable(f"stripe: PaymentIntent {intent_id} is still processing")
+        # requires_confirmation / requires_capture: not what this adapter asked for.
+        logger.error(
+            "stripe charge %s: PaymentIntent %s in unexpected status %r",
+            request.idempotency_key,
+            intent_id,
+            status,
+        )
+        raise GatewayUnavailable(
+            f"stripe: PaymentIntent {intent_id} in unexpected status {status!r}"
+        )
+
+    def _declined(self, request: ChargeRequest, err: stripe.CardError) -> ChargeResult:
+        error = err.error
+        intent_id = _get(_get(error, "payment_intent"), "id")
+        code = _get(error, "decline_code") or err.code or _get(error, "code") or "card_declined"
+        logger.info("stripe charge %s declined: %s", request.idempotency_key, _describe(err))
+        return ChargeResult(succeeded=False, gateway_ref=intent_id, decline_code=code)
+
+    @staticmethod
+    def _decline_result(request: ChargeRequest, intent_id: str | None, code: str) -> ChargeResult:
+        logger.info(
+            "stripe charge %s declined: PaymentIntent %s, %s",
+            request.idempotency_key,
+            intent_id,
+            code,
+        )
+        return ChargeResult(succeeded=False, gateway_ref=intent_id, decline_code=code)
+
+    # -- refunds ----------------------------------------------------------------------
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        if request.amount <= 0:
+            return RefundResult(succeeded=False, gateway_ref=None, failure_code="invalid_amount")
+        ref = request.charge_gateway_ref
+        params: dict[str, Any] = {"amount": request.amount}
+        # A payment recorded by hand may carry a Charge id rather than a PaymentIntent id.
+        params["charge" if ref.startswith(("ch_", "py_")) else "payment_intent"] = ref
+        if request.reason in _STRIPE_REFUND_REASONS:
+            params["reason"] = request.reason
+        elif request.reason:
+            params["metadata"] = {"subledger_reason": request.reason[:_METADATA_VALUE_MAX]}
+        try:
+            refund = self._client.v1.refunds.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": request.idempotency_key},
+            )
+        except (stripe.InvalidRequestError, stripe.CardError) as err:
+            code = err.code or _get(err.error, "code")
+            param = _get(err.error, "param")
+            if (
+                isinstance(err, stripe.CardError)
+                or code in _REFUND_REFUSAL_CODES
+                or param in _REFUND_REFUSAL_PARAMS
+            ):
+                logger.info("stripe refund %s refused: %s", request.idempotency_key, _describe(err))
+                return RefundResult(
+                    succeeded=False,
+                    gateway_ref=None,
+                    failure_code=code or f"invalid_{param or 'request'}",
+                )
+            raise self._unavailable("refund", request.idempotency_key, err) from err
+        except stripe.StripeError as err:
+            raise self._unavailable("refund", request.idempotency_key, err) from err
+
+        status = _get(refund, "status")
+        refund_id = _get(refund, "id")
+        currency = _get(refund, "currency")
+        if currency and currency.lower() != request.currency.lower():
+            logger.error(
+                "stripe refund %s: Stripe refunded in %s, the ledger asked for %s",
+                request.idempotency_key,
+                currency,
+                request.currency,
+            )
+        if status in ("succeeded", "pending"):
+            return RefundResult(succeeded=True, gateway_ref=refund_id)
+        failure = _get(refund, "failure_reason") or status or "failed"
+        logger.info(
+            "stripe refund %s failed: Refund %s status %s (%s)",
+            request.idempotency_key,
+            refund_id,
+            status,
+            failure,
+        )
+        return RefundResult(succeeded=False, gateway_ref=refund_id, failure_code=failure)
+
+    # -- errors -----------------------------------------------------------------------
+
+    @staticmethod
+    def _unavailable(operation: str, key: str, err: stripe.StripeError) -> GatewayUnavailable:
+        description = _describe(err)
+        transient = isinstance(err, stripe.APIConnectionError | stripe.RateLimitError) or (
+            err.http_status is not None and (err.http_status >= 500 or err.http_status == 409)
+        )
+        if transient:
+            logger.warning("stripe %s %s: unavailable: %s", operation, key, description)
+        else:
+            # Authentication, permission, idempotency-key misuse, malformed request: a bug
+            # or a misconfiguration that no retry will cure; nothing is recorded meanwhile.
+            logger.error(
+                "stripe %s %s: refused, check the configuration: %s", operation, key, description
+            )
+        return GatewayUnavailable(f"stripe {operation}: {description}")
