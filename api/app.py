@@ -58,25 +58,36 @@ class BodyLimit:
                 "unsupported-media-type", f"send application/json, not {content_type or 'nothing'}", path
             )(scope, receive, send)
             return
-        received = 0
-
-        async def limited() -> Message:
-            nonlocal received
+        if scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        # Read the whole body first (it is at most 1 MiB), so that a streamed body over the
+        # limit is refused with 413 before any route sees it.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await edge_problem("payload-too-large", "the body exceeds 1 MiB", path)(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        replayed = False
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await edge_problem("payload-too-large", "the body exceeds 1 MiB", path)(scope, receive, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 def create_app(
@@ -149,6 +160,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 400:
+            # The framework could not parse the body (bad UTF-8, nesting too deep, ...).
+            return edge_problem("malformed-request", str(error.detail), request.url.path)
         if error.status_code == 404:
             return edge_problem("route-not-found", f"no route {request.url.path}", request.url.path)
         if error.status_code == 405:

@@ -42,6 +42,6 @@ def path_id(value: str, not_found: type[NotFound]) -> UUID:
 def parse_cursor(cursor: str | None) -> int:
     if cursor is None:
         return 0
-    if not cursor.isdigit() or len(cursor) > 18:
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
         raise InvalidInput("cursor must be a value of next_cursor from a previous page")
     return int(cursor)

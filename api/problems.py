@@ -57,6 +57,8 @@ _EDGE_PROBLEMS = [
     ProblemType("payload-too-large", "Request body too large", 413, "Request bodies are limited to 1 MiB."),
     ProblemType("unsupported-media-type", "Unsupported media type", 415,
                 "Write requests take `application/json`."),
+    ProblemType("http-error", "HTTP error", 400,
+                "An error of the HTTP layer itself; `status` and `detail` say which."),
     ProblemType("store-unavailable", "The event store cannot be reached", 503,
                 "The database is down or unreachable; nothing was recorded. Retry later."),
     ProblemType("internal-error", "Internal error", 500,

@@ -4,9 +4,22 @@ float is refused, never rounded); times are ISO-8601 with an offset."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import StrictStr as _StrictStr
+
+
+def _encodable(value: str) -> str:
+    """Text must be valid Unicode (a lone surrogate such as "\\ud800" cannot be stored)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+StrictStr = Annotated[_StrictStr, AfterValidator(_encodable)]
 
 Amount = StrictInt
 EffectiveAt = AwareDatetime | None

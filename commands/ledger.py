@@ -97,6 +97,7 @@ class Ledger(Application):
         return self.clock()
 
     def _times(self, effective_at: datetime | None) -> tuple[datetime, datetime]:
+        """(effective_at, recorded_at) of a command; read after loading what it changes."""
         now = self._now()
         return resolve_effective_at(effective_at, now), now
 
@@ -188,8 +189,8 @@ class Ledger(Application):
         effective_at: datetime | None = None,
         idempotency: IdempotentRequest | None = None,
     ) -> Plan:
-        effective, now = self._times(effective_at)
         plan = self.get_plan(plan_id)
+        effective, now = self._times(effective_at)
         plan.add_price(amount=amount, effective_at=effective, recorded_at=now)
         return self._commit(plan, result=plan, idempotency=idempotency)
 
@@ -265,8 +266,8 @@ class Ledger(Application):
         effective_at: datetime | None = None,
         idempotency: IdempotentRequest | None = None,
     ) -> Subscriber:
-        effective, now = self._times(effective_at)
         subscriber = self.get_subscriber(subscriber_id)
+        effective, now = self._times(effective_at)
         subscriber.change_details(changes, effective_at=effective, recorded_at=now)
         return self._commit(subscriber, result=subscriber, idempotency=idempotency)
 
@@ -279,12 +280,12 @@ class Ledger(Application):
         effective_at: datetime | None = None,
         idempotency: IdempotentRequest | None = None,
     ) -> Subscriber:
-        effective, now = self._times(effective_at)
         if gateway not in self.gateways:
             raise UnknownGateway(
                 f"gateway {gateway!r} is not configured; configured: {', '.join(sorted(self.gateways))}"
             )
         subscriber = self.get_subscriber(subscriber_id)
+        effective, now = self._times(effective_at)
         subscriber.set_payment_method(
             gateway=gateway, token=token, effective_at=effective, recorded_at=now
         )
@@ -352,8 +353,10 @@ class Ledger(Application):
         idempotency: IdempotentRequest | None,
         decide: Callable[[Subscription, datetime, datetime], None],
     ) -> Subscription:
-        effective, now = self._times(effective_at)
         subscription = self.get_subscription(subscription_id)
+        # The clock is read after loading: a default effective_at is then never earlier than
+        # the last event of the version loaded, and losing a race is a concurrent change.
+        effective, now = self._times(effective_at)
         subscription.check_effective_at(effective)
         self.catch_up(subscription, effective, now)
         decide(subscription, effective, now)

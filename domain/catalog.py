@@ -205,7 +205,8 @@ def parse_percent(value: Decimal | int | str) -> Decimal:
         raise InvalidInput("percent_off must be more than 0 and at most 100")
     if percent.as_tuple().exponent < -4:  # type: ignore[operator]
         raise InvalidInput("percent_off may have at most 4 decimal places")
-    return percent.normalize() if percent == percent.to_integral_value() else percent
+    # Canonical text: "20" not "2E+1" or "20.00"; "12.5" not "12.50".
+    return Decimal(int(percent)) if percent == percent.to_integral_value() else percent.normalize()
 
 
 @dataclass(frozen=True)

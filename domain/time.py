@@ -12,11 +12,23 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 """How far past the server clock a client's ``effective_at`` may be (clock skew)."""
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""Times the ledger accepts: far enough for any history and any schedule, and far from the
+ends of Python's calendar, where period arithmetic would overflow."""
+
+
 def as_utc(instant: datetime) -> datetime:
     """The same instant in UTC; naive datetimes are refused (their zone is unknowable)."""
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise InvalidInput("times must carry a UTC offset, e.g. 2026-01-31T00:00:00Z")
-    return instant.astimezone(UTC)
+    try:
+        utc = instant.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise InvalidInput("times must be from 1970-01-01 to 2199-12-31 UTC")
+    return utc
 
 
 def resolve_effective_at(requested: datetime | None, now: datetime) -> datetime:
@@ -27,12 +39,17 @@ def resolve_effective_at(requested: datetime | None, now: datetime) -> datetime:
     """
     if requested is None:
         return now
-    requested = as_utc(requested)
-    if requested > now + FUTURE_TOLERANCE:
+    if requested.tzinfo is not None and requested.utcoffset() is not None and (
+        requested.year > now.year + 1
+    ):
+        requested_utc = None  # far ahead (and maybe beyond the calendar): too far ahead
+    else:
+        requested_utc = as_utc(requested)
+    if requested_utc is None or requested_utc > now + FUTURE_TOLERANCE:
         raise EffectiveAtInFuture(
             f"effective_at {requested.isoformat()} is more than 5 minutes in the future"
         )
-    return requested
+    return requested_utc
 
 
 def isoformat(instant: datetime) -> str:

@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import psycopg
 import pytest
 from psycopg import sql
+from subledger.commands.ledger import Ledger
+
+from subledger.bootstrap import build_api, build_ledger
+from subledger.config import Settings
 
 # ---------------------------------------------------------------------------
 # 1. Databases
@@ -143,13 +151,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
 # 2. Application fixtures
 # ---------------------------------------------------------------------------
 
-import socket
-import threading
-import time
 
-from subledger.bootstrap import build_api, build_ledger
-from subledger.commands.ledger import Ledger
-from subledger.config import Settings
 
 
 @pytest.fixture
@@ -209,9 +211,7 @@ def api_url(settings: Settings, ledger: Ledger) -> Iterator[str]:
 
 
 @pytest.fixture
-def http(api_url: str) -> Iterator["httpx.Client"]:
+def http(api_url: str) -> Iterator[httpx.Client]:
     """An HTTP client bound to the live server."""
-    import httpx
-
     with httpx.Client(base_url=api_url, timeout=30) as client:
         yield client

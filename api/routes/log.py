@@ -22,7 +22,7 @@ router = APIRouter()
 def events(
     ledger: LedgerDep,
     _: PrincipalDep,
-    after: Annotated[int, Query(ge=0, description="last position already seen")] = 0,
+    after: Annotated[int, Query(ge=0, le=2**62, description="last position already seen")] = 0,
     limit: Limit = 100,
     type: Annotated[list[str] | None, Query(description="event type(s), repeat or comma-separate")] = None,  # noqa: A002
 ) -> dict[str, Any]:

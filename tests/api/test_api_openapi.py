@@ -1,0 +1,58 @@
+"""The OpenAPI document names every minimum route of the ledger core; the docs page and
+the problem catalogue answer."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+# CONTRACT.md, "Minimum routes", for the ledger core (path parameters written as {}).
+CORE_ROUTES = {
+    ("POST", "/plans"), ("GET", "/plans"), ("GET", "/plans/{}"), ("POST", "/plans/{}/prices"),
+    ("POST", "/coupons"), ("GET", "/coupons"),
+    ("POST", "/subscribers"), ("GET", "/subscribers"), ("GET", "/subscribers/{}"),
+    ("PATCH", "/subscribers/{}"), ("PUT", "/subscribers/{}/payment-method"),
+    ("POST", "/subscribers/{}/subscriptions"),
+    ("GET", "/subscriptions/{}"),
+    ("POST", "/subscriptions/{}/change"), ("POST", "/subscriptions/{}/cancel"),
+    ("POST", "/subscriptions/{}/cancel/revoke"), ("POST", "/subscriptions/{}/pause"),
+    ("POST", "/subscriptions/{}/resume"), ("POST", "/subscriptions/{}/coupon"),
+    ("GET", "/subscribers/{}/history"),
+    ("GET", "/events"),
+}
+
+
+def test_the_openapi_document_lists_every_minimum_route_of_the_ledger_core(http: httpx.Client) -> None:
+    response = http.get("/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.")
+    routes = {
+        (method.upper(), re.sub(r"\{[^}]+\}", "{}", path))
+        for path, operations in document["paths"].items()
+        for method in operations
+    }
+    assert CORE_ROUTES <= routes, sorted(CORE_ROUTES - routes)
+    events = document["paths"]["/events"]["get"]
+    assert {p["name"] for p in events["parameters"]} >= {"after", "limit", "type"}
+
+
+def test_the_interactive_docs_answer(http: httpx.Client) -> None:
+    docs = http.get("/docs")
+    assert docs.status_code == 200
+    assert docs.headers["content-type"].startswith("text/html")
+    assert "openapi.json" in docs.text
+
+
+def test_every_problem_type_of_the_catalogue_is_documented_on_its_own(http: httpx.Client) -> None:
+    catalogue = http.get("/problems").json()["items"]
+    codes = [p["code"] for p in catalogue]
+    assert len(codes) == len(set(codes))
+    assert {"malformed-request", "validation-error", "payload-too-large", "unsupported-media-type",
+            "concurrent-modification", "idempotency-key-reused", "idempotency-key-in-flight",
+            "effective-at-out-of-order", "effective-at-in-future"} <= set(codes)
+    for problem in catalogue:
+        one = http.get(f"/problems/{problem['code']}")
+        assert one.status_code == 200 and one.json() == problem
+        assert 400 <= problem["status"] <= 599 and problem["title"]
