@@ -12,11 +12,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from subledger.commands.ledger import Ledger
-from subledger.domain.errors import DomainError
 
 import subledger
+from subledger.commands.ledger import Ledger
 from subledger.config import Settings
+from subledger.domain.errors import DomainError
 
 from .problems import domain_problem, edge_problem, problem
 from .routes import billing, catalog, log, subscribers, subscriptions

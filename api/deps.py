@@ -6,6 +6,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Query, Request
+
 from subledger.commands.ledger import Ledger
 from subledger.domain.errors import InvalidInput, NotFound
 

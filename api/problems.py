@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi.responses import JSONResponse
+
 from subledger.domain.errors import (
     Conflict,
     DomainError,

@@ -17,10 +17,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+
 from subledger.commands.idempotency import MAX_KEY_LENGTH, IdempotentRequest, fingerprint
 from subledger.commands.ledger import Ledger
 from subledger.domain.errors import Conflict, IdempotencyKeyInFlight, IdempotencyKeyReused
-
 from subledger.store import IdempotencyRecord
 
 from .security import ApiProblem, Principal

@@ -16,6 +16,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import Environment
+
 from subledger.domain.base import LedgerAggregate
 from subledger.domain.catalog import Coupon, Plan, coupon_aggregate_id, plan_aggregate_id
 from subledger.domain.errors import (
@@ -46,7 +47,6 @@ from subledger.domain.subscription import (
     Subscription,
 )
 from subledger.domain.time import isoformat, resolve_effective_at
-
 from subledger.store import IdempotencyRecord, SubscriberLink
 from subledger.store.log import EventLog
 from subledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
@@ -509,8 +509,8 @@ class Ledger(Application):
             raise UnknownGateway(
                 f"gateway {gateway!r} is not configured; configured: {', '.join(sorted(self.gateways))}"
             )
-        effective, now = self._times(effective_at)
         subscription = self.get_subscription(subscription_id)
+        effective, now = self._times(effective_at)
         subscription.check_effective_at(effective)
         self.catch_up(subscription, effective, now)
         charge_id = subscription.record_manual_charge(
@@ -535,8 +535,10 @@ class Ledger(Application):
         subscription_id = self.store_recorder.select_charge_subscription(charge_id)
         if subscription_id is None:
             raise ChargeNotFound(f"no succeeded charge {charge_id!r}")
-        effective, now = self._times(effective_at)
         subscription = self.get_subscription(subscription_id)
+        effective, now = self._times(effective_at)
+        subscription.check_effective_at(effective)
+        self.catch_up(subscription, effective, now)
         intent = subscription.refund_intent(charge_id, amount, effective_at=effective)
         gateway = self.payment_gateways.get(intent.gateway)
         if gateway is None:

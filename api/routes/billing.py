@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+
 from subledger.commands.billing import run_billing
 from subledger.domain.errors import ChargeNotFound, SubscriptionNotFound
 

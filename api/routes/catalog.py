@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+
 from subledger.domain.catalog import Coupon, Plan
 
 from ..deps import LedgerDep, Limit, PrincipalDep, RunnerDep, parse_cursor

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+
 from subledger.domain.envelope import EVENT_TYPES
 from subledger.domain.errors import InvalidInput
-
 from subledger.store.log import UnknownEventType
 
 from ..deps import LedgerDep, Limit, PrincipalDep

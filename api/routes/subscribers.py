@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+
 from subledger.commands.ledger import Ledger
 from subledger.domain.errors import SubscriberNotFound
 from subledger.domain.subscriber import Subscriber

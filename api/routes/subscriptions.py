@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+
 from subledger.domain.errors import SubscriberNotFound, SubscriptionNotFound
 
 from ..deps import LedgerDep, PrincipalDep, RunnerDep, path_id
