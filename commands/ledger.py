@@ -487,10 +487,10 @@ class Ledger(Application):
 
         return pay
 
-    def save_billing(self, subscription: Subscription) -> None:
+    def save_billing(self, *subscriptions: Subscription) -> None:
         """Save what a billing run decided (also when it decided nothing: the agenda row
         moves on, so the next run does not look at this subscription again)."""
-        self._commit(subscription, result=None, idempotency=None)
+        self._commit(*subscriptions, result=None, idempotency=None)
 
     def record_charge(
         self,
