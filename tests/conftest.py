@@ -22,9 +22,9 @@ import httpx
 import psycopg
 import pytest
 from psycopg import sql
-from subledger.commands.ledger import Ledger
 
 from subledger.bootstrap import build_api, build_ledger
+from subledger.commands.ledger import Ledger
 from subledger.config import Settings
 
 # ---------------------------------------------------------------------------

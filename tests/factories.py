@@ -11,7 +11,7 @@ from uuid import UUID
 
 from subledger.domain.catalog import Coupon, Plan, PlanTerms
 from subledger.domain.periods import Interval
-from subledger.domain.subscription import Subscription
+from subledger.domain.subscription import ChargeIntent, ChargeOutcome, Payer, Subscription
 
 RECORDED_AT = datetime(2030, 1, 1, tzinfo=UTC)
 """A fixed server clock for events whose recorded_at does not matter to the test."""
@@ -49,6 +49,23 @@ def plan_terms(
     )
 
 
+def pay_ok(intent: ChargeIntent) -> ChargeOutcome:
+    """A payer whose every charge succeeds (a working card); the gateway reference is
+    derived from the charge id, so the same attempt always gets the same reference."""
+    return ChargeOutcome(succeeded=True, gateway="sandbox", gateway_ref=f"sb_ch_{intent.charge_id}")
+
+
+def pay_declined(intent: ChargeIntent) -> ChargeOutcome:
+    """A payer whose every charge is declined (``card_declined``)."""
+    return ChargeOutcome(succeeded=False, gateway="sandbox", gateway_ref=f"sb_ch_{intent.charge_id}",
+                         decline_code="card_declined")
+
+
+def pay_fail_first(intent: ChargeIntent) -> ChargeOutcome:
+    """A payer that declines the first attempt at each invoice and accepts every retry."""
+    return pay_declined(intent) if intent.attempt == 1 else pay_ok(intent)
+
+
 def start_subscription(
     terms: PlanTerms | None = None,
     *,
@@ -57,9 +74,12 @@ def start_subscription(
     trial_days: int | None = None,
     subscriber_id: UUID = SUBSCRIBER_ID,
     recorded_at: datetime = RECORDED_AT,
+    pay: Payer | None = None,
 ) -> Subscription:
-    """A subscription started at ``at`` (its SubscriptionStarted still pending)."""
-    return Subscription.start(
+    """A subscription started at ``at``, its events still pending: SubscriptionStarted and,
+    without a trial, the first InvoiceIssued; with ``pay``, also the charge of that invoice
+    (without, that charge is still due at ``at``)."""
+    subscription = Subscription.start(
         subscriber_id=subscriber_id,
         terms=terms if terms is not None else plan_terms(),
         quantity=quantity,
@@ -67,6 +87,9 @@ def start_subscription(
         effective_at=at,
         recorded_at=recorded_at,
     )
+    if pay is not None:
+        subscription.advance_to(at, recorded_at=recorded_at, pay=pay)
+    return subscription
 
 
 def create_plan(**overrides: Any) -> Plan:
@@ -169,11 +192,26 @@ def add_coupon(ledger: Any, coupon_id: str = "twenty", *, at: datetime = CATALOG
     return ledger.create_coupon(coupon_id=coupon_id, effective_at=at, **fields)
 
 
-def add_subscriber(ledger: Any, email: str = "ada@example.com", *, at: datetime = CATALOG_AT, **overrides: Any) -> Any:
-    """Register a subscriber through ``ledger``."""
+CARD = "tok_visa"
+"""The sandbox card whose every charge succeeds."""
+
+
+def add_subscriber(
+    ledger: Any, email: str = "ada@example.com", *, at: datetime = CATALOG_AT,
+    token: str | None = None, **overrides: Any,
+) -> Any:
+    """Register a subscriber through ``ledger``; with a sandbox ``token`` (``CARD`` for a
+    card that always pays), also set their payment method at the same instant. The
+    subscriber as last saved. Without a payment method every charge fails
+    (``no_payment_method``) and dunning cancels the subscription: lifecycle scenarios
+    give one."""
     fields: dict[str, Any] = {"name": email.split("@")[0].capitalize()}
     fields.update(overrides)
-    return ledger.register_subscriber(email=email, effective_at=at, **fields)
+    subscriber = ledger.register_subscriber(email=email, effective_at=at, **fields)
+    if token is not None:
+        subscriber = ledger.set_payment_method(subscriber.id, gateway="sandbox", token=token,
+                                               effective_at=at)
+    return subscriber
 
 
 def log_envelopes(ledger: Any, aggregate_id: UUID | None = None, types: tuple[str, ...] = ()) -> list[dict[str, Any]]:

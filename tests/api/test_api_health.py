@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from eventsourcing.persistence import OperationalError
+
 from subledger.commands.ledger import Ledger
 
 

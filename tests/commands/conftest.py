@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 from factories import FakeClock, utc
-from subledger.commands.ledger import Ledger
 
 from subledger.bootstrap import build_ledger
+from subledger.commands.ledger import Ledger
 from subledger.config import Settings
 
 CLOCK_START = utc(2026, 6, 1, 12)

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from factories import add_coupon, add_plan, add_subscriber, log_types, utc
+from factories import CARD, add_coupon, add_plan, add_subscriber, log_types, utc
+
 from subledger.domain.catalog import Coupon, Plan
 from subledger.domain.errors import CouponAlreadyExists, PlanAlreadyExists, PlanNotFound
 
@@ -18,8 +19,8 @@ JAN_31 = utc(2026, 1, 31)
 def test_a_new_price_version_leaves_existing_subscriptions_on_theirs(ledger) -> None:
     add_plan(ledger, "basic", amount=1000)
     add_plan(ledger, "premium", amount=3000)
-    ada = add_subscriber(ledger, "ada@example.com")
-    bob = add_subscriber(ledger, "bob@example.com")
+    ada = add_subscriber(ledger, "ada@example.com", token=CARD)
+    bob = add_subscriber(ledger, "bob@example.com", token=CARD)
     old = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
 
     plan = ledger.add_plan_price("basic", amount=1200, effective_at=utc(2026, 2, 1))

@@ -9,7 +9,8 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-from factories import add_plan, add_subscriber, loads_stale, log_envelopes, utc
+from factories import CARD, add_plan, add_subscriber, loads_stale, log_envelopes, utc
+
 from subledger.domain.errors import ConcurrentModification
 
 JAN_31 = utc(2026, 1, 31)
@@ -17,8 +18,9 @@ THREADS = 8
 
 
 def started(ledger) -> Any:
+    """Signed up on Jan 31 (SubscriptionStarted, InvoiceIssued, ChargeSucceeded)."""
     add_plan(ledger)
-    ada = add_subscriber(ledger)
+    ada = add_subscriber(ledger, token=CARD)
     return ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
 
 
@@ -33,7 +35,8 @@ def test_the_second_of_two_ledgers_saving_the_same_version_fails_and_appends_not
 
     assert ledger.event_log.max_position() == position
     loaded = other_ledger.get_subscription(sub.id)
-    assert (loaded.quantity, loaded.version) == (2, 2)
+    # Signup (3 events) and the first writer's change with its invoice and charge (3).
+    assert (loaded.quantity, loaded.version) == (2, 6)
     # Reloaded, the same command goes through.
     assert other_ledger.change_subscription(sub.id, quantity=3, effective_at=utc(2026, 2, 11)).quantity == 3
 
@@ -47,7 +50,7 @@ def test_a_stale_writer_whose_command_performs_due_events_keeps_none_of_them(led
         other_ledger.change_subscription(sub.id, quantity=3, effective_at=utc(2026, 4, 1))
 
     assert [e["type"] for e in log_envelopes(ledger, sub.id)] == [
-        "SubscriptionStarted", "CancellationScheduled"
+        "SubscriptionStarted", "InvoiceIssued", "ChargeSucceeded", "CancellationScheduled"
     ]
 
 
@@ -102,11 +105,27 @@ def test_concurrent_changes_from_threads_lose_no_update(ledger, synchronised: bo
         assert (successes, conflicts) == (1, THREADS - 1)
     changes = log_envelopes(ledger, sub.id, types=("SubscriptionChanged",))
     assert len(changes) == successes
+    # After the signup, each saved change is followed by its proration invoice, and that
+    # invoice by its charge when something is left to pay (a decrease adds to the credit
+    # balance instead).
+    events = log_envelopes(ledger, sub.id)
+    assert [e["type"] for e in events[:3]] == ["SubscriptionStarted", "InvoiceIssued", "ChargeSucceeded"]
+    rest = events[3:]
+    while rest:
+        change, invoice, *rest = rest
+        assert (change["type"], invoice["type"], invoice["data"]["reason"]) == (
+            "SubscriptionChanged", "InvoiceIssued", "proration"
+        )
+        if invoice["data"]["amount_due"] > 0:
+            charge, *rest = rest
+            assert charge["type"] == "ChargeSucceeded"
+            assert charge["data"]["invoice_id"] == invoice["data"]["invoice_id"]
+            assert charge["data"]["amount"] == invoice["data"]["amount_due"]
     loaded = ledger.get_subscription(sub.id)
-    assert loaded.version == 1 + successes
+    assert loaded.version == len(events)
     assert loaded.quantity == changes[-1]["data"]["quantity"]
     # Each saved change starts from the state the previous one left: none was lost.
-    versions = [e["aggregate_version"] for e in log_envelopes(ledger, sub.id)]
-    assert versions == list(range(1, 2 + successes))
+    versions = [e["aggregate_version"] for e in events]
+    assert versions == list(range(1, len(events) + 1))
     for before, after in pairwise(changes):
         assert after["data"]["previous_quantity"] == before["data"]["quantity"]

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from factories import add_coupon, add_plan, add_subscriber, log_types, utc
+from factories import CARD, add_coupon, add_plan, add_subscriber, log_types, utc
+
 from subledger.domain.errors import (
     EffectiveAtInFuture,
     EffectiveAtOutOfOrder,
@@ -55,28 +56,32 @@ def test_a_subscription_cannot_use_a_coupon_before_it_was_created(ledger) -> Non
 def test_a_change_to_a_plan_created_later_is_not_yet_available(ledger) -> None:
     add_plan(ledger)
     add_plan(ledger, "premium", at=utc(2026, 3, 1))
-    ada = add_subscriber(ledger)
+    ada = add_subscriber(ledger, token=CARD)
     sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
 
     with pytest.raises(NotYetAvailable):
         ledger.change_subscription(sub.id, plan_id="premium", effective_at=utc(2026, 2, 10))
 
-    assert log_types(ledger, sub.id) == ["SubscriptionStarted"]
+    assert log_types(ledger, sub.id) == ["SubscriptionStarted", "InvoiceIssued", "ChargeSucceeded"]
 
 
 def test_a_command_earlier_than_the_subscriptions_last_event_is_out_of_order(ledger) -> None:
     add_plan(ledger)
-    ada = add_subscriber(ledger)
+    ada = add_subscriber(ledger, token=CARD)
     sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
     ledger.change_subscription(sub.id, quantity=2, effective_at=utc(2026, 3, 5))
 
-    # The renewal of Feb 28 and the change of Mar 5 are in the log now.
+    # The renewal of Feb 28 and the change of Mar 5 (each invoiced and paid) are in the log now.
     with pytest.raises(EffectiveAtOutOfOrder):
         ledger.change_subscription(sub.id, quantity=3, effective_at=utc(2026, 3, 1))
     with pytest.raises(EffectiveAtOutOfOrder):
         ledger.cancel_subscription(sub.id, effective_at=utc(2026, 3, 4, 23, 59, 59))
 
-    assert log_types(ledger, sub.id) == ["SubscriptionStarted", "SubscriptionRenewed", "SubscriptionChanged"]
+    assert log_types(ledger, sub.id) == [
+        "SubscriptionStarted", "InvoiceIssued", "ChargeSucceeded",
+        "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded",
+        "SubscriptionChanged", "InvoiceIssued", "ChargeSucceeded",
+    ]
     # The same instant as the last event is in order.
     same = ledger.change_subscription(sub.id, quantity=3, effective_at=utc(2026, 3, 5))
     assert same.quantity == 3
@@ -107,7 +112,7 @@ def test_effective_at_more_than_five_minutes_ahead_of_the_server_clock_is_refuse
 
 def test_effective_at_up_to_five_minutes_ahead_is_accepted_as_clock_skew(clocked_ledger, clock) -> None:
     add_plan(clocked_ledger, at=clock.now)
-    ada = add_subscriber(clocked_ledger, at=clock.now + timedelta(minutes=4))
+    ada = add_subscriber(clocked_ledger, at=clock.now + timedelta(minutes=4), token=CARD)
     sub = clocked_ledger.start_subscription(
         ada.id, plan_id="basic", effective_at=clock.now + timedelta(minutes=5)
     )

@@ -7,24 +7,24 @@ import inspect
 from uuid import uuid4
 
 import pytest
-from factories import add_plan, add_subscriber, log_envelopes, utc
+from factories import CARD, add_plan, add_subscriber, log_envelopes, utc
+
 from subledger.commands.ledger import Ledger
 from subledger.domain.time import isoformat
-
 from subledger.store.log import UnknownEventType
 
 JAN_31 = utc(2026, 1, 31)
 
 
 def two_subscribers_interleaved(ledger):
-    """Ada and Bob, each with a subscription, their events interleaved in the log."""
+    """Ada and Bob, each with a card and a subscription, their events interleaved in the log."""
     add_plan(ledger)
-    ada = add_subscriber(ledger, "ada@example.com")
-    bob = add_subscriber(ledger, "bob@example.com")
+    ada = add_subscriber(ledger, "ada@example.com", token=CARD)
+    bob = add_subscriber(ledger, "bob@example.com", token=CARD)
     ada_sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
     bob_sub = ledger.start_subscription(bob.id, plan_id="basic", effective_at=JAN_31)
     ledger.change_subscription(ada_sub.id, quantity=2, effective_at=utc(2026, 3, 5))
-    ledger.set_payment_method(bob.id, gateway="sandbox", token="tok_bob", effective_at=utc(2026, 3, 5))
+    ledger.set_payment_method(bob.id, gateway="sandbox", token=CARD, effective_at=utc(2026, 3, 5))
     ledger.change_subscriber_details(ada.id, {"name": "Ada L."}, effective_at=utc(2026, 3, 6))
     ledger.pause_subscription(bob_sub.id, effective_at=utc(2026, 3, 6))
     return ada, ada_sub, bob, bob_sub
@@ -39,10 +39,14 @@ def test_the_log_is_read_in_global_order_from_position_one(ledger) -> None:
     assert positions == list(range(1, len(positions) + 1))
     assert page.last_position == positions[-1] == ledger.event_log.max_position()
     assert [e["type"] for e in page.items] == [
-        "PlanCreated", "SubscriberRegistered", "SubscriberRegistered",
-        "SubscriptionStarted", "SubscriptionStarted",
-        "SubscriptionRenewed", "SubscriptionChanged",
-        "PaymentMethodSet", "SubscriberDetailsChanged", "SubscriptionRenewed", "SubscriptionPaused",
+        "PlanCreated",
+        "SubscriberRegistered", "PaymentMethodSet", "SubscriberRegistered", "PaymentMethodSet",
+        "SubscriptionStarted", "InvoiceIssued", "ChargeSucceeded",
+        "SubscriptionStarted", "InvoiceIssued", "ChargeSucceeded",
+        "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded",
+        "SubscriptionChanged", "InvoiceIssued", "ChargeSucceeded",
+        "PaymentMethodSet", "SubscriberDetailsChanged",
+        "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded", "SubscriptionPaused",
     ]
 
 
@@ -95,8 +99,11 @@ def test_a_history_is_exactly_the_subscribers_and_their_subscriptions_events_in_
         assert history == [e for e in everything if e["aggregate_id"] in own]
         assert {e["subscriber_id"] for e in history} == {str(subscriber.id)}
     assert [e["type"] for e in ledger.event_log.history(ada.id, 0, 100).items] == [
-        "SubscriberRegistered", "SubscriptionStarted", "SubscriptionRenewed",
-        "SubscriptionChanged", "SubscriberDetailsChanged",
+        "SubscriberRegistered", "PaymentMethodSet",
+        "SubscriptionStarted", "InvoiceIssued", "ChargeSucceeded",
+        "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded",
+        "SubscriptionChanged", "InvoiceIssued", "ChargeSucceeded",
+        "SubscriberDetailsChanged",
     ]
     assert ledger.subscription_ids(ada.id) == [ada_sub.id]
 
@@ -122,6 +129,7 @@ def test_recorded_at_is_the_ledger_clock_and_effective_at_defaults_to_it(clocked
     t1 = clock.now
     add_plan(clocked_ledger, at=utc(2026, 1, 1))
     ada = clocked_ledger.register_subscriber(email="ada@example.com", name="Ada")  # no effective_at
+    clocked_ledger.set_payment_method(ada.id, gateway="sandbox", token=CARD)
     t2 = clock.advance(hours=3, microseconds=250)
     sub = clocked_ledger.start_subscription(ada.id, plan_id="basic", effective_at=utc(2026, 6, 1, 13))
     t3 = clock.set(utc(2026, 7, 5, 8))
@@ -131,10 +139,17 @@ def test_recorded_at_is_the_ledger_clock_and_effective_at_defaults_to_it(clocked
     assert [(e["type"], e["recorded_at"], e["effective_at"]) for e in events] == [
         ("PlanCreated", isoformat(t1), "2026-01-01T00:00:00Z"),
         ("SubscriberRegistered", isoformat(t1), isoformat(t1)),
+        ("PaymentMethodSet", isoformat(t1), isoformat(t1)),
         ("SubscriptionStarted", isoformat(t2), "2026-06-01T13:00:00Z"),
+        ("InvoiceIssued", isoformat(t2), "2026-06-01T13:00:00Z"),
+        ("ChargeSucceeded", isoformat(t2), "2026-06-01T13:00:00Z"),
         # Due events performed by a command: recorded when the command ran, effective when due.
         ("SubscriptionRenewed", isoformat(t3), "2026-07-01T13:00:00Z"),
+        ("InvoiceIssued", isoformat(t3), "2026-07-01T13:00:00Z"),
+        ("ChargeSucceeded", isoformat(t3), "2026-07-01T13:00:00Z"),
         ("SubscriptionChanged", isoformat(t3), "2026-07-03T00:00:00Z"),
+        ("InvoiceIssued", isoformat(t3), "2026-07-03T00:00:00Z"),
+        ("ChargeSucceeded", isoformat(t3), "2026-07-03T00:00:00Z"),
     ]
     assert ada.registered_at == t1
     assert isoformat(t2).endswith(".000250Z")  # microseconds survive the store

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from stripe_fake import FakeStripe, card_error
+
 from subledger.commands.gateways import (
     ChargeRequest,
     ChargeResult,

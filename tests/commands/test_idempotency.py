@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from factories import add_coupon, add_plan, add_subscriber, loads_stale, log_types, utc
+from factories import CARD, add_coupon, add_plan, add_subscriber, loads_stale, log_types, utc
+
 from subledger.commands.idempotency import IdempotentRequest, fingerprint
 from subledger.domain.errors import (
     ConcurrentModification,
@@ -58,7 +59,7 @@ def test_a_second_creation_with_the_same_key_is_refused_and_creates_nothing(ledg
 
 def test_a_second_change_of_the_same_subscription_with_the_same_key_is_refused(ledger) -> None:
     add_plan(ledger)
-    ada = add_subscriber(ledger)
+    ada = add_subscriber(ledger, token=CARD)
     sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
     spec = request("k-change")
     ledger.change_subscription(sub.id, quantity=2, effective_at=utc(2026, 2, 10), idempotency=spec)
@@ -87,7 +88,7 @@ def test_a_key_used_by_one_command_refuses_a_different_command(ledger) -> None:
 
 def test_a_command_refused_by_a_domain_rule_stores_no_answer_and_leaves_the_key_free(ledger) -> None:
     add_plan(ledger)
-    ada = add_subscriber(ledger)
+    ada = add_subscriber(ledger, token=CARD)
     sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
     spec = request("k-empty")
 
@@ -122,7 +123,7 @@ def test_a_reused_key_on_a_new_plan_or_coupon_is_not_reported_as_a_duplicate_id(
 
 def test_a_command_that_loses_a_race_stores_no_answer(ledger, other_ledger) -> None:
     add_plan(ledger)
-    ada = add_subscriber(ledger)
+    ada = add_subscriber(ledger, token=CARD)
     sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
     stale = other_ledger.get_subscription(sub.id)
     ledger.change_subscription(sub.id, quantity=2, effective_at=utc(2026, 2, 10))

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from factories import RECORDED_AT, create_coupon, create_plan, utc
+
 from subledger.domain.catalog import (
     Coupon,
     CouponTerms,

@@ -12,10 +12,13 @@ from factories import (
     SUBSCRIBER_ID,
     create_coupon,
     create_plan,
+    pay_fail_first,
+    pay_ok,
     plan_terms,
     start_subscription,
     utc,
 )
+
 from subledger.domain.base import EVENT_ENVELOPE_FIELDS
 from subledger.domain.envelope import EVENT_TYPES, event_id, to_envelope
 from subledger.domain.subscriber import Subscriber
@@ -30,6 +33,8 @@ CATALOGUE_SO_FAR = {
     "PlanPriceVersionAdded", "CouponCreated", "SubscriptionStarted", "TrialEnded",
     "SubscriptionChanged", "ChangeScheduled", "CouponApplied", "CancellationScheduled",
     "CancellationRevoked", "SubscriptionCanceled", "SubscriptionPaused", "SubscriptionResumed",
+    "SubscriptionPastDue", "SubscriptionRecovered", "InvoiceIssued", "ChargeSucceeded",
+    "ChargeFailed", "RefundIssued",
 }
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -37,8 +42,23 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 
 def subscription_events() -> list[Any]:
     sub = start_subscription(plan_terms(trial_days=14), at=utc(2026, 1, 1, 8, 30))
-    sub.advance_to(utc(2026, 2, 20), recorded_at=RECORDED_AT)
+    sub.advance_to(utc(2026, 2, 20), recorded_at=RECORDED_AT, pay=pay_ok)
     return sub.collect_events()
+
+
+def billing_events() -> list[Any]:
+    """A failed charge, its recovery on the first retry, and a partial refund."""
+    sub = start_subscription(plan_terms(), at=utc(2026, 1, 1), pay=pay_fail_first)
+    sub.advance_to(utc(2026, 1, 5), recorded_at=RECORDED_AT, pay=pay_fail_first)
+    (charge_id,) = sub.charges
+    intent = sub.refund_intent(charge_id, 400, effective_at=utc(2026, 1, 6))
+    sub.record_refund(intent, reason="goodwill", gateway_ref="sb_re_1", recorded_at=RECORDED_AT)
+    events = sub.collect_events()
+    assert [type(e).__name__ for e in events] == [
+        "SubscriptionStarted", "InvoiceIssued", "ChargeFailed", "SubscriptionPastDue",
+        "ChargeSucceeded", "SubscriptionRecovered", "RefundIssued",
+    ]
+    return events
 
 
 def subscriber_events() -> list[Any]:
@@ -55,7 +75,8 @@ def all_sample_events() -> list[Any]:
     plan = create_plan()
     plan.add_price(amount=1500, effective_at=utc(2026, 2, 1), recorded_at=RECORDED_AT)
     coupon = create_coupon(percent_off="12.5")
-    return plan.collect_events() + coupon.collect_events() + subscriber_events() + subscription_events()
+    return (plan.collect_events() + coupon.collect_events() + subscriber_events()
+            + subscription_events() + billing_events())
 
 
 def test_the_envelope_has_exactly_the_contracts_keys() -> None:
@@ -83,11 +104,22 @@ def test_the_envelope_of_a_subscription_start_carries_its_ids_versions_and_times
     assert envelope["data"]["trial_end"] == "2026-01-15T08:30:00Z"
 
 
+def _strings(value: Any) -> list[str]:
+    """Every string in a JSON value, nested ones (invoice lines) included."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 def test_every_time_in_an_envelope_is_iso_8601_utc_ending_in_z() -> None:
     for event in all_sample_events():
         envelope = to_envelope(1, event)
         times = [envelope["recorded_at"], envelope["effective_at"]] + [
-            v for v in envelope["data"].values() if isinstance(v, str) and re.match(r"^\d{4}-\d\d-\d\dT", v)
+            v for v in _strings(envelope["data"]) if re.match(r"^\d{4}-\d\d-\d\dT", v)
         ]
         for text in times:
             assert text.endswith("Z")
@@ -144,9 +176,10 @@ def test_subscriber_events_carry_the_subscribers_own_id() -> None:
 def test_subscription_events_carry_the_subscriber_id() -> None:
     events = subscription_events()
     assert [to_envelope(1, e)["type"] for e in events] == [
-        "SubscriptionStarted", "TrialEnded", "SubscriptionRenewed"
+        "SubscriptionStarted", "TrialEnded", "InvoiceIssued", "ChargeSucceeded",
+        "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded",
     ]
-    for event in events:
+    for event in events + billing_events():
         assert to_envelope(1, event)["subscriber_id"] == str(SUBSCRIBER_ID)
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 
 from subledger.domain import errors
-from subledger.domain.errors import Conflict, DomainError, InvalidInput, NotFound, all_error_classes
+from subledger.domain.errors import (
+    Conflict,
+    DomainError,
+    GatewayUnavailableError,
+    InvalidInput,
+    NotFound,
+    all_error_classes,
+)
 
 KEBAB = re.compile(r"^[a-z]+(-[a-z]+)*$")
 
@@ -37,10 +44,17 @@ def test_every_error_class_has_a_title() -> None:
         assert cls.title.strip(), cls
 
 
-def test_every_concrete_error_is_an_invalid_input_a_not_found_or_a_conflict() -> None:
+def test_every_concrete_error_is_an_invalid_input_a_not_found_or_a_conflict_except_gateway_unavailable() -> None:
     for cls in all_error_classes():
-        if cls is not DomainError:
+        if cls not in (DomainError, GatewayUnavailableError):
             assert issubclass(cls, (InvalidInput, NotFound, Conflict)), cls
+
+
+def test_gateway_unavailable_is_a_domain_error_of_none_of_the_three_kinds() -> None:
+    # Nothing is wrong with the request and nothing was recorded: the API answers 503.
+    assert issubclass(GatewayUnavailableError, DomainError)
+    assert not issubclass(GatewayUnavailableError, (InvalidInput, NotFound, Conflict))
+    assert GatewayUnavailableError.code == "gateway-unavailable"
 
 
 def test_an_error_keeps_its_detail() -> None:

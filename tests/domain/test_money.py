@@ -8,6 +8,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from subledger.domain.errors import AmountOutOfBounds, CurrencyMismatch, UnknownCurrency
 from subledger.domain.money import (
     MAX_AMOUNT,

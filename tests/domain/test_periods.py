@@ -9,6 +9,7 @@ import pytest
 from factories import UTC, utc
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from subledger.domain.errors import InvalidInput
 from subledger.domain.periods import (
     Interval,

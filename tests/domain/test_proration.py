@@ -9,6 +9,7 @@ import pytest
 from factories import UTC, utc
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from subledger.domain.money import MAX_AMOUNT, round_half_even
 from subledger.domain.periods import Interval, Period, nth_period
 from subledger.domain.proration import prorate, remaining_fraction

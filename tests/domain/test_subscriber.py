@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from factories import RECORDED_AT, event_names, replay, state, utc
+
 from subledger.domain.errors import EffectiveAtOutOfOrder, EmptyChange, InvalidInput
 from subledger.domain.subscriber import Subscriber
 

@@ -1,6 +1,7 @@
 """The subscription lifecycle: trial, renewals, changes, cancellation, pause (SEMANTICS.md).
 
 Every instant is passed in; `recorded_at` is a fixed server clock that does not matter here.
+Charges falling due are paid (`pay_ok`) before each command, as the application does.
 """
 
 from __future__ import annotations
@@ -11,7 +12,16 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from factories import RECORDED_AT, SUBSCRIBER_ID, event_names, plan_terms, start_subscription, utc
+from factories import (
+    RECORDED_AT,
+    SUBSCRIBER_ID,
+    event_names,
+    pay_ok,
+    plan_terms,
+    start_subscription,
+    utc,
+)
+
 from subledger.domain.catalog import CouponTerms
 from subledger.domain.errors import (
     CurrencyMismatch,
@@ -28,9 +38,10 @@ from subledger.domain.errors import (
     SubscriptionPaused,
 )
 from subledger.domain.periods import Interval
-from subledger.domain.subscription import Subscription
+from subledger.domain.subscription import ChargesDue, Subscription
 
 BASIC = plan_terms("basic", amount=1000)
+FREE = plan_terms("free", amount=0)
 PRO = plan_terms("pro", amount=3000)
 ANNUAL = plan_terms("annual", amount=10000, interval="year")
 EURO = plan_terms("euro", amount=1000, currency="EUR")
@@ -40,8 +51,9 @@ JAN_31 = utc(2026, 1, 31)
 def started(
     terms: Any = BASIC, at: datetime = JAN_31, **kwargs: Any
 ) -> Subscription:
-    """A subscription whose SubscriptionStarted is already collected."""
-    sub = start_subscription(terms, at=at, **kwargs)
+    """A subscription whose signup is already collected: SubscriptionStarted and, without a
+    trial, its first invoice and the (succeeded) charge of it."""
+    sub = start_subscription(terms, at=at, pay=pay_ok, **kwargs)
     sub.collect_events()
     return sub
 
@@ -58,8 +70,13 @@ def cancel(sub: Subscription, at: datetime, when: str = "now", cancel_at: dateti
 
 
 def advance(sub: Subscription, to: datetime) -> list[Any]:
-    sub.advance_to(to, recorded_at=RECORDED_AT)
+    """The billing clock up to ``to``, every charge due paid; the events it recorded."""
+    sub.advance_to(to, recorded_at=RECORDED_AT, pay=pay_ok)
     return sub.collect_events()
+
+
+def of_type(events: list[Any], name: str) -> list[Any]:
+    return [e for e in events if type(e).__name__ == name]
 
 
 def pause(sub: Subscription, at: datetime) -> None:
@@ -104,6 +121,11 @@ def test_signup_without_a_trial_is_active_for_one_interval_from_the_start() -> N
     assert sub.billing_anchor == utc(2026, 1, 31)
     assert sub.period_number == 0
     assert (sub.current_period_start, sub.current_period_end) == (utc(2026, 1, 31), utc(2026, 2, 28))
+    started_event, invoiced = sub.collect_events()
+    assert event_names([started_event, invoiced]) == ["SubscriptionStarted", "InvoiceIssued"]
+    assert (invoiced.effective_at, invoiced.reason, invoiced.total) == (
+        utc(2026, 1, 31), "subscription_create", 1000
+    )
 
 
 def test_quarterly_signup_on_nov_30_ends_its_first_period_on_feb_28() -> None:
@@ -162,9 +184,11 @@ def test_advancing_past_the_trial_end_records_trial_ended_anchored_at_the_trial_
 
     events = advance(sub, utc(2026, 2, 10))
 
-    assert event_names(events) == ["TrialEnded"]
-    (ended,) = events
+    assert event_names(events) == ["TrialEnded", "InvoiceIssued", "ChargeSucceeded"]
+    ended, invoiced, paid = events
     assert ended.effective_at == utc(2026, 1, 31)
+    assert (invoiced.effective_at, invoiced.reason, invoiced.total) == (utc(2026, 1, 31), "trial_end", 1000)
+    assert (paid.effective_at, paid.invoice_id, paid.amount) == (utc(2026, 1, 31), invoiced.invoice_id, 1000)
     assert ended.billing_anchor == utc(2026, 1, 31)
     assert (ended.current_period_start, ended.current_period_end) == (utc(2026, 1, 31), utc(2026, 2, 28))
     assert sub.status == "active"
@@ -175,7 +199,7 @@ def test_the_trial_ends_exactly_at_its_end_instant_and_not_before() -> None:
     sub = started(plan_terms(trial_days=30), at=utc(2026, 1, 1))
 
     assert advance(sub, utc(2026, 1, 30, 23, 59, 59, 999_999)) == []
-    assert event_names(advance(sub, utc(2026, 1, 31))) == ["TrialEnded"]
+    assert event_names(advance(sub, utc(2026, 1, 31))) == ["TrialEnded", "InvoiceIssued", "ChargeSucceeded"]
 
 
 def test_periods_after_a_trial_are_anchored_at_the_trial_end() -> None:
@@ -183,8 +207,14 @@ def test_periods_after_a_trial_are_anchored_at_the_trial_end() -> None:
 
     events = advance(sub, utc(2026, 4, 1))
 
-    assert event_names(events) == ["TrialEnded", "SubscriptionRenewed", "SubscriptionRenewed"]
-    assert [e.effective_at for e in events] == [utc(2026, 1, 31), utc(2026, 2, 28), utc(2026, 3, 31)]
+    assert event_names(events) == [
+        "TrialEnded", "InvoiceIssued", "ChargeSucceeded",
+        "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded",
+        "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded",
+    ]
+    assert [e.effective_at for e in events] == [utc(2026, 1, 31)] * 3 + [utc(2026, 2, 28)] * 3 + [
+        utc(2026, 3, 31)
+    ] * 3
     assert sub.current_period_end == utc(2026, 4, 30)
 
 
@@ -193,15 +223,20 @@ def test_advancing_across_several_months_renews_once_per_period_with_month_end_c
 
     events = advance(sub, utc(2026, 5, 15))
 
-    assert event_names(events) == ["SubscriptionRenewed"] * 3
-    assert [e.effective_at for e in events] == [utc(2026, 2, 28), utc(2026, 3, 31), utc(2026, 4, 30)]
-    assert [e.period_number for e in events] == [1, 2, 3]
-    assert [(e.current_period_start, e.current_period_end) for e in events] == [
+    assert event_names(events) == ["SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded"] * 3
+    assert [e.effective_at for e in events] == [utc(2026, 2, 28)] * 3 + [utc(2026, 3, 31)] * 3 + [
+        utc(2026, 4, 30)
+    ] * 3
+    renewals = of_type(events, "SubscriptionRenewed")
+    assert [e.period_number for e in renewals] == [1, 2, 3]
+    assert [(e.current_period_start, e.current_period_end) for e in renewals] == [
         (utc(2026, 2, 28), utc(2026, 3, 31)),
         (utc(2026, 3, 31), utc(2026, 4, 30)),
         (utc(2026, 4, 30), utc(2026, 5, 31)),
     ]
-    assert all(e.billing_anchor == utc(2026, 1, 31) for e in events)
+    assert all(e.billing_anchor == utc(2026, 1, 31) for e in renewals)
+    assert [(line["period_start"], line["period_end"]) for e in of_type(events, "InvoiceIssued")
+            for line in e.lines] == [(e.current_period_start, e.current_period_end) for e in renewals]
     assert (sub.period_number, sub.current_period_start) == (3, utc(2026, 4, 30))
 
 
@@ -209,7 +244,9 @@ def test_a_renewal_happens_at_its_boundary_instant_inclusive() -> None:
     sub = started(BASIC, at=utc(2026, 1, 31, 18))
 
     assert advance(sub, utc(2026, 2, 28, 17, 59, 59)) == []
-    assert [e.effective_at for e in advance(sub, utc(2026, 2, 28, 18))] == [utc(2026, 2, 28, 18)]
+    events = advance(sub, utc(2026, 2, 28, 18))
+    assert event_names(events) == ["SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded"]
+    assert [e.effective_at for e in events] == [utc(2026, 2, 28, 18)] * 3
 
 
 def test_yearly_renewals_from_feb_29_fall_on_feb_28_until_the_next_leap_year() -> None:
@@ -217,7 +254,8 @@ def test_yearly_renewals_from_feb_29_fall_on_feb_28_until_the_next_leap_year() -
 
     events = advance(sub, utc(2028, 3, 1))
 
-    assert [e.effective_at for e in events] == [
+    assert event_names(events) == ["SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded"] * 4
+    assert [e.effective_at for e in of_type(events, "SubscriptionRenewed")] == [
         utc(2025, 2, 28), utc(2026, 2, 28), utc(2027, 2, 28), utc(2028, 2, 29)
     ]
 
@@ -259,10 +297,19 @@ def test_upgrade_now_is_prorated_and_keeps_the_anchor_and_the_period() -> None:
     assert sub.billing_anchor == utc(2026, 1, 31)
     assert sub.period_number == 0
     assert (sub.current_period_start, sub.current_period_end) == (utc(2026, 1, 31), utc(2026, 2, 28))
-    (event,) = sub.collect_events()
+    event, invoiced = sub.collect_events()
     assert type(event).__name__ == "SubscriptionChanged"
     assert (event.timing, event.effective_at, event.plan_id, event.previous_plan_id,
             event.previous_amount, event.quantity) == ("now", utc(2026, 2, 10), "pro", "basic", 1000, 1)
+    # The proration lines are invoiced at once; the charge of it is due at once.
+    assert type(invoiced).__name__ == "InvoiceIssued"
+    assert (invoiced.effective_at, invoiced.reason, invoiced.total, invoiced.amount_due) == (
+        utc(2026, 2, 10), "proration", 1286, 1286
+    )
+    assert [(line["kind"], line["amount"]) for line in invoiced.lines] == [
+        ("proration_credit", -643), ("proration_charge", 1929)
+    ]
+    assert sub.next_due() == utc(2026, 2, 10)
 
 
 def test_the_period_after_a_change_now_still_ends_on_the_anchor_calendar() -> None:
@@ -272,7 +319,11 @@ def test_the_period_after_a_change_now_still_ends_on_the_anchor_calendar() -> No
 
     events = advance(sub, utc(2026, 3, 1))
 
-    assert [(e.current_period_start, e.current_period_end) for e in events] == [
+    assert event_names(events) == [
+        "ChargeSucceeded", "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded"
+    ]
+    renewals = of_type(events, "SubscriptionRenewed")
+    assert [(e.current_period_start, e.current_period_end) for e in renewals] == [
         (utc(2026, 2, 28), utc(2026, 3, 31))
     ]
 
@@ -289,11 +340,19 @@ def test_quantity_increase_now_is_prorated_on_the_totals() -> None:
 
 def test_change_now_at_a_renewal_instant_renews_first_and_prorates_the_whole_new_period() -> None:
     sub = started(BASIC, at=utc(2026, 1, 31))
+    # The application takes the renewal's charge to the gateway before the command.
+    sub.advance_to(utc(2026, 2, 28), recorded_at=RECORDED_AT, pay=pay_ok)
 
     proration = change(sub, utc(2026, 2, 28), terms=PRO)
 
     assert (proration.credit, proration.charge) == (-1000, 3000)
-    assert event_names(sub.collect_events()) == ["SubscriptionRenewed", "SubscriptionChanged"]
+    events = sub.collect_events()
+    assert event_names(events) == [
+        "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded", "SubscriptionChanged", "InvoiceIssued"
+    ]
+    assert [(e.reason, e.total) for e in of_type(events, "InvoiceIssued")] == [
+        ("renewal", 1000), ("proration", 2000)
+    ]
     assert (sub.current_period_start, sub.current_period_end) == (utc(2026, 2, 28), utc(2026, 3, 31))
 
 
@@ -333,13 +392,17 @@ def test_a_scheduled_change_applies_at_the_next_renewal_which_is_priced_on_the_n
 
     events = advance(sub, utc(2026, 3, 1))
 
-    assert event_names(events) == ["SubscriptionChanged", "SubscriptionRenewed"]
-    changed, renewed = events
+    assert event_names(events) == [
+        "SubscriptionChanged", "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded"
+    ]
+    changed, renewed, invoiced, paid = events
     assert (changed.timing, changed.effective_at, changed.plan_id, changed.amount) == (
         "period_end", utc(2026, 2, 28), "pro", 3000
     )
     assert renewed.effective_at == utc(2026, 2, 28)
     assert (renewed.current_period_start, renewed.current_period_end) == (utc(2026, 2, 28), utc(2026, 3, 31))
+    assert (invoiced.effective_at, invoiced.reason, invoiced.total) == (utc(2026, 2, 28), "renewal", 3000)
+    assert (paid.effective_at, paid.amount) == (utc(2026, 2, 28), 3000)
     # The state the renewal is invoiced from:
     assert (sub.plan_id, sub.amount, sub.scheduled_change) == ("pro", 3000, None)
     assert sub.billing_anchor == utc(2026, 1, 31)
@@ -352,8 +415,14 @@ def test_a_scheduled_change_to_another_interval_starts_the_new_calendar_at_the_b
 
     events = advance(sub, utc(2027, 3, 1))
 
-    assert event_names(events) == ["SubscriptionChanged", "SubscriptionRenewed", "SubscriptionRenewed"]
-    assert [(e.current_period_start, e.current_period_end) for e in events[1:]] == [
+    assert event_names(events) == [
+        "SubscriptionChanged",
+        "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded",
+        "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded",
+    ]
+    assert [e.total for e in of_type(events, "InvoiceIssued")] == [10000, 10000]
+    renewals = of_type(events, "SubscriptionRenewed")
+    assert [(e.current_period_start, e.current_period_end) for e in renewals] == [
         (utc(2026, 2, 28), utc(2027, 2, 28)),
         (utc(2027, 2, 28), utc(2028, 2, 28)),
     ]
@@ -369,8 +438,9 @@ def test_a_change_scheduled_during_a_trial_applies_at_the_trial_end_before_conve
 
     events = advance(sub, utc(2026, 1, 20))
 
-    assert event_names(events) == ["SubscriptionChanged", "TrialEnded"]
-    assert [e.effective_at for e in events] == [utc(2026, 1, 15), utc(2026, 1, 15)]
+    assert event_names(events) == ["SubscriptionChanged", "TrialEnded", "InvoiceIssued", "ChargeSucceeded"]
+    assert [e.effective_at for e in events] == [utc(2026, 1, 15)] * 4
+    assert (events[2].reason, events[2].total) == ("trial_end", 3000)
     assert (sub.status, sub.amount) == ("active", 3000)
 
 
@@ -397,7 +467,12 @@ def test_change_now_supersedes_a_scheduled_change() -> None:
     change(sub, utc(2026, 2, 10), quantity=2)
 
     assert sub.scheduled_change is None
-    assert event_names(advance(sub, utc(2026, 3, 1)))[-1:] == ["SubscriptionRenewed"]
+    assert event_names(sub.collect_events()) == ["ChangeScheduled", "SubscriptionChanged", "InvoiceIssued"]
+    events = advance(sub, utc(2026, 3, 1))
+    assert event_names(events) == [
+        "ChargeSucceeded", "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded"
+    ]
+    assert of_type(events, "InvoiceIssued")[0].total == 2000  # basic x 2, not pro
     assert (sub.plan_id, sub.quantity) == ("basic", 2)
 
 
@@ -531,8 +606,14 @@ def test_cancel_at_a_later_time_lets_the_renewals_before_it_happen() -> None:
 
     events = advance(sub, utc(2026, 5, 1))
 
-    assert event_names(events) == ["SubscriptionRenewed", "SubscriptionRenewed", "SubscriptionCanceled"]
-    assert [e.effective_at for e in events] == [utc(2026, 2, 28), utc(2026, 3, 31), utc(2026, 4, 15)]
+    assert event_names(events) == [
+        "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded",
+        "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded",
+        "SubscriptionCanceled",
+    ]
+    assert [e.effective_at for e in events] == [utc(2026, 2, 28)] * 3 + [utc(2026, 3, 31)] * 3 + [
+        utc(2026, 4, 15)
+    ]
 
 
 def test_cancel_at_the_commands_own_instant_cancels_at_once() -> None:
@@ -635,7 +716,7 @@ def test_after_a_revoked_cancellation_the_renewal_happens() -> None:
     assert revoked.revoked_at == utc(2026, 2, 28)
     assert sub.cancel_at is None
     events = advance(sub, utc(2026, 3, 1))
-    assert event_names(events) == ["SubscriptionRenewed"]
+    assert event_names(events) == ["SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded"]
     assert sub.status == "active"
 
 
@@ -685,12 +766,18 @@ def test_resume_starts_a_new_period_anchored_at_the_resume() -> None:
 
     resume(sub, utc(2026, 3, 15, 10))
 
-    (event,) = sub.collect_events()
+    event, invoiced = sub.collect_events()
     assert type(event).__name__ == "SubscriptionResumed"
+    assert type(invoiced).__name__ == "InvoiceIssued"
+    assert (invoiced.effective_at, invoiced.reason, invoiced.total) == (utc(2026, 3, 15, 10), "resume", 1000)
     assert (sub.status, sub.paused_at, sub.period_number) == ("active", None, 0)
     assert sub.billing_anchor == utc(2026, 3, 15, 10)
     assert (sub.current_period_start, sub.current_period_end) == (utc(2026, 3, 15, 10), utc(2026, 4, 15, 10))
-    renewals = advance(sub, utc(2026, 5, 1))
+    events = advance(sub, utc(2026, 5, 1))
+    assert event_names(events) == [
+        "ChargeSucceeded", "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded"
+    ]
+    renewals = of_type(events, "SubscriptionRenewed")
     assert [(e.current_period_start, e.current_period_end) for e in renewals] == [
         (utc(2026, 4, 15, 10), utc(2026, 5, 15, 10))
     ]
@@ -713,7 +800,9 @@ def test_a_change_scheduled_before_a_pause_applies_at_the_resume() -> None:
 
     resume(sub, utc(2026, 4, 1))
 
-    assert event_names(sub.collect_events()) == ["SubscriptionChanged", "SubscriptionResumed"]
+    events = sub.collect_events()
+    assert event_names(events) == ["SubscriptionChanged", "SubscriptionResumed", "InvoiceIssued"]
+    assert (events[2].reason, events[2].total) == ("resume", 3000)
     assert (sub.plan_id, sub.amount, sub.scheduled_change) == ("pro", 3000, None)
     assert (sub.current_period_start, sub.current_period_end) == (utc(2026, 4, 1), utc(2026, 5, 1))
 
@@ -789,23 +878,53 @@ def test_every_command_earlier_than_the_last_event_is_out_of_order(command: str)
     assert sub.collect_events() == []
 
 
-@pytest.mark.parametrize("command", ["change", "cancel_now", "pause"])
-def test_a_command_at_the_same_instant_as_the_last_event_is_in_order(command: str) -> None:
-    sub = started(BASIC, at=utc(2026, 1, 31))
+@pytest.mark.parametrize(
+    ("command", "recorded"),
+    [
+        ("change", ["SubscriptionChanged", "InvoiceIssued"]),
+        ("cancel_now", ["SubscriptionCanceled"]),
+        ("pause", ["SubscriptionPaused"]),
+    ],
+)
+def test_a_command_at_the_same_instant_as_the_last_event_is_in_order(
+    command: str, recorded: list[str]
+) -> None:
+    sub = started(BASIC, at=utc(2026, 1, 31))  # last event: the signup's charge, at Jan 31
 
     COMMANDS[command](sub, utc(2026, 1, 31))
 
-    assert len(sub.collect_events()) == 1
+    events = sub.collect_events()
+    assert event_names(events) == recorded
+    assert {e.effective_at for e in events} == {utc(2026, 1, 31)}
 
 
 def test_a_command_after_a_due_renewal_catches_up_first_and_is_in_order() -> None:
-    sub = started(BASIC, at=utc(2026, 1, 31))
+    # A free plan: the renewal's invoice is of 0, so no charge falls due and the command
+    # performs the whole catch-up itself.
+    sub = started(FREE, at=utc(2026, 1, 31))
 
     pause(sub, utc(2026, 3, 5))
 
     events = sub.collect_events()
-    assert event_names(events) == ["SubscriptionRenewed", "SubscriptionPaused"]
-    assert [e.effective_at for e in events] == [utc(2026, 2, 28), utc(2026, 3, 5)]
+    assert event_names(events) == ["SubscriptionRenewed", "InvoiceIssued", "SubscriptionPaused"]
+    assert [e.effective_at for e in events] == [utc(2026, 2, 28), utc(2026, 2, 28), utc(2026, 3, 5)]
+    assert events[1].amount_due == 0
+
+
+def test_a_command_meeting_a_due_charge_it_was_not_given_is_charges_due() -> None:
+    # The domain performs no I/O: the application takes the charges due to the gateway
+    # (advance_to with a payer) before every command.
+    sub = started(BASIC, at=utc(2026, 1, 31))
+
+    with pytest.raises(ChargesDue):
+        pause(sub, utc(2026, 3, 5))
+
+    sub = started(BASIC, at=utc(2026, 1, 31))
+    sub.advance_to(utc(2026, 3, 5), recorded_at=RECORDED_AT, pay=pay_ok)
+    pause(sub, utc(2026, 3, 5))
+    assert event_names(sub.collect_events()) == [
+        "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded", "SubscriptionPaused"
+    ]
 
 
 def test_refusals_are_domain_errors_with_their_code() -> None:

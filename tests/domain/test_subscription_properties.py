@@ -1,8 +1,11 @@
 """Properties of the subscription aggregate under random command sequences.
 
-A step is a command at an instant no earlier than the previous step's. A refused command
-(a DomainError) is handled as the application does: the aggregate is discarded and
-reloaded from the events recorded so far. Any other exception fails the property.
+A step is a command at an instant no earlier than the previous step's. As the application
+does, a step first performs what is due up to its instant, taking every charge due to the
+subscriber's card (which a step may replace by one that declines), then the command, then
+the charges the command made due. A refused command (a DomainError) is handled as the
+application does: the aggregate is discarded and reloaded from the events recorded so far.
+Any other exception fails the property.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from factories import (
     RECORDED_AT,
     UTC,
     event_names,
+    pay_declined,
+    pay_fail_first,
+    pay_ok,
     plan_terms,
     replay,
     start_subscription,
@@ -22,6 +28,7 @@ from factories import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from subledger.domain.catalog import PlanTerms
 from subledger.domain.errors import DomainError
 from subledger.domain.periods import nth_period
@@ -29,9 +36,11 @@ from subledger.domain.subscription import (
     ACTIVE,
     BILLED_STATUSES,
     CANCELED,
+    PAST_DUE,
     PAUSED,
     STATUSES,
     TRIALING,
+    Payer,
     Subscription,
 )
 
@@ -44,6 +53,9 @@ USD_PLANS = [
     plan_terms("free", amount=0),
 ]
 EUR_PLAN = plan_terms("euro", amount=1000, currency="EUR")
+PAYERS: dict[str, Payer] = {"ok": pay_ok, "declined": pay_declined, "fail_first": pay_fail_first}
+RETRY_DAYS = [3, 5, 7]
+"""Dunning (SEMANTICS.md): retries 3, 5 and 7 days after the first failed attempt."""
 
 
 @st.composite
@@ -85,13 +97,18 @@ commands = st.one_of(
         st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=90)),
     ),
     st.tuples(st.just("revoke"), gaps),
+    # The subscriber's card is replaced: by one that pays, one that declines every charge,
+    # or one that declines the first attempt at each invoice.
+    st.tuples(st.just("card"), gaps, st.sampled_from(sorted(PAYERS))),
+    st.tuples(st.just("card"), gaps, st.sampled_from(sorted(PAYERS))),
 )
 
 
-def run(sub: Subscription, command: tuple[Any, ...], at: datetime) -> None:
+def run(sub: Subscription, command: tuple[Any, ...], at: datetime, pay: Payer) -> None:
     kind = command[0]
+    sub.advance_to(at, recorded_at=RECORDED_AT, pay=pay)  # the application catches up first
     if kind == "advance":
-        sub.advance_to(at, recorded_at=RECORDED_AT)
+        pass
     elif kind == "change":
         _, _, terms, quantity, when = command
         sub.change(terms=terms, quantity=quantity, when=when, effective_at=at, recorded_at=RECORDED_AT)
@@ -105,6 +122,7 @@ def run(sub: Subscription, command: tuple[Any, ...], at: datetime) -> None:
                    effective_at=at, recorded_at=RECORDED_AT)
     else:
         sub.revoke_cancellation(effective_at=at, recorded_at=RECORDED_AT)
+    sub.advance_to(at, recorded_at=RECORDED_AT, pay=pay)  # the charges the command made due
 
 
 def next_instant(sub: Subscription, now: datetime, gap: Any) -> datetime:
@@ -114,9 +132,21 @@ def next_instant(sub: Subscription, now: datetime, gap: Any) -> datetime:
     return now + gap
 
 
-def check_state_invariants(sub: Subscription) -> None:
+def check_state_invariants(sub: Subscription, now: datetime) -> None:
+    """``sub`` has just been caught up to ``now``."""
     last = sub.last_effective_at
     assert sub.status in STATUSES
+    due = sub.next_due()
+    assert due is None or due > now, "nothing due by now is left undone"
+    in_dunning = any(i["first_failure_at"] is not None for i in sub.open_invoices.values())
+    if sub.status in BILLED_STATUSES:
+        assert (sub.status == PAST_DUE) == in_dunning
+    if sub.status != CANCELED:
+        for invoice in sub.open_invoices.values():
+            assert invoice["amount_due"] > 0
+            assert invoice["next_attempt_at"] is not None and invoice["next_attempt_at"] > now
+            assert invoice["attempts"] <= len(RETRY_DAYS)
+    assert sub.credit_balance >= 0
     if sub.status == TRIALING:
         assert sub.billing_anchor is None
         assert sub.trial_end is not None and sub.trial_end > last
@@ -146,19 +176,23 @@ def check_state_invariants(sub: Subscription) -> None:
 def test_random_command_sequences_keep_effective_order_and_replay_to_the_same_state(
     signup: datetime, terms: PlanTerms, trial_days: int | None, steps: list[tuple[Any, ...]]
 ) -> None:
-    sub = start_subscription(terms, at=signup, trial_days=trial_days)
+    pay = pay_ok
+    sub = start_subscription(terms, at=signup, trial_days=trial_days, pay=pay)
     events = sub.collect_events()
     now = signup
 
     for command in steps:
         now = next_instant(sub, now, command[1])
+        if command[0] == "card":
+            pay = PAYERS[command[2]]
+            continue
         try:
-            run(sub, command, now)
+            run(sub, command, now, pay)
         except DomainError:
             sub = replay(events)  # the application discards the aggregate
             continue
         events.extend(sub.collect_events())
-        check_state_invariants(sub)
+        check_state_invariants(sub, now)
 
     effective = [e.effective_at for e in events]
     assert effective == sorted(effective)
@@ -168,9 +202,53 @@ def test_random_command_sequences_keep_effective_order_and_replay_to_the_same_st
     assert event_names(events).count("SubscriptionCanceled") <= 1
     if sub.status == CANCELED:
         assert event_names(events)[-1] == "SubscriptionCanceled"
+    check_charges(events)
 
     rebuilt = replay(events)
     assert state(rebuilt) == state(sub)
+
+
+def check_charges(events: list[Any]) -> None:
+    """Each invoice with an amount due is charged that amount, in attempts 1, 2, ... at its
+    issue, then 3, 5 and 7 days after the first failure; a success ends the attempts; a
+    failed 4th attempt cancels the subscription (involuntary). Past due on a first failure
+    of an active subscription, recovered when no invoice is left in dunning."""
+    invoices = {e.invoice_id: e for e in events if type(e).__name__ == "InvoiceIssued"}
+    attempts: dict[str, list[Any]] = {}
+    for i, event in enumerate(events):
+        name = type(event).__name__
+        if name not in ("ChargeSucceeded", "ChargeFailed"):
+            continue
+        invoice = invoices[event.invoice_id]
+        assert invoice.amount_due > 0
+        assert (event.amount, event.currency) == (invoice.amount_due, invoice.currency)
+        tried = attempts.setdefault(event.invoice_id, [])
+        assert not any(type(e).__name__ == "ChargeSucceeded" for e in tried), "no charge after a success"
+        assert event.attempt == len(tried) + 1
+        if event.attempt == 1:
+            assert event.effective_at == invoice.effective_at
+        else:
+            first_failure = tried[0].effective_at
+            assert event.effective_at == first_failure + timedelta(days=RETRY_DAYS[event.attempt - 2])
+        tried.append(event)
+        if name == "ChargeFailed" and event.attempt == len(RETRY_DAYS) + 1:
+            assert event.next_attempt_at is None
+            assert event_names(events[i + 1:i + 2]) == ["SubscriptionCanceled"]
+            assert events[i + 1].reason == "involuntary"
+            assert events[i + 1].effective_at == event.effective_at
+        elif name == "ChargeFailed":
+            retry = tried[0].effective_at + timedelta(days=RETRY_DAYS[event.attempt - 1])
+            assert event.next_attempt_at == retry
+    for invoice_id, invoice in invoices.items():
+        if invoice.amount_due > 0 and invoice.reason != "manual":
+            assert len(attempts.get(invoice_id, [])) <= len(RETRY_DAYS) + 1
+    # Status events follow the charge they come from, at its instant.
+    for i, event in enumerate(events):
+        if type(event).__name__ in ("SubscriptionPastDue", "SubscriptionRecovered"):
+            before = events[i - 1]
+            expected = "ChargeFailed" if type(event).__name__ == "SubscriptionPastDue" else "ChargeSucceeded"
+            assert type(before).__name__ == expected
+            assert (before.invoice_id, before.effective_at) == (event.invoice_id, event.effective_at)
 
 
 @settings(max_examples=100, deadline=None)
@@ -179,20 +257,22 @@ def test_random_command_sequences_keep_effective_order_and_replay_to_the_same_st
     terms=st.sampled_from(USD_PLANS),
     trial_days=st.sampled_from([None, 0, 7, 30]),
     hops=st.lists(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=200)), max_size=6),
+    card=st.sampled_from(sorted(PAYERS)),
 )
 def test_advancing_in_hops_records_the_same_events_as_advancing_at_once(
-    signup: datetime, terms: PlanTerms, trial_days: int | None, hops: list[timedelta]
+    signup: datetime, terms: PlanTerms, trial_days: int | None, hops: list[timedelta], card: str,
 ) -> None:
+    pay = PAYERS[card]
     stepwise = start_subscription(terms, at=signup, trial_days=trial_days)
     at_once = replay(stepwise.collect_events())
     target = signup
     stepwise_events: list[Any] = []
-    for hop in hops:
+    for hop in [timedelta(0), *hops]:  # the first hop takes the signup's charge
         target += hop
-        stepwise.advance_to(target, recorded_at=RECORDED_AT)
+        stepwise.advance_to(target, recorded_at=RECORDED_AT, pay=pay)
         stepwise_events.extend(stepwise.collect_events())
 
-    at_once.advance_to(target, recorded_at=RECORDED_AT)
+    at_once.advance_to(target, recorded_at=RECORDED_AT, pay=pay)
     at_once_events = at_once.collect_events()
 
     def summary(events: list[Any]) -> list[tuple[Any, ...]]:
@@ -200,4 +280,9 @@ def test_advancing_in_hops_records_the_same_events_as_advancing_at_once(
 
     assert summary(stepwise_events) == summary(at_once_events)
     assert state(stepwise) == state(at_once)
-    assert stepwise.status in (TRIALING, ACTIVE)
+    if card == "ok" or terms.amount == 0:
+        assert stepwise.status in (TRIALING, ACTIVE)
+    elif card == "fail_first":
+        assert stepwise.status in (TRIALING, ACTIVE, PAST_DUE)
+    else:
+        assert stepwise.status in (TRIALING, PAST_DUE, CANCELED)

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from factories import utc
+
 from subledger.domain.errors import EffectiveAtInFuture, InvalidInput
 from subledger.domain.time import as_utc, isoformat, resolve_effective_at
 

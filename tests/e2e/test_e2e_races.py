@@ -12,8 +12,9 @@ WRITERS = 8
 
 
 def _active_subscription(http: httpx.Client) -> dict[str, Any]:
-    """An active subscription (no trial) started now, quantity 1: nothing falls due during
-    the race, so a successful change appends exactly one event."""
+    """An active subscription (no trial) started now, quantity 1, its subscriber with a card
+    that pays: nothing falls due during the race, so a successful change appends exactly
+    one SubscriptionChanged (with its proration invoice, and the charge of it if any)."""
     api_plan(http, "pro-m", name="Pro monthly", tier="pro", amount=4900, trial_days=0)
     return api_subscription(http, "pro-m")
 
@@ -36,8 +37,20 @@ def _check_changes(http: httpx.Client, sub: str, answers: list[httpx.Response],
     assert len(set(versions)) == len(versions)
     last = max(changed, key=lambda e: e["aggregate_version"])
     assert http.get(f"/subscriptions/{sub}").json()["quantity"] == last["data"]["quantity"]
-    all_versions = [e["aggregate_version"] for e in api_events(http) if e["aggregate_id"] == sub]
+    events = [e for e in api_events(http) if e["aggregate_id"] == sub]
+    all_versions = [e["aggregate_version"] for e in events]
     assert all_versions == list(range(1, len(all_versions) + 1)), "no gap, no duplicate"
+    # The signup's invoice and one proration invoice per winner, each charged (once) when
+    # something is left to pay; nothing else.
+    assert {e["type"] for e in events} == {
+        "SubscriptionStarted", "SubscriptionChanged", "InvoiceIssued", "ChargeSucceeded"
+    }
+    invoices = [e for e in events if e["type"] == "InvoiceIssued"]
+    assert [i["data"]["reason"] for i in invoices] == ["subscription_create"] + ["proration"] * len(winners)
+    charges = [e for e in events if e["type"] == "ChargeSucceeded"]
+    assert [(c["data"]["invoice_id"], c["data"]["amount"]) for c in charges] == [
+        (i["data"]["invoice_id"], i["data"]["amount_due"]) for i in invoices if i["data"]["amount_due"] > 0
+    ]
 
 
 def test_concurrent_changes_of_one_subscription_keep_the_winners_and_refuse_the_rest(
