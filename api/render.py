@@ -83,6 +83,10 @@ def subscription_body(sub: Subscription) -> dict[str, Any]:
         "scheduled_change": jsonable(sub.scheduled_change),
         "coupon": jsonable(sub.coupon),
         "credit_balance": sub.credit_balance,
+        "pending_refunds": [
+            {"refund_id": refund_id, **jsonable(refund)}
+            for refund_id, refund in sorted(sub.pending_refunds.items())
+        ],
         "open_invoices": [
             {"invoice_id": invoice_id, **jsonable(invoice)}
             for invoice_id, invoice in sorted(sub.open_invoices.items())

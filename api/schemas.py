@@ -208,6 +208,7 @@ class SubscriptionOut(BaseModel):
     coupon: dict[str, Any] | None
     credit_balance: int
     open_invoices: list[dict[str, Any]]
+    pending_refunds: list[dict[str, Any]]
 
 
 class ChargeOut(BaseModel):
@@ -224,6 +225,10 @@ class ChargeOut(BaseModel):
 
 class RefundOut(BaseModel):
     refund_id: str
+    status: Literal["succeeded", "failed", "pending"]
+    amount: int
+    failure_code: str | None
+    gateway_ref: str | None
     charge: ChargeOut
 
 

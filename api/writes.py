@@ -75,6 +75,11 @@ class WriteRunner:
         finally:
             with self._lock:
                 self._in_flight.discard(slot)
+        # The answer stored with the command's decision is the answer, now and on every
+        # retry (a charge the decision made due may have moved the state on since).
+        stored = self.ledger.find_idempotency(spec.scope, key)
+        if stored is not None:
+            return JSONResponse(json.loads(stored.body), status_code=stored.status_code)
         return JSONResponse(render(result), status_code=status)
 
     @staticmethod

@@ -20,14 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from subledger.domain.errors import (
-    BillingUntilInFuture,
-    ConcurrentModification,
-    GatewayUnavailableError,
-)
+from subledger.domain.errors import BillingUntilInFuture, ConcurrentModification
 from subledger.domain.subscription import Subscription
 from subledger.domain.time import as_utc, isoformat
 
+from .gateways import GatewayUnavailable
 from .ledger import Ledger
 
 PAGE_SIZE = 500
@@ -98,28 +95,41 @@ def run_billing(
 
 
 def _bill_batch(ledger: Ledger, ids: list[UUID], until: datetime, summary: BillingSummary) -> None:
-    """Catch a few subscriptions up and save them in one transaction; if another process
-    recorded one of them first, do them one by one."""
+    """Catch a few subscriptions up together, in rounds: each round saves every decision in
+    one transaction, then takes the charges (and refunds) those decisions made due to the
+    gateways. If another process recorded one of them first, do them one by one."""
     now = ledger.clock()
-    caught_up: list[Subscription] = []
-    for subscription_id in ids:
-        subscription = ledger.get_subscription(subscription_id)
+    subscriptions = [ledger.get_subscription(subscription_id) for subscription_id in ids]
+    first_round = True
+    while subscriptions:
+        steps = [(s, s.next_step(until, recorded_at=now)) for s in subscriptions]
+        pending = [event for s in subscriptions for event in s.pending_events]
         try:
-            ledger.catch_up(subscription, until, now)
-        except GatewayUnavailableError:
-            summary.deferred += 1
-            continue
-        caught_up.append(subscription)
-    pending = [event for s in caught_up for event in s.pending_events]
-    try:
-        ledger.save_billing(*caught_up)
-    except ConcurrentModification:
-        summary.conflicts += 1
-        for subscription in caught_up:
-            _bill_one(ledger, subscription.id, until, summary)
-        return
-    summary.subscriptions += len(caught_up)
-    _count(summary, pending)
+            ledger.save_billing(*subscriptions)
+        except ConcurrentModification:
+            summary.conflicts += 1
+            for subscription in subscriptions:
+                _bill_one(ledger, subscription.id, until, summary, counted=not first_round)
+            return
+        if first_round:
+            summary.subscriptions += len(subscriptions)
+            first_round = False
+        _count(summary, pending)
+        next_round = []
+        for subscription, intent in steps:
+            refunds = subscription.pending_refund_intents() if intent is None else []
+            if intent is None and not refunds:
+                continue
+            try:
+                if intent is not None:
+                    ledger.take_charge(subscription, intent, now)
+                else:
+                    ledger.take_refunds(subscription, refunds, now)
+            except GatewayUnavailable:
+                summary.deferred += 1
+                continue
+            next_round.append(subscription)
+        subscriptions = next_round
 
 
 def _count(summary: BillingSummary, events: list[object]) -> None:
@@ -131,21 +141,20 @@ def _count(summary: BillingSummary, events: list[object]) -> None:
             summary.collected[event.currency] += event.amount
 
 
-def _bill_one(ledger: Ledger, subscription_id: UUID, until: datetime, summary: BillingSummary) -> None:
+def _bill_one(
+    ledger: Ledger, subscription_id: UUID, until: datetime, summary: BillingSummary,
+    *, counted: bool = False,
+) -> None:
     for _ in range(MAX_CONFLICT_RETRIES):
         subscription = ledger.get_subscription(subscription_id)
-        now = ledger.clock()
         try:
-            ledger.catch_up(subscription, until, now)
-        except GatewayUnavailableError:
-            summary.deferred += 1
-            return
-        pending = list(subscription.pending_events)
-        try:
-            ledger.save_billing(subscription)
+            _, complete = ledger.settle(subscription, until, ledger.clock(),
+                                        observe=lambda events: _count(summary, events))
         except ConcurrentModification:
             summary.conflicts += 1
             continue
-        summary.subscriptions += 1
-        _count(summary, pending)
+        if not counted:
+            summary.subscriptions += 1
+        if not complete:
+            summary.deferred += 1
         return

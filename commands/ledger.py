@@ -7,6 +7,8 @@ aggregate cannot both append the next one; the second fails with
 
 from __future__ import annotations
 
+import copy
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -31,7 +33,6 @@ from subledger.domain.errors import (
     NotYetAvailable,
     PlanAlreadyExists,
     PlanNotFound,
-    RefundDeclined,
     SubscriberNotFound,
     SubscriptionNotFound,
     UnknownGateway,
@@ -43,7 +44,7 @@ from subledger.domain.subscription import (
     NO_PAYMENT_METHOD,
     ChargeIntent,
     ChargeOutcome,
-    Payer,
+    RefundIntent,
     Subscription,
 )
 from subledger.domain.time import isoformat, resolve_effective_at
@@ -56,7 +57,14 @@ from .gateways.sandbox import SandboxGateway
 from .idempotency import IdempotentRequest
 
 A = TypeVar("A", bound=LedgerAggregate)
+MAX_SETTLE_ROUNDS = 1000
+logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+
+
+def _assume_paid(intent: ChargeIntent) -> ChargeOutcome:
+    """The payer of a probe: every due charge succeeds (see ``_decide_and_settle``)."""
+    return ChargeOutcome(True, None, None)
 
 
 def system_clock() -> datetime:
@@ -127,7 +135,7 @@ class Ledger(Application):
         subscriptions = [a for a in aggregates if isinstance(a, Subscription)]
         if subscriptions:
             # The billing clock's agenda and the charge index move with the events.
-            kwargs["billing_due"] = [(s.id, s.next_due()) for s in subscriptions]
+            kwargs["billing_due"] = [(s.id, s.agenda_due()) for s in subscriptions]
             kwargs["charge_links"] = [
                 (event.charge_id, s.id)
                 for s in subscriptions
@@ -334,11 +342,11 @@ class Ledger(Application):
             subscriber_id=subscriber.id, terms=plan.terms_at(effective), quantity=quantity,
             trial_days=trial_days, effective_at=effective, recorded_at=now, coupon=coupon_terms,
         )
-        self.catch_up(subscription, effective, now, subscriber=subscriber)
-        return self._commit(
-            subscription, result=subscription, idempotency=idempotency,
+        subscription, _ = self.settle(
+            subscription, effective, now, idempotency=idempotency,
             links=[SubscriberLink(subscriber.id, subscription.id)],
         )
+        return subscription
 
     def get_subscription(self, subscription_id: UUID) -> Subscription:
         return self._load(
@@ -358,10 +366,30 @@ class Ledger(Application):
         # the last event of the version loaded, and losing a race is a concurrent change.
         effective, now = self._times(effective_at)
         subscription.check_effective_at(effective)
-        self.catch_up(subscription, effective, now)
-        decide(subscription, effective, now)
-        self.catch_up(subscription, effective, now)
-        return self._commit(subscription, result=subscription, idempotency=idempotency)
+        return self._decide_and_settle(subscription, effective, now, decide, idempotency)[0]
+
+    def _decide_and_settle(
+        self,
+        subscription: Subscription,
+        effective: datetime,
+        now: datetime,
+        decide: Callable[[Subscription, datetime, datetime], Any],
+        idempotency: IdempotentRequest | None,
+        result_of: Callable[[Subscription, Any], Any] = lambda s, _: s,
+    ) -> tuple[Subscription, Any]:
+        """A command on a subscription: first what is due up to its effective_at (charges
+        included, saved), then its decision, then the charges the decision makes due.
+
+        The decision is tried first on a copy, with every due charge assumed paid, so that
+        a command refused for its input appends nothing, not even what was due."""
+        probe = copy.deepcopy(subscription)
+        probe.advance_to(effective, recorded_at=now, pay=_assume_paid)
+        decide(probe, effective, now)
+        subscription = self._settle_before(subscription, effective, now)
+        outcome = decide(subscription, effective, now)
+        subscription, _ = self.settle(subscription, effective, now, idempotency=idempotency,
+                                      result_of=lambda s: result_of(s, outcome))
+        return subscription, outcome
 
     def change_subscription(
         self,
@@ -448,29 +476,77 @@ class Ledger(Application):
         return self._on_subscription(subscription_id, effective_at, idempotency, decide)
 
     # -- billing -------------------------------------------------------------------------
+    #
+    # Money moves in two phases. The decision that needs a gateway (an invoice with an
+    # attempt due, a refund requested) is saved first; only then is the gateway asked, under
+    # an idempotency key derived from that saved decision; its answer is saved next. A
+    # command that loses a race therefore never reached a gateway, and an answer that is
+    # lost (a crash, a race on the second save) is asked for again under the same key, which
+    # the gateway answers without moving money twice.
 
-    def catch_up(
-        self, subscription: Subscription, instant: datetime, now: datetime,
-        *, subscriber: Subscriber | None = None,
-    ) -> None:
-        """Perform what is due on ``subscription`` up to ``instant``, taking each charge due
-        to the subscriber's gateway. Raises :class:`GatewayUnavailableError` (nothing is
-        saved) if a gateway cannot be reached."""
-        payer = self._payer(subscription, subscriber)
-        try:
-            subscription.advance_to(instant, recorded_at=now, pay=payer)
-        except GatewayUnavailable as error:
-            raise GatewayUnavailableError(f"payment gateway unavailable: {error}") from None
+    def settle(
+        self,
+        subscription: Subscription,
+        instant: datetime,
+        now: datetime,
+        *,
+        idempotency: IdempotentRequest | None = None,
+        result_of: Callable[[Subscription], Any] = lambda s: s,
+        links: Iterable[SubscriberLink] = (),
+        observe: Callable[[list[Any]], None] | None = None,
+    ) -> tuple[Subscription, bool]:
+        """Save the subscription's pending decision and everything due up to ``instant``,
+        taking charges and refunds to their gateways after the step that needs them is
+        saved. Returns the subscription as last saved, and whether everything due was done
+        (False when a gateway was unavailable: the attempt stays due for the next try).
 
-    def _payer(self, subscription: Subscription, subscriber: Subscriber | None) -> Payer:
-        loaded: list[Subscriber] = [subscriber] if subscriber is not None else []
+        The first save carries the caller's decision; if it loses a race,
+        :class:`ConcurrentModification` is raised and no gateway was asked. Later saves
+        that lose a race reload and carry on: the decision is already durable."""
+        durable = False
+        links = list(links)
+        for _ in range(MAX_SETTLE_ROUNDS):
+            intent = subscription.next_step(instant, recorded_at=now)
+            refunds = subscription.pending_refund_intents() if intent is None else []
+            final = intent is None and not refunds
+            events = list(subscription.pending_events)
+            try:
+                # The idempotency answer goes with the decision (the first save), so a key
+                # can never be spent twice; it shows the state the decision recorded.
+                self._commit(
+                    subscription,
+                    result=result_of(subscription),
+                    idempotency=idempotency if not durable else None,
+                    links=links if not durable else (),
+                )
+            except ConcurrentModification:
+                if not durable:
+                    raise
+                subscription = self.get_subscription(subscription.id)
+                continue
+            durable = True
+            if observe is not None:
+                observe(events)
+            if final:
+                return subscription, True
+            try:
+                if intent is not None:
+                    self.take_charge(subscription, intent, now)
+                else:
+                    self.take_refunds(subscription, refunds, now)
+            except GatewayUnavailable as error:
+                logger.warning("gateway unavailable for subscription %s: %s", subscription.id, error)
+                return subscription, False
+        raise RuntimeError(f"subscription {subscription.id} did not settle")  # pragma: no cover
 
-        def pay(intent: ChargeIntent) -> ChargeOutcome:
-            if not loaded:
-                loaded.append(self.get_subscriber(subscription.subscriber_id))
-            method = loaded[0].payment_method
-            if method is None:
-                return ChargeOutcome(False, None, None, NO_PAYMENT_METHOD)
+    def take_charge(self, subscription: Subscription, intent: ChargeIntent, now: datetime) -> None:
+        """Ask the subscriber's gateway for a saved charge attempt and record its answer on
+        the aggregate (saved by the caller). Raises :class:`GatewayUnavailable`."""
+        subscriber = self.get_subscriber(subscription.subscriber_id)
+        method = subscriber.payment_method
+        if method is None:
+            outcome = ChargeOutcome(False, None, None, NO_PAYMENT_METHOD)
+        else:
             gateway = self.payment_gateways.get(method["gateway"])
             if gateway is None:
                 raise GatewayUnavailable(f"gateway {method['gateway']!r} is not configured")
@@ -482,10 +558,39 @@ class Ledger(Application):
                 attempt=intent.attempt,
                 metadata={"subscription_id": str(subscription.id), "invoice_id": intent.invoice_id},
             ))
-            return ChargeOutcome(result.succeeded, gateway.name, result.gateway_ref,
-                                 result.decline_code)
+            outcome = ChargeOutcome(result.succeeded, gateway.name, result.gateway_ref,
+                                    result.decline_code)
+        subscription.record_charge(intent, outcome, recorded_at=now)
 
-        return pay
+    def take_refunds(self, subscription: Subscription, intents: list[RefundIntent], now: datetime) -> None:
+        """Ask the charges' gateways for saved refund requests and record their answers."""
+        for intent in intents:
+            gateway = self.payment_gateways.get(intent.gateway or "")
+            if gateway is None:
+                raise GatewayUnavailable(f"gateway {intent.gateway!r} is not configured")
+            refund = gateway.refund(RefundRequest(
+                idempotency_key=f"subledger-{intent.refund_id}",
+                charge_gateway_ref=intent.charge_gateway_ref or "",
+                amount=intent.amount, currency=intent.currency, reason=intent.reason,
+            ))
+            subscription.record_refund_outcome(
+                intent, succeeded=refund.succeeded, gateway_ref=refund.gateway_ref,
+                failure_code=refund.failure_code, recorded_at=now,
+            )
+
+    def _settle_before(self, subscription: Subscription, instant: datetime, now: datetime) -> Subscription:
+        """What is due before a command's own decision; refuse the command (nothing of it
+        done) if a gateway it needs first is unavailable."""
+        due = subscription.next_due()
+        if (due is None or due > instant) and not subscription.pending_refunds:
+            return subscription
+        subscription, complete = self.settle(subscription, instant, now)
+        if not complete:
+            raise GatewayUnavailableError(
+                "a payment due before this command could not be taken (gateway unavailable);"
+                " the command was not performed, retry later"
+            )
+        return subscription
 
     def save_billing(self, *subscriptions: Subscription) -> None:
         """Save what a billing run decided (also when it decided nothing: the agenda row
@@ -512,14 +617,15 @@ class Ledger(Application):
         subscription = self.get_subscription(subscription_id)
         effective, now = self._times(effective_at)
         subscription.check_effective_at(effective)
-        self.catch_up(subscription, effective, now)
-        charge_id = subscription.record_manual_charge(
-            amount=amount, currency=normalize_currency(currency), gateway=gateway,
-            gateway_ref=gateway_ref, effective_at=effective, recorded_at=now,
-        )
-        result = (subscription, charge_id)
-        self._commit(subscription, result=result, idempotency=idempotency)
-        return result
+
+        def decide(sub: Subscription, effective: datetime, now: datetime) -> str:
+            return sub.record_manual_charge(
+                amount=amount, currency=normalize_currency(currency), gateway=gateway,
+                gateway_ref=gateway_ref, effective_at=effective, recorded_at=now,
+            )
+
+        return self._decide_and_settle(subscription, effective, now, decide, idempotency,
+                                       result_of=lambda s, charge_id: (s, charge_id))
 
     def refund_charge(
         self,
@@ -530,34 +636,23 @@ class Ledger(Application):
         effective_at: datetime | None = None,
         idempotency: IdempotentRequest | None = None,
     ) -> tuple[Subscription, str]:
-        """Refund at most what is left of a succeeded charge, through its gateway (returns
-        the subscription and the refund id)."""
+        """Refund at most what is left of a succeeded charge through its gateway: the refund
+        is requested (and saved), then sent, then its outcome saved. Returns the
+        subscription and the refund id; the refund's state is in ``pending_refunds`` or the
+        log (``RefundIssued`` / ``RefundFailed``)."""
         subscription_id = self.store_recorder.select_charge_subscription(charge_id)
         if subscription_id is None:
             raise ChargeNotFound(f"no succeeded charge {charge_id!r}")
         subscription = self.get_subscription(subscription_id)
         effective, now = self._times(effective_at)
         subscription.check_effective_at(effective)
-        self.catch_up(subscription, effective, now)
-        intent = subscription.refund_intent(charge_id, amount, effective_at=effective)
-        gateway = self.payment_gateways.get(intent.gateway)
-        if gateway is None:
-            raise GatewayUnavailableError(f"gateway {intent.gateway!r} is not configured")
-        try:
-            refund = gateway.refund(RefundRequest(
-                idempotency_key=f"subledger-{intent.refund_id}",
-                charge_gateway_ref=intent.charge_gateway_ref or "",
-                amount=intent.amount, currency=intent.currency, reason=reason,
-            ))
-        except GatewayUnavailable as error:
-            raise GatewayUnavailableError(f"payment gateway unavailable: {error}") from None
-        if not refund.succeeded:
-            raise RefundDeclined(f"the gateway refused the refund: {refund.failure_code}")
-        subscription.record_refund(intent, reason=reason, gateway_ref=refund.gateway_ref,
-                                   recorded_at=now)
-        result = (subscription, intent.refund_id)
-        self._commit(subscription, result=result, idempotency=idempotency)
-        return result
+
+        def decide(sub: Subscription, effective: datetime, now: datetime) -> str:
+            return sub.request_refund(charge_id, amount, reason=reason, effective_at=effective,
+                                      recorded_at=now).refund_id
+
+        return self._decide_and_settle(subscription, effective, now, decide, idempotency,
+                                       result_of=lambda s, refund_id: (s, refund_id))
 
     # -- listing -------------------------------------------------------------------------
 

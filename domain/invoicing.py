@@ -80,11 +80,10 @@ def recurring_lines(
 
 def proration_lines(
     *, proration: Proration, old_description: str, new_description: str, at: datetime,
-    period_end: datetime, discount: Discount | None,
+    period_end: datetime,
 ) -> list[Line]:
     """The lines of a change ``now``: credit for the unused old price, charge for the rest
-    of the period at the new one, and a percent discount on the net when one is in force
-    (an amount-off coupon discounts recurring invoices only)."""
+    of the period at the new one (both as billed, i.e. after the coupon in force)."""
     lines: list[Line] = []
     if proration.credit:
         lines.append(Line(PRORATION_CREDIT, proration.credit, at, period_end,
@@ -92,11 +91,6 @@ def proration_lines(
     if proration.charge:
         lines.append(Line(PRORATION_CHARGE, proration.charge, at, period_end,
                           f"remaining time on {new_description}"))
-    net = proration.credit + proration.charge
-    if discount is not None and discount.percent_off is not None and net > 0:
-        off = discount_amount(discount, net)
-        if off:
-            lines.append(Line(DISCOUNT, -off, at, period_end, f"coupon {discount.coupon_id}"))
     return lines
 
 

@@ -36,6 +36,7 @@ from .invoicing import (
     MANUAL,
     Discount,
     Line,
+    discount_amount,
     proration_lines,
     recurring_lines,
     settle,
@@ -100,12 +101,15 @@ Payer = Callable[[ChargeIntent], ChargeOutcome]
 
 @dataclass(frozen=True)
 class RefundIntent:
+    """A requested refund, to take to the charge's gateway under ``refund_id``'s key."""
+
     refund_id: str
     charge_id: str
     amount: int
     currency: str
-    gateway: str
+    gateway: str | None
     charge_gateway_ref: str | None
+    reason: str | None
     effective_at: datetime
 
 
@@ -167,6 +171,8 @@ class Subscription(LedgerAggregate):
     credit_balance: int
     open_invoices: dict[str, dict[str, Any]]
     charges: dict[str, dict[str, Any]]
+    pending_refunds: dict[str, dict[str, Any]]
+    refunds: dict[str, dict[str, Any]]
 
     def __init__(self) -> None:
         """State comes from the events' ``apply`` alone (the annotations above document it)."""
@@ -214,6 +220,8 @@ class Subscription(LedgerAggregate):
             aggregate.credit_balance = 0
             aggregate.open_invoices = {}
             aggregate.charges = {}
+            aggregate.pending_refunds = {}
+            aggregate.refunds = {}
 
     class TrialEnded(Event):
         """The trial is over; the first paid period starts (the billing anchor)."""
@@ -455,6 +463,42 @@ class Subscription(LedgerAggregate):
         def evolve(self, aggregate: Any) -> None:
             aggregate.status = ACTIVE
 
+    class RefundRequested(Event):
+        """A refund decided and reserved against the charge, before the gateway is asked
+        (under the key derived from ``refund_id``); ``RefundIssued`` or ``RefundFailed``
+        follows."""
+
+        refund_id: str
+        charge_id: str
+        amount: int
+        currency: str
+        reason: str | None
+        gateway: str | None
+
+        def evolve(self, aggregate: Any) -> None:
+            aggregate.pending_refunds[self.refund_id] = {
+                "charge_id": self.charge_id,
+                "amount": self.amount,
+                "currency": self.currency,
+                "reason": self.reason,
+                "gateway": self.gateway,
+                "requested_at": self.effective_at,
+            }
+
+    class RefundFailed(Event):
+        refund_id: str
+        charge_id: str
+        amount: int
+        currency: str
+        failure_code: str
+
+        def evolve(self, aggregate: Any) -> None:
+            aggregate.pending_refunds.pop(self.refund_id, None)
+            aggregate.refunds[self.refund_id] = {
+                "charge_id": self.charge_id, "amount": self.amount, "status": "failed",
+                "failure_code": self.failure_code, "gateway_ref": None,
+            }
+
     class RefundIssued(Event):
         refund_id: str
         charge_id: str
@@ -465,6 +509,11 @@ class Subscription(LedgerAggregate):
         gateway_ref: str | None
 
         def evolve(self, aggregate: Any) -> None:
+            aggregate.pending_refunds.pop(self.refund_id, None)
+            aggregate.refunds[self.refund_id] = {
+                "charge_id": self.charge_id, "amount": self.amount, "status": "succeeded",
+                "failure_code": None, "gateway_ref": self.gateway_ref,
+            }
             charge = aggregate.charges.get(self.charge_id)
             if charge is not None:
                 charge["refunded"] += self.amount
@@ -570,6 +619,13 @@ class Subscription(LedgerAggregate):
         attempt = self._next_attempt()
         if attempt is not None:
             times.append(attempt[0])
+        return min(times) if times else None
+
+    def agenda_due(self) -> datetime | None:
+        """When the billing clock should next look at this subscription: the next thing due,
+        or a refund still waiting for its gateway's answer."""
+        times = [t for t in (self.next_due(),) if t is not None]
+        times += [r["requested_at"] for r in self.pending_refunds.values()]
         return min(times) if times else None
 
     def next_step(self, instant: datetime, *, recorded_at: datetime) -> ChargeIntent | None:
@@ -752,7 +808,6 @@ class Subscription(LedgerAggregate):
             lines = proration_lines(
                 proration=proration, old_description=old_description,
                 new_description=self._description(), at=at, period_end=self.current_period_end,
-                discount=self.discount_at(at, recurring=False),
             )
         if lines:
             self._issue_invoice("proration", lines, at, recorded_at)
@@ -813,8 +868,11 @@ class Subscription(LedgerAggregate):
         anchor, number, period = self.billing_anchor, self.period_number, self.current_period
         old_period = period
         if self.status in BILLED_STATUSES:
-            old_total = self.amount * self.quantity
-            new_total = terms.amount * new_quantity
+            # Prorate the prices as billed: after the coupon in force (a `once` coupon
+            # discounts one recurring invoice, never a proration).
+            discount = self.discount_at(effective_at, recurring=False)
+            old_total = _discounted(self.amount * self.quantity, discount)
+            new_total = _discounted(terms.amount * new_quantity, discount)
             if terms.interval == self.interval:
                 proration = prorate(old_total, new_total, period, effective_at)
             else:
@@ -957,14 +1015,21 @@ class Subscription(LedgerAggregate):
         return charge_id
 
     def refundable(self, charge_id: str) -> int:
+        """What is left to refund of a succeeded charge (refunds requested count)."""
         charge = self.charges.get(charge_id)
         if charge is None:
             raise ChargeNotFound(f"no succeeded charge {charge_id}")
-        return int(charge["amount"] - charge["refunded"])
+        pending = sum(r["amount"] for r in self.pending_refunds.values() if r["charge_id"] == charge_id)
+        return int(charge["amount"] - charge["refunded"] - pending)
 
-    def refund_intent(self, charge_id: str, amount: int, *, effective_at: datetime) -> RefundIntent:
-        """Check a refund of ``amount`` against what is left of a succeeded charge."""
+    def request_refund(
+        self, charge_id: str, amount: int, *, reason: str | None, effective_at: datetime,
+        recorded_at: datetime,
+    ) -> RefundIntent:
+        """Decide a refund of ``amount`` of a succeeded charge and reserve it; the caller
+        saves this before asking the gateway, then records the outcome."""
         check_amount(amount)
+        check_comment(reason)
         if amount == 0:
             raise InvalidInput("a refund needs an amount above 0")
         left = self.refundable(charge_id)
@@ -973,26 +1038,57 @@ class Subscription(LedgerAggregate):
                 f"charge {charge_id} has {left} {self.currency} minor units left to refund, not {amount}"
             )
         self.check_effective_at(effective_at)
-        charge = self.charges[charge_id]
-        refund_number = self.version + 1
+        refund_id = str(uuid5(UUID(charge_id), f"refund:{self.version + 1}"))
+        self._record(
+            self.RefundRequested, effective_at, recorded_at,
+            refund_id=refund_id, charge_id=charge_id, amount=amount, currency=self.currency,
+            reason=reason, gateway=self.charges[charge_id]["gateway"],
+        )
+        return self.refund_intent(refund_id)
+
+    def refund_intent(self, refund_id: str) -> RefundIntent:
+        """The gateway request of a requested refund (the same on every retry)."""
+        pending = self.pending_refunds[refund_id]
+        charge = self.charges[pending["charge_id"]]
         return RefundIntent(
-            refund_id=str(uuid5(UUID(charge_id), f"refund:{refund_number}")),
-            charge_id=charge_id, amount=amount, currency=self.currency,
-            gateway=charge["gateway"], charge_gateway_ref=charge["gateway_ref"],
-            effective_at=effective_at,
+            refund_id=refund_id, charge_id=pending["charge_id"], amount=pending["amount"],
+            currency=pending["currency"], gateway=pending["gateway"],
+            charge_gateway_ref=charge["gateway_ref"], reason=pending["reason"],
+            effective_at=pending["requested_at"],
         )
 
-    def record_refund(self, intent: RefundIntent, *, reason: str | None, gateway_ref: str | None,
-                      recorded_at: datetime) -> None:
-        """Record a refund the gateway made (refunds move cash and revenue, never MRR)."""
-        check_comment(reason)
-        if intent.amount > self.refundable(intent.charge_id):
-            raise RefundExceedsCharge(f"charge {intent.charge_id} has less left to refund")
-        self._record(
-            self.RefundIssued, intent.effective_at, recorded_at,
-            refund_id=intent.refund_id, charge_id=intent.charge_id, amount=intent.amount,
-            currency=intent.currency, reason=reason, gateway=intent.gateway, gateway_ref=gateway_ref,
-        )
+    def refund_status(self, refund_id: str) -> dict[str, Any]:
+        """{status: pending | succeeded | failed, failure_code, gateway_ref, amount}."""
+        if refund_id in self.pending_refunds:
+            pending = self.pending_refunds[refund_id]
+            return {"charge_id": pending["charge_id"], "amount": pending["amount"],
+                    "status": "pending", "failure_code": None, "gateway_ref": None}
+        return dict(self.refunds[refund_id])
+
+    def pending_refund_intents(self) -> list[RefundIntent]:
+        return [self.refund_intent(refund_id) for refund_id in sorted(self.pending_refunds)]
+
+    def record_refund_outcome(
+        self, intent: RefundIntent, *, succeeded: bool, gateway_ref: str | None,
+        failure_code: str | None, recorded_at: datetime,
+    ) -> None:
+        """Record what the gateway did with a requested refund (refunds move cash and
+        revenue, never MRR)."""
+        if intent.refund_id not in self.pending_refunds:
+            raise ValueError("the refund is not pending on this subscription")
+        if succeeded:
+            self._record(
+                self.RefundIssued, intent.effective_at, recorded_at,
+                refund_id=intent.refund_id, charge_id=intent.charge_id, amount=intent.amount,
+                currency=intent.currency, reason=intent.reason, gateway=intent.gateway or "",
+                gateway_ref=gateway_ref,
+            )
+        else:
+            self._record(
+                self.RefundFailed, intent.effective_at, recorded_at,
+                refund_id=intent.refund_id, charge_id=intent.charge_id, amount=intent.amount,
+                currency=intent.currency, failure_code=failure_code or "refund_failed",
+            )
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -1016,6 +1112,10 @@ class Subscription(LedgerAggregate):
             subscriber_id=self.subscriber_id,
             **fields,
         )
+
+
+def _discounted(amount: int, discount: Discount | None) -> int:
+    return amount if discount is None else amount - discount_amount(discount, amount)
 
 
 def _set_terms(aggregate: Any, event: Any) -> None:

@@ -54,10 +54,21 @@ def get_charge(charge_id: str, ledger: LedgerDep, _: PrincipalDep) -> dict[str, 
 def refund(charge_id: str, body: RefundIn, request: Request, runner: RunnerDep,
            ledger: LedgerDep, principal: PrincipalDep) -> Response:
     """Refund at most what is left of a succeeded charge (partial refunds add up; more is a
-    409 `refund-exceeds-charge`). Refunds move cash and revenue, never MRR."""
+    409 `refund-exceeds-charge`). The refund is recorded as requested, sent to the charge's
+    gateway, and its outcome recorded: `status` is `succeeded`, `failed` (the gateway
+    refused; `failure_code` says why) or `pending` (the gateway could not be reached; the
+    billing clock sends it again under the same key). Refunds move cash and revenue, never
+    MRR."""
     return runner.run(
         request, principal, body,
         lambda idem: ledger.refund_charge(charge_id, **body.model_dump(), idempotency=idem),
-        lambda result: {"refund_id": result[1], "charge": charge_body(result[0], charge_id)},
+        lambda result: {"refund_id": result[1], **_refund_fields(result[0], result[1]),
+                        "charge": charge_body(result[0], charge_id)},
         status=201,
     )
+
+
+def _refund_fields(subscription: object, refund_id: str) -> dict[str, Any]:
+    status = subscription.refund_status(refund_id)  # type: ignore[attr-defined]
+    return {"status": status["status"], "amount": status["amount"],
+            "failure_code": status["failure_code"], "gateway_ref": status["gateway_ref"]}

@@ -32,7 +32,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         if datastore.schema != "public":
             # A schema named in the database URL is created with the tables; it must exist
             # before the library registers its composite type in it.
-            with datastore.get_connection() as conn:
+            with datastore.get_connection() as conn, conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                             (f"subledger-ddl-{datastore.schema}",))
                 conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(datastore.schema)))
         super().__init__(datastore, events_table_name=events_table_name)
         (self.idempotency_table, self.streams_table, self.due_table,
@@ -72,6 +74,17 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 Identifier(f"{self.events_table_name}_topic_idx"), self._events
             ),
         ])
+
+    def create_table(self) -> None:
+        # Processes starting together (API, projector, relay, a billing run) would race on
+        # the DDL ("tuple concurrently updated"): one creates, the others wait and find it.
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"subledger-ddl-{self.datastore.schema}",))
+            try:
+                super().create_table()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))",
+                             (f"subledger-ddl-{self.datastore.schema}",))
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         record: IdempotencyRecord | None = kwargs.get("idempotency")

@@ -460,12 +460,6 @@ def test_the_gateway_is_charged_exactly_what_the_ledger_records_as_collected(rec
     assert sorted(amount for _, amount in charges_of(ledger, sub.id)) == [667, 1000, 3000, 3000]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a change now charges its proration at the gateway before saving, under an "
-    "idempotency key derived from the subscription's version (invoice id = uuid5(sub, "
-    "'invoice:'+version+1)); when the save loses to a concurrent command "
-    "(ConcurrentModification, 'reload and retry'), the card has been charged, and the retry "
-    "at the new version charges it again under a new key: 20.00 charged twice, recorded once"))
 def test_a_change_that_loses_a_race_and_is_retried_charges_the_card_once(recorded) -> None:  # type: ignore[no-untyped-def]
     ledger, gateway = recorded
     ada = paying_subscriber(ledger, "ada@example.com")

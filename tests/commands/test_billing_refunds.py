@@ -133,10 +133,11 @@ def test_a_refund_first_performs_the_renewals_due_before_it(paid) -> None:  # ty
 
     ledger.refund_charge(charge_id, amount=900, effective_at=utc(2026, 6, 10))
 
-    assert timeline(ledger, sub.id)[-4:] == [
+    assert timeline(ledger, sub.id)[-5:] == [
         ("SubscriptionRenewed", "2026-06-01T00:00:00Z"),
         ("InvoiceIssued", "2026-06-01T00:00:00Z"),
         ("ChargeSucceeded", "2026-06-01T00:00:00Z"),
+        ("RefundRequested", "2026-06-10T00:00:00Z"),
         ("RefundIssued", "2026-06-10T00:00:00Z"),
     ]
     times = [t for _, t in timeline(ledger, sub.id)]
@@ -270,12 +271,6 @@ def test_a_refund_that_loses_a_race_to_a_concurrent_change_is_refused_and_record
     assert events_of(ledger, sub.id, "RefundIssued") == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: Ledger.refund_charge asks the gateway to refund before saving, with an idempotency "
-    "key derived from the subscription's version (refund_intent: uuid5(charge, 'refund:'+"
-    "version+1)); when the save loses to a concurrent command (ConcurrentModification, "
-    "'reload and retry'), the gateway has refunded, and the retry, at a new version, sends a "
-    "new key: the gateway refunds 10.00 twice while the ledger records one 10.00 refund"))
 def test_a_refund_that_loses_a_race_and_is_retried_is_refunded_once_at_the_gateway(recorded) -> None:  # type: ignore[no-untyped-def]
     ledger, gateway = recorded
     add_plan(ledger, "pro", amount=4900)

@@ -61,9 +61,13 @@ def _change_from_threads(ledger, sub_id, *, synchronised: bool) -> tuple[int, in
         barrier = threading.Barrier(THREADS, timeout=30)
         original = ledger.repository.get
 
+        waited = threading.local()
+
         def get_then_wait(aggregate_id, *args, **kwargs):
             aggregate = original(aggregate_id, *args, **kwargs)
-            barrier.wait()
+            if not getattr(waited, "done", False):  # only each command's first load
+                waited.done = True
+                barrier.wait()
             return aggregate
 
         ledger.repository.get = get_then_wait

@@ -51,12 +51,14 @@ def billing_events() -> list[Any]:
     sub = start_subscription(plan_terms(), at=utc(2026, 1, 1), pay=pay_fail_first)
     sub.advance_to(utc(2026, 1, 5), recorded_at=RECORDED_AT, pay=pay_fail_first)
     (charge_id,) = sub.charges
-    intent = sub.refund_intent(charge_id, 400, effective_at=utc(2026, 1, 6))
-    sub.record_refund(intent, reason="goodwill", gateway_ref="sb_re_1", recorded_at=RECORDED_AT)
+    intent = sub.request_refund(charge_id, 400, reason="goodwill", effective_at=utc(2026, 1, 6),
+                                recorded_at=RECORDED_AT)
+    sub.record_refund_outcome(intent, succeeded=True, gateway_ref="sb_re_1", failure_code=None,
+                              recorded_at=RECORDED_AT)
     events = sub.collect_events()
     assert [type(e).__name__ for e in events] == [
         "SubscriptionStarted", "InvoiceIssued", "ChargeFailed", "SubscriptionPastDue",
-        "ChargeSucceeded", "SubscriptionRecovered", "RefundIssued",
+        "ChargeSucceeded", "SubscriptionRecovered", "RefundRequested", "RefundIssued",
     ]
     return events
 

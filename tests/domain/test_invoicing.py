@@ -257,11 +257,6 @@ def test_a_change_and_its_reverse_at_the_same_instant_cancel_within_one_minor_un
     assert abs(sum(line["amount"] for line in there + back)) <= 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a percent coupon discounts a change's proration only when its net is positive "
-    "(invoicing.proration_lines), so the credit of a downgrade is the undiscounted price: "
-    "with 20 % off, 10.00 -> 30.00 -> 10.00 at mid-period charges 8.00 then credits 10.00, "
-    "a 2.00 credit from nothing"))
 def test_with_a_percent_coupon_a_change_and_its_reverse_still_cancel() -> None:
     twenty = CouponTerms("twenty", Decimal(20), None, None, "forever", None)
     subscription = _active(1000, coupon=twenty)
