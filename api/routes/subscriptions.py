@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from subledger.domain.errors import SubscriberNotFound, SubscriptionNotFound
 
@@ -19,8 +21,24 @@ from ..schemas import (
     SubscriptionIn,
     SubscriptionOut,
 )
+from ..security import Principal
+from ..writes import WriteRunner
 
 router = APIRouter(tags=["subscriptions"])
+
+
+def _command(
+    subscription_id: str, request: Request, runner: WriteRunner, principal: Principal,
+    body: BaseModel | None, command: Callable[..., Any],
+) -> Response:
+    """Run one of the ledger's subscription commands with the body's fields."""
+    sid = path_id(subscription_id, SubscriptionNotFound)
+    fields = body.model_dump() if body is not None else {}
+    return runner.run(
+        request, principal, body,
+        lambda idem: command(sid, **fields, idempotency=idem),
+        subscription_body,
+    )
 
 
 @router.post("/subscribers/{subscriber_id}/subscriptions", status_code=201,
@@ -46,72 +64,39 @@ def get_subscription(subscription_id: str, ledger: LedgerDep, _: PrincipalDep) -
 def change(subscription_id: str, body: ChangeIn, request: Request, runner: RunnerDep,
            ledger: LedgerDep, principal: PrincipalDep) -> Response:
     """Change plan and/or quantity `now` (prorated, anchor kept) or at `period_end`."""
-    sid = path_id(subscription_id, SubscriptionNotFound)
-    return runner.run(
-        request, principal, body,
-        lambda idem: ledger.change_subscription(sid, **body.model_dump(), idempotency=idem),
-        subscription_body,
-    )
+    return _command(subscription_id, request, runner, principal, body, ledger.change_subscription)
 
 
 @router.post("/subscriptions/{subscription_id}/cancel", response_model=SubscriptionOut)
 def cancel(subscription_id: str, body: CancelIn, request: Request, runner: RunnerDep,
            ledger: LedgerDep, principal: PrincipalDep) -> Response:
     """Cancel `now`, at `period_end` (the trial's end while trialing), or `at` a time."""
-    sid = path_id(subscription_id, SubscriptionNotFound)
-    return runner.run(
-        request, principal, body,
-        lambda idem: ledger.cancel_subscription(sid, **body.model_dump(), idempotency=idem),
-        subscription_body,
-    )
+    return _command(subscription_id, request, runner, principal, body, ledger.cancel_subscription)
 
 
 @router.post("/subscriptions/{subscription_id}/cancel/revoke", response_model=SubscriptionOut)
 def revoke(subscription_id: str, request: Request, runner: RunnerDep, ledger: LedgerDep,
            principal: PrincipalDep, body: EffectiveIn | None = None) -> Response:
     """Revoke a scheduled cancellation (409 if none is scheduled)."""
-    sid = path_id(subscription_id, SubscriptionNotFound)
-    effective_at = body.effective_at if body else None
-    return runner.run(
-        request, principal, body,
-        lambda idem: ledger.revoke_cancellation(sid, effective_at=effective_at, idempotency=idem),
-        subscription_body,
-    )
+    return _command(subscription_id, request, runner, principal, body, ledger.revoke_cancellation)
 
 
 @router.post("/subscriptions/{subscription_id}/pause", response_model=SubscriptionOut)
 def pause(subscription_id: str, request: Request, runner: RunnerDep, ledger: LedgerDep,
           principal: PrincipalDep, body: EffectiveIn | None = None) -> Response:
     """Pause billing and MRR until resumed (active or past_due subscriptions only)."""
-    sid = path_id(subscription_id, SubscriptionNotFound)
-    effective_at = body.effective_at if body else None
-    return runner.run(
-        request, principal, body,
-        lambda idem: ledger.pause_subscription(sid, effective_at=effective_at, idempotency=idem),
-        subscription_body,
-    )
+    return _command(subscription_id, request, runner, principal, body, ledger.pause_subscription)
 
 
 @router.post("/subscriptions/{subscription_id}/resume", response_model=SubscriptionOut)
 def resume(subscription_id: str, request: Request, runner: RunnerDep, ledger: LedgerDep,
            principal: PrincipalDep, body: EffectiveIn | None = None) -> Response:
     """Resume a paused subscription; a new period starts at the resume."""
-    sid = path_id(subscription_id, SubscriptionNotFound)
-    effective_at = body.effective_at if body else None
-    return runner.run(
-        request, principal, body,
-        lambda idem: ledger.resume_subscription(sid, effective_at=effective_at, idempotency=idem),
-        subscription_body,
-    )
+    return _command(subscription_id, request, runner, principal, body, ledger.resume_subscription)
 
 
 @router.post("/subscriptions/{subscription_id}/coupon", response_model=SubscriptionOut)
 def apply_coupon(subscription_id: str, body: CouponApplyIn, request: Request,
                  runner: RunnerDep, ledger: LedgerDep, principal: PrincipalDep) -> Response:
     """Apply a coupon (replacing any current one); it stays across plan changes."""
-    sid = path_id(subscription_id, SubscriptionNotFound)
-    return runner.run(
-        request, principal, body,
-        lambda idem: ledger.apply_coupon(sid, **body.model_dump(), idempotency=idem),
-        subscription_body,
-    )
+    return _command(subscription_id, request, runner, principal, body, ledger.apply_coupon)
