@@ -136,13 +136,6 @@ def _terms_fields(terms: PlanTerms) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class ScheduledChange:
-    at: datetime
-    terms: PlanTerms
-    quantity: int
-
-
 class Subscription(LedgerAggregate):
     """One subscriber's subscription to one plan version, with a quantity of seats."""
 

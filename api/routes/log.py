@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from subledger.domain.envelope import EVENT_TYPES
-from subledger.domain.errors import InvalidInput
+from subledger.domain.errors import InvalidInput, NotFound
 from subledger.store.log import UnknownEventType
 
 from ..deps import LedgerDep, Limit, PrincipalDep
@@ -50,8 +50,6 @@ def problem_type(code: str) -> JSONResponse:
     """What a problem type means (the `type` of an error answer is `/problems/<code>`)."""
     kind = problem_catalog().get(code)
     if kind is None:
-        from subledger.domain.errors import NotFound
-
         raise NotFound(f"no problem type {code!r}")
     return JSONResponse(vars(kind))
 
