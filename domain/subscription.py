@@ -361,9 +361,11 @@ class Subscription(LedgerAggregate):
         current_period_start: datetime
         current_period_end: datetime
 
+        status: str
+        """``active``, or ``past_due`` when an invoice is still in dunning."""
+
         def evolve(self, aggregate: Any) -> None:
-            in_dunning = any(i["first_failure_at"] is not None for i in aggregate.open_invoices.values())
-            aggregate.status = PAST_DUE if in_dunning else ACTIVE
+            aggregate.status = self.status
             aggregate.paused_at = None
             aggregate.billing_anchor = self.billing_anchor
             aggregate.period_number = 0
@@ -953,6 +955,7 @@ class Subscription(LedgerAggregate):
             self._apply_scheduled_change(effective_at, recorded_at)
         self._record(
             self.SubscriptionResumed, effective_at, recorded_at,
+            status=PAST_DUE if self._in_dunning() else ACTIVE,
             billing_anchor=effective_at,
             current_period_start=effective_at,
             current_period_end=period_boundary(effective_at, self.interval, 1),

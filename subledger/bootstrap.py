@@ -18,6 +18,8 @@ from .config import PostgresConfig, Settings, SQLiteConfig
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from subledger.projections.runner import ProjectionRunner
+
 _RECORDERS = "subledger.store.recorders"
 
 
@@ -68,8 +70,23 @@ def build_gateways(settings: Settings) -> dict[str, PaymentGateway]:
     return gateways
 
 
-def build_api(settings: Settings, *, ledger: Ledger | None = None) -> FastAPI:
-    """The HTTP API over a ledger (built from ``settings`` unless given)."""
+def build_projector(settings: Settings, ledger: Ledger) -> ProjectionRunner:
+    """The projection runner with every read model, over the ledger's log."""
+    from subledger.projections.runner import ProjectionRunner
+    from subledger.projections.store import ViewStore
+    from subledger.projections.subscriptions import SubscriptionsModel
+
+    return ProjectionRunner(ledger.event_log, ViewStore(settings), [SubscriptionsModel()])
+
+
+def build_api(
+    settings: Settings, *, ledger: Ledger | None = None, projector: ProjectionRunner | None = None,
+) -> FastAPI:
+    """The HTTP API over a ledger (built from ``settings`` unless given); ``/readyz``
+    reports the lag of ``projector``'s read models when one is given."""
     from subledger.api.app import create_app
 
-    return create_app(settings, ledger if ledger is not None else build_ledger(settings))
+    ledger = ledger if ledger is not None else build_ledger(settings)
+    if projector is None:
+        return create_app(settings, ledger)
+    return create_app(settings, ledger, projection_lag=projector.lag)

@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-workers", action="store_true",
                        help="do not run the projector or relay in this process")
+    project = commands.add_parser("project", help="run the projections (follow the log)")
+    project.add_argument("--once", action="store_true", help="catch up and exit")
     billing = commands.add_parser("billing", help="the billing clock")
     billing_commands = billing.add_subparsers(dest="billing_command", required=True,
                                               parser_class=_Parser)
@@ -77,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"subledger: {error}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        return _serve(settings, args.host, args.port)
+        return _serve(settings, args.host, args.port, workers=not args.no_workers)
     try:
         ledger = _open_ledger(settings)
     except _StoreUnavailable as error:
@@ -88,6 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _billing_run(ledger, args.until)
         if args.command == "demo":
             return _demo(ledger, args.subscribers, args.months, args.seed)
+        if args.command == "project":
+            return _project(settings, ledger, once=args.once)
     except DomainError as error:
         print(f"subledger: {error.detail}", file=sys.stderr)
         return 2
@@ -135,22 +139,60 @@ def _demo(ledger: Ledger, subscribers: int, months: int, seed: int) -> int:
     return 0
 
 
-def _serve(settings: Settings, host: str, port: int) -> int:
+def _serve(settings: Settings, host: str, port: int, *, workers: bool) -> int:
+    import threading
+
     import uvicorn
 
-    from .bootstrap import build_api
+    from .bootstrap import build_api, build_projector
 
     if not 0 < port < 65536:
         print("subledger: --port must be from 1 to 65535", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app = build_api(settings)
-    except Exception as error:  # noqa: BLE001 - the store being unreachable is an operator error
-        print(f"subledger: cannot open the event store: {error}".splitlines()[0], file=sys.stderr)
+        ledger = _open_ledger(settings)
+        projector = build_projector(settings, ledger) if workers else None
+    except _StoreUnavailable as error:
+        print(f"subledger: cannot open the event store: {error}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    stop = threading.Event()
+    thread = None
+    if projector is not None:
+        thread = threading.Thread(target=projector.run_forever, args=(stop,), name="projector",
+                                  daemon=True)
+        thread.start()
+    try:
+        uvicorn.run(build_api(settings, ledger=ledger, projector=projector), host=host, port=port,
+                    log_level="info")
+    finally:
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=10)
+        ledger.close()
     return 0
+
+
+def _project(settings: Settings, ledger: Ledger, *, once: bool) -> int:
+    import signal
+    import threading
+
+    from .bootstrap import build_projector
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    projector = build_projector(settings, ledger)
+    try:
+        if once:
+            read = projector.run_once()
+            print(json.dumps({"events_read": read, "lag": projector.lag()}))
+            return 0
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        projector.run_forever(stop)
+        return 0
+    finally:
+        projector.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,105 @@
+"""The views' database: the same database as the log, tables of their own.
+
+A tiny portable layer over psycopg and sqlite3: SQL is written with ``?`` placeholders and
+run in explicit transactions; each read model's rows and its checkpoint commit together.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from subledger.config import PostgresConfig, Settings, SQLiteConfig
+
+CHECKPOINTS = "subledger_projections"
+
+
+class ViewCursor:
+    """Executes ``?``-placeholder SQL on either database."""
+
+    def __init__(self, raw: Any, postgres: bool) -> None:
+        self._raw = raw
+        self._postgres = postgres
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self._postgres else statement
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> ViewCursor:
+        self._raw.execute(self._sql(statement), params)
+        return self
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._raw.executemany(self._sql(statement), rows)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._raw.fetchall()]
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row = self._raw.fetchone()
+        return None if row is None else tuple(row)
+
+
+class ViewStore:
+    """One connection to the views' database, used by one runner (a lock serialises
+    transactions from the runner's thread and readers such as ``/readyz``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        db = settings.database
+        self.postgres = isinstance(db, PostgresConfig)
+        self._lock = threading.RLock()
+        if isinstance(db, PostgresConfig):
+            self._conn: Any = psycopg.connect(db.conninfo(), autocommit=True)
+            if db.schema:
+                self._conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(db.schema)))
+            self.conninfo = db.conninfo()
+            self.schema = db.schema
+        else:
+            assert isinstance(db, SQLiteConfig)
+            self._conn = sqlite3.connect(db.path, isolation_level=None, check_same_thread=False,
+                                         timeout=30)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+        with self.transaction() as tx:
+            tx.execute(f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS} (name TEXT PRIMARY KEY,"
+                       " position BIGINT NOT NULL, version INTEGER NOT NULL)")
+
+    @contextmanager
+    def transaction(self) -> Iterator[ViewCursor]:
+        with self._lock:
+            if self.postgres:
+                with self._conn.transaction(), self._conn.cursor() as cursor:
+                    yield ViewCursor(cursor, True)
+            else:
+                cursor = self._conn.cursor()
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield ViewCursor(cursor, False)
+                except BaseException:
+                    cursor.execute("ROLLBACK")
+                    raise
+                cursor.execute("COMMIT")
+
+    def checkpoint(self, name: str) -> tuple[int, int] | None:
+        """(position, version) of a read model, or None if it was never built."""
+        with self.transaction() as tx:
+            return tx.execute(f"SELECT position, version FROM {CHECKPOINTS} WHERE name = ?",
+                              (name,)).fetchone()
+
+    @staticmethod
+    def set_checkpoint(tx: ViewCursor, name: str, position: int, version: int) -> None:
+        tx.execute(
+            f"INSERT INTO {CHECKPOINTS} (name, position, version) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET position = excluded.position,"
+            " version = excluded.version",
+            (name, position, version),
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

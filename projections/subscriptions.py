@@ -1,0 +1,120 @@
+"""Read model ``subscriptions``: the current state of every subscription, as the log says.
+
+One row per subscription, folded from its events: status, plan and price version, amount,
+quantity, current period, trial end, scheduled cancellation, coupon, and the position and
+effective time of the last event applied. The Kafka relay's compacted
+``subledger.subscriptions`` topic and subscription lists and filters read it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .store import ViewCursor
+
+COLUMNS = (
+    "subscription_id", "subscriber_id", "status", "plan_id", "plan_version", "tier", "amount",
+    "currency", "interval", "quantity", "current_period_start", "current_period_end",
+    "trial_end", "cancel_at", "canceled_at", "cancel_reason", "coupon_id", "started_at",
+    "position", "effective_at",
+)
+STATUS_OF = {
+    "TrialEnded": "active",
+    "SubscriptionPaused": "paused",
+    "SubscriptionPastDue": "past_due",
+    "SubscriptionRecovered": "active",
+    "SubscriptionCanceled": "canceled",
+}
+TERMS = ("plan_id", "plan_version", "tier", "amount", "currency", "interval", "quantity")
+PERIOD = ("current_period_start", "current_period_end")
+
+
+class SubscriptionsModel:
+    name = "subscriptions"
+    version = 1
+    tables = ("view_subscriptions",)
+
+    def create(self, tx: ViewCursor) -> None:
+        columns = ", ".join(f"{c} TEXT" for c in COLUMNS[1:] if c not in ("plan_version", "amount", "quantity", "position"))
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS view_subscriptions (subscription_id TEXT PRIMARY KEY,"
+            f" {columns}, plan_version INTEGER, amount BIGINT, quantity INTEGER,"
+            " position BIGINT NOT NULL)"
+        )
+        tx.execute("CREATE INDEX IF NOT EXISTS view_subscriptions_subscriber"
+                   " ON view_subscriptions (subscriber_id)")
+        tx.execute("CREATE INDEX IF NOT EXISTS view_subscriptions_status"
+                   " ON view_subscriptions (status)")
+
+    def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
+        """Fold a page in memory and write each touched subscription once."""
+        touched: dict[str, dict[str, Any]] = {}
+        for envelope in envelopes:
+            if envelope["subscriber_id"] is None or envelope["type"].startswith("Subscriber"):
+                continue
+            if envelope["type"] == "PaymentMethodSet":
+                continue
+            sid = envelope["aggregate_id"]
+            row = touched.get(sid)
+            if row is None and envelope["type"] != "SubscriptionStarted":
+                row = self._load(tx, sid)
+            row = fold(row, envelope)
+            if row is not None:
+                touched[sid] = row
+        placeholders = ", ".join("?" for _ in COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
+        tx.executemany(
+            f"INSERT INTO view_subscriptions ({', '.join(COLUMNS)}) VALUES ({placeholders})"
+            f" ON CONFLICT (subscription_id) DO UPDATE SET {updates}",
+            [tuple(row[c] for c in COLUMNS) for row in touched.values()],
+        )
+
+    @staticmethod
+    def _load(tx: ViewCursor, subscription_id: str) -> dict[str, Any] | None:
+        found = tx.execute(f"SELECT {', '.join(COLUMNS)} FROM view_subscriptions"
+                           " WHERE subscription_id = ?", (subscription_id,)).fetchone()
+        return None if found is None else dict(zip(COLUMNS, found, strict=True))
+
+
+def fold(row: dict[str, Any] | None, envelope: dict[str, Any]) -> dict[str, Any] | None:
+    """The row after one event of its subscription (pure)."""
+    kind, data = envelope["type"], envelope["data"]
+    if kind == "SubscriptionStarted":
+        row = {c: None for c in COLUMNS}
+        row.update({c: data[c] for c in TERMS})
+        row.update(
+            subscription_id=envelope["aggregate_id"], subscriber_id=envelope["subscriber_id"],
+            status=data["status"], trial_end=data["trial_end"],
+            current_period_start=data["current_period_start"],
+            current_period_end=data["current_period_end"],
+            started_at=envelope["effective_at"],
+        )
+    elif row is None:
+        return None  # an event of a subscription this model never saw start: not ours
+    else:
+        row = dict(row)
+        if kind in STATUS_OF:
+            row["status"] = STATUS_OF[kind]
+        if kind in ("TrialEnded", "SubscriptionRenewed", "SubscriptionResumed", "SubscriptionChanged"):
+            row.update({c: data[c] for c in PERIOD})
+        if kind == "SubscriptionResumed":
+            row["status"] = data["status"]
+        if kind == "SubscriptionChanged":
+            row.update({c: data[c] for c in TERMS})
+        if kind == "CancellationScheduled":
+            row["cancel_at"] = data["at"]
+        if kind == "CancellationRevoked":
+            row["cancel_at"] = None
+        if kind == "SubscriptionCanceled":
+            row.update(canceled_at=envelope["effective_at"], cancel_reason=data["reason"],
+                       cancel_at=None)
+        if kind == "CouponApplied":
+            row["coupon_id"] = data["coupon_id"]
+    row["position"] = envelope["position"]
+    row["effective_at"] = envelope["effective_at"]
+    return row
+
+
+def row_json(row: dict[str, Any]) -> str:
+    return json.dumps(row, sort_keys=True)
