@@ -17,9 +17,10 @@ import subledger
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
 from subledger.domain.errors import DomainError
+from subledger.projections.store import ViewStore
 
 from .problems import domain_problem, edge_problem, problem
-from .routes import billing, catalog, log, subscribers, subscriptions
+from .routes import billing, catalog, log, reports, subscribers, subscriptions
 from .security import ApiProblem
 from .writes import WriteRunner
 
@@ -95,6 +96,7 @@ def create_app(
     ledger: Ledger,
     *,
     projection_lag: Callable[[], Mapping[str, int]] = dict,
+    views: ViewStore | None = None,
 ) -> FastAPI:
     """The API over ``ledger``. ``projection_lag`` reports each projection's lag in events
     for ``/readyz`` (none run yet with the ledger core alone)."""
@@ -113,6 +115,7 @@ def create_app(
     app.state.ledger = ledger
     app.state.writes = WriteRunner(ledger)
     app.state.projection_lag = projection_lag
+    app.state.views = views
     if not settings.api_keys:
         logger.warning(
             "SUBLEDGER_API_KEYS is unset: the API is OPEN to anyone who can reach it. "
@@ -120,7 +123,7 @@ def create_app(
         )
 
     for router in (catalog.router, subscribers.router, subscriptions.router, billing.router,
-                   log.router):
+                   reports.router, log.router):
         app.include_router(router)
 
     @app.get("/", include_in_schema=False)

@@ -18,7 +18,7 @@ from .config import PostgresConfig, Settings, SQLiteConfig
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from subledger.projections.runner import ProjectionRunner
+    from subledger.projections.runner import ProjectionRunner, ReadModel
 
 _RECORDERS = "subledger.store.recorders"
 
@@ -74,9 +74,16 @@ def build_projector(settings: Settings, ledger: Ledger) -> ProjectionRunner:
     """The projection runner with every read model, over the ledger's log."""
     from subledger.projections.runner import ProjectionRunner
     from subledger.projections.store import ViewStore
+
+    return ProjectionRunner(ledger.event_log, ViewStore(settings), read_models(ledger))
+
+
+def read_models(ledger: Ledger) -> list[ReadModel]:
+    """Every read model, in the order the runner applies them."""
+    from subledger.projections.mrr import MrrModel, history_reader
     from subledger.projections.subscriptions import SubscriptionsModel
 
-    return ProjectionRunner(ledger.event_log, ViewStore(settings), [SubscriptionsModel()])
+    return [SubscriptionsModel(), MrrModel(history_reader(ledger.event_log))]
 
 
 def build_api(
@@ -85,8 +92,13 @@ def build_api(
     """The HTTP API over a ledger (built from ``settings`` unless given); ``/readyz``
     reports the lag of ``projector``'s read models when one is given."""
     from subledger.api.app import create_app
+    from subledger.projections.store import ViewStore
 
     ledger = ledger if ledger is not None else build_ledger(settings)
+    views = ViewStore(settings)  # the reports' own connection
+    with views.transaction() as tx:
+        for model in read_models(ledger):
+            model.create(tx)
     if projector is None:
-        return create_app(settings, ledger)
-    return create_app(settings, ledger, projection_lag=projector.lag)
+        return create_app(settings, ledger, views=views)
+    return create_app(settings, ledger, views=views, projection_lag=projector.lag)

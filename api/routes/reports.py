@@ -1,0 +1,91 @@
+"""Reports: MRR with its movements, churn and retention; CSV on request."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from subledger.domain.errors import InvalidInput
+from subledger.domain.time import as_utc
+from subledger.projections import reports
+from subledger.projections.store import ViewStore
+
+from ..deps import Limit, PrincipalDep, parse_cursor
+from ..security import ApiProblem
+
+router = APIRouter(tags=["reports"])
+
+From = Annotated[date, Query(alias="from", description="first day (YYYY-MM-DD)")]
+To = Annotated[date, Query(description="last day, inclusive (YYYY-MM-DD)")]
+KnownAt = Annotated[datetime | None, Query(description="answer from what the ledger had recorded at this instant")]
+Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
+
+
+def _views(request: Request) -> ViewStore:
+    views = request.app.state.views
+    if views is None:
+        raise ApiProblem("store-unavailable", "this API was started without read models")
+    return views  # type: ignore[no-any-return]
+
+
+def _known(as_known_at: datetime | None) -> datetime | None:
+    return None if as_known_at is None else as_utc(as_known_at)
+
+
+def _answer(body: dict[str, Any], rows_key: str, fmt: str) -> Response:
+    if fmt == "json":
+        return JSONResponse(body)
+    out = io.StringIO()
+    rows = body[rows_key]
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+
+
+def _run(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except reports.ReportError as error:
+        raise InvalidInput(str(error)) from None
+
+
+@router.get("/reports/mrr")
+def mrr(request: Request, _: PrincipalDep, from_: From, to: To,
+        interval: Literal["day", "month"] = "month", currency: str | None = None,
+        as_known_at: KnownAt = None, format: Format = "json") -> Response:  # noqa: A002
+    """Per bucket `{date, mrr, arr, new, expansion, reactivation, contraction, churn,
+    subscribers}`; MRR as of the bucket's end; money in minor units as decimal strings."""
+    window = reports.Window(from_, to, interval)
+    body = _run(reports.mrr_report, _views(request), window, currency, _known(as_known_at))
+    return _answer(body, "buckets", format)
+
+
+@router.get("/reports/mrr/movements")
+def mrr_movements(request: Request, _: PrincipalDep, from_: From, to: To,
+                  currency: str | None = None, kind: str | None = None,
+                  subscriber_id: str | None = None, as_known_at: KnownAt = None,
+                  limit: Limit = 100, cursor: str | None = None) -> dict[str, Any]:
+    """Each MRR movement with its amount and the events (ids and positions) that caused it."""
+    return _run(lambda: reports.movement_list(
+        _views(request), start=from_, end=to, currency=currency, kind=kind,
+        subscriber_id=subscriber_id, as_known_at=_known(as_known_at),
+        after=parse_cursor(cursor), limit=limit))  # type: ignore[no-any-return]
+
+
+@router.get("/reports/churn")
+def churn(request: Request, _: PrincipalDep, from_: From, to: To,
+          interval: Literal["month", "day"] = "month", currency: str | None = None,
+          as_known_at: KnownAt = None, format: Format = "json") -> Response:  # noqa: A002
+    """Per period `{period_start, customers_start, churned_customers, customer_churn_rate,
+    mrr_start, gross_mrr_churn_rate, net_mrr_churn_rate, net_revenue_retention}`; a rate
+    with a zero denominator is null."""
+    window = reports.Window(from_, to, interval)
+    body = _run(reports.churn_report, _views(request), window, currency, _known(as_known_at))
+    return _answer(body, "periods", format)

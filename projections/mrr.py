@@ -1,0 +1,138 @@
+"""Read model ``mrr``: every subscriber's MRR movements, bitemporal.
+
+Each row is a movement (new, expansion, reactivation, contraction, churn) of one subscriber
+in one currency at an effective instant, with the events that caused it, and the interval of
+recorded time during which the ledger believed it: ``[recorded_from, recorded_to)``. When an
+event changes a subscriber's past (a backdated second subscription, a correction), the
+subscriber's movements are derived again from the log (`subledger.domain.metrics`); rows no
+longer true are closed at that event's ``recorded_at`` and the new ones open there. So
+"as known at K" is a query (``recorded_from <= K < recorded_to``), not a replay, and the
+current figures always equal a from-scratch fold.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from fractions import Fraction
+from itertools import groupby
+from typing import Any
+from uuid import UUID
+
+from subledger.domain.metrics import SUBSCRIPTION_EVENT_TYPES, Movement, movements, mrr_timeline
+from subledger.domain.time import UTC
+
+from .store import ViewCursor
+
+History = Callable[[str, int], list[dict[str, Any]]]
+"""(subscriber id, up to position) -> the subscriber's history envelopes."""
+
+FOREVER = "9999-12-31T23:59:59.999999Z"
+
+
+def sortable(instant: datetime | str) -> str:
+    """Fixed-width UTC text, so that text order is time order on both databases."""
+    if isinstance(instant, str):
+        instant = datetime.fromisoformat(instant.replace("Z", "+00:00"))
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def fraction_text(value: Fraction) -> str:
+    return f"{value.numerator}/{value.denominator}"
+
+
+def parse_fraction(text: str) -> Fraction:
+    return Fraction(text)
+
+
+class MrrModel:
+    name = "mrr"
+    version = 1
+    tables = ("view_mrr_movements",)
+
+    def __init__(self, history: History) -> None:
+        self.history = history
+
+    def create(self, tx: ViewCursor) -> None:
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS view_mrr_movements ("
+            " subscriber_id TEXT NOT NULL, currency TEXT NOT NULL, at TEXT NOT NULL,"
+            " kind TEXT NOT NULL, amount TEXT NOT NULL, mrr_before TEXT NOT NULL,"
+            " mrr_after TEXT NOT NULL, event_ids TEXT NOT NULL, positions TEXT NOT NULL,"
+            " recorded_from TEXT NOT NULL, recorded_to TEXT NOT NULL)"
+        )
+        tx.execute("CREATE INDEX IF NOT EXISTS view_mrr_movements_at"
+                   " ON view_mrr_movements (currency, at)")
+        tx.execute("CREATE INDEX IF NOT EXISTS view_mrr_movements_subscriber"
+                   " ON view_mrr_movements (subscriber_id, recorded_to)")
+
+    def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
+        relevant = [e for e in envelopes if e["type"] in SUBSCRIPTION_EVENT_TYPES]
+        by_subscriber = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
+        for subscriber_id, events in groupby(by_subscriber, key=lambda e: e["subscriber_id"]):
+            history: list[dict[str, Any]] | None = None
+            # One belief per command (events recorded together), in ledger order.
+            for recorded_at, group in groupby(events, key=lambda e: e["recorded_at"]):
+                last = list(group)[-1]["position"]
+                if history is None:
+                    history = self.history(subscriber_id, last_position(envelopes))
+                known = [e for e in history if e["position"] <= last]
+                self._revise(tx, subscriber_id, known, sortable(recorded_at))
+
+    def _revise(self, tx: ViewCursor, subscriber_id: str, known: list[dict[str, Any]],
+                recorded_at: str) -> None:
+        positions = {e["event_id"]: e["position"] for e in known}
+        wanted = {_key(m): m for m in movements(mrr_timeline(known))}
+        current = tx.execute(
+            "SELECT currency, at, kind, amount, mrr_before, mrr_after, event_ids"
+            " FROM view_mrr_movements WHERE subscriber_id = ? AND recorded_to = ?",
+            (subscriber_id, FOREVER),
+        ).fetchall()
+        believed = {tuple(row) for row in current}
+        for row in believed - set(wanted):
+            tx.execute(
+                "UPDATE view_mrr_movements SET recorded_to = ? WHERE subscriber_id = ?"
+                " AND recorded_to = ? AND currency = ? AND at = ? AND kind = ? AND amount = ?"
+                " AND mrr_before = ? AND mrr_after = ? AND event_ids = ?",
+                (recorded_at, subscriber_id, FOREVER, *row),
+            )
+        tx.executemany(
+            "INSERT INTO view_mrr_movements (subscriber_id, currency, at, kind, amount,"
+            " mrr_before, mrr_after, event_ids, positions, recorded_from, recorded_to)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (subscriber_id, *key,
+                 json.dumps([positions.get(i) for i in wanted[key].event_ids]),
+                 recorded_at, FOREVER)
+                for key in wanted.keys() - believed
+            ],
+        )
+
+
+def last_position(envelopes: list[dict[str, Any]]) -> int:
+    return max(int(e["position"]) for e in envelopes)
+
+
+def _key(movement: Movement) -> tuple[str, ...]:
+    return (
+        movement.currency, sortable(movement.at), movement.kind, fraction_text(movement.amount),
+        fraction_text(movement.mrr_before), fraction_text(movement.mrr_after),
+        json.dumps(list(movement.event_ids)),
+    )
+
+
+def history_reader(log: Any) -> History:
+    """The subscriber's history from the log (pages of 1,000), up to a position."""
+
+    def read(subscriber_id: str, up_to: int) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        after = 0
+        while True:
+            page = log.history(UUID(subscriber_id), after, 1000)
+            found += [e for e in page.items if e["position"] <= up_to]
+            if page.last_position is None or len(page.items) < 1000 or page.last_position >= up_to:
+                return found
+            after = page.last_position
+
+    return read

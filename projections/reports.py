@@ -1,0 +1,211 @@
+"""Reports read from the read models: MRR with its movements, churn and retention.
+
+Every figure is a sum of movement rows, and every movement names the events that caused
+it, so a figure can be traced to the log (``/reports/mrr/movements``). A report "as known
+at K" reads the rows the ledger believed at K (bitemporal), not a replay.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+from subledger.domain.metrics import MOVEMENT_KINDS, churn_rates
+from subledger.domain.money import round_minor, round_rate
+from subledger.domain.time import UTC
+
+from .mrr import FOREVER, MrrModel, parse_fraction, sortable
+from .store import CHECKPOINTS, ViewStore
+
+METRICS_VERSION = f"mrr-v{MrrModel.version}"
+
+
+class ReportError(ValueError):
+    """The report's parameters are not acceptable (-> 422)."""
+
+
+@dataclass(frozen=True)
+class Window:
+    start: date
+    end: date
+    """Inclusive last day."""
+    interval: str
+
+    def buckets(self) -> Iterator[tuple[datetime, datetime]]:
+        if self.end < self.start:
+            raise ReportError("'to' must not be before 'from'")
+        if self.interval not in ("day", "month"):
+            raise ReportError("interval must be 'day' or 'month'")
+        stop = _midnight(self.end + timedelta(days=1))
+        cursor = _midnight(self.start)
+        count = 0
+        while cursor < stop:
+            if self.interval == "day":
+                nxt = cursor + timedelta(days=1)
+            else:
+                nxt = (cursor.replace(day=1) + timedelta(days=32)).replace(day=1)
+            yield cursor, min(nxt, stop)
+            cursor = min(nxt, stop)
+            count += 1
+            if count > 5000:
+                raise ReportError("at most 5000 buckets per report")
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _believed(as_known_at: datetime | None) -> tuple[str, tuple[Any, ...]]:
+    if as_known_at is None:
+        return "recorded_to = ?", (FOREVER,)
+    k = sortable(as_known_at)
+    return "recorded_from <= ? AND recorded_to > ?", (k, k)
+
+
+def currencies(store: ViewStore, as_known_at: datetime | None) -> list[str]:
+    clause, params = _believed(as_known_at)
+    with store.transaction() as tx:
+        rows = tx.execute(f"SELECT DISTINCT currency FROM view_mrr_movements WHERE {clause}",
+                          params).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+def pick_currency(store: ViewStore, currency: str | None, as_known_at: datetime | None) -> str | None:
+    held = currencies(store, as_known_at)
+    if currency is not None:
+        return currency.upper()
+    if len(held) > 1:
+        raise ReportError(f"the ledger holds several currencies ({', '.join(held)}): name one with currency=")
+    return held[0] if held else None
+
+
+def position(store: ViewStore) -> int:
+    with store.transaction() as tx:
+        row = tx.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?", ("mrr",)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _rows(store: ViewStore, currency: str, before: datetime, as_known_at: datetime | None) -> list[tuple[Any, ...]]:
+    clause, params = _believed(as_known_at)
+    with store.transaction() as tx:
+        return tx.execute(
+            "SELECT subscriber_id, at, kind, amount, mrr_after FROM view_mrr_movements"
+            f" WHERE currency = ? AND at < ? AND {clause} ORDER BY at, subscriber_id, kind",
+            (currency, sortable(before), *params),
+        ).fetchall()
+
+
+def _money(value: Fraction) -> str:
+    return str(round_minor(value))
+
+
+def mrr_report(store: ViewStore, window: Window, currency: str | None,
+               as_known_at: datetime | None) -> dict[str, Any]:
+    """Per bucket: MRR and ARR as of the bucket's end, the movements in it, and the number
+    of subscribers with MRR > 0 at its end. MRR(end) = MRR(start) + new + expansion +
+    reactivation - contraction - churn, bucket by bucket."""
+    buckets = list(window.buckets())
+    currency = pick_currency(store, currency, as_known_at)
+    head = {"from": window.start.isoformat(), "to": window.end.isoformat(), "interval": window.interval,
+            "currency": currency, "as_known_at": None if as_known_at is None else sortable(as_known_at),
+            "position": position(store), "metrics_version": METRICS_VERSION}
+    if currency is None:
+        return {**head, "buckets": []}
+    rows = _rows(store, currency, buckets[-1][1], as_known_at)
+    current: dict[str, Fraction] = {}
+    out = []
+    index = 0
+    for start, end in buckets:
+        sums = dict.fromkeys(MOVEMENT_KINDS, Fraction(0))
+        while index < len(rows) and rows[index][1] < sortable(end):
+            subscriber, at, kind, amount, after = rows[index]
+            if at >= sortable(start):
+                sums[kind] += parse_fraction(amount)
+            current[subscriber] = parse_fraction(after)
+            index += 1
+        mrr = sum(current.values(), Fraction(0))
+        out.append({
+            "date": start.date().isoformat(), "mrr": _money(mrr), "arr": _money(12 * mrr),
+            **{kind: _money(value) for kind, value in sums.items()},
+            "subscribers": sum(1 for v in current.values() if v > 0),
+        })
+    return {**head, "buckets": out}
+
+
+def churn_report(store: ViewStore, window: Window, currency: str | None,
+                 as_known_at: datetime | None) -> dict[str, Any]:
+    """Per period [start, end): customers and MRR at the start, churned customers (churn
+    movements), and the rates of SEMANTICS.md (null when a denominator is 0)."""
+    periods = list(window.buckets())
+    currency = pick_currency(store, currency, as_known_at)
+    head = {"from": window.start.isoformat(), "to": window.end.isoformat(), "interval": window.interval,
+            "currency": currency, "as_known_at": None if as_known_at is None else sortable(as_known_at),
+            "position": position(store), "metrics_version": METRICS_VERSION}
+    if currency is None:
+        return {**head, "periods": []}
+    rows = _rows(store, currency, periods[-1][1], as_known_at)
+    current: dict[str, Fraction] = {}
+    out = []
+    index = 0
+    for start, end in periods:
+        while index < len(rows) and rows[index][1] < sortable(start):
+            current[rows[index][0]] = parse_fraction(rows[index][4])
+            index += 1
+        customers_start = sum(1 for v in current.values() if v > 0)
+        mrr_start = sum(current.values(), Fraction(0))
+        sums: dict[str, Fraction] = defaultdict(Fraction)
+        churned = 0
+        while index < len(rows) and rows[index][1] < sortable(end):
+            subscriber, _at, kind, amount, after = rows[index]
+            sums[kind] += parse_fraction(amount)
+            churned += kind == "churn"
+            current[subscriber] = parse_fraction(after)
+            index += 1
+        rates = churn_rates(
+            customers_start=customers_start, churned_customers=churned, mrr_start=mrr_start,
+            churn=sums["churn"], contraction=sums["contraction"], expansion=sums["expansion"],
+            reactivation=sums["reactivation"],
+        )
+        out.append({
+            "period_start": start.date().isoformat(), "customers_start": customers_start,
+            "churned_customers": churned, "mrr_start": _money(mrr_start),
+            **{name: None if value is None else str(round_rate(value)) for name, value in rates.items()},
+        })
+    return {**head, "periods": out}
+
+
+def movement_list(store: ViewStore, *, start: date, end: date, currency: str | None,
+                  kind: str | None, subscriber_id: str | None, as_known_at: datetime | None,
+                  after: int, limit: int) -> dict[str, Any]:
+    """The movements behind a figure, each with its amount and the events (ids and
+    positions) that caused it."""
+    if kind is not None and kind not in MOVEMENT_KINDS:
+        raise ReportError(f"kind must be one of {', '.join(MOVEMENT_KINDS)}")
+    clause, params = _believed(as_known_at)
+    filters = ["at >= ?", "at < ?", clause]
+    values: list[Any] = [sortable(_midnight(start)), sortable(_midnight(end + timedelta(days=1))), *params]
+    for column, value in (("currency", currency and currency.upper()), ("kind", kind),
+                          ("subscriber_id", subscriber_id)):
+        if value is not None:
+            filters.append(f"{column} = ?")
+            values.append(value)
+    with store.transaction() as tx:
+        rows = tx.execute(
+            "SELECT subscriber_id, currency, at, kind, amount, mrr_before, mrr_after, event_ids,"
+            f" positions FROM view_mrr_movements WHERE {' AND '.join(filters)}"
+            " ORDER BY at, subscriber_id, kind LIMIT ? OFFSET ?",
+            (*values, limit + 1, after),
+        ).fetchall()
+    items = [
+        {"subscriber_id": r[0], "currency": r[1], "effective_at": r[2], "kind": r[3],
+         "amount": _money(parse_fraction(r[4])), "mrr_before": _money(parse_fraction(r[5])),
+         "mrr_after": _money(parse_fraction(r[6])), "event_ids": json.loads(r[7]),
+         "positions": json.loads(r[8])}
+        for r in rows[:limit]
+    ]
+    return {"items": items, "next_cursor": str(after + limit) if len(rows) > limit else None}
