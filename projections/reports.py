@@ -15,11 +15,12 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from subledger.domain.metrics import MOVEMENT_KINDS, churn_rates
+from subledger.domain.metrics import MOVEMENT_KINDS, RevenueLine, churn_rates
 from subledger.domain.money import round_minor, round_rate
 from subledger.domain.time import UTC
 
 from .mrr import FOREVER, MrrModel, parse_fraction, sortable
+from .revenue import RevenueModel
 from .store import CHECKPOINTS, ViewStore
 
 METRICS_VERSION = f"mrr-v{MrrModel.version}"
@@ -69,10 +70,20 @@ def _believed(as_known_at: datetime | None) -> tuple[str, tuple[Any, ...]]:
 
 def currencies(store: ViewStore, as_known_at: datetime | None) -> list[str]:
     clause, params = _believed(as_known_at)
+    known, known_params = _recorded(as_known_at)
     with store.transaction() as tx:
         rows = tx.execute(f"SELECT DISTINCT currency FROM view_mrr_movements WHERE {clause}",
                           params).fetchall()
-    return sorted(r[0] for r in rows)
+        rows += tx.execute(f"SELECT DISTINCT currency FROM view_revenue_cash WHERE {known}",
+                           known_params).fetchall()
+    return sorted({r[0] for r in rows})
+
+
+def _recorded(as_known_at: datetime | None) -> tuple[str, tuple[Any, ...]]:
+    """Append-only rows: those recorded by K."""
+    if as_known_at is None:
+        return "1 = 1", ()
+    return "recorded_at <= ?", (sortable(as_known_at),)
 
 
 def pick_currency(store: ViewStore, currency: str | None, as_known_at: datetime | None) -> str | None:
@@ -84,9 +95,9 @@ def pick_currency(store: ViewStore, currency: str | None, as_known_at: datetime 
     return held[0] if held else None
 
 
-def position(store: ViewStore) -> int:
+def position(store: ViewStore, model: str = "mrr") -> int:
     with store.transaction() as tx:
-        row = tx.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?", ("mrr",)).fetchone()
+        row = tx.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?", (model,)).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -209,3 +220,75 @@ def movement_list(store: ViewStore, *, start: date, end: date, currency: str | N
         for r in rows[:limit]
     ]
     return {"items": items, "next_cursor": str(after + limit) if len(rows) > limit else None}
+
+
+REVENUE_VERSION = f"revenue-v{RevenueModel.version}"
+
+
+def revenue_report(store: ViewStore, window: Window, currency: str | None,
+                   as_known_at: datetime | None) -> dict[str, Any]:
+    """Per bucket: billed (invoice totals), collected (succeeded charges), refunded, net
+    (collected - refunded), recognized (paid lines evenly per second over their service),
+    and deferred at the bucket's end (collected for service after it, less its refunds)."""
+    buckets = list(window.buckets())
+    currency = pick_currency(store, currency, as_known_at)
+    head = {"from": window.start.isoformat(), "to": window.end.isoformat(), "interval": window.interval,
+            "currency": currency, "as_known_at": None if as_known_at is None else sortable(as_known_at),
+            "position": position(store, "revenue"), "metrics_version": REVENUE_VERSION}
+    if currency is None:
+        return {**head, "buckets": []}
+    stop = sortable(buckets[-1][1])
+    known, known_params = _recorded(as_known_at)
+    with store.transaction() as tx:
+        cash = tx.execute(
+            f"SELECT kind, at, amount FROM view_revenue_cash WHERE currency = ? AND at < ? AND {known}",
+            (currency, stop, *known_params)).fetchall()
+        rows = tx.execute(
+            "SELECT amount, start_at, end_at, settled_at, kind, source FROM view_revenue_lines"
+            f" WHERE currency = ? AND settled_at < ? AND {known}",
+            (currency, stop, *known_params)).fetchall()
+    lines = [RevenueLine(parse_fraction(a), currency, _instant(s), _instant(e), _instant(t), k, src)
+             for a, s, e, t, k, src in rows]
+    out = []
+    for start, end in buckets:
+        lo, hi = sortable(start), sortable(end)
+        sums = {"billed": 0, "collected": 0, "refunded": 0}
+        for kind, at, amount in cash:
+            if lo <= at < hi:
+                sums[kind] += int(amount)
+        recognized_sum = sum((line.within(start, end) for line in lines), Fraction(0))
+        # Like MRR, "at the bucket's end" counts what happened strictly before it.
+        deferred = sum((line.unserved(end) for line in lines if line.settled_at < end), Fraction(0))
+        out.append({
+            "date": start.date().isoformat(), "billed": sums["billed"], "collected": sums["collected"],
+            "refunded": sums["refunded"], "net": sums["collected"] - sums["refunded"],
+            "recognized": _money(recognized_sum), "deferred": _money(deferred),
+        })
+    return {**head, "buckets": out}
+
+
+def revenue_line_list(store: ViewStore, *, start: date, end: date, currency: str | None,
+                      subscription_id: str | None, as_known_at: datetime | None,
+                      after: int, limit: int) -> dict[str, Any]:
+    """The cash rows behind billed, collected and refunded figures, each with its event."""
+    known, known_params = _recorded(as_known_at)
+    filters = ["at >= ?", "at < ?", known]
+    values: list[Any] = [sortable(_midnight(start)), sortable(_midnight(end + timedelta(days=1))),
+                         *known_params]
+    for column, value in (("currency", currency and currency.upper()), ("subscription_id", subscription_id)):
+        if value is not None:
+            filters.append(f"{column} = ?")
+            values.append(value)
+    with store.transaction() as tx:
+        rows = tx.execute(
+            "SELECT event_id, subscription_id, subscriber_id, currency, kind, at, amount, position"
+            f" FROM view_revenue_cash WHERE {' AND '.join(filters)} ORDER BY position LIMIT ? OFFSET ?",
+            (*values, limit + 1, after)).fetchall()
+    keys = ("event_id", "subscription_id", "subscriber_id", "currency", "kind", "effective_at",
+            "amount", "position")
+    items = [dict(zip(keys, r, strict=True)) for r in rows[:limit]]
+    return {"items": items, "next_cursor": str(after + limit) if len(rows) > limit else None}
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -81,9 +81,11 @@ def build_projector(settings: Settings, ledger: Ledger) -> ProjectionRunner:
 def read_models(ledger: Ledger) -> list[ReadModel]:
     """Every read model, in the order the runner applies them."""
     from subledger.projections.mrr import MrrModel, history_reader
+    from subledger.projections.revenue import RevenueModel
     from subledger.projections.subscriptions import SubscriptionsModel
 
-    return [SubscriptionsModel(), MrrModel(history_reader(ledger.event_log))]
+    history = history_reader(ledger.event_log)
+    return [SubscriptionsModel(), MrrModel(history), RevenueModel(history)]
 
 
 def build_api(

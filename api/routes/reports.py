@@ -89,3 +89,27 @@ def churn(request: Request, _: PrincipalDep, from_: From, to: To,
     window = reports.Window(from_, to, interval)
     body = _run(reports.churn_report, _views(request), window, currency, _known(as_known_at))
     return _answer(body, "periods", format)
+
+
+@router.get("/reports/revenue")
+def revenue(request: Request, _: PrincipalDep, from_: From, to: To,
+            interval: Literal["day", "month"] = "month", currency: str | None = None,
+            as_known_at: KnownAt = None, format: Format = "json") -> Response:  # noqa: A002
+    """Per bucket `{date, billed, collected, refunded, net, recognized, deferred}`: cash in
+    integer minor units; recognized and deferred as decimal strings (recognition is per
+    second over each paid line's service period)."""
+    window = reports.Window(from_, to, interval)
+    body = _run(reports.revenue_report, _views(request), window, currency, _known(as_known_at))
+    return _answer(body, "buckets", format)
+
+
+@router.get("/reports/revenue/lines")
+def revenue_lines(request: Request, _: PrincipalDep, from_: From, to: To,
+                  currency: str | None = None, subscription_id: str | None = None,
+                  as_known_at: KnownAt = None, limit: Limit = 100,
+                  cursor: str | None = None) -> dict[str, Any]:
+    """The invoices, charges and refunds behind the cash figures, each with its event id and
+    position."""
+    return _run(lambda: reports.revenue_line_list(  # type: ignore[no-any-return]
+        _views(request), start=from_, end=to, currency=currency, subscription_id=subscription_id,
+        as_known_at=_known(as_known_at), after=parse_cursor(cursor), limit=limit))

@@ -1,0 +1,102 @@
+"""Read model ``revenue``: cash (billed, collected, refunded) and recognition lines.
+
+- ``view_revenue_cash``: one row per invoice (billed), succeeded charge (collected) and
+  refund (refunded), at its effective instant.
+- ``view_revenue_lines``: the lines of every paid invoice and the lines refunds take off
+  them (``domain.metrics.revenue_lines``), each recognized evenly per second over its
+  service period.
+
+Both are append-only: a subscription's billing events only ever add lines, so a row's
+``recorded_at`` (when the ledger learned it) is all "as known at K" needs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import groupby
+from typing import Any
+
+from subledger.domain.metrics import RevenueLine, revenue_lines
+
+from .mrr import History, fraction_text, last_position, sortable
+from .store import ViewCursor
+
+CASH = {"InvoiceIssued": ("billed", "total"), "ChargeSucceeded": ("collected", "amount"),
+        "RefundIssued": ("refunded", "amount")}
+REVENUE_EVENTS = frozenset({"InvoiceIssued", "ChargeSucceeded", "RefundIssued"})
+
+
+class RevenueModel:
+    name = "revenue"
+    version = 1
+    tables = ("view_revenue_cash", "view_revenue_lines")
+
+    def __init__(self, history: History) -> None:
+        self.history = history
+
+    def create(self, tx: ViewCursor) -> None:
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS view_revenue_cash (event_id TEXT PRIMARY KEY,"
+            " subscription_id TEXT NOT NULL, subscriber_id TEXT NOT NULL, currency TEXT NOT NULL,"
+            " kind TEXT NOT NULL, at TEXT NOT NULL, amount BIGINT NOT NULL,"
+            " position BIGINT NOT NULL, recorded_at TEXT NOT NULL)"
+        )
+        tx.execute("CREATE INDEX IF NOT EXISTS view_revenue_cash_at ON view_revenue_cash (currency, at)")
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS view_revenue_lines (subscription_id TEXT NOT NULL,"
+            " currency TEXT NOT NULL, kind TEXT NOT NULL, amount TEXT NOT NULL,"
+            " start_at TEXT NOT NULL, end_at TEXT NOT NULL, settled_at TEXT NOT NULL,"
+            " source TEXT NOT NULL, position BIGINT NOT NULL, recorded_at TEXT NOT NULL)"
+        )
+        tx.execute("CREATE INDEX IF NOT EXISTS view_revenue_lines_sub"
+                   " ON view_revenue_lines (subscription_id)")
+        tx.execute("CREATE INDEX IF NOT EXISTS view_revenue_lines_period"
+                   " ON view_revenue_lines (currency, end_at)")
+
+    def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
+        relevant = [e for e in envelopes if e["type"] in REVENUE_EVENTS]
+        tx.executemany(
+            "INSERT INTO view_revenue_cash (event_id, subscription_id, subscriber_id, currency,"
+            " kind, at, amount, position, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(e["event_id"], e["aggregate_id"], e["subscriber_id"], e["data"]["currency"],
+              CASH[e["type"]][0], sortable(e["effective_at"]), int(e["data"][CASH[e["type"]][1]]),
+              e["position"], sortable(e["recorded_at"])) for e in relevant],
+        )
+        ordered = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
+        for subscriber_id, events in groupby(ordered, key=lambda e: e["subscriber_id"]):
+            history = self.history(subscriber_id, last_position(envelopes))
+            for subscription_id, group in groupby(sorted(events, key=lambda e: (e["aggregate_id"], e["position"])),
+                                                  key=lambda e: e["aggregate_id"]):
+                own = [e for e in history if e["aggregate_id"] == subscription_id]
+                self._add_lines(tx, subscription_id, own, list(group))
+
+    def _add_lines(self, tx: ViewCursor, subscription_id: str, own: list[dict[str, Any]],
+                   new_events: list[dict[str, Any]]) -> None:
+        stored = Counter(tx.execute(
+            "SELECT kind, amount, start_at, end_at, settled_at, source FROM view_revenue_lines"
+            " WHERE subscription_id = ?", (subscription_id,)).fetchall())
+        for recorded_at, group in groupby(new_events, key=lambda e: e["recorded_at"]):
+            last = list(group)[-1]["position"]
+            known = [e for e in own if e["position"] <= last]
+            wanted = Counter(_line_key(line) for line in revenue_lines(known))
+            fresh = wanted - stored
+            tx.executemany(
+                "INSERT INTO view_revenue_lines (subscription_id, currency, kind, amount, start_at,"
+                " end_at, settled_at, source, position, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(subscription_id, _currency(known), *key, last, sortable(recorded_at))
+                 for key, count in fresh.items() for _ in range(count)],
+            )
+            stored = stored + fresh
+
+
+def _currency(envelopes: list[dict[str, Any]]) -> str:
+    for e in envelopes:
+        if "currency" in e["data"]:
+            return str(e["data"]["currency"])
+    return ""
+
+
+def _line_key(line: RevenueLine) -> tuple[str, ...]:
+    return (line.kind, fraction_text(line.amount), sortable(line.start), sortable(line.end),
+            sortable(line.settled_at), line.source)
