@@ -31,6 +31,7 @@ from subledger.domain.errors import (
     IdempotencyKeyReused,
     NotFound,
     NotYetAvailable,
+    PeriodAlreadyClosed,
     PlanAlreadyExists,
     PlanNotFound,
     SubscriberNotFound,
@@ -39,6 +40,7 @@ from subledger.domain.errors import (
     UnknownReference,
 )
 from subledger.domain.money import normalize_currency
+from subledger.domain.reporting import ReportingPeriod
 from subledger.domain.subscriber import Subscriber
 from subledger.domain.subscription import (
     NO_PAYMENT_METHOD,
@@ -653,6 +655,27 @@ class Ledger(Application):
 
         return self._decide_and_settle(subscription, effective, now, decide, idempotency,
                                        result_of=lambda s, refund_id: (s, refund_id))
+
+    # -- reporting periods -----------------------------------------------------------------
+
+    def close_period(
+        self,
+        period: str,
+        *,
+        position: int,
+        metrics_versions: list[str],
+        figures: dict[str, Any],
+        idempotency: IdempotentRequest | None = None,
+    ) -> ReportingPeriod:
+        """Seal a month's figures as known now (computed by the caller from the reports)."""
+        effective, now = self._times(None)
+        closed = ReportingPeriod.close(period=period, position=position,
+                                       metrics_versions=metrics_versions, figures=figures,
+                                       effective_at=effective, recorded_at=now)
+        already = PeriodAlreadyClosed(f"{period} is already closed")
+        if self._exists(closed.id):
+            raise already
+        return self._commit(closed, result=closed, idempotency=idempotency, on_conflict=already)
 
     # -- listing -------------------------------------------------------------------------
 

@@ -16,11 +16,12 @@ from eventsourcing.domain import Aggregate
 
 from .base import EVENT_ENVELOPE_FIELDS, LedgerAggregate
 from .catalog import Coupon, Plan
+from .reporting import ReportingPeriod
 from .subscriber import Subscriber
 from .subscription import Subscription
 from .time import isoformat
 
-AGGREGATES: tuple[type[LedgerAggregate], ...] = (Plan, Coupon, Subscriber, Subscription)
+AGGREGATES: tuple[type[LedgerAggregate], ...] = (Plan, Coupon, Subscriber, Subscription, ReportingPeriod)
 
 
 def _event_classes() -> dict[str, type[LedgerAggregate.Event]]:

@@ -121,6 +121,11 @@ class ChargeNotFound(NotFound):
     title = "Charge not found"
 
 
+class PeriodNotFound(NotFound):
+    code = "period-not-found"
+    title = "No such reporting period"
+
+
 # -- conflicts -----------------------------------------------------------------------------
 
 
@@ -191,6 +196,16 @@ class GatewayUnavailableError(DomainError):
 class BillingUntilInFuture(InvalidInput):
     code = "billing-until-in-future"
     title = "A billing run cannot run into the future"
+
+
+class PeriodAlreadyClosed(Conflict):
+    code = "period-already-closed"
+    title = "The period is already closed"
+
+
+class PeriodNotEnded(Conflict):
+    code = "period-not-ended"
+    title = "The period has not ended yet"
 
 
 class ConcurrentModification(Conflict):

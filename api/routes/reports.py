@@ -10,12 +10,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from subledger.domain.errors import InvalidInput
+from subledger.domain.errors import InvalidInput, PeriodNotFound
+from subledger.domain.reporting import parse_month
 from subledger.domain.time import as_utc
 from subledger.projections import reports
 from subledger.projections.store import ViewStore
 
-from ..deps import Limit, PrincipalDep, parse_cursor
+from ..deps import LedgerDep, Limit, PrincipalDep, RunnerDep, parse_cursor
 from ..security import ApiProblem
 
 router = APIRouter(tags=["reports"])
@@ -113,3 +114,35 @@ def revenue_lines(request: Request, _: PrincipalDep, from_: From, to: To,
     return _run(lambda: reports.revenue_line_list(  # type: ignore[no-any-return]
         _views(request), start=from_, end=to, currency=currency, subscription_id=subscription_id,
         as_known_at=_known(as_known_at), after=parse_cursor(cursor), limit=limit))
+
+
+@router.post("/periods/{period}/close", status_code=201)
+def close_period(period: str, request: Request, runner: RunnerDep, ledger: LedgerDep,
+                 principal: PrincipalDep) -> Response:
+    """Seal a month's figures (MRR, churn, revenue, per currency) as known now, as a
+    `PeriodClosed` event. 409 if it is already closed or has not ended."""
+    try:
+        start, end = parse_month(period)
+    except InvalidInput:
+        raise PeriodNotFound(f"no period {period!r}; periods are months written YYYY-MM") from None
+    views = _views(request)
+    figures = reports.period_figures(views, start, end)
+    position = min(reports.position(views, "mrr"), reports.position(views, "revenue"))
+    versions = [reports.METRICS_VERSION, reports.REVENUE_VERSION]
+    return runner.run(
+        request, principal, None,
+        lambda idem: ledger.close_period(period, position=position, metrics_versions=versions,
+                                         figures=figures, idempotency=idem),
+        lambda closed: {"period": closed.period, "position": closed.closed_position,
+                        "metrics_versions": versions, "figures": closed.figures},
+        status=201,
+    )
+
+
+@router.get("/reports/restatements")
+def restatements(request: Request, ledger: LedgerDep, _: PrincipalDep) -> dict[str, Any]:
+    """Per closed period: the figures at close, the figures known now, what changed, and
+    the events recorded after the close that changed them."""
+    views = _views(request)
+    closed = ledger.event_log.read(0, 1000, ["PeriodClosed"]).items
+    return {"items": [reports.restatement(views, c) for c in closed]}

@@ -1,0 +1,73 @@
+"""Closing a reporting period: its figures, as known at that moment, sealed as an event.
+
+A closed period is never edited. Figures that change later (a backdated signup, a
+correction) show up as restatements: the figures at close next to the figures known now.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from .base import LedgerAggregate
+from .errors import InvalidInput, PeriodNotEnded
+from .periods import add_months
+from .time import UTC, isoformat
+
+PERIOD_NAMESPACE = uuid5(NAMESPACE_URL, "https://subledger.dev/ns/reporting-period")
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def parse_month(text: str) -> tuple[datetime, datetime]:
+    """'2026-03' -> [2026-03-01, 2026-04-01) in UTC."""
+    match = _MONTH.match(text)
+    if match is None:
+        raise InvalidInput("a period is a month written YYYY-MM")
+    start = datetime(int(match[1]), int(match[2]), 1, tzinfo=UTC)
+    return start, add_months(start, 1)
+
+
+def period_aggregate_id(period: str) -> UUID:
+    return uuid5(PERIOD_NAMESPACE, period)
+
+
+class ReportingPeriod(LedgerAggregate):
+    """A month whose figures were sealed."""
+
+    period: str
+    closed_position: int
+    figures: dict[str, Any]
+
+    def __init__(self) -> None:
+        """State comes from the events' ``apply`` alone."""
+
+    class PeriodClosed(LedgerAggregate.Created):
+        """``figures``: per currency, the month's MRR, churn and revenue figures as the
+        reports answered them at close; ``position``: the log position they were computed
+        at; ``metrics_versions``: the definitions they were computed with."""
+
+        period: str
+        position: int
+        metrics_versions: list[str]
+        figures: dict[str, Any]
+
+        def evolve(self, aggregate: Any) -> None:
+            aggregate.period = self.period
+            aggregate.closed_position = self.position
+            aggregate.figures = self.figures
+
+    @classmethod
+    def close(
+        cls, *, period: str, position: int, metrics_versions: list[str], figures: dict[str, Any],
+        effective_at: datetime, recorded_at: datetime,
+    ) -> ReportingPeriod:
+        _start, end = parse_month(period)
+        if end > effective_at:
+            raise PeriodNotEnded(f"{period} ends at {isoformat(end)}; it cannot be closed before")
+        return cls._create(
+            cls.PeriodClosed, id=period_aggregate_id(period), timestamp=recorded_at,
+            effective_at=effective_at, period=period, position=position,
+            metrics_versions=metrics_versions, figures=figures,
+        )

@@ -1,0 +1,68 @@
+"""Closing a period seals its figures; later changes show up as restatements."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from subledger.bootstrap import build_api, build_projector
+
+
+def at(month: int, day: int) -> datetime:
+    return datetime(2026, month, day, tzinfo=UTC)
+
+
+@pytest.fixture
+def projector(settings, ledger):  # type: ignore[no-untyped-def]
+    runner = build_projector(settings, ledger)
+    yield runner
+    runner.close()
+    runner.store.close()
+
+
+@pytest.fixture
+def client(settings, ledger, projector):  # type: ignore[no-untyped-def]
+    return TestClient(build_api(settings, ledger=ledger, projector=projector))
+
+
+def _signup(ledger, name: str, when: datetime):  # type: ignore[no-untyped-def]
+    subscriber = ledger.register_subscriber(email=f"{name}@example.com", name=name, effective_at=at(1, 1))
+    ledger.set_payment_method(subscriber.id, gateway="sandbox", token="tok_visa", effective_at=at(1, 1))
+    return ledger.start_subscription(subscriber.id, plan_id="basic", effective_at=when)
+
+
+def test_a_closed_period_keeps_its_figures_and_shows_the_backdated_signup_that_restated_them(
+    ledger, projector, client,  # type: ignore[no-untyped-def]
+) -> None:
+    ledger.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=1000,
+                       interval="month", effective_at=at(1, 1))
+    _signup(ledger, "ada", at(3, 10))
+    projector.run_once()
+
+    closed = client.post("/periods/2026-03/close")
+    assert closed.status_code == 201, closed.text
+    assert closed.json()["figures"]["USD"]["mrr"]["mrr"] == "1000.00"
+    assert client.post("/periods/2026-03/close").status_code == 409
+
+    late = _signup(ledger, "bo", at(3, 20))  # a March signup recorded after the close
+    projector.run_once()
+
+    (item,) = client.get("/reports/restatements").json()["items"]
+    assert item["period"] == "2026-03"
+    assert item["at_close"]["USD"]["mrr"]["mrr"] == "1000.00"
+    assert item["now"]["USD"]["mrr"]["mrr"] == "2000.00"
+    assert {"currency": "USD", "report": "mrr", "field": "mrr", "at_close": "1000.00",
+            "now": "2000.00"} in item["changed"]
+    log = {e["event_id"]: e for e in ledger.event_log.read(0, 1000).items}
+    causes = {log[c["event_id"]]["aggregate_id"] for c in item["caused_by"]}
+    assert causes == {str(late.id)}
+    closed_events = ledger.event_log.read(0, 1000, ["PeriodClosed"]).items
+    assert [e["data"]["period"] for e in closed_events] == ["2026-03"]
+
+
+def test_a_period_that_has_not_ended_or_is_malformed_cannot_be_closed(client) -> None:  # type: ignore[no-untyped-def]
+    future = f"{datetime.now(UTC).year + 1}-01"
+    assert client.post(f"/periods/{future}/close").json()["type"] == "/problems/period-not-ended"
+    assert client.post("/periods/2026-13/close").status_code == 404
