@@ -46,15 +46,45 @@ def parse_fraction(text: str) -> Fraction:
     return Fraction(text)
 
 
+class KnownAt:
+    """When the ledger knew each event: the running maximum of ``recorded_at`` along the log.
+
+    ``recorded_at`` is read from a writer's clock before its transaction commits, so two
+    writers can commit in the other order than their clocks were read. An event is known
+    from the moment every event before it in the log had been recorded too: a prefix of the
+    log, the state the ledger could actually have answered from. Kept per model in a
+    one-row table, in the model's own transaction."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def create(self, tx: ViewCursor) -> None:
+        tx.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (known_at TEXT NOT NULL)")
+
+    def stamp(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> dict[int, str]:
+        """position -> known_at for the page (in log order); saves the new maximum."""
+        row = tx.execute(f"SELECT known_at FROM {self.table}").fetchone()
+        running = row[0] if row else ""
+        stamps: dict[int, str] = {}
+        for envelope in sorted(envelopes, key=lambda e: e["position"]):
+            running = max(running, sortable(envelope["recorded_at"]))
+            stamps[int(envelope["position"])] = running
+        tx.execute(f"DELETE FROM {self.table}")
+        tx.execute(f"INSERT INTO {self.table} (known_at) VALUES (?)", (running,))
+        return stamps
+
+
 class MrrModel:
     name = "mrr"
-    version = 1
-    tables = ("view_mrr_movements",)
+    version = 2
+    tables = ("view_mrr_movements", "view_mrr_known_at")
+    clock = KnownAt("view_mrr_known_at")
 
     def __init__(self, history: History) -> None:
         self.history = history
 
     def create(self, tx: ViewCursor) -> None:
+        self.clock.create(tx)
         tx.execute(
             "CREATE TABLE IF NOT EXISTS view_mrr_movements ("
             " subscriber_id TEXT NOT NULL, currency TEXT NOT NULL, at TEXT NOT NULL,"
@@ -68,17 +98,18 @@ class MrrModel:
                    " ON view_mrr_movements (subscriber_id, recorded_to)")
 
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
+        stamps = self.clock.stamp(tx, envelopes)
         relevant = [e for e in envelopes if e["type"] in SUBSCRIPTION_EVENT_TYPES]
         by_subscriber = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
         for subscriber_id, events in groupby(by_subscriber, key=lambda e: e["subscriber_id"]):
             history: list[dict[str, Any]] | None = None
-            # One belief per command (events recorded together), in ledger order.
-            for recorded_at, group in groupby(events, key=lambda e: e["recorded_at"]):
+            # One belief per instant the ledger learned something, in ledger order.
+            for known_at, group in groupby(events, key=lambda e: stamps[int(e["position"])]):
                 last = list(group)[-1]["position"]
                 if history is None:
                     history = self.history(subscriber_id, last_position(envelopes))
                 known = [e for e in history if e["position"] <= last]
-                self._revise(tx, subscriber_id, known, sortable(recorded_at))
+                self._revise(tx, subscriber_id, known, known_at)
 
     def _revise(self, tx: ViewCursor, subscriber_id: str, known: list[dict[str, Any]],
                 recorded_at: str) -> None:

@@ -7,7 +7,7 @@
   service period.
 
 Both are append-only: a subscription's billing events only ever add lines, so a row's
-``recorded_at`` (when the ledger learned it) is all "as known at K" needs.
+``recorded_at`` (when the ledger knew it: see ``mrr.KnownAt``) is all "as known at K" needs.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from subledger.domain.metrics import RevenueLine, revenue_lines
 
-from .mrr import History, fraction_text, last_position, sortable
+from .mrr import History, KnownAt, fraction_text, last_position, sortable
 from .store import ViewCursor
 
 CASH = {"InvoiceIssued": ("billed", "total"), "ChargeSucceeded": ("collected", "amount"),
@@ -28,13 +28,15 @@ REVENUE_EVENTS = frozenset({"InvoiceIssued", "ChargeSucceeded", "RefundIssued"})
 
 class RevenueModel:
     name = "revenue"
-    version = 1
-    tables = ("view_revenue_cash", "view_revenue_lines")
+    version = 2
+    tables = ("view_revenue_cash", "view_revenue_lines", "view_revenue_known_at")
+    clock = KnownAt("view_revenue_known_at")
 
     def __init__(self, history: History) -> None:
         self.history = history
 
     def create(self, tx: ViewCursor) -> None:
+        self.clock.create(tx)
         tx.execute(
             "CREATE TABLE IF NOT EXISTS view_revenue_cash (event_id TEXT PRIMARY KEY,"
             " subscription_id TEXT NOT NULL, subscriber_id TEXT NOT NULL, currency TEXT NOT NULL,"
@@ -54,13 +56,14 @@ class RevenueModel:
                    " ON view_revenue_lines (currency, end_at)")
 
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
+        stamps = self.clock.stamp(tx, envelopes)
         relevant = [e for e in envelopes if e["type"] in REVENUE_EVENTS]
         tx.executemany(
             "INSERT INTO view_revenue_cash (event_id, subscription_id, subscriber_id, currency,"
             " kind, at, amount, position, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(e["event_id"], e["aggregate_id"], e["subscriber_id"], e["data"]["currency"],
               CASH[e["type"]][0], sortable(e["effective_at"]), int(e["data"][CASH[e["type"]][1]]),
-              e["position"], sortable(e["recorded_at"])) for e in relevant],
+              e["position"], stamps[int(e["position"])]) for e in relevant],
         )
         ordered = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
         for subscriber_id, events in groupby(ordered, key=lambda e: e["subscriber_id"]):
@@ -68,14 +71,14 @@ class RevenueModel:
             for subscription_id, group in groupby(sorted(events, key=lambda e: (e["aggregate_id"], e["position"])),
                                                   key=lambda e: e["aggregate_id"]):
                 own = [e for e in history if e["aggregate_id"] == subscription_id]
-                self._add_lines(tx, subscription_id, own, list(group))
+                self._add_lines(tx, subscription_id, own, list(group), stamps)
 
     def _add_lines(self, tx: ViewCursor, subscription_id: str, own: list[dict[str, Any]],
-                   new_events: list[dict[str, Any]]) -> None:
+                   new_events: list[dict[str, Any]], stamps: dict[int, str]) -> None:
         stored = Counter(tx.execute(
             "SELECT kind, amount, start_at, end_at, settled_at, source FROM view_revenue_lines"
             " WHERE subscription_id = ?", (subscription_id,)).fetchall())
-        for recorded_at, group in groupby(new_events, key=lambda e: e["recorded_at"]):
+        for known_at, group in groupby(new_events, key=lambda e: stamps[int(e["position"])]):
             last = list(group)[-1]["position"]
             known = [e for e in own if e["position"] <= last]
             wanted = Counter(_line_key(line) for line in revenue_lines(known))
@@ -84,7 +87,7 @@ class RevenueModel:
                 "INSERT INTO view_revenue_lines (subscription_id, currency, kind, amount, start_at,"
                 " end_at, settled_at, source, position, recorded_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(subscription_id, _currency(known), *key, last, sortable(recorded_at))
+                [(subscription_id, _currency(known), *key, last, known_at)
                  for key, count in fresh.items() for _ in range(count)],
             )
             stored = stored + fresh

@@ -39,6 +39,15 @@ def _parser() -> argparse.ArgumentParser:
                        help="do not run the projector or relay in this process")
     project = commands.add_parser("project", help="run the projections (follow the log)")
     project.add_argument("--once", action="store_true", help="catch up and exit")
+    rebuild = commands.add_parser(
+        "rebuild", help="drop a read model and build it again from position 0",
+        description="Drop a read model and build it again from position 0 (a progress bar on "
+        "a terminal), then print a JSON summary. --verify builds it into a scratch copy "
+        "instead, leaving the live model alone, and compares the two: exit 1 naming the "
+        "first difference, 0 when identical.")
+    rebuild.add_argument("view", help="the read model's name, e.g. subscriptions or mrr")
+    rebuild.add_argument("--verify", action="store_true",
+                         help="rebuild into a scratch copy and compare it with the live model")
     billing = commands.add_parser("billing", help="the billing clock")
     billing_commands = billing.add_subparsers(dest="billing_command", required=True,
                                               parser_class=_Parser)
@@ -92,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(ledger, args.subscribers, args.months, args.seed)
         if args.command == "project":
             return _project(settings, ledger, once=args.once)
+        if args.command == "rebuild":
+            return _rebuild(settings, ledger, args.view, verify=args.verify)
     except DomainError as error:
         print(f"subledger: {error.detail}", file=sys.stderr)
         return 2
@@ -194,6 +205,43 @@ def _project(settings: Settings, ledger: Ledger, *, once: bool) -> int:
     finally:
         projector.close()
 
+
+def _rebuild(settings: Settings, ledger: Ledger, view: str, *, verify: bool) -> int:
+    from subledger.projections.runner import VerifyError, scratch_views
+
+    from .bootstrap import build_projector, read_models
+
+    names = [model.name for model in read_models(ledger)]
+    if view not in names:
+        print(f"subledger: no read model {view!r}; read models: {', '.join(names)}", file=sys.stderr)
+        return 2
+    projector = build_projector(settings, ledger)
+    bar = ProgressBar(f"rebuild {view}")
+    try:
+        if not verify:
+            try:
+                summary = projector.rebuild_model(view, progress=bar)
+            finally:
+                bar.close()
+            print(json.dumps(summary.as_dict()))
+            return 0
+        try:
+            with scratch_views(settings) as scratch:
+                outcome = projector.verify(view, scratch, progress=bar)
+        except VerifyError as error:
+            print(f"subledger: {error}", file=sys.stderr)
+            return 1
+        finally:
+            bar.close()
+        print(json.dumps(outcome.as_dict(), default=str))
+        if outcome.difference is not None:
+            print(f"subledger: {view} differs from a rebuild at position {outcome.position}:"
+                  f" {outcome.difference.describe()}", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        projector.close()
+        projector.store.close()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

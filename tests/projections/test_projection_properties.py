@@ -1,0 +1,366 @@
+"""Properties of the MRR read model over random command histories, on SQLite (a fresh file
+per example): the commands go through the Ledger (signups with and without trials, plan and
+quantity changes now and at period end, pauses, resumes, cancellations, coupons, failing
+cards, billing runs, several subscriptions per subscriber, second subscriptions backdated
+before the first), and the projector runs after random prefixes of the history with random
+page sizes (so a command's events may straddle two pages).
+
+(a) the incremental model equals a rebuild from zero;
+(b) as known at K (an instant between two commands) the model answers what
+    ``domain.metrics`` folds from only the events recorded by K;
+(c) the movement identity holds exactly, bucket by bucket, in the rows of the model.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
+from typing import Any
+from uuid import UUID
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from subledger.bootstrap import build_ledger, build_projector
+from subledger.commands.billing import run_billing
+from subledger.commands.ledger import Ledger
+from subledger.config import Settings
+from subledger.domain.errors import DomainError
+from subledger.domain.metrics import (
+    MOVEMENT_KINDS,
+    SUBSCRIPTION_EVENT_TYPES,
+    movement_kind,
+    movements,
+    mrr_before,
+    mrr_timeline,
+)
+from subledger.domain.money import round_minor
+from subledger.projections.mrr import FOREVER, parse_fraction, sortable
+from subledger.projections.reports import Window, movement_list, mrr_report
+from subledger.projections.runner import ProjectionRunner, scratch_views
+
+PROPERTY = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+CATALOG_AT = datetime(2025, 1, 1, tzinfo=UTC)
+LAST_EFFECTIVE = datetime(2025, 12, 31, tzinfo=UTC)
+RECORDED_FROM = datetime(2026, 1, 1, tzinfo=UTC)
+PLANS = [  # plan_id, currency, amount, interval, trial days
+    ("basic", "USD", 1000, "month", 0),
+    ("pro", "USD", 2500, "month", 14),
+    ("team", "USD", 9000, "quarter", 0),
+    ("corp", "USD", 120000, "year", 0),
+    ("euro", "EUR", 2000, "month", 7),
+]
+COUPONS = [
+    {"coupon_id": "R20", "percent_off": 20, "duration": "repeating", "duration_in_months": 2},
+    {"coupon_id": "F10", "percent_off": 10, "duration": "forever"},
+    {"coupon_id": "A5", "amount_off": 500, "currency": "USD", "duration": "forever"},
+    {"coupon_id": "O3", "amount_off": 300, "currency": "USD", "duration": "once"},
+]
+COMMANDS = (
+    ["signup"] * 4 + ["second"] * 3 + ["change"] * 4 + ["cancel"] * 3 + ["pause", "resume",
+     "revoke", "coupon"] + ["billing"] * 2 + ["advance"] * 4 + ["project"] * 2 + ["known"] * 2
+)
+
+
+class TickingClock:
+    """The ledger's clock: one millisecond later at every reading, so that an instant
+    between two commands is known exactly."""
+
+    def __init__(self) -> None:
+        self.last = RECORDED_FROM
+
+    def __call__(self) -> datetime:
+        self.last += timedelta(milliseconds=1)
+        return self.last
+
+    def between(self) -> datetime:
+        """After everything recorded so far, before anything recorded next."""
+        return self.last + timedelta(microseconds=500)
+
+
+@dataclass
+class History:
+    ledger: Ledger
+    runner: ProjectionRunner
+    settings: Settings
+    known: list[datetime] = field(default_factory=list)
+    """Instants K captured between commands."""
+    commands: list[str] = field(default_factory=list)
+    """The commands played, ``!`` after those the ledger refused."""
+
+
+@contextmanager
+def _history(data: st.DataObject, tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
+    """Run a random command history, projecting after random prefixes of it."""
+    path = tmp_path_factory.mktemp("history") / "ledger.db"
+    config = Settings.from_env({"SUBLEDGER_DATABASE_URL": f"sqlite:///{path}"})
+    clock = TickingClock()
+    ledger = build_ledger(config, clock=clock)
+    runner = build_projector(config, ledger)
+    history = History(ledger, runner, config)
+    try:
+        _play(data, history, clock)
+        runner.page_size = data.draw(st.sampled_from([1, 2, 5, 13, 1000]), label="last page size")
+        runner.run_once()
+        yield history
+    finally:
+        runner.close()
+        runner.store.close()
+        ledger.close()
+
+
+def _play(data: st.DataObject, history: History, clock: TickingClock) -> None:
+    ledger = history.ledger
+    for plan_id, currency, amount, interval, trial in PLANS:
+        ledger.create_plan(plan_id=plan_id, name=plan_id, tier=plan_id, currency=currency,
+                           amount=amount, interval=interval, trial_days=trial, effective_at=CATALOG_AT)
+    for coupon in COUPONS:
+        ledger.create_coupon(**coupon, effective_at=CATALOG_AT)  # type: ignore[arg-type]
+    cursor = CATALOG_AT + timedelta(days=1)
+    subscribers: list[tuple[UUID, datetime]] = []
+    subscriptions: list[UUID] = []
+
+    def start(subscriber: UUID, at: datetime) -> None:
+        plan = data.draw(st.sampled_from([p[0] for p in PLANS]), label="plan")
+        quantity = data.draw(st.integers(1, 4), label="quantity")
+        coupon = data.draw(st.sampled_from([None, None, "R20", "F10", "A5", "O3"]), label="coupon")
+        trial = data.draw(st.sampled_from([None, None, 0, 10]), label="trial days")
+        subscription = ledger.start_subscription(subscriber, plan_id=plan, quantity=quantity,
+                                                 coupon=coupon, trial_days=trial, effective_at=at)
+        subscriptions.append(subscription.id)
+
+    for _ in range(data.draw(st.integers(6, 30), label="commands")):
+        command = data.draw(st.sampled_from(COMMANDS), label="command")
+        if command in ("second", "change", "pause", "resume", "cancel", "revoke", "coupon") and not subscriptions:
+            command = "signup"
+        history.commands.append(command)
+        try:
+            if command == "signup":
+                who = ledger.register_subscriber(email=f"s{len(subscribers)}@example.com",
+                                                 name=f"S{len(subscribers)}", effective_at=cursor)
+                token = data.draw(st.sampled_from(["tok_visa"] * 4 + ["tok_chargeDeclined"]), label="card")
+                ledger.set_payment_method(who.id, gateway="sandbox", token=token, effective_at=cursor)
+                subscribers.append((who.id, cursor))
+                start(who.id, cursor)
+            elif command == "second":
+                who, registered = data.draw(st.sampled_from(subscribers), label="subscriber")
+                back = data.draw(st.sampled_from([0, 3, 30, 90]), label="backdated days")
+                start(who, max(registered, cursor - timedelta(days=back)))
+            elif command == "advance":
+                cursor = min(LAST_EFFECTIVE, cursor + timedelta(
+                    days=data.draw(st.integers(1, 70), label="days"),
+                    hours=data.draw(st.integers(0, 23), label="hours")))
+            elif command == "billing":
+                run_billing(ledger, cursor)
+            elif command == "project":
+                history.runner.page_size = data.draw(st.sampled_from([1, 2, 3, 7, 40]), label="page size")
+                history.runner.run_once()
+            elif command == "known":
+                history.known.append(clock.between())
+            else:
+                _on_subscription(data, ledger, command, data.draw(st.sampled_from(subscriptions),
+                                                                  label="subscription"), cursor)
+        except DomainError:
+            history.commands[-1] += "!"  # refused (pausing a canceled subscription, ...)
+    history.known.append(clock.between())
+
+
+def _on_subscription(data: st.DataObject, ledger: Ledger, command: str, sid: UUID, at: datetime) -> None:
+    if command == "change":
+        plan = data.draw(st.sampled_from([None, *[p[0] for p in PLANS]]), label="new plan")
+        quantity = data.draw(st.sampled_from([None, 1, 2, 7]), label="new quantity")
+        when = data.draw(st.sampled_from(["now", "period_end"]), label="when")
+        ledger.change_subscription(sid, plan_id=plan, quantity=quantity, when=when, effective_at=at)
+    elif command == "pause":
+        ledger.pause_subscription(sid, effective_at=at)
+    elif command == "resume":
+        ledger.resume_subscription(sid, effective_at=at)
+    elif command == "cancel":
+        when = data.draw(st.sampled_from(["now", "period_end"]), label="cancel when")
+        ledger.cancel_subscription(sid, when=when, effective_at=at)
+    elif command == "revoke":
+        ledger.revoke_cancellation(sid, effective_at=at)
+    elif command == "coupon":
+        coupon = data.draw(st.sampled_from([c["coupon_id"] for c in COUPONS]), label="coupon applied")
+        ledger.apply_coupon(sid, coupon=coupon, effective_at=at)
+
+
+# -- reading the model and folding the log -------------------------------------------------
+
+Row = tuple[str, str, str, str, Fraction, Fraction, Fraction]
+"""subscriber, currency, at, kind, amount, mrr_before, mrr_after (exact)."""
+
+
+def _believed(history: History, known_at: datetime | None) -> list[Row]:
+    """The model's movement rows believed at ``known_at`` (now if None), exact."""
+    if known_at is None:
+        clause, params = "recorded_to = ?", (FOREVER,)
+    else:
+        clause, params = "recorded_from <= ? AND recorded_to > ?", (sortable(known_at),) * 2
+    with history.runner.store.transaction() as tx:
+        rows = tx.execute("SELECT subscriber_id, currency, at, kind, amount, mrr_before, mrr_after"
+                          f" FROM view_mrr_movements WHERE {clause}", params).fetchall()
+    return sorted((s, c, at, k, parse_fraction(a), parse_fraction(b), parse_fraction(f))
+                  for s, c, at, k, a, b, f in rows)
+
+
+def _timelines(history: History, known_at: datetime | None) -> dict[str, list[Any]]:
+    """Each subscriber's MRR timeline folded by ``domain.metrics`` from only the events the
+    ledger knew by ``known_at`` (every event if None): the longest prefix of the log whose
+    events had all been recorded by then (README: "as known at")."""
+    events = history.ledger.event_log.read(0, 1_000_000).items
+    mine: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for event in events:
+        if known_at is not None and datetime.fromisoformat(event["recorded_at"]) > known_at:
+            break
+        if event["type"] in SUBSCRIPTION_EVENT_TYPES:
+            mine[event["subscriber_id"]].append(event)
+    return {subscriber: mrr_timeline(events) for subscriber, events in mine.items()}
+
+
+def _folded(timelines: dict[str, list[Any]]) -> list[Row]:
+    return sorted((subscriber, m.currency, sortable(m.at), m.kind, m.amount, m.mrr_before, m.mrr_after)
+                  for subscriber, timeline in timelines.items() for m in movements(timeline))
+
+
+def _months() -> list[tuple[datetime, datetime]]:
+    starts = [datetime(2025 + (m - 1) // 12, (m - 1) % 12 + 1, 1, tzinfo=UTC) for m in range(1, 22)]
+    return list(zip(starts, starts[1:], strict=False))
+
+
+def _mrr_at(rows: list[Row], currency: str, instant: datetime) -> Fraction:
+    """MRR just before ``instant`` from the rows: each subscriber's last ``mrr_after``."""
+    last: dict[str, Fraction] = {}
+    for subscriber, cur, at, _kind, _amount, _before, after in sorted(rows, key=lambda r: r[2]):
+        if cur == currency and at < sortable(instant):
+            last[subscriber] = after
+    return sum(last.values(), Fraction(0))
+
+
+# -- the properties ------------------------------------------------------------------------
+
+
+@PROPERTY
+@given(data=st.data())
+def test_the_incremental_mrr_model_equals_a_rebuild_from_zero(
+    data: st.DataObject, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    with _history(data, tmp_path_factory) as history:
+        runner = history.runner
+        # The whole bitemporal table, superseded rows included, against a scratch build.
+        with scratch_views(history.settings) as scratch:
+            for name in ("mrr", "subscriptions"):
+                outcome = runner.verify(name, scratch)
+                assert outcome.difference is None, (history.commands, outcome.difference.describe())
+        # And the rows believed now, against the live model rebuilt in place.
+        incremental = _believed(history, None)
+        runner.rebuild("mrr")
+        assert _believed(history, None) == incremental, history.commands
+
+
+@PROPERTY
+@given(data=st.data())
+def test_as_known_at_k_equals_a_fold_of_the_events_recorded_by_k(
+    data: st.DataObject, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    with _history(data, tmp_path_factory) as history:
+        for known_at in [*history.known, None]:
+            timelines = _timelines(history, known_at)
+            expected = _folded(timelines)
+            assert _believed(history, known_at) == expected, (known_at, history.commands)
+
+            # The drill-down report, as known at K (amounts as shown: rounded).
+            items = movement_list(history.runner.store, start=date(2000, 1, 1), end=date(2100, 1, 1),
+                                  currency=None, kind=None, subscriber_id=None, as_known_at=known_at,
+                                  after=0, limit=1_000_000)["items"]
+            assert sorted((i["subscriber_id"], i["currency"], i["effective_at"], i["kind"], i["amount"])
+                          for i in items) == sorted(
+                (s, c, at, k, str(round_minor(a))) for s, c, at, k, a, _b, _f in expected)
+
+            # The MRR report, as known at K: each bucket's MRR and movements, as the fold says.
+            for currency in sorted({row[1] for row in expected}):
+                report = mrr_report(history.runner.store, Window(date(2025, 1, 1), date(2026, 8, 31), "month"),
+                                    currency, known_at)
+                for bucket, (begin, end) in zip(report["buckets"], _months(), strict=True):
+                    mrr = sum((mrr_before(t, end).get(currency, Fraction(0)) for t in timelines.values()),
+                              Fraction(0))
+                    flows = {kind: sum((m[4] for m in expected if m[1] == currency and m[3] == kind
+                                        and sortable(begin) <= m[2] < sortable(end)), Fraction(0))
+                             for kind in MOVEMENT_KINDS}
+                    assert bucket["mrr"] == str(round_minor(mrr)), (known_at, bucket)
+                    assert {k: bucket[k] for k in MOVEMENT_KINDS} == {
+                        k: str(round_minor(v)) for k, v in flows.items()}, (known_at, bucket)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_the_movement_identity_holds_exactly_in_every_bucket_of_the_model(
+    data: st.DataObject, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    with _history(data, tmp_path_factory) as history:
+        for known_at in [*history.known, None]:
+            rows = _believed(history, known_at)
+            # Each subscriber's movements chain: before = the previous after, amount = the
+            # change, kind as SEMANTICS.md names it.
+            chains: dict[tuple[str, str], list[Row]] = defaultdict(list)
+            for row in sorted(rows, key=lambda r: r[2]):
+                chains[row[0], row[1]].append(row)
+            for chain in chains.values():
+                mrr, had = Fraction(0), False
+                for _s, _c, _at, kind, amount, before, after in chain:
+                    assert before == mrr and amount == abs(after - before) > 0
+                    assert kind == movement_kind(before, after, had_mrr=had)
+                    mrr, had = after, had or after > 0
+            # MRR(end) = MRR(start) + new + expansion + reactivation - contraction - churn.
+            for currency in {row[1] for row in rows}:
+                for begin, end in _months():
+                    flows = dict.fromkeys(MOVEMENT_KINDS, Fraction(0))
+                    for _s, cur, at, kind, amount, _b, _a in rows:
+                        if cur == currency and sortable(begin) <= at < sortable(end):
+                            flows[kind] += amount
+                    assert _mrr_at(rows, currency, end) == (
+                        _mrr_at(rows, currency, begin) + flows["new"] + flows["expansion"]
+                        + flows["reactivation"] - flows["contraction"] - flows["churn"]), (known_at, begin)
+
+
+class ScriptedClock:
+    """A clock that reads what the test sets: two writers racing, as the log sees them."""
+
+    def __init__(self) -> None:
+        self.now = RECORDED_FROM
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_as_known_at_k_when_two_writers_commit_out_of_clock_order(tmp_path: Any) -> None:
+    config = Settings.from_env({"SUBLEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}"})
+    clock = ScriptedClock()
+    ledger = build_ledger(config, clock=clock)
+    runner = build_projector(config, ledger)
+    try:
+        ledger.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=1000,
+                           interval="month", effective_at=CATALOG_AT)
+        ledger.create_plan(plan_id="pro", name="Pro", tier="pro", currency="USD", amount=3000,
+                           interval="month", effective_at=CATALOG_AT)
+        ada = ledger.register_subscriber(email="ada@example.com", name="Ada", effective_at=CATALOG_AT)
+        ledger.set_payment_method(ada.id, gateway="sandbox", token="tok_visa", effective_at=CATALOG_AT)
+        first, second = RECORDED_FROM + timedelta(seconds=2), RECORDED_FROM + timedelta(seconds=1)
+        clock.now = first  # read its clock second, committed first
+        ledger.start_subscription(ada.id, plan_id="pro", effective_at=CATALOG_AT + timedelta(days=10))
+        clock.now = second  # read its clock first, committed second
+        ledger.start_subscription(ada.id, plan_id="basic", effective_at=CATALOG_AT + timedelta(days=5))
+        runner.run_once()
+        history = History(ledger, runner, config)
+        known_at = second + timedelta(milliseconds=500)
+        assert _believed(history, known_at) == _folded(_timelines(history, known_at))
+    finally:
+        runner.close()
+        runner.store.close()
+        ledger.close()
