@@ -111,6 +111,16 @@ def _rows(store: ViewStore, currency: str, before: datetime, as_known_at: dateti
         ).fetchall()
 
 
+def _head(store: ViewStore, window: Window, currency: str | None, as_known_at: datetime | None,
+          model: str, version: str) -> dict[str, Any]:
+    """What every report answers besides its rows: its parameters, the log position its
+    read model had applied, and the version of the definitions it was computed with."""
+    return {"from": window.start.isoformat(), "to": window.end.isoformat(),
+            "interval": window.interval, "currency": currency,
+            "as_known_at": None if as_known_at is None else sortable(as_known_at),
+            "position": position(store, model), "metrics_version": version}
+
+
 def _money(value: Fraction) -> str:
     return str(round_minor(value))
 
@@ -122,9 +132,7 @@ def mrr_report(store: ViewStore, window: Window, currency: str | None,
     reactivation - contraction - churn, bucket by bucket."""
     buckets = list(window.buckets())
     currency = pick_currency(store, currency, as_known_at)
-    head = {"from": window.start.isoformat(), "to": window.end.isoformat(), "interval": window.interval,
-            "currency": currency, "as_known_at": None if as_known_at is None else sortable(as_known_at),
-            "position": position(store), "metrics_version": METRICS_VERSION}
+    head = _head(store, window, currency, as_known_at, "mrr", METRICS_VERSION)
     if currency is None:
         return {**head, "buckets": []}
     rows = _rows(store, currency, buckets[-1][1], as_known_at)
@@ -154,9 +162,7 @@ def churn_report(store: ViewStore, window: Window, currency: str | None,
     movements), and the rates of SEMANTICS.md (null when a denominator is 0)."""
     periods = list(window.buckets())
     currency = pick_currency(store, currency, as_known_at)
-    head = {"from": window.start.isoformat(), "to": window.end.isoformat(), "interval": window.interval,
-            "currency": currency, "as_known_at": None if as_known_at is None else sortable(as_known_at),
-            "position": position(store), "metrics_version": METRICS_VERSION}
+    head = _head(store, window, currency, as_known_at, "mrr", METRICS_VERSION)
     if currency is None:
         return {**head, "periods": []}
     rows = _rows(store, currency, periods[-1][1], as_known_at)
@@ -232,9 +238,7 @@ def revenue_report(store: ViewStore, window: Window, currency: str | None,
     and deferred at the bucket's end (collected for service after it, less its refunds)."""
     buckets = list(window.buckets())
     currency = pick_currency(store, currency, as_known_at)
-    head = {"from": window.start.isoformat(), "to": window.end.isoformat(), "interval": window.interval,
-            "currency": currency, "as_known_at": None if as_known_at is None else sortable(as_known_at),
-            "position": position(store, "revenue"), "metrics_version": REVENUE_VERSION}
+    head = _head(store, window, currency, as_known_at, "revenue", REVENUE_VERSION)
     if currency is None:
         return {**head, "buckets": []}
     stop = sortable(buckets[-1][1])
