@@ -5,7 +5,7 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint bench clean
+.PHONY: venv run test lint bench clean schemas
 
 ## venv: create .venv and install the package with its test extra
 venv: $(STAMP)
@@ -34,6 +34,10 @@ lint: venv
 bench: venv
 	@url="$$(bash scripts/ensure-postgres.sh)" && \
 	SUBLEDGER_TEST_PG_ADMIN_URL="$$url" $(BIN)/python -m bench
+
+## schemas: regenerate the JSON Schemas of the events under schemas/ (commit them)
+schemas: venv
+	$(BIN)/python -m subledger.schemas schemas
 
 ## clean: remove the venv, caches and local SQLite databases
 clean:

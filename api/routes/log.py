@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from subledger.domain.envelope import EVENT_TYPES
 from subledger.domain.errors import InvalidInput, NotFound
+from subledger.domain.schemas import event_schema
 from subledger.store.log import UnknownEventType
 
 from ..deps import LedgerDep, Limit, PrincipalDep
@@ -72,3 +73,17 @@ def readyz(request: Request) -> JSONResponse:
             status_code=503,
         )
     return JSONResponse({"status": "ready", "store": "ok", "lag": lag})
+
+
+@router.get("/schemas", tags=["meta"])
+def schemas() -> dict[str, Any]:
+    """The event types whose JSON Schema is published (also under `schemas/` in the repo)."""
+    return {"items": sorted(EVENT_TYPES)}
+
+
+@router.get("/schemas/{type_name}", tags=["meta"])
+def schema(type_name: str) -> JSONResponse:
+    """The JSON Schema (2020-12) of one event type's envelope, generated from the code."""
+    if type_name not in EVENT_TYPES:
+        raise NotFound(f"no event type {type_name!r}")
+    return JSONResponse(event_schema(type_name), media_type="application/schema+json")
