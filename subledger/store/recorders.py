@@ -76,6 +76,11 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         ])
 
     def create_table(self) -> None:
+        if self._tables_exist():
+            # No DDL at all when the tables are there: even an "IF NOT EXISTS" takes locks,
+            # and a process starting while others write could deadlock with their inserts.
+            self.datastore.register_type_adapters()
+            return
         # Processes starting together (API, projector, relay, a billing run) would race on
         # the DDL ("tuple concurrently updated"): one creates, the others wait and find it.
         with self.datastore.get_connection() as conn:
@@ -85,6 +90,16 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             finally:
                 conn.execute("SELECT pg_advisory_unlock(hashtext(%s))",
                              (f"subledger-ddl-{self.datastore.schema}",))
+
+    def _tables_exist(self) -> bool:
+        """Whether the last object the DDL creates exists (it runs in one transaction, so
+        then everything before it does too)."""
+        last = f"{self.events_table_name}_topic_idx"
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute("SELECT to_regclass(%s) IS NOT NULL AS present",
+                         (f'"{self.datastore.schema}"."{last}"',))
+            row = curs.fetchone()
+        return bool(row and row["present"])
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         record: IdempotencyRecord | None = kwargs.get("idempotency")
