@@ -1,4 +1,7 @@
-"""``python -m bench`` (or ``make bench``): run every benchmark."""
+"""``python -m bench`` (or ``make bench``): run every benchmark.
+
+``python -m bench projections`` (rebuild rate and report latency on a demo book of 500k
+events) takes about 12 minutes here, so it runs only when named."""
 
 from __future__ import annotations
 
@@ -8,16 +11,35 @@ import sys
 from . import billing, commands
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N[,N...], got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive subscriber counts, got {text!r}")
+    return sizes
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--n", type=int, default=1000, help="commands per measurement")
     parser.add_argument("--subscriptions", type=int, default=2000, help="book size for billing")
-    parser.add_argument("only", nargs="?", choices=["commands", "billing"], help="run one benchmark")
+    parser.add_argument("--events", type=int, default=500_000,
+                        help="least events in the book of the projections benchmark")
+    parser.add_argument("--latency-at", type=_sizes, default=(10_000, 30_000), metavar="N,N",
+                        help="subscriber counts at which the projections benchmark times the reports")
+    parser.add_argument("only", nargs="?", choices=["commands", "billing", "projections"],
+                        help="run one benchmark (projections runs only when named)")
     args = parser.parse_args()
     if args.only in (None, "commands"):
         commands.run(n=args.n)
     if args.only in (None, "billing"):
         billing.run(n=args.subscriptions)
+    if args.only == "projections":
+        from . import projections
+
+        projections.run(events=args.events, sizes=args.latency_at)
     return 0
 
 
