@@ -6,28 +6,12 @@ import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import pytest
-from fastapi.testclient import TestClient
-
-from subledger.bootstrap import build_api, build_projector
+from subledger.bootstrap import build_projector
 from subledger.commands.demo import generate
 
 
 def at(month: int, day: int) -> datetime:
     return datetime(2026, month, day, tzinfo=UTC)
-
-
-@pytest.fixture
-def projector(settings, ledger):  # type: ignore[no-untyped-def]
-    runner = build_projector(settings, ledger)
-    yield runner
-    runner.close()
-    runner.store.close()
-
-
-@pytest.fixture
-def client(settings, ledger, projector):  # type: ignore[no-untyped-def]
-    return TestClient(build_api(settings, ledger=ledger, projector=projector))
 
 
 def _subscriber(ledger, name: str, when: datetime):  # type: ignore[no-untyped-def]

@@ -4,27 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-from fastapi.testclient import TestClient
-
-from subledger.bootstrap import build_api, build_projector
-
 
 def at(month: int, day: int) -> datetime:
     return datetime(2026, month, day, tzinfo=UTC)
-
-
-@pytest.fixture
-def projector(settings, ledger):  # type: ignore[no-untyped-def]
-    runner = build_projector(settings, ledger)
-    yield runner
-    runner.close()
-    runner.store.close()
-
-
-@pytest.fixture
-def client(settings, ledger, projector):  # type: ignore[no-untyped-def]
-    return TestClient(build_api(settings, ledger=ledger, projector=projector))
 
 
 def _signup(ledger, name: str, when: datetime):  # type: ignore[no-untyped-def]

@@ -5,28 +5,12 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-import pytest
-from fastapi.testclient import TestClient
-
-from subledger.bootstrap import build_api, build_projector
+from subledger.bootstrap import build_projector
 from subledger.commands.billing import run_billing
 
 
 def at(month: int, day: int) -> datetime:
     return datetime(2026, month, day, tzinfo=UTC)
-
-
-@pytest.fixture
-def projector(settings, ledger):  # type: ignore[no-untyped-def]
-    runner = build_projector(settings, ledger)
-    yield runner
-    runner.close()
-    runner.store.close()
-
-
-@pytest.fixture
-def client(settings, ledger, projector):  # type: ignore[no-untyped-def]
-    return TestClient(build_api(settings, ledger=ledger, projector=projector))
 
 
 def _april(ledger):  # type: ignore[no-untyped-def]

@@ -25,14 +25,6 @@ def _iso(value: datetime | None) -> str | None:
 
 
 @pytest.fixture
-def projector(settings, ledger):  # type: ignore[no-untyped-def]
-    runner = build_projector(settings, ledger)
-    yield runner
-    runner.close()
-    runner.store.close()
-
-
-@pytest.fixture
 def demo_book(ledger):  # type: ignore[no-untyped-def]
     generate(ledger, subscribers=25, months=4, seed=11)
     return ledger
