@@ -346,7 +346,7 @@ class Ledger(Application):
         )
         subscription, _ = self.settle(
             subscription, effective, now, idempotency=idempotency,
-            links=[SubscriberLink(subscriber.id, subscription.id)],
+            links=[SubscriberLink(subscriber.id, subscription.id)], as_answer=True,
         )
         return subscription
 
@@ -390,7 +390,7 @@ class Ledger(Application):
         subscription = self._settle_before(subscription, effective, now)
         outcome = decide(subscription, effective, now)
         subscription, _ = self.settle(subscription, effective, now, idempotency=idempotency,
-                                      result_of=lambda s: result_of(s, outcome))
+                                      result_of=lambda s: result_of(s, outcome), as_answer=True)
         return subscription, outcome
 
     def change_subscription(
@@ -496,16 +496,21 @@ class Ledger(Application):
         result_of: Callable[[Subscription], Any] = lambda s: s,
         links: Iterable[SubscriberLink] = (),
         observe: Callable[[list[Any]], None] | None = None,
+        as_answer: bool = False,
     ) -> tuple[Subscription, bool]:
         """Save the subscription's pending decision and everything due up to ``instant``,
         taking charges and refunds to their gateways after the step that needs them is
         saved. Returns the subscription as last saved, and whether everything due was done
-        (False when a gateway was unavailable: the attempt stays due for the next try).
+        (False when a gateway was unavailable: the attempt stays due for the next try). With
+        ``as_answer``, if another writer saved in between, the state returned is the one this
+        call last saved (the later state is the other writer's doing), for the command's answer.
 
         The first save carries the caller's decision; if it loses a race,
         :class:`ConcurrentModification` is raised and no gateway was asked. Later saves
         that lose a race reload and carry on: the decision is already durable."""
         durable = False
+        saved: Subscription | None = None
+        answer: Subscription | None = None
         links = list(links)
         for _ in range(MAX_SETTLE_ROUNDS):
             intent = subscription.next_step(instant, recorded_at=now)
@@ -524,13 +529,17 @@ class Ledger(Application):
             except ConcurrentModification:
                 if not durable:
                     raise
+                # Another writer came in between: carry on from its state, but answer with
+                # the state this command last saved (the later state is another's doing).
+                answer = answer or saved
                 subscription = self.get_subscription(subscription.id)
                 continue
             durable = True
+            saved = copy.deepcopy(subscription)
             if observe is not None:
                 observe(events)
             if final:
-                return subscription, True
+                return (answer or subscription) if as_answer else subscription, True
             try:
                 if intent is not None:
                     self.take_charge(subscription, intent, now)
@@ -538,7 +547,7 @@ class Ledger(Application):
                     self.take_refunds(subscription, refunds, now)
             except GatewayUnavailable as error:
                 logger.warning("gateway unavailable for subscription %s: %s", subscription.id, error)
-                return subscription, False
+                return (answer or subscription) if as_answer else subscription, False
         raise RuntimeError(f"subscription {subscription.id} did not settle")  # pragma: no cover
 
     def take_charge(self, subscription: Subscription, intent: ChargeIntent, now: datetime) -> None:
