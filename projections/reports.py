@@ -125,6 +125,26 @@ def _money(value: Fraction) -> str:
     return str(round_minor(value))
 
 
+def _walk(
+    rows: list[tuple[Any, ...]], buckets: list[tuple[datetime, datetime]],
+) -> Iterator[tuple[datetime, dict[str, Fraction], list[tuple[Any, ...]], dict[str, Fraction]]]:
+    """Walk movement rows (ordered by time) bucket by bucket: per bucket its start, each
+    subscriber's MRR at the start, the movements inside it, and the MRR at its end."""
+    current: dict[str, Fraction] = {}
+    index = 0
+    for start, end in buckets:
+        while index < len(rows) and rows[index][1] < sortable(start):
+            current[rows[index][0]] = parse_fraction(rows[index][4])
+            index += 1
+        opening = dict(current)
+        inside = []
+        while index < len(rows) and rows[index][1] < sortable(end):
+            inside.append(rows[index])
+            current[rows[index][0]] = parse_fraction(rows[index][4])
+            index += 1
+        yield start, opening, inside, current
+
+
 def mrr_report(store: ViewStore, window: Window, currency: str | None,
                as_known_at: datetime | None) -> dict[str, Any]:
     """Per bucket: MRR and ARR as of the bucket's end, the movements in it, and the number
@@ -136,22 +156,16 @@ def mrr_report(store: ViewStore, window: Window, currency: str | None,
     if currency is None:
         return {**head, "buckets": []}
     rows = _rows(store, currency, buckets[-1][1], as_known_at)
-    current: dict[str, Fraction] = {}
     out = []
-    index = 0
-    for start, end in buckets:
+    for start, _opening, inside, closing in _walk(rows, buckets):
         sums = dict.fromkeys(MOVEMENT_KINDS, Fraction(0))
-        while index < len(rows) and rows[index][1] < sortable(end):
-            subscriber, at, kind, amount, after = rows[index]
-            if at >= sortable(start):
-                sums[kind] += parse_fraction(amount)
-            current[subscriber] = parse_fraction(after)
-            index += 1
-        mrr = sum(current.values(), Fraction(0))
+        for _subscriber, _at, kind, amount, _after in inside:
+            sums[kind] += parse_fraction(amount)
+        mrr = sum(closing.values(), Fraction(0))
         out.append({
             "date": start.date().isoformat(), "mrr": _money(mrr), "arr": _money(12 * mrr),
             **{kind: _money(value) for kind, value in sums.items()},
-            "subscribers": sum(1 for v in current.values() if v > 0),
+            "subscribers": sum(1 for v in closing.values() if v > 0),
         })
     return {**head, "buckets": out}
 
@@ -166,23 +180,14 @@ def churn_report(store: ViewStore, window: Window, currency: str | None,
     if currency is None:
         return {**head, "periods": []}
     rows = _rows(store, currency, periods[-1][1], as_known_at)
-    current: dict[str, Fraction] = {}
     out = []
-    index = 0
-    for start, end in periods:
-        while index < len(rows) and rows[index][1] < sortable(start):
-            current[rows[index][0]] = parse_fraction(rows[index][4])
-            index += 1
-        customers_start = sum(1 for v in current.values() if v > 0)
-        mrr_start = sum(current.values(), Fraction(0))
+    for start, opening, inside, _closing in _walk(rows, periods):
+        customers_start = sum(1 for v in opening.values() if v > 0)
+        mrr_start = sum(opening.values(), Fraction(0))
         sums: dict[str, Fraction] = defaultdict(Fraction)
-        churned = 0
-        while index < len(rows) and rows[index][1] < sortable(end):
-            subscriber, _at, kind, amount, after = rows[index]
+        for _subscriber, _at, kind, amount, _after in inside:
             sums[kind] += parse_fraction(amount)
-            churned += kind == "churn"
-            current[subscriber] = parse_fraction(after)
-            index += 1
+        churned = sum(1 for row in inside if row[2] == "churn")
         rates = churn_rates(
             customers_start=customers_start, churned_customers=churned, mrr_start=mrr_start,
             churn=sums["churn"], contraction=sums["contraction"], expansion=sums["expansion"],
