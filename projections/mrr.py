@@ -5,7 +5,9 @@ in one currency at an effective instant, with the events that caused it, and the
 recorded time during which the ledger believed it: ``[recorded_from, recorded_to)``. When an
 event changes a subscriber's past (a backdated second subscription, a correction), the
 subscriber's movements are derived again from the log (`subledger.domain.metrics`); rows no
-longer true are closed at that event's ``recorded_at`` and the new ones open there. So
+longer true are closed at that event's ``recorded_at`` and the new ones open there. Each row
+also keeps the log positions at which it was learned and retracted (``known_position``,
+``retracted_position``): the Kafka relay streams movements in that order. So
 "as known at K" is a query (``recorded_from <= K < recorded_to``), not a replay, and the
 current figures always equal a from-scratch fold.
 """
@@ -76,8 +78,11 @@ class KnownAt:
 
 class MrrModel:
     name = "mrr"
-    version = 2
+    version = 3
     tables = ("view_mrr_movements", "view_mrr_known_at")
+    volatile = {"view_mrr_movements": ("known_position", "retracted_position")}
+    """Columns that depend on how the log was paged (a belief closed and reopened at the
+    same instant), left out when a rebuild is compared with the live model."""
     clock = KnownAt("view_mrr_known_at")
 
     def __init__(self, history: History) -> None:
@@ -90,12 +95,17 @@ class MrrModel:
             " subscriber_id TEXT NOT NULL, currency TEXT NOT NULL, at TEXT NOT NULL,"
             " kind TEXT NOT NULL, amount TEXT NOT NULL, mrr_before TEXT NOT NULL,"
             " mrr_after TEXT NOT NULL, event_ids TEXT NOT NULL, positions TEXT NOT NULL,"
-            " recorded_from TEXT NOT NULL, recorded_to TEXT NOT NULL)"
+            " recorded_from TEXT NOT NULL, recorded_to TEXT NOT NULL,"
+            " known_position BIGINT NOT NULL, retracted_position BIGINT)"
         )
         tx.execute("CREATE INDEX IF NOT EXISTS view_mrr_movements_at"
                    " ON view_mrr_movements (currency, at)")
         tx.execute("CREATE INDEX IF NOT EXISTS view_mrr_movements_subscriber"
                    " ON view_mrr_movements (subscriber_id, recorded_to)")
+        tx.execute("CREATE INDEX IF NOT EXISTS view_mrr_movements_known"
+                   " ON view_mrr_movements (known_position)")
+        tx.execute("CREATE INDEX IF NOT EXISTS view_mrr_movements_retracted"
+                   " ON view_mrr_movements (retracted_position)")
 
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
         stamps = self.clock.stamp(tx, envelopes)
@@ -109,10 +119,10 @@ class MrrModel:
                 if history is None:
                     history = self.history(subscriber_id, last_position(envelopes))
                 known = [e for e in history if e["position"] <= last]
-                self._revise(tx, subscriber_id, known, known_at)
+                self._revise(tx, subscriber_id, known, known_at, last)
 
     def _revise(self, tx: ViewCursor, subscriber_id: str, known: list[dict[str, Any]],
-                recorded_at: str) -> None:
+                recorded_at: str, position: int) -> None:
         positions = {e["event_id"]: e["position"] for e in known}
         wanted = {_key(m): m for m in movements(mrr_timeline(known))}
         current = tx.execute(
@@ -123,19 +133,20 @@ class MrrModel:
         believed = {tuple(row) for row in current}
         for row in believed - set(wanted):
             tx.execute(
-                "UPDATE view_mrr_movements SET recorded_to = ? WHERE subscriber_id = ?"
+                "UPDATE view_mrr_movements SET recorded_to = ?, retracted_position = ?"
+                " WHERE subscriber_id = ?"
                 " AND recorded_to = ? AND currency = ? AND at = ? AND kind = ? AND amount = ?"
                 " AND mrr_before = ? AND mrr_after = ? AND event_ids = ?",
-                (recorded_at, subscriber_id, FOREVER, *row),
+                (recorded_at, position, subscriber_id, FOREVER, *row),
             )
         tx.executemany(
             "INSERT INTO view_mrr_movements (subscriber_id, currency, at, kind, amount,"
-            " mrr_before, mrr_after, event_ids, positions, recorded_from, recorded_to)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " mrr_before, mrr_after, event_ids, positions, recorded_from, recorded_to,"
+            " known_position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (subscriber_id, *key,
                  json.dumps([positions.get(i) for i in wanted[key].event_ids]),
-                 recorded_at, FOREVER)
+                 recorded_at, FOREVER, position)
                 for key in wanted.keys() - believed
             ],
         )

@@ -365,14 +365,17 @@ Table = tuple[list[str], list[str], list[tuple[Any, ...]]]
 
 
 def _snapshot(store: ViewStore, model: ReadModel) -> tuple[int, dict[str, Table]]:
-    """The model's checkpoint and tables, read in one snapshot."""
+    """The model's checkpoint and tables, read in one snapshot (without the model's
+    ``volatile`` columns, if it names any)."""
     with store.transaction() as tx:
         if store.postgres:
             tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         found = tx.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?", (model.name,)).fetchone()
         tables: dict[str, Table] = {}
+        volatile: dict[str, tuple[str, ...]] = getattr(model, "volatile", {})
         for table in model.tables:
             columns, key = _columns(store, tx, table)
+            columns = [c for c in columns if c not in volatile.get(table, ())]
             rows = tx.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
             tables[table] = (columns, key, rows)
     return (0 if found is None else int(found[0])), tables
