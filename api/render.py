@@ -8,14 +8,12 @@ from typing import Any
 from uuid import UUID
 
 from subledger.domain.catalog import Coupon, Plan
-from subledger.domain.envelope import jsonable
+from subledger.domain.messages import subscription_body
 from subledger.domain.subscriber import Subscriber
 from subledger.domain.subscription import Subscription
 from subledger.domain.time import isoformat
 
-
-def _time(value: Any) -> str | None:
-    return None if value is None else isoformat(value)
+__all__ = ["charge_body", "coupon_body", "plan_body", "subscriber_body", "subscription_body"]
 
 
 def plan_body(plan: Plan) -> dict[str, Any]:
@@ -56,41 +54,6 @@ def subscriber_body(subscriber: Subscriber, subscription_ids: Sequence[UUID]) ->
         "payment_method": subscriber.payment_method,
         "registered_at": isoformat(subscriber.registered_at),
         "subscription_ids": [str(i) for i in subscription_ids],
-    }
-
-
-def subscription_body(sub: Subscription) -> dict[str, Any]:
-    return {
-        "subscription_id": str(sub.id),
-        "subscriber_id": str(sub.subscriber_id),
-        "status": sub.status,
-        "plan_id": sub.plan_id,
-        "plan_version": sub.plan_version,
-        "tier": sub.tier,
-        "amount": sub.amount,
-        "currency": sub.currency,
-        "interval": sub.interval.value,
-        "quantity": sub.quantity,
-        "current_period_start": isoformat(sub.current_period_start),
-        "current_period_end": isoformat(sub.current_period_end),
-        "trial_end": _time(sub.trial_end),
-        "billing_anchor": _time(sub.billing_anchor),
-        "started_at": isoformat(sub.started_at),
-        "cancel_at": _time(sub.cancel_at),
-        "canceled_at": _time(sub.canceled_at),
-        "cancel_reason": sub.cancel_reason,
-        "paused_at": _time(sub.paused_at),
-        "scheduled_change": jsonable(sub.scheduled_change),
-        "coupon": jsonable(sub.coupon),
-        "credit_balance": sub.credit_balance,
-        "pending_refunds": [
-            {"refund_id": refund_id, **jsonable(refund)}
-            for refund_id, refund in sorted(sub.pending_refunds.items())
-        ],
-        "open_invoices": [
-            {"invoice_id": invoice_id, **jsonable(invoice)}
-            for invoice_id, invoice in sorted(sub.open_invoices.items())
-        ],
     }
 
 

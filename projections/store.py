@@ -18,6 +18,8 @@ from psycopg import sql
 from subledger.config import PostgresConfig, Settings, SQLiteConfig
 
 CHECKPOINTS = "subledger_projections"
+WORKERS = "subledger_workers"
+"""The last status each background worker reported (e.g. the relay: broker unavailable)."""
 
 
 class ViewCursor:
@@ -68,6 +70,8 @@ class ViewStore:
         with self.transaction() as tx:
             tx.execute(f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS} (name TEXT PRIMARY KEY,"
                        " position BIGINT NOT NULL, version INTEGER NOT NULL)")
+            tx.execute(f"CREATE TABLE IF NOT EXISTS {WORKERS} (name TEXT PRIMARY KEY,"
+                       " status TEXT NOT NULL, detail TEXT, updated_at TEXT NOT NULL)")
 
     @contextmanager
     def transaction(self) -> Iterator[ViewCursor]:
@@ -90,6 +94,20 @@ class ViewStore:
         with self.transaction() as tx:
             return tx.execute(f"SELECT position, version FROM {CHECKPOINTS} WHERE name = ?",
                               (name,)).fetchone()
+
+    def positions(self) -> dict[str, int]:
+        """Every checkpoint: read models and relay streams, whichever process runs them."""
+        with self.transaction() as tx:
+            return {name: int(position) for name, position in
+                    tx.execute(f"SELECT name, position FROM {CHECKPOINTS} ORDER BY name").fetchall()}
+
+    def workers(self) -> dict[str, dict[str, str | None]]:
+        """The last status each background worker reported."""
+        with self.transaction() as tx:
+            rows = tx.execute(f"SELECT name, status, detail, updated_at FROM {WORKERS}"
+                              " ORDER BY name").fetchall()
+        return {name: {"status": status, "detail": detail, "since": since}
+                for name, status, detail, since in rows}
 
     @staticmethod
     def set_checkpoint(tx: ViewCursor, name: str, position: int, version: int) -> None:

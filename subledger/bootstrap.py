@@ -18,6 +18,7 @@ from .config import PostgresConfig, Settings, SQLiteConfig
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from subledger.projections.relay import Relay
     from subledger.projections.runner import ProjectionRunner, ReadModel
 
 _RECORDERS = "subledger.store.recorders"
@@ -76,6 +77,22 @@ def build_projector(settings: Settings, ledger: Ledger) -> ProjectionRunner:
     from subledger.projections.store import ViewStore
 
     return ProjectionRunner(ledger.event_log, ViewStore(settings), read_models(ledger))
+
+
+def build_relay(settings: Settings, ledger: Ledger) -> Relay:
+    """The Kafka relay over the ledger's log and read models (needs
+    ``SUBLEDGER_KAFKA_BOOTSTRAP``)."""
+    from subledger.projections.relay import KafkaPublisher, Relay, topic_specs
+    from subledger.projections.store import ViewStore
+
+    if not settings.kafka_bootstrap:
+        raise ValueError("SUBLEDGER_KAFKA_BOOTSTRAP is not set: there is no broker to relay to")
+    return Relay(
+        ledger.event_log, ViewStore(settings), KafkaPublisher(settings.kafka_bootstrap),
+        prefix=settings.topic_prefix,
+        topics=topic_specs(settings.topic_prefix, settings.kafka_partitions,
+                           settings.kafka_replication_factor),
+    )
 
 
 def read_models(ledger: Ledger) -> list[ReadModel]:

@@ -39,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="do not run the projector or relay in this process")
     project = commands.add_parser("project", help="run the projections (follow the log)")
     project.add_argument("--once", action="store_true", help="catch up and exit")
+    relay = commands.add_parser(
+        "relay", help="stream the log and the projections' outputs to Kafka",
+        description="Publish every event, each subscription's state and every MRR movement to "
+        "the Kafka topics of SUBLEDGER_KAFKA_BOOTSTRAP, advancing only once the broker "
+        "acknowledged. --once catches up and exits (exit 1 if the broker is unavailable).")
+    relay.add_argument("--once", action="store_true", help="catch up and exit")
     rebuild = commands.add_parser(
         "rebuild", help="drop a read model and build it again from position 0",
         description="Drop a read model and build it again from position 0 (a progress bar on "
@@ -101,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(ledger, args.subscribers, args.months, args.seed)
         if args.command == "project":
             return _project(settings, ledger, once=args.once)
+        if args.command == "relay":
+            return _relay(settings, ledger, once=args.once)
         if args.command == "rebuild":
             return _rebuild(settings, ledger, args.view, verify=args.verify)
     except DomainError as error:
@@ -155,7 +163,7 @@ def _serve(settings: Settings, host: str, port: int, *, workers: bool) -> int:
 
     import uvicorn
 
-    from .bootstrap import build_api, build_projector
+    from .bootstrap import build_api, build_projector, build_relay
 
     if not 0 < port < 65536:
         print("subledger: --port must be from 1 to 65535", file=sys.stderr)
@@ -168,18 +176,25 @@ def _serve(settings: Settings, host: str, port: int, *, workers: bool) -> int:
         print(f"subledger: cannot open the event store: {error}", file=sys.stderr)
         return 2
     stop = threading.Event()
-    thread = None
+    threads = []
     if projector is not None:
-        thread = threading.Thread(target=projector.run_forever, args=(stop,), name="projector",
-                                  daemon=True)
+        threads.append(threading.Thread(target=projector.run_forever, args=(stop,),
+                                        name="projector", daemon=True))
+    relay = build_relay(settings, ledger) if workers and settings.kafka_bootstrap else None
+    if relay is not None:
+        threads.append(threading.Thread(target=relay.run_forever, args=(stop,), name="relay",
+                                        daemon=True))
+    for thread in threads:
         thread.start()
     try:
         uvicorn.run(build_api(settings, ledger=ledger, projector=projector), host=host, port=port,
                     log_level="info")
     finally:
         stop.set()
-        if thread is not None:
+        for thread in threads:
             thread.join(timeout=10)
+        if relay is not None:
+            relay.close()
         ledger.close()
     return 0
 
@@ -204,6 +219,39 @@ def _project(settings: Settings, ledger: Ledger, *, once: bool) -> int:
         return 0
     finally:
         projector.close()
+
+
+def _relay(settings: Settings, ledger: Ledger, *, once: bool) -> int:
+    import signal
+    import threading
+
+    from subledger.projections.relay import BrokerUnavailable
+
+    from .bootstrap import build_relay
+
+    if not settings.kafka_bootstrap:
+        print("subledger: SUBLEDGER_KAFKA_BOOTSTRAP is not set: there is no broker to relay to",
+              file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    relay = build_relay(settings, ledger)
+    try:
+        if once:
+            try:
+                sent = relay.run_once()
+            except BrokerUnavailable as error:
+                print(f"subledger: Kafka unavailable: {error}", file=sys.stderr)
+                return 1
+            print(json.dumps({"messages_sent": sent, "lag": relay.lag()}))
+            return 0
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        relay.run_forever(stop)
+        return 0
+    finally:
+        relay.close()
+        relay.store.close()
 
 
 def _rebuild(settings: Settings, ledger: Ledger, view: str, *, verify: bool) -> int:

@@ -59,6 +59,8 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     kafka_bootstrap: tuple[str, ...] | None = None
     topic_prefix: str = "subledger"
+    kafka_partitions: int = 3
+    kafka_replication_factor: int = 1
     api_keys: Mapping[str, str] = field(default_factory=dict)
     cipher_key: bytes | None = None
     audit_key: bytes | None = None
@@ -85,6 +87,10 @@ class Settings:
             database_url=url,
             kafka_bootstrap=_parse_bootstrap(get("SUBLEDGER_KAFKA_BOOTSTRAP")),
             topic_prefix=_parse_topic_prefix(get("SUBLEDGER_TOPIC_PREFIX") or "subledger"),
+            kafka_partitions=_parse_count("SUBLEDGER_KAFKA_PARTITIONS",
+                                          get("SUBLEDGER_KAFKA_PARTITIONS"), 3, 1000),
+            kafka_replication_factor=_parse_count("SUBLEDGER_KAFKA_REPLICATION_FACTOR",
+                                                  get("SUBLEDGER_KAFKA_REPLICATION_FACTOR"), 1, 32),
             api_keys=_parse_api_keys(get("SUBLEDGER_API_KEYS")),
             cipher_key=_parse_key("SUBLEDGER_CIPHER_KEY", get("SUBLEDGER_CIPHER_KEY"), (16, 24, 32)),
             audit_key=_parse_key("SUBLEDGER_AUDIT_KEY", get("SUBLEDGER_AUDIT_KEY"), None),
@@ -147,6 +153,14 @@ def _parse_topic_prefix(value: str) -> str:
     if not _TOPIC_PREFIX.match(value):
         raise ConfigError("SUBLEDGER_TOPIC_PREFIX", "1-100 characters of letters, digits, '.', '_', '-'")
     return value
+
+
+def _parse_count(variable: str, value: str | None, default: int, most: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= most:
+        raise ConfigError(variable, f"an integer from 1 to {most}")
+    return int(value)
 
 
 def _parse_api_keys(value: str | None) -> dict[str, str]:

@@ -22,6 +22,7 @@ import httpx
 import psycopg
 import pytest
 from psycopg import sql
+from tansu import TansuBroker
 
 from subledger.bootstrap import build_api, build_ledger
 from subledger.commands.ledger import Ledger
@@ -215,3 +216,18 @@ def http(api_url: str) -> Iterator[httpx.Client]:
     """An HTTP client bound to the live server."""
     with httpx.Client(base_url=api_url, timeout=30) as client:
         yield client
+
+
+# ---------------------------------------------------------------------------
+# 3. The Kafka-protocol broker (Tansu, one per test)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def broker() -> Iterator[TansuBroker]:
+    """A fresh, empty Tansu broker on a free loopback port, stopped afterwards."""
+    running = TansuBroker()
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -272,3 +272,20 @@ def test_the_cli_refuses_a_port_out_of_range(capsys, monkeypatch, tmp_path, port
     out, err = capsys.readouterr()
     assert out == ""
     assert "--port" in one_line(err)
+
+
+def test_topic_partitions_and_replication_default_to_three_and_one() -> None:
+    settings = Settings.from_env({})
+    assert (settings.kafka_partitions, settings.kafka_replication_factor) == (3, 1)
+
+
+def test_topic_partitions_and_replication_are_read_from_the_environment() -> None:
+    settings = Settings.from_env({"SUBLEDGER_KAFKA_PARTITIONS": "12",
+                                  "SUBLEDGER_KAFKA_REPLICATION_FACTOR": "3"})
+    assert (settings.kafka_partitions, settings.kafka_replication_factor) == (12, 3)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "three", "1.5", "1001"])
+def test_a_partition_count_that_is_not_a_small_positive_integer_is_refused(value: str) -> None:
+    error = refused({"SUBLEDGER_KAFKA_PARTITIONS": value})
+    assert error.variable == "SUBLEDGER_KAFKA_PARTITIONS"

@@ -62,17 +62,26 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", include_in_schema=False)
 def readyz(request: Request) -> JSONResponse:
-    """Ready when the store answers. ``lag`` maps each projection to its lag in events."""
+    """Ready when the store answers. ``lag`` maps each projection (and relay stream) to the
+    events it has still to handle; ``workers`` is the last status each background worker
+    reported (the relay says ``broker_unavailable`` while Kafka is down: commands go on)."""
     ledger = request.app.state.ledger
+    views = request.app.state.views
     lag: dict[str, int] = dict(request.app.state.projection_lag())
+    workers: dict[str, Any] = {}
     try:
         ledger.store_recorder.ping()
+        if views is not None:
+            head = ledger.event_log.max_position()
+            lag.update({name: max(0, head - position) for name, position in views.positions().items()})
+            workers = views.workers()
     except Exception as error:  # noqa: BLE001 - any failure to reach the store means not ready
         return JSONResponse(
-            {"status": "unavailable", "store": f"error: {type(error).__name__}", "lag": lag},
+            {"status": "unavailable", "store": f"error: {type(error).__name__}", "lag": lag,
+             "workers": workers},
             status_code=503,
         )
-    return JSONResponse({"status": "ready", "store": "ok", "lag": lag})
+    return JSONResponse({"status": "ready", "store": "ok", "lag": lag, "workers": workers})
 
 
 @router.get("/schemas", tags=["meta"])

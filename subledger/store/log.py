@@ -48,6 +48,22 @@ class EventLog:
         event = self.mapper.to_domain_event(notification)
         return to_envelope(notification.id, event)  # type: ignore[arg-type]
 
+    def read_with_events(self, after: int, limit: int) -> tuple[Page, list[Any]]:
+        """Like :meth:`read`, with each envelope's domain event alongside (same order)."""
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False)
+        events = [self.mapper.to_domain_event(n) for n in notifications]
+        items = [to_envelope(n.id, e) for n, e in zip(notifications, events, strict=True)]  # type: ignore[arg-type]
+        return Page(items=items, last_position=notifications[-1].id if notifications else None), events
+
+    def aggregate(self, aggregate_id: UUID, version: int) -> Any:
+        """The aggregate as it stood at ``version``, folded from its stored events (None if
+        it has no event up to there)."""
+        state = None
+        for stored in self.recorder.select_events(aggregate_id, lte=version):
+            state = self.mapper.to_domain_event(stored).mutate(state)
+        return state
+
     def read(self, after: int, limit: int, types: Sequence[str] = ()) -> Page:
         """Up to ``limit`` events after ``after``, optionally only of some types."""
         notifications = self.recorder.select_notifications(

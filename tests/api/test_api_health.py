@@ -14,7 +14,7 @@ def test_a_server_whose_store_answers_is_ready(http: httpx.Client) -> None:
     ready = http.get("/readyz")
     assert ready.status_code == 200
     body = ready.json()
-    assert set(body) == {"status", "store", "lag"}
+    assert set(body) == {"status", "store", "lag", "workers"}
     assert (body["status"], body["store"]) == ("ready", "ok")
     assert all(isinstance(lag, int) and lag >= 0 for lag in body["lag"].values())
 
@@ -29,7 +29,7 @@ def test_a_server_whose_store_does_not_answer_is_503_with_the_same_shape(
     ready = http.get("/readyz")
     assert ready.status_code == 503
     body = ready.json()
-    assert set(body) == {"status", "store", "lag"}
+    assert set(body) == {"status", "store", "lag", "workers"}
     assert body["status"] != "ready" and body["store"] != "ok"
     assert isinstance(body["lag"], dict)
     assert http.get("/healthz").status_code == 200, "the process itself is up"

@@ -87,7 +87,7 @@ def test_health_and_readiness_need_no_key(http: httpx.Client) -> None:
     ready = http.get("/readyz")
     assert ready.status_code == 200
     body = ready.json()
-    assert set(body) == {"status", "store", "lag"}
+    assert set(body) == {"status", "store", "lag", "workers"}
     assert (body["status"], body["store"]) == ("ready", "ok")
     assert isinstance(body["lag"], dict)
     assert all(isinstance(name, str) and isinstance(lag, int) and lag >= 0

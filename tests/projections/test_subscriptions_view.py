@@ -141,6 +141,7 @@ def test_readyz_reports_each_read_models_lag(settings, ledger, projector) -> Non
     head = ledger.event_log.max_position()
     assert client.get("/readyz").json() == {"status": "ready", "store": "ok",
                                             "lag": {"subscriptions": head, "mrr": head,
-                                                    "revenue": head}}
+                                                    "revenue": head},
+                                            "workers": {}}
     projector.run_once()
     assert client.get("/readyz").json()["lag"] == {"subscriptions": 0, "mrr": 0, "revenue": 0}

@@ -1,0 +1,391 @@
+"""The Kafka relay: a projection whose output is topics instead of tables.
+
+A cursor loop per stream (DESIGN.md, lesson 9): read after the last acknowledged position,
+publish, wait for the broker to acknowledge every message (``acks=all``, idempotent
+producer), and only then advance the checkpoint. A crash before the checkpoint moves re-sends
+the batch; nothing is ever skipped. Messages are sent in position order through one producer,
+so per key (one partition) they arrive in ledger order; a re-send after a crash starts again
+from the checkpoint, and consumers drop what they already handled by ``position``.
+
+Two streams, each with its checkpoint in the views' checkpoint table:
+
+- ``relay``: the log itself, to ``<prefix>.events`` and ``<prefix>.subscriptions`` (the state
+  of a subscription after each of its events, folded from its stored events by the domain's
+  own aggregate, with a cache so a page does not reload every subscription);
+- ``relay.mrr-movements``: the movements of the ``mrr`` read model, in the order of the
+  positions at which they were learned or retracted; it never passes the ``mrr`` model's own
+  checkpoint, so it streams only what the projection has committed.
+
+The broker being down never blocks commands (the relay runs apart from them and only
+reads the log); it is logged, retried with backoff, and shown in ``/readyz`` through the
+``subledger_workers`` table. On PostgreSQL one relay per topic prefix is active at a time
+(a session advisory lock); others wait on standby.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fractions import Fraction
+from typing import Any, Protocol
+from uuid import UUID
+
+from subledger.domain.messages import (
+    COMPACTED,
+    TOPIC_SUFFIXES,
+    Message,
+    event_message,
+    movement_message,
+    subscription_body,
+    subscription_message,
+    topic_name,
+)
+from subledger.domain.money import round_minor
+from subledger.domain.subscription import Subscription
+from subledger.store.log import EventLog
+
+from .mrr import MrrModel
+from .store import CHECKPOINTS, WORKERS, ViewCursor, ViewStore
+
+logger = logging.getLogger(__name__)
+
+LOG_STREAM = "relay"
+MOVEMENTS_STREAM = "relay.mrr-movements"
+STREAMS = (LOG_STREAM, MOVEMENTS_STREAM)
+RELAY_VERSION = 1
+PAGE_SIZE = 1000
+MOVEMENT_WINDOW = 2000
+"""Positions per movements batch (a backdated event can re-derive many movements)."""
+CACHE_SIZE = 20_000
+"""Subscriptions whose latest state the relay keeps in memory between pages."""
+
+
+class BrokerUnavailable(RuntimeError):
+    """The broker did not acknowledge a batch (or could not be reached) in time."""
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication_factor: int
+    compacted: bool
+
+    def configs(self) -> dict[str, str]:
+        return {"cleanup.policy": "compact"} if self.compacted else {}
+
+
+def topic_specs(prefix: str, partitions: int, replication_factor: int) -> list[TopicSpec]:
+    """The relay's three topics; ``subscriptions`` is compacted."""
+    return [TopicSpec(topic_name(prefix, suffix), partitions, replication_factor,
+                      suffix in COMPACTED) for suffix in TOPIC_SUFFIXES]
+
+
+class Publisher(Protocol):
+    """Where the relay's messages go: the one I/O edge of the relay."""
+
+    def ensure_topics(self, specs: Sequence[TopicSpec]) -> None:
+        """Create the topics that do not exist yet."""
+
+    def publish(self, messages: Sequence[Message]) -> None:
+        """Send in order; return once the broker acknowledged every message, else raise
+        :class:`BrokerUnavailable`."""
+
+    def close(self) -> None: ...
+
+
+class KafkaPublisher:
+    """kafka-python: ``acks=all`` and the idempotent producer (kafka-python's defaults),
+    one producer for every topic so order holds per partition. A producer that failed is
+    thrown away, so a batch sent again never races the old one's retries."""
+
+    def __init__(self, bootstrap: Sequence[str], *, timeout: float = 10.0,
+                 client_id: str = "subledger-relay") -> None:
+        self.bootstrap = list(bootstrap)
+        self.timeout = timeout
+        self.client_id = client_id
+        self._producer: Any = None
+
+    def _connect(self) -> Any:
+        from kafka import KafkaProducer
+        from kafka.errors import KafkaError
+
+        if self._producer is None:
+            try:
+                self._producer = KafkaProducer(
+                    bootstrap_servers=self.bootstrap, client_id=self.client_id, acks="all",
+                    enable_idempotence=True, linger_ms=5, batch_size=256 * 1024,
+                    max_in_flight_requests_per_connection=5,
+                    request_timeout_ms=int(self.timeout * 1000),
+                    max_block_ms=int(self.timeout * 1000),
+                    delivery_timeout_ms=int(self.timeout * 3000),
+                    retry_backoff_ms=200, reconnect_backoff_max_ms=2000,
+                )
+            except KafkaError as error:
+                raise BrokerUnavailable(f"cannot reach {','.join(self.bootstrap)}: {error}") from error
+        return self._producer
+
+    def ensure_topics(self, specs: Sequence[TopicSpec]) -> None:
+        from kafka import KafkaAdminClient
+        from kafka.admin import NewTopic
+        from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=self.client_id,
+                                     request_timeout_ms=int(self.timeout * 1000))
+        except KafkaError as error:
+            raise BrokerUnavailable(f"cannot reach {','.join(self.bootstrap)}: {error}") from error
+        try:
+            existing = set(admin.list_topics())
+            missing = [s for s in specs if s.name not in existing]
+            for spec in missing:
+                try:
+                    admin.create_topics([NewTopic(spec.name, spec.partitions, spec.replication_factor,
+                                                  topic_configs=spec.configs())])
+                    logger.info("created topic %s (%d partitions, replication %d%s)", spec.name,
+                                spec.partitions, spec.replication_factor,
+                                ", compacted" if spec.compacted else "")
+                except TopicAlreadyExistsError:
+                    pass  # another relay made it meanwhile
+        except KafkaError as error:
+            raise BrokerUnavailable(f"cannot create topics: {error}") from error
+        finally:
+            admin.close()
+
+    def publish(self, messages: Sequence[Message]) -> None:
+        from kafka.errors import KafkaError
+
+        if not messages:
+            return
+        producer = self._connect()
+        try:
+            futures = []
+            for message in messages:
+                key, value, headers = message.encoded()
+                futures.append(producer.send(message.topic, key=key, value=value, headers=headers))
+            producer.flush(timeout=self.timeout * 3)
+            for future in futures:
+                future.get(timeout=0)
+        except (KafkaError, AssertionError) as error:
+            self._discard()
+            raise BrokerUnavailable(f"{type(error).__name__}: {error}") from error
+
+    def _discard(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=0)
+            except Exception:  # noqa: BLE001 - a broken producer may fail to close; it is dropped anyway
+                logger.debug("closing a failed producer", exc_info=True)
+            self._producer = None
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=self.timeout)
+            self._producer = None
+
+
+class Relay:
+    """Streams the log and the ``mrr`` model's movements to Kafka (see the module's doc)."""
+
+    def __init__(
+        self, log: EventLog, store: ViewStore, publisher: Publisher, *, prefix: str,
+        topics: Sequence[TopicSpec], page_size: int = PAGE_SIZE,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.log = log
+        self.store = store
+        self.publisher = publisher
+        self.prefix = prefix
+        self.topics = list(topics)
+        self.page_size = page_size
+        self.clock = clock
+        self._topics_ready = False
+        self._states: OrderedDict[UUID, Subscription] = OrderedDict()
+        self._leader = not store.postgres
+        self._status: tuple[str, str | None] | None = None
+        with store.transaction() as tx:
+            for stream in STREAMS:
+                if tx.execute(f"SELECT 1 FROM {CHECKPOINTS} WHERE name = ?", (stream,)).fetchone() is None:
+                    store.set_checkpoint(tx, stream, 0, RELAY_VERSION)
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Relay everything there is to relay; returns the messages sent. Raises
+        :class:`BrokerUnavailable` when the broker does not acknowledge."""
+        if not self._lead():
+            return 0
+        if not self._topics_ready:
+            self.publisher.ensure_topics(self.topics)
+            self._topics_ready = True
+        sent = 0
+        while True:
+            batch = self._log_batch() + self._movements_batch()
+            if batch == 0:
+                break
+            sent += batch
+        self._report("ok", None)
+        return sent
+
+    def run_forever(self, stop: threading.Event, *, idle_wait: float = 0.5,
+                    max_backoff: float = 30.0) -> None:
+        """Relay until ``stop`` is set. A broker that is down is logged and retried with
+        exponential backoff; the log keeps growing meanwhile and is caught up after."""
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                if self.run_once() == 0:
+                    stop.wait(idle_wait)
+                backoff = 0.5
+            except BrokerUnavailable as error:
+                self._report("broker_unavailable", str(error))
+                logger.warning("Kafka unavailable (%s); retrying in %.1fs", error, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, max_backoff)
+            except Exception as error:  # noqa: BLE001 - a worker must outlive a database hiccup
+                self._report("error", f"{type(error).__name__}: {error}")
+                logger.exception("relay failed; retrying in %.1fs", backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, max_backoff)
+
+    def close(self) -> None:
+        self.publisher.close()
+
+    # -- the two streams --------------------------------------------------------------------
+
+    def _log_batch(self) -> int:
+        after = self._checkpoint(LOG_STREAM)
+        page, events = self.log.read_with_events(after, self.page_size)
+        if page.last_position is None:
+            return 0
+        messages: list[Message] = []
+        for envelope, event in zip(page.items, events, strict=True):
+            messages.append(event_message(self.prefix, envelope))
+            if isinstance(event, Subscription.Event):
+                body = subscription_body(self._state_after(event))
+                messages.append(subscription_message(self.prefix, envelope, body))
+        self.publisher.publish(messages)
+        self._advance(LOG_STREAM, after, page.last_position)
+        return len(messages)
+
+    def _state_after(self, event: Subscription.Event) -> Subscription:
+        """The subscription right after ``event``: the cached state moved on by one event
+        when the cache holds the one before, else folded again from the store."""
+        aggregate_id, version = event.originator_id, event.originator_version
+        state = self._states.pop(aggregate_id, None)
+        if state is None or state.version != version - 1:
+            state = self.log.aggregate(aggregate_id, version - 1) if version > 1 else None
+        state = event.mutate(state)
+        self._states[aggregate_id] = state
+        if len(self._states) > CACHE_SIZE:
+            self._states.popitem(last=False)
+        return state
+
+    def _movements_batch(self) -> int:
+        after = self._checkpoint(MOVEMENTS_STREAM)
+        projected = self._checkpoint(MrrModel.name)
+        if projected <= after:
+            return 0
+        until = min(projected, after + MOVEMENT_WINDOW)
+        rows = movement_rows(self.store, after, until)
+        self.publisher.publish([movement_message(self.prefix, row) for row in rows])
+        self._advance(MOVEMENTS_STREAM, after, until)
+        return max(len(rows), 1)  # a window without movements still moved the cursor
+
+    # -- checkpoints, leadership, status ----------------------------------------------------
+
+    def _checkpoint(self, name: str) -> int:
+        found = self.store.checkpoint(name)
+        return 0 if found is None else found[0]
+
+    def _advance(self, stream: str, seen: int, position: int) -> None:
+        """Move the stream's checkpoint, unless another relay moved it meanwhile (then this
+        one reads again from where that one got)."""
+        with self.store.transaction() as tx:
+            lock = " FOR UPDATE" if self.store.postgres else ""
+            row = tx.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?{lock}",
+                             (stream,)).fetchone()
+            if row is not None and int(row[0]) != seen:
+                return
+            self.store.set_checkpoint(tx, stream, position, RELAY_VERSION)
+
+    def _lead(self) -> bool:
+        """On PostgreSQL, hold the relay's advisory lock (for this topic prefix) on the
+        store's session; a relay without it stands by."""
+        if self._leader:
+            return True
+        with self.store.transaction() as tx:
+            got = tx.execute("SELECT pg_try_advisory_lock(hashtext(?))",
+                             (f"subledger-relay:{self.prefix}",)).fetchone()
+        self._leader = bool(got and got[0])
+        if not self._leader:
+            self._report("standby", "another relay holds the lock")
+        return self._leader
+
+    def _report(self, status: str, detail: str | None) -> None:
+        if (status, detail) == self._status:
+            return
+        with self.store.transaction() as tx:
+            record_status(tx, LOG_STREAM, status, detail, self.clock())
+        self._status = (status, detail)
+
+    def lag(self) -> dict[str, int]:
+        return relay_lag(self.store, self.log.max_position())
+
+
+def record_status(tx: ViewCursor, name: str, status: str, detail: str | None,
+                  now: datetime) -> None:
+    tx.execute(
+        f"INSERT INTO {WORKERS} (name, status, detail, updated_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET status = excluded.status, detail = excluded.detail,"
+        " updated_at = excluded.updated_at",
+        (name, status, detail, now.isoformat()),
+    )
+
+
+def relay_lag(store: ViewStore, head: int) -> dict[str, int]:
+    """Events each relay stream has still to send (the movements stream counts from the
+    log's head too: it follows the ``mrr`` model, which follows the log)."""
+    out = {}
+    for stream in STREAMS:
+        found = store.checkpoint(stream)
+        if found is not None:
+            out[stream] = max(0, head - found[0])
+    return out
+
+
+def movement_rows(store: ViewStore, after: int, until: int) -> list[dict[str, Any]]:
+    """The movements learned or retracted at positions in ``(after, until]``, in the order
+    they are streamed: by position, then subscriber, currency, instant, kind; each with its
+    ``sequence`` among those of its position."""
+    columns = ("subscriber_id, currency, at, kind, amount, mrr_before, mrr_after, event_ids")
+    with store.transaction() as tx:
+        learned = tx.execute(
+            f"SELECT known_position, 0, recorded_from, {columns} FROM view_mrr_movements"
+            " WHERE known_position > ? AND known_position <= ?", (after, until)).fetchall()
+        retracted = tx.execute(
+            f"SELECT retracted_position, 1, recorded_to, {columns} FROM view_mrr_movements"
+            " WHERE retracted_position > ? AND retracted_position <= ?", (after, until)).fetchall()
+    rows = sorted(learned + retracted, key=lambda r: (r[0], *r[3:7], r[1], *r[7:]))
+    out: list[dict[str, Any]] = []
+    sequence = 0
+    for i, row in enumerate(rows):
+        sequence = sequence + 1 if i and rows[i - 1][0] == row[0] else 0
+        position, retracted_flag, recorded_at, subscriber_id, currency, at, kind, amount, before, after_, ids = row
+        out.append({
+            "position": int(position), "sequence": sequence, "subscriber_id": subscriber_id,
+            "effective_at": at, "kind": kind, "amount": _money(amount), "currency": currency,
+            "mrr_before": _money(before), "mrr_after": _money(after_),
+            "event_ids": json.loads(ids), "retracted": bool(retracted_flag),
+            "recorded_at": recorded_at,
+        })
+    return out
+
+
+def _money(fraction_text: str) -> str:
+    return str(round_minor(Fraction(fraction_text)))

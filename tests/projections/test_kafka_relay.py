@@ -1,0 +1,132 @@
+"""The relay publishes the log and the projections' outputs to Kafka (a real Tansu broker):
+every position, keyed and ordered as CONTRACT.md says, with CloudEvents headers."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import replace
+from typing import Any
+
+from factories import log_envelopes
+from kafka import KafkaConsumer
+from tansu import read_topic, values
+
+from subledger.bootstrap import build_relay
+from subledger.commands.demo import generate
+from subledger.projections.relay import LOG_STREAM, MOVEMENTS_STREAM, topic_specs
+
+
+def _book(ledger: Any) -> None:
+    generate(ledger, subscribers=6, months=4, seed=11)
+
+
+def test_every_event_reaches_the_events_topic_as_its_envelope(ledger, relay, broker) -> None:  # type: ignore[no-untyped-def]
+    _book(ledger)
+    relay.run_once()
+    envelopes = log_envelopes(ledger)
+
+    records = read_topic(broker.bootstrap, "ledger.events", at_least=len(envelopes))
+
+    assert sorted(values(records), key=lambda v: v["position"]) == envelopes
+    for record in records:
+        value = json.loads(record.value)
+        assert record.key.decode() == (value["subscriber_id"] or value["aggregate_id"])
+
+
+def test_messages_of_one_key_arrive_in_ledger_order(ledger, relay, broker) -> None:  # type: ignore[no-untyped-def]
+    _book(ledger)
+    relay.run_once()
+
+    by_key: dict[bytes, list[int]] = defaultdict(list)
+    partitions_of_key: dict[bytes, set[int]] = defaultdict(set)
+    for record in read_topic(broker.bootstrap, "ledger.events", at_least=1):
+        by_key[record.key].append(json.loads(record.value)["position"])
+        partitions_of_key[record.key].add(record.partition)
+
+    assert all(len(p) == 1 for p in partitions_of_key.values())
+    assert all(positions == sorted(positions) for positions in by_key.values())
+
+
+def test_each_message_carries_the_cloudevents_binding_headers(ledger, relay, broker) -> None:  # type: ignore[no-untyped-def]
+    _book(ledger)
+    relay.run_once()
+
+    record = read_topic(broker.bootstrap, "ledger.events", at_least=1)[0]
+    headers = {k: v.decode() for k, v in record.headers}
+    value = json.loads(record.value)
+
+    assert headers["ce_specversion"] == "1.0"
+    assert headers["ce_id"] == value["event_id"]
+    assert headers["ce_source"] == "/ledger/events"
+    assert headers["ce_type"] == f"subledger.{value['type']}.v{value['schema_version']}"
+    assert headers["ce_time"] == value["recorded_at"]
+    assert headers["content-type"] == "application/json"
+
+
+def test_the_subscriptions_topic_holds_each_subscriptions_latest_state(ledger, relay, broker, client) -> None:  # type: ignore[no-untyped-def]
+    _book(ledger)
+    relay.run_once()
+    envelopes = log_envelopes(ledger)
+    subscriptions = {e["aggregate_id"] for e in envelopes if e["type"] == "SubscriptionStarted"}
+    their_events = [e for e in envelopes if e["aggregate_id"] in subscriptions]
+
+    records = read_topic(broker.bootstrap, "ledger.subscriptions", at_least=len(their_events))
+    latest: dict[str, dict[str, Any]] = {}
+    for record in records:
+        value = json.loads(record.value)
+        assert record.key.decode() == value["subscription_id"]
+        latest[value["subscription_id"]] = value
+
+    assert sorted(v["position"] for v in values(records)) == [e["position"] for e in their_events]
+    assert set(latest) == subscriptions
+    for subscription_id, value in latest.items():
+        now = client.get(f"/subscriptions/{subscription_id}").json()
+        assert value == {"position": value["position"], **now}
+        assert value["position"] == max(e["position"] for e in their_events
+                                        if e["aggregate_id"] == subscription_id)
+
+
+def test_the_relay_creates_its_topics_with_the_configured_partitions(ledger, broker, relay_settings) -> None:  # type: ignore[no-untyped-def]
+    relay = build_relay(replace(relay_settings, kafka_partitions=5), ledger)
+    try:
+        relay.run_once()
+    finally:
+        relay.close()
+        relay.store.close()
+    consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap)
+    try:
+        described = {t: len(consumer.partitions_for_topic(t) or ())
+                     for t in ("ledger.events", "ledger.subscriptions", "ledger.mrr-movements")}
+    finally:
+        consumer.close()
+
+    assert described == {"ledger.events": 5, "ledger.subscriptions": 5, "ledger.mrr-movements": 5}
+    specs = {s.name: s.configs() for s in topic_specs("ledger", 5, 1)}
+    assert specs["ledger.subscriptions"] == {"cleanup.policy": "compact"}
+    assert specs["ledger.events"] == specs["ledger.mrr-movements"] == {}
+
+
+def test_movements_are_streamed_once_the_mrr_model_has_them(ledger, relay, broker, projector, client) -> None:  # type: ignore[no-untyped-def]
+    _book(ledger)
+    relay.run_once()
+    assert relay.store.checkpoint(MOVEMENTS_STREAM)[0] == 0  # the projector has not run
+
+    projector.run_once()
+    relay.run_once()
+    head = ledger.event_log.max_position()
+    current = client.get("/reports/mrr/movements", params={"from": "2000-01-01", "to": "2199-01-01",
+                                                           "limit": 1000}).json()["items"]
+    records = read_topic(broker.bootstrap, "ledger.mrr-movements", at_least=len(current))
+
+    standing: dict[tuple[Any, ...], int] = defaultdict(int)
+    for value in values(records):
+        key = (value["subscriber_id"], value["currency"], value["effective_at"], value["kind"],
+               value["amount"], value["mrr_before"], value["mrr_after"], tuple(value["event_ids"]))
+        standing[key] += -1 if value["retracted"] else 1
+    assert {k for k, n in standing.items() if n} == {
+        (m["subscriber_id"], m["currency"], m["effective_at"], m["kind"], m["amount"],
+         m["mrr_before"], m["mrr_after"], tuple(m["event_ids"])) for m in current}
+    assert all(n in (0, 1) for n in standing.values())
+    assert relay.store.checkpoint(LOG_STREAM)[0] == head
+    assert relay.lag() == {LOG_STREAM: 0, MOVEMENTS_STREAM: 0}
