@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from subledger.domain.envelope import EVENT_TYPES
 from subledger.domain.errors import InvalidInput, NotFound
-from subledger.domain.schemas import event_schema
+from subledger.domain.schemas import asyncapi, schema, schema_names
 from subledger.store.log import UnknownEventType
 
 from ..deps import LedgerDep, Limit, PrincipalDep
@@ -86,13 +86,23 @@ def readyz(request: Request) -> JSONResponse:
 
 @router.get("/schemas", tags=["meta"])
 def schemas() -> dict[str, Any]:
-    """The event types whose JSON Schema is published (also under `schemas/` in the repo)."""
-    return {"items": sorted(EVENT_TYPES)}
+    """The messages whose JSON Schema is published (also under `schemas/` in the repo): every
+    event type's envelope, `SubscriptionState` and `MrrMovement`."""
+    return {"items": schema_names()}
 
 
 @router.get("/schemas/{type_name}", tags=["meta"])
-def schema(type_name: str) -> JSONResponse:
-    """The JSON Schema (2020-12) of one event type's envelope, generated from the code."""
-    if type_name not in EVENT_TYPES:
-        raise NotFound(f"no event type {type_name!r}")
-    return JSONResponse(event_schema(type_name), media_type="application/schema+json")
+def schema_of(type_name: str) -> JSONResponse:
+    """The JSON Schema (2020-12) of one event type's envelope or Kafka message, generated
+    from the code."""
+    if type_name not in schema_names():
+        raise NotFound(f"no event type or message {type_name!r}")
+    return JSONResponse(schema(type_name), media_type="application/schema+json")
+
+
+@router.get("/asyncapi.json", tags=["meta"])
+def asyncapi_document(request: Request) -> dict[str, Any]:
+    """The Kafka topics, their keys, headers and messages, as an AsyncAPI 3.0 document."""
+    settings = request.app.state.settings
+    return asyncapi(settings.topic_prefix, settings.kafka_partitions,
+                    version=request.app.version)

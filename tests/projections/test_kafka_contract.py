@@ -1,0 +1,87 @@
+"""The Kafka message contract: every message the relay produces validates against its
+published JSON Schema, the subscription state's schema is the API's response model, and the
+AsyncAPI document describes the three topics."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+from tansu import read_topic
+
+from subledger.api.schemas import SubscriptionOut
+from subledger.commands.demo import generate
+from subledger.domain.envelope import EVENT_TYPES
+from subledger.domain.schemas import schema, schema_names
+
+
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema(name),
+                                           format_checker=jsonschema.FormatChecker())
+
+
+def test_every_message_the_relay_produces_validates_against_its_schema(ledger, projector, relay, broker) -> None:  # type: ignore[no-untyped-def]
+    generate(ledger, subscribers=12, months=5, seed=23)
+    projector.run_once()
+    relay.run_once()
+    head = ledger.event_log.max_position()
+
+    events = read_topic(broker.bootstrap, "ledger.events", at_least=head)
+    states = read_topic(broker.bootstrap, "ledger.subscriptions")
+    movements = read_topic(broker.bootstrap, "ledger.mrr-movements")
+
+    for record in events:
+        value = json.loads(record.value)
+        _validator(value["type"]).validate(value)
+    for record in states:
+        _validator("SubscriptionState").validate(json.loads(record.value))
+    for record in movements:
+        _validator("MrrMovement").validate(json.loads(record.value))
+    assert len(states) > 0 and len(movements) > 0
+    kinds = {json.loads(r.value)["kind"] for r in movements}
+    assert {"new", "churn"} <= kinds
+
+
+def test_a_movement_breaking_its_schema_is_refused() -> None:
+    bad = {"position": 3, "sequence": 0, "subscriber_id": "not-a-uuid", "effective_at": "2026-01-01T00:00:00Z",
+           "kind": "upgrade", "amount": 10.5, "currency": "usd", "mrr_before": "0.00",
+           "mrr_after": "10.50", "event_ids": [], "retracted": False,
+           "recorded_at": "2026-01-01T00:00:00Z"}
+    paths = {tuple(e.path)[:1] for e in _validator("MrrMovement").iter_errors(bad)}
+    assert paths == {("subscriber_id",), ("kind",), ("amount",), ("currency",), ("event_ids",)}
+
+
+def test_the_subscription_state_schema_is_the_apis_subscription_plus_its_position() -> None:
+    properties = schema("SubscriptionState")["properties"]
+    assert set(properties) == {"position", *SubscriptionOut.model_fields}
+
+
+def test_the_asyncapi_document_describes_the_three_topics(client) -> None:  # type: ignore[no-untyped-def]
+    document: dict[str, Any] = client.get("/asyncapi.json").json()
+
+    assert document["asyncapi"].startswith("3.")
+    channels = document["channels"]
+    assert {c["address"] for c in channels.values()} == {
+        "subledger.events", "subledger.subscriptions", "subledger.mrr-movements"}
+    assert set(channels["events"]["messages"]) == set(EVENT_TYPES)
+    assert channels["subscriptions"]["bindings"]["kafka"]["topicConfiguration"] == {
+        "cleanup.policy": ["compact"]}
+    components = document["components"]
+    for name in schema_names():
+        published = {k: v for k, v in schema(name).items() if k not in ("$schema", "$id")}
+        assert components["schemas"][name] == published
+
+    def resolve(ref: str) -> Any:
+        node: Any = document
+        for part in ref.removeprefix("#/").split("/"):
+            node = node[part]
+        return node
+
+    for operation in document["operations"].values():
+        assert operation["action"] == "receive"
+        resolve(operation["channel"]["$ref"])
+        for ref in operation["messages"]:
+            message = resolve(resolve(ref["$ref"])["$ref"])
+            assert "ce_type" in message["headers"]["properties"]
+            resolve(message["payload"]["$ref"])
