@@ -137,7 +137,8 @@ class KafkaPublisher:
 
         try:
             admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=self.client_id,
-                                     request_timeout_ms=int(self.timeout * 1000))
+                                     request_timeout_ms=int(self.timeout * 1000),
+                                     bootstrap_timeout_ms=int(self.timeout * 1000))
         except KafkaError as error:
             raise BrokerUnavailable(f"cannot reach {','.join(self.bootstrap)}: {error}") from error
         try:

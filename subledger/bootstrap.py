@@ -88,7 +88,7 @@ def build_relay(settings: Settings, ledger: Ledger) -> Relay:
     if not settings.kafka_bootstrap:
         raise ValueError("SUBLEDGER_KAFKA_BOOTSTRAP is not set: there is no broker to relay to")
     return Relay(
-        ledger.event_log, ViewStore(settings), KafkaPublisher(settings.kafka_bootstrap),
+        ledger.event_log, ViewStore(settings), KafkaPublisher(settings.kafka_bootstrap, timeout=settings.kafka_timeout),
         prefix=settings.topic_prefix,
         topics=topic_specs(settings.topic_prefix, settings.kafka_partitions,
                            settings.kafka_replication_factor),

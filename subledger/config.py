@@ -61,6 +61,7 @@ class Settings:
     topic_prefix: str = "subledger"
     kafka_partitions: int = 3
     kafka_replication_factor: int = 1
+    kafka_timeout: float = 10.0
     api_keys: Mapping[str, str] = field(default_factory=dict)
     cipher_key: bytes | None = None
     audit_key: bytes | None = None
@@ -91,6 +92,8 @@ class Settings:
                                           get("SUBLEDGER_KAFKA_PARTITIONS"), 3, 1000),
             kafka_replication_factor=_parse_count("SUBLEDGER_KAFKA_REPLICATION_FACTOR",
                                                   get("SUBLEDGER_KAFKA_REPLICATION_FACTOR"), 1, 32),
+            kafka_timeout=float(_parse_count("SUBLEDGER_KAFKA_TIMEOUT",
+                                             get("SUBLEDGER_KAFKA_TIMEOUT"), 10, 300)),
             api_keys=_parse_api_keys(get("SUBLEDGER_API_KEYS")),
             cipher_key=_parse_key("SUBLEDGER_CIPHER_KEY", get("SUBLEDGER_CIPHER_KEY"), (16, 24, 32)),
             audit_key=_parse_key("SUBLEDGER_AUDIT_KEY", get("SUBLEDGER_AUDIT_KEY"), None),

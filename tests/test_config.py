@@ -277,6 +277,7 @@ def test_the_cli_refuses_a_port_out_of_range(capsys, monkeypatch, tmp_path, port
 def test_topic_partitions_and_replication_default_to_three_and_one() -> None:
     settings = Settings.from_env({})
     assert (settings.kafka_partitions, settings.kafka_replication_factor) == (3, 1)
+    assert settings.kafka_timeout == 10.0
 
 
 def test_topic_partitions_and_replication_are_read_from_the_environment() -> None:

@@ -1,0 +1,57 @@
+"""`subledger relay --once` from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from factories import add_plan
+from live import free_port
+from tansu import read_topic
+
+from subledger.bootstrap import build_ledger
+from subledger.cli import main
+from subledger.config import Settings
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = "sqlite:///" + str(tmp_path / "relay.db")
+    monkeypatch.setenv("SUBLEDGER_DATABASE_URL", url)
+    monkeypatch.delenv("SUBLEDGER_KAFKA_BOOTSTRAP", raising=False)
+    ledger = build_ledger(Settings.from_env({"SUBLEDGER_DATABASE_URL": url}))
+    try:
+        add_plan(ledger, "basic")
+        add_plan(ledger, "pro")
+    finally:
+        ledger.close()
+    return url
+
+
+def test_relay_once_sends_the_log_and_prints_what_it_did(store: str, broker: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SUBLEDGER_KAFKA_BOOTSTRAP", broker.bootstrap)
+
+    assert main(["relay", "--once"]) == 0
+
+    summary = json.loads(capsys.readouterr().out)
+    assert summary == {"messages_sent": 2, "lag": {"relay": 0, "relay.mrr-movements": 2}}
+    assert [json.loads(r.value)["type"] for r in read_topic(broker.bootstrap, "subledger.events", at_least=2)] \
+        == ["PlanCreated", "PlanCreated"]
+
+
+def test_relay_without_a_broker_configured_is_a_usage_error(store: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["relay", "--once"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "subledger: SUBLEDGER_KAFKA_BOOTSTRAP is not set: there is no broker to relay to")
+
+
+def test_relay_once_with_the_broker_unreachable_fails_with_one_line(store: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SUBLEDGER_KAFKA_BOOTSTRAP", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("SUBLEDGER_KAFKA_TIMEOUT", "1")
+
+    assert main(["relay", "--once"]) == 1
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("subledger: Kafka unavailable: ")
