@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from subledger.projections.runner import ProjectionRunner, ReadModel
+    from subledger.projections.webhooks import WebhookDispatcher
 
 _RECORDERS = "subledger.store.recorders"
 
@@ -76,6 +77,18 @@ def build_projector(settings: Settings, ledger: Ledger) -> ProjectionRunner:
     from subledger.projections.store import ViewStore
 
     return ProjectionRunner(ledger.event_log, ViewStore(settings), read_models(ledger))
+
+
+def build_webhooks(settings: Settings, ledger: Ledger) -> WebhookDispatcher:
+    """The webhook dispatcher over the ledger's log, with its own connection to the views'
+    database. A claim on an endpoint outlives three HTTP timeouts, so a dispatcher that died
+    leaves its endpoints to the others soon after."""
+    from subledger.projections.store import ViewStore
+    from subledger.projections.webhooks import UrllibSender, WebhookDispatcher
+
+    timeout = settings.webhook_timeout
+    return WebhookDispatcher(ledger.event_log, ViewStore(settings), UrllibSender(),
+                             timeout=timeout, lease=3 * timeout + 1)
 
 
 def read_models(ledger: Ledger) -> list[ReadModel]:
