@@ -16,16 +16,20 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
 import pytest
 from psycopg import sql
+from webhook_receiver import Receiver
 
 from subledger.bootstrap import build_api, build_ledger
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
+from subledger.projections.store import ViewStore
+from subledger.projections.webhooks import UrllibSender, WebhookDispatcher
 
 # ---------------------------------------------------------------------------
 # 1. Databases
@@ -215,3 +219,29 @@ def http(api_url: str) -> Iterator[httpx.Client]:
     """An HTTP client bound to the live server."""
     with httpx.Client(base_url=api_url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real webhook receiver on a free loopback port (see ``webhook_receiver.py``)."""
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def dispatchers(settings: Settings, ledger: Ledger) -> Iterator[Any]:
+    """Makes webhook dispatchers over the ledger under test, each with its own connection to
+    the views and short retry delays (``dispatchers(batch=2)``: other options)."""
+    made: list[WebhookDispatcher] = []
+
+    def make(**options: Any) -> WebhookDispatcher:
+        options = {"retry_base": 0.05, "retry_cap": 0.2, "timeout": 5.0, **options}
+        dispatcher = WebhookDispatcher(ledger.event_log, ViewStore(settings), UrllibSender(), **options)
+        made.append(dispatcher)
+        return dispatcher
+
+    yield make
+    for dispatcher in made:
+        dispatcher.close()
+        dispatcher.store.close()

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from factories import FakeClock, add_plan, add_subscriber, log_envelopes
 from webhook_receiver import Receiver, eventually
 
@@ -15,30 +13,6 @@ from subledger.commands.ledger import Ledger
 from subledger.config import Settings
 from subledger.projections.store import ViewStore
 from subledger.projections.webhooks import UrllibSender, WebhookDispatcher
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def dispatchers(settings: Settings, ledger: Ledger) -> Iterator[Any]:
-    """Makes dispatchers over the ledger under test, each with its own connection."""
-    made: list[WebhookDispatcher] = []
-
-    def make(**options: Any) -> WebhookDispatcher:
-        options = {"retry_base": 0.05, "retry_cap": 0.2, "timeout": 5.0, **options}
-        dispatcher = WebhookDispatcher(ledger.event_log, ViewStore(settings), UrllibSender(), **options)
-        made.append(dispatcher)
-        return dispatcher
-
-    yield make
-    for dispatcher in made:
-        dispatcher.close()
-        dispatcher.store.close()
 
 
 def _subscribers(ledger: Ledger, count: int, start: int = 0) -> None:
