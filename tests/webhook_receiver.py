@@ -49,6 +49,8 @@ class Receiver:
     def __init__(self) -> None:
         self.requests: list[Received] = []
         self.failures_to_answer = 0
+        self.delay = 0.0
+        """Seconds each answer takes (a slow endpoint)."""
         self.in_flight = 0
         self.most_in_flight = 0
         self._lock = threading.Lock()
@@ -73,6 +75,7 @@ class Receiver:
                     receiver.most_in_flight = max(receiver.most_in_flight, receiver.in_flight)
                 try:
                     receiver._open.wait(60)
+                    time.sleep(receiver.delay)
                     with receiver._lock:
                         status = 500 if receiver.failures_to_answer else 204
                         receiver.failures_to_answer = max(0, receiver.failures_to_answer - 1)
