@@ -21,6 +21,7 @@ from subledger.projections.store import ViewStore
 
 from .problems import domain_problem, edge_problem, problem
 from .routes import billing, catalog, log, reports, subscribers, subscriptions
+from .routes.webhooks import router as webhooks_router
 from .security import ApiProblem
 from .writes import WriteRunner
 
@@ -125,6 +126,7 @@ def create_app(
     for router in (catalog.router, subscribers.router, subscriptions.router, billing.router,
                    reports.router, log.router):
         app.include_router(router)
+    app.include_router(webhooks_router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

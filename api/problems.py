@@ -52,7 +52,8 @@ _EDGE_PROBLEMS = [
     ProblemType("unauthorized", "Missing or unknown API key", 401,
                 "Send `Authorization: Bearer <key>` (or `X-API-Key`) with a configured key."),
     ProblemType("forbidden", "The API key's role does not allow this", 403,
-                "`reader` keys may only read; writes need a `writer` or `admin` key."),
+                "`reader` keys may only read; writes need a `writer` or `admin` key; webhook endpoints "
+                "(their secrets) need an `admin` key."),
     ProblemType("route-not-found", "No such route", 404, "The path names no resource of the API."),
     ProblemType("method-not-allowed", "Method not allowed", 405, "The route exists but not with this method."),
     ProblemType("payload-too-large", "Request body too large", 413, "Request bodies are limited to 1 MiB."),

@@ -282,6 +282,61 @@ class EventList(Listing):
     items: list[EnvelopeOut]
 
 
+class WebhookIn(Request):
+    url: StrictStr = Field(description="http(s) URL that receives each event as a signed POST",
+                           examples=["https://crm.example.com/hooks/subledger"])
+    event_types: list[StrictStr] = Field([], description="event types to deliver; [] = every type",
+                                         examples=[["SubscriptionCanceled"]])
+    description: StrictStr | None = Field(None, examples=["CRM: re-market canceled subscribers"])
+    from_position: StrictInt | None = Field(
+        None, description="deliver every event from this position on; default: only events after now")
+
+
+class WebhookReplayIn(Request):
+    from_position: StrictInt = Field(description="deliver again every event from this position on",
+                                     examples=[1])
+
+
+class WebhookOut(BaseModel):
+    endpoint_id: str
+    url: str
+    event_types: list[str]
+    description: str | None
+    created_at: str
+    enabled: bool
+    position: int = Field(description="last position delivered (or skipped: not of its types)")
+    lag: int = Field(description="positions behind the head of the log")
+    attempts: int = Field(description="consecutive failed attempts at the next event")
+    next_attempt_at: str
+    last_error: str | None
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="the signing secret, shown only in this answer")
+
+
+class WebhookList(Listing):
+    items: list[WebhookOut]
+
+
+class DeliveryOut(BaseModel):
+    sequence: int = Field(description="the attempt's place in this endpoint's log; a cursor for `after`")
+    delivery_id: str
+    position: int
+    event_id: str
+    type: str
+    attempt: int = Field(description="1 = first attempt at this event")
+    attempted_at: str
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    outcome: Literal["delivered", "failed"]
+
+
+class DeliveryList(Listing):
+    items: list[DeliveryOut]
+
+
 class Problem(BaseModel):
     type: str
     title: str

@@ -58,3 +58,10 @@ def authenticate(request: Request, api_keys: Mapping[str, str]) -> Principal:
         raise ApiProblem("forbidden", f"a {role} key may not {request.method} {request.url.path}")
     scope = "key:" + hashlib.sha256(presented.encode()).hexdigest()[:32]
     return Principal(role=role, scope=scope)
+
+
+def require_admin(principal: Principal, what: str) -> Principal:
+    """Only an ``admin`` key (or an open server) may ``what``."""
+    if principal.role != "admin":
+        raise ApiProblem("forbidden", f"a {principal.role} key may not {what}; this needs an admin key")
+    return principal

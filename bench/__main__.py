@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import billing, commands
+from . import billing, commands, relay
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -29,13 +29,15 @@ def main() -> int:
                         help="least events in the book of the projections benchmark")
     parser.add_argument("--latency-at", type=_sizes, default=(10_000, 30_000), metavar="N,N",
                         help="subscriber counts at which the projections benchmark times the reports")
-    parser.add_argument("only", nargs="?", choices=["commands", "billing", "projections"],
+    parser.add_argument("only", nargs="?", choices=["commands", "billing", "relay", "projections"],
                         help="run one benchmark (projections runs only when named)")
     args = parser.parse_args()
     if args.only in (None, "commands"):
         commands.run(n=args.n)
     if args.only in (None, "billing"):
         billing.run(n=args.subscriptions)
+    if args.only in (None, "relay"):
+        relay.run()
     if args.only == "projections":
         from . import projections
 

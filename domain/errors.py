@@ -93,6 +93,27 @@ class UnknownReference(InvalidInput):
     title = "Referenced id does not exist"
 
 
+class InvalidWebhookUrl(InvalidInput):
+    """A webhook endpoint's URL must be an absolute http:// or https:// URL with a host."""
+
+    code = "invalid-webhook-url"
+    title = "Not a webhook URL"
+
+
+class UnknownEventTypeName(InvalidInput):
+    """An event type that is not in the catalogue (`GET /schemas` lists them)."""
+
+    code = "unknown-event-type"
+    title = "Unknown event type"
+
+
+class InvalidPosition(InvalidInput):
+    """A position in the log is a whole number from 0 (0 = from the first event)."""
+
+    code = "invalid-position"
+    title = "Not a position in the log"
+
+
 # -- not found -----------------------------------------------------------------------------
 
 
@@ -124,6 +145,11 @@ class ChargeNotFound(NotFound):
 class PeriodNotFound(NotFound):
     code = "period-not-found"
     title = "No such reporting period"
+
+
+class WebhookNotFound(NotFound):
+    code = "webhook-not-found"
+    title = "Webhook endpoint not found"
 
 
 # -- conflicts -----------------------------------------------------------------------------

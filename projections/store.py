@@ -40,6 +40,11 @@ class ViewCursor:
         if rows:
             self._raw.executemany(self._sql(statement), rows)
 
+    @property
+    def rowcount(self) -> int:
+        """Rows changed by the last statement (an ``UPDATE ... WHERE`` that claims a row)."""
+        return int(self._raw.rowcount)
+
     def fetchall(self) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in self._raw.fetchall()]
 

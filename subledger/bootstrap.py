@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from subledger.projections.relay import Relay
     from subledger.projections.runner import ProjectionRunner, ReadModel
+    from subledger.projections.webhooks import WebhookDispatcher
 
 _RECORDERS = "subledger.store.recorders"
 
@@ -93,6 +94,18 @@ def build_relay(settings: Settings, ledger: Ledger) -> Relay:
         topics=topic_specs(settings.topic_prefix, settings.kafka_partitions,
                            settings.kafka_replication_factor),
     )
+
+
+def build_webhooks(settings: Settings, ledger: Ledger) -> WebhookDispatcher:
+    """The webhook dispatcher over the ledger's log, with its own connection to the views'
+    database. A claim on an endpoint outlives three HTTP timeouts, so a dispatcher that died
+    leaves its endpoints to the others soon after."""
+    from subledger.projections.store import ViewStore
+    from subledger.projections.webhooks import UrllibSender, WebhookDispatcher
+
+    timeout = settings.webhook_timeout
+    return WebhookDispatcher(ledger.event_log, ViewStore(settings), UrllibSender(),
+                             timeout=timeout, lease=3 * timeout + 1)
 
 
 def read_models(ledger: Ledger) -> list[ReadModel]:

@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,8 @@ from .domain.errors import DomainError
 from .progress import ProgressBar
 
 if TYPE_CHECKING:
+    import threading
+
     from subledger.commands.ledger import Ledger
 
 
@@ -45,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
         "the Kafka topics of SUBLEDGER_KAFKA_BOOTSTRAP, advancing only once the broker "
         "acknowledged. --once catches up and exits (exit 1 if the broker is unavailable).")
     relay.add_argument("--once", action="store_true", help="catch up and exit")
+    webhooks = commands.add_parser("webhooks", help="deliver the webhooks (and nothing else)")
+    webhooks.add_argument("--once", action="store_true", help="deliver what is due and exit")
     rebuild = commands.add_parser(
         "rebuild", help="drop a read model and build it again from position 0",
         description="Drop a read model and build it again from position 0 (a progress bar on "
@@ -109,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _project(settings, ledger, once=args.once)
         if args.command == "relay":
             return _relay(settings, ledger, once=args.once)
+        if args.command == "webhooks":
+            return _webhooks(settings, ledger, once=args.once)
         if args.command == "rebuild":
             return _rebuild(settings, ledger, args.view, verify=args.verify)
     except DomainError as error:
@@ -176,6 +182,7 @@ def _serve(settings: Settings, host: str, port: int, *, workers: bool) -> int:
         print(f"subledger: cannot open the event store: {error}", file=sys.stderr)
         return 2
     stop = threading.Event()
+    finish_webhooks = _start_webhooks(settings, ledger, stop) if workers else None
     threads = []
     if projector is not None:
         threads.append(threading.Thread(target=projector.run_forever, args=(stop,),
@@ -195,6 +202,9 @@ def _serve(settings: Settings, host: str, port: int, *, workers: bool) -> int:
             thread.join(timeout=10)
         if relay is not None:
             relay.close()
+            relay.store.close()
+        if finish_webhooks is not None:
+            finish_webhooks()
         ledger.close()
     return 0
 
@@ -215,7 +225,11 @@ def _project(settings: Settings, ledger: Ledger, *, once: bool) -> int:
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        projector.run_forever(stop)
+        finish_webhooks = _start_webhooks(settings, ledger, stop)
+        try:
+            projector.run_forever(stop)
+        finally:
+            finish_webhooks()
         return 0
     finally:
         projector.close()
@@ -252,6 +266,53 @@ def _relay(settings: Settings, ledger: Ledger, *, once: bool) -> int:
     finally:
         relay.close()
         relay.store.close()
+
+
+def _start_webhooks(settings: Settings, ledger: Ledger, stop: threading.Event) -> Callable[[], None]:
+    """Run the webhook dispatcher in a thread until ``stop`` is set; returns the function
+    that sets it and waits for the deliveries in flight."""
+    import threading
+
+    from .bootstrap import build_webhooks
+
+    dispatcher = build_webhooks(settings, ledger)
+    thread = threading.Thread(target=dispatcher.run_forever, args=(stop,), name="webhooks",
+                              daemon=True)
+    thread.start()
+
+    def finish() -> None:
+        stop.set()
+        thread.join(timeout=30)
+        dispatcher.close()
+        dispatcher.store.close()
+
+    return finish
+
+
+def _webhooks(settings: Settings, ledger: Ledger, *, once: bool) -> int:
+    import signal
+    import threading
+
+    from .bootstrap import build_webhooks
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    dispatcher = build_webhooks(settings, ledger)
+    try:
+        if once:
+            delivered = total = dispatcher.run_once()
+            while delivered:
+                delivered = dispatcher.run_once()
+                total += delivered
+            print(json.dumps({"delivered": total}))
+            return 0
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        dispatcher.run_forever(stop)
+        return 0
+    finally:
+        dispatcher.close()
+        dispatcher.store.close()
 
 
 def _rebuild(settings: Settings, ledger: Ledger, view: str, *, verify: bool) -> int:

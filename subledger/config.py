@@ -65,6 +65,8 @@ class Settings:
     api_keys: Mapping[str, str] = field(default_factory=dict)
     cipher_key: bytes | None = None
     audit_key: bytes | None = None
+    webhook_timeout: float = 10.0
+    """Seconds a webhook endpoint has to answer one delivery."""
     stripe_api_key: str | None = None
     stripe_api_base: str = "https://api.stripe.com"
 
@@ -97,6 +99,7 @@ class Settings:
             api_keys=_parse_api_keys(get("SUBLEDGER_API_KEYS")),
             cipher_key=_parse_key("SUBLEDGER_CIPHER_KEY", get("SUBLEDGER_CIPHER_KEY"), (16, 24, 32)),
             audit_key=_parse_key("SUBLEDGER_AUDIT_KEY", get("SUBLEDGER_AUDIT_KEY"), None),
+            webhook_timeout=_parse_seconds("SUBLEDGER_WEBHOOK_TIMEOUT", get("SUBLEDGER_WEBHOOK_TIMEOUT") or "10"),
             stripe_api_key=get("SUBLEDGER_STRIPE_API_KEY"),
             stripe_api_base=_parse_http_url(
                 "SUBLEDGER_STRIPE_API_BASE", get("SUBLEDGER_STRIPE_API_BASE") or "https://api.stripe.com"
@@ -191,6 +194,16 @@ def _parse_key(variable: str, value: str | None, sizes: tuple[int, ...] | None) 
         size_text = "" if sizes is None else f" of {', '.join(map(str, sizes))} bytes"
         raise ConfigError(variable, f"a base64 key{size_text}")
     return key
+
+
+def _parse_seconds(variable: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0.1 <= seconds <= 300:
+        raise ConfigError(variable, "a number of seconds from 0.1 to 300")
+    return seconds
 
 
 def _parse_http_url(variable: str, value: str) -> str:

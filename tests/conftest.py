@@ -13,6 +13,7 @@ import secrets
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -21,10 +22,13 @@ import pytest
 from live import LiveServer
 from psycopg import sql
 from tansu import TansuBroker
+from webhook_receiver import Receiver
 
 from subledger.bootstrap import build_api, build_ledger
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
+from subledger.projections.store import ViewStore
+from subledger.projections.webhooks import UrllibSender, WebhookDispatcher
 
 # ---------------------------------------------------------------------------
 # 1. Databases
@@ -196,3 +200,29 @@ def broker() -> Iterator[TansuBroker]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real webhook receiver on a free loopback port (see ``webhook_receiver.py``)."""
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def dispatchers(settings: Settings, ledger: Ledger) -> Iterator[Any]:
+    """Makes webhook dispatchers over the ledger under test, each with its own connection to
+    the views and short retry delays (``dispatchers(batch=2)``: other options)."""
+    made: list[WebhookDispatcher] = []
+
+    def make(**options: Any) -> WebhookDispatcher:
+        options = {"retry_base": 0.05, "retry_cap": 0.2, "timeout": 5.0, **options}
+        dispatcher = WebhookDispatcher(ledger.event_log, ViewStore(settings), UrllibSender(), **options)
+        made.append(dispatcher)
+        return dispatcher
+
+    yield make
+    for dispatcher in made:
+        dispatcher.close()
+        dispatcher.store.close()

@@ -208,6 +208,16 @@ def test_stripe_is_a_gateway_only_when_its_api_key_is_set() -> None:
     assert with_stripe.stripe_api_key == "sk_test_123"
 
 
+def test_the_webhook_timeout_is_seconds_from_a_tenth_to_300() -> None:
+    assert Settings.from_env({}).webhook_timeout == 10.0
+    assert Settings.from_env({"SUBLEDGER_WEBHOOK_TIMEOUT": "2.5"}).webhook_timeout == 2.5
+
+
+@pytest.mark.parametrize("value", ["0", "0.01", "301", "ten", "nan", "-1"])
+def test_a_bad_webhook_timeout_is_refused(value: str) -> None:
+    assert refused({"SUBLEDGER_WEBHOOK_TIMEOUT": value}).variable == "SUBLEDGER_WEBHOOK_TIMEOUT"
+
+
 # -- the CLI ----------------------------------------------------------------------------------
 
 

@@ -1,0 +1,98 @@
+"""Webhook endpoints: register (admin), read their status and delivery log, replay, remove.
+
+Endpoints are configuration kept in the views' database, not facts of the ledger; the
+dispatcher (``projections/webhooks.py``) delivers to them outside any request.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from subledger.projections.webhooks import WebhookEndpoints
+
+from ..deps import LedgerDep, Limit, PrincipalDep, parse_cursor
+from ..schemas import (
+    DeliveryList,
+    WebhookCreated,
+    WebhookIn,
+    WebhookList,
+    WebhookOut,
+    WebhookReplayIn,
+)
+from ..security import ApiProblem, require_admin
+
+router = APIRouter(tags=["webhooks"])
+
+
+def get_webhooks(request: Request, ledger: LedgerDep) -> WebhookEndpoints:
+    registry = getattr(request.app.state, "webhooks", None)
+    if registry is None:
+        views = request.app.state.views
+        if views is None:
+            raise ApiProblem("store-unavailable", "this API was started without its views' database")
+        registry = request.app.state.webhooks = WebhookEndpoints(views, ledger.event_log)
+    return registry  # type: ignore[no-any-return]
+
+
+WebhooksDep = Annotated[WebhookEndpoints, Depends(get_webhooks)]
+
+
+@router.post("/webhooks", status_code=201, response_model=WebhookCreated)
+def register(body: WebhookIn, webhooks: WebhooksDep, ledger: LedgerDep,
+             principal: PrincipalDep) -> dict[str, Any]:
+    """Register an endpoint (admin key). The answer holds its signing `secret`, shown only
+    here. It receives events after the current head of the log, or every event from
+    `from_position` on."""
+    require_admin(principal, "register webhook endpoints")
+    endpoint, secret = webhooks.register(body.url, body.event_types, body.description,
+                                         body.from_position)
+    return {**endpoint.as_dict(ledger.event_log.max_position()), "secret": secret}
+
+
+@router.get("/webhooks", response_model=WebhookList)
+def list_webhooks(webhooks: WebhooksDep, ledger: LedgerDep, _: PrincipalDep, limit: Limit = 100,
+                  cursor: str | None = None) -> dict[str, Any]:
+    endpoints, next_offset = webhooks.list(parse_cursor(cursor), limit)
+    head = ledger.event_log.max_position()
+    return {"items": [e.as_dict(head) for e in endpoints],
+            "next_cursor": None if next_offset is None else str(next_offset)}
+
+
+@router.get("/webhooks/{endpoint_id}", response_model=WebhookOut)
+def get_webhook(endpoint_id: str, webhooks: WebhooksDep, ledger: LedgerDep,
+                _: PrincipalDep) -> dict[str, Any]:
+    """The endpoint's status: `position` delivered, `lag`, failed `attempts`, `next_attempt_at`,
+    `last_error` (never its secret)."""
+    return webhooks.get(endpoint_id).as_dict(ledger.event_log.max_position())
+
+
+@router.delete("/webhooks/{endpoint_id}", status_code=204)
+def delete_webhook(endpoint_id: str, webhooks: WebhooksDep, principal: PrincipalDep) -> Response:
+    """Remove the endpoint and its delivery log (admin key)."""
+    require_admin(principal, "remove webhook endpoints")
+    webhooks.delete(endpoint_id)
+    return Response(status_code=204)
+
+
+@router.get("/webhooks/{endpoint_id}/deliveries", response_model=DeliveryList)
+def deliveries(
+    endpoint_id: str, webhooks: WebhooksDep, _: PrincipalDep,
+    after: Annotated[int, Query(ge=0, le=2**62, description="last `sequence` already seen")] = 0,
+    limit: Limit = 100,
+) -> dict[str, Any]:
+    """Every delivery attempt, oldest first; `next_cursor` is the last `sequence` of the
+    page, usable as the next `after` (null when the page is empty)."""
+    items = webhooks.deliveries(endpoint_id, after, limit)
+    return {"items": items, "next_cursor": str(items[-1]["sequence"]) if items else None}
+
+
+@router.post("/webhooks/{endpoint_id}/replay", response_model=WebhookOut)
+def replay(endpoint_id: str, body: WebhookReplayIn, webhooks: WebhooksDep, ledger: LedgerDep,
+           principal: PrincipalDep) -> dict[str, Any]:
+    """Deliver again every event of the endpoint's types from `from_position` on (admin key);
+    its failed attempts are forgotten and it is due at once."""
+    require_admin(principal, "replay webhook endpoints")
+    endpoint = webhooks.replay(endpoint_id, body.from_position)
+    return endpoint.as_dict(ledger.event_log.max_position())

@@ -1,0 +1,42 @@
+"""Webhook endpoints hold secrets: only an admin key registers, replays or removes them;
+any key may read their status and delivery log (never the secret)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from factories import assert_problem
+
+from subledger.config import Settings
+
+ADMIN = {"Authorization": "Bearer a1"}
+WRITER = {"Authorization": "Bearer w1"}
+READER = {"Authorization": "Bearer r1"}
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings.from_env({"SUBLEDGER_DATABASE_URL": database_url,
+                              "SUBLEDGER_API_KEYS": "a1:admin,w1:writer,r1:reader"})
+
+
+def test_only_an_admin_key_may_register_replay_or_remove_an_endpoint(http: httpx.Client) -> None:
+    body = {"url": "https://crm.example.com/hooks"}
+    for headers in (WRITER, READER):
+        assert_problem(http.post("/webhooks", json=body, headers=headers), 403, "forbidden")
+    assert http.get("/webhooks", headers=ADMIN).json()["items"] == []
+    created = http.post("/webhooks", json=body, headers=ADMIN)
+    assert created.status_code == 201
+    path = f"/webhooks/{created.json()['endpoint_id']}"
+    for headers in (WRITER, READER):
+        assert_problem(http.post(f"{path}/replay", json={"from_position": 0}, headers=headers), 403,
+                       "forbidden")
+        assert_problem(http.delete(path, headers=headers), 403, "forbidden")
+    assert_problem(http.get(path), 401, "unauthorized")
+    for headers in (READER, WRITER, ADMIN):
+        assert http.get(f"{path}/deliveries", headers=headers).status_code == 200
+        status = http.get(path, headers=headers)
+        assert status.status_code == 200 and "secret" not in status.json()
+        assert "secret" not in http.get("/webhooks", headers=headers).json()["items"][0]
+    assert http.post(f"{path}/replay", json={"from_position": 0}, headers=ADMIN).status_code == 200
+    assert http.delete(path, headers=ADMIN).status_code == 204
