@@ -217,6 +217,7 @@ class Relay:
         self._topics_ready = False
         self._states: OrderedDict[UUID, Subscription] = OrderedDict()
         self._leader = not store.postgres
+        self._standing_by = False
         self._status: tuple[str, str | None] | None = None
         with store.transaction() as tx:
             for stream in STREAMS:
@@ -333,8 +334,9 @@ class Relay:
             got = tx.execute("SELECT pg_try_advisory_lock(hashtext(?))",
                              (f"subledger-relay:{self.prefix}",)).fetchone()
         self._leader = bool(got and got[0])
-        if not self._leader:
-            self._report("standby", "another relay holds the lock")
+        if not self._leader and not self._standing_by:
+            logger.info("another relay streams prefix %s; standing by", self.prefix)
+        self._standing_by = not self._leader
         return self._leader
 
     def _report(self, status: str, detail: str | None) -> None:

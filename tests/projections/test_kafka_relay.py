@@ -12,8 +12,9 @@ from factories import log_envelopes
 from kafka import KafkaConsumer
 from tansu import read_topic, values
 
-from subledger.bootstrap import build_relay
+from subledger.bootstrap import build_ledger, build_relay
 from subledger.commands.demo import generate
+from subledger.config import Settings
 from subledger.projections.relay import LOG_STREAM, MOVEMENTS_STREAM, topic_specs
 
 
@@ -130,3 +131,23 @@ def test_movements_are_streamed_once_the_mrr_model_has_them(ledger, relay, broke
     assert all(n in (0, 1) for n in standing.values())
     assert relay.store.checkpoint(LOG_STREAM)[0] == head
     assert relay.lag() == {LOG_STREAM: 0, MOVEMENTS_STREAM: 0}
+
+
+def test_a_second_relay_on_postgresql_stands_by_until_the_first_is_gone(pg_schema_url, broker) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings.from_env({"SUBLEDGER_DATABASE_URL": pg_schema_url,
+                                  "SUBLEDGER_KAFKA_BOOTSTRAP": broker.bootstrap})
+    ledger = build_ledger(settings)
+    first, second = build_relay(settings, ledger), build_relay(settings, ledger)
+    try:
+        _book(ledger)
+        assert first.run_once() > 0
+        generate(ledger, subscribers=1, months=1, seed=99)
+        assert second.run_once() == 0  # standing by: the first holds the lock
+        first.close()
+        first.store.close()  # its session ends, and the lock with it
+        assert second.run_once() > 0
+        assert second.lag()[LOG_STREAM] == 0
+    finally:
+        second.close()
+        second.store.close()
+        ledger.close()
