@@ -210,8 +210,6 @@ def _serve(settings: Settings, host: str, port: int, *, workers: bool) -> int:
 
 
 def _project(settings: Settings, ledger: Ledger, *, once: bool) -> int:
-    import signal
-    import threading
 
     from .bootstrap import build_projector
 
@@ -222,9 +220,7 @@ def _project(settings: Settings, ledger: Ledger, *, once: bool) -> int:
             read = projector.run_once()
             print(json.dumps({"events_read": read, "lag": projector.lag()}))
             return 0
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+        stop = _stop_on_signals()
         finish_webhooks = _start_webhooks(settings, ledger, stop)
         try:
             projector.run_forever(stop)
@@ -235,9 +231,18 @@ def _project(settings: Settings, ledger: Ledger, *, once: bool) -> int:
         projector.close()
 
 
-def _relay(settings: Settings, ledger: Ledger, *, once: bool) -> int:
+def _stop_on_signals() -> threading.Event:
+    """An event that SIGINT or SIGTERM sets: a worker's way to finish what it is doing."""
     import signal
     import threading
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _relay(settings: Settings, ledger: Ledger, *, once: bool) -> int:
 
     from subledger.projections.relay import BrokerUnavailable
 
@@ -258,9 +263,7 @@ def _relay(settings: Settings, ledger: Ledger, *, once: bool) -> int:
                 return 1
             print(json.dumps({"messages_sent": sent, "lag": relay.lag()}))
             return 0
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+        stop = _stop_on_signals()
         relay.run_forever(stop)
         return 0
     finally:
@@ -290,8 +293,6 @@ def _start_webhooks(settings: Settings, ledger: Ledger, stop: threading.Event) -
 
 
 def _webhooks(settings: Settings, ledger: Ledger, *, once: bool) -> int:
-    import signal
-    import threading
 
     from .bootstrap import build_webhooks
 
@@ -305,9 +306,7 @@ def _webhooks(settings: Settings, ledger: Ledger, *, once: bool) -> int:
                 total += delivered
             print(json.dumps({"delivered": total}))
             return 0
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+        stop = _stop_on_signals()
         dispatcher.run_forever(stop)
         return 0
     finally:
