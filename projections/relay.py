@@ -123,7 +123,7 @@ class KafkaPublisher:
                     max_in_flight_requests_per_connection=5,
                     request_timeout_ms=int(self.timeout * 1000),
                     max_block_ms=int(self.timeout * 1000),
-                    delivery_timeout_ms=int(self.timeout * 3000),
+                    delivery_timeout_ms=int(self.timeout * 1000) + 1000,
                     retry_backoff_ms=200, reconnect_backoff_max_ms=2000,
                 )
             except KafkaError as error:
@@ -169,7 +169,7 @@ class KafkaPublisher:
             for message in messages:
                 key, value, headers = message.encoded()
                 futures.append(producer.send(message.topic, key=key, value=value, headers=headers))
-            producer.flush(timeout=self.timeout * 3)
+            producer.flush(timeout=self.timeout + 2)
             for future in futures:
                 future.get(timeout=0)
         except (KafkaError, AssertionError) as error:

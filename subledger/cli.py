@@ -174,7 +174,7 @@ def _serve(settings: Settings, host: str, port: int, *, workers: bool) -> int:
     if not 0 < port < 65536:
         print("subledger: --port must be from 1 to 65535", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _log_to_stderr()
     try:
         ledger = _open_ledger(settings)
         projector = build_projector(settings, ledger) if workers else None
@@ -213,7 +213,7 @@ def _project(settings: Settings, ledger: Ledger, *, once: bool) -> int:
 
     from .bootstrap import build_projector
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _log_to_stderr()
     projector = build_projector(settings, ledger)
     try:
         if once:
@@ -229,6 +229,12 @@ def _project(settings: Settings, ledger: Ledger, *, once: bool) -> int:
         return 0
     finally:
         projector.close()
+
+
+def _log_to_stderr() -> None:
+    """INFO from subledger's workers; the Kafka client's own chatter only from WARNING up."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
 
 
 def _stop_on_signals() -> threading.Event:
@@ -252,7 +258,7 @@ def _relay(settings: Settings, ledger: Ledger, *, once: bool) -> int:
         print("subledger: SUBLEDGER_KAFKA_BOOTSTRAP is not set: there is no broker to relay to",
               file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _log_to_stderr()
     relay = build_relay(settings, ledger)
     try:
         if once:
@@ -296,7 +302,7 @@ def _webhooks(settings: Settings, ledger: Ledger, *, once: bool) -> int:
 
     from .bootstrap import build_webhooks
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _log_to_stderr()
     dispatcher = build_webhooks(settings, ledger)
     try:
         if once:
