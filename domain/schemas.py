@@ -45,8 +45,16 @@ def _schema_of(annotation: Any) -> dict[str, Any]:
     if origin is list:
         (item,) = typing.get_args(annotation) or (Any,)
         return {"type": "array", "items": _schema_of(item)}
+    if origin is typing.Literal:
+        return {"enum": list(typing.get_args(annotation))}
     if origin is dict or annotation is dict:
-        return {"type": "object"}
+        schema: dict[str, Any] = {"type": "object"}
+        key, value = typing.get_args(annotation) or (str, Any)
+        if key is not str:
+            schema["propertyNames"] = _schema_of(key)
+        if value is not Any:
+            schema["additionalProperties"] = _schema_of(value)
+        return schema
     return {}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 from uuid import UUID
 
 from .base import LedgerAggregate
@@ -13,6 +13,10 @@ from .errors import EmptyChange, InvalidInput
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 MAX_TOKEN_LENGTH = 255
+
+Detail = Literal["email", "name", "external_ref"]
+"""A subscriber's details that ``PATCH /subscribers/{id}`` may change."""
+DETAILS: tuple[str, ...] = get_args(Detail)
 
 
 def check_email(email: str) -> str:
@@ -56,16 +60,27 @@ class Subscriber(LedgerAggregate):
             aggregate.registered_at = self.effective_at
 
     class SubscriberDetailsChanged(Event):
-        """Only the fields named in ``changed`` were changed; the others are as they were."""
+        """The details that changed, each with its new value; a detail absent from
+        ``changes`` is as it was (``"external_ref": null`` means the reference was removed).
+        Schema version 2: version 1 had ``changed`` (the names of the changed details) next
+        to ``email``, ``name`` and ``external_ref``, always present and null when unchanged;
+        stored version-1 events are read as version 2."""
 
-        changed: list[str]
-        email: str | None
-        name: str | None
-        external_ref: str | None
+        # Why version 2: in version 1 a null external_ref meant "removed" or "unchanged",
+        # and only `changed` told which. A change of meaning is a new class_version with an
+        # upcaster; stored events are never rewritten (README, "Versioning events").
+        class_version = 2
+        changes: dict[Detail, str | None]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            names = state.pop("changed")
+            values = {detail: state.pop(detail) for detail in DETAILS}
+            state["changes"] = {detail: values[detail] for detail in names}
 
         def evolve(self, aggregate: Any) -> None:
-            for field in self.changed:
-                setattr(aggregate, field, getattr(self, field))
+            for detail, value in self.changes.items():
+                setattr(aggregate, detail, value)
 
     class PaymentMethodSet(Event):
         gateway: str
@@ -101,17 +116,17 @@ class Subscriber(LedgerAggregate):
         recorded_at: datetime,
     ) -> None:
         """Change e-mail, name or external_ref; fields absent from ``changes`` stay."""
-        unknown = set(changes) - {"email", "name", "external_ref"}
+        unknown = set(changes) - set(DETAILS)
         if unknown:
             raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}")
-        values: dict[str, str | None] = {"email": None, "name": None, "external_ref": None}
+        values: dict[str, str | None] = {}
         if "email" in changes:
             values["email"] = check_email(changes["email"])  # type: ignore[arg-type]
         if "name" in changes:
             values["name"] = check_text(changes["name"], "name")  # type: ignore[arg-type]
         if "external_ref" in changes:
             values["external_ref"] = check_external_ref(changes["external_ref"])
-        changed = sorted(f for f in changes if getattr(self, f) != values[f])
+        changed = {f: values[f] for f in sorted(values) if getattr(self, f) != values[f]}
         if not changed:
             raise EmptyChange("the details given are the subscriber's current details")
         self.check_effective_at(effective_at)
@@ -119,8 +134,7 @@ class Subscriber(LedgerAggregate):
             self.SubscriberDetailsChanged,
             timestamp=recorded_at,
             effective_at=effective_at,
-            changed=changed,
-            **{f: (values[f] if f in changed else None) for f in values},
+            changes=changed,
         )
 
     def set_payment_method(

@@ -47,9 +47,31 @@ def test_changing_details_records_only_the_fields_that_changed() -> None:
                               effective_at=utc(2026, 2, 1), recorded_at=RECORDED_AT)
 
     event = subscriber.collect_events()[-1]
-    assert event.changed == ["email"]
-    assert (event.email, event.name) == ("ada@lovelace.dev", None)
+    assert event.changes == {"email": "ada@lovelace.dev"}
+    assert event.schema_version == 2
     assert (subscriber.email, subscriber.name) == ("ada@lovelace.dev", "Ada")
+
+
+def test_removing_the_external_ref_is_recorded_as_a_change_to_null() -> None:
+    subscriber = register(external_ref="crm-1")
+
+    subscriber.change_details({"external_ref": None, "name": "Ada L"},
+                              effective_at=utc(2026, 2, 1), recorded_at=RECORDED_AT)
+
+    assert subscriber.collect_events()[-1].changes == {"external_ref": None, "name": "Ada L"}
+    assert (subscriber.external_ref, subscriber.name) == (None, "Ada L")
+
+
+def test_a_version_1_details_change_is_read_as_version_2() -> None:
+    removed = {"changed": ["external_ref"], "email": None, "name": None, "external_ref": None,
+               "effective_at": utc(2026, 2, 1)}
+    renamed = {"changed": ["name"], "email": None, "name": "Ada L", "external_ref": None}
+
+    Subscriber.SubscriberDetailsChanged.upcast_v1_v2(removed)
+    Subscriber.SubscriberDetailsChanged.upcast_v1_v2(renamed)
+
+    assert removed == {"changes": {"external_ref": None}, "effective_at": utc(2026, 2, 1)}
+    assert renamed == {"changes": {"name": "Ada L"}}
 
 
 def test_changing_details_to_the_current_ones_is_an_empty_change() -> None:
