@@ -15,6 +15,7 @@ current figures always equal a from-scratch fold.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from fractions import Fraction
@@ -25,12 +26,17 @@ from uuid import UUID
 from subledger.domain.metrics import SUBSCRIPTION_EVENT_TYPES, Movement, movements, mrr_timeline
 from subledger.domain.time import UTC
 
-from .store import ViewCursor
+from .store import CHECKPOINTS, ViewCursor
 
 History = Callable[[str, int], list[dict[str, Any]]]
 """(subscriber id, up to position) -> the subscriber's history envelopes."""
 
 FOREVER = "9999-12-31T23:59:59.999999Z"
+
+HISTORY_CACHE_LIMIT = 400_000
+"""Envelopes a model keeps in its history cache (about 1 KiB each): enough for every
+subscription event of a book of ~20k subscribers; beyond it the least recently used
+subscribers are read from the log again."""
 
 
 def sortable(instant: datetime | str) -> str:
@@ -76,6 +82,74 @@ class KnownAt:
         return stamps
 
 
+class HistoryCache:
+    """Subscribers' histories kept across pages, so that a page does not read from the log
+    again what the pages before it already held. Only subscription events are kept (the
+    folds of ``mrr`` and ``revenue`` skip every other event), least recently used
+    subscribers first out beyond ``limit`` envelopes.
+
+    Invariant: every cached list holds *every* subscription event of its subscriber with a
+    position up to ``through``, in log order. The log is append-only and its order final
+    (the recorder's table lock), so that never goes stale by itself; only a gap can break
+    it. A page therefore extends the cache only when it starts right after ``through``: its
+    model's checkpoint, read in the page's own transaction, must equal ``through`` (the
+    page then holds every event in ``(through, page end]``). Otherwise (the first page, a
+    page read again after its transaction rolled back, another runner that moved or reset
+    the checkpoint, a scratch rebuild from 0) the cache is dropped first."""
+
+    def __init__(self, read: History, *, limit: int = HISTORY_CACHE_LIMIT) -> None:
+        self.read = read
+        self.limit = limit
+        self.through: int | None = None
+        self._entries: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self._size = 0
+        self.hits = 0
+        self.misses = 0
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._size = 0
+        self.through = None
+
+    def begin_page(self, tx: ViewCursor, model: str, envelopes: list[dict[str, Any]]) -> None:
+        """Take a page of ``model`` (its envelopes after its checkpoint, in ``tx``) in."""
+        row = tx.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?", (model,)).fetchone()
+        start = None if row is None else int(row[0])
+        if start is None or start != self.through:
+            self.clear()
+        # Not trusted while being extended: an error half way leaves it cleared next page.
+        self.through = None
+        for envelope in sorted(envelopes, key=lambda e: e["position"]):
+            entry = self._entries.get(envelope["subscriber_id"])
+            if entry is not None and envelope["type"] in SUBSCRIPTION_EVENT_TYPES:
+                entry.append(envelope)
+                self._size += 1
+        self.through = last_position(envelopes)
+        self._evict()
+
+    def history(self, subscriber_id: str, up_to: int) -> list[dict[str, Any]]:
+        """The subscriber's subscription events up to ``up_to`` (the page's end); the list
+        is the cache's own: read it, never change it."""
+        if up_to != self.through:
+            raise ValueError(f"history up to {up_to} asked of a cache complete up to {self.through}")
+        entry = self._entries.get(subscriber_id)
+        if entry is not None:
+            self.hits += 1
+            self._entries.move_to_end(subscriber_id)
+            return entry
+        self.misses += 1
+        entry = [e for e in self.read(subscriber_id, up_to) if e["type"] in SUBSCRIPTION_EVENT_TYPES]
+        self._entries[subscriber_id] = entry
+        self._size += len(entry)
+        self._evict()
+        return entry
+
+    def _evict(self) -> None:
+        while self._size > self.limit and self._entries:
+            _, entry = self._entries.popitem(last=False)
+            self._size -= len(entry)
+
+
 class MrrModel:
     name = "mrr"
     version = 3
@@ -85,8 +159,8 @@ class MrrModel:
     same instant), left out when a rebuild is compared with the live model."""
     clock = KnownAt("view_mrr_known_at")
 
-    def __init__(self, history: History) -> None:
-        self.history = history
+    def __init__(self, history: History, *, cache_limit: int = HISTORY_CACHE_LIMIT) -> None:
+        self.cache = HistoryCache(history, limit=cache_limit)
 
     def create(self, tx: ViewCursor) -> None:
         self.clock.create(tx)
@@ -109,6 +183,7 @@ class MrrModel:
 
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
         stamps = self.clock.stamp(tx, envelopes)
+        self.cache.begin_page(tx, self.name, envelopes)
         relevant = [e for e in envelopes if e["type"] in SUBSCRIPTION_EVENT_TYPES]
         by_subscriber = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
         for subscriber_id, events in groupby(by_subscriber, key=lambda e: e["subscriber_id"]):
@@ -117,7 +192,7 @@ class MrrModel:
             for known_at, group in groupby(events, key=lambda e: stamps[int(e["position"])]):
                 last = list(group)[-1]["position"]
                 if history is None:
-                    history = self.history(subscriber_id, last_position(envelopes))
+                    history = self.cache.history(subscriber_id, last_position(envelopes))
                 known = [e for e in history if e["position"] <= last]
                 self._revise(tx, subscriber_id, known, known_at, last)
 
