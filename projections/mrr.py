@@ -95,7 +95,11 @@ class HistoryCache:
     model's checkpoint, read in the page's own transaction, must equal ``through`` (the
     page then holds every event in ``(through, page end]``). Otherwise (the first page, a
     page read again after its transaction rolled back, another runner that moved or reset
-    the checkpoint, a scratch rebuild from 0) the cache is dropped first."""
+    the checkpoint, a scratch rebuild from 0) the cache is dropped first.
+
+    A cache that has followed the log from position 0 without a gap (a rebuild) knows more:
+    a subscriber it neither holds nor ever evicted has no events up to ``through``, so its
+    history is the page's own events and the log is not asked at all."""
 
     def __init__(self, read: History, *, limit: int = HISTORY_CACHE_LIMIT) -> None:
         self.read = read
@@ -103,25 +107,35 @@ class HistoryCache:
         self.through: int | None = None
         self._entries: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
         self._size = 0
+        self._from_zero = False
+        self._evicted: set[str] = set()
+        """Subscribers evicted since position 0 (only kept while ``_from_zero``)."""
         self.hits = 0
         self.misses = 0
 
-    def clear(self) -> None:
+    def clear(self, *, start: int | None = None) -> None:
         self._entries.clear()
         self._size = 0
         self.through = None
+        self._from_zero = start == 0
+        self._evicted.clear()
 
     def begin_page(self, tx: ViewCursor, model: str, envelopes: list[dict[str, Any]]) -> None:
         """Take a page of ``model`` (its envelopes after its checkpoint, in ``tx``) in."""
         row = tx.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?", (model,)).fetchone()
         start = None if row is None else int(row[0])
         if start is None or start != self.through:
-            self.clear()
+            self.clear(start=start)
         # Not trusted while being extended: an error half way leaves it cleared next page.
         self.through = None
         for envelope in sorted(envelopes, key=lambda e: e["position"]):
-            entry = self._entries.get(envelope["subscriber_id"])
-            if entry is not None and envelope["type"] in SUBSCRIPTION_EVENT_TYPES:
+            if envelope["type"] not in SUBSCRIPTION_EVENT_TYPES:
+                continue
+            subscriber_id = envelope["subscriber_id"]
+            entry = self._entries.get(subscriber_id)
+            if entry is None and self._from_zero and subscriber_id not in self._evicted:
+                entry = self._entries[subscriber_id] = []  # nothing of theirs before this page
+            if entry is not None:
                 entry.append(envelope)
                 self._size += 1
         self.through = last_position(envelopes)
@@ -139,6 +153,7 @@ class HistoryCache:
             return entry
         self.misses += 1
         entry = [e for e in self.read(subscriber_id, up_to) if e["type"] in SUBSCRIPTION_EVENT_TYPES]
+        self._evicted.discard(subscriber_id)
         self._entries[subscriber_id] = entry
         self._size += len(entry)
         self._evict()
@@ -146,8 +161,10 @@ class HistoryCache:
 
     def _evict(self) -> None:
         while self._size > self.limit and self._entries:
-            _, entry = self._entries.popitem(last=False)
+            subscriber_id, entry = self._entries.popitem(last=False)
             self._size -= len(entry)
+            if self._from_zero:
+                self._evicted.add(subscriber_id)
 
 
 class MrrModel:

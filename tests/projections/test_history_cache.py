@@ -107,3 +107,21 @@ def test_a_checkpoint_another_runner_moved_drops_the_cache_of_the_one_that_fell_
         assert min(hits) > 0  # the cache served the first runner's last pages
     finally:
         _close(first, second)
+
+
+def test_a_rebuild_whose_cache_overflows_reads_evicted_subscribers_from_the_log_again(
+    book: tuple[Settings, Ledger],
+) -> None:
+    settings, ledger = book
+    runner = _runner(settings, ledger, 25)
+    try:
+        cached = [_model(runner, name) for name in CACHED]
+        for model in cached:
+            model.cache.limit = 40  # a few subscribers' histories at most
+        runner.run_once()
+        assert all(model.cache.misses > 0 and model.cache.hits > 0 for model in cached)
+        for model in cached:
+            model.cache.limit = 0  # the scratch rebuild: every history from the log
+        _assert_equal_a_rebuild(settings, runner)
+    finally:
+        _close(runner)
