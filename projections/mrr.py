@@ -201,6 +201,7 @@ class MrrModel:
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
         stamps = self.clock.stamp(tx, envelopes)
         self.cache.begin_page(tx, self.name, envelopes)
+        end = last_position(envelopes)
         relevant = [e for e in envelopes if e["type"] in SUBSCRIPTION_EVENT_TYPES]
         by_subscriber = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
         for subscriber_id, events in groupby(by_subscriber, key=lambda e: e["subscriber_id"]):
@@ -209,7 +210,7 @@ class MrrModel:
             for known_at, group in groupby(events, key=lambda e: stamps[int(e["position"])]):
                 last = list(group)[-1]["position"]
                 if history is None:
-                    history = self.cache.history(subscriber_id, last_position(envelopes))
+                    history = self.cache.history(subscriber_id, end)
                 known = [e for e in history if e["position"] <= last]
                 self._revise(tx, subscriber_id, known, known_at, last)
 

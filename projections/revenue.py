@@ -74,9 +74,10 @@ class RevenueModel:
               CASH[e["type"]][0], sortable(e["effective_at"]), int(e["data"][CASH[e["type"]][1]]),
               e["position"], stamps[int(e["position"])]) for e in relevant],
         )
+        end = last_position(envelopes)
         ordered = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
         for subscriber_id, events in groupby(ordered, key=lambda e: e["subscriber_id"]):
-            history = self.cache.history(subscriber_id, last_position(envelopes))
+            history = self.cache.history(subscriber_id, end)
             for subscription_id, group in groupby(sorted(events, key=lambda e: (e["aggregate_id"], e["position"])),
                                                   key=lambda e: e["aggregate_id"]):
                 own = [e for e in history if e["aggregate_id"] == subscription_id]
