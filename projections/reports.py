@@ -8,14 +8,15 @@ at K" reads the rows the ledger believed at K (bitemporal), not a replay.
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from subledger.domain.metrics import MOVEMENT_KINDS, RevenueLine, churn_rates
+from subledger.domain.metrics import MOVEMENT_KINDS, churn_rates
 from subledger.domain.money import round_minor, round_rate
 from subledger.domain.time import UTC
 
@@ -256,18 +257,18 @@ def revenue_report(store: ViewStore, window: Window, currency: str | None,
             "SELECT amount, start_at, end_at, settled_at, kind, source FROM view_revenue_lines"
             f" WHERE currency = ? AND settled_at < ? AND {known}",
             (currency, stop, *known_params)).fetchall()
-    lines = [RevenueLine(parse_fraction(a), currency, _instant(s), _instant(e), _instant(t), k, src)
-             for a, s, e, t, k, src in rows]
+    lines = [_Line.of(parse_fraction(a), s, e, t) for a, s, e, t, _k, _src in rows]
+    # Cash in effective order, so that each bucket is a slice of it.
+    cash.sort(key=lambda row: row[1])
+    cash_at = [at for _, at, _ in cash]
     out = []
     for start, end in buckets:
-        lo, hi = sortable(start), sortable(end)
         sums = {"billed": 0, "collected": 0, "refunded": 0}
-        for kind, at, amount in cash:
-            if lo <= at < hi:
-                sums[kind] += int(amount)
-        recognized_sum = sum((line.within(start, end) for line in lines), Fraction(0))
+        for kind, _at, amount in cash[bisect_left(cash_at, sortable(start)):bisect_left(cash_at, sortable(end))]:
+            sums[kind] += int(amount)
+        recognized_sum = _recognized(lines, _microseconds(start), _microseconds(end))
         # Like MRR, "at the bucket's end" counts what happened strictly before it.
-        deferred = sum((line.unserved(end) for line in lines if line.settled_at < end), Fraction(0))
+        deferred = _deferred(lines, _microseconds(end))
         out.append({
             "date": start.date().isoformat(), "billed": sums["billed"], "collected": sums["collected"],
             "refunded": sums["refunded"], "net": sums["collected"] - sums["refunded"],
@@ -297,6 +298,74 @@ def revenue_line_list(store: ViewStore, *, start: date, end: date, currency: str
             "amount", "position")
     items = [dict(zip(keys, r, strict=True)) for r in rows[:limit]]
     return {"items": items, "next_cursor": str(after + limit) if len(rows) > limit else None}
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _microseconds(instant: datetime) -> int:
+    return (instant - EPOCH) // timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """A revenue line (``domain.metrics.RevenueLine``) in integer microseconds since the
+    epoch and its amount as numerator and denominator: the report sums the parts of every
+    line ever settled, bucket by bucket."""
+
+    start: int
+    end: int
+    settled: int
+    numerator: int
+    denominator: int
+
+    @classmethod
+    def of(cls, amount: Fraction, start: str, end: str, settled: str) -> _Line:
+        return cls(_microseconds(_instant(start)), _microseconds(_instant(end)),
+                   _microseconds(_instant(settled)), amount.numerator, amount.denominator)
+
+
+# The two sums below are RevenueLine.within and RevenueLine.unserved over many lines, exact:
+# each part is added to a running numerator per denominator (the line's length times its
+# amount's denominator), and the few sums are made fractions at the end. A running
+# Fraction sum of parts over lines of every length would grow its denominator towards their
+# least common multiple, and each addition with it.
+
+def _recognized(lines: Iterable[_Line], start: int, end: int) -> Fraction:
+    """Revenue recognized in [start, end): each line evenly over its service, a zero-length
+    line at its instant."""
+    sums: dict[int, int] = defaultdict(int)
+    for line in lines:
+        if line.end < start or line.start >= end:
+            continue  # no part in the bucket
+        length = line.end - line.start
+        if length == 0:
+            if start <= line.start < end:
+                sums[line.denominator] += line.numerator
+            continue
+        overlap = min(end, line.end) - max(start, line.start)
+        if overlap > 0:
+            sums[length * line.denominator] += line.numerator * overlap
+    return _total(sums)
+
+
+def _deferred(lines: Iterable[_Line], instant: int) -> Fraction:
+    """Deferred at ``instant``: the part for service after it of the lines settled strictly
+    before it."""
+    sums: dict[int, int] = defaultdict(int)
+    for line in lines:
+        if line.settled >= instant or line.end <= instant:
+            continue  # not settled yet, or nothing left to serve
+        length = line.end - line.start
+        if length == 0:
+            sums[line.denominator] += line.numerator  # its instant is after ``instant``
+        else:
+            sums[length * line.denominator] += line.numerator * (line.end - max(instant, line.start))
+    return _total(sums)
+
+
+def _total(sums: dict[int, int]) -> Fraction:
+    return sum((Fraction(n, d) for d, n in sums.items()), Fraction(0))
 
 
 def _instant(text: str) -> datetime:
