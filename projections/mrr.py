@@ -15,7 +15,7 @@ current figures always equal a from-scratch fold.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from datetime import datetime
 from fractions import Fraction
@@ -204,6 +204,8 @@ class MrrModel:
         end = last_position(envelopes)
         relevant = [e for e in envelopes if e["type"] in SUBSCRIPTION_EVENT_TYPES]
         by_subscriber = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
+        believed = _believed(tx, sorted({e["subscriber_id"] for e in relevant}))
+        writes = _Writes()
         for subscriber_id, events in groupby(by_subscriber, key=lambda e: e["subscriber_id"]):
             history: list[dict[str, Any]] | None = None
             # One belief per instant the ledger learned something, in ledger order.
@@ -212,36 +214,84 @@ class MrrModel:
                 if history is None:
                     history = self.cache.history(subscriber_id, end)
                 known = [e for e in history if e["position"] <= last]
-                self._revise(tx, subscriber_id, known, known_at, last)
+                self._revise(writes, believed[subscriber_id], subscriber_id, known, known_at, last)
+        writes.flush(tx)
 
-    def _revise(self, tx: ViewCursor, subscriber_id: str, known: list[dict[str, Any]],
-                recorded_at: str, position: int) -> None:
+    @staticmethod
+    def _revise(writes: _Writes, believed: set[tuple[str, ...]], subscriber_id: str,
+                known: list[dict[str, Any]], recorded_at: str, position: int) -> None:
+        """Close the subscriber's believed rows no longer true, open the new ones;
+        ``believed`` (the rows open now) follows."""
         positions = {e["event_id"]: e["position"] for e in known}
         wanted = {_key(m): m for m in movements(mrr_timeline(known))}
-        current = tx.execute(
-            "SELECT currency, at, kind, amount, mrr_before, mrr_after, event_ids"
-            " FROM view_mrr_movements WHERE subscriber_id = ? AND recorded_to = ?",
-            (subscriber_id, FOREVER),
+        gone, new = believed - wanted.keys(), wanted.keys() - believed
+        for key in gone:
+            writes.retract(subscriber_id, key, recorded_at, position)
+        for key in new:
+            writes.insert(subscriber_id, key, json.dumps([positions.get(i) for i in wanted[key].event_ids]),
+                          recorded_at, position)
+        believed -= gone
+        believed |= new
+
+
+MOVEMENT_COLUMNS = "currency, at, kind, amount, mrr_before, mrr_after, event_ids"
+"""The columns of a movement that say what it is (``_key``)."""
+
+
+def _believed(tx: ViewCursor, subscribers: list[str]) -> defaultdict[str, set[tuple[str, ...]]]:
+    """The movements believed now of each subscriber, read for a page at once."""
+    found: defaultdict[str, set[tuple[str, ...]]] = defaultdict(set)
+    for start in range(0, len(subscribers), 500):
+        chunk = subscribers[start:start + 500]
+        rows = tx.execute(
+            f"SELECT subscriber_id, {MOVEMENT_COLUMNS} FROM view_mrr_movements"
+            f" WHERE recorded_to = ? AND subscriber_id IN ({', '.join('?' * len(chunk))})",
+            (FOREVER, *chunk),
         ).fetchall()
-        believed = {tuple(row) for row in current}
-        for row in believed - set(wanted):
-            tx.execute(
-                "UPDATE view_mrr_movements SET recorded_to = ?, retracted_position = ?"
-                " WHERE subscriber_id = ?"
-                " AND recorded_to = ? AND currency = ? AND at = ? AND kind = ? AND amount = ?"
-                " AND mrr_before = ? AND mrr_after = ? AND event_ids = ?",
-                (recorded_at, position, subscriber_id, FOREVER, *row),
-            )
+        for subscriber_id, *key in rows:
+            found[subscriber_id].add(tuple(key))
+    return found
+
+
+class _Writes:
+    """A page's changes to ``view_mrr_movements``, written at its end in two statements.
+
+    A row opened and closed again within the page is inserted closed. Rows of earlier
+    pages are closed before the page's new rows are inserted, so that closing a row never
+    also closes a new row that says the same."""
+
+    def __init__(self) -> None:
+        self.closes: list[tuple[Any, ...]] = []
+        self.inserts: list[list[Any]] = []
+        self._open: dict[tuple[str, tuple[str, ...]], int] = {}
+        """(subscriber, movement) -> index of its row in ``inserts``, while believed."""
+
+    def retract(self, subscriber_id: str, key: tuple[str, ...], recorded_at: str, position: int) -> None:
+        index = self._open.pop((subscriber_id, key), None)
+        if index is None:
+            self.closes.append((recorded_at, position, subscriber_id, FOREVER, *key))
+        else:
+            row = self.inserts[index]
+            row[-3], row[-1] = recorded_at, position  # recorded_to, retracted_position
+
+    def insert(self, subscriber_id: str, key: tuple[str, ...], positions: str, recorded_at: str,
+               position: int) -> None:
+        self._open[(subscriber_id, key)] = len(self.inserts)
+        self.inserts.append([subscriber_id, *key, positions, recorded_at, FOREVER, position, None])
+
+    def flush(self, tx: ViewCursor) -> None:
         tx.executemany(
-            "INSERT INTO view_mrr_movements (subscriber_id, currency, at, kind, amount,"
-            " mrr_before, mrr_after, event_ids, positions, recorded_from, recorded_to,"
-            " known_position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (subscriber_id, *key,
-                 json.dumps([positions.get(i) for i in wanted[key].event_ids]),
-                 recorded_at, FOREVER, position)
-                for key in wanted.keys() - believed
-            ],
+            "UPDATE view_mrr_movements SET recorded_to = ?, retracted_position = ?"
+            " WHERE subscriber_id = ?"
+            " AND recorded_to = ? AND currency = ? AND at = ? AND kind = ? AND amount = ?"
+            " AND mrr_before = ? AND mrr_after = ? AND event_ids = ?",
+            self.closes,
+        )
+        tx.executemany(
+            f"INSERT INTO view_mrr_movements (subscriber_id, {MOVEMENT_COLUMNS}, positions,"
+            " recorded_from, recorded_to, known_position, retracted_position)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.inserts,
         )
 
 
