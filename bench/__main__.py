@@ -1,7 +1,7 @@
 """``python -m bench`` (or ``make bench``): run every benchmark.
 
 ``python -m bench projections`` (rebuild rate on a demo book of 500k events, report latency
-at 10k and 100k subscribers) takes about 25 minutes here, so it runs only when named;
+at 10k and 100k subscribers) takes about 16 minutes here, so it runs only when named;
 ``--part rebuild`` or ``--part latency`` runs one half."""
 
 from __future__ import annotations
