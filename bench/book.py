@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from subledger.commands.demo import COUPONS, DOWNGRADE, PLANS, TOKENS, UPGRADE
+from subledger.commands.demo import COUPONS, DOWNGRADE, PLANS, TOKENS, UPGRADE, refund_choice
 from subledger.commands.gateways import ChargeRequest
 from subledger.commands.ledger import Ledger
 from subledger.domain.errors import DomainError
@@ -169,12 +169,9 @@ class _Life:
             self.decide(subscription, at, lambda s: s.resume(effective_at=at, recorded_at=now))
         elif kind == "refund":
             self.settle(subscription, at)
-            refundable = [(c, v) for c, v in subscription.charges.items() if v["amount"] > v["refunded"]]
-            if refundable:
-                charge_id, charge = refundable[-1]
-                amount = charge["amount"] - charge["refunded"]
-                if rng.random() < 0.5:
-                    amount = max(1, amount // 2)
+            refund = refund_choice(rng, subscription)
+            if refund is not None:
+                charge_id, amount = refund
                 self.decide(subscription, at, lambda s: s.request_refund(
                     charge_id, amount, reason="requested_by_customer", effective_at=at,
                     recorded_at=now))
