@@ -1,17 +1,21 @@
-"""Projection rebuild rate and report latency on PostgreSQL.
+"""Projection rebuild rate and report latency on PostgreSQL, in two parts.
 
-The book is a demo log made by ``subledger demo``'s generator through the real commands and
-the billing clock (12 months of signups, trials, coupons, plan and seat changes, pauses,
-dunning, refunds, churn and reactivation), grown in steps of subscribers; nothing is cached
-between runs. At each step the MRR read model is rebuilt from position 0 and the reports are
-timed on it; on the largest book (at least ``--events`` events) the rebuild of ``mrr`` and
-of ``subscriptions`` is timed next to a raw psycopg server-side-cursor read of the same
-events table, measured in the same run.
+``rebuild``: the book is a demo log made by ``subledger demo``'s generator through the real
+commands and the billing clock (12 months of signups, trials, coupons, plan and seat changes,
+pauses, dunning, refunds, churn and reactivation), of at least ``--events`` events. The
+rebuild of ``mrr`` and of ``subscriptions`` is timed next to a raw psycopg
+server-side-cursor read of the same events table, measured in the same run.
+
+``latency``: the book is made by :mod:`bench.book` (the same subscriber lives through the
+domain aggregates and the ``Ledger``'s save, 250 subscribers a transaction: the demo
+generator would take ~32 min for 100k subscribers), grown in steps of subscribers. At each
+step the projector catches every read model up (timed next to a raw cursor read of the same
+log), then ``/reports/mrr``, ``/reports/churn`` and ``/reports/revenue`` are timed through
+the HTTP app; growth is given against the first step. Nothing is cached between runs.
 
 ``ANALYZE`` runs after each generation step, as autovacuum would within a minute: without
 planner statistics on the freshly loaded events table, the per-subscriber history query of
-the MRR model scans the whole notification index (a rebuild is then several times slower and
-its time depends on when autovacuum wakes up).
+the MRR model scans the whole notification index.
 """
 
 from __future__ import annotations
@@ -26,17 +30,17 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
+from fastapi.testclient import TestClient
 from psycopg import sql
 
-from subledger.bootstrap import build_ledger, build_projector
+from subledger.bootstrap import build_api, build_ledger, build_projector
 from subledger.commands.demo import generate
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
 from subledger.domain.periods import add_months
-from subledger.projections import reports
 from subledger.projections.mrr import FOREVER
-from subledger.projections.store import ViewStore
 
+from .book import FastBook
 from .pg import scratch_database
 
 SCHEMA = "bench_projections"
@@ -53,9 +57,10 @@ class Step:
     subscribers: int
     events: int
     movements: int
-    rebuild_seconds: float
-    mrr_ms: list[float]
-    churn_ms: list[float]
+    generate_seconds: float
+    project_seconds: float
+    raw_seconds: float
+    latency_ms: dict[str, list[float]]
 
 
 def _say(text: str) -> None:
@@ -92,25 +97,37 @@ def _timed_ms(fn: Callable[[], Any], runs: int = REPORT_RUNS) -> list[float]:
     return times
 
 
-def _report_latency(settings: Settings, end: datetime) -> tuple[list[float], list[float], int]:
-    """GET /reports/mrr (12 monthly buckets) and /reports/churn (the whole window, monthly),
-    in process, through the functions the routes call, on the reports' own connection."""
+REPORTS = ("mrr", "churn", "revenue")
+
+
+def _report_latency(settings: Settings, ledger: Ledger, end: datetime) -> tuple[dict[str, list[float]], int]:
+    """GET /reports/mrr and /reports/revenue (12 monthly buckets) and /reports/churn (the
+    whole 13-month window, monthly) through the HTTP app (in process, over the reports' own
+    connection), each a median of ``REPORT_RUNS`` after one warm-up call."""
     last = end.date()
-    mrr_window = reports.Window(date(*_month_back(last, MONTHS - 1)), last, "month")
+    first_month = date(*_month_back(last, MONTHS - 1))
     start = add_months(end, -MONTHS).date()
-    churn_window = reports.Window(date(start.year, start.month, 1), last, "month")
-    views = ViewStore(settings)
-    try:
-        mrr = _timed_ms(lambda: reports.mrr_report(views, mrr_window, None, None))
-        churn = _timed_ms(lambda: reports.churn_report(views, churn_window, None, None))
-        body = reports.mrr_report(views, mrr_window, None, None)
-        assert len(body["buckets"]) == MONTHS, body["buckets"]
-        with views.transaction() as tx:
-            row = tx.execute("SELECT count(*) FROM view_mrr_movements WHERE recorded_to = ?",
-                             (FOREVER,)).fetchone()
-    finally:
-        views.close()
-    return mrr, churn, int(row[0]) if row else 0
+    windows = {"mrr": first_month, "churn": date(start.year, start.month, 1), "revenue": first_month}
+    client = TestClient(build_api(settings, ledger=ledger))
+    found: dict[str, list[float]] = {}
+    for name in REPORTS:
+        url = f"/reports/{name}?from={windows[name].isoformat()}&to={last.isoformat()}&interval=month"
+
+        def get(url: str = url) -> Any:
+            response = client.get(url)
+            if response.status_code != 200:
+                raise RuntimeError(f"GET {url}: {response.status_code} {response.text[:300]}")
+            return response.json()
+
+        body = get()
+        rows = body.get("buckets") or body.get("periods")
+        assert rows and len(rows) >= MONTHS, (name, body)
+        found[name] = _timed_ms(get)
+    with psycopg.connect(settings.database.conninfo()) as conn:  # type: ignore[union-attr]
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(SCHEMA)))
+        row = conn.execute("SELECT count(*) FROM view_mrr_movements WHERE recorded_to = %s",
+                           (FOREVER,)).fetchone()
+    return found, int(row[0]) if row else 0
 
 
 def _month_back(day: date, months: int) -> tuple[int, int, int]:
@@ -118,7 +135,7 @@ def _month_back(day: date, months: int) -> tuple[int, int, int]:
     return index // 12, index % 12 + 1, 1
 
 
-def _rebuild(settings: Settings, ledger: Ledger, view: str) -> tuple[int, float]:
+def _rebuild(settings: Settings, ledger: Ledger, view: str) -> tuple[int, float, str]:
     """``subledger rebuild VIEW``: drop one read model and build it from position 0 with the
     projector of every read model (the others are left alone)."""
     projector = build_projector(settings, ledger)
@@ -126,103 +143,135 @@ def _rebuild(settings: Settings, ledger: Ledger, view: str) -> tuple[int, float]
         began = time.perf_counter()
         summary = projector.rebuild_model(view)
         seconds = time.perf_counter() - began
+        cache = getattr(projector._model(view), "cache", None)
+        note = "" if cache is None else f"; history cache {cache.hits:,} hits, {cache.misses:,} log reads"
     finally:
         projector.close()
         projector.store.close()
-    return summary.events_read, seconds
+    return summary.events_read, seconds, note
 
 
-def run(events: int = 500_000, sizes: tuple[int, ...] = (10_000, 30_000)) -> None:
-    sizes = tuple(sorted(set(sizes)))
-    print(f"projections benchmark, PostgreSQL, demo book of >= {events:,} events,"
-          f" report latency at {', '.join(f'{s:,}' for s in sizes)} subscribers")
+def _settings(url: str) -> Settings:
+    return Settings.from_env({"SUBLEDGER_DATABASE_URL": f"{url}?schema={SCHEMA}"})
+
+
+def run_rebuild(events: int = 500_000) -> None:
+    """The rebuild rate of ``mrr`` and ``subscriptions`` on a demo book made through the
+    commands, next to a raw server-side cursor read of the same events."""
+    print(f"projections benchmark (rebuild), PostgreSQL, demo book of >= {events:,} events")
     began_all = time.perf_counter()
     with scratch_database() as url:
-        settings = Settings.from_env({"SUBLEDGER_DATABASE_URL": f"{url}?schema={SCHEMA}"})
+        settings = _settings(url)
         ledger = build_ledger(settings)
         try:
             end = datetime.now(UTC).replace(microsecond=0)
-            subscribers = 0
-            generated_events = 0
-            generation_seconds = 0.0
+            subscribers, seed, generation_seconds = 0, 0, 0.0
             per_subscriber = EVENTS_PER_SUBSCRIBER_GUESS
-            steps: list[Step] = []
-            seed = 0
-            for index, size in enumerate(sizes):
-                last = index == len(sizes) - 1
-                # The largest book also carries --events.
-                target = max(size, math.ceil(events / per_subscriber * 1.03)) if last else size
-                while subscribers < target or (last and ledger.event_log.max_position() < events):
-                    more = target - subscribers
-                    if last:
-                        short = events - ledger.event_log.max_position()
-                        more = max(more, math.ceil(short / per_subscriber * 1.03))
-                    seed += 1
-                    _say(f"  generating {more:,} more subscribers (seed {seed}) ...")
-                    before = ledger.event_log.max_position()
-                    t = time.perf_counter()
-                    summary = generate(ledger, subscribers=more, months=MONTHS, seed=seed, end=end)
-                    generation_seconds += time.perf_counter() - t
-                    subscribers += summary.subscribers
-                    generated_events += ledger.event_log.max_position() - before
-                    per_subscriber = ledger.event_log.max_position() / subscribers
-                    _say(f"    {subscribers:,} subscribers, {ledger.event_log.max_position():,} events")
-                _analyze(url)
-                if last:
-                    break
-                _say(f"  {subscribers:,} subscribers: rebuilding mrr ...")
-                read, seconds = _rebuild(settings, ledger, "mrr")
-                mrr_ms, churn_ms, movements = _report_latency(settings, end)
-                steps.append(Step(subscribers, read, movements, seconds, mrr_ms, churn_ms))
+            while ledger.event_log.max_position() < events:
+                more = math.ceil((events - ledger.event_log.max_position()) / per_subscriber * 1.03)
+                seed += 1
+                _say(f"  generating {more:,} more subscribers (seed {seed}) ...")
+                t = time.perf_counter()
+                summary = generate(ledger, subscribers=more, months=MONTHS, seed=seed, end=end)
+                generation_seconds += time.perf_counter() - t
+                subscribers += summary.subscribers
+                per_subscriber = ledger.event_log.max_position() / subscribers
+                _say(f"    {subscribers:,} subscribers, {ledger.event_log.max_position():,} events")
+            _analyze(url)
             total = ledger.event_log.max_position()
-            _say(f"  {subscribers:,} subscribers, {total:,} events: raw server-side cursor read ...")
+            _say("  raw server-side cursor read ...")
             rows, raw_seconds = raw_cursor_read(url)
             _say("  rebuilding subscriptions ...")
-            subs_read, subs_seconds = _rebuild(settings, ledger, "subscriptions")
+            subs_read, subs_seconds, _ = _rebuild(settings, ledger, "subscriptions")
             _say("  rebuilding mrr ...")
-            mrr_read, mrr_seconds = _rebuild(settings, ledger, "mrr")
-            _say("  raw server-side cursor read again, reports ...")
+            mrr_read, mrr_seconds, mrr_note = _rebuild(settings, ledger, "mrr")
+            _say("  raw server-side cursor read again ...")
             rows_after, raw_after = raw_cursor_read(url)
-            mrr_ms, churn_ms, movements = _report_latency(settings, end)
-            steps.append(Step(subscribers, mrr_read, movements, mrr_seconds, mrr_ms, churn_ms))
         finally:
             ledger.close()
     assert rows == total == mrr_read == subs_read == rows_after, (rows, total, mrr_read, subs_read)
 
     baseline = rows / raw_seconds
-    gen_rate = generated_events / generation_seconds
     print(f"  book: {total:,} events, {subscribers:,} subscribers, {MONTHS} months, made by the demo"
           f" generator through the real commands and the billing clock"
-          f" ({gen_rate:,.0f} events/s, {generation_seconds / 60:.1f} min); ANALYZE after generating")
+          f" ({total / generation_seconds:,.0f} events/s, {generation_seconds / 60:.1f} min);"
+          " ANALYZE after generating")
     lines = [
-        ("raw psycopg server-side cursor read (baseline)", baseline, rows, raw_seconds),
-        ("rebuild subscriptions", subs_read / subs_seconds, subs_read, subs_seconds),
-        ("rebuild mrr", mrr_read / mrr_seconds, mrr_read, mrr_seconds),
-        ("raw server-side cursor read, again after", rows_after / raw_after, rows_after, raw_after),
+        ("raw psycopg server-side cursor read (baseline)", baseline, rows, raw_seconds, ""),
+        ("rebuild subscriptions", subs_read / subs_seconds, subs_read, subs_seconds, ""),
+        ("rebuild mrr", mrr_read / mrr_seconds, mrr_read, mrr_seconds, mrr_note),
+        ("raw server-side cursor read, again after", rows_after / raw_after, rows_after, raw_after, ""),
     ]
     width = max(len(name) for name, *_ in lines)
-    for name, value, n, seconds in lines:
+    for name, value, n, seconds, note in lines:
         print(f"  {name:<{width}}  {value:9,.0f} events/s  {value / baseline:6.4f}x baseline"
-              f"   ({n:,} events, {seconds:.1f} s)")
-    print(f"  report latency (in process, median of {REPORT_RUNS}; /reports/mrr: {MONTHS} monthly"
-          f" buckets; /reports/churn: the whole {MONTHS + 1}-month window), with the mrr rebuild of"
-          " each book:")
-    first = steps[0]
-    for step in steps:
-        mrr, churn = statistics.median(step.mrr_ms), statistics.median(step.churn_ms)
-        growth = ""
-        if step is not first:
-            growth = (f"   x{step.subscribers / first.subscribers:.1f} subscribers ->"
-                      f" x{mrr / statistics.median(first.mrr_ms):.1f} mrr,"
-                      f" x{churn / statistics.median(first.churn_ms):.1f} churn")
-        print(f"    {step.subscribers:>7,} subscribers, {step.events:>9,} events,"
-              f" {step.movements:>7,} movement rows: /reports/mrr {mrr:8.1f} ms"
-              f" ({min(step.mrr_ms):.0f}-{max(step.mrr_ms):.0f}),"
-              f" /reports/churn {churn:8.1f} ms ({min(step.churn_ms):.0f}-{max(step.churn_ms):.0f});"
-              f" rebuild mrr {step.events / step.rebuild_seconds:,.0f} events/s{growth}")
-    if max(sizes) < 100_000:
-        estimate = 100_000 * per_subscriber
-        minutes = estimate / gen_rate / 60 + estimate / (mrr_read / mrr_seconds) / 60
-        print(f"  100,000 subscribers not measured: a {MONTHS}-month book of ~{estimate:,.0f} events"
-              f" would take ~{minutes:.0f} min here (generation + mrr build at the rates above)")
+              f"   ({n:,} events, {seconds:.1f} s{note})")
     print(f"  ({(time.perf_counter() - began_all) / 60:.1f} min in all)")
+
+
+def run_latency(sizes: tuple[int, ...] = (10_000, 100_000)) -> None:
+    """Report latency at each book size (subscribers), through the HTTP app."""
+    sizes = tuple(sorted(set(sizes)))
+    print(f"projections benchmark (latency), PostgreSQL, books of {', '.join(f'{s:,}' for s in sizes)}"
+          f" subscribers made by bench.book ({MONTHS} months)")
+    began_all = time.perf_counter()
+    steps: list[Step] = []
+    with scratch_database() as url:
+        settings = _settings(url)
+        ledger = build_ledger(settings)
+        projector = build_projector(settings, ledger)
+        try:
+            end = datetime.now(UTC).replace(microsecond=0)
+            book = FastBook(ledger, months=MONTHS, end=end, seed=1)
+            subscribers = 0
+            for size in sizes:
+                _say(f"  generating {size - subscribers:,} more subscribers ...")
+                t = time.perf_counter()
+                book.add(size - subscribers, first=subscribers)
+                generate_seconds = time.perf_counter() - t
+                subscribers = size
+                _analyze(url)
+                total = ledger.event_log.max_position()
+                _say(f"    {subscribers:,} subscribers, {total:,} events; projecting every read model ...")
+                t = time.perf_counter()
+                projector.run_once()
+                project_seconds = time.perf_counter() - t
+                _analyze(url)
+                _, raw_seconds = raw_cursor_read(url)
+                _say("    reports ...")
+                latency, movements = _report_latency(settings, ledger, end)
+                steps.append(Step(subscribers, total, movements, generate_seconds, project_seconds,
+                                  raw_seconds, latency))
+        finally:
+            projector.close()
+            projector.store.close()
+            ledger.close()
+
+    first = steps[0]
+    made = 0
+    for step in steps:
+        new_events = step.events - made
+        made = step.events
+        print(f"  {step.subscribers:>7,} subscribers, {step.events:>9,} events,"
+              f" {step.movements:>7,} current movement rows: generated +{new_events:,} events in"
+              f" {step.generate_seconds:.0f} s ({new_events / step.generate_seconds:,.0f} events/s);"
+              f" projected (subscriptions, mrr, revenue) in {step.project_seconds:.0f} s"
+              f" ({new_events / step.project_seconds:,.0f} events/s; raw cursor read of the whole"
+              f" log {step.events / step.raw_seconds:,.0f} events/s)")
+        for name in REPORTS:
+            times = step.latency_ms[name]
+            median = statistics.median(times)
+            growth = ""
+            if step is not first:
+                growth = (f"   x{step.subscribers / first.subscribers:.0f} subscribers ->"
+                          f" x{median / statistics.median(first.latency_ms[name]):.1f}")
+            print(f"      /reports/{name:<8} {median:8.1f} ms (median of {REPORT_RUNS},"
+                  f" {min(times):.0f}-{max(times):.0f}){growth}")
+    print(f"  ({(time.perf_counter() - began_all) / 60:.1f} min in all)")
+
+
+def run(events: int = 500_000, sizes: tuple[int, ...] = (10_000, 100_000), part: str | None = None) -> None:
+    if part in (None, "rebuild"):
+        run_rebuild(events)
+    if part in (None, "latency"):
+        run_latency(sizes)

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from subledger.domain.errors import DomainError
 from subledger.domain.periods import add_months
+from subledger.domain.subscription import Subscription
 
 from .billing import run_billing
 from .ledger import Ledger
@@ -173,19 +174,27 @@ def _perform(ledger: Ledger, rng: random.Random, action: _Action,
     elif action.kind == "resume":
         _try(summary, lambda: ledger.resume_subscription(sub_id, effective_at=at))
     elif action.kind == "refund":
-        subscription = ledger.get_subscription(sub_id)
-        refundable = [(c, v) for c, v in subscription.charges.items() if v["amount"] > v["refunded"]]
-        if refundable:
-            charge_id, charge = refundable[-1]
-            amount = charge["amount"] - charge["refunded"]
-            if rng.random() < 0.5:
-                amount = max(1, amount // 2)
+        refund = refund_choice(rng, ledger.get_subscription(sub_id))
+        if refund is not None:
+            charge_id, amount = refund
             _try(summary, lambda: ledger.refund_charge(charge_id, amount=amount,
                                                        reason="requested_by_customer", effective_at=at))
     elif action.kind == "cancel":
         when = rng.choice(["now", "period_end", "period_end"])
         _try(summary, lambda: ledger.cancel_subscription(sub_id, when=when, reason="demo churn",
                                                          effective_at=at))
+
+
+def refund_choice(rng: random.Random, subscription: Subscription) -> tuple[str, int] | None:
+    """The demo's refund: the last charge with something left to refund, in full or half."""
+    refundable = [(c, v) for c, v in subscription.charges.items() if v["amount"] > v["refunded"]]
+    if not refundable:
+        return None
+    charge_id, charge = refundable[-1]
+    amount = charge["amount"] - charge["refunded"]
+    if rng.random() < 0.5:
+        amount = max(1, amount // 2)
+    return charge_id, amount
 
 
 def _subscribe(ledger: Ledger, rng: random.Random, entry: dict[str, Any], at: datetime,

@@ -15,6 +15,7 @@ current figures always equal a from-scratch fold.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from datetime import datetime
 from fractions import Fraction
@@ -25,12 +26,18 @@ from uuid import UUID
 from subledger.domain.metrics import SUBSCRIPTION_EVENT_TYPES, Movement, movements, mrr_timeline
 from subledger.domain.time import UTC
 
-from .store import ViewCursor
+from .store import CHECKPOINTS, ViewCursor
 
 History = Callable[[str, int], list[dict[str, Any]]]
 """(subscriber id, up to position) -> the subscriber's history envelopes."""
 
 FOREVER = "9999-12-31T23:59:59.999999Z"
+
+HISTORY_CACHE_LIMIT = 400_000
+"""Envelopes a model keeps in its history cache: enough for every subscription event of a
+book of ~25k subscribers; beyond it the least recently used subscribers are read from the
+log again. An envelope takes about 2 KB of memory (measured), so up to ~800 MB per model
+(``mrr`` and ``revenue`` each keep one), held for as long as the runner lives."""
 
 
 def sortable(instant: datetime | str) -> str:
@@ -76,6 +83,91 @@ class KnownAt:
         return stamps
 
 
+class HistoryCache:
+    """Subscribers' histories kept across pages, so that a page does not read from the log
+    again what the pages before it already held. Only subscription events are kept (the
+    folds of ``mrr`` and ``revenue`` skip every other event), least recently used
+    subscribers first out beyond ``limit`` envelopes.
+
+    Invariant: every cached list holds *every* subscription event of its subscriber with a
+    position up to ``through``, in log order. The log is append-only and its order final
+    (the recorder's table lock), so that never goes stale by itself; only a gap can break
+    it. A page therefore extends the cache only when it starts right after ``through``: its
+    model's checkpoint, read in the page's own transaction, must equal ``through`` (the
+    page then holds every event in ``(through, page end]``). Otherwise (the first page, a
+    page read again after its transaction rolled back, another runner that moved or reset
+    the checkpoint, a scratch rebuild from 0) the cache is dropped first.
+
+    A cache that has followed the log from position 0 without a gap (a rebuild) knows more:
+    a subscriber it neither holds nor ever evicted has no events up to ``through``, so its
+    history is the page's own events and the log is not asked at all."""
+
+    def __init__(self, read: History, *, limit: int = HISTORY_CACHE_LIMIT) -> None:
+        self.read = read
+        self.limit = limit
+        self.through: int | None = None
+        self._entries: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self._size = 0
+        self._from_zero = False
+        self._evicted: set[str] = set()
+        """Subscribers evicted since position 0 (only kept while ``_from_zero``)."""
+        self.hits = 0
+        self.misses = 0
+
+    def clear(self, *, start: int | None = None) -> None:
+        self._entries.clear()
+        self._size = 0
+        self.through = None
+        self._from_zero = start == 0
+        self._evicted.clear()
+
+    def begin_page(self, tx: ViewCursor, model: str, envelopes: list[dict[str, Any]]) -> None:
+        """Take a page of ``model`` (its envelopes after its checkpoint, in ``tx``) in."""
+        row = tx.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?", (model,)).fetchone()
+        start = None if row is None else int(row[0])
+        if start is None or start != self.through:
+            self.clear(start=start)
+        # Not trusted while being extended: an error half way leaves it cleared next page.
+        self.through = None
+        for envelope in sorted(envelopes, key=lambda e: e["position"]):
+            if envelope["type"] not in SUBSCRIPTION_EVENT_TYPES:
+                continue
+            subscriber_id = envelope["subscriber_id"]
+            entry = self._entries.get(subscriber_id)
+            if entry is None and self._from_zero and subscriber_id not in self._evicted:
+                entry = self._entries[subscriber_id] = []  # nothing of theirs before this page
+            if entry is not None:
+                entry.append(envelope)
+                self._size += 1
+        self.through = last_position(envelopes)
+        self._evict()
+
+    def history(self, subscriber_id: str, up_to: int) -> list[dict[str, Any]]:
+        """The subscriber's subscription events up to ``up_to`` (the page's end); the list
+        is the cache's own: read it, never change it."""
+        if up_to != self.through:
+            raise ValueError(f"history up to {up_to} asked of a cache complete up to {self.through}")
+        entry = self._entries.get(subscriber_id)
+        if entry is not None:
+            self.hits += 1
+            self._entries.move_to_end(subscriber_id)
+            return entry
+        self.misses += 1
+        entry = [e for e in self.read(subscriber_id, up_to) if e["type"] in SUBSCRIPTION_EVENT_TYPES]
+        self._evicted.discard(subscriber_id)
+        self._entries[subscriber_id] = entry
+        self._size += len(entry)
+        self._evict()
+        return entry
+
+    def _evict(self) -> None:
+        while self._size > self.limit and self._entries:
+            subscriber_id, entry = self._entries.popitem(last=False)
+            self._size -= len(entry)
+            if self._from_zero:
+                self._evicted.add(subscriber_id)
+
+
 class MrrModel:
     name = "mrr"
     version = 3
@@ -85,8 +177,8 @@ class MrrModel:
     same instant), left out when a rebuild is compared with the live model."""
     clock = KnownAt("view_mrr_known_at")
 
-    def __init__(self, history: History) -> None:
-        self.history = history
+    def __init__(self, history: History, *, cache_limit: int = HISTORY_CACHE_LIMIT) -> None:
+        self.cache = HistoryCache(history, limit=cache_limit)
 
     def create(self, tx: ViewCursor) -> None:
         self.clock.create(tx)
@@ -109,46 +201,98 @@ class MrrModel:
 
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
         stamps = self.clock.stamp(tx, envelopes)
+        self.cache.begin_page(tx, self.name, envelopes)
+        end = last_position(envelopes)
         relevant = [e for e in envelopes if e["type"] in SUBSCRIPTION_EVENT_TYPES]
         by_subscriber = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
+        believed = _believed(tx, sorted({e["subscriber_id"] for e in relevant}))
+        writes = _Writes()
         for subscriber_id, events in groupby(by_subscriber, key=lambda e: e["subscriber_id"]):
             history: list[dict[str, Any]] | None = None
             # One belief per instant the ledger learned something, in ledger order.
             for known_at, group in groupby(events, key=lambda e: stamps[int(e["position"])]):
                 last = list(group)[-1]["position"]
                 if history is None:
-                    history = self.history(subscriber_id, last_position(envelopes))
+                    history = self.cache.history(subscriber_id, end)
                 known = [e for e in history if e["position"] <= last]
-                self._revise(tx, subscriber_id, known, known_at, last)
+                self._revise(writes, believed[subscriber_id], subscriber_id, known, known_at, last)
+        writes.flush(tx)
 
-    def _revise(self, tx: ViewCursor, subscriber_id: str, known: list[dict[str, Any]],
-                recorded_at: str, position: int) -> None:
+    @staticmethod
+    def _revise(writes: _Writes, believed: set[tuple[str, ...]], subscriber_id: str,
+                known: list[dict[str, Any]], recorded_at: str, position: int) -> None:
+        """Close the subscriber's believed rows no longer true, open the new ones;
+        ``believed`` (the rows open now) follows."""
         positions = {e["event_id"]: e["position"] for e in known}
         wanted = {_key(m): m for m in movements(mrr_timeline(known))}
-        current = tx.execute(
-            "SELECT currency, at, kind, amount, mrr_before, mrr_after, event_ids"
-            " FROM view_mrr_movements WHERE subscriber_id = ? AND recorded_to = ?",
-            (subscriber_id, FOREVER),
+        gone, new = believed - wanted.keys(), wanted.keys() - believed
+        for key in gone:
+            writes.retract(subscriber_id, key, recorded_at, position)
+        for key in new:
+            writes.insert(subscriber_id, key, json.dumps([positions.get(i) for i in wanted[key].event_ids]),
+                          recorded_at, position)
+        believed -= gone
+        believed |= new
+
+
+MOVEMENT_COLUMNS = "currency, at, kind, amount, mrr_before, mrr_after, event_ids"
+"""The columns of a movement that say what it is (``_key``)."""
+
+
+def _believed(tx: ViewCursor, subscribers: list[str]) -> defaultdict[str, set[tuple[str, ...]]]:
+    """The movements believed now of each subscriber, read for a page at once."""
+    found: defaultdict[str, set[tuple[str, ...]]] = defaultdict(set)
+    for start in range(0, len(subscribers), 500):
+        chunk = subscribers[start:start + 500]
+        rows = tx.execute(
+            f"SELECT subscriber_id, {MOVEMENT_COLUMNS} FROM view_mrr_movements"
+            f" WHERE recorded_to = ? AND subscriber_id IN ({', '.join('?' * len(chunk))})",
+            (FOREVER, *chunk),
         ).fetchall()
-        believed = {tuple(row) for row in current}
-        for row in believed - set(wanted):
-            tx.execute(
-                "UPDATE view_mrr_movements SET recorded_to = ?, retracted_position = ?"
-                " WHERE subscriber_id = ?"
-                " AND recorded_to = ? AND currency = ? AND at = ? AND kind = ? AND amount = ?"
-                " AND mrr_before = ? AND mrr_after = ? AND event_ids = ?",
-                (recorded_at, position, subscriber_id, FOREVER, *row),
-            )
+        for subscriber_id, *key in rows:
+            found[subscriber_id].add(tuple(key))
+    return found
+
+
+class _Writes:
+    """A page's changes to ``view_mrr_movements``, written at its end in two statements.
+
+    A row opened and closed again within the page is inserted closed. Rows of earlier
+    pages are closed before the page's new rows are inserted, so that closing a row never
+    also closes a new row that says the same."""
+
+    def __init__(self) -> None:
+        self.closes: list[tuple[Any, ...]] = []
+        self.inserts: list[list[Any]] = []
+        self._open: dict[tuple[str, tuple[str, ...]], int] = {}
+        """(subscriber, movement) -> index of its row in ``inserts``, while believed."""
+
+    def retract(self, subscriber_id: str, key: tuple[str, ...], recorded_at: str, position: int) -> None:
+        index = self._open.pop((subscriber_id, key), None)
+        if index is None:
+            self.closes.append((recorded_at, position, subscriber_id, FOREVER, *key))
+        else:
+            row = self.inserts[index]
+            row[-3], row[-1] = recorded_at, position  # recorded_to, retracted_position
+
+    def insert(self, subscriber_id: str, key: tuple[str, ...], positions: str, recorded_at: str,
+               position: int) -> None:
+        self._open[(subscriber_id, key)] = len(self.inserts)
+        self.inserts.append([subscriber_id, *key, positions, recorded_at, FOREVER, position, None])
+
+    def flush(self, tx: ViewCursor) -> None:
         tx.executemany(
-            "INSERT INTO view_mrr_movements (subscriber_id, currency, at, kind, amount,"
-            " mrr_before, mrr_after, event_ids, positions, recorded_from, recorded_to,"
-            " known_position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (subscriber_id, *key,
-                 json.dumps([positions.get(i) for i in wanted[key].event_ids]),
-                 recorded_at, FOREVER, position)
-                for key in wanted.keys() - believed
-            ],
+            "UPDATE view_mrr_movements SET recorded_to = ?, retracted_position = ?"
+            " WHERE subscriber_id = ?"
+            " AND recorded_to = ? AND currency = ? AND at = ? AND kind = ? AND amount = ?"
+            " AND mrr_before = ? AND mrr_after = ? AND event_ids = ?",
+            self.closes,
+        )
+        tx.executemany(
+            f"INSERT INTO view_mrr_movements (subscriber_id, {MOVEMENT_COLUMNS}, positions,"
+            " recorded_from, recorded_to, known_position, retracted_position)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.inserts,
         )
 
 

@@ -8,14 +8,15 @@ at K" reads the rows the ledger believed at K (bitemporal), not a replay.
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from subledger.domain.metrics import MOVEMENT_KINDS, RevenueLine, churn_rates
+from subledger.domain.metrics import MOVEMENT_KINDS, ZERO, churn_rates
 from subledger.domain.money import round_minor, round_rate
 from subledger.domain.time import UTC
 
@@ -125,24 +126,63 @@ def _money(value: Fraction) -> str:
     return str(round_minor(value))
 
 
+@dataclass(frozen=True)
+class Standing:
+    """The book at an instant: total MRR and the subscribers with MRR > 0."""
+
+    mrr: Fraction
+    subscribers: int
+
+
+class _Fractions:
+    """Text fractions of the movement rows, parsed once each (amounts repeat a lot)."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, Fraction] = {}
+
+    def __call__(self, text: str) -> Fraction:
+        value = self._parsed.get(text)
+        if value is None:
+            value = self._parsed[text] = parse_fraction(text)
+        return value
+
+
 def _walk(
-    rows: list[tuple[Any, ...]], buckets: list[tuple[datetime, datetime]],
-) -> Iterator[tuple[datetime, dict[str, Fraction], list[tuple[Any, ...]], dict[str, Fraction]]]:
-    """Walk movement rows (ordered by time) bucket by bucket: per bucket its start, each
-    subscriber's MRR at the start, the movements inside it, and the MRR at its end."""
+    rows: list[tuple[Any, ...]], buckets: list[tuple[datetime, datetime]], parse: _Fractions,
+) -> Iterator[tuple[datetime, Standing, list[tuple[Any, ...]], Standing]]:
+    """Walk movement rows (ordered by time) bucket by bucket: per bucket its start, the
+    standing at its start, the movements inside it, and the standing at its end.
+
+    The total is kept exactly as a sum of numerators per denominator, moved by each row's
+    change (after - before): summing every subscriber's MRR again at each bucket is a
+    ``Fraction`` addition per subscriber and bucket."""
     current: dict[str, Fraction] = {}
+    numerators: dict[int, int] = defaultdict(int)
+    positive = 0
+
+    def move(row: tuple[Any, ...]) -> None:
+        nonlocal positive
+        before, after = current.get(row[0], ZERO), parse(row[4])
+        numerators[before.denominator] -= before.numerator
+        numerators[after.denominator] += after.numerator
+        positive += (after > 0) - (before > 0)
+        current[row[0]] = after
+
+    def standing() -> Standing:
+        return Standing(_total(numerators), positive)
+
     index = 0
     for start, end in buckets:
         while index < len(rows) and rows[index][1] < sortable(start):
-            current[rows[index][0]] = parse_fraction(rows[index][4])
+            move(rows[index])
             index += 1
-        opening = dict(current)
+        opening = standing()
         inside = []
         while index < len(rows) and rows[index][1] < sortable(end):
             inside.append(rows[index])
-            current[rows[index][0]] = parse_fraction(rows[index][4])
+            move(rows[index])
             index += 1
-        yield start, opening, inside, current
+        yield start, opening, inside, standing()
 
 
 def mrr_report(store: ViewStore, window: Window, currency: str | None,
@@ -156,16 +196,16 @@ def mrr_report(store: ViewStore, window: Window, currency: str | None,
     if currency is None:
         return {**head, "buckets": []}
     rows = _rows(store, currency, buckets[-1][1], as_known_at)
+    parse = _Fractions()
     out = []
-    for start, _opening, inside, closing in _walk(rows, buckets):
+    for start, _opening, inside, closing in _walk(rows, buckets, parse):
         sums = dict.fromkeys(MOVEMENT_KINDS, Fraction(0))
         for _subscriber, _at, kind, amount, _after in inside:
-            sums[kind] += parse_fraction(amount)
-        mrr = sum(closing.values(), Fraction(0))
+            sums[kind] += parse(amount)
         out.append({
-            "date": start.date().isoformat(), "mrr": _money(mrr), "arr": _money(12 * mrr),
-            **{kind: _money(value) for kind, value in sums.items()},
-            "subscribers": sum(1 for v in closing.values() if v > 0),
+            "date": start.date().isoformat(), "mrr": _money(closing.mrr),
+            "arr": _money(12 * closing.mrr), **{kind: _money(value) for kind, value in sums.items()},
+            "subscribers": closing.subscribers,
         })
     return {**head, "buckets": out}
 
@@ -180,13 +220,13 @@ def churn_report(store: ViewStore, window: Window, currency: str | None,
     if currency is None:
         return {**head, "periods": []}
     rows = _rows(store, currency, periods[-1][1], as_known_at)
+    parse = _Fractions()
     out = []
-    for start, opening, inside, _closing in _walk(rows, periods):
-        customers_start = sum(1 for v in opening.values() if v > 0)
-        mrr_start = sum(opening.values(), Fraction(0))
+    for start, opening, inside, _closing in _walk(rows, periods, parse):
+        customers_start, mrr_start = opening.subscribers, opening.mrr
         sums: dict[str, Fraction] = defaultdict(Fraction)
         for _subscriber, _at, kind, amount, _after in inside:
-            sums[kind] += parse_fraction(amount)
+            sums[kind] += parse(amount)
         churned = sum(1 for row in inside if row[2] == "churn")
         rates = churn_rates(
             customers_start=customers_start, churned_customers=churned, mrr_start=mrr_start,
@@ -249,25 +289,28 @@ def revenue_report(store: ViewStore, window: Window, currency: str | None,
     stop = sortable(buckets[-1][1])
     known, known_params = _recorded(as_known_at)
     with store.transaction() as tx:
+        # Summed per day by the database (buckets are whole UTC days; ``at`` is fixed-width
+        # UTC text): a few rows per day instead of every invoice, charge and refund.
         cash = tx.execute(
-            f"SELECT kind, at, amount FROM view_revenue_cash WHERE currency = ? AND at < ? AND {known}",
+            "SELECT kind, substr(at, 1, 10) AS day, sum(amount) FROM view_revenue_cash"
+            f" WHERE currency = ? AND at < ? AND {known} GROUP BY kind, day ORDER BY day",
             (currency, stop, *known_params)).fetchall()
         rows = tx.execute(
             "SELECT amount, start_at, end_at, settled_at, kind, source FROM view_revenue_lines"
             f" WHERE currency = ? AND settled_at < ? AND {known}",
             (currency, stop, *known_params)).fetchall()
-    lines = [RevenueLine(parse_fraction(a), currency, _instant(s), _instant(e), _instant(t), k, src)
-             for a, s, e, t, k, src in rows]
+    parse = _Fractions()
+    lines = [_Line.of(parse(a), s, e, t) for a, s, e, t, _k, _src in rows]
+    cash_days = [day for _, day, _ in cash]
     out = []
     for start, end in buckets:
-        lo, hi = sortable(start), sortable(end)
         sums = {"billed": 0, "collected": 0, "refunded": 0}
-        for kind, at, amount in cash:
-            if lo <= at < hi:
-                sums[kind] += int(amount)
-        recognized_sum = sum((line.within(start, end) for line in lines), Fraction(0))
+        for kind, _, amount in cash[bisect_left(cash_days, _day(start)):bisect_left(cash_days, _day(end))]:
+            sums[kind] += int(amount)
+        lo, hi = _microseconds(start), _microseconds(end)
+        recognized_sum = _recognized(lines, lo, hi)
         # Like MRR, "at the bucket's end" counts what happened strictly before it.
-        deferred = sum((line.unserved(end) for line in lines if line.settled_at < end), Fraction(0))
+        deferred = _deferred(lines, hi)
         out.append({
             "date": start.date().isoformat(), "billed": sums["billed"], "collected": sums["collected"],
             "refunded": sums["refunded"], "net": sums["collected"] - sums["refunded"],
@@ -297,6 +340,78 @@ def revenue_line_list(store: ViewStore, *, start: date, end: date, currency: str
             "amount", "position")
     items = [dict(zip(keys, r, strict=True)) for r in rows[:limit]]
     return {"items": items, "next_cursor": str(after + limit) if len(rows) > limit else None}
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _microseconds(instant: datetime) -> int:
+    return (instant - EPOCH) // timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """A revenue line (``domain.metrics.RevenueLine``) in integer microseconds since the
+    epoch and its amount as numerator and denominator: the report sums the parts of every
+    line ever settled, bucket by bucket."""
+
+    start: int
+    end: int
+    settled: int
+    numerator: int
+    denominator: int
+
+    @classmethod
+    def of(cls, amount: Fraction, start: str, end: str, settled: str) -> _Line:
+        return cls(_microseconds(_instant(start)), _microseconds(_instant(end)),
+                   _microseconds(_instant(settled)), amount.numerator, amount.denominator)
+
+
+# The two sums below are RevenueLine.within and RevenueLine.unserved over many lines, exact:
+# each part is added to a running numerator per denominator (the line's length times its
+# amount's denominator), and the few sums are made fractions at the end. A running
+# Fraction sum of parts over lines of every length would grow its denominator towards their
+# least common multiple, and each addition with it.
+
+def _recognized(lines: Iterable[_Line], start: int, end: int) -> Fraction:
+    """Revenue recognized in [start, end): each line evenly over its service, a zero-length
+    line at its instant."""
+    sums: dict[int, int] = defaultdict(int)
+    for line in lines:
+        if line.end < start or line.start >= end:
+            continue  # no part in the bucket
+        length = line.end - line.start
+        if length == 0:
+            if start <= line.start < end:
+                sums[line.denominator] += line.numerator
+            continue
+        overlap = min(end, line.end) - max(start, line.start)
+        if overlap > 0:
+            sums[length * line.denominator] += line.numerator * overlap
+    return _total(sums)
+
+
+def _deferred(lines: Iterable[_Line], instant: int) -> Fraction:
+    """Deferred at ``instant``: the part for service after it of the lines settled strictly
+    before it."""
+    sums: dict[int, int] = defaultdict(int)
+    for line in lines:
+        if line.settled >= instant or line.end <= instant:
+            continue  # not settled yet, or nothing left to serve
+        length = line.end - line.start
+        if length == 0:
+            sums[line.denominator] += line.numerator  # its instant is after ``instant``
+        else:
+            sums[length * line.denominator] += line.numerator * (line.end - max(instant, line.start))
+    return _total(sums)
+
+
+def _total(sums: dict[int, int]) -> Fraction:
+    return sum((Fraction(n, d) for d, n in sums.items()), Fraction(0))
+
+
+def _day(midnight: datetime) -> str:
+    return sortable(midnight)[:10]
 
 
 def _instant(text: str) -> datetime:

@@ -18,7 +18,15 @@ from typing import Any
 
 from subledger.domain.metrics import RevenueLine, revenue_lines
 
-from .mrr import History, KnownAt, fraction_text, last_position, sortable
+from .mrr import (
+    HISTORY_CACHE_LIMIT,
+    History,
+    HistoryCache,
+    KnownAt,
+    fraction_text,
+    last_position,
+    sortable,
+)
 from .store import ViewCursor
 
 CASH = {"InvoiceIssued": ("billed", "total"), "ChargeSucceeded": ("collected", "amount"),
@@ -32,8 +40,8 @@ class RevenueModel:
     tables = ("view_revenue_cash", "view_revenue_lines", "view_revenue_known_at")
     clock = KnownAt("view_revenue_known_at")
 
-    def __init__(self, history: History) -> None:
-        self.history = history
+    def __init__(self, history: History, *, cache_limit: int = HISTORY_CACHE_LIMIT) -> None:
+        self.cache = HistoryCache(history, limit=cache_limit)
 
     def create(self, tx: ViewCursor) -> None:
         self.clock.create(tx)
@@ -57,6 +65,7 @@ class RevenueModel:
 
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
         stamps = self.clock.stamp(tx, envelopes)
+        self.cache.begin_page(tx, self.name, envelopes)
         relevant = [e for e in envelopes if e["type"] in REVENUE_EVENTS]
         tx.executemany(
             "INSERT INTO view_revenue_cash (event_id, subscription_id, subscriber_id, currency,"
@@ -65,9 +74,10 @@ class RevenueModel:
               CASH[e["type"]][0], sortable(e["effective_at"]), int(e["data"][CASH[e["type"]][1]]),
               e["position"], stamps[int(e["position"])]) for e in relevant],
         )
+        end = last_position(envelopes)
         ordered = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
         for subscriber_id, events in groupby(ordered, key=lambda e: e["subscriber_id"]):
-            history = self.history(subscriber_id, last_position(envelopes))
+            history = self.cache.history(subscriber_id, end)
             for subscription_id, group in groupby(sorted(events, key=lambda e: (e["aggregate_id"], e["position"])),
                                                   key=lambda e: e["aggregate_id"]):
                 own = [e for e in history if e["aggregate_id"] == subscription_id]
