@@ -234,3 +234,20 @@ def test_a_runner_that_read_a_stale_checkpoint_does_not_apply_a_page_twice(
         assert cli("rebuild", view, "--verify")[0] == 0
     late.close()
     late.store.close()
+
+
+@pytest.mark.parametrize("view", ["mrr", "revenue"])
+def test_a_live_model_built_in_other_pages_verifies_identical(
+    cli: Cli, ledger: Ledger, settings: Settings, view: str,
+) -> None:
+    _book(ledger)
+    projector = build_projector(settings, ledger)
+    projector.page_size = 7  # pages that split the events of one command
+    projector.run_once()
+    projector.close()
+    projector.store.close()
+
+    code, out, err = cli("rebuild", view, "--verify")
+
+    assert (code, err) == (0, ""), err
+    assert _one_json_line(out)["identical"] is True
