@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .config import ConfigError, Settings
 from .domain.errors import DomainError
@@ -248,6 +248,17 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
+def _follow(worker: Any) -> int:
+    """Run a worker (relay, webhook dispatcher) until SIGINT or SIGTERM."""
+    worker.run_forever(_stop_on_signals())
+    return 0
+
+
+def _close(worker: Any) -> None:
+    worker.close()
+    worker.store.close()
+
+
 def _relay(settings: Settings, ledger: Ledger, *, once: bool) -> int:
 
     from subledger.projections.relay import BrokerUnavailable
@@ -269,12 +280,9 @@ def _relay(settings: Settings, ledger: Ledger, *, once: bool) -> int:
                 return 1
             print(json.dumps({"messages_sent": sent, "lag": relay.lag()}))
             return 0
-        stop = _stop_on_signals()
-        relay.run_forever(stop)
-        return 0
+        return _follow(relay)
     finally:
-        relay.close()
-        relay.store.close()
+        _close(relay)
 
 
 def _start_webhooks(settings: Settings, ledger: Ledger, stop: threading.Event) -> Callable[[], None]:
@@ -299,7 +307,6 @@ def _start_webhooks(settings: Settings, ledger: Ledger, stop: threading.Event) -
 
 
 def _webhooks(settings: Settings, ledger: Ledger, *, once: bool) -> int:
-
     from .bootstrap import build_webhooks
 
     _log_to_stderr()
@@ -312,12 +319,9 @@ def _webhooks(settings: Settings, ledger: Ledger, *, once: bool) -> int:
                 total += delivered
             print(json.dumps({"delivered": total}))
             return 0
-        stop = _stop_on_signals()
-        dispatcher.run_forever(stop)
-        return 0
+        return _follow(dispatcher)
     finally:
-        dispatcher.close()
-        dispatcher.store.close()
+        _close(dispatcher)
 
 
 def _rebuild(settings: Settings, ledger: Ledger, view: str, *, verify: bool) -> int:
