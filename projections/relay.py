@@ -217,6 +217,7 @@ class Relay:
         self._topics_ready = False
         self._states: OrderedDict[UUID, Subscription] = OrderedDict()
         self._leader = not store.postgres
+        self._session = store.session
         self._standing_by = False
         self._status: tuple[str, str | None] | None = None
         with store.transaction() as tx:
@@ -280,6 +281,8 @@ class Relay:
             if isinstance(event, Subscription.Event):
                 body = subscription_body(self._state_after(event))
                 messages.append(subscription_message(self.prefix, envelope, body))
+        if not self._lead():
+            return 0  # the session (and the lock with it) died while the batch was read
         self.publisher.publish(messages)
         self._advance(LOG_STREAM, after, page.last_position)
         return len(messages)
@@ -304,6 +307,8 @@ class Relay:
             return 0
         until = min(projected, after + MOVEMENT_WINDOW)
         rows = movement_rows(self.store, after, until)
+        if not self._lead():
+            return 0
         self.publisher.publish([movement_message(self.prefix, row) for row in rows])
         self._advance(MOVEMENTS_STREAM, after, until)
         return max(len(rows), 1)  # a window without movements still moved the cursor
@@ -327,10 +332,14 @@ class Relay:
 
     def _lead(self) -> bool:
         """On PostgreSQL, hold the relay's advisory lock (for this topic prefix) on the
-        store's session; a relay without it stands by."""
-        if self._leader:
+        store's session; a relay without it stands by. The lock goes with its session: when
+        the store had to reconnect, it is taken again before anything is sent."""
+        if not self.store.postgres:
             return True
-        with self.store.transaction() as tx:
+        with self.store.transaction() as tx:  # reconnects first if the session died
+            if self._leader and self._session == self.store.session:
+                return True
+            self._session = self.store.session
             got = tx.execute("SELECT pg_try_advisory_lock(hashtext(?))",
                              (f"subledger-relay:{self.prefix}",)).fetchone()
         self._leader = bool(got and got[0])

@@ -61,12 +61,12 @@ class ViewStore:
         db = settings.database
         self.postgres = isinstance(db, PostgresConfig)
         self._lock = threading.RLock()
+        self.session = 0
+        """Counts PostgreSQL sessions: session state (an advisory lock) was lost when it moved."""
         if isinstance(db, PostgresConfig):
-            self._conn: Any = psycopg.connect(db.conninfo(), autocommit=True)
-            if db.schema:
-                self._conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(db.schema)))
             self.conninfo = db.conninfo()
             self.schema = db.schema
+            self._conn: Any = self._connect()
         else:
             assert isinstance(db, SQLiteConfig)
             self._conn = sqlite3.connect(db.path, isolation_level=None, check_same_thread=False,
@@ -78,10 +78,24 @@ class ViewStore:
             tx.execute(f"CREATE TABLE IF NOT EXISTS {WORKERS} (name TEXT PRIMARY KEY,"
                        " status TEXT NOT NULL, detail TEXT, updated_at TEXT NOT NULL)")
 
+    def _connect(self) -> Any:
+        conn = psycopg.connect(self.conninfo, autocommit=True)
+        if self.schema:
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        self.session += 1
+        return conn
+
     @contextmanager
     def transaction(self) -> Iterator[ViewCursor]:
+        """A transaction on the one connection. On PostgreSQL a connection that broke (the
+        server restarted, the session was killed) is replaced on the next transaction, so a
+        long-running worker recovers once the database is back; the failed transaction
+        itself raises, and its caller retries."""
         with self._lock:
             if self.postgres:
+                if self._conn.closed or self._conn.broken:
+                    self._conn.close()
+                    self._conn = self._connect()
                 with self._conn.transaction(), self._conn.cursor() as cursor:
                     yield ViewCursor(cursor, True)
             else:

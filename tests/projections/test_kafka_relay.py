@@ -8,6 +8,8 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
+import psycopg
+import pytest
 from factories import log_envelopes
 from kafka import KafkaConsumer
 from tansu import read_topic, values
@@ -150,4 +152,28 @@ def test_a_second_relay_on_postgresql_stands_by_until_the_first_is_gone(pg_schem
     finally:
         second.close()
         second.store.close()
+        ledger.close()
+
+
+def test_a_relay_whose_database_session_died_takes_the_lock_again_before_sending(pg_schema_url, broker) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings.from_env({"SUBLEDGER_DATABASE_URL": pg_schema_url,
+                                  "SUBLEDGER_KAFKA_BOOTSTRAP": broker.bootstrap})
+    ledger = build_ledger(settings)
+    first, second = build_relay(settings, ledger), build_relay(settings, ledger)
+    try:
+        _book(ledger)
+        assert first.run_once() > 0
+        with psycopg.connect(settings.database.conninfo(), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (first.store._conn.info.backend_pid,))
+        generate(ledger, subscribers=1, months=1, seed=98)
+        assert second.run_once() > 0  # the lock went with the dead session
+        generate(ledger, subscribers=1, months=1, seed=97)
+        with pytest.raises(psycopg.OperationalError):
+            first.run_once()  # the transaction that met the dead session fails...
+        assert first.run_once() == 0  # ...the next reconnects, and finds the lock taken
+        assert second.run_once() > 0
+    finally:
+        for relay in (first, second):
+            relay.close()
+            relay.store.close()
         ledger.close()

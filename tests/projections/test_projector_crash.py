@@ -247,3 +247,26 @@ def test_a_crash_between_batches_resumes_from_the_last_committed_page(
         runner.close()
         runner.store.close()
         ledger.close()
+
+
+def test_a_projector_whose_database_session_died_reconnects_and_goes_on(pg_schema_url: str) -> None:
+    settings = Settings.from_env({"SUBLEDGER_DATABASE_URL": pg_schema_url})
+    assert isinstance(settings.database, PostgresConfig)
+    ledger = build_ledger(settings)
+    runner = build_projector(settings, ledger)
+    try:
+        generate(ledger, subscribers=3, months=2, seed=5)
+        runner.run_once()
+        with psycopg.connect(settings.database.conninfo(), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)",
+                          (runner.store._conn.info.backend_pid,))  # a server restart, as seen by one session
+        generate(ledger, subscribers=3, months=2, seed=6)
+        with pytest.raises(psycopg.OperationalError):
+            runner.run_once()
+        runner.run_once()
+        assert all(lag == 0 for lag in runner.lag().values())
+        _assert_equals_a_rebuild(settings, runner)
+    finally:
+        runner.close()
+        runner.store.close()
+        ledger.close()
