@@ -7,6 +7,7 @@ when shown (:func:`round_minor`, :func:`round_rate`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
@@ -100,6 +101,41 @@ def round_half_even(value: Fraction | Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
+
+
+GUARD_DIGITS = 24
+"""Digits kept below the shown ones when a sum is added up by integer division."""
+
+
+def round_minor_sum(parts: Mapping[int, int]) -> Decimal:
+    """``round_minor`` of the sum of ``numerator / denominator`` over ``{denominator:
+    numerator}``, exactly, without adding the fractions up.
+
+    Adding thousands of fractions with unrelated denominators (revenue lines of every
+    length) makes a ``Fraction`` sum's denominator grow towards their least common multiple,
+    and each addition with it. Instead each part is divided once, to ``GUARD_DIGITS`` digits
+    below the cent's hundredths, rounding down: the true sum then lies in
+    ``[floor sum, floor sum + inexact parts)``, an interval far narrower than a hundredth.
+    If no rounding boundary (a half hundredth) lies in it, that decides the rounding;
+    otherwise (a true tie, or within ``10**-24`` of one) the fractions are added up exactly."""
+    scale = 10 ** (2 + GUARD_DIGITS)
+    unit = 10**GUARD_DIGITS
+    low, inexact = 0, 0
+    for denominator, numerator in parts.items():
+        quotient, remainder = divmod(numerator * scale, denominator)
+        low += quotient
+        inexact += remainder != 0
+    hundredths, rest = divmod(low, unit)  # the sum x 100 is hundredths + (rest + part of inexact) / unit
+    half = unit // 2
+    if inexact == 0:
+        up = rest > half or (rest == half and hundredths % 2 == 1)
+    elif rest + inexact <= half:
+        up = False  # below the half-way point
+    elif rest >= half:
+        up = True  # above it (and far below the next one: inexact is tiny next to unit)
+    else:
+        return _quantize(sum((Fraction(n, d) for d, n in parts.items()), Fraction(0)), 2)
+    return Decimal(f"{hundredths + up}E-2")
 
 
 def _quantize(value: Decimal | Fraction, places: int) -> Decimal:

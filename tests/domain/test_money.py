@@ -18,6 +18,7 @@ from subledger.domain.money import (
     normalize_currency,
     round_half_even,
     round_minor,
+    round_minor_sum,
     round_rate,
 )
 
@@ -205,3 +206,38 @@ def test_round_minor_of_a_large_fraction_keeps_every_digit() -> None:
 )
 def test_round_half_even_of_a_decimal_rounds_ties_to_even(value: Decimal, expected: int) -> None:
     assert round_half_even(value) == expected
+
+
+def _parts(fractions: list[Fraction]) -> dict[int, int]:
+    """{denominator: numerator} of a sum, as the revenue report keeps it: a denominator may
+    be any multiple of a fraction's own."""
+    parts: dict[int, int] = {}
+    for value in fractions:
+        parts[value.denominator] = parts.get(value.denominator, 0) + value.numerator
+    return parts
+
+
+@given(st.lists(st.fractions(min_value=-10**9, max_value=10**9, max_denominator=10**14), max_size=40))
+def test_rounding_a_sum_of_parts_equals_rounding_its_exact_value(values: list[Fraction]) -> None:
+    assert round_minor_sum(_parts(values)) == round_minor(sum(values, Fraction(0)))
+
+
+@given(st.integers(-10**6, 10**6), st.sampled_from([3, 7, 2_678_400_000_000, 31_536_000_000_000]))
+def test_a_sum_exactly_half_way_between_hundredths_is_rounded_to_even(hundredths: int, denominator: int) -> None:
+    # (hundredths + 1/2) / 100 split into two parts whose denominators do not divide evenly.
+    total = Fraction(2 * hundredths + 1, 200)
+    first = Fraction(1, denominator)
+    parts = {denominator: 1, (total - first).denominator: (total - first).numerator}
+    if parts.keys() == {denominator}:
+        parts = {denominator: 1 + (total - first).numerator}
+    expected = Decimal(hundredths + hundredths % 2).scaleb(-2)
+    assert round_minor(total) == expected
+    assert round_minor_sum(parts) == expected
+
+
+def test_a_sum_just_off_half_way_is_rounded_by_the_side_it_is_on() -> None:
+    tiny = Fraction(1, 10**30)
+    assert round_minor_sum(_parts([Fraction(1, 200), tiny])) == Decimal("0.01")
+    assert round_minor_sum(_parts([Fraction(1, 200), -tiny])) == Decimal("0.00")
+    assert round_minor_sum(_parts([Fraction(3, 200), -tiny])) == Decimal("0.01")
+    assert round_minor_sum({}) == Decimal("0.00")
