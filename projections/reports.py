@@ -10,21 +10,23 @@ from __future__ import annotations
 import json
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from subledger.domain.metrics import MOVEMENT_KINDS, ZERO, churn_rates
-from subledger.domain.money import round_minor, round_rate
+from subledger.domain.metrics import MOVEMENT_KINDS, churn_rates
+from subledger.domain.money import round_minor, round_minor_sum, round_rate
 from subledger.domain.time import UTC
 
 from .mrr import FOREVER, MrrModel, parse_fraction, sortable
+from .recognition import Line, at_boundaries, difference, microseconds
 from .revenue import RevenueModel
-from .store import CHECKPOINTS, ViewStore
+from .store import CHECKPOINTS, ViewCursor, ViewStore
 
 METRICS_VERSION = f"mrr-v{MrrModel.version}"
+"""The version of the MRR, movement and churn definitions the reports are computed with."""
 
 
 class ReportError(ValueError):
@@ -70,14 +72,27 @@ def _believed(as_known_at: datetime | None) -> tuple[str, tuple[Any, ...]]:
 
 
 def currencies(store: ViewStore, as_known_at: datetime | None) -> list[str]:
+    """The currencies of the movements and cash rows known at K (now if None)."""
     clause, params = _believed(as_known_at)
     known, known_params = _recorded(as_known_at)
     with store.transaction() as tx:
-        rows = tx.execute(f"SELECT DISTINCT currency FROM view_mrr_movements WHERE {clause}",
-                          params).fetchall()
-        rows += tx.execute(f"SELECT DISTINCT currency FROM view_revenue_cash WHERE {known}",
-                           known_params).fetchall()
-    return sorted({r[0] for r in rows})
+        found = _distinct_currencies(tx, "view_mrr_movements", clause, params)
+        found |= _distinct_currencies(tx, "view_revenue_cash", known, known_params)
+    return sorted(found)
+
+
+def _distinct_currencies(tx: ViewCursor, table: str, clause: str, params: tuple[Any, ...]) -> set[str]:
+    """A skip scan: the next currency after the last one found, one indexed ``min`` each
+    (``currency`` leads an index of both tables), rather than ``DISTINCT`` over every row."""
+    found: set[str] = set()
+    last = ""
+    while True:
+        row = tx.execute(f"SELECT min(currency) FROM {table} WHERE currency > ? AND {clause}",
+                         (last, *params)).fetchone()
+        if row is None or row[0] is None:
+            return found
+        last = row[0]
+        found.add(last)
 
 
 def _recorded(as_known_at: datetime | None) -> tuple[str, tuple[Any, ...]]:
@@ -102,16 +117,6 @@ def position(store: ViewStore, model: str = "mrr") -> int:
     return int(row[0]) if row else 0
 
 
-def _rows(store: ViewStore, currency: str, before: datetime, as_known_at: datetime | None) -> list[tuple[Any, ...]]:
-    clause, params = _believed(as_known_at)
-    with store.transaction() as tx:
-        return tx.execute(
-            "SELECT subscriber_id, at, kind, amount, mrr_after FROM view_mrr_movements"
-            f" WHERE currency = ? AND at < ? AND {clause} ORDER BY at, subscriber_id, kind",
-            (currency, sortable(before), *params),
-        ).fetchall()
-
-
 def _head(store: ViewStore, window: Window, currency: str | None, as_known_at: datetime | None,
           model: str, version: str) -> dict[str, Any]:
     """What every report answers besides its rows: its parameters, the log position its
@@ -134,55 +139,78 @@ class Standing:
     subscribers: int
 
 
-class _Fractions:
-    """Text fractions of the movement rows, parsed once each (amounts repeat a lot)."""
+SIGN = {"new": 1, "expansion": 1, "reactivation": 1, "contraction": -1, "churn": -1}
+"""Each movement changes its subscriber's MRR by ``SIGN[kind] x amount``."""
+HEADCOUNT = {"new": 1, "reactivation": 1, "churn": -1}
+"""... and the number of subscribers with MRR > 0 by this."""
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One bucket of the MRR bridge: the standing at its start and end, and the sum and
+    number of its movements of each kind."""
+
+    start: datetime
+    opening: Standing
+    sums: dict[str, Fraction]
+    counts: dict[str, int]
+    closing: Standing
+
+
+class _Tally:
+    """Movements added up by kind: an exact sum and a count for each."""
 
     def __init__(self) -> None:
-        self._parsed: dict[str, Fraction] = {}
+        self.sums = dict.fromkeys(MOVEMENT_KINDS, Fraction(0))
+        self.counts = dict.fromkeys(MOVEMENT_KINDS, 0)
 
-    def __call__(self, text: str) -> Fraction:
-        value = self._parsed.get(text)
-        if value is None:
-            value = self._parsed[text] = parse_fraction(text)
-        return value
+    def add(self, kind: str, amount: str, count: int) -> None:
+        self.sums[kind] += parse_fraction(amount) * count
+        self.counts[kind] += count
+
+    def moved(self, standing: Standing) -> Standing:
+        return Standing(
+            standing.mrr + sum((SIGN[k] * v for k, v in self.sums.items()), Fraction(0)),
+            standing.subscribers + sum(HEADCOUNT.get(k, 0) * n for k, n in self.counts.items()),
+        )
 
 
-def _walk(
-    rows: list[tuple[Any, ...]], buckets: list[tuple[datetime, datetime]], parse: _Fractions,
-) -> Iterator[tuple[datetime, Standing, list[tuple[Any, ...]], Standing]]:
-    """Walk movement rows (ordered by time) bucket by bucket: per bucket its start, the
-    standing at its start, the movements inside it, and the standing at its end.
+def _flows(store: ViewStore, currency: str, buckets: list[tuple[datetime, datetime]],
+           interval: str, as_known_at: datetime | None) -> list[Flow]:
+    """The MRR bridge, bucket by bucket, added up by the database.
 
-    The total is kept exactly as a sum of numerators per denominator, moved by each row's
-    change (after - before): summing every subscriber's MRR again at each bucket is a
-    ``Fraction`` addition per subscriber and bucket."""
-    current: dict[str, Fraction] = {}
-    numerators: dict[int, int] = defaultdict(int)
-    positive = 0
-
-    def move(row: tuple[Any, ...]) -> None:
-        nonlocal positive
-        before, after = current.get(row[0], ZERO), parse(row[4])
-        numerators[before.denominator] -= before.numerator
-        numerators[after.denominator] += after.numerator
-        positive += (after > 0) - (before > 0)
-        current[row[0]] = after
-
-    def standing() -> Standing:
-        return Standing(_total(numerators), positive)
-
-    index = 0
-    for start, end in buckets:
-        while index < len(rows) and rows[index][1] < sortable(start):
-            move(rows[index])
-            index += 1
-        opening = standing()
-        inside = []
-        while index < len(rows) and rows[index][1] < sortable(end):
-            inside.append(rows[index])
-            move(rows[index])
-            index += 1
-        yield start, opening, inside, standing()
+    A subscriber's movements chain (each one's MRR before is the previous one's after, from
+    0), so the book's MRR at t is the signed sum of every movement before t, and its
+    subscribers with MRR > 0 are its new and reactivation movements less its churns: the
+    standing at the window's start is one ``GROUP BY`` over the rows before it, and each
+    bucket's flows one more over the rows inside it, grouped by bucket, kind and amount
+    (movements repeat a few prices). Nothing is read row by row."""
+    clause, params = _believed(as_known_at)
+    window_start, stop = sortable(buckets[0][0]), sortable(buckets[-1][1])
+    width = 10 if interval == "day" else 7  # YYYY-MM-DD or YYYY-MM of the fixed-width ``at``
+    with store.transaction() as tx:
+        before = tx.execute(
+            "SELECT kind, amount, count(*) FROM view_mrr_movements"
+            f" WHERE currency = ? AND at < ? AND {clause} GROUP BY kind, amount",
+            (currency, window_start, *params)).fetchall()
+        inside = tx.execute(
+            f"SELECT substr(at, 1, {width}) AS bucket, kind, amount, count(*) FROM view_mrr_movements"
+            f" WHERE currency = ? AND at >= ? AND at < ? AND {clause} GROUP BY bucket, kind, amount",
+            (currency, window_start, stop, *params)).fetchall()
+    opening = _Tally()
+    for kind, amount, count in before:
+        opening.add(kind, amount, int(count))
+    tallies: dict[str, _Tally] = defaultdict(_Tally)
+    for bucket, kind, amount, count in inside:
+        tallies[bucket].add(kind, amount, int(count))
+    standing = opening.moved(Standing(Fraction(0), 0))
+    out = []
+    for start, _end in buckets:
+        tally = tallies.get(sortable(start)[:width], _Tally())
+        closing = tally.moved(standing)
+        out.append(Flow(start, standing, tally.sums, tally.counts, closing))
+        standing = closing
+    return out
 
 
 def mrr_report(store: ViewStore, window: Window, currency: str | None,
@@ -195,18 +223,12 @@ def mrr_report(store: ViewStore, window: Window, currency: str | None,
     head = _head(store, window, currency, as_known_at, "mrr", METRICS_VERSION)
     if currency is None:
         return {**head, "buckets": []}
-    rows = _rows(store, currency, buckets[-1][1], as_known_at)
-    parse = _Fractions()
-    out = []
-    for start, _opening, inside, closing in _walk(rows, buckets, parse):
-        sums = dict.fromkeys(MOVEMENT_KINDS, Fraction(0))
-        for _subscriber, _at, kind, amount, _after in inside:
-            sums[kind] += parse(amount)
-        out.append({
-            "date": start.date().isoformat(), "mrr": _money(closing.mrr),
-            "arr": _money(12 * closing.mrr), **{kind: _money(value) for kind, value in sums.items()},
-            "subscribers": closing.subscribers,
-        })
+    out = [
+        {"date": flow.start.date().isoformat(), "mrr": _money(flow.closing.mrr),
+         "arr": _money(12 * flow.closing.mrr), **{k: _money(v) for k, v in flow.sums.items()},
+         "subscribers": flow.closing.subscribers}
+        for flow in _flows(store, currency, buckets, window.interval, as_known_at)
+    ]
     return {**head, "buckets": out}
 
 
@@ -219,23 +241,17 @@ def churn_report(store: ViewStore, window: Window, currency: str | None,
     head = _head(store, window, currency, as_known_at, "mrr", METRICS_VERSION)
     if currency is None:
         return {**head, "periods": []}
-    rows = _rows(store, currency, periods[-1][1], as_known_at)
-    parse = _Fractions()
     out = []
-    for start, opening, inside, _closing in _walk(rows, periods, parse):
-        customers_start, mrr_start = opening.subscribers, opening.mrr
-        sums: dict[str, Fraction] = defaultdict(Fraction)
-        for _subscriber, _at, kind, amount, _after in inside:
-            sums[kind] += parse(amount)
-        churned = sum(1 for row in inside if row[2] == "churn")
+    for flow in _flows(store, currency, periods, window.interval, as_known_at):
         rates = churn_rates(
-            customers_start=customers_start, churned_customers=churned, mrr_start=mrr_start,
-            churn=sums["churn"], contraction=sums["contraction"], expansion=sums["expansion"],
-            reactivation=sums["reactivation"],
+            customers_start=flow.opening.subscribers, churned_customers=flow.counts["churn"],
+            mrr_start=flow.opening.mrr, churn=flow.sums["churn"],
+            contraction=flow.sums["contraction"], expansion=flow.sums["expansion"],
+            reactivation=flow.sums["reactivation"],
         )
         out.append({
-            "period_start": start.date().isoformat(), "customers_start": customers_start,
-            "churned_customers": churned, "mrr_start": _money(mrr_start),
+            "period_start": flow.start.date().isoformat(), "customers_start": flow.opening.subscribers,
+            "churned_customers": flow.counts["churn"], "mrr_start": _money(flow.opening.mrr),
             **{name: None if value is None else str(round_rate(value)) for name, value in rates.items()},
         })
     return {**head, "periods": out}
@@ -273,7 +289,7 @@ def movement_list(store: ViewStore, *, start: date, end: date, currency: str | N
     return {"items": items, "next_cursor": str(after + limit) if len(rows) > limit else None}
 
 
-REVENUE_VERSION = f"revenue-v{RevenueModel.version}"
+REVENUE_VERSION = RevenueModel.metrics_version
 
 
 def revenue_report(store: ViewStore, window: Window, currency: str | None,
@@ -287,36 +303,53 @@ def revenue_report(store: ViewStore, window: Window, currency: str | None,
     if currency is None:
         return {**head, "buckets": []}
     stop = sortable(buckets[-1][1])
+    boundaries = [microseconds(start) for start, _ in buckets] + [microseconds(buckets[-1][1])]
     known, known_params = _recorded(as_known_at)
     with store.transaction() as tx:
-        # Summed per day by the database (buckets are whole UTC days; ``at`` is fixed-width
-        # UTC text): a few rows per day instead of every invoice, charge and refund.
+        # Summed per day by the database (buckets are whole UTC days): a few rows per day
+        # instead of every invoice, charge and refund.
         cash = tx.execute(
-            "SELECT kind, substr(at, 1, 10) AS day, sum(amount) FROM view_revenue_cash"
-            f" WHERE currency = ? AND at < ? AND {known} GROUP BY kind, day ORDER BY day",
-            (currency, stop, *known_params)).fetchall()
+            "SELECT kind, day, sum(amount) FROM view_revenue_cash"
+            f" WHERE currency = ? AND at >= ? AND at < ? AND {known} GROUP BY kind, day ORDER BY day",
+            (currency, sortable(buckets[0][0]), stop, *known_params)).fetchall()
+        # The lines settled by the window's end. One that ended before it starts changes
+        # no bucket: neither its recognition (all before) nor what is deferred (nothing).
         rows = tx.execute(
-            "SELECT amount, start_at, end_at, settled_at, kind, source FROM view_revenue_lines"
-            f" WHERE currency = ? AND settled_at < ? AND {known}",
-            (currency, stop, *known_params)).fetchall()
-    parse = _Fractions()
-    lines = [_Line.of(parse(a), s, e, t) for a, s, e, t, _k, _src in rows]
+            "SELECT amount, start_us, end_us, settled_us FROM view_revenue_lines"
+            f" WHERE currency = ? AND settled_us < ? AND end_us >= ? AND {known}",
+            (currency, boundaries[-1], boundaries[0], *known_params)).fetchall()
+    amount = _Amounts()
+    at = at_boundaries((Line(s, e, t, *amount(a)) for a, s, e, t in rows), boundaries)
     cash_days = [day for _, day, _ in cash]
     out = []
-    for start, end in buckets:
+    for index, (start, end) in enumerate(buckets):
         sums = {"billed": 0, "collected": 0, "refunded": 0}
-        for kind, _, amount in cash[bisect_left(cash_days, _day(start)):bisect_left(cash_days, _day(end))]:
-            sums[kind] += int(amount)
-        lo, hi = _microseconds(start), _microseconds(end)
-        recognized_sum = _recognized(lines, lo, hi)
-        # Like MRR, "at the bucket's end" counts what happened strictly before it.
-        deferred = _deferred(lines, hi)
+        for kind, _, value in cash[bisect_left(cash_days, _day(start)):bisect_left(cash_days, _day(end))]:
+            sums[kind] += int(value)
+        opening, closing = at[index], at[index + 1]
         out.append({
             "date": start.date().isoformat(), "billed": sums["billed"], "collected": sums["collected"],
             "refunded": sums["refunded"], "net": sums["collected"] - sums["refunded"],
-            "recognized": _money(recognized_sum), "deferred": _money(deferred),
+            "recognized": str(round_minor_sum(difference(closing.served, opening.served))),
+            # Like MRR, "at the bucket's end" counts what happened strictly before it.
+            "deferred": str(round_minor_sum(closing.deferred)),
         })
     return {**head, "buckets": out}
+
+
+class _Amounts:
+    """Text fractions of the line amounts as (numerator, denominator), parsed once each
+    (amounts repeat a lot: prices)."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, tuple[int, int]] = {}
+
+    def __call__(self, text: str) -> tuple[int, int]:
+        value = self._parsed.get(text)
+        if value is None:
+            fraction = parse_fraction(text)
+            value = self._parsed[text] = (fraction.numerator, fraction.denominator)
+        return value
 
 
 def revenue_line_list(store: ViewStore, *, start: date, end: date, currency: str | None,
@@ -342,80 +375,8 @@ def revenue_line_list(store: ViewStore, *, start: date, end: date, currency: str
     return {"items": items, "next_cursor": str(after + limit) if len(rows) > limit else None}
 
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _microseconds(instant: datetime) -> int:
-    return (instant - EPOCH) // timedelta(microseconds=1)
-
-
-@dataclass(frozen=True, slots=True)
-class _Line:
-    """A revenue line (``domain.metrics.RevenueLine``) in integer microseconds since the
-    epoch and its amount as numerator and denominator: the report sums the parts of every
-    line ever settled, bucket by bucket."""
-
-    start: int
-    end: int
-    settled: int
-    numerator: int
-    denominator: int
-
-    @classmethod
-    def of(cls, amount: Fraction, start: str, end: str, settled: str) -> _Line:
-        return cls(_microseconds(_instant(start)), _microseconds(_instant(end)),
-                   _microseconds(_instant(settled)), amount.numerator, amount.denominator)
-
-
-# The two sums below are RevenueLine.within and RevenueLine.unserved over many lines, exact:
-# each part is added to a running numerator per denominator (the line's length times its
-# amount's denominator), and the few sums are made fractions at the end. A running
-# Fraction sum of parts over lines of every length would grow its denominator towards their
-# least common multiple, and each addition with it.
-
-def _recognized(lines: Iterable[_Line], start: int, end: int) -> Fraction:
-    """Revenue recognized in [start, end): each line evenly over its service, a zero-length
-    line at its instant."""
-    sums: dict[int, int] = defaultdict(int)
-    for line in lines:
-        if line.end < start or line.start >= end:
-            continue  # no part in the bucket
-        length = line.end - line.start
-        if length == 0:
-            if start <= line.start < end:
-                sums[line.denominator] += line.numerator
-            continue
-        overlap = min(end, line.end) - max(start, line.start)
-        if overlap > 0:
-            sums[length * line.denominator] += line.numerator * overlap
-    return _total(sums)
-
-
-def _deferred(lines: Iterable[_Line], instant: int) -> Fraction:
-    """Deferred at ``instant``: the part for service after it of the lines settled strictly
-    before it."""
-    sums: dict[int, int] = defaultdict(int)
-    for line in lines:
-        if line.settled >= instant or line.end <= instant:
-            continue  # not settled yet, or nothing left to serve
-        length = line.end - line.start
-        if length == 0:
-            sums[line.denominator] += line.numerator  # its instant is after ``instant``
-        else:
-            sums[length * line.denominator] += line.numerator * (line.end - max(instant, line.start))
-    return _total(sums)
-
-
-def _total(sums: dict[int, int]) -> Fraction:
-    return sum((Fraction(n, d) for d, n in sums.items()), Fraction(0))
-
-
 def _day(midnight: datetime) -> str:
     return sortable(midnight)[:10]
-
-
-def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def period_figures(store: ViewStore, start: datetime, end: datetime,

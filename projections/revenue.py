@@ -1,13 +1,15 @@
 """Read model ``revenue``: cash (billed, collected, refunded) and recognition lines.
 
 - ``view_revenue_cash``: one row per invoice (billed), succeeded charge (collected) and
-  refund (refunded), at its effective instant.
+  refund (refunded), at its effective instant (and its UTC ``day``, which reports sum by).
 - ``view_revenue_lines``: the lines of every paid invoice and the lines refunds take off
   them (``domain.metrics.revenue_lines``), each recognized evenly per second over its
   service period.
 
 Both are append-only: a subscription's billing events only ever add lines, so a row's
 ``recorded_at`` (when the ledger knew it: see ``mrr.KnownAt``) is all "as known at K" needs.
+A line's instants are kept as text (to read) and as integer microseconds since the epoch
+(``*_us``, what the report's sweep computes with: ``projections.recognition``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .mrr import (
     last_position,
     sortable,
 )
+from .recognition import microseconds
 from .store import ViewCursor
 
 CASH = {"InvoiceIssued": ("billed", "total"), "ChargeSucceeded": ("collected", "amount"),
@@ -36,7 +39,10 @@ REVENUE_EVENTS = frozenset({"InvoiceIssued", "ChargeSucceeded", "RefundIssued"})
 
 class RevenueModel:
     name = "revenue"
-    version = 2
+    version = 3
+    """Of the stored form: a new one rebuilds the model."""
+    metrics_version = "revenue-v2"
+    """Of the definitions of the figures (a new one changes what a figure means)."""
     tables = ("view_revenue_cash", "view_revenue_lines", "view_revenue_known_at")
     volatile = {"view_revenue_lines": ("position",)}
     """A line's ``position`` is the last event of the belief that added it, which depends on
@@ -52,19 +58,20 @@ class RevenueModel:
             "CREATE TABLE IF NOT EXISTS view_revenue_cash (event_id TEXT PRIMARY KEY,"
             " subscription_id TEXT NOT NULL, subscriber_id TEXT NOT NULL, currency TEXT NOT NULL,"
             " kind TEXT NOT NULL, at TEXT NOT NULL, amount BIGINT NOT NULL,"
-            " position BIGINT NOT NULL, recorded_at TEXT NOT NULL)"
+            " position BIGINT NOT NULL, recorded_at TEXT NOT NULL, day TEXT NOT NULL)"
         )
         tx.execute("CREATE INDEX IF NOT EXISTS view_revenue_cash_at ON view_revenue_cash (currency, at)")
         tx.execute(
             "CREATE TABLE IF NOT EXISTS view_revenue_lines (subscription_id TEXT NOT NULL,"
             " currency TEXT NOT NULL, kind TEXT NOT NULL, amount TEXT NOT NULL,"
             " start_at TEXT NOT NULL, end_at TEXT NOT NULL, settled_at TEXT NOT NULL,"
-            " source TEXT NOT NULL, position BIGINT NOT NULL, recorded_at TEXT NOT NULL)"
+            " source TEXT NOT NULL, position BIGINT NOT NULL, recorded_at TEXT NOT NULL,"
+            " start_us BIGINT NOT NULL, end_us BIGINT NOT NULL, settled_us BIGINT NOT NULL)"
         )
         tx.execute("CREATE INDEX IF NOT EXISTS view_revenue_lines_sub"
                    " ON view_revenue_lines (subscription_id)")
         tx.execute("CREATE INDEX IF NOT EXISTS view_revenue_lines_period"
-                   " ON view_revenue_lines (currency, end_at)")
+                   " ON view_revenue_lines (currency, end_us)")
 
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
         stamps = self.clock.stamp(tx, envelopes)
@@ -72,10 +79,11 @@ class RevenueModel:
         relevant = [e for e in envelopes if e["type"] in REVENUE_EVENTS]
         tx.executemany(
             "INSERT INTO view_revenue_cash (event_id, subscription_id, subscriber_id, currency,"
-            " kind, at, amount, position, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " kind, at, amount, position, recorded_at, day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(e["event_id"], e["aggregate_id"], e["subscriber_id"], e["data"]["currency"],
-              CASH[e["type"]][0], sortable(e["effective_at"]), int(e["data"][CASH[e["type"]][1]]),
-              e["position"], stamps[int(e["position"])]) for e in relevant],
+              CASH[e["type"]][0], at, int(e["data"][CASH[e["type"]][1]]), e["position"],
+              stamps[int(e["position"])], at[:10])
+             for e in relevant for at in (sortable(e["effective_at"]),)],
         )
         end = last_position(envelopes)
         ordered = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
@@ -94,13 +102,17 @@ class RevenueModel:
         for known_at, group in groupby(new_events, key=lambda e: stamps[int(e["position"])]):
             last = list(group)[-1]["position"]
             known = [e for e in own if e["position"] <= last]
-            wanted = Counter(_line_key(line) for line in revenue_lines(known))
+            keyed = [(_line_key(line), line) for line in revenue_lines(known)]
+            lines = dict(keyed)
+            wanted = Counter(key for key, _ in keyed)
             fresh = wanted - stored
             tx.executemany(
                 "INSERT INTO view_revenue_lines (subscription_id, currency, kind, amount, start_at,"
-                " end_at, settled_at, source, position, recorded_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(subscription_id, _currency(known), *key, last, known_at)
+                " end_at, settled_at, source, position, recorded_at, start_us, end_us, settled_us)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(subscription_id, _currency(known), *key, last, known_at,
+                  microseconds(lines[key].start), microseconds(lines[key].end),
+                  microseconds(lines[key].settled_at))
                  for key, count in fresh.items() for _ in range(count)],
             )
             stored = stored + fresh

@@ -8,7 +8,10 @@ page sizes (so a command's events may straddle two pages).
 (a) the incremental model equals a rebuild from zero;
 (b) as known at K (an instant between two commands) the model answers what
     ``domain.metrics`` folds from only the events recorded by K;
-(c) the movement identity holds exactly, bucket by bucket, in the rows of the model.
+(c) the movement identity holds exactly, bucket by bucket, in the rows of the model;
+(d) the revenue report, now and as known at K, equals what ``domain.metrics`` folds from
+    the events recorded by K (cash by effective time, recognition and deferral of the lines
+    paid by the window's end).
 """
 
 from __future__ import annotations
@@ -38,10 +41,11 @@ from subledger.domain.metrics import (
     movements,
     mrr_before,
     mrr_timeline,
+    revenue_lines,
 )
 from subledger.domain.money import round_minor
 from subledger.projections.mrr import FOREVER, parse_fraction, sortable
-from subledger.projections.reports import Window, movement_list, mrr_report
+from subledger.projections.reports import Window, movement_list, mrr_report, revenue_report
 from subledger.projections.runner import ProjectionRunner, scratch_views
 
 PROPERTY = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -64,7 +68,7 @@ COUPONS = [
 ]
 COMMANDS = (
     ["signup"] * 4 + ["second"] * 3 + ["change"] * 4 + ["cancel"] * 3 + ["pause", "resume",
-     "revoke", "coupon"] + ["billing"] * 2 + ["advance"] * 4 + ["project"] * 2 + ["known"] * 2
+     "revoke", "coupon", "refund"] + ["billing"] * 2 + ["advance"] * 4 + ["project"] * 2 + ["known"] * 2
 )
 
 
@@ -137,7 +141,8 @@ def _play(data: st.DataObject, history: History, clock: TickingClock) -> None:
 
     for _ in range(data.draw(st.integers(6, 30), label="commands")):
         command = data.draw(st.sampled_from(COMMANDS), label="command")
-        if command in ("second", "change", "pause", "resume", "cancel", "revoke", "coupon") and not subscriptions:
+        if command in ("second", "change", "pause", "resume", "cancel", "revoke", "coupon", "refund") \
+                and not subscriptions:
             command = "signup"
         history.commands.append(command)
         try:
@@ -189,6 +194,14 @@ def _on_subscription(data: st.DataObject, ledger: Ledger, command: str, sid: UUI
     elif command == "coupon":
         coupon = data.draw(st.sampled_from([c["coupon_id"] for c in COUPONS]), label="coupon applied")
         ledger.apply_coupon(sid, coupon=coupon, effective_at=at)
+    elif command == "refund":
+        subscription = ledger.get_subscription(sid)
+        left = {charge_id: subscription.refundable(charge_id) for charge_id in sorted(subscription.charges)}
+        left = {charge_id: amount for charge_id, amount in left.items() if amount > 0}
+        if left:
+            charge_id = data.draw(st.sampled_from(sorted(left)), label="charge refunded")
+            amount = data.draw(st.integers(1, left[charge_id]), label="refund")
+            ledger.refund_charge(charge_id, amount=amount, effective_at=at)
 
 
 # -- reading the model and folding the log -------------------------------------------------
@@ -210,17 +223,25 @@ def _believed(history: History, known_at: datetime | None) -> list[Row]:
                   for s, c, at, k, a, b, f in rows)
 
 
-def _timelines(history: History, known_at: datetime | None) -> dict[str, list[Any]]:
-    """Each subscriber's MRR timeline folded by ``domain.metrics`` from only the events the
-    ledger knew by ``known_at`` (every event if None): the longest prefix of the log whose
-    events had all been recorded by then (README: "as known at")."""
-    events = history.ledger.event_log.read(0, 1_000_000).items
-    mine: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for event in events:
+def _known_events(history: History, known_at: datetime | None) -> list[dict[str, Any]]:
+    """The subscription events the ledger knew by ``known_at`` (every one if None): the
+    longest prefix of the log whose events had all been recorded by then (README: "as
+    known at")."""
+    known = []
+    for event in history.ledger.event_log.read(0, 1_000_000).items:
         if known_at is not None and datetime.fromisoformat(event["recorded_at"]) > known_at:
             break
         if event["type"] in SUBSCRIPTION_EVENT_TYPES:
-            mine[event["subscriber_id"]].append(event)
+            known.append(event)
+    return known
+
+
+def _timelines(history: History, known_at: datetime | None) -> dict[str, list[Any]]:
+    """Each subscriber's MRR timeline folded by ``domain.metrics`` from only the events the
+    ledger knew by ``known_at``."""
+    mine: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for event in _known_events(history, known_at):
+        mine[event["subscriber_id"]].append(event)
     return {subscriber: mrr_timeline(events) for subscriber, events in mine.items()}
 
 
@@ -327,6 +348,44 @@ def test_the_movement_identity_holds_exactly_in_every_bucket_of_the_model(
                     assert _mrr_at(rows, currency, end) == (
                         _mrr_at(rows, currency, begin) + flows["new"] + flows["expansion"]
                         + flows["reactivation"] - flows["contraction"] - flows["churn"]), (known_at, begin)
+
+
+CASH = {"InvoiceIssued": ("billed", "total"), "ChargeSucceeded": ("collected", "amount"),
+        "RefundIssued": ("refunded", "amount")}
+
+
+@PROPERTY
+@given(data=st.data())
+def test_the_revenue_report_equals_a_fold_of_the_events_recorded_by_k(
+    data: st.DataObject, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    with _history(data, tmp_path_factory) as history:
+        day_from = data.draw(st.dates(date(2025, 1, 1), date(2025, 12, 1)), label="days from")
+        windows = [Window(date(2024, 12, 15), date(2026, 2, 10), "month"),
+                   Window(day_from, day_from + timedelta(days=data.draw(st.integers(0, 40), label="days")), "day")]
+        for known_at in [*history.known, None]:
+            events = _known_events(history, known_at)
+            lines = revenue_lines(events)
+            for currency in sorted({e["data"]["currency"] for e in events if e["type"] in CASH}):
+                mine = [line for line in lines if line.currency == currency]
+                for window in windows:
+                    buckets = list(window.buckets())
+                    stop = buckets[-1][1]
+                    paid = [line for line in mine if line.settled_at < stop]
+                    report = revenue_report(history.runner.store, window, currency, known_at)
+                    for bucket, (begin, end) in zip(report["buckets"], buckets, strict=True):
+                        cash = {"billed": 0, "collected": 0, "refunded": 0}
+                        for e in events:
+                            at = datetime.fromisoformat(e["effective_at"])
+                            if e["type"] in CASH and e["data"]["currency"] == currency and begin <= at < end:
+                                figure, field = CASH[e["type"]]
+                                cash[figure] += int(e["data"][field])
+                        recognized = sum((line.within(begin, end) for line in paid), Fraction(0))
+                        deferred = sum((line.unserved(end) for line in paid if line.settled_at < end), Fraction(0))
+                        assert bucket == {
+                            "date": begin.date().isoformat(), **cash, "net": cash["collected"] - cash["refunded"],
+                            "recognized": str(round_minor(recognized)), "deferred": str(round_minor(deferred)),
+                        }, (known_at, window, history.commands)
 
 
 class ScriptedClock:
