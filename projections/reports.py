@@ -16,11 +16,11 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from subledger.domain.metrics import MOVEMENT_KINDS, churn_rates
+from subledger.domain.metrics import MOVEMENT_KINDS, RevenueLine, churn_rates, parse_instant
 from subledger.domain.money import round_minor, round_minor_sum, round_rate
 from subledger.domain.time import UTC
 
-from .mrr import FOREVER, MrrModel, parse_fraction, sortable
+from .mrr import FOREVER, MrrModel, fraction_text, parse_fraction, sortable
 from .recognition import Line, at_boundaries, difference, microseconds
 from .revenue import RevenueModel
 from .store import CHECKPOINTS, ViewCursor, ViewStore
@@ -41,8 +41,7 @@ class Window:
     interval: str
 
     def buckets(self) -> Iterator[tuple[datetime, datetime]]:
-        if self.end < self.start:
-            raise ReportError("'to' must not be before 'from'")
+        _check_days(self.start, self.end)
         if self.interval not in ("day", "month"):
             raise ReportError("interval must be 'day' or 'month'")
         stop = _midnight(self.end + timedelta(days=1))
@@ -58,6 +57,11 @@ class Window:
             count += 1
             if count > 5000:
                 raise ReportError("at most 5000 buckets per report")
+
+
+def _check_days(start: date, end: date) -> None:
+    if end < start:
+        raise ReportError("'to' must not be before 'from'")
 
 
 def _midnight(day: date) -> datetime:
@@ -95,11 +99,11 @@ def _distinct_currencies(tx: ViewCursor, table: str, clause: str, params: tuple[
         found.add(last)
 
 
-def _recorded(as_known_at: datetime | None) -> tuple[str, tuple[Any, ...]]:
+def _recorded(as_known_at: datetime | None, column: str = "recorded_at") -> tuple[str, tuple[Any, ...]]:
     """Append-only rows: those recorded by K."""
     if as_known_at is None:
         return "1 = 1", ()
-    return "recorded_at <= ?", (sortable(as_known_at),)
+    return f"{column} <= ?", (sortable(as_known_at),)
 
 
 def pick_currency(store: ViewStore, currency: str | None, as_known_at: datetime | None) -> str | None:
@@ -262,6 +266,7 @@ def movement_list(store: ViewStore, *, start: date, end: date, currency: str | N
                   after: int, limit: int) -> dict[str, Any]:
     """The movements behind a figure, each with its amount and the events (ids and
     positions) that caused it."""
+    _check_days(start, end)
     if kind is not None and kind not in MOVEMENT_KINDS:
         raise ReportError(f"kind must be one of {', '.join(MOVEMENT_KINDS)}")
     clause, params = _believed(as_known_at)
@@ -356,6 +361,7 @@ def revenue_line_list(store: ViewStore, *, start: date, end: date, currency: str
                       subscription_id: str | None, as_known_at: datetime | None,
                       after: int, limit: int) -> dict[str, Any]:
     """The cash rows behind billed, collected and refunded figures, each with its event."""
+    _check_days(start, end)
     known, known_params = _recorded(as_known_at)
     filters = ["at >= ?", "at < ?", known]
     values: list[Any] = [sortable(_midnight(start)), sortable(_midnight(end + timedelta(days=1))),
@@ -366,12 +372,60 @@ def revenue_line_list(store: ViewStore, *, start: date, end: date, currency: str
             values.append(value)
     with store.transaction() as tx:
         rows = tx.execute(
-            "SELECT event_id, subscription_id, subscriber_id, currency, kind, at, amount, position"
+            "SELECT event_id, subscription_id, subscriber_id, currency, kind, at, amount, position, source"
             f" FROM view_revenue_cash WHERE {' AND '.join(filters)} ORDER BY position LIMIT ? OFFSET ?",
             (*values, limit + 1, after)).fetchall()
     keys = ("event_id", "subscription_id", "subscriber_id", "currency", "kind", "effective_at",
-            "amount", "position")
+            "amount", "position", "source")
     items = [dict(zip(keys, r, strict=True)) for r in rows[:limit]]
+    return {"items": items, "next_cursor": str(after + limit) if len(rows) > limit else None}
+
+
+def recognition_list(store: ViewStore, *, start: date, end: date, currency: str | None,
+                     subscription_id: str | None, as_known_at: datetime | None,
+                     after: int, limit: int) -> dict[str, Any]:
+    """The lines behind ``recognized`` and ``deferred`` of the window ``[start, end]`` (days):
+    every line paid by the window's end with a part served in it or deferred at its end,
+    each with that part (``domain.metrics.RevenueLine.within`` and ``.unserved``), its
+    service period, when it was paid, and the ``InvoiceIssued`` or ``RefundIssued`` event it
+    comes from. The parts add up to the window's figures (before each is rounded to show)."""
+    _check_days(start, end)
+    lo, hi = _midnight(start), _midnight(end + timedelta(days=1))
+    lo_us, hi_us = microseconds(lo), microseconds(hi)
+    known, known_params = _recorded(as_known_at, "l.recorded_at")
+    filters = [
+        "l.settled_us < ?",
+        f"l.amount <> '{fraction_text(Fraction(0))}'",  # adds nothing to any figure
+        # a part served in [lo, hi), or a part for service after hi
+        "((l.end_us > l.start_us AND l.start_us < ? AND l.end_us > ?)"
+        " OR (l.end_us = l.start_us AND l.start_us >= ? AND l.start_us < ?) OR l.end_us > ?)",
+        known,
+    ]
+    values: list[Any] = [hi_us, hi_us, lo_us, lo_us, hi_us, hi_us, *known_params]
+    for column, value in (("l.currency", currency and currency.upper()), ("l.subscription_id", subscription_id)):
+        if value is not None:
+            filters.append(f"{column} = ?")
+            values.append(value)
+    with store.transaction() as tx:
+        rows = tx.execute(
+            "SELECT l.subscription_id, l.currency, l.kind, l.amount, l.start_at, l.end_at, l.settled_at,"
+            " l.source, c.event_id, c.position FROM view_revenue_lines l"
+            " LEFT JOIN view_revenue_cash c ON c.source = l.source AND c.subscription_id = l.subscription_id"
+            " AND c.kind IN ('billed', 'refunded')"
+            f" WHERE {' AND '.join(filters)}"
+            " ORDER BY l.settled_us, l.start_us, l.source, l.kind, l.amount LIMIT ? OFFSET ?",
+            (*values, limit + 1, after)).fetchall()
+    items = []
+    for subscription, cur, kind, amount, start_at, end_at, settled_at, source, event_id, event_position in rows[:limit]:
+        line = RevenueLine(parse_fraction(amount), cur, parse_instant(start_at), parse_instant(end_at),
+                           parse_instant(settled_at), kind, source)
+        items.append({
+            "subscription_id": subscription, "currency": cur, "kind": kind, "source": source,
+            "amount": _money(line.amount), "service_start": start_at, "service_end": end_at,
+            "settled_at": settled_at, "recognized": _money(line.within(lo, hi)),
+            "deferred": _money(line.unserved(hi) if line.settled_at < hi else Fraction(0)),
+            "event_id": event_id, "position": event_position,
+        })
     return {"items": items, "next_cursor": str(after + limit) if len(rows) > limit else None}
 
 

@@ -1,7 +1,8 @@
 """Read model ``revenue``: cash (billed, collected, refunded) and recognition lines.
 
 - ``view_revenue_cash``: one row per invoice (billed), succeeded charge (collected) and
-  refund (refunded), at its effective instant (and its UTC ``day``, which reports sum by).
+  refund (refunded), at its effective instant (and its UTC ``day``, which reports sum by),
+  with its ``source``: the invoice, charge or refund id.
 - ``view_revenue_lines``: the lines of every paid invoice and the lines refunds take off
   them (``domain.metrics.revenue_lines``), each recognized evenly per second over its
   service period.
@@ -32,8 +33,10 @@ from .mrr import (
 from .recognition import microseconds
 from .store import ViewCursor
 
-CASH = {"InvoiceIssued": ("billed", "total"), "ChargeSucceeded": ("collected", "amount"),
-        "RefundIssued": ("refunded", "amount")}
+CASH = {"InvoiceIssued": ("billed", "total", "invoice_id"),
+        "ChargeSucceeded": ("collected", "amount", "charge_id"),
+        "RefundIssued": ("refunded", "amount", "refund_id")}
+"""event type -> (figure, the field of its amount, the field of its id: the row's source)"""
 REVENUE_EVENTS = frozenset({"InvoiceIssued", "ChargeSucceeded", "RefundIssued"})
 
 
@@ -58,8 +61,10 @@ class RevenueModel:
             "CREATE TABLE IF NOT EXISTS view_revenue_cash (event_id TEXT PRIMARY KEY,"
             " subscription_id TEXT NOT NULL, subscriber_id TEXT NOT NULL, currency TEXT NOT NULL,"
             " kind TEXT NOT NULL, at TEXT NOT NULL, amount BIGINT NOT NULL,"
-            " position BIGINT NOT NULL, recorded_at TEXT NOT NULL, day TEXT NOT NULL)"
+            " position BIGINT NOT NULL, recorded_at TEXT NOT NULL, day TEXT NOT NULL,"
+            " source TEXT NOT NULL)"
         )
+        tx.execute("CREATE INDEX IF NOT EXISTS view_revenue_cash_source ON view_revenue_cash (source)")
         tx.execute("CREATE INDEX IF NOT EXISTS view_revenue_cash_at ON view_revenue_cash (currency, at)")
         tx.execute(
             "CREATE TABLE IF NOT EXISTS view_revenue_lines (subscription_id TEXT NOT NULL,"
@@ -79,11 +84,12 @@ class RevenueModel:
         relevant = [e for e in envelopes if e["type"] in REVENUE_EVENTS]
         tx.executemany(
             "INSERT INTO view_revenue_cash (event_id, subscription_id, subscriber_id, currency,"
-            " kind, at, amount, position, recorded_at, day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(e["event_id"], e["aggregate_id"], e["subscriber_id"], e["data"]["currency"],
-              CASH[e["type"]][0], at, int(e["data"][CASH[e["type"]][1]]), e["position"],
-              stamps[int(e["position"])], at[:10])
-             for e in relevant for at in (sortable(e["effective_at"]),)],
+            " kind, at, amount, position, recorded_at, day, source)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(e["event_id"], e["aggregate_id"], e["subscriber_id"], e["data"]["currency"], figure, at,
+              int(e["data"][amount]), e["position"], stamps[int(e["position"])], at[:10], e["data"][source])
+             for e in relevant for at in (sortable(e["effective_at"]),)
+             for figure, amount, source in (CASH[e["type"]],)],
         )
         end = last_position(envelopes)
         ordered = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))

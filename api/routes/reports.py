@@ -116,6 +116,20 @@ def revenue_lines(request: Request, _: PrincipalDep, from_: From, to: To,
         as_known_at=_known(as_known_at), after=parse_cursor(cursor), limit=limit))
 
 
+@router.get("/reports/revenue/recognition")
+def revenue_recognition(request: Request, _: PrincipalDep, from_: From, to: To,
+                        currency: str | None = None, subscription_id: str | None = None,
+                        as_known_at: KnownAt = None, limit: Limit = 100,
+                        cursor: str | None = None) -> dict[str, Any]:
+    """The revenue lines behind `recognized` and `deferred` of the window: each paid invoice
+    line (and each refund's share of it) with its part recognized in the window, its part
+    deferred at the window's end, its service period, when it was paid, and the
+    `InvoiceIssued` or `RefundIssued` event it comes from."""
+    return _run(lambda: reports.recognition_list(  # type: ignore[no-any-return]
+        _views(request), start=from_, end=to, currency=currency, subscription_id=subscription_id,
+        as_known_at=_known(as_known_at), after=parse_cursor(cursor), limit=limit))
+
+
 @router.post("/periods/{period}/close", status_code=201)
 def close_period(period: str, request: Request, runner: RunnerDep, ledger: LedgerDep,
                  principal: PrincipalDep) -> Response:

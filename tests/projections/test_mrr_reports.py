@@ -150,6 +150,11 @@ def test_reports_refuse_bad_parameters_with_problems(ledger, projector, client) 
         response = client.get("/reports/mrr", params=params)
         assert response.status_code == 422, (params, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
+    for report in ("churn", "revenue", "mrr/movements", "revenue/lines", "revenue/recognition"):
+        for params in ({"from": "2026-05-01", "to": "2026-04-01"}, {"from": "2026-13-01", "to": "2026-02-01"}):
+            response = client.get(f"/reports/{report}", params=params)
+            assert response.status_code == 422, (report, params, response.text)
+            assert response.headers["content-type"].startswith("application/problem+json")
 
 
 def test_an_empty_ledger_answers_empty_buckets_and_no_currency(client) -> None:  # type: ignore[no-untyped-def]

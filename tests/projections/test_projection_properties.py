@@ -45,7 +45,13 @@ from subledger.domain.metrics import (
 )
 from subledger.domain.money import round_minor
 from subledger.projections.mrr import FOREVER, parse_fraction, sortable
-from subledger.projections.reports import Window, movement_list, mrr_report, revenue_report
+from subledger.projections.reports import (
+    Window,
+    movement_list,
+    mrr_report,
+    recognition_list,
+    revenue_report,
+)
 from subledger.projections.runner import ProjectionRunner, scratch_views
 
 PROPERTY = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -386,6 +392,19 @@ def test_the_revenue_report_equals_a_fold_of_the_events_recorded_by_k(
                             "date": begin.date().isoformat(), **cash, "net": cash["collected"] - cash["refunded"],
                             "recognized": str(round_minor(recognized)), "deferred": str(round_minor(deferred)),
                         }, (known_at, window, history.commands)
+                    # The drill-down lists exactly the lines with a part in the window, each with it.
+                    lo, hi = buckets[0][0], stop
+                    expected = sorted(
+                        (line.kind, str(round_minor(line.amount)), sortable(line.start), sortable(line.end),
+                         str(round_minor(line.within(lo, hi))),
+                         str(round_minor(line.unserved(hi) if line.settled_at < hi else Fraction(0))))
+                        for line in paid if line.within(lo, hi) or line.unserved(hi))
+                    items = recognition_list(history.runner.store, start=window.start, end=window.end,
+                                             currency=currency, subscription_id=None, as_known_at=known_at,
+                                             after=0, limit=1_000_000)["items"]
+                    assert sorted((i["kind"], i["amount"], i["service_start"], i["service_end"], i["recognized"],
+                                   i["deferred"]) for i in items) == expected, (known_at, window, history.commands)
+                    assert all(i["event_id"] is not None for i in items)
 
 
 class ScriptedClock:

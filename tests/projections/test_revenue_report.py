@@ -87,3 +87,35 @@ def test_the_incremental_revenue_model_equals_a_rebuild(settings, ledger) -> Non
     assert rows() == before
     runner.close()
     runner.store.close()
+
+
+def test_recognized_and_deferred_are_traceable_to_the_lines_and_events_behind_them(ledger, projector, client) -> None:  # type: ignore[no-untyped-def]
+    _sub, charge_id = _april(ledger)
+    ledger.refund_charge(charge_id, amount=1000, effective_at=at(4, 16))
+    projector.run_once()
+    window = {"from": "2026-04-10", "to": "2026-04-20"}  # [Apr 10, Apr 21): 11 days
+    items = client.get("/reports/revenue/recognition", params=window).json()["items"]
+    log = {e["event_id"]: e for e in ledger.event_log.read(0, 1000).items}
+    invoice, refund = items
+    # April's line: 3000 over 30 days, 11 of them in the window, 10 still to serve after it.
+    assert (invoice["kind"], invoice["amount"], invoice["recognized"], invoice["deferred"]) == (
+        "recurring", "3000.00", "1100.00", "1000.00")
+    assert log[invoice["event_id"]]["type"] == "InvoiceIssued"
+    assert log[invoice["event_id"]]["data"]["invoice_id"] == invoice["source"]
+    # The refund takes 1000 off the 1500 left to serve on Apr 16, over [Apr 16, May 1):
+    # 5 of its 15 days fall in the window, 10 after it.
+    assert (refund["kind"], refund["amount"], refund["recognized"], refund["deferred"]) == (
+        "refund", "-1000.00", "-333.33", "-666.67")
+    assert (refund["service_start"], refund["service_end"]) == ("2026-04-16T00:00:00.000000Z",
+                                                                "2026-05-01T00:00:00.000000Z")
+    assert log[refund["event_id"]]["type"] == "RefundIssued"
+    # ... and they add up to the report's figures for the same days (one bucket: the window).
+    whole = _bucket(client, "2026-04-10", "2026-04-20")["2026-04-10"]
+    assert (whole["recognized"], whole["deferred"]) == ("766.67", "333.33")
+    # Before the refund was recorded, only the invoice's line was known.
+    before = client.get("/reports/revenue/recognition", params={
+        **window, "as_known_at": log[refund["event_id"]]["recorded_at"].replace("Z", "+00:00")}).json()["items"]
+    assert len(before) == 2  # recorded at that very instant
+    earlier = client.get("/reports/revenue/recognition", params={
+        **window, "as_known_at": log[invoice["event_id"]]["recorded_at"].replace("Z", "+00:00")}).json()["items"]
+    assert [i["kind"] for i in earlier] == ["recurring"]
