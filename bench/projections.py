@@ -11,7 +11,9 @@ domain aggregates and the ``Ledger``'s save, 250 subscribers a transaction: the 
 generator would take ~32 min for 100k subscribers), grown in steps of subscribers. At each
 step the projector catches every read model up (timed next to a raw cursor read of the same
 log), then ``/reports/mrr``, ``/reports/churn`` and ``/reports/revenue`` are timed through
-the HTTP app; growth is given against the first step. Nothing is cached between runs.
+the HTTP app, each next to a raw psycopg read of the rows its figures come from (the
+baseline, in the same run); growth is given against the first step. Nothing is cached
+between runs.
 
 ``ANALYZE`` runs after each generation step, as autovacuum would within a minute: without
 planner statistics on the freshly loaded events table, the per-subscriber history query of
@@ -26,7 +28,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -38,7 +40,8 @@ from subledger.commands.demo import generate
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
 from subledger.domain.periods import add_months
-from subledger.projections.mrr import FOREVER
+from subledger.projections.mrr import FOREVER, sortable
+from subledger.projections.recognition import microseconds
 
 from .book import FastBook
 from .pg import scratch_database
@@ -52,6 +55,10 @@ EVENTS_PER_SUBSCRIBER_GUESS = 19.0
 first step has measured it."""
 
 
+Latency = dict[str, tuple[list[float], list[float]]]
+"""report -> (its times in ms, the times of the raw read of its rows in ms)"""
+
+
 @dataclass
 class Step:
     subscribers: int
@@ -60,7 +67,7 @@ class Step:
     generate_seconds: float
     project_seconds: float
     raw_seconds: float
-    latency_ms: dict[str, list[float]]
+    latency_ms: Latency
 
 
 def _say(text: str) -> None:
@@ -99,32 +106,61 @@ def _timed_ms(fn: Callable[[], Any], runs: int = REPORT_RUNS) -> list[float]:
 
 REPORTS = ("mrr", "churn", "revenue")
 
+RAW_READS = {
+    # The rows each report's figures come from, as a naive report would read them: every
+    # movement believed now before the window's end; every cash row in the window and
+    # every revenue line settled by its end and still served in it.
+    "mrr": ["SELECT subscriber_id, at, kind, amount, mrr_after FROM view_mrr_movements"
+            " WHERE currency = %(currency)s AND at < %(stop)s AND recorded_to = %(forever)s"],
+    "revenue": ["SELECT kind, at, amount FROM view_revenue_cash"
+                " WHERE currency = %(currency)s AND at >= %(start)s AND at < %(stop)s",
+                "SELECT amount, start_us, end_us, settled_us FROM view_revenue_lines"
+                " WHERE currency = %(currency)s AND settled_us < %(stop_us)s AND end_us >= %(start_us)s"],
+}
+RAW_READS["churn"] = RAW_READS["mrr"]
 
-def _report_latency(settings: Settings, ledger: Ledger, end: datetime) -> tuple[dict[str, list[float]], int]:
+
+def _raw_read_ms(conn: psycopg.Connection[Any], name: str, start: date, last: date) -> list[float]:
+    """Baseline: psycopg fetching the rows behind a report (see ``RAW_READS``)."""
+    first = datetime(start.year, start.month, start.day, tzinfo=UTC)
+    stop = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    params = {"currency": "USD", "start": sortable(first), "stop": sortable(stop), "forever": FOREVER,
+              "start_us": microseconds(first), "stop_us": microseconds(stop)}
+
+    def read() -> None:
+        for query in RAW_READS[name]:
+            conn.execute(query, params).fetchall()
+
+    read()
+    return _timed_ms(read)
+
+
+def _report_latency(settings: Settings, ledger: Ledger, end: datetime) -> tuple[Latency, int]:
     """GET /reports/mrr and /reports/revenue (12 monthly buckets) and /reports/churn (the
     whole 13-month window, monthly) through the HTTP app (in process, over the reports' own
-    connection), each a median of ``REPORT_RUNS`` after one warm-up call."""
+    connection), each a median of ``REPORT_RUNS`` after one warm-up call, next to the raw
+    read of the rows behind it."""
     last = end.date()
     first_month = date(*_month_back(last, MONTHS - 1))
     start = add_months(end, -MONTHS).date()
     windows = {"mrr": first_month, "churn": date(start.year, start.month, 1), "revenue": first_month}
     client = TestClient(build_api(settings, ledger=ledger))
-    found: dict[str, list[float]] = {}
-    for name in REPORTS:
-        url = f"/reports/{name}?from={windows[name].isoformat()}&to={last.isoformat()}&interval=month"
-
-        def get(url: str = url) -> Any:
-            response = client.get(url)
-            if response.status_code != 200:
-                raise RuntimeError(f"GET {url}: {response.status_code} {response.text[:300]}")
-            return response.json()
-
-        body = get()
-        rows = body.get("buckets") or body.get("periods")
-        assert rows and len(rows) >= MONTHS, (name, body)
-        found[name] = _timed_ms(get)
+    found: Latency = {}
     with psycopg.connect(settings.database.conninfo()) as conn:  # type: ignore[union-attr]
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(SCHEMA)))
+        for name in REPORTS:
+            url = f"/reports/{name}?from={windows[name].isoformat()}&to={last.isoformat()}&interval=month"
+
+            def get(url: str = url) -> Any:
+                response = client.get(url)
+                if response.status_code != 200:
+                    raise RuntimeError(f"GET {url}: {response.status_code} {response.text[:300]}")
+                return response.json()
+
+            body = get()
+            rows = body.get("buckets") or body.get("periods")
+            assert rows and len(rows) >= MONTHS, (name, body)
+            found[name] = (_timed_ms(get), _raw_read_ms(conn, name, windows[name], last))
         row = conn.execute("SELECT count(*) FROM view_mrr_movements WHERE recorded_to = %s",
                            (FOREVER,)).fetchone()
     return found, int(row[0]) if row else 0
@@ -259,14 +295,15 @@ def run_latency(sizes: tuple[int, ...] = (10_000, 100_000)) -> None:
               f" ({new_events / step.project_seconds:,.0f} events/s; raw cursor read of the whole"
               f" log {step.events / step.raw_seconds:,.0f} events/s)")
         for name in REPORTS:
-            times = step.latency_ms[name]
-            median = statistics.median(times)
+            times, raw = step.latency_ms[name]
+            median, raw_median = statistics.median(times), statistics.median(raw)
             growth = ""
             if step is not first:
                 growth = (f"   x{step.subscribers / first.subscribers:.0f} subscribers ->"
-                          f" x{median / statistics.median(first.latency_ms[name]):.1f}")
+                          f" x{median / statistics.median(first.latency_ms[name][0]):.1f}")
             print(f"      /reports/{name:<8} {median:8.1f} ms (median of {REPORT_RUNS},"
-                  f" {min(times):.0f}-{max(times):.0f}){growth}")
+                  f" {min(times):.0f}-{max(times):.0f}); raw psycopg read of the rows behind it"
+                  f" {raw_median:7.1f} ms: {median / raw_median:5.2f}x baseline{growth}")
     print(f"  ({(time.perf_counter() - began_all) / 60:.1f} min in all)")
 
 
