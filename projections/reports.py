@@ -199,7 +199,7 @@ def _flows(store: ViewStore, currency: str, buckets: list[tuple[datetime, dateti
             (currency, window_start, *params)).fetchall()
         inside = tx.execute(
             f"SELECT substr(at, 1, {width}) AS bucket, kind, amount, count(*) FROM view_mrr_movements"
-            f" WHERE currency = ? AND at >= ? AND at < ? AND {clause} GROUP BY bucket, kind, amount",
+            f" WHERE currency = ? AND at >= ? AND at < ? AND {clause} GROUP BY substr(at, 1, {width}), kind, amount",
             (currency, window_start, stop, *params)).fetchall()
     opening = _Tally()
     for kind, amount, count in before:
