@@ -261,6 +261,19 @@ def churn_report(store: ViewStore, window: Window, currency: str | None,
     return {**head, "periods": out}
 
 
+def _equal(filters: list[str], values: list[Any], *pairs: tuple[str, Any]) -> None:
+    """A drill-down's optional filters: ``column = ?`` for each value given."""
+    for column, value in pairs:
+        if value is not None:
+            filters.append(f"{column} = ?")
+            values.append(value)
+
+
+def _page(items: list[dict[str, Any]], *, more: bool, after: int, limit: int) -> dict[str, Any]:
+    """A drill-down's page (its rows were read with ``LIMIT limit + 1 OFFSET after``)."""
+    return {"items": items, "next_cursor": str(after + limit) if more else None}
+
+
 def movement_list(store: ViewStore, *, start: date, end: date, currency: str | None,
                   kind: str | None, subscriber_id: str | None, as_known_at: datetime | None,
                   after: int, limit: int) -> dict[str, Any]:
@@ -272,11 +285,8 @@ def movement_list(store: ViewStore, *, start: date, end: date, currency: str | N
     clause, params = _believed(as_known_at)
     filters = ["at >= ?", "at < ?", clause]
     values: list[Any] = [sortable(_midnight(start)), sortable(_midnight(end + timedelta(days=1))), *params]
-    for column, value in (("currency", currency and currency.upper()), ("kind", kind),
-                          ("subscriber_id", subscriber_id)):
-        if value is not None:
-            filters.append(f"{column} = ?")
-            values.append(value)
+    _equal(filters, values, ("currency", currency and currency.upper()), ("kind", kind),
+           ("subscriber_id", subscriber_id))
     with store.transaction() as tx:
         rows = tx.execute(
             "SELECT subscriber_id, currency, at, kind, amount, mrr_before, mrr_after, event_ids,"
@@ -291,7 +301,7 @@ def movement_list(store: ViewStore, *, start: date, end: date, currency: str | N
          "positions": json.loads(r[8])}
         for r in rows[:limit]
     ]
-    return {"items": items, "next_cursor": str(after + limit) if len(rows) > limit else None}
+    return _page(items, more=len(rows) > limit, after=after, limit=limit)
 
 
 REVENUE_VERSION = RevenueModel.metrics_version
@@ -366,10 +376,7 @@ def revenue_line_list(store: ViewStore, *, start: date, end: date, currency: str
     filters = ["at >= ?", "at < ?", known]
     values: list[Any] = [sortable(_midnight(start)), sortable(_midnight(end + timedelta(days=1))),
                          *known_params]
-    for column, value in (("currency", currency and currency.upper()), ("subscription_id", subscription_id)):
-        if value is not None:
-            filters.append(f"{column} = ?")
-            values.append(value)
+    _equal(filters, values, ("currency", currency and currency.upper()), ("subscription_id", subscription_id))
     with store.transaction() as tx:
         rows = tx.execute(
             "SELECT event_id, subscription_id, subscriber_id, currency, kind, at, amount, position, source"
@@ -378,7 +385,7 @@ def revenue_line_list(store: ViewStore, *, start: date, end: date, currency: str
     keys = ("event_id", "subscription_id", "subscriber_id", "currency", "kind", "effective_at",
             "amount", "position", "source")
     items = [dict(zip(keys, r, strict=True)) for r in rows[:limit]]
-    return {"items": items, "next_cursor": str(after + limit) if len(rows) > limit else None}
+    return _page(items, more=len(rows) > limit, after=after, limit=limit)
 
 
 def recognition_list(store: ViewStore, *, start: date, end: date, currency: str | None,
@@ -402,10 +409,7 @@ def recognition_list(store: ViewStore, *, start: date, end: date, currency: str 
         known,
     ]
     values: list[Any] = [hi_us, hi_us, lo_us, lo_us, hi_us, hi_us, *known_params]
-    for column, value in (("l.currency", currency and currency.upper()), ("l.subscription_id", subscription_id)):
-        if value is not None:
-            filters.append(f"{column} = ?")
-            values.append(value)
+    _equal(filters, values, ("l.currency", currency and currency.upper()), ("l.subscription_id", subscription_id))
     with store.transaction() as tx:
         rows = tx.execute(
             "SELECT l.subscription_id, l.currency, l.kind, l.amount, l.start_at, l.end_at, l.settled_at,"
@@ -426,7 +430,7 @@ def recognition_list(store: ViewStore, *, start: date, end: date, currency: str 
             "deferred": _money(line.unserved(hi) if line.settled_at < hi else Fraction(0)),
             "event_id": event_id, "position": event_position,
         })
-    return {"items": items, "next_cursor": str(after + limit) if len(rows) > limit else None}
+    return _page(items, more=len(rows) > limit, after=after, limit=limit)
 
 
 def _day(midnight: datetime) -> str:
