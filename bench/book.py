@@ -23,10 +23,11 @@ from typing import Any
 from subledger.commands.demo import COUPONS, DOWNGRADE, PLANS, TOKENS, UPGRADE, refund_choice
 from subledger.commands.gateways import ChargeRequest
 from subledger.commands.ledger import Ledger
+from subledger.domain.billing_schedule import ChargeIntent, ChargeOutcome
 from subledger.domain.errors import DomainError
 from subledger.domain.periods import add_months
 from subledger.domain.subscriber import Subscriber
-from subledger.domain.subscription import ChargeIntent, ChargeOutcome, Subscription
+from subledger.domain.subscription import Subscription
 from subledger.store import SubscriberLink
 
 BATCH = 250

@@ -20,6 +20,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import Environment
 
 from subledger.domain.base import LedgerAggregate
+from subledger.domain.billing_schedule import NO_PAYMENT_METHOD, ChargeIntent, ChargeOutcome
 from subledger.domain.catalog import Coupon, Plan, coupon_aggregate_id, plan_aggregate_id
 from subledger.domain.errors import (
     ChargeNotFound,
@@ -40,15 +41,10 @@ from subledger.domain.errors import (
     UnknownReference,
 )
 from subledger.domain.money import normalize_currency
+from subledger.domain.refunds import RefundIntent
 from subledger.domain.reporting import ReportingPeriod
 from subledger.domain.subscriber import Subscriber
-from subledger.domain.subscription import (
-    NO_PAYMENT_METHOD,
-    ChargeIntent,
-    ChargeOutcome,
-    RefundIntent,
-    Subscription,
-)
+from subledger.domain.subscription import Subscription
 from subledger.domain.time import isoformat, resolve_effective_at
 from subledger.store import IdempotencyRecord, SubscriberLink
 from subledger.store.log import EventLog

@@ -1,9 +1,10 @@
-"""Invoice lines and totals: pure arithmetic on integer minor units.
+"""Invoicing: invoice lines and totals, discounts, and how a subscription issues invoices.
 
 An invoice is a list of lines, each naming its service period; its total is the sum of its
 lines. Discounts never take a recurring line below zero. A net-negative invoice (a downgrade
 credit larger than the charge) becomes the subscriber's credit balance, applied to the next
-invoices.
+invoices. The arithmetic is pure; :class:`Invoicing` is the aggregate's side: the period
+invoice, the invoice of a change ``now``, and the coupon in force.
 """
 
 from __future__ import annotations
@@ -12,11 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import uuid5
 
 from .money import round_half_even
 from .periods import Period
-from .proration import Proration
+from .proration import ChangeNow, Proration
+from .subscription_events import SubscriptionEvent
+
+if TYPE_CHECKING:
+    from .subscription import Subscription
 
 RECURRING = "recurring"
 DISCOUNT = "discount"
@@ -62,6 +68,11 @@ def discount_amount(discount: Discount, base: int) -> int:
     else:
         off = discount.amount_off or 0
     return min(off, base)
+
+
+def discounted(amount: int, discount: Discount | None) -> int:
+    """``amount`` after ``discount`` (if any)."""
+    return amount if discount is None else amount - discount_amount(discount, amount)
 
 
 def recurring_lines(
@@ -115,3 +126,103 @@ def settle(invoice_total: int, credit_balance: int) -> Settlement:
         return Settlement(credit_applied=0, amount_due=0, credit_added=-invoice_total)
     applied = min(credit_balance, invoice_total)
     return Settlement(credit_applied=applied, amount_due=invoice_total - applied, credit_added=0)
+
+
+class InvoiceIssued(SubscriptionEvent):
+    """An invoice: its lines, total, and how it meets the credit balance.
+
+    ``reason``: subscription_create, trial_end, renewal, resume, proration or manual.
+    A positive ``amount_due`` is charged (``ChargeSucceeded``/``ChargeFailed``)."""
+
+    invoice_id: str
+    reason: str
+    total: int
+    currency: str
+    lines: list[dict[str, Any]]
+    credit_applied: int
+    credit_added: int
+    amount_due: int
+
+    def evolve(self, aggregate: Any) -> None:
+        aggregate.credit_balance += self.credit_added - self.credit_applied
+        if self.amount_due > 0 and self.reason != MANUAL:
+            aggregate.open_invoices[self.invoice_id] = {
+                "amount_due": self.amount_due,
+                "currency": self.currency,
+                "issued_at": self.effective_at,
+                "attempts": 0,
+                "first_failure_at": None,
+                "next_attempt_at": self.effective_at,
+            }
+        coupon = aggregate.coupon
+        if coupon is not None and coupon["duration"] == "once" and any(
+            line["kind"] == RECURRING for line in self.lines
+        ):
+            coupon["used"] = True
+
+
+class Invoicing:
+    """How a subscription invoices: its periods, its changes, and its coupon."""
+
+    def discount_at(self: Subscription, instant: datetime, *, recurring: bool) -> Discount | None:
+        """The coupon's discount on an invoice issued at ``instant``, if one is in force:
+        ``once`` on the first recurring invoice after it was applied, ``repeating`` until
+        its ``ends_at``, ``forever`` always."""
+        coupon = self.coupon
+        if coupon is None:
+            return None
+        duration = coupon["duration"]
+        if duration == "once" and (coupon["used"] or not recurring):
+            return None
+        if duration == "repeating" and coupon["ends_at"] is not None and instant >= coupon["ends_at"]:
+            return None
+        return Discount(coupon["coupon_id"], coupon["percent_off"], coupon["amount_off"])
+
+    def description(self: Subscription) -> str:
+        """The plan version as an invoice line names it."""
+        return f"{self.plan_id} v{self.plan_version} ({self.interval.value})"
+
+    def _invoice_period(self: Subscription, reason: str, at: datetime, recorded_at: datetime) -> None:
+        lines = recurring_lines(
+            description=self.description(), unit_amount=self.amount, quantity=self.quantity,
+            period=self.current_period, discount=self.discount_at(at, recurring=True),
+        )
+        self._issue_invoice(reason, lines, at, recorded_at)
+
+    def _issue_invoice(self: Subscription, reason: str, lines: list[Line], at: datetime,
+                       recorded_at: datetime) -> str:
+        # Deterministic: two processes deciding the same invoice give it the same id, so
+        # the gateway's idempotency key (derived from it) dedupes their charges.
+        invoice_id = str(uuid5(self.id, f"invoice:{self.version + 1}"))
+        invoice_total = total(lines)
+        settlement = settle(invoice_total, 0 if reason == MANUAL else self.credit_balance)
+        self._record(
+            InvoiceIssued, at, recorded_at,
+            invoice_id=invoice_id, reason=reason, total=invoice_total, currency=self.currency,
+            lines=[line.as_dict() for line in lines],
+            credit_applied=settlement.credit_applied, credit_added=settlement.credit_added,
+            amount_due=settlement.amount_due,
+        )
+        return invoice_id
+
+    def _invoice_change(self: Subscription, change: ChangeNow, old_description: str,
+                        at: datetime, recorded_at: datetime) -> None:
+        """The invoice of a change ``now``: proration lines, or, when the interval changed
+        and the calendar was re-anchored, the old price's credit and the new period whole."""
+        if change.reanchored_from is not None:
+            lines: list[Line] = []
+            if change.proration.credit:
+                lines.append(Line(PRORATION_CREDIT, change.proration.credit, at,
+                                  change.reanchored_from.end, f"unused time on {old_description}"))
+            lines += recurring_lines(
+                description=self.description(), unit_amount=self.amount,
+                quantity=self.quantity, period=self.current_period,
+                discount=self.discount_at(at, recurring=True),
+            )
+        else:
+            lines = proration_lines(
+                proration=change.proration, old_description=old_description,
+                new_description=self.description(), at=at, period_end=self.current_period_end,
+            )
+        if lines:
+            self._issue_invoice("proration", lines, at, recorded_at)

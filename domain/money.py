@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from functools import lru_cache
+from typing import Any
 
 from babel.core import get_global
 from babel.numbers import get_currency_precision
@@ -88,6 +89,13 @@ class Money:
     def to_major(self) -> Decimal:
         """The amount in major units (12345 USD cents -> Decimal('123.45'))."""
         return Decimal(self.amount).scaleb(-minor_unit_exponent(self.currency))
+
+
+def exact(value: Any, field: str) -> Fraction:
+    """An exact number from a message field (int, decimal string, Decimal); never a float."""
+    if isinstance(value, float | bool):
+        raise TypeError(f"{field} must be an int or a decimal string, not {type(value).__name__}")
+    return Fraction(str(value)) if isinstance(value, Decimal) else Fraction(value)
 
 
 def round_half_even(value: Fraction | Decimal) -> int:

@@ -17,7 +17,8 @@ from datetime import datetime
 from fractions import Fraction
 
 from .money import round_half_even
-from .periods import Period
+from .periods import Interval, Period, period_boundary
+from .time import microseconds
 
 
 @dataclass(frozen=True)
@@ -34,19 +35,14 @@ class Proration:
         return self.credit + self.charge
 
 
-def _microseconds(delta_start: datetime, delta_end: datetime) -> int:
-    delta = delta_end - delta_start
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
 def remaining_fraction(period: Period, at: datetime) -> Fraction:
     """The exact share of ``period`` left at ``at`` (1 at its start, 0 at its end)."""
     if not period.start <= at <= period.end:
         raise ValueError("proration instant outside the period")
-    total = _microseconds(period.start, period.end)
+    total = microseconds(period.end - period.start)
     if total <= 0:
         raise ValueError("empty period")
-    return Fraction(_microseconds(at, period.end), total)
+    return Fraction(microseconds(period.end - at), total)
 
 
 def prorate(old_amount: int, new_amount: int, period: Period, at: datetime) -> Proration:
@@ -55,3 +51,32 @@ def prorate(old_amount: int, new_amount: int, period: Period, at: datetime) -> P
     credit = -round_half_even(old_amount * fraction)
     charge = round_half_even(new_amount * fraction)
     return Proration(credit=credit, charge=charge, fraction=fraction)
+
+
+@dataclass(frozen=True)
+class ChangeNow:
+    """A change ``now`` of a billed subscription: its proration and the calendar after it."""
+
+    proration: Proration
+    billing_anchor: datetime | None
+    period_number: int
+    period: Period
+    reanchored_from: Period | None
+    """The period the change left when it re-anchored the calendar (a new interval)."""
+
+
+def prorate_change(
+    *, old_total: int, new_total: int, old_interval: Interval, new_interval: Interval,
+    billing_anchor: datetime | None, period_number: int, period: Period, at: datetime,
+) -> ChangeNow:
+    """Prorate a change at ``at`` from ``old_total`` to ``new_total`` (each a whole period's
+    price as billed). On the same interval the calendar is kept; a new interval re-anchors
+    it at the change (as Stripe does): the old price's unused part is credited and the new
+    period is charged whole."""
+    if new_interval == old_interval:
+        return ChangeNow(prorate(old_total, new_total, period, at), billing_anchor,
+                         period_number, period, None)
+    credit = prorate(old_total, 0, period, at).credit
+    new_period = Period(at, period_boundary(at, new_interval, 1))
+    return ChangeNow(Proration(credit=credit, charge=new_total, fraction=Fraction(1)), at, 0,
+                     new_period, period)

@@ -52,6 +52,19 @@ def resolve_effective_at(requested: datetime | None, now: datetime) -> datetime:
     return requested_utc
 
 
+def parse_instant(value: str | datetime) -> datetime:
+    """An envelope time (``2026-01-31T00:00:00Z``) as an aware UTC datetime."""
+    instant = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"time without a UTC offset: {value!r}")
+    return instant.astimezone(UTC)
+
+
+def microseconds(delta: timedelta) -> int:
+    """A duration in whole microseconds (exact: timedelta has no finer resolution)."""
+    return delta // timedelta(microseconds=1)
+
+
 def isoformat(instant: datetime) -> str:
     """ISO-8601 with a ``Z`` suffix, as every API answer and message writes times."""
     text = as_utc(instant).isoformat()

@@ -4,7 +4,7 @@ Each row is a movement (new, expansion, reactivation, contraction, churn) of one
 in one currency at an effective instant, with the events that caused it, and the interval of
 recorded time during which the ledger believed it: ``[recorded_from, recorded_to)``. When an
 event changes a subscriber's past (a backdated second subscription, a correction), the
-subscriber's movements are derived again from the log (`subledger.domain.metrics`); rows no
+subscriber's movements are derived again from the log (`subledger.domain.mrr` and `movements`); rows no
 longer true are closed at that event's ``recorded_at`` and the new ones open there. Each row
 also keeps the log positions at which it was learned and retracted (``known_position``,
 ``retracted_position``): the Kafka relay streams movements in that order. So
@@ -23,7 +23,8 @@ from itertools import groupby
 from typing import Any
 from uuid import UUID
 
-from subledger.domain.metrics import SUBSCRIPTION_EVENT_TYPES, Movement, movements, mrr_timeline
+from subledger.domain.movements import Movement, movements
+from subledger.domain.mrr import SUBSCRIPTION_EVENT_TYPES, mrr_timeline
 from subledger.domain.time import UTC
 
 from .store import CHECKPOINTS, ViewCursor

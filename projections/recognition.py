@@ -1,6 +1,6 @@
 """Revenue recognition over many lines at many instants, exact, in one pass.
 
-The definitions are ``domain.metrics.RevenueLine.within`` and ``.unserved``: a line is
+The definitions are ``domain.revenue.RevenueLine.within`` and ``.unserved``: a line is
 recognized evenly per second over its service ``[start, end)`` (a zero-length line at its
 instant), and what is unserved of it after ``t`` is deferred once it was settled. A report
 asks for them at every bucket boundary of a window; summing each line's part afresh per

@@ -16,9 +16,10 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from subledger.domain.metrics import MOVEMENT_KINDS, RevenueLine, churn_rates, parse_instant
 from subledger.domain.money import round_minor, round_minor_sum, round_rate
-from subledger.domain.time import UTC
+from subledger.domain.movements import MOVEMENT_KINDS, churn_rates
+from subledger.domain.revenue import RevenueLine
+from subledger.domain.time import UTC, parse_instant
 
 from .mrr import FOREVER, MrrModel, fraction_text, parse_fraction, sortable
 from .recognition import Line, at_boundaries, difference, microseconds
@@ -393,7 +394,7 @@ def recognition_list(store: ViewStore, *, start: date, end: date, currency: str 
                      after: int, limit: int) -> dict[str, Any]:
     """The lines behind ``recognized`` and ``deferred`` of the window ``[start, end]`` (days):
     every line paid by the window's end with a part served in it or deferred at its end,
-    each with that part (``domain.metrics.RevenueLine.within`` and ``.unserved``), its
+    each with that part (``domain.revenue.RevenueLine.within`` and ``.unserved``), its
     service period, when it was paid, and the ``InvoiceIssued`` or ``RefundIssued`` event it
     comes from. The parts add up to the window's figures (before each is rounded to show)."""
     _check_days(start, end)

@@ -4,7 +4,7 @@
   refund (refunded), at its effective instant (and its UTC ``day``, which reports sum by),
   with its ``source``: the invoice, charge or refund id.
 - ``view_revenue_lines``: the lines of every paid invoice and the lines refunds take off
-  them (``domain.metrics.revenue_lines``), each recognized evenly per second over its
+  them (``domain.revenue.revenue_lines``), each recognized evenly per second over its
   service period.
 
 Both are append-only: a subscription's billing events only ever add lines, so a row's
@@ -19,7 +19,7 @@ from collections import Counter
 from itertools import groupby
 from typing import Any
 
-from subledger.domain.metrics import RevenueLine, revenue_lines
+from subledger.domain.revenue import RevenueLine, revenue_lines
 
 from .mrr import (
     HISTORY_CACHE_LIMIT,

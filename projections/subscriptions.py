@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from subledger.domain.lifecycle import status_after
+
 from .store import ViewCursor
 
 COLUMNS = (
@@ -19,13 +21,6 @@ COLUMNS = (
     "trial_end", "cancel_at", "canceled_at", "cancel_reason", "coupon_id", "started_at",
     "position", "effective_at",
 )
-STATUS_OF = {
-    "TrialEnded": "active",
-    "SubscriptionPaused": "paused",
-    "SubscriptionPastDue": "past_due",
-    "SubscriptionRecovered": "active",
-    "SubscriptionCanceled": "canceled",
-}
 TERMS = ("plan_id", "plan_version", "tier", "amount", "currency", "interval", "quantity")
 PERIOD = ("current_period_start", "current_period_end")
 
@@ -94,12 +89,9 @@ def fold(row: dict[str, Any] | None, envelope: dict[str, Any]) -> dict[str, Any]
         return None  # an event of a subscription this model never saw start: not ours
     else:
         row = dict(row)
-        if kind in STATUS_OF:
-            row["status"] = STATUS_OF[kind]
+        row["status"] = status_after(kind, data, row["status"])
         if kind in ("TrialEnded", "SubscriptionRenewed", "SubscriptionResumed", "SubscriptionChanged"):
             row.update({c: data[c] for c in PERIOD})
-        if kind == "SubscriptionResumed":
-            row["status"] = data["status"]
         if kind == "SubscriptionChanged":
             row.update({c: data[c] for c in TERMS})
         if kind == "CancellationScheduled":

@@ -18,7 +18,8 @@ from subledger.commands.gateways import ChargeRequest, ChargeResult, RefundReque
 from subledger.commands.gateways.sandbox import SandboxGateway
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
-from subledger.domain.subscription import ChargeIntent, ChargeOutcome, Subscription
+from subledger.domain.billing_schedule import ChargeIntent, ChargeOutcome
+from subledger.domain.subscription import Subscription
 
 # ---------------------------------------------------------------------------
 # Payers for Subscription.advance_to(pay=...): the sandbox cards' rules, without a gateway.

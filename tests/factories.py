@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from subledger.domain.billing_schedule import ChargeIntent, ChargeOutcome, Payer
 from subledger.domain.catalog import Coupon, Plan, PlanTerms
 from subledger.domain.periods import Interval
-from subledger.domain.subscription import ChargeIntent, ChargeOutcome, Payer, Subscription
+from subledger.domain.subscription import Subscription
 
 RECORDED_AT = datetime(2030, 1, 1, tzinfo=UTC)
 """A fixed server clock for events whose recorded_at does not matter to the test."""

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from subledger.domain.catalog import CouponTerms, PlanTerms
 from subledger.domain.errors import DomainError
-from subledger.domain.subscription import CANCELED, Subscription
+from subledger.domain.lifecycle import CANCELED
+from subledger.domain.subscription import Subscription
 
 PLANS = [
     plan_terms("basic", amount=1000),

@@ -14,12 +14,10 @@ from factories import utc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from subledger.domain.metrics import (
-    MOVEMENT_KINDS,
+from subledger.domain.movements import MOVEMENT_KINDS, bridge, movements
+from subledger.domain.mrr import (
     MrrPoint,
-    bridge,
     fold_subscription,
-    movements,
     mrr_as_of,
     mrr_at,
     mrr_before,
@@ -84,7 +82,7 @@ def test_signup_upgrade_downgrade_pause_resume_cancel() -> None:
     h.change("a", FEB, 3000)
     h.change("a", utc(2026, 2, 10), 1000, quantity=2)
     h.add("a", "SubscriptionPaused", MAR)
-    h.add("a", "SubscriptionResumed", APR)
+    h.add("a", "SubscriptionResumed", APR, status="active")
     cancel = h.add("a", "SubscriptionCanceled", MAY, reason="voluntary", comment=None)
     moves = movements(mrr_timeline(h.envelopes))
     assert [(m.at, m.kind, m.amount, m.mrr_before, m.mrr_after) for m in moves] == [
@@ -290,6 +288,8 @@ def subscription_stream(draw: st.DrawFn, name: str) -> list[tuple[str, datetime,
                     "ends_at": isoformat(ends) if duration == "repeating" else None}
         elif kind == "InvoiceIssued":
             data = {"invoice_id": "i", "total": 0, "currency": currency, "lines": [], "amount_due": 0}
+        elif kind == "SubscriptionResumed":
+            data = {"status": "active"}
         status = {
             "TrialEnded": "active", "SubscriptionPaused": "paused", "SubscriptionResumed": "active",
             "SubscriptionPastDue": "past_due", "SubscriptionRecovered": "active",

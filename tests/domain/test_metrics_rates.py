@@ -11,8 +11,9 @@ from factories import utc
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subledger.domain.metrics import bridge, churn_rates, mrr_timeline
 from subledger.domain.money import round_rate
+from subledger.domain.movements import bridge, churn_rates
+from subledger.domain.mrr import mrr_timeline
 from subledger.domain.time import isoformat
 
 
@@ -111,7 +112,7 @@ def test_rates_of_march_from_three_subscribers_bridges() -> None:
         "cy": [_start("cy", "c", utc(2026, 3, 20), 700)],
         "di": [_start("di", "d", utc(2026, 1, 5), 500),
                _event("di", "d", 2, "SubscriptionPaused", feb),
-               _event("di", "d", 3, "SubscriptionResumed", utc(2026, 3, 15))],
+               _event("di", "d", 3, "SubscriptionResumed", utc(2026, 3, 15), status="active")],
     }
     bridges = [bridge(mrr_timeline(h), "USD", mar, apr) for h in histories.values()]
     customers_start = sum(1 for b in bridges if b.mrr_start > 0)

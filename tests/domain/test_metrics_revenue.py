@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from subledger.domain.envelope import to_envelope
-from subledger.domain.metrics import RevenueLine, deferred_at, recognized, revenue_lines
 from subledger.domain.money import round_minor
+from subledger.domain.revenue import RevenueLine, deferred_at, recognized, revenue_lines
 from subledger.domain.subscription import Subscription
 from subledger.domain.time import isoformat
 

@@ -16,12 +16,14 @@ from factories import (
     RECORDED_AT,
     SUBSCRIBER_ID,
     event_names,
+    pay_declined,
     pay_ok,
     plan_terms,
     start_subscription,
     utc,
 )
 
+from subledger.domain.billing_schedule import ChargesDue
 from subledger.domain.catalog import CouponTerms
 from subledger.domain.errors import (
     CurrencyMismatch,
@@ -38,7 +40,7 @@ from subledger.domain.errors import (
     SubscriptionPaused,
 )
 from subledger.domain.periods import Interval
-from subledger.domain.subscription import ChargesDue, Subscription
+from subledger.domain.subscription import Subscription
 
 BASIC = plan_terms("basic", amount=1000)
 FREE = plan_terms("free", amount=0)
@@ -781,6 +783,22 @@ def test_resume_starts_a_new_period_anchored_at_the_resume() -> None:
     assert [(e.current_period_start, e.current_period_end) for e in renewals] == [
         (utc(2026, 4, 15, 10), utc(2026, 5, 15, 10))
     ]
+
+
+def test_a_resume_while_an_invoice_is_in_dunning_is_past_due_until_it_is_paid() -> None:
+    sub = started(BASIC, at=utc(2026, 1, 31))
+    sub.advance_to(utc(2026, 2, 28), recorded_at=RECORDED_AT, pay=pay_declined)
+    pause(sub, utc(2026, 3, 1))
+    sub.collect_events()
+
+    resume(sub, utc(2026, 3, 2))
+
+    resumed = of_type(sub.collect_events(), "SubscriptionResumed")
+    assert [e.status for e in resumed] == ["past_due"]
+    assert sub.status == "past_due"
+    sub.advance_to(utc(2026, 3, 3), recorded_at=RECORDED_AT, pay=pay_ok)
+    assert "SubscriptionRecovered" in event_names(sub.collect_events())
+    assert sub.status == "active"
 
 
 def test_resume_of_a_subscription_that_is_not_paused_is_refused() -> None:

@@ -29,10 +29,10 @@ from factories import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from subledger.domain.billing_schedule import Payer
 from subledger.domain.catalog import PlanTerms
 from subledger.domain.errors import DomainError
-from subledger.domain.periods import nth_period
-from subledger.domain.subscription import (
+from subledger.domain.lifecycle import (
     ACTIVE,
     BILLED_STATUSES,
     CANCELED,
@@ -40,9 +40,9 @@ from subledger.domain.subscription import (
     PAUSED,
     STATUSES,
     TRIALING,
-    Payer,
-    Subscription,
 )
+from subledger.domain.periods import nth_period
+from subledger.domain.subscription import Subscription
 
 USD_PLANS = [
     plan_terms("basic", amount=1000),

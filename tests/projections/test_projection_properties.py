@@ -7,9 +7,9 @@ page sizes (so a command's events may straddle two pages).
 
 (a) the incremental model equals a rebuild from zero;
 (b) as known at K (an instant between two commands) the model answers what
-    ``domain.metrics`` folds from only the events recorded by K;
+    the domain folds from only the events recorded by K;
 (c) the movement identity holds exactly, bucket by bucket, in the rows of the model;
-(d) the revenue report, now and as known at K, equals what ``domain.metrics`` folds from
+(d) the revenue report, now and as known at K, equals what the domain folds from
     the events recorded by K (cash by effective time, recognition and deferral of the lines
     paid by the window's end).
 """
@@ -34,16 +34,10 @@ from subledger.commands.billing import run_billing
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
 from subledger.domain.errors import DomainError
-from subledger.domain.metrics import (
-    MOVEMENT_KINDS,
-    SUBSCRIPTION_EVENT_TYPES,
-    movement_kind,
-    movements,
-    mrr_before,
-    mrr_timeline,
-    revenue_lines,
-)
 from subledger.domain.money import round_minor
+from subledger.domain.movements import MOVEMENT_KINDS, movement_kind, movements
+from subledger.domain.mrr import SUBSCRIPTION_EVENT_TYPES, mrr_before, mrr_timeline
+from subledger.domain.revenue import revenue_lines
 from subledger.projections.mrr import FOREVER, parse_fraction, sortable
 from subledger.projections.reports import (
     Window,
@@ -245,7 +239,7 @@ def _known_events(history: History, known_at: datetime | None) -> list[dict[str,
 
 
 def _timelines(history: History, known_at: datetime | None) -> dict[str, list[Any]]:
-    """Each subscriber's MRR timeline folded by ``domain.metrics`` from only the events the
+    """Each subscriber's MRR timeline folded by the domain from only the events the
     ledger knew by ``known_at``."""
     mine: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for event in _known_events(history, known_at):

@@ -1,4 +1,4 @@
-"""The recognition sweep against the definitions of ``domain.metrics.RevenueLine``."""
+"""The recognition sweep against the definitions of ``domain.revenue.RevenueLine``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from subledger.domain.metrics import RevenueLine
+from subledger.domain.revenue import RevenueLine
 from subledger.projections.recognition import Line, Parts, at_boundaries, difference
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
