@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 from pydantic import StrictStr as _StrictStr
 
+from subledger.contract.bodies import CHARGE, COUPON, PLAN, SUBSCRIBER, SUBSCRIPTION
+
 
 def _encodable(value: str) -> str:
     """Text must be valid Unicode (a lone surrogate such as "\\ud800" cannot be stored)."""
@@ -141,86 +143,11 @@ class BillingRunIn(Request):
 # -- responses (documentation of what routes render) ---------------------------------------
 
 
-class PriceVersionOut(BaseModel):
-    version: int
-    amount: int
-    effective_at: str
-
-
-class PlanOut(BaseModel):
-    plan_id: str
-    name: str
-    tier: str
-    currency: str
-    amount: int
-    interval: str
-    trial_days: int
-    version: int
-    versions: list[PriceVersionOut]
-
-
-class CouponOut(BaseModel):
-    coupon_id: str
-    name: str | None
-    percent_off: str | None
-    amount_off: int | None
-    currency: str | None
-    duration: str
-    duration_in_months: int | None
-
-
-class PaymentMethodOut(BaseModel):
-    gateway: str
-    token: str
-
-
-class SubscriberOut(BaseModel):
-    subscriber_id: str
-    email: str
-    name: str
-    external_ref: str | None
-    payment_method: PaymentMethodOut | None
-    registered_at: str
-    subscription_ids: list[str]
-
-
-class SubscriptionOut(BaseModel):
-    subscription_id: str
-    subscriber_id: str
-    status: Literal["trialing", "active", "past_due", "paused", "canceled"]
-    plan_id: str
-    plan_version: int
-    tier: str
-    amount: int
-    currency: str
-    interval: str
-    quantity: int
-    current_period_start: str
-    current_period_end: str
-    trial_end: str | None
-    billing_anchor: str | None
-    started_at: str
-    cancel_at: str | None
-    canceled_at: str | None
-    cancel_reason: str | None
-    paused_at: str | None
-    scheduled_change: dict[str, Any] | None
-    coupon: dict[str, Any] | None
-    credit_balance: int
-    open_invoices: list[dict[str, Any]]
-    pending_refunds: list[dict[str, Any]]
-
-
-class ChargeOut(BaseModel):
-    charge_id: str
-    subscription_id: str
-    invoice_id: str | None
-    amount: int
-    currency: str
-    gateway: str | None
-    gateway_ref: str | None
-    refunded: int
-    refundable: int
+PlanOut = PLAN.model()
+CouponOut = COUPON.model()
+SubscriberOut = SUBSCRIBER.model()
+SubscriptionOut = SUBSCRIPTION.model()
+ChargeOut = CHARGE.model()
 
 
 class RefundOut(BaseModel):

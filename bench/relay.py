@@ -16,7 +16,7 @@ from typing import Any
 from subledger.bootstrap import build_ledger, build_projector
 from subledger.commands.demo import generate
 from subledger.config import Settings
-from subledger.domain.messages import Message
+from subledger.contract.messages import Message
 from subledger.projections.relay import STREAMS, KafkaPublisher, Relay, TopicSpec, topic_specs
 from subledger.projections.store import CHECKPOINTS, ViewStore
 

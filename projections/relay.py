@@ -35,13 +35,13 @@ from fractions import Fraction
 from typing import Any, Protocol
 from uuid import UUID
 
-from subledger.domain.messages import (
+from subledger.contract.bodies import subscription_body
+from subledger.contract.messages import (
     COMPACTED,
     TOPIC_SUFFIXES,
     Message,
     event_message,
     movement_message,
-    subscription_body,
     subscription_message,
     topic_name,
 )

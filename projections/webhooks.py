@@ -42,7 +42,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
-from subledger.domain.envelope import EVENT_TYPES
+from subledger.contract.envelope import EVENT_TYPES
 from subledger.domain.errors import (
     InvalidInput,
     InvalidPosition,

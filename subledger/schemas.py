@@ -1,5 +1,5 @@
 """``python -m subledger.schemas [DIR]``: write the JSON Schema of every event type
-(``subledger.domain.schemas``) to ``DIR/<Type>.json`` (default ``schemas/``)."""
+(``subledger.contract.schemas``) to ``DIR/<Type>.json`` (default ``schemas/``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from subledger.domain.schemas import all_schemas
+from subledger.contract.schemas import all_schemas
 
 
 def write(directory: Path) -> list[Path]:

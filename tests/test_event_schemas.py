@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from subledger.bootstrap import build_api
 from subledger.commands.demo import generate
-from subledger.domain.envelope import EVENT_TYPES
-from subledger.domain.schemas import all_schemas, event_schema
+from subledger.contract.envelope import EVENT_TYPES
+from subledger.contract.schemas import all_schemas, event_schema
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 

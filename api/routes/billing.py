@@ -8,10 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from subledger.commands.billing import run_billing
+from subledger.contract.bodies import charge_body
 from subledger.domain.errors import ChargeNotFound, SubscriptionNotFound
 
 from ..deps import LedgerDep, PrincipalDep, RunnerDep, path_id
-from ..render import charge_body
 from ..schemas import BillingRunIn, BillingRunOut, ChargeOut, ManualChargeIn, RefundIn, RefundOut
 
 router = APIRouter(tags=["billing"])

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from subledger.contract.bodies import coupon_body, plan_body
 from subledger.domain.catalog import Coupon, Plan
 
 from ..deps import LedgerDep, Limit, PrincipalDep, RunnerDep, parse_cursor
-from ..render import coupon_body, plan_body
 from ..schemas import CouponIn, CouponList, CouponOut, PlanIn, PlanList, PlanOut, PriceIn
 
 router = APIRouter(tags=["catalog"])

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from subledger.domain.envelope import EVENT_TYPES
+from subledger.contract.asyncapi import asyncapi
+from subledger.contract.envelope import EVENT_TYPES
+from subledger.contract.schemas import schema, schema_names
 from subledger.domain.errors import InvalidInput, NotFound
-from subledger.domain.schemas import asyncapi, schema, schema_names
 from subledger.store.log import UnknownEventType
 
 from ..deps import LedgerDep, Limit, PrincipalDep

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from subledger.commands.ledger import Ledger
+from subledger.contract.bodies import subscriber_body
 from subledger.domain.errors import SubscriberNotFound
 from subledger.domain.subscriber import Subscriber
 
 from ..deps import LedgerDep, Limit, PrincipalDep, RunnerDep, parse_cursor, path_id
-from ..render import subscriber_body
 from ..schemas import (
     EventList,
     PaymentMethodIn,

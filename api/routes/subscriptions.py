@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from subledger.contract.bodies import subscription_body
 from subledger.domain.errors import SubscriberNotFound, SubscriptionNotFound
 
 from ..deps import LedgerDep, PrincipalDep, RunnerDep, path_id
-from ..render import subscription_body
 from ..schemas import (
     CancelIn,
     ChangeIn,

@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper, Notification
 from eventsourcing.utils import get_topic
 
-from subledger.domain.envelope import EVENT_TYPES, to_envelope
+from subledger.contract.envelope import EVENT_TYPES, to_envelope
 
 from .recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 

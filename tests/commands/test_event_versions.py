@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from subledger.bootstrap import build_api, build_ledger
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
+from subledger.contract.schemas import event_schema
 from subledger.domain.errors import EmptyChange
-from subledger.domain.schemas import event_schema
 
 V1_TOPIC = "subledger.domain.subscriber:Subscriber.SubscriberDetailsChanged"
 V1_STORED_STATE = (

@@ -19,8 +19,8 @@ from factories import (
     utc,
 )
 
+from subledger.contract.envelope import EVENT_TYPES, event_id, to_envelope
 from subledger.domain.base import EVENT_ENVELOPE_FIELDS
-from subledger.domain.envelope import EVENT_TYPES, event_id, to_envelope
 from subledger.domain.subscriber import Subscriber
 
 ENVELOPE_KEYS = {

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from factories import RECORDED_AT, SUBSCRIBER_ID, pay_declined, pay_ok, plan_terms, utc
 
+from subledger.contract.envelope import to_envelope
 from subledger.domain.catalog import CouponTerms
-from subledger.domain.envelope import to_envelope
 from subledger.domain.money import round_minor
 from subledger.domain.movements import movements
 from subledger.domain.mrr import (

@@ -14,7 +14,7 @@ from factories import RECORDED_AT, SUBSCRIBER_ID, pay_ok, plan_terms, utc
 from hypothesis import given
 from hypothesis import strategies as st
 
-from subledger.domain.envelope import to_envelope
+from subledger.contract.envelope import to_envelope
 from subledger.domain.money import round_minor
 from subledger.domain.revenue import RevenueLine, deferred_at, recognized, revenue_lines
 from subledger.domain.subscription import Subscription

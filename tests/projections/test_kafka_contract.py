@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from uuid import UUID
 
 import jsonschema
 from tansu import read_topic
 
 from subledger.api.schemas import SubscriptionOut
 from subledger.commands.demo import generate
-from subledger.domain.envelope import EVENT_TYPES
-from subledger.domain.schemas import schema, schema_names
+from subledger.contract.bodies import subscription_body
+from subledger.contract.envelope import EVENT_TYPES
+from subledger.contract.schemas import schema, schema_names
 
 
 def _validator(name: str) -> jsonschema.Draft202012Validator:
@@ -52,9 +54,14 @@ def test_a_movement_breaking_its_schema_is_refused() -> None:
     assert paths == {("subscriber_id",), ("kind",), ("amount",), ("currency",), ("event_ids",)}
 
 
-def test_the_subscription_state_schema_is_the_apis_subscription_plus_its_position() -> None:
-    properties = schema("SubscriptionState")["properties"]
-    assert set(properties) == {"position", *SubscriptionOut.model_fields}
+def test_a_subscription_body_is_valid_for_its_message_schema_and_its_http_model(ledger) -> None:  # type: ignore[no-untyped-def]
+    generate(ledger, subscribers=6, months=3, seed=5)
+    started = ledger.event_log.read(0, 10_000, ["SubscriptionStarted"]).items
+    assert started
+    for envelope in started:
+        body = subscription_body(ledger.get_subscription(UUID(envelope["aggregate_id"])))
+        _validator("SubscriptionState").validate({"position": envelope["position"], **body})
+        assert SubscriptionOut.model_validate(body).model_dump() == body
 
 
 def test_the_asyncapi_document_describes_the_three_topics(client) -> None:  # type: ignore[no-untyped-def]

@@ -22,7 +22,7 @@ from tansu import read_topic, values
 from subledger.bootstrap import build_ledger, build_relay
 from subledger.commands.demo import generate
 from subledger.config import Settings
-from subledger.domain.messages import Message
+from subledger.contract.messages import Message
 from subledger.projections.relay import LOG_STREAM, BrokerUnavailable, Relay
 from subledger.projections.store import ViewStore
 

@@ -14,12 +14,12 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from .base import EVENT_ENVELOPE_FIELDS, LedgerAggregate
-from .catalog import Coupon, Plan
-from .reporting import ReportingPeriod
-from .subscriber import Subscriber
-from .subscription import Subscription
-from .time import isoformat
+from subledger.domain.base import EVENT_ENVELOPE_FIELDS, LedgerAggregate
+from subledger.domain.catalog import Coupon, Plan
+from subledger.domain.reporting import ReportingPeriod
+from subledger.domain.subscriber import Subscriber
+from subledger.domain.subscription import Subscription
+from subledger.domain.time import isoformat
 
 AGGREGATES: tuple[type[LedgerAggregate], ...] = (Plan, Coupon, Subscriber, Subscription, ReportingPeriod)
 

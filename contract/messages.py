@@ -26,12 +26,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .envelope import jsonable
-from .subscription import Subscription
-from .time import isoformat
+from .schema_types import BASE_ID
 
 CLOUDEVENTS_VERSION = "1.0"
-SCHEMA_BASE = "https://subledger.dev/schemas/"
 
 EVENTS = "events"
 SUBSCRIPTIONS = "subscriptions"
@@ -74,7 +71,7 @@ def _headers(*, ce_id: str, source: str, ce_type: str, time: str, subject: str,
         ("ce_type", ce_type),
         ("ce_time", time),
         ("ce_subject", subject),
-        ("ce_dataschema", f"{SCHEMA_BASE}{schema}.json"),
+        ("ce_dataschema", f"{BASE_ID}{schema}.json"),
         ("content-type", "application/json"),
     )
 
@@ -131,44 +128,3 @@ MOVEMENT_FIELDS = (
     "position", "sequence", "subscriber_id", "effective_at", "kind", "amount", "currency",
     "mrr_before", "mrr_after", "event_ids", "retracted", "recorded_at",
 )
-
-
-def _time(value: Any) -> str | None:
-    return None if value is None else isoformat(value)
-
-
-def subscription_body(sub: Subscription) -> dict[str, Any]:
-    """A subscription as ``GET /subscriptions/{id}`` answers it (and the ``subscriptions``
-    topic carries it)."""
-    return {
-        "subscription_id": str(sub.id),
-        "subscriber_id": str(sub.subscriber_id),
-        "status": sub.status,
-        "plan_id": sub.plan_id,
-        "plan_version": sub.plan_version,
-        "tier": sub.tier,
-        "amount": sub.amount,
-        "currency": sub.currency,
-        "interval": sub.interval.value,
-        "quantity": sub.quantity,
-        "current_period_start": isoformat(sub.current_period_start),
-        "current_period_end": isoformat(sub.current_period_end),
-        "trial_end": _time(sub.trial_end),
-        "billing_anchor": _time(sub.billing_anchor),
-        "started_at": isoformat(sub.started_at),
-        "cancel_at": _time(sub.cancel_at),
-        "canceled_at": _time(sub.canceled_at),
-        "cancel_reason": sub.cancel_reason,
-        "paused_at": _time(sub.paused_at),
-        "scheduled_change": jsonable(sub.scheduled_change),
-        "coupon": jsonable(sub.coupon),
-        "credit_balance": sub.credit_balance,
-        "pending_refunds": [
-            {"refund_id": refund_id, **jsonable(refund)}
-            for refund_id, refund in sorted(sub.pending_refunds.items())
-        ],
-        "open_invoices": [
-            {"invoice_id": invoice_id, **jsonable(invoice)}
-            for invoice_id, invoice in sorted(sub.open_invoices.items())
-        ],
-    }
