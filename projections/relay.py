@@ -322,13 +322,7 @@ class Relay:
     def _advance(self, stream: str, seen: int, position: int) -> None:
         """Move the stream's checkpoint, unless another relay moved it meanwhile (then this
         one reads again from where that one got)."""
-        with self.store.transaction() as tx:
-            lock = " FOR UPDATE" if self.store.postgres else ""
-            row = tx.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?{lock}",
-                             (stream,)).fetchone()
-            if row is not None and int(row[0]) != seen:
-                return
-            self.store.set_checkpoint(tx, stream, position, RELAY_VERSION)
+        self.store.advance(stream, seen, position, RELAY_VERSION)
 
     def _lead(self) -> bool:
         """On PostgreSQL, hold the relay's advisory lock (for this topic prefix) on the

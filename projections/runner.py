@@ -188,10 +188,9 @@ class ProjectionRunner:
         if None); returns the events read. ``progress(done, total)`` after each page: the
         lowest checkpoint reached, and the head (or ``until``).
 
-        Each page is applied in a transaction that first checks, under a lock, that the
-        model's checkpoint is still the one the page was read after: a second runner on the
-        same views (``subledger rebuild`` next to ``subledger serve``) that moved or reset it
-        meanwhile makes this one read again instead of applying a page twice."""
+        Each page moves a model's checkpoint through :meth:`ViewStore.advance`: a second
+        runner on the same views that moved or reset it meanwhile makes this one read again
+        instead of applying a page twice."""
         read = 0
         total = until if until is not None else (self.log.max_position() if progress else 0)
         while True:
@@ -208,27 +207,10 @@ class ProjectionRunner:
                 last = until
             read += len(items)
             for model in models:
-                seen = checkpoints[model.name]
-                if seen >= last:
-                    continue
-                fresh = [e for e in items if e["position"] > seen]
-                with store.transaction() as tx:
-                    if self._locked_position(store, tx, model.name) != seen:
-                        continue  # another runner moved this model: read again
-                    if fresh:
-                        model.apply(tx, fresh)
-                    store.set_checkpoint(tx, model.name, last, model.version)
+                if checkpoints[model.name] < last:
+                    _apply_page(store, model, checkpoints[model.name], last, items)
             if progress is not None:
                 progress(last, max(total, last))
-
-    @staticmethod
-    def _locked_position(store: ViewStore, tx: ViewCursor, name: str) -> int:
-        """The model's checkpoint, locked until the transaction ends (SQLite's ``BEGIN
-        IMMEDIATE`` already holds the database's one write lock)."""
-        lock = " FOR UPDATE" if store.postgres else ""
-        row = tx.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?{lock}",
-                         (name,)).fetchone()
-        return 0 if row is None else int(row[0])
 
     def lag(self) -> dict[str, int]:
         """Events each read model has still to apply."""
@@ -267,6 +249,18 @@ class ProjectionRunner:
         if self._listener is not None:
             self._listener.close()
             self._listener = None
+
+
+def _apply_page(store: ViewStore, model: ReadModel, seen: int, last: int,
+                items: list[dict[str, Any]]) -> None:
+    """Apply the envelopes of a page the model has not seen, and move its checkpoint to the
+    page's end, together (or neither, when another runner moved the model meanwhile)."""
+    fresh = [e for e in items if e["position"] > seen]
+
+    def write(tx: ViewCursor) -> None:
+        model.apply(tx, fresh)
+
+    store.advance(model.name, seen, last, model.version, write if fresh else None)
 
 
 class VerifyError(RuntimeError):
