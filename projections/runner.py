@@ -38,6 +38,7 @@ from psycopg import sql
 from subledger.config import PostgresConfig, Settings, SQLiteConfig
 from subledger.store.log import EventLog
 
+from .follow import Follower
 from .mrr import FOREVER
 from .store import CHECKPOINTS, ViewCursor, ViewStore
 
@@ -217,18 +218,10 @@ class ProjectionRunner:
         head = self.log.max_position()
         return {name: max(0, head - position) for name, position in self.checkpoints().items()}
 
-    def run_forever(self, stop: threading.Event, *, idle_wait: float = 1.0) -> None:
-        """Follow the log until ``stop`` is set; errors are logged and retried with backoff."""
-        backoff = 0.5
-        while not stop.is_set():
-            try:
-                if self.run_once() == 0:
-                    self._wait_for_news(stop, idle_wait)
-                backoff = 0.5
-            except Exception:  # noqa: BLE001 - a worker must outlive a database hiccup
-                logger.exception("projection runner failed; retrying in %.1fs", backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+    def follower(self, *, idle: float = 1.0) -> Follower:
+        """The runner as :func:`follow` runs it: caught up, it waits up to ``idle`` seconds
+        for the log's news."""
+        return Follower("projection runner", self.run_once, idle=idle, wait=self._wait_for_news)
 
     def _wait_for_news(self, stop: threading.Event, timeout: float) -> None:
         if not self.store.postgres:
