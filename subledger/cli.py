@@ -329,7 +329,8 @@ def _webhooks(settings: Settings, ledger: Ledger, *, once: bool) -> int:
 
 
 def _rebuild(settings: Settings, ledger: Ledger, view: str, *, verify: bool) -> int:
-    from subledger.projections.runner import VerifyError, scratch_views
+    from subledger.replay.verify import VerifyError, scratch_views
+    from subledger.replay.verify import verify as verify_model
 
     from .bootstrap import build_projector, read_models
 
@@ -349,7 +350,7 @@ def _rebuild(settings: Settings, ledger: Ledger, view: str, *, verify: bool) -> 
             return 0
         try:
             with scratch_views(settings) as scratch:
-                outcome = projector.verify(view, scratch, progress=bar)
+                outcome = verify_model(projector, view, scratch, progress=bar)
         except VerifyError as error:
             print(f"subledger: {error}", file=sys.stderr)
             return 1
