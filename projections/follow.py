@@ -39,7 +39,10 @@ class Follower:
     """The worker's own wait for news (LISTEN/NOTIFY); by default ``stop.wait(idle)``."""
     failed: Failed | None = None
     """The worker's own report of a failure (a status for ``/readyz``, its own log line); by
-    default the failure is logged with its traceback."""
+    default the failure is logged with its traceback, to ``log``."""
+    log: logging.Logger = logger
+    """Where the default failure line goes: the worker's own logger, so an operator finds a
+    worker's lines under its module's name."""
 
 
 def follow(worker: Follower, stop: threading.Event, *, first_backoff: float = FIRST_BACKOFF,
@@ -50,10 +53,9 @@ def follow(worker: Follower, stop: threading.Event, *, first_backoff: float = FI
     backoff = first_backoff
     while not stop.is_set():
         try:
-            done = worker.run_once()
-            backoff = first_backoff
-            if done == 0:
+            if worker.run_once() == 0:
                 _wait_for_news(worker, stop)
+            backoff = first_backoff
         except Exception as error:  # noqa: BLE001 - a worker must outlive a database hiccup
             _report(worker, error, backoff)
             stop.wait(backoff)
@@ -69,6 +71,6 @@ def _wait_for_news(worker: Follower, stop: threading.Event) -> None:
 
 def _report(worker: Follower, error: Exception, retry_in: float) -> None:
     if worker.failed is None:
-        logger.exception("%s failed; retrying in %.1fs", worker.name, retry_in)
+        worker.log.exception("%s failed; retrying in %.1fs", worker.name, retry_in)
     else:
         worker.failed(error, retry_in)

@@ -279,7 +279,7 @@ class Relay:
         if not self._lead():
             return 0  # the session (and the lock with it) died while the batch was read
         self.publisher.publish(messages)
-        self._advance(LOG_STREAM, after, page.last_position)
+        self.store.advance(LOG_STREAM, after, page.last_position, RELAY_VERSION)
         return len(messages)
 
     def _state_after(self, event: Subscription.Event) -> Subscription:
@@ -305,7 +305,7 @@ class Relay:
         if not self._lead():
             return 0
         self.publisher.publish([movement_message(self.prefix, row) for row in rows])
-        self._advance(MOVEMENTS_STREAM, after, until)
+        self.store.advance(MOVEMENTS_STREAM, after, until, RELAY_VERSION)
         return max(len(rows), 1)  # a window without movements still moved the cursor
 
     # -- checkpoints, leadership, status ----------------------------------------------------
@@ -313,11 +313,6 @@ class Relay:
     def _checkpoint(self, name: str) -> int:
         found = self.store.checkpoint(name)
         return 0 if found is None else found[0]
-
-    def _advance(self, stream: str, seen: int, position: int) -> None:
-        """Move the stream's checkpoint, unless another relay moved it meanwhile (then this
-        one reads again from where that one got)."""
-        self.store.advance(stream, seen, position, RELAY_VERSION)
 
     def _lead(self) -> bool:
         """On PostgreSQL, hold the relay's advisory lock (for this topic prefix) on the

@@ -161,7 +161,8 @@ class ProjectionRunner:
     def follower(self, *, idle: float = 1.0) -> Follower:
         """The runner as :func:`follow` runs it: caught up, it waits up to ``idle`` seconds
         for the log's news."""
-        return Follower("projection runner", self.run_once, idle=idle, wait=self._wait_for_news)
+        return Follower("projection runner", self.run_once, idle=idle, wait=self._wait_for_news,
+                        log=logger)
 
     def _wait_for_news(self, stop: threading.Event, timeout: float) -> None:
         if not self.store.postgres:

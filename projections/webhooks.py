@@ -388,7 +388,8 @@ class WebhookDispatcher:
         are due in the pool and returns at once, so a slow endpoint keeps its pool thread
         while the others go on. What a round started finishes in the pool, not in the round,
         so the round reports nothing done and the loop looks again after ``poll_interval``."""
-        return Follower("webhook dispatcher", self._start_in_pool, idle=self.poll_interval)
+        return Follower("webhook dispatcher", self._start_in_pool, idle=self.poll_interval,
+                        log=logger)
 
     def _start_in_pool(self) -> int:
         self._start_due()

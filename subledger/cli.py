@@ -184,7 +184,7 @@ def _serve(settings: Settings, host: str, port: int, *, workers: bool) -> int:
         return 2
     stop = threading.Event()
     finish: list[Callable[[], None]] = []
-    if projector is not None:
+    if projector is not None:  # else --no-workers: the API alone
         finish_webhooks = _start_webhooks(settings, ledger, stop)
         finish.append(_in_background(projector.follower(), stop, name="projector", join=10))
         if settings.kafka_bootstrap:

@@ -78,10 +78,11 @@ def test_a_failure_the_worker_does_not_report_itself_is_logged_with_its_tracebac
         caplog: pytest.LogCaptureFixture) -> None:
     stop = threading.Event()
     worker = _Scripted(stop, [RuntimeError("database restarting"), 0])
-    with caplog.at_level(logging.ERROR, logger="subledger.projections.follow"):
-        _follow_to_the_end(worker.follower(failed=None), stop, first_backoff=0.01)
+    own = logging.getLogger("subledger.tests.scripted")
+    with caplog.at_level(logging.ERROR, logger=own.name):
+        _follow_to_the_end(worker.follower(failed=None, log=own), stop, first_backoff=0.01)
     [record] = caplog.records
-    assert record.getMessage() == "scripted failed; retrying in 0.0s"
+    assert (record.name, record.getMessage()) == (own.name, "scripted failed; retrying in 0.0s")
     assert record.exc_info is not None and str(record.exc_info[1]) == "database restarting"
 
 
