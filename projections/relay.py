@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from subledger.domain.money import round_minor
 from subledger.domain.subscription import Subscription
 from subledger.store.log import EventLog
 
+from .follow import Follower
 from .mrr import MrrModel
 from .store import CHECKPOINTS, WORKERS, ViewCursor, ViewStore
 
@@ -63,6 +63,8 @@ MOVEMENT_WINDOW = 2000
 """Positions per movements batch (a backdated event can re-derive many movements)."""
 CACHE_SIZE = 20_000
 """Subscriptions whose latest state the relay keeps in memory between pages."""
+IDLE_WAIT = 0.5
+"""Seconds a caught-up relay waits before it looks at the log again."""
 
 
 class BrokerUnavailable(RuntimeError):
@@ -244,26 +246,19 @@ class Relay:
         self._report("ok", None)
         return sent
 
-    def run_forever(self, stop: threading.Event, *, idle_wait: float = 0.5,
-                    max_backoff: float = 30.0) -> None:
-        """Relay until ``stop`` is set. A broker that is down is logged and retried with
-        exponential backoff; the log keeps growing meanwhile and is caught up after."""
-        backoff = 0.5
-        while not stop.is_set():
-            try:
-                if self.run_once() == 0:
-                    stop.wait(idle_wait)
-                backoff = 0.5
-            except BrokerUnavailable as error:
-                self._report("broker_unavailable", str(error))
-                logger.warning("Kafka unavailable (%s); retrying in %.1fs", error, backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, max_backoff)
-            except Exception as error:  # noqa: BLE001 - a worker must outlive a database hiccup
-                self._report("error", f"{type(error).__name__}: {error}")
-                logger.exception("relay failed; retrying in %.1fs", backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, max_backoff)
+    def follower(self, *, idle: float = IDLE_WAIT) -> Follower:
+        """The relay as :func:`follow` runs it: a broker that is down is recorded for
+        ``/readyz`` and retried with backoff; the log keeps growing meanwhile and is caught up
+        after (a good round records ``ok`` again)."""
+        return Follower("relay", self.run_once, idle=idle, failed=self._failed)
+
+    def _failed(self, error: Exception, retry_in: float) -> None:
+        if isinstance(error, BrokerUnavailable):
+            self._report("broker_unavailable", str(error))
+            logger.warning("Kafka unavailable (%s); retrying in %.1fs", error, retry_in)
+        else:
+            self._report("error", f"{type(error).__name__}: {error}")
+            logger.exception("relay failed; retrying in %.1fs", retry_in)
 
     def close(self) -> None:
         self.publisher.close()
@@ -284,7 +279,7 @@ class Relay:
         if not self._lead():
             return 0  # the session (and the lock with it) died while the batch was read
         self.publisher.publish(messages)
-        self._advance(LOG_STREAM, after, page.last_position)
+        self.store.advance(LOG_STREAM, after, page.last_position, RELAY_VERSION)
         return len(messages)
 
     def _state_after(self, event: Subscription.Event) -> Subscription:
@@ -310,7 +305,7 @@ class Relay:
         if not self._lead():
             return 0
         self.publisher.publish([movement_message(self.prefix, row) for row in rows])
-        self._advance(MOVEMENTS_STREAM, after, until)
+        self.store.advance(MOVEMENTS_STREAM, after, until, RELAY_VERSION)
         return max(len(rows), 1)  # a window without movements still moved the cursor
 
     # -- checkpoints, leadership, status ----------------------------------------------------
@@ -318,17 +313,6 @@ class Relay:
     def _checkpoint(self, name: str) -> int:
         found = self.store.checkpoint(name)
         return 0 if found is None else found[0]
-
-    def _advance(self, stream: str, seen: int, position: int) -> None:
-        """Move the stream's checkpoint, unless another relay moved it meanwhile (then this
-        one reads again from where that one got)."""
-        with self.store.transaction() as tx:
-            lock = " FOR UPDATE" if self.store.postgres else ""
-            row = tx.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?{lock}",
-                             (stream,)).fetchone()
-            if row is not None and int(row[0]) != seen:
-                return
-            self.store.set_checkpoint(tx, stream, position, RELAY_VERSION)
 
     def _lead(self) -> bool:
         """On PostgreSQL, hold the relay's advisory lock (for this topic prefix) on the

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -136,6 +136,29 @@ class ViewStore:
             " version = excluded.version",
             (name, position, version),
         )
+
+    def advance(self, name: str, seen: int, position: int, version: int,
+                write: Callable[[ViewCursor], None] | None = None) -> bool:
+        """Move a checkpoint from ``seen`` (the position a batch was read after) to
+        ``position``, with ``write(tx)``, the batch's output, in the same transaction; returns
+        whether it moved. The row is locked first, so a second worker on the same checkpoint
+        (``subledger rebuild`` next to ``subledger serve``, a relay taking over) that moved or
+        reset it meanwhile makes this one read again instead of applying a batch twice. A
+        missing checkpoint counts as position 0.
+
+        ``write`` runs before the checkpoint moves: a read model may read its own checkpoint
+        while it applies a page (the ``mrr`` history cache does)."""
+        with self.transaction() as tx:
+            # SQLite's BEGIN IMMEDIATE already holds the database's one write lock.
+            lock = " FOR UPDATE" if self.postgres else ""
+            row = tx.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?{lock}",
+                             (name,)).fetchone()
+            if (0 if row is None else int(row[0])) != seen:
+                return False
+            if write is not None:
+                write(tx)
+            self.set_checkpoint(tx, name, position, version)
+            return True
 
     def close(self) -> None:
         with self._lock:

@@ -53,6 +53,7 @@ from subledger.domain.errors import (
 from subledger.domain.time import isoformat
 from subledger.store.log import EventLog
 
+from .follow import Follower
 from .store import ViewCursor, ViewStore
 
 logger = logging.getLogger(__name__)
@@ -382,19 +383,17 @@ class WebhookDispatcher:
         """Serve every endpoint that is due (one batch each); the events delivered."""
         return sum(f.result() for f in self._start_due())
 
-    def run_forever(self, stop: threading.Event) -> None:
-        """Serve endpoints as they fall due until ``stop`` is set; a slow endpoint keeps
-        its pool thread, the others go on."""
-        backoff = 0.5
-        while not stop.is_set():
-            try:
-                self._start_due()
-                backoff = 0.5
-                stop.wait(self.poll_interval)
-            except Exception:  # noqa: BLE001 - a worker must outlive a database hiccup
-                logger.exception("webhook dispatcher failed; retrying in %.1fs", backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+    def follower(self) -> Follower:
+        """The dispatcher as :func:`follow` runs it: each round starts the endpoints that
+        are due in the pool and returns at once, so a slow endpoint keeps its pool thread
+        while the others go on. What a round started finishes in the pool, not in the round,
+        so the round reports nothing done and the loop looks again after ``poll_interval``."""
+        return Follower("webhook dispatcher", self._start_in_pool, idle=self.poll_interval,
+                        log=logger)
+
+    def _start_in_pool(self) -> int:
+        self._start_due()
+        return 0
 
     def close(self) -> None:
         """Wait for the deliveries in flight (each bounded by ``timeout``), then stop."""

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import threading
 
     from subledger.commands.ledger import Ledger
+    from subledger.projections.follow import Follower
 
 
 class UsageError(Exception):
@@ -182,29 +183,22 @@ def _serve(settings: Settings, host: str, port: int, *, workers: bool) -> int:
         print(f"subledger: cannot open the event store: {error}", file=sys.stderr)
         return 2
     stop = threading.Event()
-    finish_webhooks = _start_webhooks(settings, ledger, stop) if workers else None
-    threads = []
-    if projector is not None:
-        threads.append(threading.Thread(target=projector.run_forever, args=(stop,),
-                                        name="projector", daemon=True))
-    relay = build_relay(settings, ledger) if workers and settings.kafka_bootstrap else None
-    if relay is not None:
-        threads.append(threading.Thread(target=relay.run_forever, args=(stop,), name="relay",
-                                        daemon=True))
-    for thread in threads:
-        thread.start()
+    finish: list[Callable[[], None]] = []
+    if projector is not None:  # else --no-workers: the API alone
+        finish_webhooks = _start_webhooks(settings, ledger, stop)
+        finish.append(_in_background(projector.follower(), stop, name="projector", join=10))
+        if settings.kafka_bootstrap:
+            relay = build_relay(settings, ledger)
+            finish.append(_in_background(relay.follower(), stop, name="relay", join=10,
+                                         close=lambda: _close(relay)))
+        finish.append(finish_webhooks)
     try:
         uvicorn.run(build_api(settings, ledger=ledger, projector=projector), host=host, port=port,
                     log_level="info")
     finally:
         stop.set()
-        for thread in threads:
-            thread.join(timeout=10)
-        if relay is not None:
-            relay.close()
-            relay.store.close()
-        if finish_webhooks is not None:
-            finish_webhooks()
+        for step in finish:
+            step()
         ledger.close()
     return 0
 
@@ -223,10 +217,9 @@ def _project(settings: Settings, ledger: Ledger, *, once: bool) -> int:
         stop = _stop_on_signals()
         finish_webhooks = _start_webhooks(settings, ledger, stop)
         try:
-            projector.run_forever(stop)
+            return _follow(projector.follower(), stop)
         finally:
             finish_webhooks()
-        return 0
     finally:
         projector.close()
 
@@ -248,10 +241,32 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def _follow(worker: Any) -> int:
-    """Run a worker (relay, webhook dispatcher) until SIGINT or SIGTERM."""
-    worker.run_forever(_stop_on_signals())
+def _follow(worker: Follower, stop: threading.Event | None = None) -> int:
+    """Run a worker in this thread until ``stop`` is set (by default: until SIGINT or
+    SIGTERM)."""
+    from subledger.projections.follow import follow
+
+    follow(worker, _stop_on_signals() if stop is None else stop)
     return 0
+
+
+def _in_background(worker: Follower, stop: threading.Event, *, name: str, join: float,
+                   close: Callable[[], None] | None = None) -> Callable[[], None]:
+    """Run a worker in a thread of its own until ``stop`` is set; returns the function that
+    sets it, waits for the thread (at most ``join`` seconds: a round stuck on the network
+    must not hold the process) and then ``close()``s the worker."""
+    import threading
+
+    thread = threading.Thread(target=_follow, args=(worker, stop), name=name, daemon=True)
+    thread.start()
+
+    def finish() -> None:
+        stop.set()
+        thread.join(timeout=join)
+        if close is not None:
+            close()
+
+    return finish
 
 
 def _close(worker: Any) -> None:
@@ -280,7 +295,7 @@ def _relay(settings: Settings, ledger: Ledger, *, once: bool) -> int:
                 return 1
             print(json.dumps({"messages_sent": sent, "lag": relay.lag()}))
             return 0
-        return _follow(relay)
+        return _follow(relay.follower())
     finally:
         _close(relay)
 
@@ -288,22 +303,11 @@ def _relay(settings: Settings, ledger: Ledger, *, once: bool) -> int:
 def _start_webhooks(settings: Settings, ledger: Ledger, stop: threading.Event) -> Callable[[], None]:
     """Run the webhook dispatcher in a thread until ``stop`` is set; returns the function
     that sets it and waits for the deliveries in flight."""
-    import threading
-
     from .bootstrap import build_webhooks
 
     dispatcher = build_webhooks(settings, ledger)
-    thread = threading.Thread(target=dispatcher.run_forever, args=(stop,), name="webhooks",
-                              daemon=True)
-    thread.start()
-
-    def finish() -> None:
-        stop.set()
-        thread.join(timeout=30)
-        dispatcher.close()
-        dispatcher.store.close()
-
-    return finish
+    return _in_background(dispatcher.follower(), stop, name="webhooks", join=30,
+                          close=lambda: _close(dispatcher))
 
 
 def _webhooks(settings: Settings, ledger: Ledger, *, once: bool) -> int:
@@ -319,13 +323,14 @@ def _webhooks(settings: Settings, ledger: Ledger, *, once: bool) -> int:
                 total += delivered
             print(json.dumps({"delivered": total}))
             return 0
-        return _follow(dispatcher)
+        return _follow(dispatcher.follower())
     finally:
         _close(dispatcher)
 
 
 def _rebuild(settings: Settings, ledger: Ledger, view: str, *, verify: bool) -> int:
-    from subledger.projections.runner import VerifyError, scratch_views
+    from subledger.replay.verify import VerifyError, scratch_views
+    from subledger.replay.verify import verify as verify_model
 
     from .bootstrap import build_projector, read_models
 
@@ -345,7 +350,7 @@ def _rebuild(settings: Settings, ledger: Ledger, view: str, *, verify: bool) -> 
             return 0
         try:
             with scratch_views(settings) as scratch:
-                outcome = projector.verify(view, scratch, progress=bar)
+                outcome = verify_model(projector, view, scratch, progress=bar)
         except VerifyError as error:
             print(f"subledger: {error}", file=sys.stderr)
             return 1

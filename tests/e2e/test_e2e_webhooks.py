@@ -21,6 +21,7 @@ from webhook_receiver import Receiver, eventually
 
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
+from subledger.projections.follow import follow
 from subledger.projections.store import ViewStore
 from subledger.projections.webhooks import WebhookEndpoints
 
@@ -32,7 +33,7 @@ def following(dispatchers: Any) -> Iterator[Any]:
     """A dispatcher following the log in a thread, as `subledger serve` runs it."""
     dispatcher = dispatchers(poll_interval=0.05)
     stop = threading.Event()
-    worker = threading.Thread(target=dispatcher.run_forever, args=(stop,), daemon=True)
+    worker = threading.Thread(target=follow, args=(dispatcher.follower(), stop), daemon=True)
     worker.start()
     yield dispatcher
     stop.set()

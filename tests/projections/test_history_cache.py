@@ -16,7 +16,8 @@ from subledger.commands.ledger import Ledger
 from subledger.config import Settings
 from subledger.projections.mrr import MrrModel
 from subledger.projections.revenue import RevenueModel
-from subledger.projections.runner import ProjectionRunner, scratch_views
+from subledger.projections.runner import ProjectionRunner
+from subledger.replay.verify import scratch_views, verify
 
 CACHED = ("mrr", "revenue")
 
@@ -43,14 +44,10 @@ def _close(*runners: ProjectionRunner) -> None:
         runner.store.close()
 
 
-def _model(runner: ProjectionRunner, name: str) -> Any:
-    return next(m for m in runner.models if m.name == name)
-
-
 def _assert_equal_a_rebuild(settings: Settings, runner: ProjectionRunner) -> None:
     with scratch_views(settings) as scratch:
         for name in CACHED:
-            outcome = runner.verify(name, scratch)
+            outcome = verify(runner, name, scratch)
             assert outcome.difference is None, outcome.difference.describe()
 
 
@@ -82,7 +79,7 @@ def test_a_page_read_again_after_its_transaction_rolled_back_does_not_reuse_what
     # ``position`` is that of the page's last event of a belief, so it depends on paging.)
     runner.run_once()
     try:
-        hits = [_model(runner, name).cache.hits for name in CACHED]
+        hits = [runner.model(name).cache.hits for name in CACHED]
         _assert_equal_a_rebuild(settings, runner)
         assert min(hits) > 0  # the cache served the pages after the rolled back one
     finally:
@@ -96,11 +93,11 @@ def test_a_checkpoint_another_runner_moved_drops_the_cache_of_the_one_that_fell_
     first, second = _runner(settings, ledger, 25), _runner(settings, ledger, 25)
     try:
         third = ledger.event_log.max_position() // 75 * 25  # a page end, as in a rebuild
-        cached = [_model(first, name) for name in CACHED]
-        first._catch_up(first.store, cached, until=third)
+        cached = [first.model(name) for name in CACHED]
+        first.catch_up(first.store, cached, until=third)
         assert all(model.cache.through == third for model in cached)
         # The other runner applies the middle of the log: the first one's cache lacks it.
-        second._catch_up(second.store, [_model(second, name) for name in CACHED], until=2 * third)
+        second.catch_up(second.store, [second.model(name) for name in CACHED], until=2 * third)
         first.run_once()
         hits = [model.cache.hits for model in cached]
         _assert_equal_a_rebuild(settings, first)
@@ -115,7 +112,7 @@ def test_a_rebuild_whose_cache_overflows_reads_evicted_subscribers_from_the_log_
     settings, ledger = book
     runner = _runner(settings, ledger, 25)
     try:
-        cached = [_model(runner, name) for name in CACHED]
+        cached = [runner.model(name) for name in CACHED]
         for model in cached:
             model.cache.limit = 40  # a few subscribers' histories at most
         runner.run_once()

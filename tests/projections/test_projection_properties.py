@@ -46,7 +46,8 @@ from subledger.projections.reports import (
     recognition_list,
     revenue_report,
 )
-from subledger.projections.runner import ProjectionRunner, scratch_views
+from subledger.projections.runner import ProjectionRunner
+from subledger.replay.verify import scratch_views, verify
 
 PROPERTY = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -279,7 +280,7 @@ def test_the_incremental_mrr_model_equals_a_rebuild_from_zero(
         # The whole bitemporal table, superseded rows included, against a scratch build.
         with scratch_views(history.settings) as scratch:
             for name in ("mrr", "subscriptions"):
-                outcome = runner.verify(name, scratch)
+                outcome = verify(runner, name, scratch)
                 assert outcome.difference is None, (history.commands, outcome.difference.describe())
         # And the rows believed now, against the live model rebuilt in place.
         incremental = _believed(history, None)

@@ -26,8 +26,9 @@ from subledger.config import PostgresConfig, Settings
 from subledger.domain.errors import DomainError
 from subledger.projections.mrr import FOREVER, MrrModel
 from subledger.projections.reports import Window, churn_report, mrr_report
-from subledger.projections.runner import ProjectionRunner, scratch_views
+from subledger.projections.runner import ProjectionRunner
 from subledger.projections.subscriptions import COLUMNS
+from subledger.replay.verify import scratch_views, verify
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS = ("subscriptions", "mrr")
@@ -55,7 +56,7 @@ def _assert_equals_a_rebuild(settings: Settings, runner: ProjectionRunner) -> No
     scratch copy, and their current rows and the reports equal them after a rebuild."""
     with scratch_views(settings) as scratch:
         for name in MODELS:
-            outcome = runner.verify(name, scratch)
+            outcome = verify(runner, name, scratch)
             assert outcome.difference is None, outcome.difference.describe()
     before, reports = _current(runner), _reports(runner)
     for name in MODELS:

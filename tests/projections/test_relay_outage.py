@@ -4,18 +4,22 @@ relay reports it in ``/readyz``, retries with backoff and catches up alone."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from factories import api_plan, api_subscriber, api_subscription
 from live import LiveServer
 from tansu import read_topic
 
 from subledger.bootstrap import build_api
-from subledger.projections.relay import KafkaPublisher, Relay, topic_specs
+from subledger.config import Settings
+from subledger.projections.follow import follow
+from subledger.projections.relay import BrokerUnavailable, KafkaPublisher, Relay, topic_specs
 from subledger.projections.store import ViewStore
 
 
@@ -37,8 +41,8 @@ def test_a_frozen_broker_never_blocks_commands_and_the_relay_catches_up(relay_se
                   KafkaPublisher(relay_settings.kafka_bootstrap, timeout=2.0),
                   prefix="ledger", topics=topic_specs("ledger", 3, 1))
     stop = threading.Event()
-    worker = threading.Thread(target=relay.run_forever, args=(stop,),
-                              kwargs={"idle_wait": 0.1, "max_backoff": 1.0}, daemon=True)
+    worker = threading.Thread(target=follow, args=(relay.follower(idle=0.1), stop),
+                              kwargs={"max_backoff": 1.0}, daemon=True)
     worker.start()
     try:
         with LiveServer(build_api(relay_settings, ledger=ledger)) as server, \
@@ -75,3 +79,48 @@ def test_a_frozen_broker_never_blocks_commands_and_the_relay_catches_up(relay_se
     positions = [e["position"] for e in ledger.event_log.read(0, 10_000).items]
     records = read_topic(broker.bootstrap, "ledger.events", at_least=len(positions))
     assert sorted({json.loads(r.value)["position"] for r in records}) == positions
+
+
+class _Outage:
+    """A publisher whose broker is unreachable, then broken otherwise, then back; it notes
+    the relay's status for ``/readyz`` each time the relay tries again."""
+
+    def __init__(self, relay_store: ViewStore, stop: threading.Event) -> None:
+        self.store = relay_store
+        self.stop = stop
+        self.statuses: list[str | None] = []
+
+    def ensure_topics(self, specs: Any) -> None:
+        self.statuses.append(self.store.workers().get("relay", {}).get("status"))
+        if len(self.statuses) == 1:
+            raise BrokerUnavailable("no broker at 127.0.0.1:1")
+        if len(self.statuses) == 2:
+            raise RuntimeError("disk full")
+        self.stop.set()
+
+    def publish(self, messages: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_relay_reports_an_unreachable_broker_apart_from_other_failures_and_ok_once_back(
+        settings: Settings, ledger: Any, caplog: pytest.LogCaptureFixture) -> None:
+    store, stop = ViewStore(settings), threading.Event()
+    outage = _Outage(store, stop)
+    relay = Relay(ledger.event_log, store, outage, prefix="ledger", topics=topic_specs("ledger", 1, 1))
+    try:
+        with caplog.at_level(logging.INFO, logger="subledger.projections.relay"):
+            follow(relay.follower(), stop, first_backoff=0.01)
+        assert outage.statuses == [None, "broker_unavailable", "error"]
+        back = store.workers()["relay"]
+        assert (back["status"], back["detail"]) == ("ok", None)
+    finally:
+        relay.close()
+        store.close()
+    unavailable, failed = (r for r in caplog.records if "retrying" in r.getMessage())
+    assert unavailable.levelno == logging.WARNING and unavailable.exc_info is None
+    assert unavailable.getMessage() == "Kafka unavailable (no broker at 127.0.0.1:1); retrying in 0.0s"
+    assert failed.levelno == logging.ERROR and failed.getMessage() == "relay failed; retrying in 0.0s"
+    assert failed.exc_info is not None and str(failed.exc_info[1]) == "disk full"

@@ -11,6 +11,7 @@ import pytest
 
 from subledger.bootstrap import build_projector
 from subledger.commands.demo import generate
+from subledger.projections.follow import follow
 from subledger.projections.subscriptions import COLUMNS, SubscriptionsModel
 
 
@@ -116,7 +117,7 @@ def test_lag_counts_the_events_each_model_has_still_to_apply(ledger, projector) 
 
 def test_a_running_projector_applies_new_events_without_being_asked(ledger, projector) -> None:  # type: ignore[no-untyped-def]
     stop = threading.Event()
-    thread = threading.Thread(target=projector.run_forever, args=(stop,), kwargs={"idle_wait": 5.0})
+    thread = threading.Thread(target=follow, args=(projector.follower(idle=5.0), stop))
     thread.start()
     try:
         generate(ledger, subscribers=3, months=1, seed=9)

@@ -11,6 +11,7 @@ from webhook_receiver import Receiver, eventually
 
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
+from subledger.projections.follow import follow
 from subledger.projections.store import ViewStore
 from subledger.projections.webhooks import UrllibSender, WebhookDispatcher
 
@@ -155,7 +156,7 @@ def test_an_endpoint_that_hangs_does_not_hold_back_the_others(
         dispatcher.endpoints.register(receiver.url, [], None, 0)
         hung.hold()
         stop = threading.Event()
-        worker = threading.Thread(target=dispatcher.run_forever, args=(stop,), daemon=True)
+        worker = threading.Thread(target=follow, args=(dispatcher.follower(), stop), daemon=True)
         worker.start()
         _subscribers(ledger, 3)
         log = log_envelopes(ledger)
@@ -184,7 +185,7 @@ def test_two_dispatchers_never_deliver_to_one_endpoint_at_once(
     first.join(timeout=10)
     # both following the log at once: every event exactly once, one request at a time
     stop = threading.Event()
-    workers = [threading.Thread(target=d.run_forever, args=(stop,), daemon=True) for d in (one, two)]
+    workers = [threading.Thread(target=follow, args=(d.follower(), stop), daemon=True) for d in (one, two)]
     for worker in workers:
         worker.start()
     _subscribers(ledger, 5, start=1)
