@@ -23,7 +23,6 @@ from .problems import domain_problem, edge_problem, problem
 from .routes import billing, catalog, log, reports, subscribers, subscriptions
 from .routes.webhooks import router as webhooks_router
 from .security import ApiProblem
-from .writes import WriteRunner
 
 logger = logging.getLogger("subledger.api")
 
@@ -114,7 +113,6 @@ def create_app(
     )
     app.state.settings = settings
     app.state.ledger = ledger
-    app.state.writes = WriteRunner(ledger)
     app.state.projection_lag = projection_lag
     app.state.views = views
     if not settings.api_keys:

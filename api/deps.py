@@ -1,4 +1,4 @@
-"""Request dependencies: the ledger, the write runner, the caller's principal, ids."""
+"""Request dependencies: the ledger, the caller's principal, ids."""
 
 from __future__ import annotations
 
@@ -11,15 +11,10 @@ from subledger.commands.ledger import Ledger
 from subledger.domain.errors import InvalidInput, NotFound
 
 from .security import Principal, authenticate
-from .writes import WriteRunner
 
 
 def get_ledger(request: Request) -> Ledger:
     return request.app.state.ledger  # type: ignore[no-any-return]
-
-
-def get_runner(request: Request) -> WriteRunner:
-    return request.app.state.writes  # type: ignore[no-any-return]
 
 
 def get_principal(request: Request) -> Principal:
@@ -27,7 +22,6 @@ def get_principal(request: Request) -> Principal:
 
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
-RunnerDep = Annotated[WriteRunner, Depends(get_runner)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size, at most 1000")]
 

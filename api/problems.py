@@ -41,7 +41,7 @@ def status_of(error: type[DomainError]) -> int:
         return 409
     if issubclass(error, InvalidInput):
         return 422
-    return 400
+    return 400  # MalformedRequest: the request as sent, not its command
 
 
 _EDGE_PROBLEMS = [

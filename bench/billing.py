@@ -23,14 +23,14 @@ def run(n: int = 2000) -> None:
         try:
             now = datetime.now(UTC)
             start = now - timedelta(days=40)
-            ledger.create_plan(plan_id="bench-m", name="Bench", tier="basic", currency="USD",
+            ledger.catalog.create_plan(plan_id="bench-m", name="Bench", tier="basic", currency="USD",
                                amount=1900, interval="month", effective_at=start)
             for _ in range(n):
-                subscriber = ledger.register_subscriber(email="b@example.com", name="B",
+                subscriber = ledger.subscribers.register(email="b@example.com", name="B",
                                                         effective_at=start)
-                ledger.set_payment_method(subscriber.id, gateway="sandbox", token="tok_visa",
+                ledger.subscribers.set_payment_method(subscriber.id, gateway="sandbox", token="tok_visa",
                                           effective_at=start)
-                ledger.start_subscription(subscriber.id, plan_id="bench-m", effective_at=start)
+                ledger.subscriptions.start(subscriber.id, plan_id="bench-m", effective_at=start)
             began = time.perf_counter()
             summary = run_billing(ledger, now)
             seconds = time.perf_counter() - began

@@ -92,14 +92,14 @@ class _Life:
         return ChargeOutcome(result.succeeded, gateway.name, result.gateway_ref, result.decline_code)
 
     def settle(self, subscription: Subscription, instant: datetime) -> None:
-        """``Ledger.settle``: everything due up to ``instant``, charges and refunds taken."""
+        """``Settlement.settle``: everything due up to ``instant``, charges and refunds taken."""
         now = self.book.now
         while True:
             subscription.advance_to(instant, recorded_at=now, pay=self.pay)
             refunds = subscription.pending_refund_intents()
             if not refunds:
                 return
-            self.book.ledger.take_refunds(subscription, refunds, now)
+            self.book.ledger.settlement.take_refunds(subscription, refunds, now)
 
     def decide(self, subscription: Subscription, at: datetime,
                decision: Callable[[Subscription], Any]) -> None:
@@ -192,18 +192,18 @@ class FastBook:
         self.summary = BookSummary()
         for plan_id, name, tier, amount, interval, trial in PLANS:
             try:
-                ledger.create_plan(plan_id=plan_id, name=name, tier=tier, currency="USD",
+                ledger.catalog.create_plan(plan_id=plan_id, name=name, tier=tier, currency="USD",
                                    amount=amount, interval=interval, trial_days=trial,
                                    effective_at=self.start)
             except DomainError:
                 pass  # made by an earlier step of the same book
         for coupon in COUPONS:
             try:
-                ledger.create_coupon(**coupon, effective_at=self.start)
+                ledger.catalog.create_coupon(**coupon, effective_at=self.start)
             except DomainError:
                 pass
-        self.plans = {p[0]: ledger.get_plan(p[0]) for p in PLANS}
-        self.coupons = {c["coupon_id"]: ledger.get_coupon(c["coupon_id"]) for c in COUPONS}
+        self.plans = {p[0]: ledger.catalog.get_plan(p[0]) for p in PLANS}
+        self.coupons = {c["coupon_id"]: ledger.catalog.get_coupon(c["coupon_id"]) for c in COUPONS}
 
     def add(self, subscribers: int, *, first: int, batch: int = BATCH) -> BookSummary:
         """``subscribers`` more subscribers (numbered from ``first``), ``batch`` a save."""
@@ -227,4 +227,4 @@ class FastBook:
             self.summary.subscriptions += len(life.subscriptions)
         # The commands' own save (``Ledger._commit``): events, stream links, billing agenda and
         # charge index in one transaction, as one command would, for many subscribers at once.
-        self.ledger._commit(*aggregates, result=None, idempotency=None, links=links)
+        self.ledger.store.commit(*aggregates, result=None, idempotency=None, links=links)

@@ -57,12 +57,12 @@ def raw_insert_commit(url: str, n: int) -> float:
 
 def _setup_book(ledger, n: int) -> list:  # type: ignore[no-untyped-def]
     start = datetime.now(UTC) - timedelta(days=3)
-    ledger.create_plan(plan_id="bench-m", name="Bench", tier="basic", currency="USD",
+    ledger.catalog.create_plan(plan_id="bench-m", name="Bench", tier="basic", currency="USD",
                        amount=1000, interval="month", effective_at=start)
     subs = []
     for _ in range(n):
-        subscriber = ledger.register_subscriber(email="b@example.com", name="Bench", effective_at=start)
-        subs.append(ledger.start_subscription(subscriber.id, plan_id="bench-m", effective_at=start).id)
+        subscriber = ledger.subscribers.register(email="b@example.com", name="Bench", effective_at=start)
+        subs.append(ledger.subscriptions.start(subscriber.id, plan_id="bench-m", effective_at=start).id)
     return subs
 
 
@@ -71,9 +71,9 @@ def application_rates(url: str, n: int) -> tuple[float, float]:
     try:
         subs = _setup_book(ledger, n)
         registrations = rate(n, timed(lambda: [
-            ledger.register_subscriber(email="r@example.com", name="R") for _ in range(n)]))
+            ledger.subscribers.register(email="r@example.com", name="R") for _ in range(n)]))
         changes = rate(n, timed(lambda: [
-            ledger.change_subscription(s, quantity=2, when="now") for s in subs]))
+            ledger.subscriptions.change(s, quantity=2, when="now") for s in subs]))
         return registrations, changes
     finally:
         ledger.close()

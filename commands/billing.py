@@ -18,14 +18,18 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 from uuid import UUID
 
+from subledger.domain.billing_schedule import ChargeSucceeded
 from subledger.domain.errors import BillingUntilInFuture, ConcurrentModification
-from subledger.domain.subscription import Subscription
+from subledger.domain.invoicing import InvoiceIssued
 from subledger.domain.time import as_utc, isoformat
 
 from .gateways import GatewayUnavailable
-from .ledger import Ledger
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
 
 PAGE_SIZE = 500
 SAVE_BATCH = 50
@@ -79,7 +83,7 @@ def run_billing(
     if until > now:
         raise BillingUntilInFuture(f"until {isoformat(until)} is after now ({isoformat(now)})")
     summary = BillingSummary(until=until)
-    recorder = ledger.store_recorder
+    recorder = ledger.store.recorder
     total = recorder.count_due(until)
     done = 0
     after = None
@@ -99,13 +103,15 @@ def _bill_batch(ledger: Ledger, ids: list[UUID], until: datetime, summary: Billi
     one transaction, then takes the charges (and refunds) those decisions made due to the
     gateways. If another process recorded one of them first, do them one by one."""
     now = ledger.clock()
-    subscriptions = [ledger.get_subscription(subscription_id) for subscription_id in ids]
+    subscriptions = [ledger.subscriptions.get(subscription_id) for subscription_id in ids]
     first_round = True
     while subscriptions:
         steps = [(s, s.next_step(until, recorded_at=now)) for s in subscriptions]
         pending = [event for s in subscriptions for event in s.pending_events]
         try:
-            ledger.save_billing(*subscriptions)
+            # Saved also when nothing was decided: the agenda row moves on, so the next
+            # run does not look at these subscriptions again.
+            ledger.store.commit(*subscriptions, result=None, idempotency=None)
         except ConcurrentModification:
             summary.conflicts += 1
             for subscription in subscriptions:
@@ -122,9 +128,9 @@ def _bill_batch(ledger: Ledger, ids: list[UUID], until: datetime, summary: Billi
                 continue
             try:
                 if intent is not None:
-                    ledger.take_charge(subscription, intent, now)
+                    ledger.settlement.take_charge(subscription, intent, now)
                 else:
-                    ledger.take_refunds(subscription, refunds, now)
+                    ledger.settlement.take_refunds(subscription, refunds, now)
             except GatewayUnavailable:
                 summary.deferred += 1
                 continue
@@ -135,9 +141,9 @@ def _bill_batch(ledger: Ledger, ids: list[UUID], until: datetime, summary: Billi
 def _count(summary: BillingSummary, events: list[object]) -> None:
     for event in events:
         summary.events[type(event).__name__] += 1
-        if isinstance(event, Subscription.InvoiceIssued):
+        if isinstance(event, InvoiceIssued):
             summary.billed[event.currency] += event.total
-        elif isinstance(event, Subscription.ChargeSucceeded):
+        elif isinstance(event, ChargeSucceeded):
             summary.collected[event.currency] += event.amount
 
 
@@ -146,15 +152,15 @@ def _bill_one(
     *, counted: bool = False,
 ) -> None:
     for _ in range(MAX_CONFLICT_RETRIES):
-        subscription = ledger.get_subscription(subscription_id)
+        subscription = ledger.subscriptions.get(subscription_id)
         try:
-            _, complete = ledger.settle(subscription, until, ledger.clock(),
-                                        observe=lambda events: _count(summary, events))
+            settled = ledger.settlement.settle(subscription, until, ledger.clock(),
+                                               observe=lambda events: _count(summary, events))
         except ConcurrentModification:
             summary.conflicts += 1
             continue
         if not counted:
             summary.subscriptions += 1
-        if not complete:
+        if not settled.complete:
             summary.deferred += 1
         return

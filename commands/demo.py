@@ -72,10 +72,10 @@ def generate(
     summary = DemoSummary()
     for plan_id, name, tier, amount, interval, trial in PLANS:
         _try(summary, lambda p=plan_id, n=name, t=tier, a=amount, i=interval, d=trial:
-             ledger.create_plan(plan_id=p, name=n, tier=t, currency="USD", amount=a,
+             ledger.catalog.create_plan(plan_id=p, name=n, tier=t, currency="USD", amount=a,
                                 interval=i, trial_days=d, effective_at=start))
     for coupon in COUPONS:
-        _try(summary, lambda c=coupon: ledger.create_coupon(**c, effective_at=start))
+        _try(summary, lambda c=coupon: ledger.catalog.create_coupon(**c, effective_at=start))
 
     actions: list[_Action] = []
     span = (end - start).total_seconds()
@@ -136,14 +136,14 @@ def _perform(ledger: Ledger, rng: random.Random, action: _Action,
     at = action.at
     summary.counts[action.kind] = summary.counts.get(action.kind, 0) + 1
     if action.kind == "signup":
-        subscriber = ledger.register_subscriber(
+        subscriber = ledger.subscribers.register(
             email=f"subscriber{action.subscriber}@example.com",
             name=f"Subscriber {action.subscriber}", external_ref=f"demo-{action.subscriber}",
             effective_at=at,
         )
         summary.commands += 1
         token = rng.choices([t for t, _ in TOKENS], [w for _, w in TOKENS])[0]
-        _try(summary, lambda: ledger.set_payment_method(subscriber.id, gateway="sandbox",
+        _try(summary, lambda: ledger.subscribers.set_payment_method(subscriber.id, gateway="sandbox",
                                                         token=token, effective_at=at))
         state[action.subscriber] = {"id": subscriber.id, "sub": None}
         _subscribe(ledger, rng, state[action.subscriber], at, summary)
@@ -162,26 +162,26 @@ def _perform(ledger: Ledger, rng: random.Random, action: _Action,
         target = UPGRADE.get(plan_id) if rng.random() < 0.7 else DOWNGRADE.get(plan_id)
         if target:
             when = "now" if rng.random() < 0.6 else "period_end"
-            if _try(summary, lambda: ledger.change_subscription(sub_id, plan_id=target, when=when,
+            if _try(summary, lambda: ledger.subscriptions.change(sub_id, plan_id=target, when=when,
                                                                  effective_at=at)) and when == "now":
                 entry["plan"] = target
     elif action.kind == "quantity":
-        _try(summary, lambda: ledger.change_subscription(sub_id, quantity=rng.randint(2, 25),
+        _try(summary, lambda: ledger.subscriptions.change(sub_id, quantity=rng.randint(2, 25),
                                                          when=rng.choice(["now", "period_end"]),
                                                          effective_at=at))
     elif action.kind == "pause":
-        _try(summary, lambda: ledger.pause_subscription(sub_id, effective_at=at))
+        _try(summary, lambda: ledger.subscriptions.pause(sub_id, effective_at=at))
     elif action.kind == "resume":
-        _try(summary, lambda: ledger.resume_subscription(sub_id, effective_at=at))
+        _try(summary, lambda: ledger.subscriptions.resume(sub_id, effective_at=at))
     elif action.kind == "refund":
-        refund = refund_choice(rng, ledger.get_subscription(sub_id))
+        refund = refund_choice(rng, ledger.subscriptions.get(sub_id))
         if refund is not None:
             charge_id, amount = refund
-            _try(summary, lambda: ledger.refund_charge(charge_id, amount=amount,
+            _try(summary, lambda: ledger.payments.refund_charge(charge_id, amount=amount,
                                                        reason="requested_by_customer", effective_at=at))
     elif action.kind == "cancel":
         when = rng.choice(["now", "period_end", "period_end"])
-        _try(summary, lambda: ledger.cancel_subscription(sub_id, when=when, reason="demo churn",
+        _try(summary, lambda: ledger.subscriptions.cancel(sub_id, when=when, reason="demo churn",
                                                          effective_at=at))
 
 
@@ -202,7 +202,7 @@ def _subscribe(ledger: Ledger, rng: random.Random, entry: dict[str, Any], at: da
     plan_id = rng.choices([p[0] for p in PLANS], [30, 10, 25, 8, 10, 4])[0]
     coupon = rng.choice([None, None, None, "WELCOME20", "LOYAL10", "FIRST5"])
     quantity = rng.choice([1, 1, 1, 2, 3, 5, 10])
-    subscription = _try(summary, lambda: ledger.start_subscription(
+    subscription = _try(summary, lambda: ledger.subscriptions.start(
         entry["id"], plan_id=plan_id, quantity=quantity, coupon=coupon, effective_at=at))
     if subscription is not None:
         entry["sub"], entry["plan"] = subscription.id, plan_id

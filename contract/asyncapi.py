@@ -33,27 +33,29 @@ _CE_HEADERS = {
 }
 
 
-def asyncapi(prefix: str, partitions: int, *, version: str) -> dict[str, Any]:
-    """The AsyncAPI 3.0 description of the three topics (served at ``/asyncapi.json``)."""
-    def payload(name: str) -> dict[str, Any]:
-        return {k: v for k, v in schema(name).items() if k not in ("$schema", "$id")}
+def _message(name: str, key: str, summary: str) -> dict[str, Any]:
+    return {
+        "name": name, "title": name, "summary": summary,
+        "contentType": "application/json",
+        "headers": _CE_HEADERS,
+        "payload": {"$ref": f"#/components/schemas/{name}"},
+        "bindings": {"kafka": {"key": {"type": "string", "format": "uuid", "description": key}}},
+    }
 
-    def message(name: str, key: str, summary: str) -> dict[str, Any]:
-        return {
-            "name": name, "title": name, "summary": summary,
-            "contentType": "application/json",
-            "headers": _CE_HEADERS,
-            "payload": {"$ref": f"#/components/schemas/{name}"},
-            "bindings": {"kafka": {"key": {"type": "string", "format": "uuid", "description": key}}},
-        }
 
+def _messages() -> dict[str, Any]:
     by_subscriber = "the subscriber id (catalog events: their own aggregate id)"
-    messages = {name: message(name, by_subscriber, f"The {name} event's envelope.")
+    messages = {name: _message(name, by_subscriber, f"The {name} event's envelope.")
                 for name in EVENT_TYPES}
-    messages[SUBSCRIPTION_STATE] = message(SUBSCRIPTION_STATE, "the subscription id",
-                                           "A subscription's state after one of its events.")
-    messages[MRR_MOVEMENT] = message(MRR_MOVEMENT, "the subscriber id",
-                                     "An MRR movement learned or retracted.")
+    messages[SUBSCRIPTION_STATE] = _message(SUBSCRIPTION_STATE, "the subscription id",
+                                            "A subscription's state after one of its events.")
+    messages[MRR_MOVEMENT] = _message(MRR_MOVEMENT, "the subscriber id",
+                                      "An MRR movement learned or retracted.")
+    return messages
+
+
+def _channels(prefix: str, partitions: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The three topics as channels, and the operation of receiving each."""
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for suffix, names, description in (
@@ -76,6 +78,12 @@ def asyncapi(prefix: str, partitions: int, *, version: str) -> dict[str, Any]:
             "channel": {"$ref": f"#/channels/{channel}"},
             "messages": [{"$ref": f"#/channels/{channel}/messages/{n}"} for n in names],
         }
+    return channels, operations
+
+
+def asyncapi(prefix: str, partitions: int, *, version: str) -> dict[str, Any]:
+    """The AsyncAPI 3.0 description of the three topics (served at ``/asyncapi.json``)."""
+    channels, operations = _channels(prefix, partitions)
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -92,6 +100,10 @@ def asyncapi(prefix: str, partitions: int, *, version: str) -> dict[str, Any]:
                               "description": "SUBLEDGER_KAFKA_BOOTSTRAP"}},
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages,
-                       "schemas": {name: payload(name) for name in schema_names()}},
+        "components": {"messages": _messages(),
+                       "schemas": {name: _payload(name) for name in schema_names()}},
     }
+
+
+def _payload(name: str) -> dict[str, Any]:
+    return {k: v for k, v in schema(name).items() if k not in ("$schema", "$id")}

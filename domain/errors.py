@@ -36,6 +36,13 @@ class NotFound(DomainError):
     title = "Not found"
 
 
+class MalformedRequest(DomainError):
+    """A request's framing is malformed, not its command (HTTP 400): e.g. its idempotency key."""
+
+    code = "malformed"
+    title = "Malformed request"
+
+
 class Conflict(DomainError):
     """A rule of the lifecycle or the ledger's state refuses the command (HTTP 409)."""
 
@@ -247,6 +254,13 @@ class IdempotencyKeyReused(Conflict):
 class IdempotencyKeyInFlight(Conflict):
     code = "idempotency-key-in-flight"
     title = "A request with this idempotency key is still being processed"
+
+
+class IdempotencyKeyMalformed(MalformedRequest):
+    """An Idempotency-Key must be 1 to 255 characters (HTTP 400)."""
+
+    code = "idempotency-key-malformed"
+    title = "Malformed idempotency key"
 
 
 def all_error_classes() -> list[type[DomainError]]:

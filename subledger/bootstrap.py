@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from subledger.commands.gateways import PaymentGateway
 from subledger.commands.gateways.sandbox import SandboxGateway
-from subledger.commands.ledger import Clock, Ledger, system_clock
+from subledger.commands.ledger import Ledger
+from subledger.commands.store import Clock, system_clock
 
 from .config import PostgresConfig, Settings, SQLiteConfig
 

@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     run = billing_commands.add_parser("run", help="perform everything due up to --until")
     run.add_argument("--until", required=True, type=_instant,
                      help="ISO-8601 instant with offset, e.g. 2026-03-01T00:00:00Z (not in the future)")
+    run.add_argument("--idempotency-key", metavar="KEY",
+                     help="a retry with the same key prints the first run's answer and appends nothing")
     demo = commands.add_parser("demo", help="generate realistic history through the commands")
     demo.add_argument("--subscribers", type=_positive, required=True)
     demo.add_argument("--months", type=_positive, required=True)
@@ -107,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         if args.command == "billing":
-            return _billing_run(ledger, args.until)
+            return _billing_run(ledger, args.until, args.idempotency_key)
         if args.command == "demo":
             return _demo(ledger, args.subscribers, args.months, args.seed)
         if args.command == "project":
@@ -139,15 +141,17 @@ def _open_ledger(settings: Settings) -> Ledger:
         raise _StoreUnavailable(str(error).splitlines()[0] if str(error) else type(error).__name__) from None
 
 
-def _billing_run(ledger: Ledger, until: datetime) -> int:
-    from subledger.commands.billing import run_billing
+def _billing_run(ledger: Ledger, until: datetime, key: str | None) -> int:
+    from subledger.commands.idempotency import OPEN_SCOPE, IdempotencyKey
+    from subledger.commands.writes import RunBilling
 
     bar = ProgressBar("billing")
     try:
-        summary = run_billing(ledger, until, progress=bar)
+        answer = ledger.execute(RunBilling(until, progress=bar),
+                                None if key is None else IdempotencyKey(OPEN_SCOPE, key))
     finally:
         bar.close()
-    print(json.dumps(summary.as_dict(), indent=2))
+    print(json.dumps(answer.body, indent=2))
     return 0
 
 

@@ -62,7 +62,7 @@ def paying_subscriber(ledger: Any, email: str, token: str | None = "tok_visa",
     """A subscriber registered at ``at`` with the sandbox card ``token`` (None: no card)."""
     subscriber = add_subscriber(ledger, email, at=at)
     if token is not None:
-        subscriber = ledger.set_payment_method(subscriber.id, gateway="sandbox", token=token,
+        subscriber = ledger.subscribers.set_payment_method(subscriber.id, gateway="sandbox", token=token,
                                                effective_at=at)
     return subscriber
 

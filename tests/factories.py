@@ -183,14 +183,14 @@ def add_plan(ledger: Any, plan_id: str = "basic", *, at: datetime = CATALOG_AT, 
         "interval": "month", "trial_days": 0,
     }
     fields.update(overrides)
-    return ledger.create_plan(plan_id=plan_id, effective_at=at, **fields)
+    return ledger.catalog.create_plan(plan_id=plan_id, effective_at=at, **fields)
 
 
 def add_coupon(ledger: Any, coupon_id: str = "twenty", *, at: datetime = CATALOG_AT, **overrides: Any) -> Any:
     """Create a coupon through ``ledger`` (20 % off, forever, unless overridden)."""
     fields: dict[str, Any] = {"percent_off": 20, "duration": "forever"}
     fields.update(overrides)
-    return ledger.create_coupon(coupon_id=coupon_id, effective_at=at, **fields)
+    return ledger.catalog.create_coupon(coupon_id=coupon_id, effective_at=at, **fields)
 
 
 CARD = "tok_visa"
@@ -208,9 +208,9 @@ def add_subscriber(
     give one."""
     fields: dict[str, Any] = {"name": email.split("@")[0].capitalize()}
     fields.update(overrides)
-    subscriber = ledger.register_subscriber(email=email, effective_at=at, **fields)
+    subscriber = ledger.subscribers.register(email=email, effective_at=at, **fields)
     if token is not None:
-        subscriber = ledger.set_payment_method(subscriber.id, gateway="sandbox", token=token,
+        subscriber = ledger.subscribers.set_payment_method(subscriber.id, gateway="sandbox", token=token,
                                                effective_at=at)
     return subscriber
 

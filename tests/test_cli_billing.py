@@ -32,7 +32,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     try:
         add_plan(ledger, "basic", amount=1000)
         ada = paying_subscriber(ledger, "ada@example.com")
-        ledger.start_subscription(ada.id, plan_id="basic", effective_at=utc(2026, 1, 31))
+        ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=utc(2026, 1, 31))
     finally:
         ledger.close()
     return url
@@ -142,3 +142,20 @@ def test_demo_with_bad_arguments_exits_2(
 
     assert main(["demo", *args]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_billing_run_with_an_idempotency_key_prints_the_first_answer_again_and_appends_nothing(
+    store: str, capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["billing", "run", "--until", "2026-03-31T00:00:00Z", "--idempotency-key", "close-q1"]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    log = types_in(store)
+
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out) == first
+    assert types_in(store) == log
+    other = ["billing", "run", "--until", "2026-04-30T00:00:00Z", "--idempotency-key", "close-q1"]
+    assert main(other) == 2
+    assert "close-q1" in capsys.readouterr().err
+    assert types_in(store) == log

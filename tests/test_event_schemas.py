@@ -26,9 +26,9 @@ def test_the_committed_schemas_are_the_ones_the_code_generates() -> None:
 def test_every_message_of_a_demo_log_validates_against_its_schema(ledger) -> None:  # type: ignore[no-untyped-def]
     generate(ledger, subscribers=25, months=4, seed=17)
     started = ledger.event_log.read(0, 10_000, ["SubscriptionStarted"]).items
-    subscription = ledger.get_subscription(UUID(started[0]["aggregate_id"]))
+    subscription = ledger.subscriptions.get(UUID(started[0]["aggregate_id"]))
     for charge_id in list(subscription.charges)[:1]:
-        ledger.refund_charge(charge_id, amount=1)
+        ledger.payments.refund_charge(charge_id, amount=1)
     seen = set()
     for envelope in ledger.event_log.read(0, 100_000).items:
         jsonschema.validate(envelope, event_schema(envelope["type"]))

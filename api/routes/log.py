@@ -71,7 +71,7 @@ def readyz(request: Request) -> JSONResponse:
     lag: dict[str, int] = dict(request.app.state.projection_lag())
     workers: dict[str, Any] = {}
     try:
-        ledger.store_recorder.ping()
+        ledger.store.recorder.ping()
         if views is not None:
             head = ledger.event_log.max_position()
             lag.update({name: max(0, head - position) for name, position in views.positions().items()})

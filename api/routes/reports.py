@@ -10,14 +10,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from subledger.commands.writes import ClosePeriod
 from subledger.domain.errors import InvalidInput, PeriodNotFound
 from subledger.domain.reporting import parse_month
 from subledger.domain.time import as_utc
 from subledger.projections import reports
 from subledger.projections.store import ViewStore
 
-from ..deps import LedgerDep, Limit, PrincipalDep, RunnerDep, parse_cursor
+from ..deps import LedgerDep, Limit, PrincipalDep, parse_cursor
 from ..security import ApiProblem
+from ..writes import respond
 
 router = APIRouter(tags=["reports"])
 
@@ -131,7 +133,7 @@ def revenue_recognition(request: Request, _: PrincipalDep, from_: From, to: To,
 
 
 @router.post("/periods/{period}/close", status_code=201)
-def close_period(period: str, request: Request, runner: RunnerDep, ledger: LedgerDep,
+def close_period(period: str, request: Request, ledger: LedgerDep,
                  principal: PrincipalDep) -> Response:
     """Seal a month's figures (MRR, churn, revenue, per currency) as known now, as a
     `PeriodClosed` event. 409 if it is already closed or has not ended."""
@@ -143,14 +145,8 @@ def close_period(period: str, request: Request, runner: RunnerDep, ledger: Ledge
     figures = reports.period_figures(views, start, end)
     position = min(reports.position(views, "mrr"), reports.position(views, "revenue"))
     versions = [reports.METRICS_VERSION, reports.REVENUE_VERSION]
-    return runner.run(
-        request, principal, None,
-        lambda idem: ledger.close_period(period, position=position, metrics_versions=versions,
-                                         figures=figures, idempotency=idem),
-        lambda closed: {"period": closed.period, "position": closed.closed_position,
-                        "metrics_versions": versions, "figures": closed.figures},
-        status=201,
-    )
+    command = ClosePeriod(period, position=position, metrics_versions=versions, figures=figures)
+    return respond(request, principal, ledger, command)
 
 
 @router.get("/reports/restatements")

@@ -25,7 +25,7 @@ def test_a_server_whose_store_does_not_answer_is_503_with_the_same_shape(
     def unreachable() -> None:
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(ledger.store_recorder, "ping", unreachable)
+    monkeypatch.setattr(ledger.store.recorder, "ping", unreachable)
     ready = http.get("/readyz")
     assert ready.status_code == 503
     body = ready.json()

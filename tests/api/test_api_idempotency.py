@@ -169,7 +169,7 @@ def test_an_idempotency_key_longer_than_255_characters_is_refused(http: httpx.Cl
         ("POST", "/subscribers", {"json": body, "headers": {"Idempotency-Key": "k" * 256}}),
         ("POST", "/subscribers", {"json": body, "headers": {"Idempotency-Key": "k" * 10_000}}),
     ], 400)
-    assert list(seen) == ["/problems/malformed-request"]
+    assert list(seen) == ["/problems/idempotency-key-malformed"]
     longest = http.post("/subscribers", json=body, headers={"Idempotency-Key": "k" * 255})
     assert longest.status_code == 201, longest.text
     replay = http.post("/subscribers", json=body, headers={"Idempotency-Key": "k" * 255})

@@ -38,7 +38,7 @@ def catalog(ledger: Ledger) -> Ledger:
 def test_dunning_recovers_when_the_retry_three_days_later_succeeds(catalog: Ledger) -> None:
     ledger = catalog
     ada = paying_subscriber(ledger, "ada@example.com", token="tok_fail_first")
-    sub = ledger.start_subscription(ada.id, plan_id="trial", effective_at=utc(2026, 3, 1))
+    sub = ledger.subscriptions.start(ada.id, plan_id="trial", effective_at=utc(2026, 3, 1))
 
     first = run_billing(ledger, utc(2026, 3, 17))
 
@@ -51,7 +51,7 @@ def test_dunning_recovers_when_the_retry_three_days_later_succeeds(catalog: Ledg
     (failed,) = events_of(ledger, sub.id, "ChargeFailed")
     assert (failed["data"]["attempt"], failed["data"]["decline_code"]) == (1, "card_declined")
     assert failed["data"]["next_attempt_at"] == "2026-03-18T00:00:00Z"
-    assert ledger.get_subscription(sub.id).status == "past_due"
+    assert ledger.subscriptions.get(sub.id).status == "past_due"
     counts = first.as_dict()
     assert (counts["charges_failed"], counts["past_due"], counts["collected"]) == (1, 1, {})
 
@@ -65,17 +65,17 @@ def test_dunning_recovers_when_the_retry_three_days_later_succeeds(catalog: Ledg
     assert (succeeded["data"]["attempt"], succeeded["data"]["amount"]) == (2, 2000)
     assert succeeded["data"]["invoice_id"] == failed["data"]["invoice_id"]
     assert succeeded["data"]["charge_id"] != failed["data"]["charge_id"]
-    assert ledger.get_subscription(sub.id).status == "active"
+    assert ledger.subscriptions.get(sub.id).status == "active"
     assert (second.as_dict()["recovered"], second.collected) == (1, {"USD": 2000})
 
 
 def test_dunning_retries_at_three_five_and_seven_days_then_cancels_involuntarily(catalog: Ledger) -> None:
     ledger = catalog
     ada = paying_subscriber(ledger, "ada@example.com", token="tok_chargeDeclined")
-    sub = ledger.start_subscription(ada.id, plan_id="trial", effective_at=utc(2026, 3, 1))
+    sub = ledger.subscriptions.start(ada.id, plan_id="trial", effective_at=utc(2026, 3, 1))
 
     run_billing(ledger, utc(2026, 3, 21, 23))
-    assert ledger.get_subscription(sub.id).status == "past_due"
+    assert ledger.subscriptions.get(sub.id).status == "past_due"
 
     summary = run_billing(ledger, utc(2026, 4, 30))
 
@@ -91,7 +91,7 @@ def test_dunning_retries_at_three_five_and_seven_days_then_cancels_involuntarily
     assert timeline(ledger, sub.id)[-1] == ("SubscriptionCanceled", "2026-03-22T00:00:00Z")
     (canceled,) = events_of(ledger, sub.id, "SubscriptionCanceled")
     assert canceled["data"]["reason"] == "involuntary"
-    assert ledger.get_subscription(sub.id).status == "canceled"
+    assert ledger.subscriptions.get(sub.id).status == "canceled"
     assert events_of(ledger, sub.id, "SubscriptionRenewed") == [], "no renewal after the churn"
     assert summary.as_dict()["cancellations"] == 1
 
@@ -99,7 +99,7 @@ def test_dunning_retries_at_three_five_and_seven_days_then_cancels_involuntarily
 def test_a_failed_signup_charge_is_retried_by_the_clock(catalog: Ledger) -> None:
     ledger = catalog
     ada = paying_subscriber(ledger, "ada@example.com", token="tok_fail_first")
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=utc(2026, 3, 1))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=utc(2026, 3, 1))
     assert sub.status == "past_due"
 
     run_billing(ledger, utc(2026, 3, 4))
@@ -124,11 +124,11 @@ def _small_world(ledger: Ledger) -> None:
     for n, card in enumerate(cards):
         subscriber = paying_subscriber(ledger, f"s{n}@example.com", token=card)
         plan = "trial" if n % 2 else "basic"
-        subs.append(ledger.start_subscription(
+        subs.append(ledger.subscriptions.start(
             subscriber.id, plan_id=plan, coupon="TWENTY-2M" if n == 0 else None,
             effective_at=utc(2026, 1, 1 + 5 * n, n)).id)
-    ledger.change_subscription(subs[4], plan_id="pro", when="period_end", effective_at=utc(2026, 1, 25))
-    ledger.cancel_subscription(subs[5], when="period_end", effective_at=utc(2026, 1, 27))
+    ledger.subscriptions.change(subs[4], plan_id="pro", when="period_end", effective_at=utc(2026, 1, 25))
+    ledger.subscriptions.cancel(subs[5], when="period_end", effective_at=utc(2026, 1, 27))
 
 
 def test_running_the_clock_twice_to_the_same_instant_appends_nothing(catalog: Ledger) -> None:
@@ -262,7 +262,7 @@ def test_two_billing_runs_at_once_record_each_invoice_and_charge_exactly_once(
     for n in range(SUBSCRIPTIONS):
         card = "tok_fail_first" if n < FAIL_FIRST else "tok_visa"
         subscriber = paying_subscriber(ledger, f"s{n}@example.com", token=card)
-        ledger.start_subscription(subscriber.id, plan_id="basic",
+        ledger.subscriptions.start(subscriber.id, plan_id="basic",
                                   effective_at=utc(2026, 1, 5, 0, n))
     other = build_ledger(settings)
     try:

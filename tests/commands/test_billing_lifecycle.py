@@ -45,7 +45,7 @@ def charges_of(ledger, sub_id):  # type: ignore[no-untyped-def]
 def test_a_trial_issues_nothing_until_its_end_then_the_clock_activates_and_invoices_it(catalog) -> None:
     ledger = catalog
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="trial", effective_at=utc(2026, 3, 1))
+    sub = ledger.subscriptions.start(ada.id, plan_id="trial", effective_at=utc(2026, 3, 1))
     assert sub.status == "trialing"
 
     quiet = run_billing(ledger, utc(2026, 3, 14, 23, 59, 59))
@@ -68,7 +68,7 @@ def test_a_trial_issues_nothing_until_its_end_then_the_clock_activates_and_invoi
         "recurring", 2000, "2026-03-15T00:00:00Z", "2026-04-15T00:00:00Z")
     assert summary.as_dict()["trial_conversions"] == 1
     assert summary.billed == {"USD": 2000} and summary.collected == {"USD": 2000}
-    loaded = ledger.get_subscription(sub.id)
+    loaded = ledger.subscriptions.get(sub.id)
     assert loaded.status == "active"
     assert (loaded.current_period_start, loaded.current_period_end) == (utc(2026, 3, 15), utc(2026, 4, 15))
 
@@ -78,7 +78,7 @@ def test_renewals_from_a_jan_31_anchor_fall_on_feb_28_mar_31_and_apr_30_each_inv
 ) -> None:
     ledger = catalog
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=utc(2026, 1, 31))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=utc(2026, 1, 31))
 
     summary = run_billing(ledger, utc(2026, 4, 30))
 
@@ -116,9 +116,9 @@ def test_an_upgrade_with_ten_of_thirty_days_left_is_prorated_to_the_cent_and_cha
 ) -> None:
     ledger = catalog
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=utc(2026, 4, 1))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=utc(2026, 4, 1))
 
-    ledger.change_subscription(sub.id, plan_id="premium", effective_at=utc(2026, 4, 21))
+    ledger.subscriptions.change(sub.id, plan_id="premium", effective_at=utc(2026, 4, 21))
 
     # April has 30 days; on the 21st, 10 are left.
     credit = -round(Fraction(1000 * 10, 30))  # -333.33 -> -333
@@ -142,9 +142,9 @@ def test_an_upgrade_with_ten_of_thirty_days_left_is_prorated_to_the_cent_and_cha
 def test_a_downgrade_credit_is_kept_as_credit_balance_and_paid_into_the_next_renewal(catalog) -> None:
     ledger = catalog
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="premium", effective_at=utc(2026, 4, 1))
+    sub = ledger.subscriptions.start(ada.id, plan_id="premium", effective_at=utc(2026, 4, 1))
 
-    ledger.change_subscription(sub.id, plan_id="basic", effective_at=utc(2026, 4, 21))
+    ledger.subscriptions.change(sub.id, plan_id="basic", effective_at=utc(2026, 4, 21))
 
     credit, charge = -round(Fraction(3000 * 10, 30)), round(Fraction(1000 * 10, 30))
     assert (credit, charge) == (-1000, 333)
@@ -154,7 +154,7 @@ def test_a_downgrade_credit_is_kept_as_credit_balance_and_paid_into_the_next_ren
     assert (data["total"], data["credit_added"], data["credit_applied"], data["amount_due"]) == (
         -667, 667, 0, 0)
     assert charges_of(ledger, sub.id) == [("2026-04-01T00:00:00Z", 3000)], "a credit is not charged"
-    assert ledger.get_subscription(sub.id).credit_balance == 667
+    assert ledger.subscriptions.get(sub.id).credit_balance == 667
 
     run_billing(ledger, utc(2026, 6, 1))
 
@@ -162,15 +162,15 @@ def test_a_downgrade_credit_is_kept_as_credit_balance_and_paid_into_the_next_ren
     assert (may["data"]["total"], may["data"]["credit_applied"], may["data"]["amount_due"]) == (1000, 667, 333)
     assert (june["data"]["total"], june["data"]["credit_applied"], june["data"]["amount_due"]) == (1000, 0, 1000)
     assert charges_of(ledger, sub.id)[1:] == [("2026-05-01T00:00:00Z", 333), ("2026-06-01T00:00:00Z", 1000)]
-    assert ledger.get_subscription(sub.id).credit_balance == 0
+    assert ledger.subscriptions.get(sub.id).credit_balance == 0
 
 
 def test_a_credit_larger_than_an_invoice_pays_several_renewals_and_no_zero_charge_is_made(catalog) -> None:
     ledger = catalog
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="premium", quantity=3, effective_at=utc(2026, 4, 1))
+    sub = ledger.subscriptions.start(ada.id, plan_id="premium", quantity=3, effective_at=utc(2026, 4, 1))
 
-    ledger.change_subscription(sub.id, plan_id="basic", quantity=1, effective_at=utc(2026, 4, 21))
+    ledger.subscriptions.change(sub.id, plan_id="basic", quantity=1, effective_at=utc(2026, 4, 21))
     # credit 9000 x 10/30 = 3000, charge 1000 x 10/30 = 333.33 -> 333: 2667 of credit.
     assert invoices_of(ledger, sub.id)[-1]["data"]["credit_added"] == 2667
 
@@ -189,9 +189,9 @@ def test_a_change_scheduled_for_period_end_is_not_prorated_and_the_renewal_is_in
 ) -> None:
     ledger = catalog
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=utc(2026, 4, 1))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=utc(2026, 4, 1))
 
-    ledger.change_subscription(sub.id, plan_id="premium", quantity=2, when="period_end",
+    ledger.subscriptions.change(sub.id, plan_id="premium", quantity=2, when="period_end",
                                effective_at=utc(2026, 4, 10))
     assert len(invoices_of(ledger, sub.id)) == 1, "no proration for a scheduled change"
 
@@ -206,7 +206,7 @@ def test_a_change_scheduled_for_period_end_is_not_prorated_and_the_renewal_is_in
     renewal = invoices_of(ledger, sub.id)[-1]
     assert line_amounts(renewal) == [("recurring", 6000)]
     assert charges_of(ledger, sub.id)[-1] == ("2026-05-01T00:00:00Z", 6000)
-    loaded = ledger.get_subscription(sub.id)
+    loaded = ledger.subscriptions.get(sub.id)
     assert (loaded.plan_id, loaded.quantity, loaded.billing_anchor) == ("premium", 2, utc(2026, 4, 1))
 
 
@@ -218,14 +218,14 @@ def test_a_paused_subscription_is_not_invoiced_and_resuming_invoices_a_period_an
 ) -> None:
     ledger = catalog
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=utc(2026, 1, 10))
-    ledger.pause_subscription(sub.id, effective_at=utc(2026, 1, 20))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=utc(2026, 1, 10))
+    ledger.subscriptions.pause(sub.id, effective_at=utc(2026, 1, 20))
 
     quiet = run_billing(ledger, utc(2026, 3, 31))
     assert not quiet.events
     assert len(invoices_of(ledger, sub.id)) == 1
 
-    ledger.resume_subscription(sub.id, effective_at=utc(2026, 4, 5, 12))
+    ledger.subscriptions.resume(sub.id, effective_at=utc(2026, 4, 5, 12))
 
     resume = invoices_of(ledger, sub.id)[-1]
     assert resume["data"]["reason"] == "resume"
@@ -249,8 +249,8 @@ def test_a_cancellation_at_period_end_ends_the_subscription_at_the_renewal_witho
 ) -> None:
     ledger = catalog
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=utc(2026, 4, 1))
-    ledger.cancel_subscription(sub.id, when="period_end", effective_at=utc(2026, 4, 10))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=utc(2026, 4, 1))
+    ledger.subscriptions.cancel(sub.id, when="period_end", effective_at=utc(2026, 4, 10))
 
     run_billing(ledger, utc(2026, 6, 1))
 
@@ -261,15 +261,15 @@ def test_a_cancellation_at_period_end_ends_the_subscription_at_the_renewal_witho
     (canceled,) = events_of(ledger, sub.id, "SubscriptionCanceled")
     assert canceled["data"]["reason"] == "voluntary"
     assert len(invoices_of(ledger, sub.id)) == 1
-    assert ledger.get_subscription(sub.id).status == "canceled"
+    assert ledger.subscriptions.get(sub.id).status == "canceled"
 
 
 def test_a_revoked_cancellation_lets_the_subscription_renew_and_be_invoiced(catalog) -> None:
     ledger = catalog
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=utc(2026, 4, 1))
-    ledger.cancel_subscription(sub.id, when="period_end", effective_at=utc(2026, 4, 10))
-    ledger.revoke_cancellation(sub.id, effective_at=utc(2026, 4, 20))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=utc(2026, 4, 1))
+    ledger.subscriptions.cancel(sub.id, when="period_end", effective_at=utc(2026, 4, 10))
+    ledger.subscriptions.revoke_cancellation(sub.id, effective_at=utc(2026, 4, 20))
 
     run_billing(ledger, utc(2026, 5, 1))
 
@@ -277,14 +277,14 @@ def test_a_revoked_cancellation_lets_the_subscription_renew_and_be_invoiced(cata
     assert [t for t, _ in timeline(ledger, sub.id)][-4:] == [
         "CancellationRevoked", "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded"]
     assert charges_of(ledger, sub.id)[-1] == ("2026-05-01T00:00:00Z", 1000)
-    assert ledger.get_subscription(sub.id).status == "active"
+    assert ledger.subscriptions.get(sub.id).status == "active"
 
 
 def test_canceling_a_trial_at_period_end_ends_it_at_the_trial_end_with_no_invoice(catalog) -> None:
     ledger = catalog
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="trial", effective_at=utc(2026, 3, 1))
-    ledger.cancel_subscription(sub.id, when="period_end", effective_at=utc(2026, 3, 5))
+    sub = ledger.subscriptions.start(ada.id, plan_id="trial", effective_at=utc(2026, 3, 1))
+    ledger.subscriptions.cancel(sub.id, when="period_end", effective_at=utc(2026, 3, 5))
 
     run_billing(ledger, utc(2026, 4, 30))
 
@@ -297,8 +297,8 @@ def test_a_cancellation_at_a_given_time_ends_the_subscription_then_after_the_ren
 ) -> None:
     ledger = catalog
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=utc(2026, 4, 1))
-    ledger.cancel_subscription(sub.id, when="at", at=utc(2026, 5, 10), effective_at=utc(2026, 4, 2))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=utc(2026, 4, 1))
+    ledger.subscriptions.cancel(sub.id, when="at", at=utc(2026, 5, 10), effective_at=utc(2026, 4, 2))
 
     run_billing(ledger, utc(2026, 7, 1))
 
@@ -317,9 +317,9 @@ def test_a_cancellation_at_a_given_time_ends_the_subscription_then_after_the_ren
 def test_a_change_to_a_plan_with_a_trial_never_starts_a_trial(catalog) -> None:
     ledger = catalog
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=utc(2026, 4, 1))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=utc(2026, 4, 1))
 
-    changed = ledger.change_subscription(sub.id, plan_id="trial", effective_at=utc(2026, 4, 16))
+    changed = ledger.subscriptions.change(sub.id, plan_id="trial", effective_at=utc(2026, 4, 16))
 
     assert changed.status == "active"
     # Half of April left: -1000 / 2 + 2000 / 2.
@@ -333,8 +333,8 @@ def test_a_scheduled_change_to_a_yearly_plan_starts_a_yearly_calendar_at_the_ren
     ledger = catalog
     add_plan(ledger, "annual", amount=10000, interval="year")
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=utc(2026, 1, 31))
-    ledger.change_subscription(sub.id, plan_id="annual", when="period_end", effective_at=utc(2026, 2, 1))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=utc(2026, 1, 31))
+    ledger.subscriptions.change(sub.id, plan_id="annual", when="period_end", effective_at=utc(2026, 2, 1))
 
     run_billing(ledger, utc(2026, 11, 1))
 
@@ -348,8 +348,8 @@ def test_a_scheduled_change_to_a_yearly_plan_starts_a_yearly_calendar_at_the_ren
 def test_a_change_scheduled_during_a_trial_prices_the_first_invoice_at_the_trial_end(catalog) -> None:
     ledger = catalog
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="trial", effective_at=utc(2026, 3, 1))
-    ledger.change_subscription(sub.id, plan_id="premium", quantity=2, when="period_end",
+    sub = ledger.subscriptions.start(ada.id, plan_id="trial", effective_at=utc(2026, 3, 1))
+    ledger.subscriptions.change(sub.id, plan_id="premium", quantity=2, when="period_end",
                                effective_at=utc(2026, 3, 3))
 
     run_billing(ledger, utc(2026, 3, 15))
@@ -370,7 +370,7 @@ def test_once_repeating_and_forever_coupons_discount_the_right_successive_invoic
     subs = {}
     for n, coupon in enumerate(["FIVE-ONCE", "TWENTY-3M", "TEN-FOREVER"]):
         subscriber = paying_subscriber(ledger, f"s{n}@example.com")
-        subs[coupon] = ledger.start_subscription(subscriber.id, plan_id="basic", coupon=coupon,
+        subs[coupon] = ledger.subscriptions.start(subscriber.id, plan_id="basic", coupon=coupon,
                                                  effective_at=utc(2026, 1, 15)).id
 
     run_billing(ledger, utc(2026, 5, 15))
@@ -391,8 +391,8 @@ def test_a_once_coupon_applied_mid_period_discounts_the_next_renewal_only(catalo
     ledger = catalog
     add_coupon(ledger, "HALF-ONCE", percent_off=50, duration="once")
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=utc(2026, 1, 15))
-    ledger.apply_coupon(sub.id, coupon="HALF-ONCE", effective_at=utc(2026, 1, 20))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=utc(2026, 1, 15))
+    ledger.subscriptions.apply_coupon(sub.id, coupon="HALF-ONCE", effective_at=utc(2026, 1, 20))
 
     run_billing(ledger, utc(2026, 3, 15))
 
@@ -403,9 +403,9 @@ def test_a_forever_coupon_stays_across_a_plan_change(catalog) -> None:
     ledger = catalog
     add_coupon(ledger, "TEN-FOREVER", percent_off=10, duration="forever")
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="basic", coupon="TEN-FOREVER",
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", coupon="TEN-FOREVER",
                                     effective_at=utc(2026, 4, 1))
-    ledger.change_subscription(sub.id, plan_id="premium", when="period_end", effective_at=utc(2026, 4, 2))
+    ledger.subscriptions.change(sub.id, plan_id="premium", when="period_end", effective_at=utc(2026, 4, 2))
 
     run_billing(ledger, utc(2026, 5, 1))
 
@@ -418,7 +418,7 @@ def test_a_forever_coupon_stays_across_a_plan_change(catalog) -> None:
 def test_a_subscriber_without_a_payment_method_fails_the_charge_with_no_payment_method(catalog) -> None:
     ledger = catalog
     nobody = paying_subscriber(ledger, "nocard@example.com", token=None)
-    sub = ledger.start_subscription(nobody.id, plan_id="trial", effective_at=utc(2026, 3, 1))
+    sub = ledger.subscriptions.start(nobody.id, plan_id="trial", effective_at=utc(2026, 3, 1))
 
     run_billing(ledger, utc(2026, 3, 15))
 
@@ -428,7 +428,7 @@ def test_a_subscriber_without_a_payment_method_fails_the_charge_with_no_payment_
     assert (failed["data"]["amount"], failed["data"]["attempt"]) == (2000, 1)
     assert failed["data"]["next_attempt_at"] == "2026-03-18T00:00:00Z"
     assert [t for t, _ in timeline(ledger, sub.id)][-1] == "SubscriptionPastDue"
-    assert ledger.get_subscription(sub.id).status == "past_due"
+    assert ledger.subscriptions.get(sub.id).status == "past_due"
 
 
 # -- the card is charged once ------------------------------------------------------------------
@@ -450,8 +450,8 @@ def recorded(settings: Settings) -> Iterator[tuple[Ledger, RecordingGateway]]:
 def test_the_gateway_is_charged_exactly_what_the_ledger_records_as_collected(recorded) -> None:  # type: ignore[no-untyped-def]
     ledger, gateway = recorded
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=utc(2026, 4, 1))
-    ledger.change_subscription(sub.id, plan_id="premium", effective_at=utc(2026, 4, 21))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=utc(2026, 4, 1))
+    ledger.subscriptions.change(sub.id, plan_id="premium", effective_at=utc(2026, 4, 21))
     run_billing(ledger, utc(2026, 5, 1))
     run_billing(ledger, utc(2026, 6, 1))
 
@@ -463,15 +463,15 @@ def test_the_gateway_is_charged_exactly_what_the_ledger_records_as_collected(rec
 def test_a_change_that_loses_a_race_and_is_retried_charges_the_card_once(recorded) -> None:  # type: ignore[no-untyped-def]
     ledger, gateway = recorded
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="basic", quantity=2, effective_at=utc(2026, 4, 1))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", quantity=2, effective_at=utc(2026, 4, 1))
     (charge_id,) = sub.charges
-    stale = ledger.get_subscription(sub.id)
+    stale = ledger.subscriptions.get(sub.id)
     # Another request (a refund) is saved after this change loaded the subscription.
-    ledger.refund_charge(charge_id, amount=100, effective_at=utc(2026, 4, 2))
+    ledger.payments.refund_charge(charge_id, amount=100, effective_at=utc(2026, 4, 2))
     with loads_stale(ledger, stale), pytest.raises(ConcurrentModification):
-        ledger.change_subscription(sub.id, plan_id="premium", effective_at=utc(2026, 4, 16))
+        ledger.subscriptions.change(sub.id, plan_id="premium", effective_at=utc(2026, 4, 16))
 
-    ledger.change_subscription(sub.id, plan_id="premium", effective_at=utc(2026, 4, 16))  # retry
+    ledger.subscriptions.change(sub.id, plan_id="premium", effective_at=utc(2026, 4, 16))  # retry
 
     # Half of April left: -2000 / 2 + 6000 / 2 = 2000, once.
     assert [amount for _, amount in charges_of(ledger, sub.id)] == [2000, 2000]

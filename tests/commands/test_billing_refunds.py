@@ -40,7 +40,7 @@ def paid(ledger: Ledger) -> tuple[Ledger, Any, str]:
     add_plan(ledger, "pro", amount=4900)
     add_plan(ledger, "basic", amount=1000)
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="pro", effective_at=APRIL_1)
+    sub = ledger.subscriptions.start(ada.id, plan_id="pro", effective_at=APRIL_1)
     (charge_id,) = sub.charges
     return ledger, sub, charge_id
 
@@ -54,9 +54,9 @@ def terms(subscription: Any) -> tuple[Any, ...]:
 def test_partial_refunds_add_up_to_the_charge_and_not_a_cent_more(paid) -> None:  # type: ignore[no-untyped-def]
     ledger, sub, charge_id = paid
 
-    _, first = ledger.refund_charge(charge_id, amount=1000, effective_at=utc(2026, 4, 2))
-    _, second = ledger.refund_charge(charge_id, amount=2500, reason="goodwill", effective_at=utc(2026, 4, 3))
-    loaded, third = ledger.refund_charge(charge_id, amount=1400, effective_at=utc(2026, 4, 4))
+    _, first = ledger.payments.refund_charge(charge_id, amount=1000, effective_at=utc(2026, 4, 2))
+    _, second = ledger.payments.refund_charge(charge_id, amount=2500, reason="goodwill", effective_at=utc(2026, 4, 3))
+    loaded, third = ledger.payments.refund_charge(charge_id, amount=1400, effective_at=utc(2026, 4, 4))
 
     assert len({first, second, third}) == 3
     refunds = events_of(ledger, sub.id, "RefundIssued")
@@ -69,23 +69,23 @@ def test_partial_refunds_add_up_to_the_charge_and_not_a_cent_more(paid) -> None:
     before = log_envelopes(ledger)
 
     with pytest.raises(RefundExceedsCharge):
-        ledger.refund_charge(charge_id, amount=1, effective_at=utc(2026, 4, 5))
+        ledger.payments.refund_charge(charge_id, amount=1, effective_at=utc(2026, 4, 5))
 
     assert log_envelopes(ledger) == before
 
 
 def test_a_refund_above_the_charge_is_refused_and_appends_nothing(paid) -> None:  # type: ignore[no-untyped-def]
     ledger, sub, charge_id = paid
-    ledger.refund_charge(charge_id, amount=4000, effective_at=utc(2026, 4, 2))
+    ledger.payments.refund_charge(charge_id, amount=4000, effective_at=utc(2026, 4, 2))
     before = log_envelopes(ledger)
 
     with pytest.raises(RefundExceedsCharge):
-        ledger.refund_charge(charge_id, amount=901, effective_at=utc(2026, 4, 3))
+        ledger.payments.refund_charge(charge_id, amount=901, effective_at=utc(2026, 4, 3))
     with pytest.raises(RefundExceedsCharge):
-        ledger.refund_charge(charge_id, amount=4901, effective_at=utc(2026, 4, 3))
+        ledger.payments.refund_charge(charge_id, amount=4901, effective_at=utc(2026, 4, 3))
 
     assert log_envelopes(ledger) == before
-    assert ledger.get_subscription(sub.id).refundable(charge_id) == 900
+    assert ledger.subscriptions.get(sub.id).refundable(charge_id) == 900
 
 
 @pytest.mark.parametrize("amount", [0, -1, 1.5, True])
@@ -94,7 +94,7 @@ def test_a_refund_amount_must_be_a_positive_integer(paid, amount) -> None:  # ty
     before = log_envelopes(ledger)
 
     with pytest.raises(InvalidInput):
-        ledger.refund_charge(charge_id, amount=amount, effective_at=utc(2026, 4, 2))
+        ledger.payments.refund_charge(charge_id, amount=amount, effective_at=utc(2026, 4, 2))
 
     assert log_envelopes(ledger) == before
 
@@ -105,7 +105,7 @@ def test_a_refund_of_an_unknown_charge_is_charge_not_found(paid) -> None:  # typ
 
     for charge_id in (str(uuid4()), "ch_nope", ""):
         with pytest.raises(ChargeNotFound):
-            ledger.refund_charge(charge_id, amount=100)
+            ledger.payments.refund_charge(charge_id, amount=100)
 
     assert log_envelopes(ledger) == before
 
@@ -113,25 +113,25 @@ def test_a_refund_of_an_unknown_charge_is_charge_not_found(paid) -> None:  # typ
 def test_a_failed_charge_attempt_cannot_be_refunded(ledger: Ledger) -> None:
     add_plan(ledger, "pro", amount=4900)
     ada = paying_subscriber(ledger, "ada@example.com", token="tok_chargeDeclined")
-    sub = ledger.start_subscription(ada.id, plan_id="pro", effective_at=APRIL_1)
+    sub = ledger.subscriptions.start(ada.id, plan_id="pro", effective_at=APRIL_1)
     (failed,) = events_of(ledger, sub.id, "ChargeFailed")
 
     with pytest.raises(ChargeNotFound):
-        ledger.refund_charge(failed["data"]["charge_id"], amount=100, effective_at=utc(2026, 4, 2))
+        ledger.payments.refund_charge(failed["data"]["charge_id"], amount=100, effective_at=utc(2026, 4, 2))
 
 
 def test_a_refund_dated_before_the_subscriptions_last_event_is_refused(paid) -> None:  # type: ignore[no-untyped-def]
     ledger, sub, charge_id = paid
-    ledger.change_subscription(sub.id, quantity=2, effective_at=utc(2026, 4, 10))
+    ledger.subscriptions.change(sub.id, quantity=2, effective_at=utc(2026, 4, 10))
 
     with pytest.raises(EffectiveAtOutOfOrder):
-        ledger.refund_charge(charge_id, amount=100, effective_at=utc(2026, 4, 5))
+        ledger.payments.refund_charge(charge_id, amount=100, effective_at=utc(2026, 4, 5))
 
 
 def test_a_refund_first_performs_the_renewals_due_before_it(paid) -> None:  # type: ignore[no-untyped-def]
     ledger, sub, charge_id = paid
 
-    ledger.refund_charge(charge_id, amount=900, effective_at=utc(2026, 6, 10))
+    ledger.payments.refund_charge(charge_id, amount=900, effective_at=utc(2026, 6, 10))
 
     assert timeline(ledger, sub.id)[-5:] == [
         ("SubscriptionRenewed", "2026-06-01T00:00:00Z"),
@@ -150,14 +150,14 @@ def test_a_refund_first_performs_the_renewals_due_before_it(paid) -> None:  # ty
 def test_refunds_never_change_the_subscriptions_status_price_or_quantity(paid) -> None:  # type: ignore[no-untyped-def]
     ledger, sub, charge_id = paid
     run_billing(ledger, utc(2026, 5, 1))
-    before = terms(ledger.get_subscription(sub.id))
+    before = terms(ledger.subscriptions.get(sub.id))
     may_charge = events_of(ledger, sub.id, "ChargeSucceeded")[-1]["data"]["charge_id"]
 
-    ledger.refund_charge(charge_id, amount=4900, effective_at=utc(2026, 5, 2))
-    loaded, _ = ledger.refund_charge(may_charge, amount=1, effective_at=utc(2026, 5, 2))
+    ledger.payments.refund_charge(charge_id, amount=4900, effective_at=utc(2026, 5, 2))
+    loaded, _ = ledger.payments.refund_charge(may_charge, amount=1, effective_at=utc(2026, 5, 2))
 
     assert terms(loaded) == before
-    assert terms(ledger.get_subscription(sub.id)) == before
+    assert terms(ledger.subscriptions.get(sub.id)) == before
     assert before[0] == "active"
     renewal = run_billing(ledger, utc(2026, 6, 1))
     assert renewal.billed == {"USD": 4900}, "the next invoice is the full price"
@@ -165,9 +165,9 @@ def test_refunds_never_change_the_subscriptions_status_price_or_quantity(paid) -
 
 def test_a_canceled_subscriptions_charge_can_still_be_refunded_and_it_stays_canceled(paid) -> None:  # type: ignore[no-untyped-def]
     ledger, sub, charge_id = paid
-    ledger.cancel_subscription(sub.id, when="now", effective_at=utc(2026, 4, 10))
+    ledger.subscriptions.cancel(sub.id, when="now", effective_at=utc(2026, 4, 10))
 
-    loaded, _ = ledger.refund_charge(charge_id, amount=3267, effective_at=utc(2026, 4, 10))
+    loaded, _ = ledger.payments.refund_charge(charge_id, amount=3267, effective_at=utc(2026, 4, 10))
 
     assert loaded.status == "canceled"
     assert loaded.charges[charge_id]["refunded"] == 3267
@@ -179,7 +179,7 @@ def test_a_canceled_subscriptions_charge_can_still_be_refunded_and_it_stays_canc
 def test_a_manual_charge_is_a_paid_manual_invoice_and_can_be_refunded(paid) -> None:  # type: ignore[no-untyped-def]
     ledger, sub, _ = paid
 
-    loaded, charge_id = ledger.record_charge(
+    loaded, charge_id = ledger.payments.record_charge(
         sub.id, amount=12345, currency="usd", gateway="sandbox", gateway_ref="pi_123",
         effective_at=utc(2026, 4, 15))
 
@@ -196,22 +196,22 @@ def test_a_manual_charge_is_a_paid_manual_invoice_and_can_be_refunded(paid) -> N
     assert loaded.open_invoices == {}, "a manual invoice is paid when issued"
     assert terms(loaded)[:5] == ("active", "pro", 1, 4900, 1)
 
-    _, refund_id = ledger.refund_charge(charge_id, amount=12345, effective_at=utc(2026, 4, 16))
+    _, refund_id = ledger.payments.refund_charge(charge_id, amount=12345, effective_at=utc(2026, 4, 16))
 
     (refund,) = events_of(ledger, sub.id, "RefundIssued")
     assert (refund["data"]["refund_id"], refund["data"]["charge_id"], refund["data"]["amount"]) == (
         refund_id, charge_id, 12345)
     with pytest.raises(RefundExceedsCharge):
-        ledger.refund_charge(charge_id, amount=1, effective_at=utc(2026, 4, 16))
+        ledger.payments.refund_charge(charge_id, amount=1, effective_at=utc(2026, 4, 16))
 
 
 def test_a_manual_charge_leaves_the_credit_balance_alone(paid) -> None:  # type: ignore[no-untyped-def]
     ledger, sub, _ = paid
-    ledger.change_subscription(sub.id, plan_id="basic", effective_at=utc(2026, 4, 16))
+    ledger.subscriptions.change(sub.id, plan_id="basic", effective_at=utc(2026, 4, 16))
     # 15 of 30 days left: credit 4900 / 2 = 2450, charge 1000 / 2 = 500: 1950 of credit.
-    assert ledger.get_subscription(sub.id).credit_balance == 1950
+    assert ledger.subscriptions.get(sub.id).credit_balance == 1950
 
-    loaded, _ = ledger.record_charge(sub.id, amount=700, currency="USD", gateway="sandbox",
+    loaded, _ = ledger.payments.record_charge(sub.id, amount=700, currency="USD", gateway="sandbox",
                                      gateway_ref="pi_9", effective_at=utc(2026, 4, 20))
 
     invoice = invoices_of(ledger, sub.id)[-1]["data"]
@@ -237,7 +237,7 @@ def test_a_bad_manual_charge_is_refused_and_appends_nothing(paid, fields, error)
                "effective_at": utc(2026, 4, 2), **fields}
 
     with pytest.raises(error):
-        ledger.record_charge(sub.id, **request)
+        ledger.payments.record_charge(sub.id, **request)
 
     assert log_envelopes(ledger) == before
 
@@ -260,14 +260,14 @@ def test_a_refund_that_loses_a_race_to_a_concurrent_change_is_refused_and_record
     ledger, gateway = recorded
     add_plan(ledger, "pro", amount=4900)
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="pro", effective_at=APRIL_1)
+    sub = ledger.subscriptions.start(ada.id, plan_id="pro", effective_at=APRIL_1)
     (charge_id,) = sub.charges
-    stale = ledger.get_subscription(sub.id)
+    stale = ledger.subscriptions.get(sub.id)
     # Another request changes the subscription after this refund loaded it.
-    ledger.change_subscription(sub.id, quantity=2, effective_at=utc(2026, 4, 10))
+    ledger.subscriptions.change(sub.id, quantity=2, effective_at=utc(2026, 4, 10))
 
     with loads_stale(ledger, stale), pytest.raises(ConcurrentModification):
-        ledger.refund_charge(charge_id, amount=1000, effective_at=utc(2026, 4, 11))
+        ledger.payments.refund_charge(charge_id, amount=1000, effective_at=utc(2026, 4, 11))
     assert events_of(ledger, sub.id, "RefundIssued") == []
 
 
@@ -275,14 +275,14 @@ def test_a_refund_that_loses_a_race_and_is_retried_is_refunded_once_at_the_gatew
     ledger, gateway = recorded
     add_plan(ledger, "pro", amount=4900)
     ada = paying_subscriber(ledger, "ada@example.com")
-    sub = ledger.start_subscription(ada.id, plan_id="pro", effective_at=APRIL_1)
+    sub = ledger.subscriptions.start(ada.id, plan_id="pro", effective_at=APRIL_1)
     (charge_id,) = sub.charges
-    stale = ledger.get_subscription(sub.id)
-    ledger.change_subscription(sub.id, quantity=2, effective_at=utc(2026, 4, 10))
+    stale = ledger.subscriptions.get(sub.id)
+    ledger.subscriptions.change(sub.id, quantity=2, effective_at=utc(2026, 4, 10))
     with loads_stale(ledger, stale), pytest.raises(ConcurrentModification):
-        ledger.refund_charge(charge_id, amount=1000, effective_at=utc(2026, 4, 11))
+        ledger.payments.refund_charge(charge_id, amount=1000, effective_at=utc(2026, 4, 11))
 
-    ledger.refund_charge(charge_id, amount=1000, effective_at=utc(2026, 4, 11))  # the retry
+    ledger.payments.refund_charge(charge_id, amount=1000, effective_at=utc(2026, 4, 11))  # the retry
 
     assert [r["data"]["amount"] for r in events_of(ledger, sub.id, "RefundIssued")] == [1000]
     assert sum(gateway.refunded.values()) == 1000

@@ -20,14 +20,14 @@ TOKENS = ("tok_visa", "tok_fail_first", "tok_chargeDeclined")
 def _book(url: str, n: int) -> None:
     ledger = build_ledger(Settings.from_env({"SUBLEDGER_DATABASE_URL": url}))
     try:
-        ledger.create_plan(plan_id="m", name="M", tier="basic", currency="USD", amount=1000,
+        ledger.catalog.create_plan(plan_id="m", name="M", tier="basic", currency="USD", amount=1000,
                            interval="month", trial_days=14, effective_at=START)
         for i in range(n):
-            subscriber = ledger.register_subscriber(email=f"s{i}@example.com", name="S",
+            subscriber = ledger.subscribers.register(email=f"s{i}@example.com", name="S",
                                                     effective_at=START)
-            ledger.set_payment_method(subscriber.id, gateway="sandbox", token=TOKENS[i % 3],
+            ledger.subscribers.set_payment_method(subscriber.id, gateway="sandbox", token=TOKENS[i % 3],
                                       effective_at=START)
-            ledger.start_subscription(subscriber.id, plan_id="m", effective_at=START)
+            ledger.subscriptions.start(subscriber.id, plan_id="m", effective_at=START)
     finally:
         ledger.close()
 

@@ -21,33 +21,33 @@ def started(ledger) -> Any:
     """Signed up on Jan 31 (SubscriptionStarted, InvoiceIssued, ChargeSucceeded)."""
     add_plan(ledger)
     ada = add_subscriber(ledger, token=CARD)
-    return ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
+    return ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
 
 
 def test_the_second_of_two_ledgers_saving_the_same_version_fails_and_appends_nothing(ledger, other_ledger) -> None:
     sub = started(ledger)
-    stale = other_ledger.get_subscription(sub.id)  # loaded before the first writer saves
-    ledger.change_subscription(sub.id, quantity=2, effective_at=utc(2026, 2, 10))
+    stale = other_ledger.subscriptions.get(sub.id)  # loaded before the first writer saves
+    ledger.subscriptions.change(sub.id, quantity=2, effective_at=utc(2026, 2, 10))
     position = ledger.event_log.max_position()
 
     with loads_stale(other_ledger, stale), pytest.raises(ConcurrentModification):
-        other_ledger.change_subscription(sub.id, quantity=3, effective_at=utc(2026, 2, 11))
+        other_ledger.subscriptions.change(sub.id, quantity=3, effective_at=utc(2026, 2, 11))
 
     assert ledger.event_log.max_position() == position
-    loaded = other_ledger.get_subscription(sub.id)
+    loaded = other_ledger.subscriptions.get(sub.id)
     # Signup (3 events) and the first writer's change with its invoice and charge (3).
     assert (loaded.quantity, loaded.version) == (2, 6)
     # Reloaded, the same command goes through.
-    assert other_ledger.change_subscription(sub.id, quantity=3, effective_at=utc(2026, 2, 11)).quantity == 3
+    assert other_ledger.subscriptions.change(sub.id, quantity=3, effective_at=utc(2026, 2, 11)).quantity == 3
 
 
 def test_a_stale_writer_whose_command_performs_due_events_keeps_none_of_them(ledger, other_ledger) -> None:
     sub = started(ledger)
-    stale = other_ledger.get_subscription(sub.id)
-    ledger.cancel_subscription(sub.id, when="period_end", effective_at=utc(2026, 2, 10))
+    stale = other_ledger.subscriptions.get(sub.id)
+    ledger.subscriptions.cancel(sub.id, when="period_end", effective_at=utc(2026, 2, 10))
 
     with loads_stale(other_ledger, stale), pytest.raises(ConcurrentModification):
-        other_ledger.change_subscription(sub.id, quantity=3, effective_at=utc(2026, 4, 1))
+        other_ledger.subscriptions.change(sub.id, quantity=3, effective_at=utc(2026, 4, 1))
 
     assert [e["type"] for e in log_envelopes(ledger, sub.id)] == [
         "SubscriptionStarted", "InvoiceIssued", "ChargeSucceeded", "CancellationScheduled"
@@ -76,7 +76,7 @@ def _change_from_threads(ledger, sub_id, *, synchronised: bool) -> tuple[int, in
     def attempt(i: int) -> str:
         start.wait()
         try:
-            ledger.change_subscription(sub_id, quantity=i + 2, effective_at=utc(2026, 2, 10))
+            ledger.subscriptions.change(sub_id, quantity=i + 2, effective_at=utc(2026, 2, 10))
         except ConcurrentModification:
             return "conflict"
         return "ok"
@@ -125,7 +125,7 @@ def test_concurrent_changes_from_threads_lose_no_update(ledger, synchronised: bo
             assert charge["type"] == "ChargeSucceeded"
             assert charge["data"]["invoice_id"] == invoice["data"]["invoice_id"]
             assert charge["data"]["amount"] == invoice["data"]["amount_due"]
-    loaded = ledger.get_subscription(sub.id)
+    loaded = ledger.subscriptions.get(sub.id)
     assert loaded.version == len(events)
     assert loaded.quantity == changes[-1]["data"]["quantity"]
     # Each saved change starts from the state the previous one left: none was lost.

@@ -24,10 +24,10 @@ def test_a_subscription_cannot_start_before_its_subscriber_was_registered(ledger
     position = ledger.event_log.max_position()
 
     with pytest.raises(NotYetAvailable):
-        ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
+        ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
 
     assert ledger.event_log.max_position() == position
-    assert ledger.subscription_ids(ada.id) == []
+    assert ledger.subscribers.subscription_ids(ada.id) == []
 
 
 def test_a_subscription_cannot_start_before_its_plan_was_created(ledger) -> None:
@@ -36,7 +36,7 @@ def test_a_subscription_cannot_start_before_its_plan_was_created(ledger) -> None
     position = ledger.event_log.max_position()
 
     with pytest.raises(NotYetAvailable):
-        ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
+        ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
 
     assert ledger.event_log.max_position() == position
 
@@ -48,7 +48,7 @@ def test_a_subscription_cannot_use_a_coupon_before_it_was_created(ledger) -> Non
     position = ledger.event_log.max_position()
 
     with pytest.raises(NotYetAvailable):
-        ledger.start_subscription(ada.id, plan_id="basic", coupon="twenty", effective_at=JAN_31)
+        ledger.subscriptions.start(ada.id, plan_id="basic", coupon="twenty", effective_at=JAN_31)
 
     assert ledger.event_log.max_position() == position
 
@@ -57,10 +57,10 @@ def test_a_change_to_a_plan_created_later_is_not_yet_available(ledger) -> None:
     add_plan(ledger)
     add_plan(ledger, "premium", at=utc(2026, 3, 1))
     ada = add_subscriber(ledger, token=CARD)
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
 
     with pytest.raises(NotYetAvailable):
-        ledger.change_subscription(sub.id, plan_id="premium", effective_at=utc(2026, 2, 10))
+        ledger.subscriptions.change(sub.id, plan_id="premium", effective_at=utc(2026, 2, 10))
 
     assert log_types(ledger, sub.id) == ["SubscriptionStarted", "InvoiceIssued", "ChargeSucceeded"]
 
@@ -68,14 +68,14 @@ def test_a_change_to_a_plan_created_later_is_not_yet_available(ledger) -> None:
 def test_a_command_earlier_than_the_subscriptions_last_event_is_out_of_order(ledger) -> None:
     add_plan(ledger)
     ada = add_subscriber(ledger, token=CARD)
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
-    ledger.change_subscription(sub.id, quantity=2, effective_at=utc(2026, 3, 5))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
+    ledger.subscriptions.change(sub.id, quantity=2, effective_at=utc(2026, 3, 5))
 
     # The renewal of Feb 28 and the change of Mar 5 (each invoiced and paid) are in the log now.
     with pytest.raises(EffectiveAtOutOfOrder):
-        ledger.change_subscription(sub.id, quantity=3, effective_at=utc(2026, 3, 1))
+        ledger.subscriptions.change(sub.id, quantity=3, effective_at=utc(2026, 3, 1))
     with pytest.raises(EffectiveAtOutOfOrder):
-        ledger.cancel_subscription(sub.id, effective_at=utc(2026, 3, 4, 23, 59, 59))
+        ledger.subscriptions.cancel(sub.id, effective_at=utc(2026, 3, 4, 23, 59, 59))
 
     assert log_types(ledger, sub.id) == [
         "SubscriptionStarted", "InvoiceIssued", "ChargeSucceeded",
@@ -83,7 +83,7 @@ def test_a_command_earlier_than_the_subscriptions_last_event_is_out_of_order(led
         "SubscriptionChanged", "InvoiceIssued", "ChargeSucceeded",
     ]
     # The same instant as the last event is in order.
-    same = ledger.change_subscription(sub.id, quantity=3, effective_at=utc(2026, 3, 5))
+    same = ledger.subscriptions.change(sub.id, quantity=3, effective_at=utc(2026, 3, 5))
     assert same.quantity == 3
 
 
@@ -92,11 +92,11 @@ def test_out_of_order_applies_to_subscribers_and_plans_too(ledger) -> None:
     ada = add_subscriber(ledger, at=utc(2026, 2, 1))
 
     with pytest.raises(EffectiveAtOutOfOrder):
-        ledger.add_plan_price("basic", amount=2000, effective_at=utc(2026, 1, 15))
+        ledger.catalog.add_plan_price("basic", amount=2000, effective_at=utc(2026, 1, 15))
     with pytest.raises(EffectiveAtOutOfOrder):
-        ledger.change_subscriber_details(ada.id, {"name": "Ada L."}, effective_at=utc(2026, 1, 15))
+        ledger.subscribers.change_details(ada.id, {"name": "Ada L."}, effective_at=utc(2026, 1, 15))
     with pytest.raises(EffectiveAtOutOfOrder):
-        ledger.set_payment_method(ada.id, gateway="sandbox", token="tok", effective_at=utc(2026, 1, 15))
+        ledger.subscribers.set_payment_method(ada.id, gateway="sandbox", token="tok", effective_at=utc(2026, 1, 15))
 
     assert log_types(ledger) == ["PlanCreated", "SubscriberRegistered"]
 
@@ -113,14 +113,14 @@ def test_effective_at_more_than_five_minutes_ahead_of_the_server_clock_is_refuse
 def test_effective_at_up_to_five_minutes_ahead_is_accepted_as_clock_skew(clocked_ledger, clock) -> None:
     add_plan(clocked_ledger, at=clock.now)
     ada = add_subscriber(clocked_ledger, at=clock.now + timedelta(minutes=4), token=CARD)
-    sub = clocked_ledger.start_subscription(
+    sub = clocked_ledger.subscriptions.start(
         ada.id, plan_id="basic", effective_at=clock.now + timedelta(minutes=5)
     )
 
     assert ada.registered_at == clock.now + timedelta(minutes=4)
     assert sub.started_at == clock.now + timedelta(minutes=5)
     with pytest.raises(EffectiveAtInFuture):
-        clocked_ledger.change_subscription(
+        clocked_ledger.subscriptions.change(
             sub.id, quantity=2, effective_at=clock.now + timedelta(minutes=6)
         )
 

@@ -4,12 +4,18 @@ and the two times of every event (recorded_at is the ledger's clock, never the c
 from __future__ import annotations
 
 import inspect
+from dataclasses import fields, is_dataclass
 from uuid import uuid4
 
 import pytest
 from factories import CARD, add_plan, add_subscriber, log_envelopes, utc
 
-from subledger.commands.ledger import Ledger
+from subledger.commands import writes
+from subledger.commands.catalog import Catalog
+from subledger.commands.payments import Payments
+from subledger.commands.periods import Periods
+from subledger.commands.subscribers import Subscribers
+from subledger.commands.subscriptions import Subscriptions
 from subledger.domain.time import isoformat
 from subledger.store.log import UnknownEventType
 
@@ -21,12 +27,12 @@ def two_subscribers_interleaved(ledger):
     add_plan(ledger)
     ada = add_subscriber(ledger, "ada@example.com", token=CARD)
     bob = add_subscriber(ledger, "bob@example.com", token=CARD)
-    ada_sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
-    bob_sub = ledger.start_subscription(bob.id, plan_id="basic", effective_at=JAN_31)
-    ledger.change_subscription(ada_sub.id, quantity=2, effective_at=utc(2026, 3, 5))
-    ledger.set_payment_method(bob.id, gateway="sandbox", token=CARD, effective_at=utc(2026, 3, 5))
-    ledger.change_subscriber_details(ada.id, {"name": "Ada L."}, effective_at=utc(2026, 3, 6))
-    ledger.pause_subscription(bob_sub.id, effective_at=utc(2026, 3, 6))
+    ada_sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
+    bob_sub = ledger.subscriptions.start(bob.id, plan_id="basic", effective_at=JAN_31)
+    ledger.subscriptions.change(ada_sub.id, quantity=2, effective_at=utc(2026, 3, 5))
+    ledger.subscribers.set_payment_method(bob.id, gateway="sandbox", token=CARD, effective_at=utc(2026, 3, 5))
+    ledger.subscribers.change_details(ada.id, {"name": "Ada L."}, effective_at=utc(2026, 3, 6))
+    ledger.subscriptions.pause(bob_sub.id, effective_at=utc(2026, 3, 6))
     return ada, ada_sub, bob, bob_sub
 
 
@@ -105,7 +111,7 @@ def test_a_history_is_exactly_the_subscribers_and_their_subscriptions_events_in_
         "SubscriptionChanged", "InvoiceIssued", "ChargeSucceeded",
         "SubscriberDetailsChanged",
     ]
-    assert ledger.subscription_ids(ada.id) == [ada_sub.id]
+    assert ledger.subscribers.subscription_ids(ada.id) == [ada_sub.id]
 
 
 def test_a_history_pages_after_a_position(ledger) -> None:
@@ -128,12 +134,12 @@ def test_an_unknown_subscriber_has_an_empty_history(ledger) -> None:
 def test_recorded_at_is_the_ledger_clock_and_effective_at_defaults_to_it(clocked_ledger, clock) -> None:
     t1 = clock.now
     add_plan(clocked_ledger, at=utc(2026, 1, 1))
-    ada = clocked_ledger.register_subscriber(email="ada@example.com", name="Ada")  # no effective_at
-    clocked_ledger.set_payment_method(ada.id, gateway="sandbox", token=CARD)
+    ada = clocked_ledger.subscribers.register(email="ada@example.com", name="Ada")  # no effective_at
+    clocked_ledger.subscribers.set_payment_method(ada.id, gateway="sandbox", token=CARD)
     t2 = clock.advance(hours=3, microseconds=250)
-    sub = clocked_ledger.start_subscription(ada.id, plan_id="basic", effective_at=utc(2026, 6, 1, 13))
+    sub = clocked_ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=utc(2026, 6, 1, 13))
     t3 = clock.set(utc(2026, 7, 5, 8))
-    clocked_ledger.change_subscription(sub.id, quantity=2, effective_at=utc(2026, 7, 3))
+    clocked_ledger.subscriptions.change(sub.id, quantity=2, effective_at=utc(2026, 7, 3))
 
     events = log_envelopes(clocked_ledger)
     assert [(e["type"], e["recorded_at"], e["effective_at"]) for e in events] == [
@@ -156,21 +162,24 @@ def test_recorded_at_is_the_ledger_clock_and_effective_at_defaults_to_it(clocked
 
 
 def test_recorded_at_survives_reloading_from_the_store(clocked_ledger, clock) -> None:
-    ada = clocked_ledger.register_subscriber(email="ada@example.com", name="Ada")
+    ada = clocked_ledger.subscribers.register(email="ada@example.com", name="Ada")
     clock.advance(days=30)
 
-    loaded = clocked_ledger.get_subscriber(ada.id)
+    loaded = clocked_ledger.subscribers.get(ada.id)
 
     assert loaded.registered_at == utc(2026, 6, 1, 12)
     assert loaded.modified_on == utc(2026, 6, 1, 12)
 
 
 def test_no_command_lets_the_client_supply_recorded_at() -> None:
-    commands = [
-        name for name, member in inspect.getmembers(Ledger, inspect.isfunction)
-        if "effective_at" in inspect.signature(member).parameters
-    ]
-    assert len(commands) >= 12
-    for name in commands:
-        parameters = inspect.signature(getattr(Ledger, name)).parameters
-        assert not {"recorded_at", "timestamp"} & set(parameters), name
+    commands = [cls for cls in vars(writes).values()
+                if isinstance(cls, type) and issubclass(cls, writes.Write) and is_dataclass(cls)]
+    assert len(commands) >= 15
+    for command in commands:
+        assert not {"recorded_at", "timestamp"} & {f.name for f in fields(command)}, command
+    services = [Catalog, Subscribers, Subscriptions, Payments, Periods]
+    methods = [m for s in services for _, m in inspect.getmembers(s, inspect.isfunction)
+               if "idempotency" in inspect.signature(m).parameters]
+    assert len(methods) >= 15
+    for method in methods:
+        assert not {"recorded_at", "timestamp"} & set(inspect.signature(method).parameters), method

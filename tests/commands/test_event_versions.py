@@ -44,7 +44,7 @@ def old_ledger(settings: Settings) -> Iterator[Ledger]:
 def store_v1_details_change(ledger: Ledger) -> UUID:
     """A subscriber registered, then renamed with their external_ref removed by the
     version-1 code: that second event written to the store as the old code wrote it."""
-    subscriber = ledger.register_subscriber(
+    subscriber = ledger.subscribers.register(
         email="ada@example.com", name="Ada", external_ref="crm-1",
         effective_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
@@ -57,13 +57,13 @@ def store_v1_details_change(ledger: Ledger) -> UUID:
 def test_the_aggregate_is_rebuilt_from_a_version_1_event(old_ledger: Ledger) -> None:
     subscriber_id = store_v1_details_change(old_ledger)
 
-    subscriber = old_ledger.get_subscriber(subscriber_id)
+    subscriber = old_ledger.subscribers.get(subscriber_id)
 
     assert (subscriber.email, subscriber.name, subscriber.external_ref) == ("ada@example.com", "Ada L", None)
     assert subscriber.version == 2
     assert subscriber.last_effective_at == datetime(2026, 2, 1, tzinfo=UTC)
     with pytest.raises(EmptyChange):
-        old_ledger.change_subscriber_details(subscriber_id, {"name": "Ada L", "external_ref": None})
+        old_ledger.subscribers.change_details(subscriber_id, {"name": "Ada L", "external_ref": None})
 
 
 def test_the_log_answers_a_version_1_event_as_version_2(old_ledger: Ledger) -> None:
@@ -97,7 +97,7 @@ def test_the_http_api_serves_a_version_1_event_as_version_2(settings: Settings, 
 def test_new_events_are_stored_as_version_2_and_old_ones_are_never_rewritten(old_ledger: Ledger) -> None:
     subscriber_id = store_v1_details_change(old_ledger)
 
-    old_ledger.change_subscriber_details(subscriber_id, {"external_ref": "crm-2"})
+    old_ledger.subscribers.change_details(subscriber_id, {"external_ref": "crm-2"})
 
     stored = old_ledger.recorder.select_events(subscriber_id)
     assert [e.originator_version for e in stored] == [1, 2, 3]
@@ -108,4 +108,4 @@ def test_new_events_are_stored_as_version_2_and_old_ones_are_never_rewritten(old
         {"external_ref": None, "name": "Ada L"}, {"external_ref": "crm-2"}]
     for envelope in items:
         jsonschema.validate(envelope, event_schema("SubscriberDetailsChanged"))
-    assert old_ledger.get_subscriber(subscriber_id).external_ref == "crm-2"
+    assert old_ledger.subscribers.get(subscriber_id).external_ref == "crm-2"

@@ -30,11 +30,11 @@ def periods(envelopes: list[dict]) -> list[tuple[str, str, str]]:
 def test_first_command_after_the_trial_end_records_the_trial_end_first(ledger) -> None:
     add_plan(ledger, "pro", amount=2000, trial_days=14)
     ada = add_subscriber(ledger, token=CARD)
-    sub = ledger.start_subscription(ada.id, plan_id="pro", effective_at=JAN_31)
+    sub = ledger.subscriptions.start(ada.id, plan_id="pro", effective_at=JAN_31)
     assert sub.status == "trialing"
     assert sub.trial_end == utc(2026, 2, 14)
 
-    ledger.change_subscription(sub.id, quantity=2, effective_at=utc(2026, 2, 20))
+    ledger.subscriptions.change(sub.id, quantity=2, effective_at=utc(2026, 2, 20))
 
     events = log_envelopes(ledger, sub.id)
     assert [e["type"] for e in events] == [
@@ -48,7 +48,7 @@ def test_first_command_after_the_trial_end_records_the_trial_end_first(ledger) -
     assert trial_ended["effective_at"] == "2026-02-14T00:00:00Z"
     assert trial_ended["data"]["billing_anchor"] == "2026-02-14T00:00:00Z"
     assert changed["effective_at"] == "2026-02-20T00:00:00Z"
-    loaded = ledger.get_subscription(sub.id)
+    loaded = ledger.subscriptions.get(sub.id)
     assert loaded.status == "active"
     assert loaded.quantity == 2
     assert loaded.billing_anchor == utc(2026, 2, 14)
@@ -58,10 +58,10 @@ def test_first_command_after_the_trial_end_records_the_trial_end_first(ledger) -
 def test_a_later_command_performs_the_renewals_from_a_jan_31_anchor_clamped_to_month_ends(ledger) -> None:
     add_plan(ledger)
     ada = add_subscriber(ledger, token=CARD)
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
     assert (sub.current_period_start, sub.current_period_end) == (JAN_31, utc(2026, 2, 28))
 
-    ledger.change_subscription(sub.id, quantity=3, effective_at=utc(2026, 5, 1))
+    ledger.subscriptions.change(sub.id, quantity=3, effective_at=utc(2026, 5, 1))
 
     assert log_types(ledger, sub.id) == [
         "SubscriptionStarted", "InvoiceIssued", "ChargeSucceeded",
@@ -78,7 +78,7 @@ def test_a_later_command_performs_the_renewals_from_a_jan_31_anchor_clamped_to_m
     ]
     assert [e["data"]["period_number"] for e in renewals] == [1, 2, 3]
     assert {e["data"]["billing_anchor"] for e in renewals} == {"2026-01-31T00:00:00Z"}
-    loaded = ledger.get_subscription(sub.id)
+    loaded = ledger.subscriptions.get(sub.id)
     assert loaded.billing_anchor == JAN_31
     assert (loaded.current_period_start, loaded.current_period_end) == (utc(2026, 4, 30), utc(2026, 5, 31))
 
@@ -86,9 +86,9 @@ def test_a_later_command_performs_the_renewals_from_a_jan_31_anchor_clamped_to_m
 def test_a_renewal_at_exactly_the_command_instant_is_performed_before_the_command(ledger) -> None:
     add_plan(ledger)
     ada = add_subscriber(ledger, token=CARD)
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
 
-    ledger.change_subscription(sub.id, quantity=2, effective_at=utc(2026, 2, 28))
+    ledger.subscriptions.change(sub.id, quantity=2, effective_at=utc(2026, 2, 28))
 
     events = log_envelopes(ledger, sub.id)
     assert [e["type"] for e in events] == [
@@ -104,15 +104,15 @@ def test_a_plan_change_now_keeps_the_billing_anchor(ledger) -> None:
     add_plan(ledger)
     add_plan(ledger, "premium", amount=3000)
     ada = add_subscriber(ledger, token=CARD)
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
 
-    changed = ledger.change_subscription(sub.id, plan_id="premium", effective_at=utc(2026, 2, 10))
+    changed = ledger.subscriptions.change(sub.id, plan_id="premium", effective_at=utc(2026, 2, 10))
     assert changed.plan_id == "premium"
     assert changed.amount == 3000
     assert changed.billing_anchor == JAN_31
     assert (changed.current_period_start, changed.current_period_end) == (JAN_31, utc(2026, 2, 28))
 
-    ledger.change_subscription(sub.id, quantity=2, effective_at=utc(2026, 3, 5))
+    ledger.subscriptions.change(sub.id, quantity=2, effective_at=utc(2026, 3, 5))
     assert log_types(ledger, sub.id) == [
         "SubscriptionStarted", "InvoiceIssued", "ChargeSucceeded",
         "SubscriptionChanged", "InvoiceIssued", "ChargeSucceeded",
@@ -133,15 +133,15 @@ def test_a_change_scheduled_for_period_end_applies_at_the_renewal(ledger) -> Non
     add_plan(ledger)
     add_plan(ledger, "premium", amount=3000)
     ada = add_subscriber(ledger, token=CARD)
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
 
-    scheduled = ledger.change_subscription(
+    scheduled = ledger.subscriptions.change(
         sub.id, plan_id="premium", when="period_end", effective_at=utc(2026, 2, 10)
     )
     assert scheduled.plan_id == "basic"  # nothing changes before the renewal
     assert scheduled.scheduled_change["at"] == utc(2026, 2, 28)
 
-    paused = ledger.pause_subscription(sub.id, effective_at=utc(2026, 3, 5))
+    paused = ledger.subscriptions.pause(sub.id, effective_at=utc(2026, 3, 5))
 
     events = log_envelopes(ledger, sub.id)
     assert [e["type"] for e in events] == [
@@ -167,14 +167,14 @@ def test_a_change_scheduled_for_period_end_applies_at_the_renewal(ledger) -> Non
 def test_a_cancellation_at_period_end_makes_a_later_command_find_the_subscription_canceled(ledger) -> None:
     add_plan(ledger)
     ada = add_subscriber(ledger, token=CARD)
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
-    scheduled = ledger.cancel_subscription(sub.id, when="period_end", effective_at=utc(2026, 2, 10))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
+    scheduled = ledger.subscriptions.cancel(sub.id, when="period_end", effective_at=utc(2026, 2, 10))
     assert scheduled.status == "active"
     assert scheduled.cancel_at == utc(2026, 2, 28)
     position = ledger.event_log.max_position()
 
     with pytest.raises(SubscriptionAlreadyCanceled) as refused:
-        ledger.change_subscription(sub.id, quantity=2, effective_at=utc(2026, 3, 5))
+        ledger.subscriptions.change(sub.id, quantity=2, effective_at=utc(2026, 3, 5))
 
     assert "2026-02-28T00:00:00Z" in str(refused.value)
     # The refused command's due events (the cancellation) are discarded with it.
@@ -182,17 +182,17 @@ def test_a_cancellation_at_period_end_makes_a_later_command_find_the_subscriptio
     assert log_types(ledger, sub.id) == [
         "SubscriptionStarted", "InvoiceIssued", "ChargeSucceeded", "CancellationScheduled"
     ]
-    assert ledger.get_subscription(sub.id).cancel_at == utc(2026, 2, 28)
+    assert ledger.subscriptions.get(sub.id).cancel_at == utc(2026, 2, 28)
 
 
 def test_a_command_before_the_scheduled_cancellation_is_still_accepted(ledger) -> None:
     add_plan(ledger)
     ada = add_subscriber(ledger, token=CARD)
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
-    ledger.cancel_subscription(sub.id, when="period_end", effective_at=utc(2026, 2, 10))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
+    ledger.subscriptions.cancel(sub.id, when="period_end", effective_at=utc(2026, 2, 10))
 
-    revoked = ledger.revoke_cancellation(sub.id, effective_at=utc(2026, 2, 27))
-    renewed = ledger.change_subscription(sub.id, quantity=2, effective_at=utc(2026, 3, 5))
+    revoked = ledger.subscriptions.revoke_cancellation(sub.id, effective_at=utc(2026, 2, 27))
+    renewed = ledger.subscriptions.change(sub.id, quantity=2, effective_at=utc(2026, 3, 5))
 
     assert revoked.cancel_at is None
     assert renewed.status == "active"
@@ -207,10 +207,10 @@ def test_a_command_before_the_scheduled_cancellation_is_still_accepted(ledger) -
 def test_resuming_a_paused_subscription_starts_a_new_anchor(ledger) -> None:
     add_plan(ledger)
     ada = add_subscriber(ledger, token=CARD)
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
-    ledger.pause_subscription(sub.id, effective_at=utc(2026, 2, 10))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
+    ledger.subscriptions.pause(sub.id, effective_at=utc(2026, 2, 10))
 
-    resumed = ledger.resume_subscription(sub.id, effective_at=utc(2026, 3, 15))
+    resumed = ledger.subscriptions.resume(sub.id, effective_at=utc(2026, 3, 15))
 
     # Nothing renews while paused (Feb 28 passed without a renewal); the resume invoices.
     assert log_types(ledger, sub.id) == [
@@ -221,7 +221,7 @@ def test_resuming_a_paused_subscription_starts_a_new_anchor(ledger) -> None:
     assert resumed.billing_anchor == utc(2026, 3, 15)
     assert (resumed.current_period_start, resumed.current_period_end) == (utc(2026, 3, 15), utc(2026, 4, 15))
 
-    ledger.change_subscription(sub.id, quantity=2, effective_at=utc(2026, 4, 20))
+    ledger.subscriptions.change(sub.id, quantity=2, effective_at=utc(2026, 4, 20))
     renewal = log_envelopes(ledger, sub.id)[7]
     assert renewal["type"] == "SubscriptionRenewed"
     assert periods([renewal]) == [
@@ -234,7 +234,7 @@ def test_a_coupon_given_at_start_is_recorded_right_after_the_subscription_starte
     add_coupon(ledger, "twenty", percent_off=20, duration="repeating", duration_in_months=3)
     ada = add_subscriber(ledger, token=CARD)
 
-    sub = ledger.start_subscription(ada.id, plan_id="basic", coupon="twenty", effective_at=JAN_31)
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", coupon="twenty", effective_at=JAN_31)
 
     events = log_envelopes(ledger, sub.id)
     assert [e["type"] for e in events] == [
@@ -247,16 +247,16 @@ def test_a_coupon_given_at_start_is_recorded_right_after_the_subscription_starte
     assert applied["effective_at"] == started["effective_at"] == isoformat(JAN_31)
     assert applied["data"]["coupon_id"] == "twenty"
     assert applied["data"]["ends_at"] == "2026-04-30T00:00:00Z"
-    assert ledger.get_subscription(sub.id).coupon["coupon_id"] == "twenty"
+    assert ledger.subscriptions.get(sub.id).coupon["coupon_id"] == "twenty"
 
 
 def test_a_plan_change_never_starts_a_trial(ledger) -> None:
     add_plan(ledger)
     add_plan(ledger, "pro", amount=2000, trial_days=14)
     ada = add_subscriber(ledger, token=CARD)
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
 
-    changed = ledger.change_subscription(sub.id, plan_id="pro", effective_at=utc(2026, 2, 10))
+    changed = ledger.subscriptions.change(sub.id, plan_id="pro", effective_at=utc(2026, 2, 10))
 
     assert changed.status == "active"
     assert changed.trial_end is None
@@ -265,12 +265,12 @@ def test_a_plan_change_never_starts_a_trial(ledger) -> None:
 def test_a_cancellation_at_a_given_time_ends_the_subscription_then(ledger) -> None:
     add_plan(ledger)
     ada = add_subscriber(ledger, token=CARD)
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
-    ledger.cancel_subscription(sub.id, when="at", at=utc(2026, 3, 10), effective_at=utc(2026, 2, 1))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
+    ledger.subscriptions.cancel(sub.id, when="at", at=utc(2026, 3, 10), effective_at=utc(2026, 2, 1))
 
     with pytest.raises(SubscriptionAlreadyCanceled):
-        ledger.change_subscription(sub.id, quantity=2, effective_at=utc(2026, 3, 10))
-    kept = ledger.change_subscription(sub.id, quantity=2, effective_at=utc(2026, 3, 9))
+        ledger.subscriptions.change(sub.id, quantity=2, effective_at=utc(2026, 3, 10))
+    kept = ledger.subscriptions.change(sub.id, quantity=2, effective_at=utc(2026, 3, 9))
 
     assert kept.cancel_at == utc(2026, 3, 10)
     assert log_types(ledger, sub.id) == [
@@ -283,14 +283,14 @@ def test_a_cancellation_at_a_given_time_ends_the_subscription_then(ledger) -> No
 def test_a_cancellation_time_given_with_an_offset_is_kept_in_utc(ledger) -> None:
     add_plan(ledger)
     ada = add_subscriber(ledger, token=CARD)
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
     plus_two = timezone(timedelta(hours=2))
 
-    ledger.cancel_subscription(
+    ledger.subscriptions.cancel(
         sub.id, when="at", at=datetime(2026, 3, 10, tzinfo=plus_two), effective_at=utc(2026, 2, 1)
     )
 
-    cancel_at = ledger.get_subscription(sub.id).cancel_at
+    cancel_at = ledger.subscriptions.get(sub.id).cancel_at
     assert cancel_at == utc(2026, 3, 9, 22)
     assert cancel_at.utcoffset() == timedelta(0)
 
@@ -298,7 +298,7 @@ def test_a_cancellation_time_given_with_an_offset_is_kept_in_utc(ledger) -> None
 def test_a_cancellation_time_without_an_offset_is_invalid_input(ledger) -> None:
     add_plan(ledger)
     ada = add_subscriber(ledger, token=CARD)
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=JAN_31)
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
 
     with pytest.raises(InvalidInput):
-        ledger.cancel_subscription(sub.id, when="at", at=datetime(2026, 3, 10), effective_at=utc(2026, 2, 1))
+        ledger.subscriptions.cancel(sub.id, when="at", at=datetime(2026, 3, 10), effective_at=utc(2026, 2, 1))

@@ -10,6 +10,7 @@ from subledger.domain.errors import (
     DomainError,
     GatewayUnavailableError,
     InvalidInput,
+    MalformedRequest,
     NotFound,
     all_error_classes,
 )
@@ -44,10 +45,10 @@ def test_every_error_class_has_a_title() -> None:
         assert cls.title.strip(), cls
 
 
-def test_every_concrete_error_is_an_invalid_input_a_not_found_or_a_conflict_except_gateway_unavailable() -> None:
+def test_every_concrete_error_is_of_one_kind_except_gateway_unavailable() -> None:
     for cls in all_error_classes():
         if cls not in (DomainError, GatewayUnavailableError):
-            assert issubclass(cls, (InvalidInput, NotFound, Conflict)), cls
+            assert issubclass(cls, (InvalidInput, NotFound, Conflict, MalformedRequest)), cls
 
 
 def test_gateway_unavailable_is_a_domain_error_of_none_of_the_three_kinds() -> None:

@@ -59,7 +59,7 @@ def test_a_subscription_body_is_valid_for_its_message_schema_and_its_http_model(
     started = ledger.event_log.read(0, 10_000, ["SubscriptionStarted"]).items
     assert started
     for envelope in started:
-        body = subscription_body(ledger.get_subscription(UUID(envelope["aggregate_id"])))
+        body = subscription_body(ledger.subscriptions.get(UUID(envelope["aggregate_id"])))
         _validator("SubscriptionState").validate({"position": envelope["position"], **body})
         assert SubscriptionOut.model_validate(body).model_dump() == body
 

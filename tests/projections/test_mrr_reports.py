@@ -15,26 +15,26 @@ def at(month: int, day: int) -> datetime:
 
 
 def _subscriber(ledger, name: str, when: datetime):  # type: ignore[no-untyped-def]
-    subscriber = ledger.register_subscriber(email=f"{name}@example.com", name=name, effective_at=when)
-    ledger.set_payment_method(subscriber.id, gateway="sandbox", token="tok_visa", effective_at=when)
+    subscriber = ledger.subscribers.register(email=f"{name}@example.com", name=name, effective_at=when)
+    ledger.subscribers.set_payment_method(subscriber.id, gateway="sandbox", token="tok_visa", effective_at=when)
     return subscriber
 
 
 def _book(ledger) -> None:  # type: ignore[no-untyped-def]
     """Ada: basic monthly 1000 x2 from Jan 10, x3 from Feb 10, canceled Apr 20.
     Bo: pro yearly 12000 (1000 a month) from Jan 20, paused Mar 5, resumed Apr 2."""
-    ledger.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=1000,
+    ledger.catalog.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=1000,
                        interval="month", effective_at=at(1, 1))
-    ledger.create_plan(plan_id="pro-y", name="Pro yearly", tier="pro", currency="USD", amount=12000,
+    ledger.catalog.create_plan(plan_id="pro-y", name="Pro yearly", tier="pro", currency="USD", amount=12000,
                        interval="year", effective_at=at(1, 1))
     ada = _subscriber(ledger, "ada", at(1, 10))
     bo = _subscriber(ledger, "bo", at(1, 20))
-    ada_sub = ledger.start_subscription(ada.id, plan_id="basic", quantity=2, effective_at=at(1, 10))
-    bo_sub = ledger.start_subscription(bo.id, plan_id="pro-y", effective_at=at(1, 20))
-    ledger.change_subscription(ada_sub.id, quantity=3, effective_at=at(2, 10))
-    ledger.pause_subscription(bo_sub.id, effective_at=at(3, 5))
-    ledger.resume_subscription(bo_sub.id, effective_at=at(4, 2))
-    ledger.cancel_subscription(ada_sub.id, when="now", effective_at=at(4, 20))
+    ada_sub = ledger.subscriptions.start(ada.id, plan_id="basic", quantity=2, effective_at=at(1, 10))
+    bo_sub = ledger.subscriptions.start(bo.id, plan_id="pro-y", effective_at=at(1, 20))
+    ledger.subscriptions.change(ada_sub.id, quantity=3, effective_at=at(2, 10))
+    ledger.subscriptions.pause(bo_sub.id, effective_at=at(3, 5))
+    ledger.subscriptions.resume(bo_sub.id, effective_at=at(4, 2))
+    ledger.subscriptions.cancel(ada_sub.id, when="now", effective_at=at(4, 20))
 
 
 def test_the_mrr_report_matches_the_figures_worked_by_hand(ledger, projector, client) -> None:  # type: ignore[no-untyped-def]
@@ -83,14 +83,14 @@ def test_each_movement_names_the_events_and_positions_that_caused_it(ledger, pro
 def test_a_backdated_subscription_rederives_movements_and_the_past_belief_stays_queryable(
     ledger, projector, client,  # type: ignore[no-untyped-def]
 ) -> None:
-    ledger.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=1000,
+    ledger.catalog.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=1000,
                        interval="month", effective_at=at(1, 1))
     ada = _subscriber(ledger, "ada", at(1, 1))
-    ledger.start_subscription(ada.id, plan_id="basic", effective_at=at(1, 10))
+    ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=at(1, 10))
     time.sleep(0.01)
     known_before = datetime.now(UTC)
     time.sleep(0.01)
-    ledger.start_subscription(ada.id, plan_id="basic", effective_at=at(1, 5))  # backdated
+    ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=at(1, 5))  # backdated
     projector.run_once()
 
     def kinds(**params: str) -> list[tuple[str, str, str]]:

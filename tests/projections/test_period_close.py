@@ -10,15 +10,15 @@ def at(month: int, day: int) -> datetime:
 
 
 def _signup(ledger, name: str, when: datetime):  # type: ignore[no-untyped-def]
-    subscriber = ledger.register_subscriber(email=f"{name}@example.com", name=name, effective_at=at(1, 1))
-    ledger.set_payment_method(subscriber.id, gateway="sandbox", token="tok_visa", effective_at=at(1, 1))
-    return ledger.start_subscription(subscriber.id, plan_id="basic", effective_at=when)
+    subscriber = ledger.subscribers.register(email=f"{name}@example.com", name=name, effective_at=at(1, 1))
+    ledger.subscribers.set_payment_method(subscriber.id, gateway="sandbox", token="tok_visa", effective_at=at(1, 1))
+    return ledger.subscriptions.start(subscriber.id, plan_id="basic", effective_at=when)
 
 
 def test_a_closed_period_keeps_its_figures_and_shows_the_backdated_signup_that_restated_them(
     ledger, projector, client,  # type: ignore[no-untyped-def]
 ) -> None:
-    ledger.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=1000,
+    ledger.catalog.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=1000,
                        interval="month", effective_at=at(1, 1))
     _signup(ledger, "ada", at(3, 10))
     projector.run_once()

@@ -123,10 +123,10 @@ def _history(data: st.DataObject, tmp_path_factory: pytest.TempPathFactory) -> I
 def _play(data: st.DataObject, history: History, clock: TickingClock) -> None:
     ledger = history.ledger
     for plan_id, currency, amount, interval, trial in PLANS:
-        ledger.create_plan(plan_id=plan_id, name=plan_id, tier=plan_id, currency=currency,
+        ledger.catalog.create_plan(plan_id=plan_id, name=plan_id, tier=plan_id, currency=currency,
                            amount=amount, interval=interval, trial_days=trial, effective_at=CATALOG_AT)
     for coupon in COUPONS:
-        ledger.create_coupon(**coupon, effective_at=CATALOG_AT)  # type: ignore[arg-type]
+        ledger.catalog.create_coupon(**coupon, effective_at=CATALOG_AT)  # type: ignore[arg-type]
     cursor = CATALOG_AT + timedelta(days=1)
     subscribers: list[tuple[UUID, datetime]] = []
     subscriptions: list[UUID] = []
@@ -136,7 +136,7 @@ def _play(data: st.DataObject, history: History, clock: TickingClock) -> None:
         quantity = data.draw(st.integers(1, 4), label="quantity")
         coupon = data.draw(st.sampled_from([None, None, "R20", "F10", "A5", "O3"]), label="coupon")
         trial = data.draw(st.sampled_from([None, None, 0, 10]), label="trial days")
-        subscription = ledger.start_subscription(subscriber, plan_id=plan, quantity=quantity,
+        subscription = ledger.subscriptions.start(subscriber, plan_id=plan, quantity=quantity,
                                                  coupon=coupon, trial_days=trial, effective_at=at)
         subscriptions.append(subscription.id)
 
@@ -148,10 +148,10 @@ def _play(data: st.DataObject, history: History, clock: TickingClock) -> None:
         history.commands.append(command)
         try:
             if command == "signup":
-                who = ledger.register_subscriber(email=f"s{len(subscribers)}@example.com",
+                who = ledger.subscribers.register(email=f"s{len(subscribers)}@example.com",
                                                  name=f"S{len(subscribers)}", effective_at=cursor)
                 token = data.draw(st.sampled_from(["tok_visa"] * 4 + ["tok_chargeDeclined"]), label="card")
-                ledger.set_payment_method(who.id, gateway="sandbox", token=token, effective_at=cursor)
+                ledger.subscribers.set_payment_method(who.id, gateway="sandbox", token=token, effective_at=cursor)
                 subscribers.append((who.id, cursor))
                 start(who.id, cursor)
             elif command == "second":
@@ -182,21 +182,21 @@ def _on_subscription(data: st.DataObject, ledger: Ledger, command: str, sid: UUI
         plan = data.draw(st.sampled_from([None, *[p[0] for p in PLANS]]), label="new plan")
         quantity = data.draw(st.sampled_from([None, 1, 2, 7]), label="new quantity")
         when = data.draw(st.sampled_from(["now", "period_end"]), label="when")
-        ledger.change_subscription(sid, plan_id=plan, quantity=quantity, when=when, effective_at=at)
+        ledger.subscriptions.change(sid, plan_id=plan, quantity=quantity, when=when, effective_at=at)
     elif command == "pause":
-        ledger.pause_subscription(sid, effective_at=at)
+        ledger.subscriptions.pause(sid, effective_at=at)
     elif command == "resume":
-        ledger.resume_subscription(sid, effective_at=at)
+        ledger.subscriptions.resume(sid, effective_at=at)
     elif command == "cancel":
         when = data.draw(st.sampled_from(["now", "period_end"]), label="cancel when")
-        ledger.cancel_subscription(sid, when=when, effective_at=at)
+        ledger.subscriptions.cancel(sid, when=when, effective_at=at)
     elif command == "revoke":
-        ledger.revoke_cancellation(sid, effective_at=at)
+        ledger.subscriptions.revoke_cancellation(sid, effective_at=at)
     elif command == "coupon":
         coupon = data.draw(st.sampled_from([c["coupon_id"] for c in COUPONS]), label="coupon applied")
-        ledger.apply_coupon(sid, coupon=coupon, effective_at=at)
+        ledger.subscriptions.apply_coupon(sid, coupon=coupon, effective_at=at)
     elif command == "refund":
-        subscription = ledger.get_subscription(sid)
+        subscription = ledger.subscriptions.get(sid)
         # In the order they were taken: their ids derive from random subscription ids, so
         # sorting by id would make the same draws pick another charge when replayed.
         left = {charge_id: subscription.refundable(charge_id) for charge_id in subscription.charges}
@@ -204,7 +204,7 @@ def _on_subscription(data: st.DataObject, ledger: Ledger, command: str, sid: UUI
         if left:
             charge_id = data.draw(st.sampled_from(list(left)), label="charge refunded")
             amount = data.draw(st.integers(1, left[charge_id]), label="refund")
-            ledger.refund_charge(charge_id, amount=amount, effective_at=at)
+            ledger.payments.refund_charge(charge_id, amount=amount, effective_at=at)
 
 
 # -- reading the model and folding the log -------------------------------------------------
@@ -420,17 +420,17 @@ def test_as_known_at_k_when_two_writers_commit_out_of_clock_order(tmp_path: Any)
     ledger = build_ledger(config, clock=clock)
     runner = build_projector(config, ledger)
     try:
-        ledger.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=1000,
+        ledger.catalog.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=1000,
                            interval="month", effective_at=CATALOG_AT)
-        ledger.create_plan(plan_id="pro", name="Pro", tier="pro", currency="USD", amount=3000,
+        ledger.catalog.create_plan(plan_id="pro", name="Pro", tier="pro", currency="USD", amount=3000,
                            interval="month", effective_at=CATALOG_AT)
-        ada = ledger.register_subscriber(email="ada@example.com", name="Ada", effective_at=CATALOG_AT)
-        ledger.set_payment_method(ada.id, gateway="sandbox", token="tok_visa", effective_at=CATALOG_AT)
+        ada = ledger.subscribers.register(email="ada@example.com", name="Ada", effective_at=CATALOG_AT)
+        ledger.subscribers.set_payment_method(ada.id, gateway="sandbox", token="tok_visa", effective_at=CATALOG_AT)
         first, second = RECORDED_FROM + timedelta(seconds=2), RECORDED_FROM + timedelta(seconds=1)
         clock.now = first  # read its clock second, committed first
-        ledger.start_subscription(ada.id, plan_id="pro", effective_at=CATALOG_AT + timedelta(days=10))
+        ledger.subscriptions.start(ada.id, plan_id="pro", effective_at=CATALOG_AT + timedelta(days=10))
         clock.now = second  # read its clock first, committed second
-        ledger.start_subscription(ada.id, plan_id="basic", effective_at=CATALOG_AT + timedelta(days=5))
+        ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=CATALOG_AT + timedelta(days=5))
         runner.run_once()
         history = History(ledger, runner, config)
         known_at = second + timedelta(milliseconds=500)

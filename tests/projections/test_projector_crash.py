@@ -71,13 +71,13 @@ def _backdated_second_subscriptions(ledger: Ledger, count: int) -> None:
     now = datetime.now(UTC)
     for i in range(count):
         try:
-            who = ledger.register_subscriber(email=f"late{i}@example.com", name=f"Late {i}",
+            who = ledger.subscribers.register(email=f"late{i}@example.com", name=f"Late {i}",
                                              effective_at=now - timedelta(days=90))
-            ledger.set_payment_method(who.id, gateway="sandbox", token="tok_visa",
+            ledger.subscribers.set_payment_method(who.id, gateway="sandbox", token="tok_visa",
                                       effective_at=now - timedelta(days=90))
-            ledger.start_subscription(who.id, plan_id="pro-m", quantity=2,
+            ledger.subscriptions.start(who.id, plan_id="pro-m", quantity=2,
                                       effective_at=now - timedelta(days=10 + i))
-            ledger.start_subscription(who.id, plan_id="basic-y", effective_at=now - timedelta(days=60))
+            ledger.subscriptions.start(who.id, plan_id="basic-y", effective_at=now - timedelta(days=60))
         except DomainError:
             pass
 

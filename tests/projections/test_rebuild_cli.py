@@ -54,10 +54,10 @@ def _book(ledger: Ledger) -> str:
     the mrr model holds superseded rows). Returns that subscriber's id."""
     generate(ledger, subscribers=8, months=3, seed=7)
     now = datetime.now(UTC)
-    ada = ledger.register_subscriber(email="ada@example.com", name="Ada", effective_at=now - timedelta(days=60))
-    ledger.set_payment_method(ada.id, gateway="sandbox", token="tok_visa", effective_at=now - timedelta(days=60))
-    ledger.start_subscription(ada.id, plan_id="pro-y", effective_at=now - timedelta(days=20))
-    ledger.start_subscription(ada.id, plan_id="basic-y", effective_at=now - timedelta(days=40))
+    ada = ledger.subscribers.register(email="ada@example.com", name="Ada", effective_at=now - timedelta(days=60))
+    ledger.subscribers.set_payment_method(ada.id, gateway="sandbox", token="tok_visa", effective_at=now - timedelta(days=60))
+    ledger.subscriptions.start(ada.id, plan_id="pro-y", effective_at=now - timedelta(days=20))
+    ledger.subscriptions.start(ada.id, plan_id="basic-y", effective_at=now - timedelta(days=40))
     return str(ada.id)
 
 
@@ -171,11 +171,11 @@ def test_verify_compares_at_the_position_the_live_model_was_caught_up_to(
     _book(ledger)
     projector = build_projector(settings, ledger)
     projector.run_once()
-    ledger.create_plan(plan_id="late", name="Late", tier="basic", currency="USD", amount=500,
+    ledger.catalog.create_plan(plan_id="late", name="Late", tier="basic", currency="USD", amount=500,
                        interval="month")
-    late = ledger.register_subscriber(email="late@example.com", name="Late")
-    ledger.set_payment_method(late.id, gateway="sandbox", token="tok_visa")
-    ledger.start_subscription(late.id, plan_id="late", quantity=3)
+    late = ledger.subscribers.register(email="late@example.com", name="Late")
+    ledger.subscribers.set_payment_method(late.id, gateway="sandbox", token="tok_visa")
+    ledger.subscriptions.start(late.id, plan_id="late", quantity=3)
     head = ledger.event_log.max_position()
     assert projector.lag()["mrr"] > 0
 

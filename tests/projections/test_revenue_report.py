@@ -15,12 +15,12 @@ def at(month: int, day: int) -> datetime:
 
 def _april(ledger):  # type: ignore[no-untyped-def]
     """Ada pays 3000 on Apr 1 for April (30 days); May renews; 1000 refunded on Apr 16."""
-    ledger.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=3000,
+    ledger.catalog.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=3000,
                        interval="month", effective_at=at(3, 1))
-    ada = ledger.register_subscriber(email="ada@example.com", name="Ada", effective_at=at(3, 1))
-    ledger.set_payment_method(ada.id, gateway="sandbox", token="tok_visa", effective_at=at(3, 1))
-    sub = ledger.start_subscription(ada.id, plan_id="basic", effective_at=at(4, 1))
-    charge_id = next(iter(ledger.get_subscription(sub.id).charges))
+    ada = ledger.subscribers.register(email="ada@example.com", name="Ada", effective_at=at(3, 1))
+    ledger.subscribers.set_payment_method(ada.id, gateway="sandbox", token="tok_visa", effective_at=at(3, 1))
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=at(4, 1))
+    charge_id = next(iter(ledger.subscriptions.get(sub.id).charges))
     return sub, charge_id
 
 
@@ -35,7 +35,7 @@ def test_revenue_is_billed_collected_and_recognized_per_second_over_service(ledg
     time.sleep(0.01)
     before_refund = datetime.now(UTC)
     time.sleep(0.01)
-    ledger.refund_charge(charge_id, amount=1000, effective_at=at(4, 16))
+    ledger.payments.refund_charge(charge_id, amount=1000, effective_at=at(4, 16))
     run_billing(ledger, at(5, 10))
     projector.run_once()
 
@@ -59,7 +59,7 @@ def test_revenue_is_billed_collected_and_recognized_per_second_over_service(ledg
 
 def test_every_cash_figure_is_traceable_to_its_event(ledger, projector, client) -> None:  # type: ignore[no-untyped-def]
     _sub, charge_id = _april(ledger)
-    ledger.refund_charge(charge_id, amount=1000, effective_at=at(4, 16))
+    ledger.payments.refund_charge(charge_id, amount=1000, effective_at=at(4, 16))
     projector.run_once()
     items = client.get("/reports/revenue/lines", params={"from": "2026-04-01", "to": "2026-04-30"}).json()["items"]
     assert [(i["kind"], i["amount"]) for i in items] == [("billed", 3000), ("collected", 3000), ("refunded", 1000)]
@@ -91,7 +91,7 @@ def test_the_incremental_revenue_model_equals_a_rebuild(settings, ledger) -> Non
 
 def test_recognized_and_deferred_are_traceable_to_the_lines_and_events_behind_them(ledger, projector, client) -> None:  # type: ignore[no-untyped-def]
     _sub, charge_id = _april(ledger)
-    ledger.refund_charge(charge_id, amount=1000, effective_at=at(4, 16))
+    ledger.payments.refund_charge(charge_id, amount=1000, effective_at=at(4, 16))
     projector.run_once()
     window = {"from": "2026-04-10", "to": "2026-04-20"}  # [Apr 10, Apr 21): 11 days
     items = client.get("/reports/revenue/recognition", params=window).json()["items"]

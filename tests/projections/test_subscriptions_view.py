@@ -37,7 +37,7 @@ def test_the_view_holds_every_subscription_as_its_aggregate_does(projector, demo
     subscription_ids = {e["aggregate_id"] for e in demo_book.event_log.read(0, 100_000, ["SubscriptionStarted"]).items}
     assert set(rows) == subscription_ids
     for sid, row in rows.items():
-        aggregate = demo_book.get_subscription(UUID(sid))
+        aggregate = demo_book.subscriptions.get(UUID(sid))
         assert (row["status"], row["plan_id"], row["plan_version"], row["quantity"], row["amount"]) == (
             aggregate.status, aggregate.plan_id, aggregate.plan_version, aggregate.quantity,
             aggregate.amount)

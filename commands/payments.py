@@ -1,0 +1,70 @@
+"""Payments outside the billing clock: a charge taken elsewhere, and refunds."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from uuid import UUID
+
+from subledger.domain.errors import ChargeNotFound
+from subledger.domain.money import normalize_currency
+from subledger.domain.subscription import Subscription
+
+from .idempotency import IdempotentRequest
+from .settlement import Settlement, load_subscription
+from .store import LedgerStore
+from .subscribers import check_gateway
+
+
+class Payments:
+    def __init__(self, store: LedgerStore, settlement: Settlement, gateways: Collection[str]) -> None:
+        self.store = store
+        self.settlement = settlement
+        self.gateways = gateways
+
+    def record_charge(
+        self, subscription_id: UUID, *, amount: int, currency: str, gateway: str,
+        gateway_ref: str, effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> tuple[Subscription, str]:
+        """A payment taken outside the billing clock (returns the subscription and the
+        charge id)."""
+        check_gateway(gateway, self.gateways)
+        subscription = load_subscription(self.store, subscription_id)
+        effective, now = self.store.times(effective_at)
+        subscription.check_effective_at(effective)
+
+        def decide(sub: Subscription, effective: datetime, now: datetime) -> str:
+            return sub.record_manual_charge(
+                amount=amount, currency=normalize_currency(currency), gateway=gateway,
+                gateway_ref=gateway_ref, effective_at=effective, recorded_at=now,
+            )
+
+        return self.settlement.decide(subscription, effective, now, decide, idempotency,
+                                      result_of=lambda s, charge_id: (s, charge_id))
+
+    def refund_charge(
+        self, charge_id: str, *, amount: int, reason: str | None = None,
+        effective_at: datetime | None = None, idempotency: IdempotentRequest | None = None,
+    ) -> tuple[Subscription, str]:
+        """Refund at most what is left of a succeeded charge through its gateway: the refund
+        is requested (and saved), then sent, then its outcome saved. Returns the
+        subscription and the refund id; the refund's state is in ``pending_refunds`` or the
+        log (``RefundIssued`` / ``RefundFailed``)."""
+        subscription = self.charged_subscription(charge_id)
+        effective, now = self.store.times(effective_at)
+        subscription.check_effective_at(effective)
+
+        def decide(sub: Subscription, effective: datetime, now: datetime) -> str:
+            return sub.request_refund(charge_id, amount, reason=reason, effective_at=effective,
+                                      recorded_at=now).refund_id
+
+        return self.settlement.decide(subscription, effective, now, decide, idempotency,
+                                      result_of=lambda s, refund_id: (s, refund_id))
+
+    def charged_subscription(self, charge_id: str) -> Subscription:
+        """The subscription a succeeded charge was taken on."""
+        subscription_id = self.store.recorder.select_charge_subscription(charge_id)
+        if subscription_id is None:
+            raise ChargeNotFound(f"no succeeded charge {charge_id!r}")
+        return load_subscription(self.store, subscription_id)

@@ -1,0 +1,215 @@
+"""Settlement: saving a subscription's decisions and taking the money they make due.
+
+Money moves in two phases. The decision that needs a gateway (an invoice with an attempt
+due, a refund requested) is saved first; only then is the gateway asked, under an
+idempotency key derived from that saved decision; its answer is saved next. A command that
+loses a race therefore never reached a gateway, and an answer that is lost (a crash, a race
+on the second save) is asked for again under the same key, which the gateway answers
+without moving money twice.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from subledger.domain.billing_schedule import NO_PAYMENT_METHOD, ChargeIntent, ChargeOutcome
+from subledger.domain.errors import (
+    ConcurrentModification,
+    GatewayUnavailableError,
+    SubscriptionNotFound,
+)
+from subledger.domain.refunds import RefundIntent
+from subledger.domain.subscription import Subscription
+from subledger.store import SubscriberLink
+
+from .gateways import ChargeRequest, GatewayUnavailable, PaymentGateway, RefundRequest
+from .idempotency import IdempotentRequest
+from .store import LedgerStore
+from .subscribers import Subscribers
+
+MAX_SETTLE_ROUNDS = 1000
+logger = logging.getLogger(__name__)
+
+Decide = Callable[[Subscription, datetime, datetime], Any]
+"""A command's decision on a subscription: (subscription, effective_at, recorded_at) ->
+its outcome (a charge id, a refund id, or nothing)."""
+
+
+def load_subscription(store: LedgerStore, subscription_id: UUID) -> Subscription:
+    return store.load(subscription_id, Subscription,
+                      SubscriptionNotFound(f"no subscription {subscription_id}"))
+
+
+def _assume_paid(intent: ChargeIntent) -> ChargeOutcome:
+    """The payer of a probe: every due charge succeeds (see :meth:`Settlement.decide`)."""
+    return ChargeOutcome(True, None, None)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the first save of a settlement carries with the command's events."""
+
+    idempotency: IdempotentRequest | None = None
+    result_of: Callable[[Subscription], Any] = lambda s: s
+    """The command's result from the subscription it saved (rendered as its answer)."""
+    links: tuple[SubscriberLink, ...] = ()
+
+
+@dataclass
+class Settled:
+    subscription: Subscription
+    """As last saved (possibly by another writer that came in between)."""
+    answer: Subscription
+    """As this settlement last saved it: the state the command's answer shows."""
+    complete: bool
+    """False when a gateway was unavailable: the attempt stays due for the next try."""
+
+
+@dataclass
+class _Progress:
+    durable: bool = False
+    saved: Subscription | None = None
+    answer: Subscription | None = None
+
+
+class Settlement:
+    def __init__(self, store: LedgerStore, subscribers: Subscribers,
+                 gateways: Mapping[str, PaymentGateway]) -> None:
+        self.store = store
+        self.subscribers = subscribers
+        self.gateways = gateways
+
+    def settle(
+        self, subscription: Subscription, instant: datetime, now: datetime, *,
+        decision: Decision | None = None, observe: Callable[[list[Any]], None] | None = None,
+    ) -> Settled:
+        """Save the subscription's pending decision and everything due up to ``instant``,
+        taking charges and refunds to their gateways after the step that needs them is
+        saved; ``observe`` sees the events of each save.
+
+        The first save carries ``decision``; if it loses a race, :class:`ConcurrentModification`
+        is raised and no gateway was asked. Later saves that lose a race reload and carry
+        on: the decision is already durable."""
+        progress = _Progress()
+        for _ in range(MAX_SETTLE_ROUNDS):
+            intent = subscription.next_step(instant, recorded_at=now)
+            refunds = subscription.pending_refund_intents() if intent is None else []
+            events = list(subscription.pending_events)
+            if not self._save(subscription, decision, progress):
+                subscription = load_subscription(self.store, subscription.id)
+                continue
+            if observe is not None:
+                observe(events)
+            if intent is None and not refunds:
+                return Settled(subscription, progress.answer or subscription, True)
+            try:
+                self._take(subscription, intent, refunds, now)
+            except GatewayUnavailable as error:
+                logger.warning("gateway unavailable for subscription %s: %s", subscription.id, error)
+                return Settled(subscription, progress.answer or subscription, False)
+        raise RuntimeError(f"subscription {subscription.id} did not settle")  # pragma: no cover
+
+    def _save(self, subscription: Subscription, decision: Decision | None,
+              progress: _Progress) -> bool:
+        """One save of a settlement; False when another writer came in between a later
+        save (the caller reloads and carries on; the answer stays this command's state)."""
+        first = decision if not progress.durable and decision is not None else Decision()
+        try:
+            # The idempotency answer goes with the decision (the first save), so a key can
+            # never be spent twice; it shows the state the decision recorded.
+            self.store.commit(subscription, result=first.result_of(subscription),
+                              idempotency=first.idempotency, links=first.links)
+        except ConcurrentModification:
+            if not progress.durable:
+                raise
+            progress.answer = progress.answer or progress.saved
+            return False
+        progress.durable = True
+        progress.saved = copy.deepcopy(subscription)
+        return True
+
+    def _take(self, subscription: Subscription, intent: ChargeIntent | None,
+              refunds: list[RefundIntent], now: datetime) -> None:
+        if intent is not None:
+            self.take_charge(subscription, intent, now)
+        else:
+            self.take_refunds(subscription, refunds, now)
+
+    def take_charge(self, subscription: Subscription, intent: ChargeIntent, now: datetime) -> None:
+        """Ask the subscriber's gateway for a saved charge attempt and record its answer on
+        the aggregate (saved by the caller). Raises :class:`GatewayUnavailable`."""
+        method = self.subscribers.get(subscription.subscriber_id).payment_method
+        if method is None:
+            outcome = ChargeOutcome(False, None, None, NO_PAYMENT_METHOD)
+        else:
+            gateway = self._gateway(method["gateway"])
+            result = gateway.charge(ChargeRequest(
+                idempotency_key=f"subledger-{intent.charge_id}",
+                amount=intent.amount, currency=intent.currency, token=method["token"],
+                customer_ref=str(subscription.subscriber_id),
+                description=f"subscription {subscription.id} invoice {intent.invoice_id}",
+                attempt=intent.attempt,
+                metadata={"subscription_id": str(subscription.id), "invoice_id": intent.invoice_id},
+            ))
+            outcome = ChargeOutcome(result.succeeded, gateway.name, result.gateway_ref,
+                                    result.decline_code)
+        subscription.record_charge(intent, outcome, recorded_at=now)
+
+    def take_refunds(self, subscription: Subscription, intents: list[RefundIntent],
+                     now: datetime) -> None:
+        """Ask the charges' gateways for saved refund requests and record their answers."""
+        for intent in intents:
+            refund = self._gateway(intent.gateway or "").refund(RefundRequest(
+                idempotency_key=f"subledger-{intent.refund_id}",
+                charge_gateway_ref=intent.charge_gateway_ref or "",
+                amount=intent.amount, currency=intent.currency, reason=intent.reason,
+            ))
+            subscription.record_refund_outcome(
+                intent, succeeded=refund.succeeded, gateway_ref=refund.gateway_ref,
+                failure_code=refund.failure_code, recorded_at=now,
+            )
+
+    def _gateway(self, name: str) -> PaymentGateway:
+        gateway = self.gateways.get(name)
+        if gateway is None:
+            raise GatewayUnavailable(f"gateway {name!r} is not configured")
+        return gateway
+
+    def decide(
+        self, subscription: Subscription, effective: datetime, now: datetime, decide: Decide,
+        idempotency: IdempotentRequest | None,
+        result_of: Callable[[Subscription, Any], Any] = lambda s, _: s,
+    ) -> tuple[Subscription, Any]:
+        """A command on a subscription: first what is due up to its effective_at (charges
+        included, saved), then its decision, then the charges the decision makes due.
+
+        The decision is tried first on a copy, with every due charge assumed paid, so that
+        a command refused for its input appends nothing, not even what was due."""
+        probe = copy.deepcopy(subscription)
+        probe.advance_to(effective, recorded_at=now, pay=_assume_paid)
+        decide(probe, effective, now)
+        subscription = self._settle_before(subscription, effective, now)
+        outcome = decide(subscription, effective, now)
+        settled = self.settle(subscription, effective, now, decision=Decision(
+            idempotency, lambda s: result_of(s, outcome)))
+        return settled.answer, outcome
+
+    def _settle_before(self, subscription: Subscription, instant: datetime, now: datetime) -> Subscription:
+        """What is due before a command's own decision; refuse the command (nothing of it
+        done) if a gateway it needs first is unavailable."""
+        due = subscription.next_due()
+        if (due is None or due > instant) and not subscription.pending_refunds:
+            return subscription
+        settled = self.settle(subscription, instant, now)
+        if not settled.complete:
+            raise GatewayUnavailableError(
+                "a payment due before this command could not be taken (gateway unavailable);"
+                " the command was not performed, retry later"
+            )
+        return settled.subscription

@@ -1,0 +1,117 @@
+"""The write side's unit of work: load an aggregate, save what a command decided, in one
+transaction with what must move with it.
+
+Optimistic concurrency comes from the store: two commands that load the same version of an
+aggregate cannot both append the next one; the second fails with
+:class:`~subledger.domain.errors.ConcurrentModification` and nothing of it is kept. What
+moves with the events, in their transaction: the command's idempotency answer, the index of
+a subscriber's streams, the billing clock's agenda and the index of charges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from subledger.domain.base import LedgerAggregate
+from subledger.domain.billing_schedule import ChargeSucceeded
+from subledger.domain.errors import (
+    ConcurrentModification,
+    DomainError,
+    IdempotencyKeyReused,
+    NotFound,
+)
+from subledger.domain.subscription import Subscription
+from subledger.domain.time import resolve_effective_at
+from subledger.store import IdempotencyRecord, SubscriberLink
+from subledger.store.log import EventLog
+from subledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
+
+from .idempotency import IdempotentRequest
+
+A = TypeVar("A", bound=LedgerAggregate)
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class LedgerStore:
+    """Loads and saves the ledger's aggregates through the ``eventsourcing`` application."""
+
+    def __init__(self, app: Application, clock: Clock) -> None:
+        recorder = app.recorder
+        assert isinstance(recorder, (LedgerPostgresRecorder, LedgerSQLiteRecorder))
+        self._app = app
+        self.clock = clock
+        self.recorder = recorder
+        self.event_log = EventLog(recorder, app.mapper)
+
+    def times(self, effective_at: datetime | None) -> tuple[datetime, datetime]:
+        """(effective_at, recorded_at) of a command; read after loading what it changes."""
+        now = self.clock()
+        return resolve_effective_at(effective_at, now), now
+
+    def load(self, aggregate_id: UUID, cls: type[A], not_found: DomainError) -> A:
+        """The aggregate, or ``not_found`` raised (also when the id names another kind)."""
+        try:
+            aggregate = self._app.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise not_found from None
+        if not isinstance(aggregate, cls):
+            raise not_found
+        return aggregate
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    def commit(
+        self, *aggregates: LedgerAggregate, result: Any, idempotency: IdempotentRequest | None,
+        links: Iterable[SubscriberLink] = (), on_conflict: DomainError | None = None,
+    ) -> Any:
+        """Save the aggregates' pending events and what moves with them; returns ``result``
+        (whose answer is stored under the idempotency key, if any). A save that lost a race
+        raises ``on_conflict`` (by default :class:`ConcurrentModification`), or
+        :class:`IdempotencyKeyReused` when what won was another request with the key."""
+        kwargs: dict[str, Any] = {}
+        if idempotency is not None:
+            kwargs["idempotency"] = idempotency.record(result, self.clock())
+        links = list(links)
+        if links:
+            kwargs["subscriber_links"] = links
+        subscriptions = [a for a in aggregates if isinstance(a, Subscription)]
+        if subscriptions:
+            kwargs["billing_due"] = [(s.id, s.agenda_due()) for s in subscriptions]
+            kwargs["charge_links"] = [
+                (event.charge_id, s.id) for s in subscriptions for event in s.pending_events
+                if isinstance(event, ChargeSucceeded)
+            ]
+        try:
+            self._app.save(*aggregates, **kwargs)
+        except IntegrityError:
+            if idempotency is not None and self.find_idempotency(idempotency.scope, idempotency.key):
+                raise IdempotencyKeyReused(
+                    f"Idempotency-Key {idempotency.key!r} was used by a request recorded first"
+                ) from None
+            raise (on_conflict or ConcurrentModification(
+                "another change to the same record was saved first; reload and retry"
+            )) from None
+        return result
+
+    def list_created(self, type_name: str, cls: type[A], after: int,
+                     limit: int) -> tuple[list[A], int | None]:
+        """Aggregates in the order they were created, a keyset page after position
+        ``after``; the cursor of the next page (None after the last)."""
+        rows = self.event_log.originators(type_name, after, limit)
+        items = [self.load(aggregate_id, cls, NotFound(f"aggregate {aggregate_id} vanished"))
+                 for _, aggregate_id in rows]
+        return items, rows[-1][0] if len(rows) == limit else None
+
+    def find_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
+        return self.recorder.select_idempotency(scope, key)
