@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -19,10 +19,10 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import psycopg
 import pytest
-from live import LiveServer
 from psycopg import sql
-from tansu import TansuBroker
-from webhook_receiver import Receiver
+from support.broker import TansuBroker
+from support.live import LiveServer
+from support.receiver import Receiver
 
 from subledger.bootstrap import build_api, build_ledger
 from subledger.commands.ledger import Ledger
@@ -164,13 +164,24 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def ledger(settings: Settings) -> Iterator[Ledger]:
-    """The ledger application on a fresh store."""
-    app = build_ledger(settings)
-    try:
-        yield app
-    finally:
+def ledger_on(settings: Settings) -> Iterator[Callable[..., Ledger]]:
+    """Makes ledgers on the store under test (``ledger_on(clock=...)`` for another server
+    clock), each closed at the end of the test."""
+    made: list[Ledger] = []
+
+    def make(**options: Any) -> Ledger:
+        made.append(build_ledger(settings, **options))
+        return made[-1]
+
+    yield make
+    for app in made:
         app.close()
+
+
+@pytest.fixture
+def ledger(ledger_on: Callable[..., Ledger]) -> Ledger:
+    """The ledger application on a fresh store."""
+    return ledger_on()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from factories import World, api_world
+from support.http import World, api_world
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from factories import (
+from support.http import (
     CATALOG_AT_ISO,
     Case,
     World,

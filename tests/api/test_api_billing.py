@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from factories import (
+from support.http import (
     api_events,
     api_plan,
     api_subscriber,

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from factories import api_coupon, api_events, api_plan, api_subscriber, api_subscription
+from support.http import api_coupon, api_events, api_plan, api_subscriber, api_subscription
 
 
 def _plans(http: httpx.Client, n: int) -> list[str]:

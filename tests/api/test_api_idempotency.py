@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import httpx
-from factories import (
+from support.http import (
     World,
     api_events,
     assert_problem,

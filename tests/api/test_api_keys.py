@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from factories import api_events, assert_problem, plan_json
+from support.http import api_events, assert_problem, plan_json
 
 from subledger.config import Settings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from factories import assert_problem
+from support.http import assert_problem
 
 from subledger.config import Settings
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from factories import api_subscriber, assert_problem, plan_json
-from webhook_receiver import Receiver, eventually
+from support.http import api_subscriber, assert_problem, plan_json
+from support.receiver import Receiver, eventually
 
 
 def _register(http: httpx.Client, url: str, **fields: Any) -> dict[str, Any]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
-from factories import FakeClock, utc
+from support.factories import utc
+from support.ledger import FakeClock
 
-from subledger.bootstrap import build_ledger
 from subledger.commands.ledger import Ledger
-from subledger.config import Settings
 
 CLOCK_START = utc(2026, 6, 1, 12)
 
@@ -21,20 +20,12 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def clocked_ledger(settings: Settings, clock: FakeClock) -> Iterator[Ledger]:
+def clocked_ledger(ledger_on: Callable[..., Ledger], clock: FakeClock) -> Ledger:
     """The ledger on a fresh store (SQLite or PostgreSQL) whose server clock is `clock`."""
-    app = build_ledger(settings, clock=clock)
-    try:
-        yield app
-    finally:
-        app.close()
+    return ledger_on(clock=clock)
 
 
 @pytest.fixture
-def other_ledger(settings: Settings, ledger: Ledger) -> Iterator[Ledger]:
+def other_ledger(ledger_on: Callable[..., Ledger], ledger: Ledger) -> Ledger:
     """A second `Ledger` instance on the store of `ledger` (another process, in effect)."""
-    app = build_ledger(settings)
-    try:
-        yield app
-    finally:
-        app.close()
+    return ledger_on()

@@ -10,13 +10,18 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from billing_factories import (
+from support.concurrency import run_together
+from support.factories import utc
+from support.ledger import (
+    add_coupon,
+    add_plan,
     events_of,
     ids_in_log,
+    log_envelopes,
+    log_types,
     paying_subscriber,
     timeline,
 )
-from factories import add_coupon, add_plan, log_envelopes, log_types, run_together, utc
 
 from subledger.bootstrap import build_ledger
 from subledger.commands.billing import PAGE_SIZE, BillingSummary, run_billing

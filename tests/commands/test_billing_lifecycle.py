@@ -8,16 +8,18 @@ from collections.abc import Iterator
 from fractions import Fraction
 
 import pytest
-from billing_factories import (
-    RecordingGateway,
+from fakes.gateways import RecordingGateway, recording_ledger
+from support.factories import utc
+from support.ledger import (
+    add_coupon,
+    add_plan,
     events_of,
     invoices_of,
     line_amounts,
+    loads_stale,
     paying_subscriber,
-    recording_ledger,
     timeline,
 )
-from factories import add_coupon, add_plan, loads_stale, utc
 
 from subledger.commands.billing import run_billing
 from subledger.commands.ledger import Ledger

@@ -8,15 +8,17 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from billing_factories import (
-    RecordingGateway,
+from fakes.gateways import RecordingGateway, recording_ledger
+from support.factories import utc
+from support.ledger import (
+    add_plan,
     events_of,
     invoices_of,
+    loads_stale,
+    log_envelopes,
     paying_subscriber,
-    recording_ledger,
     timeline,
 )
-from factories import add_plan, loads_stale, log_envelopes, utc
 
 from subledger.commands.billing import run_billing
 from subledger.commands.ledger import Ledger

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from factories import CARD, add_coupon, add_plan, add_subscriber, log_types, utc
+from support.factories import utc
+from support.ledger import CARD, add_coupon, add_plan, add_subscriber, log_types
 
 from subledger.domain.catalog import Plan
 from subledger.domain.errors import CouponAlreadyExists, PlanAlreadyExists, PlanNotFound

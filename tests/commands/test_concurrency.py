@@ -9,7 +9,8 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-from factories import CARD, add_plan, add_subscriber, loads_stale, log_envelopes, utc
+from support.factories import utc
+from support.ledger import CARD, add_plan, add_subscriber, loads_stale, log_envelopes
 
 from subledger.domain.errors import ConcurrentModification
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from factories import CARD, add_coupon, add_plan, add_subscriber, log_types, utc
+from support.factories import utc
+from support.ledger import CARD, add_coupon, add_plan, add_subscriber, log_types
 
 from subledger.domain.errors import (
     EffectiveAtInFuture,

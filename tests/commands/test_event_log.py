@@ -8,7 +8,8 @@ from dataclasses import fields, is_dataclass
 from uuid import uuid4
 
 import pytest
-from factories import CARD, add_plan, add_subscriber, log_envelopes, utc
+from support.factories import utc
+from support.ledger import CARD, add_plan, add_subscriber, log_envelopes
 
 from subledger.commands import writes
 from subledger.commands.catalog import Catalog

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from stripe_fake import FakeStripe, card_error
+from fakes.stripe import FakeStripe, card_error
 
 from subledger.commands.gateways import (
     ChargeRequest,

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
 import pytest
-from factories import CARD, add_coupon, add_plan, add_subscriber, loads_stale, log_types, utc
+from support.factories import utc
+from support.ledger import CARD, add_coupon, add_plan, add_subscriber, loads_stale, log_types
 
 from subledger.commands.idempotency import IdempotentRequest, fingerprint
 from subledger.commands.writes import ChangeSubscription, CreatePlan, RegisterSubscriber

@@ -4,16 +4,16 @@ point gets (HTTP, the command line and a Python caller alike)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
-from factories import CARD, HeldClock, add_plan, add_subscriber, log_types, utc
+from support.concurrency import HeldClock
+from support.factories import utc
+from support.ledger import CARD, add_plan, add_subscriber, log_types
 
-from subledger.bootstrap import build_ledger
 from subledger.commands.idempotency import OPEN_SCOPE, IdempotencyKey
 from subledger.commands.ledger import Ledger
 from subledger.commands.writes import ChangeSubscription, RegisterSubscriber, StartSubscription
-from subledger.config import Settings
 from subledger.domain.errors import (
     EmptyChange,
     IdempotencyKeyInFlight,
@@ -94,13 +94,10 @@ def test_the_answer_is_the_state_the_decision_saved_even_when_a_charge_followed(
 
 
 @pytest.fixture
-def held_ledger(settings: Settings) -> Iterator[tuple[Ledger, HeldClock]]:
+def held_ledger(ledger_on: Callable[..., Ledger]) -> Iterator[tuple[Ledger, HeldClock]]:
     clock = HeldClock()
-    app = build_ledger(settings, clock=clock)
-    try:
-        yield app, clock
-    finally:
-        app.close()
+    yield ledger_on(clock=clock), clock
+    clock.release()
 
 
 def test_a_duplicate_while_the_first_is_running_is_refused_as_in_flight(held_ledger) -> None:

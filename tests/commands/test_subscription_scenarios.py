@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from factories import CARD, add_coupon, add_plan, add_subscriber, log_envelopes, log_types, utc
+from support.factories import utc
+from support.ledger import CARD, add_coupon, add_plan, add_subscriber, log_envelopes, log_types
 
 from subledger.domain.errors import InvalidInput, SubscriptionAlreadyCanceled
 from subledger.domain.time import isoformat

@@ -5,14 +5,22 @@ depend on how often it ran."""
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from billing_factories import PAYERS, event_record, pays
-from factories import RECORDED_AT, SUBSCRIBER_ID, UTC, plan_terms, replay, utc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.factories import (
+    PAYERS,
+    RECORDED_AT,
+    SUBSCRIBER_ID,
+    event_record,
+    pay_ok,
+    plan_terms,
+    replay,
+    utc,
+)
 
 from subledger.domain.catalog import CouponTerms, PlanTerms
 from subledger.domain.errors import DomainError
@@ -125,7 +133,7 @@ def test_recurring_service_periods_never_overlap_and_leave_no_gaps_for_any_renew
 def test_a_jan_31_anchor_invoices_periods_ending_feb_28_mar_31_and_apr_30() -> None:
     subscription = start(PLANS[0], utc(2026, 1, 31), 0)
 
-    subscription.advance_to(utc(2026, 4, 30), recorded_at=RECORDED_AT, pay=pays)
+    subscription.advance_to(utc(2026, 4, 30), recorded_at=RECORDED_AT, pay=pay_ok)
 
     assert recurring_periods(subscription.pending_events) == [
         (utc(2026, 1, 31), utc(2026, 2, 28)),
@@ -138,7 +146,7 @@ def test_a_jan_31_anchor_invoices_periods_ending_feb_28_mar_31_and_apr_30() -> N
 def test_a_feb_29_yearly_anchor_renews_on_feb_28_until_the_next_leap_year() -> None:
     subscription = start(PLANS[3], utc(2024, 2, 29), 0)
 
-    subscription.advance_to(utc(2028, 2, 29), recorded_at=RECORDED_AT, pay=pays)
+    subscription.advance_to(utc(2028, 2, 29), recorded_at=RECORDED_AT, pay=pay_ok)
 
     ends = [end for _, end in recurring_periods(subscription.pending_events)]
     assert ends == [utc(2025, 2, 28), utc(2026, 2, 28), utc(2027, 2, 28), utc(2028, 2, 29),
@@ -153,7 +161,7 @@ def test_every_period_end_is_computed_from_the_anchor_not_from_the_previous_end(
     subscription = start(terms, at, 0)
     months = terms.interval.months
 
-    subscription.advance_to(last_day_clamped(at, months * count), recorded_at=RECORDED_AT, pay=pays)
+    subscription.advance_to(last_day_clamped(at, months * count), recorded_at=RECORDED_AT, pay=pay_ok)
 
     periods = recurring_periods(subscription.pending_events)
     assert periods == [

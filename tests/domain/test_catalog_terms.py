@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from factories import RECORDED_AT, create_coupon, create_plan, utc
+from support.factories import RECORDED_AT, create_coupon, create_plan, utc
 
 from subledger.domain.catalog import (
     Coupon,

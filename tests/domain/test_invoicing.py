@@ -10,10 +10,9 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from billing_factories import pays
-from factories import RECORDED_AT, SUBSCRIBER_ID, plan_terms, utc
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.factories import RECORDED_AT, SUBSCRIBER_ID, pay_ok, plan_terms, utc
 
 from subledger.domain.catalog import CouponTerms
 from subledger.domain.invoicing import (
@@ -176,18 +175,18 @@ def _active(amount: int, *, quantity: int = 1, coupon: CouponTerms | None = None
         subscriber_id=SUBSCRIBER_ID, terms=plan_terms("old", amount=amount), quantity=quantity,
         trial_days=0, effective_at=APRIL.start, recorded_at=RECORDED_AT, coupon=coupon,
     )
-    subscription.advance_to(APRIL.start, recorded_at=RECORDED_AT, pay=pays)
+    subscription.advance_to(APRIL.start, recorded_at=RECORDED_AT, pay=pay_ok)
     return subscription
 
 
 def _change(subscription: Subscription, plan_id: str, amount: int, quantity: int | None,
             at: datetime) -> list[dict[str, Any]]:
     """Change now at ``at``; the lines of the proration invoice it issued."""
-    subscription.advance_to(at, recorded_at=RECORDED_AT, pay=pays)
+    subscription.advance_to(at, recorded_at=RECORDED_AT, pay=pay_ok)
     before = len(subscription.pending_events)
     subscription.change(terms=plan_terms(plan_id, amount=amount), quantity=quantity, when="now",
                         effective_at=at, recorded_at=RECORDED_AT)
-    subscription.advance_to(at, recorded_at=RECORDED_AT, pay=pays)
+    subscription.advance_to(at, recorded_at=RECORDED_AT, pay=pay_ok)
     issued = [e for e in subscription.pending_events[before:]
               if isinstance(e, Subscription.InvoiceIssued)]
     assert len(issued) <= 1

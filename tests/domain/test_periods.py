@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from factories import UTC, utc
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.factories import utc
 
 from subledger.domain.errors import InvalidInput
 from subledger.domain.periods import (

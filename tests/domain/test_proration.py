@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 import pytest
-from factories import UTC, utc
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.factories import utc
 
 from subledger.domain.money import MAX_AMOUNT, round_half_even
 from subledger.domain.periods import Interval, Period, nth_period

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from factories import RECORDED_AT, event_names, replay, state, utc
+from support.factories import RECORDED_AT, event_names, replay, state, utc
 
 from subledger.domain.errors import EffectiveAtOutOfOrder, EmptyChange, InvalidInput
 from subledger.domain.subscriber import Subscriber

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from factories import (
+from support.factories import (
     RECORDED_AT,
     SUBSCRIBER_ID,
     event_names,

@@ -11,23 +11,21 @@ Any other exception fails the property.
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from factories import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.factories import (
+    PAYERS,
     RECORDED_AT,
-    UTC,
     event_names,
-    pay_declined,
-    pay_fail_first,
     pay_ok,
     plan_terms,
     replay,
     start_subscription,
     state,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from subledger.domain.billing_schedule import Payer
 from subledger.domain.catalog import PlanTerms
@@ -53,7 +51,6 @@ USD_PLANS = [
     plan_terms("free", amount=0),
 ]
 EUR_PLAN = plan_terms("euro", amount=1000, currency="EUR")
-PAYERS: dict[str, Payer] = {"ok": pay_ok, "declined": pay_declined, "fail_first": pay_fail_first}
 RETRY_DAYS = [3, 5, 7]
 """Dunning (SEMANTICS.md): retries 3, 5 and 7 days after the first failed attempt."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from factories import utc
+from support.factories import utc
 
 from subledger.domain.errors import EffectiveAtInFuture, InvalidInput
 from subledger.domain.time import as_utc, isoformat, resolve_effective_at

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from factories import api_subscription
-from live import free_port
-from tansu import read_topic
+from support.broker import read_topic
+from support.http import api_subscription
+from support.live import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

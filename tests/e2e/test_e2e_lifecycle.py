@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from factories import (
+from support.http import (
     CATALOG_AT_ISO,
     ENVELOPE_KEYS,
     api_coupon,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from factories import api_events, api_plan, api_subscriber, api_subscription, concurrent_requests
+from support.http import api_events, api_plan, api_subscriber, api_subscription, concurrent_requests
 
 WRITERS = 8
 

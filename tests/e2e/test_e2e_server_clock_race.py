@@ -4,16 +4,15 @@ concurrent modification (retry), never a complaint about the client's ``effectiv
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from factories import HeldClock, api_events, api_plan, api_subscription
+from support.concurrency import HeldClock
+from support.http import api_events, api_plan, api_subscription
 
-from subledger.bootstrap import build_ledger
 from subledger.commands.ledger import Ledger
-from subledger.config import Settings
 
 
 @pytest.fixture
@@ -22,14 +21,10 @@ def held_clock() -> HeldClock:
 
 
 @pytest.fixture
-def ledger(settings: Settings, held_clock: HeldClock) -> Iterator[Ledger]:
+def ledger(ledger_on: Callable[..., Ledger], held_clock: HeldClock) -> Iterator[Ledger]:
     """The ledger under test (and so `api_url` and `http`) on the held clock."""
-    app = build_ledger(settings, clock=held_clock)
-    try:
-        yield app
-    finally:
-        held_clock.release()
-        app.close()
+    yield ledger_on(clock=held_clock)
+    held_clock.release()
 
 
 def test_a_change_stamped_before_a_concurrent_change_was_saved_is_a_concurrent_modification(

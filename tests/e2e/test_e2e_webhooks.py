@@ -16,8 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-from factories import add_subscriber, api_plan, api_subscriber, log_envelopes
-from webhook_receiver import Receiver, eventually
+from support.http import api_plan, api_subscriber
+from support.ledger import add_subscriber, log_envelopes
+from support.receiver import Receiver, eventually
 
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
-from webhook_receiver import eventually
+from support.receiver import eventually
 
 from subledger.config import Settings
 from subledger.projections.store import ViewCursor, ViewStore

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import jsonschema
-from tansu import read_topic
+from support.broker import read_topic
 
 from subledger.api.schemas import SubscriptionOut
 from subledger.commands.demo import generate

@@ -10,9 +10,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from factories import log_envelopes
 from kafka import KafkaConsumer
-from tansu import read_topic, values
+from support.broker import read_topic, values
+from support.ledger import log_envelopes
 
 from subledger.bootstrap import build_ledger, build_relay
 from subledger.commands.demo import generate

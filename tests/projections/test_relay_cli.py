@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import add_plan
-from live import free_port
-from tansu import read_topic
+from support.broker import read_topic
+from support.ledger import add_plan
+from support.live import free_port
 
 from subledger.bootstrap import build_ledger
 from subledger.cli import main

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tansu import read_topic, values
+from support.broker import read_topic, values
 
 from subledger.bootstrap import build_ledger, build_relay
 from subledger.commands.demo import generate

@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from factories import api_plan, api_subscriber, api_subscription
-from live import LiveServer
-from tansu import read_topic
+from support.broker import read_topic
+from support.http import api_plan, api_subscriber, api_subscription
+from support.live import LiveServer
 
 from subledger.bootstrap import build_api
 from subledger.config import Settings

@@ -6,8 +6,8 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from factories import FakeClock, add_plan, add_subscriber, log_envelopes
-from webhook_receiver import Receiver, eventually
+from support.ledger import FakeClock, add_plan, add_subscriber, log_envelopes
+from support.receiver import Receiver, eventually
 
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings

@@ -10,7 +10,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from factories import RECORDED_AT, SUBSCRIBER_ID, pay_declined, pay_ok, plan_terms, utc
+from support.factories import RECORDED_AT, SUBSCRIBER_ID, pay_declined, pay_ok, plan_terms, utc
 
 from subledger.contract.envelope import to_envelope
 from subledger.domain.catalog import CouponTerms

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from factories import (
+from support.factories import (
     RECORDED_AT,
     SUBSCRIBER_ID,
     create_coupon,

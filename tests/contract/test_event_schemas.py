@@ -15,7 +15,7 @@ from subledger.commands.demo import generate
 from subledger.contract.envelope import EVENT_TYPES
 from subledger.contract.schemas import all_schemas, event_schema
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
 def test_the_committed_schemas_are_the_ones_the_code_generates() -> None:

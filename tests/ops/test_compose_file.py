@@ -21,7 +21,7 @@ from subledger import healthcheck
 from subledger.cli import UsageError, _parser
 from subledger.config import PostgresConfig, Settings, parse_database_url
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
 APP_SERVICES = ("api", "projector", "relay")

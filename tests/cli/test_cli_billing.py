@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from billing_factories import paying_subscriber
-from factories import add_plan, log_types, utc
+from support.factories import utc
+from support.ledger import add_plan, log_types, paying_subscriber
 
 from subledger.bootstrap import build_ledger
 from subledger.cli import main

@@ -1,4 +1,4 @@
-"""The worked proration example of the README, figure by figure."""
+"""The worked proration example of docs/billing.md, figure by figure."""
 
 from __future__ import annotations
 

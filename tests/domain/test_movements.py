@@ -10,9 +10,9 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from factories import utc
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.factories import utc
 
 from subledger.domain.movements import MOVEMENT_KINDS, bridge, movements
 from subledger.domain.mrr import (

@@ -10,9 +10,9 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from factories import RECORDED_AT, SUBSCRIBER_ID, pay_ok, plan_terms, utc
 from hypothesis import given
 from hypothesis import strategies as st
+from support.factories import RECORDED_AT, SUBSCRIBER_ID, pay_ok, plan_terms, utc
 
 from subledger.contract.envelope import to_envelope
 from subledger.domain.money import round_minor

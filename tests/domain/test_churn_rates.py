@@ -7,9 +7,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from factories import utc
 from hypothesis import given
 from hypothesis import strategies as st
+from support.factories import utc
 
 from subledger.domain.money import round_rate
 from subledger.domain.movements import bridge, churn_rates
