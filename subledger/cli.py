@@ -55,10 +55,14 @@ def _parser() -> argparse.ArgumentParser:
         description="Drop a read model and build it again from position 0 (a progress bar on "
         "a terminal), then print a JSON summary. --verify builds it into a scratch copy "
         "instead, leaving the live model alone, and compares the two: exit 1 naming the "
-        "first difference, 0 when identical.")
+        "first difference, 0 when identical. --table prints the summary as tables for a "
+        "person instead of JSON (same exit code).")
     rebuild.add_argument("view", help="the read model's name, e.g. subscriptions or mrr")
     rebuild.add_argument("--verify", action="store_true",
                          help="rebuild into a scratch copy and compare it with the live model")
+    rebuild.add_argument("--table", action="store_true",
+                         help="print tables for a person instead of the JSON summary "
+                         "(for scripts, keep the JSON)")
     billing = commands.add_parser("billing", help="the billing clock")
     billing_commands = billing.add_subparsers(dest="billing_command", required=True,
                                               parser_class=_Parser)
@@ -119,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "webhooks":
             return _webhooks(settings, ledger, once=args.once)
         if args.command == "rebuild":
-            return _rebuild(settings, ledger, args.view, verify=args.verify)
+            return _rebuild(settings, ledger, args.view, verify=args.verify, table=args.table)
     except DomainError as error:
         print(f"subledger: {error.detail}", file=sys.stderr)
         return 2
@@ -332,11 +336,13 @@ def _webhooks(settings: Settings, ledger: Ledger, *, once: bool) -> int:
         _close(dispatcher)
 
 
-def _rebuild(settings: Settings, ledger: Ledger, view: str, *, verify: bool) -> int:
+def _rebuild(settings: Settings, ledger: Ledger, view: str, *, verify: bool,
+             table: bool) -> int:
     from subledger.replay.verify import VerifyError, scratch_views
     from subledger.replay.verify import verify as verify_model
 
     from .bootstrap import build_projector, read_models
+    from .tables import print_rebuild, print_verification
 
     names = [model.name for model in read_models(ledger)]
     if view not in names:
@@ -350,7 +356,10 @@ def _rebuild(settings: Settings, ledger: Ledger, view: str, *, verify: bool) -> 
                 summary = projector.rebuild_model(view, progress=bar)
             finally:
                 bar.close()
-            print(json.dumps(summary.as_dict()))
+            if table:
+                print_rebuild(summary.as_dict())
+            else:
+                print(json.dumps(summary.as_dict()))
             return 0
         try:
             with scratch_views(settings) as scratch:
@@ -360,7 +369,10 @@ def _rebuild(settings: Settings, ledger: Ledger, view: str, *, verify: bool) -> 
             return 1
         finally:
             bar.close()
-        print(json.dumps(outcome.as_dict(), default=str))
+        if table:
+            print_verification(outcome.as_dict())
+        else:
+            print(json.dumps(outcome.as_dict(), default=str))
         if outcome.difference is not None:
             print(f"subledger: {view} differs from a rebuild at position {outcome.position}:"
                   f" {outcome.difference.describe()}", file=sys.stderr)

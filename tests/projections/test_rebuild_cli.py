@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -200,8 +201,8 @@ def test_a_rebuild_draws_a_progress_bar_on_a_terminal_only(
     monkeypatch.setattr(sys, "stderr", terminal)
     code, out, _ = cli("rebuild", "mrr")
     assert code == 0 and _one_json_line(out)["position"] == head
-    drawn = terminal.getvalue()
-    assert drawn.startswith("\rrebuild mrr [") and f"] {head}/{head} (" in drawn and drawn.endswith("\n")
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", terminal.getvalue())  # colours, cursor
+    assert "rebuild mrr" in drawn and f" {head}/{head} " in drawn and "\n" in drawn
 
     monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal: nothing drawn
     code, _, err = cli("rebuild", "mrr")
