@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from subledger.projections.relay import Relay
     from subledger.projections.runner import ProjectionRunner, ReadModel
-    from subledger.projections.webhooks import WebhookDispatcher
+    from subledger.projections.webhook_dispatcher import WebhookDispatcher
 
 _RECORDERS = "subledger.store.recorders"
 
@@ -102,7 +102,7 @@ def build_webhooks(settings: Settings, ledger: Ledger) -> WebhookDispatcher:
     database. A claim on an endpoint outlives three HTTP timeouts, so a dispatcher that died
     leaves its endpoints to the others soon after."""
     from subledger.projections.store import ViewStore
-    from subledger.projections.webhooks import UrllibSender, WebhookDispatcher
+    from subledger.projections.webhook_dispatcher import UrllibSender, WebhookDispatcher
 
     timeout = settings.webhook_timeout
     return WebhookDispatcher(ledger.event_log, ViewStore(settings), UrllibSender(),

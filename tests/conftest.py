@@ -28,7 +28,7 @@ from subledger.bootstrap import build_api, build_ledger
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
 from subledger.projections.store import ViewStore
-from subledger.projections.webhooks import UrllibSender, WebhookDispatcher
+from subledger.projections.webhook_dispatcher import UrllibSender, WebhookDispatcher
 
 # ---------------------------------------------------------------------------
 # 1. Databases

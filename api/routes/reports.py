@@ -14,7 +14,11 @@ from subledger.commands.writes import ClosePeriod
 from subledger.domain.errors import InvalidInput, PeriodNotFound
 from subledger.domain.reporting import parse_month
 from subledger.domain.time import as_utc
-from subledger.projections import reports
+from subledger.projections.drill_downs import movement_list, recognition_list, revenue_line_list
+from subledger.projections.mrr_reports import METRICS_VERSION, churn_report, mrr_report
+from subledger.projections.period_close import period_figures, restatement
+from subledger.projections.report_window import ReportError, Window, position
+from subledger.projections.revenue_reports import REVENUE_VERSION, revenue_report
 from subledger.projections.store import ViewStore
 
 from ..deps import LedgerDep, Limit, PrincipalDep, parse_cursor
@@ -55,7 +59,7 @@ def _answer(body: dict[str, Any], rows_key: str, fmt: str) -> Response:
 def _run(fn: Any, *args: Any) -> Any:
     try:
         return fn(*args)
-    except reports.ReportError as error:
+    except ReportError as error:
         raise InvalidInput(str(error)) from None
 
 
@@ -65,8 +69,8 @@ def mrr(request: Request, _: PrincipalDep, from_: From, to: To,
         as_known_at: KnownAt = None, format: Format = "json") -> Response:  # noqa: A002
     """Per bucket `{date, mrr, arr, new, expansion, reactivation, contraction, churn,
     subscribers}`; MRR as of the bucket's end; money in minor units as decimal strings."""
-    window = reports.Window(from_, to, interval)
-    body = _run(reports.mrr_report, _views(request), window, currency, _known(as_known_at))
+    window = Window(from_, to, interval)
+    body = _run(mrr_report, _views(request), window, currency, _known(as_known_at))
     return _answer(body, "buckets", format)
 
 
@@ -76,7 +80,7 @@ def mrr_movements(request: Request, _: PrincipalDep, from_: From, to: To,
                   subscriber_id: str | None = None, as_known_at: KnownAt = None,
                   limit: Limit = 100, cursor: str | None = None) -> dict[str, Any]:
     """Each MRR movement with its amount and the events (ids and positions) that caused it."""
-    return _run(lambda: reports.movement_list(
+    return _run(lambda: movement_list(
         _views(request), start=from_, end=to, currency=currency, kind=kind,
         subscriber_id=subscriber_id, as_known_at=_known(as_known_at),
         after=parse_cursor(cursor), limit=limit))  # type: ignore[no-any-return]
@@ -89,8 +93,8 @@ def churn(request: Request, _: PrincipalDep, from_: From, to: To,
     """Per period `{period_start, customers_start, churned_customers, customer_churn_rate,
     mrr_start, gross_mrr_churn_rate, net_mrr_churn_rate, net_revenue_retention}`; a rate
     with a zero denominator is null."""
-    window = reports.Window(from_, to, interval)
-    body = _run(reports.churn_report, _views(request), window, currency, _known(as_known_at))
+    window = Window(from_, to, interval)
+    body = _run(churn_report, _views(request), window, currency, _known(as_known_at))
     return _answer(body, "periods", format)
 
 
@@ -101,8 +105,8 @@ def revenue(request: Request, _: PrincipalDep, from_: From, to: To,
     """Per bucket `{date, billed, collected, refunded, net, recognized, deferred}`: cash in
     integer minor units; recognized and deferred as decimal strings (recognition is per
     second over each paid line's service period)."""
-    window = reports.Window(from_, to, interval)
-    body = _run(reports.revenue_report, _views(request), window, currency, _known(as_known_at))
+    window = Window(from_, to, interval)
+    body = _run(revenue_report, _views(request), window, currency, _known(as_known_at))
     return _answer(body, "buckets", format)
 
 
@@ -113,7 +117,7 @@ def revenue_lines(request: Request, _: PrincipalDep, from_: From, to: To,
                   cursor: str | None = None) -> dict[str, Any]:
     """The invoices, charges and refunds behind the cash figures, each with its event id and
     position."""
-    return _run(lambda: reports.revenue_line_list(  # type: ignore[no-any-return]
+    return _run(lambda: revenue_line_list(  # type: ignore[no-any-return]
         _views(request), start=from_, end=to, currency=currency, subscription_id=subscription_id,
         as_known_at=_known(as_known_at), after=parse_cursor(cursor), limit=limit))
 
@@ -127,7 +131,7 @@ def revenue_recognition(request: Request, _: PrincipalDep, from_: From, to: To,
     line (and each refund's share of it) with its part recognized in the window, its part
     deferred at the window's end, its service period, when it was paid, and the
     `InvoiceIssued` or `RefundIssued` event it comes from."""
-    return _run(lambda: reports.recognition_list(  # type: ignore[no-any-return]
+    return _run(lambda: recognition_list(  # type: ignore[no-any-return]
         _views(request), start=from_, end=to, currency=currency, subscription_id=subscription_id,
         as_known_at=_known(as_known_at), after=parse_cursor(cursor), limit=limit))
 
@@ -142,10 +146,10 @@ def close_period(period: str, request: Request, ledger: LedgerDep,
     except InvalidInput:
         raise PeriodNotFound(f"no period {period!r}; periods are months written YYYY-MM") from None
     views = _views(request)
-    figures = reports.period_figures(views, start, end)
-    position = min(reports.position(views, "mrr"), reports.position(views, "revenue"))
-    versions = [reports.METRICS_VERSION, reports.REVENUE_VERSION]
-    command = ClosePeriod(period, position=position, metrics_versions=versions, figures=figures)
+    figures = period_figures(views, start, end)
+    applied = min(position(views, "mrr"), position(views, "revenue"))
+    versions = [METRICS_VERSION, REVENUE_VERSION]
+    command = ClosePeriod(period, position=applied, metrics_versions=versions, figures=figures)
     return respond(request, principal, ledger, command)
 
 
@@ -155,4 +159,4 @@ def restatements(request: Request, ledger: LedgerDep, _: PrincipalDep) -> dict[s
     the events recorded after the close that changed them."""
     views = _views(request)
     closed = ledger.event_log.read(0, 1000, ["PeriodClosed"]).items
-    return {"items": [reports.restatement(views, c) for c in closed]}
+    return {"items": [restatement(views, c) for c in closed]}

@@ -1,7 +1,7 @@
 """Webhook endpoints: register (admin), read their status and delivery log, replay, remove.
 
 Endpoints are configuration kept in the views' database, not facts of the ledger; the
-dispatcher (``projections/webhooks.py``) delivers to them outside any request.
+dispatcher (``projections/webhook_dispatcher.py``) delivers to them outside any request.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from subledger.projections.webhooks import WebhookEndpoints
+from subledger.projections.webhook_endpoints import WebhookEndpoints
 
 from ..deps import LedgerDep, Limit, PrincipalDep, parse_cursor
 from ..schemas import (

@@ -24,7 +24,7 @@ from subledger.commands.ledger import Ledger
 from subledger.config import Settings
 from subledger.projections.follow import follow
 from subledger.projections.store import ViewStore
-from subledger.projections.webhooks import WebhookEndpoints
+from subledger.projections.webhook_endpoints import WebhookEndpoints
 
 REPO = Path(__file__).resolve().parents[2]
 

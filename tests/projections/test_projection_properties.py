@@ -38,14 +38,11 @@ from subledger.domain.money import round_minor
 from subledger.domain.movements import MOVEMENT_KINDS, movement_kind, movements
 from subledger.domain.mrr import SUBSCRIPTION_EVENT_TYPES, mrr_before, mrr_timeline
 from subledger.domain.revenue import revenue_lines
+from subledger.projections.drill_downs import movement_list, recognition_list
 from subledger.projections.mrr import FOREVER, parse_fraction, sortable
-from subledger.projections.reports import (
-    Window,
-    movement_list,
-    mrr_report,
-    recognition_list,
-    revenue_report,
-)
+from subledger.projections.mrr_reports import mrr_report
+from subledger.projections.report_window import Window
+from subledger.projections.revenue_reports import revenue_report
 from subledger.projections.runner import ProjectionRunner
 from subledger.replay.verify import scratch_views, verify
 

@@ -25,7 +25,8 @@ from subledger.commands.ledger import Ledger
 from subledger.config import PostgresConfig, Settings
 from subledger.domain.errors import DomainError
 from subledger.projections.mrr import FOREVER, MrrModel
-from subledger.projections.reports import Window, churn_report, mrr_report
+from subledger.projections.mrr_reports import churn_report, mrr_report
+from subledger.projections.report_window import Window
 from subledger.projections.runner import ProjectionRunner
 from subledger.projections.subscriptions import COLUMNS
 from subledger.replay.verify import scratch_views, verify

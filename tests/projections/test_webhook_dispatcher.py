@@ -13,7 +13,7 @@ from subledger.commands.ledger import Ledger
 from subledger.config import Settings
 from subledger.projections.follow import follow
 from subledger.projections.store import ViewStore
-from subledger.projections.webhooks import UrllibSender, WebhookDispatcher
+from subledger.projections.webhook_dispatcher import UrllibSender, WebhookDispatcher
 
 
 def _subscribers(ledger: Ledger, count: int, start: int = 0) -> None:

@@ -7,7 +7,12 @@ import hmac
 
 import pytest
 
-from subledger.projections.webhooks import SignatureError, envelope_body, sign, verify_signature
+from subledger.projections.webhook_signatures import (
+    SignatureError,
+    envelope_body,
+    sign,
+    verify_signature,
+)
 
 SECRET = "whsec_test"
 BODY = envelope_body({"position": 7, "event_id": "e", "type": "SubscriptionCanceled", "data": {"reason": "voluntary"}})

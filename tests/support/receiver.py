@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
-from subledger.projections.webhooks import SIGNATURE_HEADER, verify_signature
+from subledger.projections.webhook_signatures import SIGNATURE_HEADER, verify_signature
 
 T = TypeVar("T")
 
