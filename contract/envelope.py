@@ -1,4 +1,4 @@
-"""The public message of an event: the envelope of CONTRACT.md.
+"""The public message of an event: the envelope of docs/events.md.
 
 Internal event classes may evolve (a new ``class_version`` with an upcaster); the envelope
 is what readers outside the code rely on: ``GET /events``, histories, and the Kafka topics.

@@ -1,4 +1,4 @@
-"""The Kafka messages of CONTRACT.md, built from envelopes and read-model rows (pure).
+"""The Kafka messages of docs/streaming.md, built from envelopes and read-model rows (pure).
 
 Three topics under one prefix:
 

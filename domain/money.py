@@ -20,7 +20,7 @@ from babel.numbers import get_currency_precision
 from .errors import AmountOutOfBounds, CurrencyMismatch, UnknownCurrency
 
 MAX_AMOUNT = 10**12
-"""Largest amount accepted from a client, in minor units (CONTRACT.md)."""
+"""Largest amount accepted from a client, in minor units (docs/http-api.md)."""
 
 # Codes that ISO 4217 reserves for testing, precious metals and "no currency": not money a
 # subscription business bills in.

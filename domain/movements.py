@@ -49,7 +49,7 @@ class Movement:
 
 
 def movement_kind(before: Fraction, after: Fraction, *, had_mrr: bool) -> str | None:
-    """SEMANTICS.md's kind of a change from ``before`` to ``after`` (None: no change).
+    """The kind of a change (docs/business-rules.md) from ``before`` to ``after`` (None: no change).
     ``had_mrr``: whether the subscriber ever had MRR > 0 before this change."""
     if before == after:
         return None
@@ -143,7 +143,7 @@ def churn_rates(
     expansion: Number,
     reactivation: Number,
 ) -> ChurnRates:
-    """SEMANTICS.md's rates of a period, exact; a rate whose denominator is 0 is None
+    """The rates of a period (docs/business-rules.md), exact; a rate whose denominator is 0 is None
     (never an error, never 0). Round with ``round_rate`` to show them.
 
     - customer_churn_rate = churned_customers / customers_start

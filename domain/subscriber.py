@@ -68,7 +68,7 @@ class Subscriber(LedgerAggregate):
 
         # Why version 2: in version 1 a null external_ref meant "removed" or "unchanged",
         # and only `changed` told which. A change of meaning is a new class_version with an
-        # upcaster; stored events are never rewritten (README, "Versioning events").
+        # upcaster; stored events are never rewritten (docs/events.md, "Versioning events").
         class_version = 2
         changes: dict[Detail, str | None]
 

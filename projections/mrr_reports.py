@@ -128,7 +128,7 @@ def mrr_report(store: ViewStore, window: Window, currency: str | None,
 def churn_report(store: ViewStore, window: Window, currency: str | None,
                  as_known_at: datetime | None) -> dict[str, Any]:
     """Per period [start, end): customers and MRR at the start, churned customers (churn
-    movements), and the rates of SEMANTICS.md (null when a denominator is 0)."""
+    movements), and the rates of docs/business-rules.md (null when a denominator is 0)."""
     periods = list(window.buckets())
     currency = pick_currency(store, currency, as_known_at)
     head = report_head(store, window, currency, as_known_at, "mrr", METRICS_VERSION)

@@ -1,6 +1,6 @@
 """The Kafka relay: a projection whose output is topics instead of tables.
 
-A cursor loop per stream (DESIGN.md, lesson 9): read after the last acknowledged position,
+A cursor loop per stream: read after the last acknowledged position,
 publish, wait for the broker to acknowledge every message (``acks=all``, idempotent
 producer), and only then advance the checkpoint. A crash before the checkpoint moves re-sends
 the batch; nothing is ever skipped. Messages are sent in position order through one producer,

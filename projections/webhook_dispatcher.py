@@ -1,7 +1,7 @@
 """The webhook dispatcher: a projection whose output is HTTP calls.
 
 The dispatcher delivers each endpoint's events (:mod:`.webhook_endpoints`) in position
-order, one at a time, each the envelope of CONTRACT.md as the body, signed
+order, one at a time, each the envelope (docs/events.md) as the body, signed
 (:mod:`.webhook_signatures`).
 
 A 2xx answer advances the endpoint's position, in the same transaction as the delivery log's

@@ -1,6 +1,6 @@
 """Webhook signatures: how a delivery's body is signed, and how a receiver verifies it.
 
-The body of a delivery is the envelope of CONTRACT.md as UTF-8 JSON, signed like Stripe
+The body of a delivery is the envelope (docs/events.md) as UTF-8 JSON, signed like Stripe
 signs its webhooks::
 
     Subledger-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, f"{t}.{raw body}")>

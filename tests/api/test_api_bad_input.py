@@ -1,4 +1,4 @@
-"""Bad input of every kind CONTRACT.md names gets a problem document with the right status,
+"""Bad input of every kind docs/http-api.md names gets a problem document with the right status,
 appends nothing, and its problem type is documented at GET /problems/{code}; never a 500.
 
 Each test sends its cases through `assert_refused`, which compares the whole log before

@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-# CONTRACT.md, "Minimum routes", for the ledger core (path parameters written as {}).
+# The routes of docs/http-api.md for the ledger core (path parameters written as {}).
 CORE_ROUTES = {
     ("POST", "/plans"), ("GET", "/plans"), ("GET", "/plans/{}"), ("POST", "/plans/{}/prices"),
     ("POST", "/coupons"), ("GET", "/coupons"),

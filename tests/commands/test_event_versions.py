@@ -1,7 +1,7 @@
 """Versioned events: a version-1 event stored by the old code is read as the current version
 everywhere (aggregates, the log, the HTTP API), and is never rewritten.
 
-The example is ``SubscriberDetailsChanged`` (version 2, see its docstring and README,
+The example is ``SubscriberDetailsChanged`` (version 2, see its docstring and docs/events.md,
 "Versioning events"). ``V1_STORED_STATE`` is the exact state the version-1 code stored for
 "name -> Ada L, external_ref removed" (captured from it before the change)."""
 

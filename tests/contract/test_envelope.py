@@ -1,4 +1,4 @@
-"""The public envelope of an event (CONTRACT.md, Kafka)."""
+"""The public envelope of an event (docs/events.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Churn and retention rates of a period (SEMANTICS.md): exact, and null (None) when the
+"""Churn and retention rates of a period (docs/business-rules.md): exact, and null (None) when the
 denominator is 0, never an error and never 0. Expected figures are written by hand."""
 
 from __future__ import annotations

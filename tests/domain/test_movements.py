@@ -1,4 +1,4 @@
-"""A subscriber's MRR timeline and its movements (SEMANTICS.md, MRR): new, reactivation,
+"""A subscriber's MRR timeline and its movements (docs/business-rules.md, MRR): new, reactivation,
 expansion, contraction, churn; and MRR(end) = MRR(start) + new + expansion + reactivation -
 contraction - churn for random histories. Expected figures are written by hand.
 """
@@ -350,7 +350,7 @@ def test_mrr_bridges_for_random_histories(envelopes: list[dict[str, Any]], data:
         expected = oracle(envelopes, t)
         assert mrr_as_of(timeline, t) == expected
 
-    # Each movement explains its step; kinds follow SEMANTICS.md.
+    # Each movement explains its step; kinds follow docs/business-rules.md.
     for currency in {c for p in timeline for c in p.mrr}:
         own = [m for m in moves if m.currency == currency]
         assert all(m.amount > 0 and m.kind in MOVEMENT_KINDS for m in own)

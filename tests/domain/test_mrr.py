@@ -1,4 +1,4 @@
-"""A subscription's MRR (SEMANTICS.md, MRR): folded from its envelopes, normalised to a month,
+"""A subscription's MRR (docs/business-rules.md, MRR): folded from its envelopes, normalised to a month,
 after the coupon in force; coupon ends as change points. Expected figures are written by hand.
 """
 

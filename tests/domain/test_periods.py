@@ -1,4 +1,4 @@
-"""Calendar billing periods anchored at the billing anchor (SEMANTICS.md, lifecycle)."""
+"""Calendar billing periods anchored at the billing anchor (docs/business-rules.md, lifecycle)."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ def test_period_index_at_a_boundary_is_the_period_that_starts_there(
     assert period_index_at(anchor, interval, period_boundary(anchor, interval, n)) == n
 
 
-# -- examples from SEMANTICS.md --------------------------------------------------------------
+# -- examples from the business rules -----------------------------------------------------------
 
 
 def test_monthly_boundaries_from_jan_31_clamp_to_feb_28_and_return_to_mar_31() -> None:

@@ -1,4 +1,4 @@
-"""Revenue recognition (SEMANTICS.md, Revenue): each paid invoice line evenly over its service
+"""Revenue recognition (docs/business-rules.md, Revenue): each paid invoice line evenly over its service
 period; deferred revenue = collected for service after t minus refunds of it, a refund taken
 off its invoice's lines in proportion to their remaining service. Figures written by hand."""
 

@@ -1,4 +1,4 @@
-"""The subscription lifecycle: trial, renewals, changes, cancellation, pause (SEMANTICS.md).
+"""The subscription lifecycle: trial, renewals, changes, cancellation, pause (docs/business-rules.md).
 
 Every instant is passed in; `recorded_at` is a fixed server clock that does not matter here.
 Charges falling due are paid (`pay_ok`) before each command, as the application does.

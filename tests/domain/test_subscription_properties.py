@@ -52,7 +52,7 @@ USD_PLANS = [
 ]
 EUR_PLAN = plan_terms("euro", amount=1000, currency="EUR")
 RETRY_DAYS = [3, 5, 7]
-"""Dunning (SEMANTICS.md): retries 3, 5 and 7 days after the first failed attempt."""
+"""Dunning (docs/business-rules.md): retries 3, 5 and 7 days after the first failed attempt."""
 
 
 @st.composite

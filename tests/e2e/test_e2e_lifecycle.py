@@ -2,7 +2,7 @@
 
 The subscription starts backdated: each later command, at its own ``effective_at``, first
 performs what fell due before it (trial end, renewals, the scheduled change), as the
-billing clock would (SEMANTICS.md). The trial ends on Jan 31, the billing anchor, so the
+billing clock would (docs/business-rules.md). The trial ends on Jan 31, the billing anchor, so the
 periods show the month-end clamping: Feb 28, Mar 31, Apr 30, May 31, Jun 30.
 """
 
@@ -220,7 +220,7 @@ def test_the_history_lists_every_event_of_the_lifecycle_in_order(http: httpx.Cli
         (i["effective_at"], i["data"]["invoice_id"], i["data"]["amount_due"]) for i in invoices
     ]
 
-    # The catalogue's minimum data fields (CONTRACT.md, Kafka).
+    # The catalogue's minimum data fields (docs/events.md).
     by_type = {e["type"]: e["data"] for e in history}
     assert {"email", "name", "external_ref"} <= by_type["SubscriberRegistered"].keys()
     assert {"gateway": "sandbox", "token": "tok_visa"}.items() <= by_type["PaymentMethodSet"].items()

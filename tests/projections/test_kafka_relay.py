@@ -1,5 +1,5 @@
 """The relay publishes the log and the projections' outputs to Kafka (a real Tansu broker):
-every position, keyed and ordered as CONTRACT.md says, with CloudEvents headers."""
+every position, keyed and ordered as docs/streaming.md says, with CloudEvents headers."""
 
 from __future__ import annotations
 

@@ -225,7 +225,7 @@ def _believed(history: History, known_at: datetime | None) -> list[Row]:
 
 def _known_events(history: History, known_at: datetime | None) -> list[dict[str, Any]]:
     """The subscription events the ledger knew by ``known_at`` (every one if None): the
-    longest prefix of the log whose events had all been recorded by then (README: "as
+    longest prefix of the log whose events had all been recorded by then (docs/reports.md: "as
     known at")."""
     known = []
     for event in history.ledger.event_log.read(0, 1_000_000).items:
@@ -328,7 +328,7 @@ def test_the_movement_identity_holds_exactly_in_every_bucket_of_the_model(
         for known_at in [*history.known, None]:
             rows = _believed(history, known_at)
             # Each subscriber's movements chain: before = the previous after, amount = the
-            # change, kind as SEMANTICS.md names it.
+            # change, kind as docs/business-rules.md names it.
             chains: dict[tuple[str, str], list[Row]] = defaultdict(list)
             for row in sorted(rows, key=lambda r: r[2]):
                 chains[row[0], row[1]].append(row)

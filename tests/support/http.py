@@ -24,7 +24,7 @@ ENVELOPE_KEYS = frozenset({
     "position", "event_id", "type", "schema_version", "subscriber_id", "aggregate_id",
     "aggregate_version", "recorded_at", "effective_at", "data",
 })
-"""The keys of an event envelope (CONTRACT.md, Kafka), no more, no fewer."""
+"""The keys of an event envelope (docs/events.md), no more, no fewer."""
 
 
 PROBLEM_JSON = "application/problem+json"
