@@ -135,3 +135,15 @@ def build_api(
     if projector is None:
         return create_app(settings, ledger, views=views)
     return create_app(settings, ledger, views=views, projection_lag=projector.lag)
+
+
+class StoreUnavailable(Exception):
+    """The configured event store could not be opened (the reason in one line)."""
+
+
+def open_ledger(settings: Settings) -> Ledger:
+    """:func:`build_ledger`, with any failure to open the store as one line for an operator."""
+    try:
+        return build_ledger(settings)
+    except Exception as error:  # noqa: BLE001 - any failure to open the store is the operator's to fix
+        raise StoreUnavailable(str(error).splitlines()[0] if str(error) else type(error).__name__) from None

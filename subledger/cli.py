@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from . import workers
+from .bootstrap import StoreUnavailable, open_ledger
 from .config import ConfigError, Settings
 from .domain.errors import DomainError
 from .progress import ProgressBar
 
 if TYPE_CHECKING:
-    import threading
-
     from subledger.commands.ledger import Ledger
-    from subledger.projections.follow import Follower
 
 
 class UsageError(Exception):
@@ -105,10 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"subledger: {error}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        return _serve(settings, args.host, args.port, workers=not args.no_workers)
+        return workers.serve(settings, args.host, args.port, with_workers=not args.no_workers)
     try:
-        ledger = _open_ledger(settings)
-    except _StoreUnavailable as error:
+        ledger = open_ledger(settings)
+    except StoreUnavailable as error:
         print(f"subledger: cannot open the event store: {error}", file=sys.stderr)
         return 2
     try:
@@ -117,11 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return _demo(ledger, args.subscribers, args.months, args.seed)
         if args.command == "project":
-            return _project(settings, ledger, once=args.once)
+            return workers.project(settings, ledger, once=args.once)
         if args.command == "relay":
-            return _relay(settings, ledger, once=args.once)
+            return workers.relay(settings, ledger, once=args.once)
         if args.command == "webhooks":
-            return _webhooks(settings, ledger, once=args.once)
+            return workers.webhooks(settings, ledger, once=args.once)
         if args.command == "rebuild":
             return _rebuild(settings, ledger, args.view, verify=args.verify, table=args.table)
     except DomainError as error:
@@ -130,19 +128,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         ledger.close()
     return 2  # pragma: no cover - argparse requires a known command
-
-
-class _StoreUnavailable(Exception):
-    pass
-
-
-def _open_ledger(settings: Settings) -> Ledger:
-    from .bootstrap import build_ledger
-
-    try:
-        return build_ledger(settings)
-    except Exception as error:  # noqa: BLE001 - any failure to open the store is the operator's to fix
-        raise _StoreUnavailable(str(error).splitlines()[0] if str(error) else type(error).__name__) from None
 
 
 def _billing_run(ledger: Ledger, until: datetime, key: str | None) -> int:
@@ -171,169 +156,6 @@ def _demo(ledger: Ledger, subscribers: int, months: int, seed: int) -> int:
                       "refused": summary.refused, "billing_runs": summary.billing_runs,
                       "events": ledger.event_log.max_position()}, indent=2))
     return 0
-
-
-def _serve(settings: Settings, host: str, port: int, *, workers: bool) -> int:
-    import threading
-
-    import uvicorn
-
-    from .bootstrap import build_api, build_projector, build_relay
-
-    if not 0 < port < 65536:
-        print("subledger: --port must be from 1 to 65535", file=sys.stderr)
-        return 2
-    _log_to_stderr()
-    try:
-        ledger = _open_ledger(settings)
-        projector = build_projector(settings, ledger) if workers else None
-    except _StoreUnavailable as error:
-        print(f"subledger: cannot open the event store: {error}", file=sys.stderr)
-        return 2
-    stop = threading.Event()
-    finish: list[Callable[[], None]] = []
-    if projector is not None:  # else --no-workers: the API alone
-        finish_webhooks = _start_webhooks(settings, ledger, stop)
-        finish.append(_in_background(projector.follower(), stop, name="projector", join=10))
-        if settings.kafka_bootstrap:
-            relay = build_relay(settings, ledger)
-            finish.append(_in_background(relay.follower(), stop, name="relay", join=10,
-                                         close=lambda: _close(relay)))
-        finish.append(finish_webhooks)
-    try:
-        uvicorn.run(build_api(settings, ledger=ledger, projector=projector), host=host, port=port,
-                    log_level="info")
-    finally:
-        stop.set()
-        for step in finish:
-            step()
-        ledger.close()
-    return 0
-
-
-def _project(settings: Settings, ledger: Ledger, *, once: bool) -> int:
-
-    from .bootstrap import build_projector
-
-    _log_to_stderr()
-    projector = build_projector(settings, ledger)
-    try:
-        if once:
-            read = projector.run_once()
-            print(json.dumps({"events_read": read, "lag": projector.lag()}))
-            return 0
-        stop = _stop_on_signals()
-        finish_webhooks = _start_webhooks(settings, ledger, stop)
-        try:
-            return _follow(projector.follower(), stop)
-        finally:
-            finish_webhooks()
-    finally:
-        projector.close()
-
-
-def _log_to_stderr() -> None:
-    """INFO from subledger's workers; the Kafka client's own chatter only from WARNING up."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("kafka").setLevel(logging.WARNING)
-
-
-def _stop_on_signals() -> threading.Event:
-    """An event that SIGINT or SIGTERM sets: a worker's way to finish what it is doing."""
-    import signal
-    import threading
-
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop
-
-
-def _follow(worker: Follower, stop: threading.Event | None = None) -> int:
-    """Run a worker in this thread until ``stop`` is set (by default: until SIGINT or
-    SIGTERM)."""
-    from subledger.projections.follow import follow
-
-    follow(worker, _stop_on_signals() if stop is None else stop)
-    return 0
-
-
-def _in_background(worker: Follower, stop: threading.Event, *, name: str, join: float,
-                   close: Callable[[], None] | None = None) -> Callable[[], None]:
-    """Run a worker in a thread of its own until ``stop`` is set; returns the function that
-    sets it, waits for the thread (at most ``join`` seconds: a round stuck on the network
-    must not hold the process) and then ``close()``s the worker."""
-    import threading
-
-    thread = threading.Thread(target=_follow, args=(worker, stop), name=name, daemon=True)
-    thread.start()
-
-    def finish() -> None:
-        stop.set()
-        thread.join(timeout=join)
-        if close is not None:
-            close()
-
-    return finish
-
-
-def _close(worker: Any) -> None:
-    worker.close()
-    worker.store.close()
-
-
-def _relay(settings: Settings, ledger: Ledger, *, once: bool) -> int:
-
-    from subledger.projections.relay import BrokerUnavailable
-
-    from .bootstrap import build_relay
-
-    if not settings.kafka_bootstrap:
-        print("subledger: SUBLEDGER_KAFKA_BOOTSTRAP is not set: there is no broker to relay to",
-              file=sys.stderr)
-        return 2
-    _log_to_stderr()
-    relay = build_relay(settings, ledger)
-    try:
-        if once:
-            try:
-                sent = relay.run_once()
-            except BrokerUnavailable as error:
-                print(f"subledger: Kafka unavailable: {error}", file=sys.stderr)
-                return 1
-            print(json.dumps({"messages_sent": sent, "lag": relay.lag()}))
-            return 0
-        return _follow(relay.follower())
-    finally:
-        _close(relay)
-
-
-def _start_webhooks(settings: Settings, ledger: Ledger, stop: threading.Event) -> Callable[[], None]:
-    """Run the webhook dispatcher in a thread until ``stop`` is set; returns the function
-    that sets it and waits for the deliveries in flight."""
-    from .bootstrap import build_webhooks
-
-    dispatcher = build_webhooks(settings, ledger)
-    return _in_background(dispatcher.follower(), stop, name="webhooks", join=30,
-                          close=lambda: _close(dispatcher))
-
-
-def _webhooks(settings: Settings, ledger: Ledger, *, once: bool) -> int:
-    from .bootstrap import build_webhooks
-
-    _log_to_stderr()
-    dispatcher = build_webhooks(settings, ledger)
-    try:
-        if once:
-            delivered = total = dispatcher.run_once()
-            while delivered:
-                delivered = dispatcher.run_once()
-                total += delivered
-            print(json.dumps({"delivered": total}))
-            return 0
-        return _follow(dispatcher.follower())
-    finally:
-        _close(dispatcher)
 
 
 def _rebuild(settings: Settings, ledger: Ledger, view: str, *, verify: bool,
@@ -381,6 +203,7 @@ def _rebuild(settings: Settings, ledger: Ledger, view: str, *, verify: bool,
     finally:
         projector.close()
         projector.store.close()
+
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -1,0 +1,182 @@
+"""Running the background workers: the API with its workers in one process (``serve``),
+or each worker on its own (``project``, ``relay``, ``webhooks``), every one through the one
+follow loop and stopped by SIGINT or SIGTERM, finishing what it is doing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .bootstrap import (
+    StoreUnavailable,
+    build_api,
+    build_projector,
+    build_relay,
+    build_webhooks,
+    open_ledger,
+)
+from .config import Settings
+
+if TYPE_CHECKING:
+    from subledger.commands.ledger import Ledger
+    from subledger.projections.follow import Follower
+
+
+def serve(settings: Settings, host: str, port: int, *, with_workers: bool) -> int:
+    """The API on ``host:port`` (uvicorn), with the projector, the webhook dispatcher and,
+    when Kafka is configured, the relay in threads of this process unless not ``with_workers``."""
+    import uvicorn
+
+    if not 0 < port < 65536:
+        print("subledger: --port must be from 1 to 65535", file=sys.stderr)
+        return 2
+    log_to_stderr()
+    try:
+        ledger = open_ledger(settings)
+        projector = build_projector(settings, ledger) if with_workers else None
+    except StoreUnavailable as error:
+        print(f"subledger: cannot open the event store: {error}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    finish: list[Callable[[], None]] = []
+    if projector is not None:  # else --no-workers: the API alone
+        finish_webhooks = start_webhooks(settings, ledger, stop)
+        finish.append(in_background(projector.follower(), stop, name="projector", join=10))
+        if settings.kafka_bootstrap:
+            relay = build_relay(settings, ledger)
+            finish.append(in_background(relay.follower(), stop, name="relay", join=10,
+                                         close=lambda: close_worker(relay)))
+        finish.append(finish_webhooks)
+    try:
+        uvicorn.run(build_api(settings, ledger=ledger, projector=projector), host=host, port=port,
+                    log_level="info")
+    finally:
+        stop.set()
+        for step in finish:
+            step()
+        ledger.close()
+    return 0
+
+
+def project(settings: Settings, ledger: Ledger, *, once: bool) -> int:
+    """Keep every read model current (and deliver the webhooks); ``once``: catch up, exit."""
+    log_to_stderr()
+    projector = build_projector(settings, ledger)
+    try:
+        if once:
+            read = projector.run_once()
+            print(json.dumps({"events_read": read, "lag": projector.lag()}))
+            return 0
+        stop = stop_on_signals()
+        finish_webhooks = start_webhooks(settings, ledger, stop)
+        try:
+            return follow_until_stopped(projector.follower(), stop)
+        finally:
+            finish_webhooks()
+    finally:
+        projector.close()
+
+
+def log_to_stderr() -> None:
+    """INFO from subledger's workers; the Kafka client's own chatter only from WARNING up."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+
+
+def stop_on_signals() -> threading.Event:
+    """An event that SIGINT or SIGTERM sets: a worker's way to finish what it is doing."""
+    import signal
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def follow_until_stopped(worker: Follower, stop: threading.Event | None = None) -> int:
+    """Run a worker in this thread until ``stop`` is set (by default: until SIGINT or
+    SIGTERM)."""
+    from subledger.projections.follow import follow
+
+    follow(worker, stop_on_signals() if stop is None else stop)
+    return 0
+
+
+def in_background(worker: Follower, stop: threading.Event, *, name: str, join: float,
+                   close: Callable[[], None] | None = None) -> Callable[[], None]:
+    """Run a worker in a thread of its own until ``stop`` is set; returns the function that
+    sets it, waits for the thread (at most ``join`` seconds: a round stuck on the network
+    must not hold the process) and then ``close()``s the worker."""
+    thread = threading.Thread(target=follow_until_stopped, args=(worker, stop), name=name, daemon=True)
+    thread.start()
+
+    def finish() -> None:
+        stop.set()
+        thread.join(timeout=join)
+        if close is not None:
+            close()
+
+    return finish
+
+
+def close_worker(worker: Any) -> None:
+    worker.close()
+    worker.store.close()
+
+
+def relay(settings: Settings, ledger: Ledger, *, once: bool) -> int:
+    """Stream the log and the movements to Kafka; ``once``: catch up, exit (1 if the
+    broker is unavailable)."""
+
+    from subledger.projections.relay import BrokerUnavailable
+
+
+    if not settings.kafka_bootstrap:
+        print("subledger: SUBLEDGER_KAFKA_BOOTSTRAP is not set: there is no broker to relay to",
+              file=sys.stderr)
+        return 2
+    log_to_stderr()
+    relay = build_relay(settings, ledger)
+    try:
+        if once:
+            try:
+                sent = relay.run_once()
+            except BrokerUnavailable as error:
+                print(f"subledger: Kafka unavailable: {error}", file=sys.stderr)
+                return 1
+            print(json.dumps({"messages_sent": sent, "lag": relay.lag()}))
+            return 0
+        return follow_until_stopped(relay.follower())
+    finally:
+        close_worker(relay)
+
+
+def start_webhooks(settings: Settings, ledger: Ledger, stop: threading.Event) -> Callable[[], None]:
+    """Run the webhook dispatcher in a thread until ``stop`` is set; returns the function
+    that sets it and waits for the deliveries in flight."""
+
+    dispatcher = build_webhooks(settings, ledger)
+    return in_background(dispatcher.follower(), stop, name="webhooks", join=30,
+                          close=lambda: close_worker(dispatcher))
+
+
+def webhooks(settings: Settings, ledger: Ledger, *, once: bool) -> int:
+    """Deliver the webhooks; ``once``: deliver what is due, exit."""
+
+    log_to_stderr()
+    dispatcher = build_webhooks(settings, ledger)
+    try:
+        if once:
+            delivered = total = dispatcher.run_once()
+            while delivered:
+                delivered = dispatcher.run_once()
+                total += delivered
+            print(json.dumps({"delivered": total}))
+            return 0
+        return follow_until_stopped(dispatcher.follower())
+    finally:
+        close_worker(dispatcher)
