@@ -3,14 +3,18 @@ error becomes a problem document."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import subledger
@@ -19,6 +23,7 @@ from subledger.config import Settings
 from subledger.domain.errors import DomainError
 from subledger.projections.store import ViewStore
 
+from . import openapi
 from .problems import domain_problem, edge_problem, problem
 from .routes import billing, catalog, log, reports, subscribers, subscriptions
 from .routes.webhooks import router as webhooks_router
@@ -79,6 +84,11 @@ class BodyLimit:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        repeated = _repeated_key(body) if content_type in _JSON_TYPES or content_type.endswith("+json") else None
+        if repeated is not None:
+            await edge_problem("malformed-request", f"the body repeats the key {repeated!r}",
+                               path)(scope, receive, send)
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -89,6 +99,33 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class _Repeated(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _Repeated(key)
+        seen[key] = value
+    return seen
+
+
+def _repeated_key(body: bytes) -> str | None:
+    """The first key a JSON body repeats in one object, if any: JSON leaves its meaning
+    open, and taking the last (as Python does) would silently drop what the client sent."""
+    try:
+        json.loads(body, object_pairs_hook=_no_repeats)
+    except _Repeated as repeated:
+        return repeated.key
+    except (ValueError, RecursionError):
+        return None  # not JSON the framework accepts: it answers that
+    return None
 
 
 def create_app(
@@ -132,7 +169,19 @@ def create_app(
 
     _install_error_handlers(app)
     app.add_middleware(BodyLimit)
+    openapi.install(app, secured=bool(settings.api_keys), gateways=ledger.gateways)
     return app
+
+
+def _methods_at(request: Request) -> set[str]:
+    """Every method of every route at the request's path (each method is a route of its
+    own, so the one that refused knows only its own)."""
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        route = context.original_route
+        if route.matches(request.scope)[0] != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return methods
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -169,8 +218,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         if error.status_code == 404:
             return edge_problem("route-not-found", f"no route {request.url.path}", request.url.path)
         if error.status_code == 405:
-            return edge_problem("method-not-allowed", f"{request.method} is not allowed here",
-                                request.url.path)
+            # RFC 9110: a 405 names the methods the resource has.
+            refused = edge_problem("method-not-allowed", f"{request.method} is not allowed here",
+                                   request.url.path)
+            refused.headers["Allow"] = ", ".join(sorted(_methods_at(request)))
+            return refused
         return problem(error.status_code, "http-error", str(error.detail), str(error.detail),
                        request.url.path)
 

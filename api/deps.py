@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
+from pydantic import BeforeValidator
 
 from subledger.commands.ledger import Ledger
 from subledger.domain.errors import InvalidInput, NotFound
@@ -24,14 +26,38 @@ def get_principal(request: Request) -> Principal:
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size, at most 1000")]
+CURSOR = "^[0-9]{1,18}$"
+Cursor = Annotated[str | None, Query(
+    description="`next_cursor` of the previous page", json_schema_extra={"pattern": CURSOR})]
+IdempotencyKeyHeader = Annotated[str | None, Header(
+    alias="Idempotency-Key",
+    description="A retry with the same key and the same command answers the first answer and"
+                " appends nothing; the same key with another command is a 409 (1 to 255"
+                " characters; scoped to the API key, or global when the server is open)",
+    json_schema_extra={"minLength": 1, "maxLength": 255})]
+
+
+UUID_TEXT = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+"""An id as the API writes it (and reads it): hyphenated, 36 characters."""
+_UUID_TEXT = re.compile(UUID_TEXT)
+
+
+def _uuid_text(value: Any) -> str:
+    if not isinstance(value, str) or not _UUID_TEXT.fullmatch(value):
+        raise ValueError("an id is a UUID written with hyphens, 36 characters")
+    return value.lower()
+
+
+UuidQuery = Annotated[str | None, BeforeValidator(lambda v: None if v is None else _uuid_text(v)),
+                      Query(json_schema_extra={"format": "uuid", "pattern": UUID_TEXT})]
+IdPath = Annotated[str, Path(json_schema_extra={"format": "uuid", "pattern": UUID_TEXT})]
 
 
 def path_id(value: str, not_found: type[NotFound]) -> UUID:
     """A malformed id in a path names nothing: 404, like an unknown one."""
-    try:
-        return UUID(value)
-    except ValueError:
-        raise not_found(f"no such id {value!r}") from None
+    if not _UUID_TEXT.fullmatch(value):
+        raise not_found(f"no such id {value!r}")
+    return UUID(value)
 
 
 def parse_cursor(cursor: str | None) -> int:

@@ -4,7 +4,6 @@ command side's (``subledger.commands.idempotency``), the same for every entry po
 
 from __future__ import annotations
 
-from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from subledger.commands.idempotency import IdempotencyKey
@@ -16,10 +15,9 @@ from .security import Principal
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 
-def respond(request: Request, principal: Principal, ledger: Ledger, command: Write) -> Response:
-    """Run ``command`` under the request's idempotency key (if any) and answer it: 201 when
-    it creates a record, else 200; a replayed answer says so in a header."""
-    header = request.headers.get("idempotency-key")
+def respond(principal: Principal, ledger: Ledger, command: Write, header: str | None) -> Response:
+    """Run ``command`` under the request's ``Idempotency-Key`` (if any) and answer it: 201
+    when it creates a record, else 200; a replayed answer says so in a header."""
     key = None if header is None else IdempotencyKey(principal.scope, header)
     answer = ledger.execute(command, key)
     headers = {REPLAYED_HEADER: "true"} if answer.replayed else None

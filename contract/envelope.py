@@ -21,6 +21,10 @@ from subledger.domain.subscriber import Subscriber
 from subledger.domain.subscription import Subscription
 from subledger.domain.time import isoformat
 
+MAX_POSITION = 2**53 - 1
+"""The largest position a client may name (every JSON reader holds it exactly; the log will
+not reach it)."""
+
 AGGREGATES: tuple[type[LedgerAggregate], ...] = (Plan, Coupon, Subscriber, Subscription, ReportingPeriod)
 
 

@@ -28,6 +28,7 @@ from .subscription_events import (
     TrialEnded,
     set_period,
 )
+from .text import check_reference
 
 if TYPE_CHECKING:
     from .subscription import Subscription
@@ -231,8 +232,7 @@ class BillingSchedule:
             raise InvalidInput("a manual charge needs an amount above 0")
         if currency != self.currency:
             raise CurrencyMismatch(f"the subscription is billed in {self.currency}, not {currency}")
-        if not isinstance(gateway_ref, str) or not gateway_ref.strip() or len(gateway_ref) > 255:
-            raise InvalidInput("gateway_ref must be a non-empty string of at most 255 characters")
+        check_reference(gateway_ref, "gateway_ref")
         self.check_effective_at(effective_at)
         self.advance_to(effective_at, recorded_at=recorded_at)
         line = Line(MANUAL, amount, effective_at, effective_at, f"payment via {gateway} {gateway_ref}")

@@ -19,28 +19,13 @@ from .base import LedgerAggregate
 from .errors import InvalidInput, NotYetAvailable
 from .money import check_amount, normalize_currency
 from .periods import Interval, add_months
+from .text import check_identifier, check_name
 from .time import isoformat
 
-_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 PLAN_NAMESPACE = uuid5(NAMESPACE_URL, "https://subledger.dev/ns/plan")
 COUPON_NAMESPACE = uuid5(NAMESPACE_URL, "https://subledger.dev/ns/coupon")
 MAX_TRIAL_DAYS = 730
 MAX_REPEATING_MONTHS = 120
-
-
-def check_slug(value: str, field: str) -> str:
-    if not isinstance(value, str) or not _SLUG.match(value):
-        raise InvalidInput(
-            f"{field} must be 1-64 characters of letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
-    return value
-
-
-def check_text(value: str, field: str, max_length: int = 200) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
-        raise InvalidInput(f"{field} must be a non-empty string of at most {max_length} characters")
-    return value
 
 
 def check_trial_days(days: int) -> int:
@@ -131,12 +116,12 @@ class Plan(LedgerAggregate):
     ) -> Plan:
         return cls._create(
             cls.PlanCreated,
-            id=plan_aggregate_id(check_slug(plan_id, "plan_id")),
+            id=plan_aggregate_id(check_identifier(plan_id, "plan_id")),
             timestamp=recorded_at,
             effective_at=effective_at,
             plan_id=plan_id,
-            name=check_text(name, "name"),
-            tier=check_slug(tier, "tier"),
+            name=check_name(name, "name"),
+            tier=check_identifier(tier, "tier"),
             currency=normalize_currency(currency),
             amount=check_amount(amount),
             interval=Interval.parse(interval).value,
@@ -196,7 +181,19 @@ class Plan(LedgerAggregate):
 DURATIONS = ("once", "repeating", "forever")
 
 
+PERCENT = ("^(100(\\.0{1,4})?|[1-9][0-9]?(\\.[0-9]{1,4})?"
+           "|0\\.([1-9][0-9]{0,3}|0[1-9][0-9]{0,2}|00[1-9][0-9]?|000[1-9]))$")
+"""A percent off written as text: more than 0, at most 100, at most 4 decimal places, no
+sign, exponent or leading zero."""
+_PERCENT = re.compile(PERCENT)
+
+
 def parse_percent(value: Decimal | int | str) -> Decimal:
+    """A percent off from a Decimal, a whole number or text written as :data:`PERCENT`."""
+    if isinstance(value, bool) or isinstance(value, float) or (
+            isinstance(value, str) and not _PERCENT.fullmatch(value)):
+        raise InvalidInput("percent_off must be a whole number or a decimal written as text,"
+                           " more than 0 and at most 100, with at most 4 decimal places")
     try:
         percent = Decimal(str(value))
     except InvalidOperation:
@@ -273,7 +270,7 @@ class Coupon(LedgerAggregate):
         recorded_at: datetime,
         name: str | None = None,
     ) -> Coupon:
-        check_slug(coupon_id, "coupon_id")
+        check_identifier(coupon_id, "coupon_id")
         if (percent_off is None) == (amount_off is None):
             raise InvalidInput("a coupon has exactly one of percent_off or amount_off")
         percent: Decimal | None = None
@@ -302,7 +299,7 @@ class Coupon(LedgerAggregate):
         elif duration_in_months is not None:
             raise InvalidInput("duration_in_months is only for repeating coupons")
         if name is not None:
-            check_text(name, "name")
+            check_name(name, "name")
         return cls._create(
             cls.CouponCreated,
             id=coupon_aggregate_id(coupon_id),

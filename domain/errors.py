@@ -88,6 +88,22 @@ class EmptyChange(InvalidInput):
     title = "The change changes nothing"
 
 
+class InvalidWindow(InvalidInput):
+    """A report's window is not one the ledger reports on: its last day before its first,
+    or more than 5000 buckets (HTTP 422)."""
+
+    code = "invalid-window"
+    title = "Not a window the ledger reports on"
+
+
+class CurrencyRequired(InvalidInput):
+    """The ledger holds several currencies: a report must name the one it is about (HTTP
+    422)."""
+
+    code = "currency-required"
+    title = "Name the currency of the report"
+
+
 class UnknownGateway(InvalidInput):
     code = "unknown-gateway"
     title = "Payment gateway not configured"

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import InvalidInput, QuantityOutOfBounds
+from .errors import QuantityOutOfBounds
+from .text import check_free_text
 
 TRIALING = "trialing"
 ACTIVE = "active"
@@ -40,7 +41,6 @@ STATUS_CARRIED_BY = frozenset({"SubscriptionStarted", "SubscriptionResumed"})
 or active; a resume is past_due while an invoice is still in dunning)."""
 
 MAX_QUANTITY = 1_000_000
-MAX_COMMENT = 500
 
 
 def status_after(event_type: str, data: Mapping[str, Any], current: str) -> str:
@@ -58,6 +58,5 @@ def check_quantity(quantity: int) -> int:
 
 
 def check_comment(comment: str | None) -> str | None:
-    if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT):
-        raise InvalidInput(f"reason must be a string of at most {MAX_COMMENT} characters")
-    return comment
+    """A reason given in words (optional free text)."""
+    return None if comment is None else check_free_text(comment, "reason")

@@ -17,14 +17,16 @@ from .periods import add_months
 from .time import UTC, isoformat
 
 PERIOD_NAMESPACE = uuid5(NAMESPACE_URL, "https://subledger.dev/ns/reporting-period")
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+PERIOD = "^(19[7-9][0-9]|2[01][0-9]{2})-(0[1-9]|1[0-2])$"
+"""A reporting period: a month written YYYY-MM, from 1970 to 2199."""
+_MONTH = re.compile(PERIOD)
 
 
 def parse_month(text: str) -> tuple[datetime, datetime]:
     """'2026-03' -> [2026-03-01, 2026-04-01) in UTC."""
-    match = _MONTH.match(text)
+    match = _MONTH.fullmatch(text)
     if match is None:
-        raise InvalidInput("a period is a month written YYYY-MM")
+        raise InvalidInput("a period is a month written YYYY-MM, from 1970 to 2199")
     start = datetime(int(match[1]), int(match[2]), 1, tzinfo=UTC)
     return start, add_months(start, 1)
 

@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any, Literal, get_args
 from uuid import UUID
 
 from .base import LedgerAggregate
-from .catalog import check_text
 from .errors import EmptyChange, InvalidInput
-
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-MAX_TOKEN_LENGTH = 255
+from .text import check_email, check_name, check_reference
 
 Detail = Literal["email", "name", "external_ref"]
 """A subscriber's details that ``PATCH /subscribers/{id}`` may change."""
 DETAILS: tuple[str, ...] = get_args(Detail)
 
 
-def check_email(email: str) -> str:
-    if not isinstance(email, str) or len(email) > 254 or not _EMAIL.match(email):
-        raise InvalidInput("email must be an e-mail address such as ada@example.com")
-    return email
-
-
 def check_external_ref(ref: str | None) -> str | None:
     if ref is not None:
-        check_text(ref, "external_ref")
+        check_reference(ref, "external_ref")
     return ref
 
 
@@ -104,7 +94,7 @@ class Subscriber(LedgerAggregate):
             timestamp=recorded_at,
             effective_at=effective_at,
             email=check_email(email),
-            name=check_text(name, "name"),
+            name=check_name(name, "name"),
             external_ref=check_external_ref(external_ref),
         )
 
@@ -123,7 +113,7 @@ class Subscriber(LedgerAggregate):
         if "email" in changes:
             values["email"] = check_email(changes["email"])  # type: ignore[arg-type]
         if "name" in changes:
-            values["name"] = check_text(changes["name"], "name")  # type: ignore[arg-type]
+            values["name"] = check_name(changes["name"], "name")  # type: ignore[arg-type]
         if "external_ref" in changes:
             values["external_ref"] = check_external_ref(changes["external_ref"])
         changed = {f: values[f] for f in sorted(values) if getattr(self, f) != values[f]}
@@ -141,8 +131,7 @@ class Subscriber(LedgerAggregate):
         self, *, gateway: str, token: str, effective_at: datetime, recorded_at: datetime
     ) -> None:
         """``gateway`` must already be checked against the configured gateways."""
-        if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_LENGTH:
-            raise InvalidInput(f"token must be a non-empty string of at most {MAX_TOKEN_LENGTH} characters")
+        check_reference(token, "token")
         self.check_effective_at(effective_at)
         self.trigger_event(
             self.PaymentMethodSet,

@@ -19,7 +19,7 @@ from uuid import UUID
 from . import billing_schedule, invoicing, refunds, subscription_events
 from .base import LedgerAggregate
 from .billing_schedule import BillingSchedule, in_dunning
-from .catalog import CouponTerms, PlanTerms
+from .catalog import CouponTerms, PlanTerms, check_trial_days
 from .errors import (
     CurrencyMismatch,
     EmptyChange,
@@ -47,8 +47,6 @@ from .periods import Interval, Period, period_boundary
 from .proration import ChangeNow, Proration, prorate_change
 from .refunds import Refunds
 from .time import as_utc, isoformat
-
-MAX_TRIAL_DAYS = 730
 
 
 class Subscription(Refunds, Invoicing, BillingSchedule, LedgerAggregate):
@@ -119,9 +117,7 @@ class Subscription(Refunds, Invoicing, BillingSchedule, LedgerAggregate):
         Without a trial the first period is invoiced at once (its charge is then due:
         see :meth:`next_step`); with one, nothing is invoiced until the trial's end."""
         check_quantity(quantity)
-        days = terms.trial_days if trial_days is None else trial_days
-        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_TRIAL_DAYS:
-            raise InvalidInput(f"trial_days must be an integer from 0 to {MAX_TRIAL_DAYS}")
+        days = check_trial_days(terms.trial_days if trial_days is None else trial_days)
         if coupon is not None and coupon.currency is not None and coupon.currency != terms.currency:
             raise CurrencyMismatch(
                 f"coupon {coupon.coupon_id} is in {coupon.currency}, the plan in {terms.currency}"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 
 from .errors import EffectiveAtInFuture, InvalidInput
 
@@ -12,10 +13,27 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 """How far past the server clock a client's ``effective_at`` may be (clock skew)."""
 
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-"""Times the ledger accepts: far enough for any history and any schedule, and far from the
-ends of Python's calendar, where period arithmetic would overflow."""
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2199, 12, 31)
+"""Days the ledger accepts (a time is written with one of them): far enough for any history
+and any schedule, and far from the ends of Python's calendar, where period arithmetic and
+report buckets would overflow."""
+
+EARLIEST = datetime(1969, 12, 31, tzinfo=UTC)
+LATEST = datetime(2200, 1, 2, tzinfo=UTC)
+"""The instants those days can name, whatever their UTC offset (at most 23:59 either way)."""
+
+_YEAR = "(19[7-9][0-9]|2[01][0-9]{2})"
+_DAY = f"{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+DATE = f"^{_DAY}$"
+"""A day as clients write it: YYYY-MM-DD, from 1970 to 2199 (a calendar day: the format
+``date`` of JSON Schema says which)."""
+INSTANT = (f"^{_DAY}[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{{1,6}})?"
+           "([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$")
+"""An instant as clients write it: RFC 3339 with seconds and a UTC offset (``Z`` or
+``+hh:mm``), at most microseconds, on a day from 1970 to 2199."""
+_DATE = re.compile(DATE)
+_INSTANT = re.compile(INSTANT)
 
 
 def as_utc(instant: datetime) -> datetime:
@@ -27,7 +45,7 @@ def as_utc(instant: datetime) -> datetime:
     except OverflowError:
         utc = None
     if utc is None or not EARLIEST <= utc < LATEST:
-        raise InvalidInput("times must be from 1970-01-01 to 2199-12-31 UTC")
+        raise InvalidInput("times must be on a day from 1970-01-01 to 2199-12-31")
     return utc
 
 
@@ -50,6 +68,28 @@ def resolve_effective_at(requested: datetime | None, now: datetime) -> datetime:
             f"effective_at {requested.isoformat()} is more than 5 minutes in the future"
         )
     return requested_utc
+
+
+def written_day(text: object) -> date:
+    """A day a client wrote (:data:`DATE`), or :class:`InvalidInput`."""
+    if not isinstance(text, str) or not _DATE.fullmatch(text):
+        raise InvalidInput("a day is written YYYY-MM-DD, from 1970-01-01 to 2199-12-31")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{text} is not a day of the calendar") from None
+
+
+def written_instant(text: object) -> datetime:
+    """An instant a client wrote (:data:`INSTANT`), in UTC, or :class:`InvalidInput`."""
+    if not isinstance(text, str) or not _INSTANT.fullmatch(text):
+        raise InvalidInput("an instant is written like 2026-01-31T00:00:00Z or with an offset"
+                           " (+01:00), on a day from 1970-01-01 to 2199-12-31")
+    try:
+        instant = datetime.fromisoformat(text.upper())
+    except ValueError:
+        raise InvalidInput(f"{text} is not an instant of the calendar") from None
+    return as_utc(instant)
 
 
 def parse_instant(value: str | datetime) -> datetime:

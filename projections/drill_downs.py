@@ -14,13 +14,14 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
+from subledger.domain.errors import InvalidInput
 from subledger.domain.movements import MOVEMENT_KINDS
 from subledger.domain.revenue import RevenueLine
 from subledger.domain.time import parse_instant
 
 from .mrr import fraction_text, parse_fraction, sortable
 from .recognition import microseconds
-from .report_window import ReportError, believed, check_days, midnight, money, recorded_by
+from .report_window import believed, check_days, midnight, money, recorded_by
 from .store import ViewStore
 
 
@@ -44,7 +45,7 @@ def movement_list(store: ViewStore, *, start: date, end: date, currency: str | N
     positions) that caused it."""
     check_days(start, end)
     if kind is not None and kind not in MOVEMENT_KINDS:
-        raise ReportError(f"kind must be one of {', '.join(MOVEMENT_KINDS)}")
+        raise InvalidInput(f"kind must be one of {', '.join(MOVEMENT_KINDS)}")
     clause, params = believed(as_known_at)
     filters = ["at >= ?", "at < ?", clause]
     values: list[Any] = [sortable(midnight(start)), sortable(midnight(end + timedelta(days=1))), *params]

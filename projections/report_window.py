@@ -14,15 +14,12 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
+from subledger.domain.errors import CurrencyRequired, InvalidWindow
 from subledger.domain.money import round_minor
-from subledger.domain.time import UTC
+from subledger.domain.time import FIRST_DAY, LAST_DAY, UTC
 
 from .mrr import FOREVER, sortable
 from .store import CHECKPOINTS, ViewCursor, ViewStore
-
-
-class ReportError(ValueError):
-    """The report's parameters are not acceptable (-> 422)."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +32,7 @@ class Window:
     def buckets(self) -> Iterator[tuple[datetime, datetime]]:
         check_days(self.start, self.end)
         if self.interval not in ("day", "month"):
-            raise ReportError("interval must be 'day' or 'month'")
+            raise InvalidWindow("interval must be 'day' or 'month'")
         stop = midnight(self.end + timedelta(days=1))
         cursor = midnight(self.start)
         count = 0
@@ -48,12 +45,14 @@ class Window:
             cursor = min(nxt, stop)
             count += 1
             if count > 5000:
-                raise ReportError("at most 5000 buckets per report")
+                raise InvalidWindow("at most 5000 buckets per report")
 
 
 def check_days(start: date, end: date) -> None:
     if end < start:
-        raise ReportError("'to' must not be before 'from'")
+        raise InvalidWindow("'to' must not be before 'from'")
+    if start < FIRST_DAY or end > LAST_DAY:
+        raise InvalidWindow(f"reports cover days from {FIRST_DAY} to {LAST_DAY}")
 
 
 def midnight(day: date) -> datetime:
@@ -104,7 +103,7 @@ def pick_currency(store: ViewStore, currency: str | None, as_known_at: datetime 
     if currency is not None:
         return currency.upper()
     if len(held) > 1:
-        raise ReportError(f"the ledger holds several currencies ({', '.join(held)}): name one with currency=")
+        raise CurrencyRequired(f"the ledger holds several currencies ({', '.join(held)}): name one with currency=")
     return held[0] if held else None
 
 

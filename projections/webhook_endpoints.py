@@ -13,15 +13,15 @@ live in tables of the views' database (:class:`ViewStore`), on PostgreSQL or SQL
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
-from subledger.contract.envelope import EVENT_TYPES
+from subledger.contract.envelope import EVENT_TYPES, MAX_POSITION
 from subledger.domain.errors import (
     InvalidInput,
     InvalidPosition,
@@ -29,6 +29,7 @@ from subledger.domain.errors import (
     UnknownEventTypeName,
     WebhookNotFound,
 )
+from subledger.domain.text import CONTROLS, SPACES, check_free_text
 from subledger.domain.time import isoformat
 from subledger.store.log import EventLog
 
@@ -37,8 +38,14 @@ from .store import ViewStore
 ENDPOINTS = "subledger_webhook_endpoints"
 DELIVERIES = "subledger_webhook_deliveries"
 SECRET_PREFIX = "whsec_"
-MAX_POSITION = 2**62
 MAX_URL_LENGTH = 2048
+_PORT = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+WEBHOOK_URL = (f"^https?://[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.?"
+               f"(:{_PORT})?([/?][^#{SPACES}{CONTROLS}]*)?$")
+"""An endpoint's URL: http or https, a host name or IPv4 address (an IPv6 literal is not
+taken: name the host), an optional port, then a path and query without fragment, white
+space or control characters."""
+_URL = re.compile(WEBHOOK_URL)
 MAX_DESCRIPTION_LENGTH = 500
 
 Clock = Callable[[], datetime]
@@ -116,17 +123,11 @@ def _start(from_position: Any) -> int:
 
 
 def _check_url(url: Any) -> str:
-    if not isinstance(url, str) or len(url) > MAX_URL_LENGTH:
-        raise InvalidWebhookUrl(f"url must be text of at most {MAX_URL_LENGTH} characters")
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        raise InvalidWebhookUrl(f"not a URL: {url!r}") from None
-    if parts.scheme not in ("http", "https") or not host or parts.fragment \
-            or any(c.isspace() for c in url):
-        raise InvalidWebhookUrl(f"an absolute http:// or https:// URL with a host, got {url!r}")
+    if not isinstance(url, str) or len(url) > MAX_URL_LENGTH or not _URL.fullmatch(url):
+        raise InvalidWebhookUrl(
+            f"url must be an absolute http:// or https:// URL with a host name or address, an"
+            f" optional port from 1 to 65535, no fragment, no white space or control characters,"
+            f" and at most {MAX_URL_LENGTH} characters; got {url!r}")
     return url
 
 
@@ -162,9 +163,8 @@ class WebhookEndpoints:
         unless ``from_position`` is given (every event from that position is delivered)."""
         url = _check_url(url)
         types = _check_types(event_types)
-        if description is not None and (not isinstance(description, str)
-                                        or len(description) > MAX_DESCRIPTION_LENGTH):
-            raise InvalidInput(f"description must be text of at most {MAX_DESCRIPTION_LENGTH} characters")
+        if description is not None:
+            check_free_text(description, "description", MAX_DESCRIPTION_LENGTH)
         position = self.log.max_position() if from_position is None else _start(from_position)
         endpoint_id, secret, now = str(uuid4()), SECRET_PREFIX + secrets.token_urlsafe(32), self.clock()
         with self.store.transaction() as tx:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, WithJsonSchema
 
 from subledger.contract.asyncapi import asyncapi
-from subledger.contract.envelope import EVENT_TYPES
+from subledger.contract.envelope import EVENT_TYPES, MAX_POSITION
 from subledger.contract.schemas import schema, schema_names
-from subledger.domain.errors import InvalidInput, NotFound
-from subledger.store.log import UnknownEventType
+from subledger.domain.errors import NotFound
 
 from ..deps import LedgerDep, Limit, PrincipalDep
 from ..problems import problem_catalog
@@ -19,24 +20,35 @@ from ..schemas import EventList
 
 router = APIRouter()
 
+_TYPE = "|".join(EVENT_TYPES)
+TYPE_LIST = f"^({_TYPE})(,({_TYPE}))*$"
+"""Event type names, comma-separated."""
+_TYPES = re.compile(TYPE_LIST)
+
+
+def _type_names(value: str) -> str:
+    if not _TYPES.fullmatch(value):
+        raise ValueError(f"not event type names, comma-separated: {value!r}")
+    return value
+
+
+TypeNames = Annotated[str, AfterValidator(_type_names),
+                      WithJsonSchema({"type": "string", "pattern": TYPE_LIST})]
+
 
 @router.get("/events", response_model=EventList, tags=["log"])
 def events(
     ledger: LedgerDep,
     _: PrincipalDep,
-    after: Annotated[int, Query(ge=0, le=2**62, description="last position already seen")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="last position already seen")] = 0,
     limit: Limit = 100,
-    type: Annotated[list[str] | None, Query(description="event type(s), repeat or comma-separate")] = None,  # noqa: A002
+    type: Annotated[list[TypeNames] | None, Query(  # noqa: A002
+        description="event type(s), repeated or comma-separated")] = None,
 ) -> dict[str, Any]:
     """The whole log in global order. `next_cursor` is the last position of the page: pass
     it as the next `after` (null when the page is empty: nothing new yet)."""
-    types = [t for value in (type or []) for t in value.split(",") if t]
-    try:
-        page = ledger.event_log.read(after, limit, types)
-    except UnknownEventType as unknown:
-        raise InvalidInput(
-            f"unknown event type {unknown}; known: {', '.join(EVENT_TYPES)}"
-        ) from None
+    types = [t for value in (type or []) for t in value.split(",")]
+    page = ledger.event_log.read(after, limit, types)
     return {"items": page.items,
             "next_cursor": None if page.last_position is None else str(page.last_position)}
 

@@ -4,33 +4,46 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from subledger.commands.writes import ClosePeriod
 from subledger.domain.errors import InvalidInput, PeriodNotFound
-from subledger.domain.reporting import parse_month
-from subledger.domain.time import as_utc
+from subledger.domain.reporting import PERIOD, parse_month
 from subledger.projections.drill_downs import movement_list, recognition_list, revenue_line_list
 from subledger.projections.mrr_reports import METRICS_VERSION, churn_report, mrr_report
 from subledger.projections.period_close import period_figures, restatement
-from subledger.projections.report_window import ReportError, Window, position
+from subledger.projections.report_window import Window, position
 from subledger.projections.revenue_reports import REVENUE_VERSION, revenue_report
 from subledger.projections.store import ViewStore
 
-from ..deps import LedgerDep, Limit, PrincipalDep, parse_cursor
+from ..deps import (
+    Cursor,
+    IdempotencyKeyHeader,
+    LedgerDep,
+    Limit,
+    PrincipalDep,
+    UuidQuery,
+    parse_cursor,
+)
+from ..inputs import Currency, Day, Instant
 from ..security import ApiProblem
 from ..writes import respond
 
 router = APIRouter(tags=["reports"])
 
-From = Annotated[date, Query(alias="from", description="first day (YYYY-MM-DD)")]
-To = Annotated[date, Query(description="last day, inclusive (YYYY-MM-DD)")]
-KnownAt = Annotated[datetime | None, Query(description="answer from what the ledger had recorded at this instant")]
+From = Annotated[Day, Query(alias="from", description="First day, YYYY-MM-DD")]
+To = Annotated[Day, Query(description="Last day, inclusive, YYYY-MM-DD; not before `from`")]
+KnownAt = Annotated[Instant | None, Query(
+    description="Answer from what the ledger had recorded at this instant")]
 Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
+ReportCurrency = Annotated[Currency | None, Query(
+    description="The book to report on; may be left out while the ledger holds at most one"
+                " currency")]
+CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+             "description": "The report; with format=csv, its rows as CSV"}}
 
 
 def _views(request: Request) -> ViewStore:
@@ -38,10 +51,6 @@ def _views(request: Request) -> ViewStore:
     if views is None:
         raise ApiProblem("store-unavailable", "this API was started without read models")
     return views  # type: ignore[no-any-return]
-
-
-def _known(as_known_at: datetime | None) -> datetime | None:
-    return None if as_known_at is None else as_utc(as_known_at)
 
 
 def _answer(body: dict[str, Any], rows_key: str, fmt: str) -> Response:
@@ -56,89 +65,84 @@ def _answer(body: dict[str, Any], rows_key: str, fmt: str) -> Response:
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
 
-def _run(fn: Any, *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except ReportError as error:
-        raise InvalidInput(str(error)) from None
-
-
-@router.get("/reports/mrr")
+@router.get("/reports/mrr", responses=CSV)
 def mrr(request: Request, _: PrincipalDep, from_: From, to: To,
-        interval: Literal["day", "month"] = "month", currency: str | None = None,
+        interval: Literal["day", "month"] = "month", currency: ReportCurrency = None,
         as_known_at: KnownAt = None, format: Format = "json") -> Response:  # noqa: A002
     """Per bucket `{date, mrr, arr, new, expansion, reactivation, contraction, churn,
     subscribers}`; MRR as of the bucket's end; money in minor units as decimal strings."""
     window = Window(from_, to, interval)
-    body = _run(mrr_report, _views(request), window, currency, _known(as_known_at))
+    body = mrr_report(_views(request), window, currency, as_known_at)
     return _answer(body, "buckets", format)
 
 
 @router.get("/reports/mrr/movements")
 def mrr_movements(request: Request, _: PrincipalDep, from_: From, to: To,
-                  currency: str | None = None, kind: str | None = None,
-                  subscriber_id: str | None = None, as_known_at: KnownAt = None,
-                  limit: Limit = 100, cursor: str | None = None) -> dict[str, Any]:
+                  currency: ReportCurrency = None,
+                  kind: Literal["new", "expansion", "reactivation", "contraction", "churn"] | None = None,
+                  subscriber_id: UuidQuery = None, as_known_at: KnownAt = None,
+                  limit: Limit = 100, cursor: Cursor = None) -> dict[str, Any]:
     """Each MRR movement with its amount and the events (ids and positions) that caused it."""
-    return _run(lambda: movement_list(
+    return movement_list(
         _views(request), start=from_, end=to, currency=currency, kind=kind,
-        subscriber_id=subscriber_id, as_known_at=_known(as_known_at),
-        after=parse_cursor(cursor), limit=limit))  # type: ignore[no-any-return]
+        subscriber_id=subscriber_id, as_known_at=as_known_at,
+        after=parse_cursor(cursor), limit=limit)
 
 
-@router.get("/reports/churn")
+@router.get("/reports/churn", responses=CSV)
 def churn(request: Request, _: PrincipalDep, from_: From, to: To,
-          interval: Literal["month", "day"] = "month", currency: str | None = None,
+          interval: Literal["month", "day"] = "month", currency: ReportCurrency = None,
           as_known_at: KnownAt = None, format: Format = "json") -> Response:  # noqa: A002
     """Per period `{period_start, customers_start, churned_customers, customer_churn_rate,
     mrr_start, gross_mrr_churn_rate, net_mrr_churn_rate, net_revenue_retention}`; a rate
     with a zero denominator is null."""
     window = Window(from_, to, interval)
-    body = _run(churn_report, _views(request), window, currency, _known(as_known_at))
+    body = churn_report(_views(request), window, currency, as_known_at)
     return _answer(body, "periods", format)
 
 
-@router.get("/reports/revenue")
+@router.get("/reports/revenue", responses=CSV)
 def revenue(request: Request, _: PrincipalDep, from_: From, to: To,
-            interval: Literal["day", "month"] = "month", currency: str | None = None,
+            interval: Literal["day", "month"] = "month", currency: ReportCurrency = None,
             as_known_at: KnownAt = None, format: Format = "json") -> Response:  # noqa: A002
     """Per bucket `{date, billed, collected, refunded, net, recognized, deferred}`: cash in
     integer minor units; recognized and deferred as decimal strings (recognition is per
     second over each paid line's service period)."""
     window = Window(from_, to, interval)
-    body = _run(revenue_report, _views(request), window, currency, _known(as_known_at))
+    body = revenue_report(_views(request), window, currency, as_known_at)
     return _answer(body, "buckets", format)
 
 
 @router.get("/reports/revenue/lines")
 def revenue_lines(request: Request, _: PrincipalDep, from_: From, to: To,
-                  currency: str | None = None, subscription_id: str | None = None,
+                  currency: ReportCurrency = None, subscription_id: UuidQuery = None,
                   as_known_at: KnownAt = None, limit: Limit = 100,
-                  cursor: str | None = None) -> dict[str, Any]:
+                  cursor: Cursor = None) -> dict[str, Any]:
     """The invoices, charges and refunds behind the cash figures, each with its event id and
     position."""
-    return _run(lambda: revenue_line_list(  # type: ignore[no-any-return]
+    return revenue_line_list(
         _views(request), start=from_, end=to, currency=currency, subscription_id=subscription_id,
-        as_known_at=_known(as_known_at), after=parse_cursor(cursor), limit=limit))
+        as_known_at=as_known_at, after=parse_cursor(cursor), limit=limit)
 
 
 @router.get("/reports/revenue/recognition")
 def revenue_recognition(request: Request, _: PrincipalDep, from_: From, to: To,
-                        currency: str | None = None, subscription_id: str | None = None,
+                        currency: ReportCurrency = None, subscription_id: UuidQuery = None,
                         as_known_at: KnownAt = None, limit: Limit = 100,
-                        cursor: str | None = None) -> dict[str, Any]:
+                        cursor: Cursor = None) -> dict[str, Any]:
     """The revenue lines behind `recognized` and `deferred` of the window: each paid invoice
     line (and each refund's share of it) with its part recognized in the window, its part
     deferred at the window's end, its service period, when it was paid, and the
     `InvoiceIssued` or `RefundIssued` event it comes from."""
-    return _run(lambda: recognition_list(  # type: ignore[no-any-return]
+    return recognition_list(
         _views(request), start=from_, end=to, currency=currency, subscription_id=subscription_id,
-        as_known_at=_known(as_known_at), after=parse_cursor(cursor), limit=limit))
+        as_known_at=as_known_at, after=parse_cursor(cursor), limit=limit)
 
 
 @router.post("/periods/{period}/close", status_code=201)
-def close_period(period: str, request: Request, ledger: LedgerDep,
-                 principal: PrincipalDep) -> Response:
+def close_period(request: Request, period: Annotated[str, Path(json_schema_extra={"pattern": PERIOD})],
+                 ledger: LedgerDep, principal: PrincipalDep,
+                 key: IdempotencyKeyHeader = None) -> Response:
     """Seal a month's figures (MRR, churn, revenue, per currency) as known now, as a
     `PeriodClosed` event. 409 if it is already closed or has not ended."""
     try:
@@ -150,7 +154,7 @@ def close_period(period: str, request: Request, ledger: LedgerDep,
     applied = min(position(views, "mrr"), position(views, "revenue"))
     versions = [METRICS_VERSION, REVENUE_VERSION]
     command = ClosePeriod(period, position=applied, metrics_versions=versions, figures=figures)
-    return respond(request, principal, ledger, command)
+    return respond(principal, ledger, command, key)
 
 
 @router.get("/reports/restatements")

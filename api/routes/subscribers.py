@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from subledger.commands.ledger import Ledger
@@ -13,15 +13,18 @@ from subledger.contract.bodies import subscriber_body
 from subledger.domain.errors import SubscriberNotFound
 from subledger.domain.subscriber import Subscriber
 
-from ..deps import LedgerDep, Limit, PrincipalDep, parse_cursor, path_id
-from ..schemas import (
-    EventList,
-    PaymentMethodIn,
-    SubscriberIn,
-    SubscriberList,
-    SubscriberOut,
-    SubscriberPatch,
+from ..deps import (
+    Cursor,
+    IdempotencyKeyHeader,
+    IdPath,
+    LedgerDep,
+    Limit,
+    PrincipalDep,
+    parse_cursor,
+    path_id,
 )
+from ..requests import PaymentMethodIn, SubscriberIn, SubscriberPatch
+from ..schemas import EventList, SubscriberList, SubscriberOut
 from ..writes import respond
 
 router = APIRouter(tags=["subscribers"])
@@ -32,48 +35,46 @@ def _body(ledger: Ledger, subscriber: Subscriber) -> dict[str, Any]:
 
 
 @router.post("/subscribers", status_code=201, response_model=SubscriberOut)
-def register(body: SubscriberIn, request: Request, ledger: LedgerDep,
-             principal: PrincipalDep) -> Response:
-    return respond(request, principal, ledger, RegisterSubscriber(**body.model_dump()))
+def register(body: SubscriberIn, ledger: LedgerDep,
+             principal: PrincipalDep, key: IdempotencyKeyHeader = None) -> Response:
+    return respond(principal, ledger, RegisterSubscriber(**body.model_dump()), key)
 
 
 @router.get("/subscribers", response_model=SubscriberList)
 def list_subscribers(ledger: LedgerDep, _: PrincipalDep, limit: Limit = 100,
-                     cursor: str | None = None) -> dict[str, Any]:
+                     cursor: Cursor = None) -> dict[str, Any]:
     subscribers, next_cursor = ledger.subscribers.registered(parse_cursor(cursor), limit)
     return {"items": [_body(ledger, s) for s in subscribers],
             "next_cursor": None if next_cursor is None else str(next_cursor)}
 
 
 @router.get("/subscribers/{subscriber_id}", response_model=SubscriberOut)
-def get_subscriber(subscriber_id: str, ledger: LedgerDep, _: PrincipalDep) -> dict[str, Any]:
+def get_subscriber(subscriber_id: IdPath, ledger: LedgerDep, _: PrincipalDep) -> dict[str, Any]:
     return _body(ledger, ledger.subscribers.get(path_id(subscriber_id, SubscriberNotFound)))
 
 
 @router.patch("/subscribers/{subscriber_id}", response_model=SubscriberOut)
-def change_details(subscriber_id: str, body: SubscriberPatch, request: Request,
-                   ledger: LedgerDep, principal: PrincipalDep) -> Response:
+def change_details(subscriber_id: IdPath, body: SubscriberPatch, ledger: LedgerDep, principal: PrincipalDep, key: IdempotencyKeyHeader = None) -> Response:
     """Change e-mail, name or external_ref; fields left out stay as they are."""
     command = ChangeSubscriberDetails(
         path_id(subscriber_id, SubscriberNotFound),
         body.model_dump(exclude_unset=True, exclude={"effective_at"}),
         effective_at=body.effective_at,
     )
-    return respond(request, principal, ledger, command)
+    return respond(principal, ledger, command, key)
 
 
 @router.put("/subscribers/{subscriber_id}/payment-method", response_model=SubscriberOut)
-def set_payment_method(subscriber_id: str, body: PaymentMethodIn, request: Request,
-                       ledger: LedgerDep, principal: PrincipalDep) -> Response:
+def set_payment_method(subscriber_id: IdPath, body: PaymentMethodIn, ledger: LedgerDep, principal: PrincipalDep, key: IdempotencyKeyHeader = None) -> Response:
     """Sandbox tokens: `tok_visa` succeeds, `tok_chargeDeclined` fails, `tok_fail_first`
     fails the first attempt at each invoice."""
     command = SetPaymentMethod(path_id(subscriber_id, SubscriberNotFound), **body.model_dump())
-    return respond(request, principal, ledger, command)
+    return respond(principal, ledger, command, key)
 
 
 @router.get("/subscribers/{subscriber_id}/history", response_model=EventList)
-def history(subscriber_id: str, ledger: LedgerDep, _: PrincipalDep, limit: Limit = 100,
-            cursor: str | None = None) -> dict[str, Any]:
+def history(subscriber_id: IdPath, ledger: LedgerDep, _: PrincipalDep, limit: Limit = 100,
+            cursor: Cursor = None) -> dict[str, Any]:
     """Every event of the subscriber and their subscriptions, in the ledger's order."""
     sid = path_id(subscriber_id, SubscriberNotFound)
     ledger.subscribers.get(sid)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from subledger.commands.writes import (
@@ -19,15 +19,9 @@ from subledger.commands.writes import (
 from subledger.contract.bodies import subscription_body
 from subledger.domain.errors import SubscriberNotFound, SubscriptionNotFound
 
-from ..deps import LedgerDep, PrincipalDep, path_id
-from ..schemas import (
-    CancelIn,
-    ChangeIn,
-    CouponApplyIn,
-    EffectiveIn,
-    SubscriptionIn,
-    SubscriptionOut,
-)
+from ..deps import IdempotencyKeyHeader, IdPath, LedgerDep, PrincipalDep, path_id
+from ..requests import CancelIn, ChangeIn, CouponApplyIn, EffectiveIn, SubscriptionIn
+from ..schemas import SubscriptionOut
 from ..writes import respond
 
 router = APIRouter(tags=["subscriptions"])
@@ -43,62 +37,61 @@ def _fields(body: EffectiveIn | None) -> dict[str, Any]:
 
 @router.post("/subscribers/{subscriber_id}/subscriptions", status_code=201,
              response_model=SubscriptionOut)
-def start(subscriber_id: str, body: SubscriptionIn, request: Request, ledger: LedgerDep,
-          principal: PrincipalDep) -> Response:
+def start(subscriber_id: IdPath, body: SubscriptionIn, ledger: LedgerDep,
+          principal: PrincipalDep, key: IdempotencyKeyHeader = None) -> Response:
     """Start a subscription: `trialing` if the plan (or `trial_days`) gives a trial, else
     `active` from now (or `effective_at`)."""
     command = StartSubscription(path_id(subscriber_id, SubscriberNotFound), **body.model_dump())
-    return respond(request, principal, ledger, command)
+    return respond(principal, ledger, command, key)
 
 
 @router.get("/subscriptions/{subscription_id}", response_model=SubscriptionOut)
-def get_subscription(subscription_id: str, ledger: LedgerDep, _: PrincipalDep) -> dict[str, Any]:
+def get_subscription(subscription_id: IdPath, ledger: LedgerDep, _: PrincipalDep) -> dict[str, Any]:
     return subscription_body(ledger.subscriptions.get(_id(subscription_id)))
 
 
 @router.post("/subscriptions/{subscription_id}/change", response_model=SubscriptionOut)
-def change(subscription_id: str, body: ChangeIn, request: Request, ledger: LedgerDep,
-           principal: PrincipalDep) -> Response:
+def change(subscription_id: IdPath, body: ChangeIn, ledger: LedgerDep,
+           principal: PrincipalDep, key: IdempotencyKeyHeader = None) -> Response:
     """Change plan and/or quantity `now` (prorated, anchor kept) or at `period_end`."""
     command = ChangeSubscription(_id(subscription_id), **body.model_dump())
-    return respond(request, principal, ledger, command)
+    return respond(principal, ledger, command, key)
 
 
 @router.post("/subscriptions/{subscription_id}/cancel", response_model=SubscriptionOut)
-def cancel(subscription_id: str, body: CancelIn, request: Request, ledger: LedgerDep,
-           principal: PrincipalDep) -> Response:
+def cancel(subscription_id: IdPath, body: CancelIn, ledger: LedgerDep,
+           principal: PrincipalDep, key: IdempotencyKeyHeader = None) -> Response:
     """Cancel `now`, at `period_end` (the trial's end while trialing), or `at` a time."""
     command = CancelSubscription(_id(subscription_id), **body.model_dump())
-    return respond(request, principal, ledger, command)
+    return respond(principal, ledger, command, key)
 
 
 @router.post("/subscriptions/{subscription_id}/cancel/revoke", response_model=SubscriptionOut)
-def revoke(subscription_id: str, request: Request, ledger: LedgerDep, principal: PrincipalDep,
-           body: EffectiveIn | None = None) -> Response:
+def revoke(subscription_id: IdPath, ledger: LedgerDep, principal: PrincipalDep,
+           body: EffectiveIn | None = None, key: IdempotencyKeyHeader = None) -> Response:
     """Revoke a scheduled cancellation (409 if none is scheduled)."""
     command = RevokeCancellation(_id(subscription_id), **_fields(body))
-    return respond(request, principal, ledger, command)
+    return respond(principal, ledger, command, key)
 
 
 @router.post("/subscriptions/{subscription_id}/pause", response_model=SubscriptionOut)
-def pause(subscription_id: str, request: Request, ledger: LedgerDep, principal: PrincipalDep,
-          body: EffectiveIn | None = None) -> Response:
+def pause(subscription_id: IdPath, ledger: LedgerDep, principal: PrincipalDep,
+          body: EffectiveIn | None = None, key: IdempotencyKeyHeader = None) -> Response:
     """Pause billing and MRR until resumed (active or past_due subscriptions only)."""
     command = PauseSubscription(_id(subscription_id), **_fields(body))
-    return respond(request, principal, ledger, command)
+    return respond(principal, ledger, command, key)
 
 
 @router.post("/subscriptions/{subscription_id}/resume", response_model=SubscriptionOut)
-def resume(subscription_id: str, request: Request, ledger: LedgerDep, principal: PrincipalDep,
-           body: EffectiveIn | None = None) -> Response:
+def resume(subscription_id: IdPath, ledger: LedgerDep, principal: PrincipalDep,
+           body: EffectiveIn | None = None, key: IdempotencyKeyHeader = None) -> Response:
     """Resume a paused subscription; a new period starts at the resume."""
     command = ResumeSubscription(_id(subscription_id), **_fields(body))
-    return respond(request, principal, ledger, command)
+    return respond(principal, ledger, command, key)
 
 
 @router.post("/subscriptions/{subscription_id}/coupon", response_model=SubscriptionOut)
-def apply_coupon(subscription_id: str, body: CouponApplyIn, request: Request,
-                 ledger: LedgerDep, principal: PrincipalDep) -> Response:
+def apply_coupon(subscription_id: IdPath, body: CouponApplyIn, ledger: LedgerDep, principal: PrincipalDep, key: IdempotencyKeyHeader = None) -> Response:
     """Apply a coupon (replacing any current one); it stays across plan changes."""
     command = ApplyCoupon(_id(subscription_id), **body.model_dump())
-    return respond(request, principal, ledger, command)
+    return respond(principal, ledger, command, key)

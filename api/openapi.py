@@ -1,0 +1,114 @@
+"""The OpenAPI document as the server behaves: every error an operation can answer, as the
+problem document it is; the security this server is configured with; the gateways it has.
+
+FastAPI describes each route's success and its own validation error; the server answers
+every error as an RFC 9457 problem document (``application/problem+json``) through one
+error map (``app.py``). Which problems an operation can answer follows from what it takes
+and does, so they are added here from the routes themselves rather than written by hand on
+each one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from .deps import get_principal
+from .problems import PROBLEM_JSON
+from .schemas import Problem
+
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+REASONS = {
+    400: "Malformed request: the body is not JSON (or repeats a key), or a header is malformed",
+    401: "No API key, or an unknown one",
+    403: "The API key's role does not allow this",
+    404: "An id in the path names nothing",
+    409: "A rule of the ledger's state refuses it: a lifecycle rule, an out-of-order"
+         " effective_at, a duplicate id, a concurrent change, an idempotency key used with"
+         " another request",
+    413: "The body is over 1 MiB",
+    415: "The body is not application/json",
+    422: "A field or parameter is invalid, or names a record that does not exist",
+    503: "The event store cannot be reached, or a payment gateway a payment needs (retry later)",
+}
+
+
+def install(app: FastAPI, *, secured: bool, gateways: Collection[str]) -> None:
+    """Make ``app.openapi()`` answer the document of this server."""
+
+    def document() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                              description=app.description, routes=app.routes)
+            _describe(doc, app, secured=secured, gateways=sorted(gateways))
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = document  # type: ignore[method-assign]
+
+
+def _describe(doc: dict[str, Any], app: FastAPI, *, secured: bool, gateways: list[str]) -> None:
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(problem.pop("$defs", {}))
+    schemas["Problem"] = problem
+    for model in ("PaymentMethodIn", "ManualChargeIn"):
+        schemas[model]["properties"]["gateway"]["enum"] = gateways
+    if secured:
+        doc["components"]["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "Authorization: Bearer <API key>"},
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+        }
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and route.include_in_schema:
+            for method in route.methods:
+                operation = doc["paths"][route.path_format][method.lower()]
+                _operation(operation, route, method, secured=secured)
+
+
+def _operation(operation: dict[str, Any], route: APIRoute, method: str, *, secured: bool) -> None:
+    guarded = secured and _needs_key(route)
+    if guarded:
+        operation["security"] = [{"bearer": []}, {"apiKey": []}]
+    elif secured:
+        operation["security"] = []
+    responses = operation.setdefault("responses", {})
+    responses.pop("422", None)  # the framework's own, for an error it never answers as such
+    for status in sorted(_problems(route, method, guarded)):
+        responses[str(status)] = {"description": REASONS[status],
+                                  "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
+
+
+def _needs_key(route: APIRoute) -> bool:
+    return any(d.call is get_principal for d in route.dependant.dependencies)
+
+
+def _problems(route: APIRoute, method: str, guarded: bool) -> set[int]:
+    """The problem statuses an operation can answer, from what it takes and does."""
+    dependant = route.dependant
+    found = set()
+    meta = "meta" in (route.tags or [])
+    if not meta:
+        found.add(503)
+    if guarded:
+        found.add(401)
+        if method in WRITES or route.path_format.startswith("/webhooks"):
+            found.add(403)
+    if dependant.path_params:
+        found.add(404)
+    if dependant.query_params or dependant.header_params or dependant.body_params:
+        found.add(422)
+    if dependant.body_params:
+        found |= {400, 413, 415}
+    if method in WRITES and not meta:
+        found |= {400, 409}
+    return found
