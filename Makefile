@@ -5,7 +5,7 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint bench clean schemas
+.PHONY: venv run test conformance lint bench clean schemas
 
 ## venv: create .venv and install the package with its test extra
 venv: $(STAMP)
@@ -24,6 +24,12 @@ run: venv
 test: venv
 	@url="$$(bash scripts/ensure-postgres.sh)" && \
 	SUBLEDGER_TEST_PG_ADMIN_URL="$$url" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## conformance: schemathesis against the API, a longer budget, on SQLite and PostgreSQL
+conformance: venv
+	@url="$$(bash scripts/ensure-postgres.sh)" && \
+	SUBLEDGER_TEST_PG_ADMIN_URL="$$url" SUBLEDGER_CONFORMANCE=long \
+	$(BIN)/python -m pytest -s tests/api/test_api_conformance.py $(PYTEST_ARGS)
 
 ## lint: ruff (installed into the venv on first use)
 lint: venv

@@ -1,0 +1,110 @@
+"""Hostile input that once reached a 500 or slipped past a rule: report windows at the end of
+the calendar, control characters, ids with a trailing line feed, repeated JSON keys. Each
+is refused with a problem document and changes nothing, on both stores."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from support.http import World, api_events, assert_refused, plan_json
+
+REPORTS = ["/reports/mrr", "/reports/churn", "/reports/revenue", "/reports/mrr/movements",
+           "/reports/revenue/lines", "/reports/revenue/recognition"]
+
+
+@pytest.mark.parametrize("path", REPORTS)
+def test_a_report_window_past_the_ledgers_calendar_is_a_422_not_a_500(
+    http: httpx.Client, path: str,
+) -> None:
+    seen = assert_refused(http, [
+        ("GET", path, {"params": {"from": "2026-01-01", "to": "9999-12-31"}}),
+        ("GET", path, {"params": {"from": "2026-01-01", "to": "9999-12-31", "interval": "month"}}),
+        ("GET", path, {"params": {"from": "0001-01-01", "to": "2026-01-31"}}),
+        ("GET", path, {"params": {"from": "2026-01-01", "to": "2026-01-31",
+                                  "as_known_at": "9999-12-31T23:59:59Z"}}),
+    ], 422)
+    assert "/problems/internal-error" not in seen
+
+
+def test_the_last_day_of_the_calendar_is_a_day_a_report_covers(
+    http: httpx.Client, world: World,
+) -> None:
+    answer = http.get("/reports/mrr", params={"from": "2199-12-01", "to": "2199-12-31",
+                                               "currency": "USD"})
+    assert answer.status_code == 200, answer.text
+    assert [b["date"] for b in answer.json()["buckets"]] == ["2199-12-01"]
+
+
+def test_closing_a_month_before_the_calendar_is_a_404_not_a_500(http: httpx.Client) -> None:
+    assert_refused(http, [("POST", "/periods/0000-01/close", {}),
+                          ("POST", "/periods/9999-12/close", {})], 404, "period-not-found")
+
+
+@pytest.mark.parametrize("field", ["url", "description"])
+def test_a_nul_character_in_a_webhook_registration_is_refused_and_nothing_is_stored(
+    http: httpx.Client, field: str,
+) -> None:
+    body = {"url": "https://crm.example.com/hooks", "description": "CRM"}
+    body[field] = body[field] + "\x00"
+    assert_refused(http, [("POST", "/webhooks", {"json": body})], 422)
+    assert http.get("/webhooks").json()["items"] == []
+
+
+def test_a_webhook_url_with_a_control_character_or_an_ipv6_literal_is_refused(
+    http: httpx.Client,
+) -> None:
+    assert_refused(http, [
+        ("POST", "/webhooks", {"json": {"url": url}})
+        for url in ("https://crm.example.com/a\x01b", "http://[::1]:8080/hooks", "HTTPS://x.y/",
+                    "http://x.y:0/", "http://x.y:65536/")
+    ], 422, "invalid-webhook-url")
+
+
+def test_ids_and_emails_with_a_trailing_line_feed_are_refused(http: httpx.Client) -> None:
+    assert_refused(http, [
+        ("POST", "/plans", {"json": plan_json("nl-plan\n")}),
+        ("POST", "/plans", {"json": plan_json("nl-plan", tier="basic\n")}),
+        ("POST", "/coupons", {"json": {"coupon_id": "NL20\n", "percent_off": "20",
+                                       "duration": "forever"}}),
+        ("POST", "/subscribers", {"json": {"email": "nl@example.com\n", "name": "Nl"}}),
+    ], 422)
+    assert http.get("/plans/nl-plan%0A").status_code == 404
+
+
+def test_control_characters_are_refused_in_names_and_references_but_free_text_keeps_lines(
+    http: httpx.Client, world: World,
+) -> None:
+    subscriber = f"/subscribers/{world.subscriber_id}"
+    assert_refused(http, [
+        ("POST", "/subscribers", {"json": {"email": "a@example.com", "name": "A\x00da"}}),
+        ("POST", "/subscribers", {"json": {"email": "a@example.com", "name": " \t "}}),
+        ("POST", "/subscribers", {"json": {"email": "a@example.com", "name": "Ada",
+                                           "external_ref": "crm\n1"}}),
+        ("PUT", f"{subscriber}/payment-method", {"json": {"gateway": "sandbox",
+                                                           "token": "tok\x1bvisa"}}),
+        ("POST", f"/subscriptions/{world.active}/cancel", {"json": {"reason": "bye\x00"}}),
+    ], 422)
+    kept = http.post(f"/subscriptions/{world.active}/cancel",
+                     json={"when": "period_end", "reason": "moving on:\n\tcheaper elsewhere"})
+    assert kept.status_code == 200, kept.text
+
+
+def test_a_body_that_repeats_a_key_is_a_400_and_appends_nothing(http: httpx.Client) -> None:
+    log = api_events(http)
+    seen = assert_refused(http, [
+        ("POST", "/subscribers", {"content": b'{"email": "a@example.com", "name": "A",'
+                                             b' "name": "B"}',
+                                  "headers": {"content-type": "application/json"}}),
+        ("POST", "/plans", {"content": b'{"plan_id": "p", "plan_id": "q"}',
+                            "headers": {"content-type": "application/json"}}),
+        ("POST", "/coupons", {"content": b'{"coupon_id": "C", "nested": {"a": 1, "a": 2}}',
+                              "headers": {"content-type": "application/json"}}),
+    ], 400, "malformed-request")
+    assert seen and api_events(http) == log
+
+
+def test_a_405_names_every_method_the_path_has(http: httpx.Client) -> None:
+    answer = http.request("DELETE", "/plans")
+    assert answer.status_code == 405
+    assert set(answer.headers["allow"].split(", ")) >= {"GET", "POST"}
+    assert answer.headers["content-type"].startswith("application/problem+json")
