@@ -23,7 +23,7 @@ from typing import Any
 from subledger.commands.demo import COUPONS, DOWNGRADE, PLANS, TOKENS, UPGRADE, refund_choice
 from subledger.commands.gateways import ChargeRequest
 from subledger.commands.ledger import Ledger
-from subledger.domain.billing_schedule import ChargeIntent, ChargeOutcome
+from subledger.domain.charges import ChargeIntent, ChargeOutcome
 from subledger.domain.errors import DomainError
 from subledger.domain.periods import add_months
 from subledger.domain.subscriber import Subscriber

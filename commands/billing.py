@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from subledger.domain.billing_schedule import ChargeSucceeded
+from subledger.domain.charges import ChargeSucceeded
 from subledger.domain.errors import BillingUntilInFuture, ConcurrentModification
 from subledger.domain.invoicing import InvoiceIssued
 from subledger.domain.time import as_utc, isoformat

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from subledger.domain.billing_schedule import NO_PAYMENT_METHOD, ChargeIntent, ChargeOutcome
+from subledger.domain.charges import NO_PAYMENT_METHOD, ChargeIntent, ChargeOutcome
 from subledger.domain.errors import (
     ConcurrentModification,
     GatewayUnavailableError,

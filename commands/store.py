@@ -19,7 +19,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from subledger.domain.base import LedgerAggregate
-from subledger.domain.billing_schedule import ChargeSucceeded
+from subledger.domain.charges import ChargeSucceeded
 from subledger.domain.errors import (
     ConcurrentModification,
     DomainError,

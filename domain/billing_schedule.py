@@ -1,25 +1,21 @@
-"""The billing schedule of a subscription: what falls due when, charge attempts and their
-outcomes, renewals and dunning.
+"""The billing schedule of a subscription: what falls due when (trial ends, renewals,
+scheduled changes and cancellations, charge attempts) and performing it in order.
 
 A subscription never performs I/O. The application asks :meth:`BillingSchedule.next_step`
 for the next charge attempt due, saves it, takes it to the gateway, and records the answer
-with :meth:`BillingSchedule.record_charge`; everything else due (trial ends, renewals,
+with :meth:`~subledger.domain.charges.Charging.record_charge`; everything else due (trial ends, renewals,
 scheduled changes and cancellations) the subscription performs itself, stamped with its due
 instant.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid5
 
-from .errors import CurrencyMismatch, InvalidInput
-from .invoicing import MANUAL, Line
-from .lifecycle import ACTIVE, BILLED_STATUSES, CANCELED, INVOLUNTARY, PAST_DUE, TRIALING, VOLUNTARY
-from .money import check_amount
+from .charges import DUNNING, ChargeIntent, Dunning, Payer, attempt_due
+from .lifecycle import BILLED_STATUSES, CANCELED, TRIALING, VOLUNTARY
 from .periods import Interval, period_boundary
 from .subscription_events import (
     SubscriptionCanceled,
@@ -28,14 +24,9 @@ from .subscription_events import (
     TrialEnded,
     set_period,
 )
-from .text import check_reference
 
 if TYPE_CHECKING:
     from .subscription import Subscription
-
-RETRY_DAYS = (3, 5, 7)
-"""Dunning: retries this many days after the first failed attempt at an invoice."""
-NO_PAYMENT_METHOD = "no_payment_method"
 
 
 class ChargesDue(RuntimeError):
@@ -43,32 +34,6 @@ class ChargesDue(RuntimeError):
 
     The application catches a subscription up (:meth:`BillingSchedule.next_step` and the
     gateway) before every command; a command never performs I/O itself."""
-
-
-@dataclass(frozen=True)
-class ChargeIntent:
-    """An attempt at charging an open invoice, due at ``effective_at``."""
-
-    invoice_id: str
-    charge_id: str
-    amount: int
-    currency: str
-    attempt: int
-    effective_at: datetime
-
-
-@dataclass(frozen=True)
-class ChargeOutcome:
-    """What the gateway answered to a :class:`ChargeIntent`."""
-
-    succeeded: bool
-    gateway: str | None
-    """None when no gateway was asked (no payment method)."""
-    gateway_ref: str | None
-    decline_code: str | None = None
-
-
-Payer = Callable[[ChargeIntent], ChargeOutcome]
 
 
 class SubscriptionRenewed(SubscriptionEvent):
@@ -82,71 +47,6 @@ class SubscriptionRenewed(SubscriptionEvent):
     def evolve(self, aggregate: Any) -> None:
         set_period(aggregate, self)
         aggregate.period_number = self.period_number
-
-
-class ChargeSucceeded(SubscriptionEvent):
-    charge_id: str
-    invoice_id: str | None
-    amount: int
-    currency: str
-    gateway: str
-    gateway_ref: str | None
-    attempt: int
-
-    def evolve(self, aggregate: Any) -> None:
-        aggregate.charges[self.charge_id] = {
-            "amount": self.amount,
-            "refunded": 0,
-            "currency": self.currency,
-            "gateway": self.gateway,
-            "gateway_ref": self.gateway_ref,
-            "invoice_id": self.invoice_id,
-        }
-        if self.invoice_id is not None:
-            aggregate.open_invoices.pop(self.invoice_id, None)
-
-
-class ChargeFailed(SubscriptionEvent):
-    """``next_attempt_at`` is the dunning retry, or null after the last attempt."""
-
-    charge_id: str
-    invoice_id: str
-    amount: int
-    currency: str
-    gateway: str | None
-    decline_code: str
-    attempt: int
-    next_attempt_at: datetime | None
-
-    def evolve(self, aggregate: Any) -> None:
-        invoice = aggregate.open_invoices.get(self.invoice_id)
-        if invoice is None:
-            return
-        invoice["attempts"] = self.attempt
-        if invoice["first_failure_at"] is None:
-            invoice["first_failure_at"] = self.effective_at
-        invoice["next_attempt_at"] = self.next_attempt_at
-
-
-class SubscriptionPastDue(SubscriptionEvent):
-    invoice_id: str
-
-
-class SubscriptionRecovered(SubscriptionEvent):
-    invoice_id: str
-
-
-def retry_at(first_failure: datetime, attempt: int) -> datetime | None:
-    """When attempt ``attempt`` + 1 is due after attempt ``attempt`` failed, or None when
-    ``attempt`` was the last one."""
-    if attempt > len(RETRY_DAYS):
-        return None
-    return first_failure + timedelta(days=RETRY_DAYS[attempt - 1])
-
-
-def in_dunning(open_invoices: dict[str, dict[str, Any]]) -> bool:
-    """Whether an open invoice has had a failed charge."""
-    return any(invoice["first_failure_at"] is not None for invoice in open_invoices.values())
 
 
 class BillingSchedule:
@@ -181,69 +81,14 @@ class BillingSchedule:
         return None
 
     def advance_to(self: Subscription, instant: datetime, *, recorded_at: datetime,
-                   pay: Payer | None = None) -> None:
+                   pay: Payer | None = None, dunning: Dunning = DUNNING) -> None:
         """Perform everything due up to and including ``instant``, taking each charge due
-        to ``pay``; without ``pay``, a charge falling due is :class:`ChargesDue`."""
+        to ``pay`` (a failure pursued by ``dunning``); without ``pay``, a charge falling
+        due is :class:`ChargesDue`."""
         while (intent := self.next_step(instant, recorded_at=recorded_at)) is not None:
             if pay is None:
                 raise ChargesDue(f"a charge on invoice {intent.invoice_id} is due")
-            self.record_charge(intent, pay(intent), recorded_at=recorded_at)
-
-    def record_charge(self: Subscription, intent: ChargeIntent, outcome: ChargeOutcome, *,
-                      recorded_at: datetime) -> None:
-        """Record the gateway's answer to a charge attempt, and what follows from it:
-        recovery, past due, the next dunning retry, or involuntary cancellation after the
-        last retry."""
-        invoice = self.open_invoices.get(intent.invoice_id)
-        if invoice is None or invoice["attempts"] + 1 != intent.attempt:
-            raise ValueError("the charge attempt is not the one due on this subscription")
-        at = intent.effective_at
-        if outcome.succeeded:
-            self._record(
-                ChargeSucceeded, at, recorded_at,
-                charge_id=intent.charge_id, invoice_id=intent.invoice_id, amount=intent.amount,
-                currency=intent.currency, gateway=outcome.gateway, gateway_ref=outcome.gateway_ref,
-                attempt=intent.attempt,
-            )
-            if self.status == PAST_DUE and not in_dunning(self.open_invoices):
-                self._record(SubscriptionRecovered, at, recorded_at, invoice_id=intent.invoice_id)
-            return
-        next_attempt = retry_at(invoice["first_failure_at"] or at, intent.attempt)
-        self._record(
-            ChargeFailed, at, recorded_at,
-            charge_id=intent.charge_id, invoice_id=intent.invoice_id, amount=intent.amount,
-            currency=intent.currency, gateway=outcome.gateway,
-            decline_code=outcome.decline_code or "declined", attempt=intent.attempt,
-            next_attempt_at=next_attempt,
-        )
-        if next_attempt is None:
-            self._record(SubscriptionCanceled, at, recorded_at, reason=INVOLUNTARY, comment=None)
-        elif self.status == ACTIVE:
-            self._record(SubscriptionPastDue, at, recorded_at, invoice_id=intent.invoice_id)
-
-    def record_manual_charge(
-        self: Subscription, *, amount: int, currency: str, gateway: str, gateway_ref: str,
-        effective_at: datetime, recorded_at: datetime,
-    ) -> str:
-        """A payment taken outside the billing clock: a ``manual`` invoice line, paid by a
-        succeeded charge. Returns the charge id."""
-        check_amount(amount)
-        if amount == 0:
-            raise InvalidInput("a manual charge needs an amount above 0")
-        if currency != self.currency:
-            raise CurrencyMismatch(f"the subscription is billed in {self.currency}, not {currency}")
-        check_reference(gateway_ref, "gateway_ref")
-        self.check_effective_at(effective_at)
-        self.advance_to(effective_at, recorded_at=recorded_at)
-        line = Line(MANUAL, amount, effective_at, effective_at, f"payment via {gateway} {gateway_ref}")
-        invoice_id = self._issue_invoice(MANUAL, [line], effective_at, recorded_at)
-        charge_id = str(uuid5(UUID(invoice_id), "manual"))
-        self._record(
-            ChargeSucceeded, effective_at, recorded_at,
-            charge_id=charge_id, invoice_id=invoice_id, amount=amount, currency=currency,
-            gateway=gateway, gateway_ref=gateway_ref, attempt=1,
-        )
-        return charge_id
+            self.record_charge(intent, pay(intent), recorded_at=recorded_at, dunning=dunning)
 
     # -- what is due ------------------------------------------------------------------------
 
@@ -252,11 +97,11 @@ class BillingSchedule:
         if self.status == CANCELED:
             return None
         due = [
-            (invoice["next_attempt_at"], invoice_id)
+            (attempt_due(invoice), invoice_id)
             for invoice_id, invoice in self.open_invoices.items()
-            if invoice["next_attempt_at"] is not None
+            if attempt_due(invoice) is not None
         ]
-        return min(due) if due else None
+        return min(due) if due else None  # type: ignore[type-var]
 
     def _next_lifecycle_due(self: Subscription) -> datetime | None:
         if self.status == CANCELED:
@@ -273,13 +118,15 @@ class BillingSchedule:
     def _charge_intent(self: Subscription, invoice_id: str) -> ChargeIntent:
         invoice = self.open_invoices[invoice_id]
         attempt = invoice["attempts"] + 1
+        due = attempt_due(invoice)
         return ChargeIntent(
             invoice_id=invoice_id,
             charge_id=str(uuid5(UUID(invoice_id), f"attempt:{attempt}")),
             amount=invoice["amount_due"],
             currency=invoice["currency"],
             attempt=attempt,
-            effective_at=invoice["next_attempt_at"],
+            effective_at=due,  # type: ignore[arg-type]
+            manual=due != invoice["next_attempt_at"],
         )
 
     # -- performing it ----------------------------------------------------------------------

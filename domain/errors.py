@@ -170,12 +170,31 @@ class PeriodNotFound(NotFound):
     title = "No such reporting period"
 
 
+class InvoiceNotFound(NotFound):
+    code = "invoice-not-found"
+    title = "Invoice not found"
+
+
 class WebhookNotFound(NotFound):
     code = "webhook-not-found"
     title = "Webhook endpoint not found"
 
 
 # -- conflicts -----------------------------------------------------------------------------
+
+
+class InvoiceNotOpen(Conflict):
+    """Only an unpaid invoice can be voided or written off, or its charge retried."""
+
+    code = "invoice-not-open"
+    title = "The invoice is not open"
+
+
+class InvoiceNotCreditable(Conflict):
+    """A credit note credits a paid or open invoice, at most what is left of each line."""
+
+    code = "invoice-not-creditable"
+    title = "The invoice cannot be credited so"
 
 
 class PlanAlreadyExists(Conflict):

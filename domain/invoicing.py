@@ -29,6 +29,8 @@ DISCOUNT = "discount"
 PRORATION_CREDIT = "proration_credit"
 PRORATION_CHARGE = "proration_charge"
 MANUAL = "manual"
+CREDITABLE = frozenset({RECURRING, PRORATION_CHARGE, MANUAL})
+"""Lines a credit note can credit (the ones that charge; a discount or a credit is not)."""
 LINE_KINDS = (RECURRING, DISCOUNT, PRORATION_CREDIT, PRORATION_CHARGE, MANUAL)
 
 
@@ -114,7 +116,8 @@ class Settlement:
     """How an invoice's total meets the subscriber's credit balance."""
 
     credit_applied: int
-    """Taken from the credit balance to pay this invoice (>= 0)."""
+    """Taken from the credit balance to pay this invoice; negative when the balance is a
+    debit (a manual one), which is added to what is due."""
     amount_due: int
     """Left to charge (>= 0)."""
     credit_added: int
@@ -126,6 +129,14 @@ def settle(invoice_total: int, credit_balance: int) -> Settlement:
         return Settlement(credit_applied=0, amount_due=0, credit_added=-invoice_total)
     applied = min(credit_balance, invoice_total)
     return Settlement(credit_applied=applied, amount_due=invoice_total - applied, credit_added=0)
+
+
+OPEN = "open"
+PAID = "paid"
+VOID = "void"
+UNCOLLECTIBLE = "uncollectible"
+"""An invoice's status as the subscription keeps it (``past_due`` is an open invoice with a
+failed charge: the read model of invoices names it)."""
 
 
 class InvoiceIssued(SubscriptionEvent):
@@ -145,6 +156,16 @@ class InvoiceIssued(SubscriptionEvent):
 
     def evolve(self, aggregate: Any) -> None:
         aggregate.credit_balance += self.credit_added - self.credit_applied
+        aggregate.invoices[self.invoice_id] = {
+            "total": self.total,
+            "currency": self.currency,
+            "lines": self.lines,
+            "credit_applied": self.credit_applied,
+            "amount_due": self.amount_due,
+            "status": PAID if self.amount_due == 0 else OPEN,
+            "charge_id": None,
+            "credited": [0] * len(self.lines),
+        }
         if self.amount_due > 0 and self.reason != MANUAL:
             aggregate.open_invoices[self.invoice_id] = {
                 "amount_due": self.amount_due,

@@ -106,10 +106,11 @@ class Refunds:
 
     def request_refund(
         self: Subscription, charge_id: str, amount: int, *, reason: str | None,
-        effective_at: datetime, recorded_at: datetime,
+        effective_at: datetime, recorded_at: datetime, refund_id: str | None = None,
     ) -> RefundIntent:
         """Decide a refund of ``amount`` of a succeeded charge and reserve it; the caller
-        saves this before asking the gateway, then records the outcome."""
+        saves this before asking the gateway, then records the outcome. ``refund_id`` is
+        given when what decided the refund (a credit note) named it first."""
         check_amount(amount)
         check_comment(reason)
         if amount == 0:
@@ -120,7 +121,7 @@ class Refunds:
                 f"charge {charge_id} has {left} {self.currency} minor units left to refund, not {amount}"
             )
         self.check_effective_at(effective_at)
-        refund_id = str(uuid5(UUID(charge_id), f"refund:{self.version + 1}"))
+        refund_id = refund_id or str(uuid5(UUID(charge_id), f"refund:{self.version + 1}"))
         self._record(
             RefundRequested, effective_at, recorded_at,
             refund_id=refund_id, charge_id=charge_id, amount=amount, currency=self.currency,

@@ -6,8 +6,9 @@ scheduled changes and cancellations) exactly as the billing clock would, so that
 change meets the subscription in the right period (:meth:`BillingSchedule.advance_to`).
 
 The aggregate is composed by concern: the lifecycle here (events in
-``subscription_events``, statuses in ``lifecycle``), what falls due and charging in
-``billing_schedule``, invoices in ``invoicing``, refunds in ``refunds``.
+``subscription_events``, statuses in ``lifecycle``), what falls due in
+``billing_schedule``, charges and dunning in ``charges``, invoices in ``invoicing``, refunds
+in ``refunds``, corrections of what was invoiced in ``corrections``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from . import billing_schedule, invoicing, refunds, subscription_events
+from . import billing_schedule, charges, corrections, invoicing, refunds, subscription_events
 from .base import LedgerAggregate
-from .billing_schedule import BillingSchedule, in_dunning
+from .billing_schedule import BillingSchedule
 from .catalog import CouponTerms, PlanTerms, check_trial_days
+from .charges import Charging, in_dunning
+from .corrections import Corrections
 from .errors import (
     CurrencyMismatch,
     EmptyChange,
@@ -49,7 +52,7 @@ from .refunds import Refunds
 from .time import as_utc, isoformat
 
 
-class Subscription(Refunds, Invoicing, BillingSchedule, LedgerAggregate):
+class Subscription(Corrections, Refunds, Invoicing, Charging, BillingSchedule, LedgerAggregate):
     """One subscriber's subscription to one plan version, with a quantity of seats."""
 
     subscriber_id: UUID
@@ -76,6 +79,7 @@ class Subscription(Refunds, Invoicing, BillingSchedule, LedgerAggregate):
     coupon: dict[str, Any] | None
     credit_balance: int
     open_invoices: dict[str, dict[str, Any]]
+    invoices: dict[str, dict[str, Any]]
     charges: dict[str, dict[str, Any]]
     pending_refunds: dict[str, dict[str, Any]]
     refunds: dict[str, dict[str, Any]]
@@ -96,14 +100,19 @@ class Subscription(Refunds, Invoicing, BillingSchedule, LedgerAggregate):
     SubscriptionPaused = subscription_events.SubscriptionPaused
     SubscriptionResumed = subscription_events.SubscriptionResumed
     SubscriptionRenewed = billing_schedule.SubscriptionRenewed
-    ChargeSucceeded = billing_schedule.ChargeSucceeded
-    ChargeFailed = billing_schedule.ChargeFailed
-    SubscriptionPastDue = billing_schedule.SubscriptionPastDue
-    SubscriptionRecovered = billing_schedule.SubscriptionRecovered
+    ChargeSucceeded = charges.ChargeSucceeded
+    ChargeFailed = charges.ChargeFailed
+    SubscriptionPastDue = charges.SubscriptionPastDue
+    SubscriptionRecovered = charges.SubscriptionRecovered
     InvoiceIssued = invoicing.InvoiceIssued
     RefundRequested = refunds.RefundRequested
     RefundFailed = refunds.RefundFailed
     RefundIssued = refunds.RefundIssued
+    ChargeRetryScheduled = charges.ChargeRetryScheduled
+    InvoiceVoided = corrections.InvoiceVoided
+    InvoiceMarkedUncollectible = corrections.InvoiceMarkedUncollectible
+    CreditNoteIssued = corrections.CreditNoteIssued
+    BalanceAdjusted = corrections.BalanceAdjusted
 
     # -- creation ------------------------------------------------------------------------
 

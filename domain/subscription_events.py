@@ -89,6 +89,7 @@ class SubscriptionStarted(SubscriptionEvent, LedgerAggregate.Created):
         aggregate.coupon = None
         aggregate.credit_balance = 0
         aggregate.open_invoices = {}
+        aggregate.invoices = {}
         aggregate.charges = {}
         aggregate.pending_refunds = {}
         aggregate.refunds = {}

@@ -27,8 +27,8 @@ from support.factories import (
     state,
 )
 
-from subledger.domain.billing_schedule import Payer
 from subledger.domain.catalog import PlanTerms
+from subledger.domain.charges import Payer
 from subledger.domain.errors import DomainError
 from subledger.domain.lifecycle import (
     ACTIVE,

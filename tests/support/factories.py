@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from subledger.domain.billing_schedule import ChargeIntent, ChargeOutcome, Payer
 from subledger.domain.catalog import Coupon, Plan, PlanTerms
+from subledger.domain.charges import ChargeIntent, ChargeOutcome, Payer
 from subledger.domain.periods import Interval
 from subledger.domain.subscription import Subscription
 
