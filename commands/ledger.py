@@ -1,7 +1,7 @@
 """The ledger application: the log, and the write side's services composed into one facade.
 
 Each concern is a small service (``catalog``, ``subscribers``, ``subscriptions``,
-``settlement``, ``payments``, ``periods``), sharing one unit of work (``store``); every
+``settlement``, ``payments``, ``corrections``, ``periods``), sharing one unit of work (``store``); every
 command is load -> decide -> save in one transaction. :meth:`Ledger.execute` runs a write
 (:mod:`.writes`) under its idempotency key: the one way every entry point writes.
 """
@@ -15,6 +15,7 @@ from eventsourcing.application import Application
 from eventsourcing.utils import Environment
 
 from .catalog import Catalog
+from .corrections import Corrections
 from .gateways import PaymentGateway
 from .gateways.sandbox import SandboxGateway
 from .idempotency import Answer, IdempotencyGuard, IdempotencyKey
@@ -52,6 +53,7 @@ class Ledger(Application):
                                            self.settlement)
         self.payments = Payments(self.store, self.settlement, self.gateways)
         self.periods = Periods(self.store)
+        self.corrections = Corrections(self.store, self.settlement)
         self.idempotency = IdempotencyGuard(self.store.find_idempotency)
 
     def construct_env(self, name: str, env: Any = None) -> Environment:

@@ -5,7 +5,7 @@ Optimistic concurrency comes from the store: two commands that load the same ver
 aggregate cannot both append the next one; the second fails with
 :class:`~subledger.domain.errors.ConcurrentModification` and nothing of it is kept. What
 moves with the events, in their transaction: the command's idempotency answer, the index of
-a subscriber's streams, the billing clock's agenda and the index of charges.
+a subscriber's streams, the billing clock's agenda, the index of charges and of documents.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from subledger.store import IdempotencyRecord, SubscriberLink
 from subledger.store.log import EventLog
 from subledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 
+from .document_index import document_links, index_existing_documents
 from .idempotency import IdempotentRequest
 
 A = TypeVar("A", bound=LedgerAggregate)
@@ -52,6 +53,7 @@ class LedgerStore:
         self.clock = clock
         self.recorder = recorder
         self.event_log = EventLog(recorder, app.mapper)
+        index_existing_documents(recorder, self.event_log)
 
     def times(self, effective_at: datetime | None) -> tuple[datetime, datetime]:
         """(effective_at, recorded_at) of a command; read after loading what it changes."""
@@ -67,6 +69,10 @@ class LedgerStore:
         if not isinstance(aggregate, cls):
             raise not_found
         return aggregate
+
+    def locate(self, document_id: str) -> UUID | None:
+        """The subscription an invoice, a credit note or a failed charge attempt is on."""
+        return self.recorder.select_document_subscription(document_id)
 
     def exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
@@ -92,6 +98,8 @@ class LedgerStore:
                 (event.charge_id, s.id) for s in subscriptions for event in s.pending_events
                 if isinstance(event, ChargeSucceeded)
             ]
+            kwargs["document_links"] = [
+                link for s in subscriptions for link in document_links(s.id, s.pending_events)]
         try:
             self._app.save(*aggregates, **kwargs)
         except IntegrityError:

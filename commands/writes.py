@@ -73,7 +73,7 @@ class CreatePlan(_PlanWrite):
     effective_at: datetime | None = None
 
     def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
-        return ledger.catalog.create_plan(**_fields(self), idempotency=idempotency)
+        return ledger.catalog.create_plan(**fields_of(self), idempotency=idempotency)
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class CreateCoupon(Write):
     effective_at: datetime | None = None
 
     def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
-        return ledger.catalog.create_coupon(**_fields(self), idempotency=idempotency)
+        return ledger.catalog.create_coupon(**fields_of(self), idempotency=idempotency)
 
     def answer(self, ledger: Ledger, result: Any) -> Any:
         return coupon_body(result)
@@ -124,7 +124,7 @@ class RegisterSubscriber(_SubscriberWrite):
     effective_at: datetime | None = None
 
     def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
-        return ledger.subscribers.register(**_fields(self), idempotency=idempotency)
+        return ledger.subscribers.register(**fields_of(self), idempotency=idempotency)
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ class SetPaymentMethod(_SubscriberWrite):
     effective_at: datetime | None = None
 
     def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
-        return ledger.subscribers.set_payment_method(**_fields(self), idempotency=idempotency)
+        return ledger.subscribers.set_payment_method(**fields_of(self), idempotency=idempotency)
 
 
 # -- subscriptions -------------------------------------------------------------------------
@@ -169,7 +169,7 @@ class StartSubscription(_SubscriptionWrite):
     effective_at: datetime | None = None
 
     def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
-        return ledger.subscriptions.start(**_fields(self), idempotency=idempotency)
+        return ledger.subscriptions.start(**fields_of(self), idempotency=idempotency)
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ class ChangeSubscription(_SubscriptionWrite):
     effective_at: datetime | None = None
 
     def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
-        return ledger.subscriptions.change(**_fields(self), idempotency=idempotency)
+        return ledger.subscriptions.change(**fields_of(self), idempotency=idempotency)
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ class CancelSubscription(_SubscriptionWrite):
     effective_at: datetime | None = None
 
     def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
-        return ledger.subscriptions.cancel(**_fields(self), idempotency=idempotency)
+        return ledger.subscriptions.cancel(**fields_of(self), idempotency=idempotency)
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ class RevokeCancellation(_SubscriptionWrite):
     effective_at: datetime | None = None
 
     def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
-        return ledger.subscriptions.revoke_cancellation(**_fields(self), idempotency=idempotency)
+        return ledger.subscriptions.revoke_cancellation(**fields_of(self), idempotency=idempotency)
 
 
 @dataclass(frozen=True)
@@ -211,7 +211,7 @@ class PauseSubscription(_SubscriptionWrite):
     effective_at: datetime | None = None
 
     def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
-        return ledger.subscriptions.pause(**_fields(self), idempotency=idempotency)
+        return ledger.subscriptions.pause(**fields_of(self), idempotency=idempotency)
 
 
 @dataclass(frozen=True)
@@ -220,7 +220,7 @@ class ResumeSubscription(_SubscriptionWrite):
     effective_at: datetime | None = None
 
     def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
-        return ledger.subscriptions.resume(**_fields(self), idempotency=idempotency)
+        return ledger.subscriptions.resume(**fields_of(self), idempotency=idempotency)
 
 
 @dataclass(frozen=True)
@@ -230,7 +230,7 @@ class ApplyCoupon(_SubscriptionWrite):
     effective_at: datetime | None = None
 
     def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
-        return ledger.subscriptions.apply_coupon(**_fields(self), idempotency=idempotency)
+        return ledger.subscriptions.apply_coupon(**fields_of(self), idempotency=idempotency)
 
 
 # -- payments, billing, periods ------------------------------------------------------------
@@ -247,7 +247,7 @@ class RecordCharge(Write):
     effective_at: datetime | None = None
 
     def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
-        return ledger.payments.record_charge(**_fields(self), idempotency=idempotency)
+        return ledger.payments.record_charge(**fields_of(self), idempotency=idempotency)
 
     def answer(self, ledger: Ledger, result: tuple[Subscription, str]) -> Any:
         return charge_body(*result)
@@ -262,7 +262,7 @@ class RefundCharge(Write):
     effective_at: datetime | None = None
 
     def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
-        return ledger.payments.refund_charge(**_fields(self), idempotency=idempotency)
+        return ledger.payments.refund_charge(**fields_of(self), idempotency=idempotency)
 
     def answer(self, ledger: Ledger, result: tuple[Subscription, str]) -> Any:
         subscription, refund_id = result
@@ -297,12 +297,12 @@ class ClosePeriod(Write):
     figures: dict[str, Any] = field(metadata=NOT_IDENTITY)
 
     def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
-        return ledger.periods.close(**_fields(self), idempotency=idempotency)
+        return ledger.periods.close(**fields_of(self), idempotency=idempotency)
 
     def answer(self, ledger: Ledger, result: Any) -> Any:
         return {"period": result.period, "position": result.closed_position,
                 "metrics_versions": self.metrics_versions, "figures": result.figures}
 
 
-def _fields(command: Any) -> dict[str, Any]:
+def fields_of(command: Any) -> dict[str, Any]:
     return {f.name: getattr(command, f.name) for f in dataclasses.fields(command)}

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from uuid import UUID, uuid5
 
-from .charges import DUNNING, ChargeIntent, Dunning, Payer, attempt_due
+from .charges import DUNNING, ChargeIntent, Dunning, Payer, attempt_charge_id, attempt_due
 from .lifecycle import BILLED_STATUSES, CANCELED, TRIALING, VOLUNTARY
 from .periods import Interval, period_boundary
 from .subscription_events import (
@@ -121,7 +120,7 @@ class BillingSchedule:
         due = attempt_due(invoice)
         return ChargeIntent(
             invoice_id=invoice_id,
-            charge_id=str(uuid5(UUID(invoice_id), f"attempt:{attempt}")),
+            charge_id=attempt_charge_id(invoice_id, attempt),
             amount=invoice["amount_due"],
             currency=invoice["currency"],
             attempt=attempt,

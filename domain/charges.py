@@ -153,6 +153,12 @@ class SubscriptionRecovered(SubscriptionEvent):
     invoice_id: str
 
 
+def attempt_charge_id(invoice_id: str, attempt: int) -> str:
+    """The id of attempt ``attempt`` at charging an invoice: derived, so two processes
+    deciding the same attempt send the gateway the same idempotency key."""
+    return str(uuid5(UUID(invoice_id), f"attempt:{attempt}"))
+
+
 def attempt_due(invoice: dict[str, Any]) -> datetime | None:
     """When the next attempt at an unpaid invoice is due: a retry asked for by hand, or the
     schedule's (None: no more scheduled attempts)."""
@@ -221,8 +227,7 @@ class Charging:
         returns the invoice's id."""
         self._begin(effective_at, recorded_at)
         for invoice_id, invoice in self.open_invoices.items():
-            failed = {str(uuid5(UUID(invoice_id), f"attempt:{n}"))
-                      for n in range(1, invoice["attempts"] + 1)}
+            failed = {attempt_charge_id(invoice_id, n) for n in range(1, invoice["attempts"] + 1)}
             if charge_id in failed:
                 self._record(ChargeRetryScheduled, effective_at, recorded_at,
                              invoice_id=invoice_id, at=effective_at)

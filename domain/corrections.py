@@ -39,7 +39,8 @@ SETTLEMENTS = (REFUND, CREDIT_BALANCE, AMOUNT_DUE)
 
 class InvoiceVoided(SubscriptionEvent):
     """An open invoice cancelled before it was paid: never charged again, its number kept,
-    the credit it had taken from the balance given back."""
+    the credit it had taken from the balance given back. ``total`` is what it still billed:
+    its total less what credit notes had credited of it."""
 
     invoice_id: str
     total: int
@@ -84,6 +85,11 @@ class CreditNoteIssued(SubscriptionEvent):
 
     def evolve(self, aggregate: Any) -> None:
         invoice = aggregate.invoices[self.invoice_id]
+        aggregate.credit_notes[self.credit_note_id] = {
+            "invoice_id": self.invoice_id, "lines": self.lines, "total": self.total,
+            "currency": self.currency, "settlement": self.settlement,
+            "refund_id": self.refund_id, "reason": self.reason,
+        }
         for line in self.lines:
             invoice["credited"][line["index"]] += line["amount"]
         if self.settlement == CREDIT_BALANCE:
@@ -150,7 +156,7 @@ class Corrections:
                      effective_at: datetime, recorded_at: datetime) -> None:
         invoice = self._open_invoice(invoice_id, effective_at, recorded_at, reason)
         self._record(InvoiceVoided, effective_at, recorded_at, invoice_id=invoice_id,
-                     total=invoice["total"], currency=invoice["currency"],
+                     total=invoice["total"] - sum(invoice["credited"]), currency=invoice["currency"],
                      credit_restored=invoice["credit_applied"], reason=reason)
         self._end_dunning(invoice_id, effective_at, recorded_at)
 

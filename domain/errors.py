@@ -104,6 +104,13 @@ class CurrencyRequired(InvalidInput):
     title = "Name the currency of the report"
 
 
+class SubscriptionRequired(InvalidInput):
+    """A subscriber's balance is kept per subscription: with several, the command names one."""
+
+    code = "subscription-required"
+    title = "Name the subscription"
+
+
 class UnknownGateway(InvalidInput):
     code = "unknown-gateway"
     title = "Payment gateway not configured"

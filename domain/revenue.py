@@ -1,12 +1,13 @@
 """Revenue recognition as pure functions over public envelopes: the lines of paid invoices
-and of refunds, each recognized evenly per second over its service period, and what is
-recognized in a window or deferred at an instant (exact ``Fraction``s of a minor unit).
+and of refunds, credit notes and balance adjustments, each recognized evenly per second over
+its service period, and what is recognized in a window or deferred at an instant (exact
+``Fraction``s of a minor unit).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
@@ -17,6 +18,8 @@ from .time import microseconds, parse_instant
 # -- revenue -------------------------------------------------------------------------------
 
 REFUND = "refund"
+CREDIT = "credit_note"
+ADJUSTMENT = "balance_adjustment"
 
 
 @dataclass(frozen=True)
@@ -32,9 +35,9 @@ class RevenueLine:
     """When it was collected (its invoice's charge succeeded, or nothing was due) or, for a
     refund's line, refunded."""
     kind: str
-    """The invoice line's kind, or ``refund``."""
+    """The invoice line's kind, or ``refund``, ``credit_note``, ``balance_adjustment``."""
     source: str
-    """The invoice id, or the refund id."""
+    """The invoice, refund, credit note or adjustment id."""
 
     def _length(self) -> int:
         return microseconds(self.end - self.start)
@@ -57,31 +60,74 @@ class RevenueLine:
 
 
 def revenue_lines(envelopes: Iterable[Envelope]) -> list[RevenueLine]:
-    """The lines of every paid invoice, and the lines that refunds take off them, from
-    envelopes of any subscriptions (ordered here by ``position``).
+    """The lines of every paid invoice, and the lines that refunds, credit notes and balance
+    adjustments take off or add, from envelopes of any subscriptions (ordered here by
+    ``position``).
 
     - An invoice's lines count once it is settled: at its ``effective_at`` when nothing was
       due (``amount_due`` 0: covered by the credit balance, or a net credit), else when a
-      charge of it succeeds; at full value either way (a total partly paid by credit is
-      collected, the credit having been collected before). Unpaid invoices never count.
+      charge of it succeeds or a credit note takes what is due to 0; at full value either
+      way (a total partly paid by credit is collected, the credit having been collected
+      before). Unpaid, voided and written-off invoices never count.
     - A refund of R at instant r against a charge of invoice I is attributed to I's lines in
       proportion to what is left of each line's service after r: with U the value of I's
-      lines still unserved after r (net of earlier refunds of I), min(R, U) comes off the
-      lines pro rata, each line's share spread evenly over its remaining service [r, end)
-      (so the invoice's future recognition and deferral shrink by the same factor); the rest
-      of R (all of it when nothing is left to serve, e.g. a manual charge or an ended
-      period) is taken off revenue at r, as a zero-length line.
+      lines still unserved after r (net of earlier refunds and credit notes of I), min(R, U)
+      comes off the lines pro rata, each line's share spread evenly over its remaining
+      service [r, end) (so the invoice's future recognition and deferral shrink by the same
+      factor); the rest of R (all of it when nothing is left to serve, e.g. a manual charge
+      or an ended period) is taken off revenue at r, as a zero-length line. The refund that
+      settles a credit note is cash only: the note's own lines already took it off.
+    - A credit note at instant c crediting C of a line takes C off that line from c on: the
+      line's part still unserved after c, spread over [c, end), and the rest at c. Its lines
+      count when its invoice is settled (an unpaid invoice's credit counts with it, or never).
+    - A balance adjustment of A is recognized at its instant (a credit is -A, a debit +A).
     """
-    invoices: dict[str, Mapping[str, Any]] = {}
-    settled: dict[str, list[RevenueLine]] = {}
-    remaining: dict[str, Fraction] = {}  # invoice id -> share of its lines not yet refunded
-    charge_invoice: dict[str, str | None] = {}
-    out: list[RevenueLine] = []
+    book = _Book()
+    for envelope in sorted(envelopes, key=lambda e: int(e["position"])):
+        book.add(envelope["type"], envelope["data"], parse_instant(envelope["effective_at"]))
+    return book.out
 
-    def settle(invoice_id: str, at: datetime) -> None:
-        if invoice_id in settled or invoice_id not in invoices:
+
+class _Book:
+    """The state :func:`revenue_lines` keeps while it reads the log in order."""
+
+    def __init__(self) -> None:
+        self.invoices: dict[str, Mapping[str, Any]] = {}
+        self.due: dict[str, int] = {}
+        self.settled: dict[str, list[RevenueLine]] = {}
+        self.credits: dict[str, list[RevenueLine]] = {}  # of invoices not settled yet
+        self.remaining: dict[str, Fraction] = {}  # invoice id -> share not yet refunded
+        self.charge_invoice: dict[str, str | None] = {}
+        self.cash_only: set[str] = set()  # refunds that settle a credit note
+        self.out: list[RevenueLine] = []
+
+    def add(self, kind: str, data: Mapping[str, Any], at: datetime) -> None:
+        if kind == "InvoiceIssued":
+            self.invoices[data["invoice_id"]] = data
+            self.due[data["invoice_id"]] = int(data["amount_due"])
+            if int(data["amount_due"]) == 0:
+                self.settle(data["invoice_id"], at)
+        elif kind == "ChargeSucceeded":
+            self.charge_invoice[data["charge_id"]] = data.get("invoice_id")
+            if data.get("invoice_id") is not None:
+                self.settle(data["invoice_id"], at)
+        elif kind == "RefundIssued":
+            if data["charge_id"] not in self.charge_invoice:
+                raise ValueError(f"refund {data['refund_id']} of charge {data['charge_id']}, "
+                                 "whose ChargeSucceeded is not among the envelopes")
+            if data["refund_id"] not in self.cash_only:
+                invoice_id = self.charge_invoice[data["charge_id"]]
+                self.out.extend(_refund_lines(data, at, invoice_id, self.settled, self.remaining))
+        elif kind == "CreditNoteIssued":
+            self.credit(data, at)
+        elif kind == "BalanceAdjusted":
+            self.out.append(RevenueLine(Fraction(-int(data["amount"])), data["currency"], at, at,
+                                        at, ADJUSTMENT, data["adjustment_id"]))
+
+    def settle(self, invoice_id: str, at: datetime) -> None:
+        if invoice_id in self.settled or invoice_id not in self.invoices:
             return
-        data = invoices[invoice_id]
+        data = self.invoices[invoice_id]
         lines = [
             RevenueLine(
                 amount=Fraction(int(line["amount"])), currency=data["currency"],
@@ -90,26 +136,48 @@ def revenue_lines(envelopes: Iterable[Envelope]) -> list[RevenueLine]:
             )
             for line in data["lines"]
         ]
-        settled[invoice_id] = lines
-        remaining[invoice_id] = Fraction(1)
-        out.extend(lines)
+        credits = [replace(line, settled_at=max(line.settled_at, at))
+                   for line in self.credits.pop(invoice_id, [])]
+        self.settled[invoice_id] = lines + credits
+        self.remaining[invoice_id] = Fraction(1)
+        self.out.extend(lines + credits)
 
-    for envelope in sorted(envelopes, key=lambda e: int(e["position"])):
-        kind, data = envelope["type"], envelope["data"]
-        at = parse_instant(envelope["effective_at"])
-        if kind == "InvoiceIssued":
-            invoices[data["invoice_id"]] = data
-            if int(data["amount_due"]) == 0:
-                settle(data["invoice_id"], at)
-        elif kind == "ChargeSucceeded":
-            charge_invoice[data["charge_id"]] = data.get("invoice_id")
-            if data.get("invoice_id") is not None:
-                settle(data["invoice_id"], at)
-        elif kind == "RefundIssued":
-            if data["charge_id"] not in charge_invoice:
-                raise ValueError(f"refund {data['refund_id']} of charge {data['charge_id']}, "
-                                 "whose ChargeSucceeded is not among the envelopes")
-            out.extend(_refund_lines(data, at, charge_invoice[data["charge_id"]], settled, remaining))
+    def credit(self, data: Mapping[str, Any], at: datetime) -> None:
+        invoice_id = data["invoice_id"]
+        invoice = self.invoices.get(invoice_id)
+        if invoice is None:
+            raise ValueError(f"credit note {data['credit_note_id']} of invoice {invoice_id}, "
+                             "whose InvoiceIssued is not among the envelopes")
+        if data.get("refund_id"):
+            self.cash_only.add(data["refund_id"])
+        lines = [_credit_lines(invoice["lines"][int(c["index"])], Fraction(int(c["amount"])),
+                               invoice["currency"], at, data["credit_note_id"])
+                 for c in data["lines"]]
+        flat = [line for group in lines for line in group]
+        if invoice_id in self.settled:
+            self.settled[invoice_id].extend(flat)
+            self.out.extend(flat)
+            return
+        self.credits.setdefault(invoice_id, []).extend(flat)
+        if data["settlement"] == "amount_due":
+            self.due[invoice_id] -= int(data["total"])
+            if self.due[invoice_id] <= 0:
+                self.settle(invoice_id, at)
+
+
+def _credit_lines(line: Mapping[str, Any], amount: Fraction, currency: str, at: datetime,
+                  source: str) -> list[RevenueLine]:
+    """What crediting ``amount`` of an invoice line at ``at`` takes off it: its unserved part
+    from ``at`` to its end, the rest at ``at``."""
+    start, end = parse_instant(line["period_start"]), parse_instant(line["period_end"])
+    whole = RevenueLine(Fraction(int(line["amount"])), currency, start, end, at, CREDIT, source)
+    unserved = whole.unserved(at) if whole.amount else ZERO
+    later = min(amount, unserved)
+    out: list[RevenueLine] = []
+    if later > 0:
+        out.append(RevenueLine(-later, currency, max(at, start), end, at, CREDIT, source))
+    if amount > later:
+        out.append(RevenueLine(later - amount, currency, at, at, at, CREDIT, source))
     return out
 
 

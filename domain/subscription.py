@@ -80,6 +80,7 @@ class Subscription(Corrections, Refunds, Invoicing, Charging, BillingSchedule, L
     credit_balance: int
     open_invoices: dict[str, dict[str, Any]]
     invoices: dict[str, dict[str, Any]]
+    credit_notes: dict[str, dict[str, Any]]
     charges: dict[str, dict[str, Any]]
     pending_refunds: dict[str, dict[str, Any]]
     refunds: dict[str, dict[str, Any]]

@@ -90,6 +90,7 @@ class SubscriptionStarted(SubscriptionEvent, LedgerAggregate.Created):
         aggregate.credit_balance = 0
         aggregate.open_invoices = {}
         aggregate.invoices = {}
+        aggregate.credit_notes = {}
         aggregate.charges = {}
         aggregate.pending_refunds = {}
         aggregate.refunds = {}

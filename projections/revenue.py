@@ -1,11 +1,12 @@
 """Read model ``revenue``: cash (billed, collected, refunded) and recognition lines.
 
-- ``view_revenue_cash``: one row per invoice (billed), succeeded charge (collected) and
-  refund (refunded), at its effective instant (and its UTC ``day``, which reports sum by),
-  with its ``source``: the invoice, charge or refund id.
-- ``view_revenue_lines``: the lines of every paid invoice and the lines refunds take off
-  them (``domain.revenue.revenue_lines``), each recognized evenly per second over its
-  service period.
+- ``view_revenue_cash``: one row per invoice, void, credit note and balance adjustment
+  (billed), succeeded charge (collected) and refund (refunded), at its effective instant (and
+  its UTC ``day``, which reports sum by), with its ``source``: the invoice, credit note,
+  adjustment, charge or refund id.
+- ``view_revenue_lines``: the lines of every paid invoice and the lines refunds, credit notes
+  and balance adjustments take off or add (``domain.revenue.revenue_lines``), each recognized
+  evenly per second over its service period.
 
 Both are append-only: a subscription's billing events only ever add lines, so a row's
 ``recorded_at`` (when the ledger knew it: see ``mrr.KnownAt``) is all "as known at K" needs.
@@ -33,18 +34,23 @@ from .mrr import (
 from .recognition import microseconds
 from .store import ViewCursor
 
-CASH = {"InvoiceIssued": ("billed", "total", "invoice_id"),
-        "ChargeSucceeded": ("collected", "amount", "charge_id"),
-        "RefundIssued": ("refunded", "amount", "refund_id")}
-"""event type -> (figure, the field of its amount, the field of its id: the row's source)"""
-REVENUE_EVENTS = frozenset({"InvoiceIssued", "ChargeSucceeded", "RefundIssued"})
+CASH = {"InvoiceIssued": ("billed", "total", "invoice_id", 1),
+        "InvoiceVoided": ("billed", "total", "invoice_id", -1),
+        "CreditNoteIssued": ("billed", "total", "credit_note_id", -1),
+        "BalanceAdjusted": ("billed", "amount", "adjustment_id", -1),
+        "ChargeSucceeded": ("collected", "amount", "charge_id", 1),
+        "RefundIssued": ("refunded", "amount", "refund_id", 1)}
+"""event type -> (figure, the field of its amount, the field of its id: the row's source, the
+sign it moves the figure by): a void, a credit note and a balance credit take billed down, a
+balance debit (a negative adjustment) takes it up."""
+REVENUE_EVENTS = frozenset(CASH)
 
 
 class RevenueModel:
     name = "revenue"
     version = 3
     """Of the stored form: a new one rebuilds the model."""
-    metrics_version = "revenue-v2"
+    metrics_version = "revenue-v3"
     """Of the definitions of the figures (a new one changes what a figure means)."""
     tables = ("view_revenue_cash", "view_revenue_lines", "view_revenue_known_at")
     volatile = {"view_revenue_lines": ("position",)}
@@ -87,9 +93,10 @@ class RevenueModel:
             " kind, at, amount, position, recorded_at, day, source)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(e["event_id"], e["aggregate_id"], e["subscriber_id"], e["data"]["currency"], figure, at,
-              int(e["data"][amount]), e["position"], stamps[int(e["position"])], at[:10], e["data"][source])
+              sign * int(e["data"][amount]), e["position"], stamps[int(e["position"])], at[:10],
+              e["data"][source])
              for e in relevant for at in (sortable(e["effective_at"]),)
-             for figure, amount, source in (CASH[e["type"]],)],
+             for figure, amount, source, sign in (CASH[e["type"]],)],
         )
         end = last_position(envelopes)
         ordered = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))

@@ -21,10 +21,10 @@ from psycopg.sql import SQL, Identifier
 from .records import IdempotencyRecord, SubscriberLink
 
 
-def _side_table_names(events_table_name: str) -> tuple[str, str, str, str]:
+def _side_table_names(events_table_name: str) -> tuple[str, str, str, str, str, str]:
     prefix = events_table_name.removesuffix("_events")
     return (f"{prefix}_idempotency", f"{prefix}_subscriber_streams", f"{prefix}_billing_due",
-            f"{prefix}_charges")
+            f"{prefix}_charges", f"{prefix}_documents", f"{prefix}_migrations")
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
@@ -37,9 +37,11 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                              (f"subledger-ddl-{datastore.schema}",))
                 conn.execute(SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(datastore.schema)))
         super().__init__(datastore, events_table_name=events_table_name)
-        (self.idempotency_table, self.streams_table, self.due_table,
-         self.charges_table) = _side_table_names(events_table_name)
+        (self.idempotency_table, self.streams_table, self.due_table, self.charges_table,
+         self.documents_table, self.migrations_table) = _side_table_names(events_table_name)
         schema = Identifier(self.datastore.schema)
+        self._documents = SQL("{}.{}").format(schema, Identifier(self.documents_table))
+        self._migrations = SQL("{}.{}").format(schema, Identifier(self.migrations_table))
         self._due = SQL("{}.{}").format(schema, Identifier(self.due_table))
         self._charges = SQL("{}.{}").format(schema, Identifier(self.charges_table))
         self._idem = SQL("{}.{}").format(schema, Identifier(self.idempotency_table))
@@ -73,6 +75,11 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             SQL("CREATE INDEX IF NOT EXISTS {} ON {} (topic, notification_id)").format(
                 Identifier(f"{self.events_table_name}_topic_idx"), self._events
             ),
+            SQL("CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY,"
+                " applied_at timestamptz NOT NULL)").format(self._migrations),
+            # Last: its presence says the whole DDL ran (see _tables_exist).
+            SQL("CREATE TABLE IF NOT EXISTS {} ("
+                " document_id text PRIMARY KEY, subscription_id uuid NOT NULL)").format(self._documents),
         ])
 
     def create_table(self) -> None:
@@ -94,7 +101,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def _tables_exist(self) -> bool:
         """Whether the last object the DDL creates exists (it runs in one transaction, so
         then everything before it does too)."""
-        last = f"{self.events_table_name}_topic_idx"
+        last = self.documents_table
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute("SELECT to_regclass(%s) IS NOT NULL AS present",
                          (f'"{self.datastore.schema}"."{last}"',))
@@ -130,7 +137,14 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                     " ON CONFLICT DO NOTHING").format(self._charges),
                 (charge_id, subscription_id),
             )
+        self._insert_documents(curs, kwargs.get("document_links") or ())
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def _insert_documents(self, curs: Any, links: Sequence[tuple[str, UUID]]) -> None:
+        if links:
+            curs.executemany(
+                SQL("INSERT INTO {} (document_id, subscription_id) VALUES (%s, %s)"
+                    " ON CONFLICT DO NOTHING").format(self._documents), list(links))
 
     def select_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
@@ -206,6 +220,27 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             row = curs.fetchone()
         return None if row is None else row["subscription_id"]
 
+    def select_document_subscription(self, document_id: str) -> UUID | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL("SELECT subscription_id FROM {} WHERE document_id = %s").format(self._documents),
+                (document_id,),
+            )
+            row = curs.fetchone()
+        return None if row is None else row["subscription_id"]
+
+    def migration_applied(self, name: str) -> bool:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(SQL("SELECT 1 FROM {} WHERE name = %s").format(self._migrations), (name,))
+            return curs.fetchone() is not None
+
+    def apply_document_migration(self, name: str, links: Sequence[tuple[str, UUID]]) -> None:
+        """Index ``links`` and record migration ``name`` as applied, in one transaction."""
+        with self.datastore.transaction(commit=True) as curs:
+            self._insert_documents(curs, links)
+            curs.execute(SQL("INSERT INTO {} (name, applied_at) VALUES (%s, now())"
+                             " ON CONFLICT DO NOTHING").format(self._migrations), (name,))
+
     def ping(self) -> None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute("SELECT 1")
@@ -214,11 +249,11 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
-        (self.idempotency_table, self.streams_table, self.due_table,
-         self.charges_table) = _side_table_names(events_table_name)
+        (self.idempotency_table, self.streams_table, self.due_table, self.charges_table,
+         self.documents_table, self.migrations_table) = _side_table_names(events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
-        idem, streams, due, charges = _side_table_names(self.events_table_name)
+        idem, streams, due, charges, documents, migrations = _side_table_names(self.events_table_name)
         return [
             *super().construct_create_table_statements(),
             f"CREATE TABLE IF NOT EXISTS {idem} (scope TEXT NOT NULL, key TEXT NOT NULL,"
@@ -233,6 +268,9 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             " subscription_id TEXT NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {self.events_table_name}_topic_idx"
             f" ON {self.events_table_name} (topic)",
+            f"CREATE TABLE IF NOT EXISTS {documents} (document_id TEXT PRIMARY KEY,"
+            " subscription_id TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {migrations} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
         ]
 
     def _insert_events(
@@ -264,7 +302,31 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 " VALUES (?, ?)",
                 (charge_id, subscription_id.hex),
             )
+        self._insert_documents(c, kwargs.get("document_links") or ())
         return super()._insert_events(c, stored_events, **kwargs)
+
+    def _insert_documents(self, c: Any, links: Sequence[tuple[str, UUID]]) -> None:
+        c.executemany(f"INSERT OR IGNORE INTO {self.documents_table} (document_id, subscription_id)"
+                      " VALUES (?, ?)", [(document_id, sub.hex) for document_id, sub in links])
+
+    def select_document_subscription(self, document_id: str) -> UUID | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT subscription_id FROM {self.documents_table} WHERE document_id = ?",
+                      (document_id,))
+            row = c.fetchone()
+        return None if row is None else UUID(row["subscription_id"])
+
+    def migration_applied(self, name: str) -> bool:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT 1 FROM {self.migrations_table} WHERE name = ?", (name,))
+            return c.fetchone() is not None
+
+    def apply_document_migration(self, name: str, links: Sequence[tuple[str, UUID]]) -> None:
+        """Index ``links`` and record migration ``name`` as applied, in one transaction."""
+        with self.datastore.transaction(commit=True) as c:
+            self._insert_documents(c, links)
+            c.execute(f"INSERT OR IGNORE INTO {self.migrations_table} (name, applied_at)"
+                      " VALUES (?, ?)", (name, datetime.now(UTC).isoformat()))
 
     def select_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
         with self.datastore.transaction(commit=False) as c:
