@@ -71,7 +71,7 @@ Payer = Callable[[ChargeIntent], ChargeOutcome]
 
 
 class SubscriptionRenewed(SubscriptionEvent):
-    """A new paid period starts at the end of the previous one."""
+    """A new paid period started at the end of the previous one; its invoice follows."""
 
     billing_anchor: datetime
     period_number: int
@@ -84,6 +84,9 @@ class SubscriptionRenewed(SubscriptionEvent):
 
 
 class ChargeSucceeded(SubscriptionEvent):
+    """A payment was taken: the charge of an invoice succeeded at the gateway, or a payment
+    taken outside the billing clock was recorded with its manual invoice."""
+
     charge_id: str
     invoice_id: str | None
     amount: int
@@ -106,7 +109,8 @@ class ChargeSucceeded(SubscriptionEvent):
 
 
 class ChargeFailed(SubscriptionEvent):
-    """``next_attempt_at`` is the dunning retry, or null after the last attempt."""
+    """The charge of an invoice failed (declined, or no payment method). Dunning retries it at
+    ``next_attempt_at``; null after the last attempt, which cancels the subscription."""
 
     charge_id: str
     invoice_id: str
@@ -128,10 +132,16 @@ class ChargeFailed(SubscriptionEvent):
 
 
 class SubscriptionPastDue(SubscriptionEvent):
+    """A charge of an active subscription failed and dunning began: it is past due until no
+    invoice is left in dunning."""
+
     invoice_id: str
 
 
 class SubscriptionRecovered(SubscriptionEvent):
+    """A past-due subscription is active again: a charge succeeded and no invoice is left in
+    dunning."""
+
     invoice_id: str
 
 
