@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import iter_route_contexts
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -137,7 +138,11 @@ def create_app(
 ) -> FastAPI:
     """The API over ``ledger``. ``projection_lag`` reports each projection's lag in events
     for ``/readyz`` (none run yet with the ledger core alone)."""
-    app = FastAPI(
+    # /docs loads Swagger UI from files the app serves itself, not from a CDN: the first page
+    # a newcomer opens must work without internet. One docs page: ReDoc is off, since even
+    # served locally it fetches its logo from its vendor's CDN.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="subledger",
         version=subledger.__version__,
         summary="An event-sourced subscription ledger.",

@@ -57,6 +57,16 @@ def _schema_of(annotation: Any) -> dict[str, Any]:
     return {}
 
 
+def _description(cls: type, type_name: str) -> str:
+    """The event class's own docstring on one line, or a plain sentence without one. Python's
+    dataclasses give a class that has no docstring its constructor's signature as ``__doc__``,
+    which names internal fields: that is never published."""
+    doc = " ".join((cls.__doc__ or "").split())
+    if not doc or doc.startswith(f"{cls.__name__}("):
+        return f"The {type_name} event."
+    return doc
+
+
 def event_schema(type_name: str) -> dict[str, Any]:
     """The schema of one event type's envelope."""
     cls = EVENT_TYPES[type_name]
@@ -67,7 +77,7 @@ def event_schema(type_name: str) -> dict[str, Any]:
         "$schema": SCHEMA_DIALECT,
         "$id": f"{BASE_ID}{type_name}.json",
         "title": type_name,
-        "description": " ".join((cls.__doc__ or f"The {type_name} event.").split()),
+        "description": _description(cls, type_name),
         "type": "object",
         "additionalProperties": False,
         "required": ["position", "event_id", "type", "schema_version", "subscriber_id",

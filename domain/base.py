@@ -28,6 +28,17 @@ class LedgerAggregate(Aggregate):
     class Event(Aggregate.Event):
         effective_at: datetime
 
+        def __init_subclass__(cls, **kwargs: Any) -> None:
+            super().__init_subclass__(**kwargs)
+            # The library redefines a "created" event class declared in an aggregate as a
+            # subclass of the same name, with no docstring: it keeps the one we wrote, which
+            # the published schemas show (a dataclass without one is described by its
+            # constructor's signature).
+            if cls.__doc__ is None:
+                cls.__doc__ = next(
+                    (base.__doc__ for base in cls.__mro__[1:] if base.__name__ == cls.__name__), None
+                )
+
         def apply(self, aggregate: Any) -> None:
             # Applying an event never raises: replay must not break on old events.
             aggregate.last_effective_at = self.effective_at

@@ -36,7 +36,7 @@ class ChargesDue(RuntimeError):
 
 
 class SubscriptionRenewed(SubscriptionEvent):
-    """A new paid period starts at the end of the previous one."""
+    """A new paid period started at the end of the previous one; its invoice follows."""
 
     billing_anchor: datetime
     period_number: int

@@ -70,6 +70,9 @@ class Plan(LedgerAggregate):
         """State comes from the events' ``apply`` alone (the annotations above document it)."""
 
     class PlanCreated(LedgerAggregate.Created):
+        """A plan was added to the catalog with its first price (version 1): an amount per
+        billing interval in one currency, and the length of its trial."""
+
         plan_id: str
         name: str
         tier: str
@@ -91,6 +94,10 @@ class Plan(LedgerAggregate):
             ]
 
     class PlanPriceVersionAdded(LedgerAggregate.Event):
+        """A plan got a new price version, in force from this event's ``effective_at`` for new
+        subscriptions and changes to the plan. Existing subscriptions keep the version they
+        are on."""
+
         version: int
         amount: int
         currency: str
@@ -239,6 +246,9 @@ class Coupon(LedgerAggregate):
         """State comes from the events' ``apply`` alone (the annotations above document it)."""
 
     class CouponCreated(LedgerAggregate.Created):
+        """A coupon was added to the catalog: a percentage or an amount off, for one invoice, a
+        number of months, or forever."""
+
         coupon_id: str
         name: str | None
         percent_off: Decimal | None

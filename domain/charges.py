@@ -86,6 +86,9 @@ Payer = Callable[[ChargeIntent], ChargeOutcome]
 
 
 class ChargeSucceeded(SubscriptionEvent):
+    """A payment was taken: the charge of an invoice succeeded at the gateway, or a payment
+    taken outside the billing clock was recorded with its manual invoice."""
+
     charge_id: str
     invoice_id: str | None
     amount: int
@@ -111,7 +114,9 @@ class ChargeSucceeded(SubscriptionEvent):
 
 
 class ChargeFailed(SubscriptionEvent):
-    """``next_attempt_at`` is the dunning retry, or null after the last attempt."""
+    """The charge of an invoice failed (declined, or no payment method). Dunning retries it at
+    ``next_attempt_at``; null after the last scheduled attempt, when the dunning policy's final
+    action follows (the subscription canceled, or the invoice written off)."""
 
     charge_id: str
     invoice_id: str
@@ -146,10 +151,16 @@ class ChargeRetryScheduled(SubscriptionEvent):
 
 
 class SubscriptionPastDue(SubscriptionEvent):
+    """A charge of an active subscription failed and dunning began: it is past due until no
+    invoice is left in dunning."""
+
     invoice_id: str
 
 
 class SubscriptionRecovered(SubscriptionEvent):
+    """A past-due subscription is active again: a charge succeeded, or the invoice in dunning
+    was voided, written off or credited, and no invoice is left in dunning."""
+
     invoice_id: str
 
 

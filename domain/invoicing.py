@@ -140,10 +140,9 @@ failed charge: the read model of invoices names it)."""
 
 
 class InvoiceIssued(SubscriptionEvent):
-    """An invoice: its lines, total, and how it meets the credit balance.
-
-    ``reason``: subscription_create, trial_end, renewal, resume, proration or manual.
-    A positive ``amount_due`` is charged (``ChargeSucceeded``/``ChargeFailed``)."""
+    """The subscription was invoiced: the lines, their total, and how much the credit balance
+    covered (``credit_applied``) or received (``credit_added``). A positive ``amount_due``
+    is charged at once."""
 
     invoice_id: str
     reason: str

@@ -36,9 +36,8 @@ class RefundIntent:
 
 
 class RefundRequested(SubscriptionEvent):
-    """A refund decided and reserved against the charge, before the gateway is asked
-    (under the key derived from ``refund_id``); ``RefundIssued`` or ``RefundFailed``
-    follows."""
+    """A refund of a succeeded charge was decided and its amount reserved, before the gateway
+    was asked; ``RefundIssued`` or ``RefundFailed`` follows."""
 
     refund_id: str
     charge_id: str
@@ -59,6 +58,9 @@ class RefundRequested(SubscriptionEvent):
 
 
 class RefundFailed(SubscriptionEvent):
+    """The gateway refused a requested refund: nothing was refunded, and the amount reserved
+    for it can be refunded again."""
+
     refund_id: str
     charge_id: str
     amount: int
@@ -74,6 +76,9 @@ class RefundFailed(SubscriptionEvent):
 
 
 class RefundIssued(SubscriptionEvent):
+    """The gateway refunded part or all of a succeeded charge. A refund moves cash and revenue,
+    never MRR or the subscription's status."""
+
     refund_id: str
     charge_id: str
     amount: int

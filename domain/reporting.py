@@ -46,9 +46,10 @@ class ReportingPeriod(LedgerAggregate):
         """State comes from the events' ``apply`` alone."""
 
     class PeriodClosed(LedgerAggregate.Created):
-        """``figures``: per currency, the month's MRR, churn and revenue figures as the
-        reports answered them at close; ``position``: the log position they were computed
-        at; ``metrics_versions``: the definitions they were computed with."""
+        """A month's figures were sealed: per currency, its MRR, churn and revenue as the
+        reports answered them at close, with the log ``position`` and the metric versions
+        they were computed at. A closed period is never edited; later changes show as
+        restatements."""
 
         period: str
         position: int

@@ -38,6 +38,9 @@ class Subscriber(LedgerAggregate):
             return self.originator_id
 
     class SubscriberRegistered(Event, LedgerAggregate.Created):
+        """A customer was registered as a subscriber, with an email, a name and, optionally, a
+        reference in another system."""
+
         email: str
         name: str
         external_ref: str | None
@@ -50,11 +53,9 @@ class Subscriber(LedgerAggregate):
             aggregate.registered_at = self.effective_at
 
     class SubscriberDetailsChanged(Event):
-        """The details that changed, each with its new value; a detail absent from
-        ``changes`` is as it was (``"external_ref": null`` means the reference was removed).
-        Schema version 2: version 1 had ``changed`` (the names of the changed details) next
-        to ``email``, ``name`` and ``external_ref``, always present and null when unchanged;
-        stored version-1 events are read as version 2."""
+        """A subscriber's details changed: ``changes`` holds each changed detail with its new
+        value, and a detail absent from it is as it was (``"external_ref": null`` means the
+        reference was removed)."""
 
         # Why version 2: in version 1 a null external_ref meant "removed" or "unchanged",
         # and only `changed` told which. A change of meaning is a new class_version with an
@@ -64,6 +65,9 @@ class Subscriber(LedgerAggregate):
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 had ``changed`` (the names of the changed details) next to
+            ``email``, ``name`` and ``external_ref``, always present and null when unchanged;
+            stored version-1 events are read as version 2."""
             names = state.pop("changed")
             values = {detail: state.pop(detail) for detail in DETAILS}
             state["changes"] = {detail: values[detail] for detail in names}
@@ -73,6 +77,9 @@ class Subscriber(LedgerAggregate):
                 setattr(aggregate, detail, value)
 
     class PaymentMethodSet(Event):
+        """The subscriber's payment method was set or replaced: the gateway and the token that
+        their next charges use."""
+
         gateway: str
         token: str
 

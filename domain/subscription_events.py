@@ -59,6 +59,9 @@ def set_period(aggregate: Any, event: Any) -> None:
 
 
 class SubscriptionStarted(SubscriptionEvent, LedgerAggregate.Created):
+    """A subscriber signed up to a plan, for a number of seats: the subscription is trialing,
+    or active and invoiced for its first period at once."""
+
     plan_id: str
     plan_version: int
     tier: str
@@ -97,7 +100,8 @@ class SubscriptionStarted(SubscriptionEvent, LedgerAggregate.Created):
 
 
 class TrialEnded(SubscriptionEvent):
-    """The trial is over; the first paid period starts (the billing anchor)."""
+    """The trial is over and the subscription is active: its first paid period starts here (the
+    billing anchor) and is invoiced."""
 
     billing_anchor: datetime
     current_period_start: datetime
@@ -109,8 +113,9 @@ class TrialEnded(SubscriptionEvent):
 
 
 class SubscriptionChanged(SubscriptionEvent):
-    """Plan and/or quantity changed, at once (``timing`` now) or at a renewal
-    (``timing`` period_end). Supersedes any scheduled change."""
+    """The subscription moved to another plan, quantity or both: at once (``timing`` now,
+    prorated when it was paying) or where a scheduled change took effect (``timing``
+    period_end). It supersedes any scheduled change."""
 
     timing: str
     plan_id: str
@@ -139,7 +144,9 @@ class SubscriptionChanged(SubscriptionEvent):
 
 
 class ChangeScheduled(SubscriptionEvent):
-    """A change that takes effect at the next renewal (or the trial's end)."""
+    """A change of plan, quantity or both was scheduled for ``at``: the next renewal, the
+    trial's end, or the resume of a paused subscription. Until then the subscription keeps
+    its terms; a later request replaces it."""
 
     at: datetime
     plan_id: str
@@ -164,6 +171,9 @@ class ChangeScheduled(SubscriptionEvent):
 
 
 class CouponApplied(SubscriptionEvent):
+    """A coupon now discounts the subscription's recurring line, replacing any coupon it had,
+    for as long as its duration runs (``ends_at`` for a repeating one)."""
+
     coupon_id: str
     percent_off: Decimal | None
     amount_off: int | None
@@ -187,6 +197,10 @@ class CouponApplied(SubscriptionEvent):
 
 
 class CancellationScheduled(SubscriptionEvent):
+    """The subscription will end at ``at`` (its period's end, its trial's end, or a chosen
+    time) unless the cancellation is revoked before then. ``comment`` is the client's own
+    reason."""
+
     at: datetime
     reason: str
     comment: str | None
@@ -197,6 +211,9 @@ class CancellationScheduled(SubscriptionEvent):
 
 
 class CancellationRevoked(SubscriptionEvent):
+    """A scheduled cancellation was withdrawn before it happened, and the subscription goes on.
+    ``revoked_at`` is the instant it had been scheduled for."""
+
     revoked_at: datetime
 
     def evolve(self, aggregate: Any) -> None:
@@ -205,6 +222,9 @@ class CancellationRevoked(SubscriptionEvent):
 
 
 class SubscriptionCanceled(SubscriptionEvent):
+    """The subscription ended, for good: ``voluntary`` when the client canceled it,
+    ``involuntary`` when the last dunning retry failed."""
+
     reason: str
     comment: str | None
 
@@ -217,12 +237,15 @@ class SubscriptionCanceled(SubscriptionEvent):
 
 
 class SubscriptionPaused(SubscriptionEvent):
+    """Billing stopped: the subscription renews no more and counts no MRR until it is resumed."""
+
     def evolve(self, aggregate: Any) -> None:
         aggregate.paused_at = self.effective_at
 
 
 class SubscriptionResumed(SubscriptionEvent):
-    """Billing starts again with a new period anchored at the resume."""
+    """A paused subscription was resumed: billing starts again with a new period anchored at
+    the resume, invoiced at once."""
 
     billing_anchor: datetime
     current_period_start: datetime

@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from support.http import api_events, assert_problem, plan_json
+from support.pages import assert_served_offline
 
 from subledger.config import Settings
 
@@ -92,6 +93,11 @@ def test_health_and_readiness_need_no_key(http: httpx.Client) -> None:
     assert isinstance(body["lag"], dict)
     assert all(isinstance(name, str) and isinstance(lag, int) and lag >= 0
                for name, lag in body["lag"].items())
+
+
+def test_the_docs_their_assets_and_the_openapi_document_need_no_key(http: httpx.Client) -> None:
+    assert_served_offline(http, "/docs")
+    assert http.get("/openapi.json").status_code == 200
 
 
 def test_idempotency_keys_are_scoped_to_the_api_key(http: httpx.Client) -> None:

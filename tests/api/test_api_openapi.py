@@ -1,11 +1,12 @@
-"""The OpenAPI document names every minimum route of the ledger core; the docs page and
-the problem catalogue answer."""
+"""The OpenAPI document names every minimum route of the ledger core; the docs pages answer,
+loading nothing from outside the app; the problem catalogue answers."""
 
 from __future__ import annotations
 
 import re
 
 import httpx
+from support.pages import assert_served_offline
 
 # The routes of docs/http-api.md for the ledger core (path parameters written as {}).
 CORE_ROUTES = {
@@ -39,10 +40,18 @@ def test_the_openapi_document_lists_every_minimum_route_of_the_ledger_core(http:
 
 
 def test_the_interactive_docs_answer(http: httpx.Client) -> None:
-    docs = http.get("/docs")
-    assert docs.status_code == 200
-    assert docs.headers["content-type"].startswith("text/html")
-    assert "openapi.json" in docs.text
+    root = http.get("/", follow_redirects=True)
+    assert root.status_code == 200 and root.url.path == "/docs"
+    assert root.headers["content-type"].startswith("text/html")
+    assert "'/openapi.json'" in root.text
+
+
+def test_the_docs_pages_load_every_asset_from_the_app_itself(http: httpx.Client) -> None:
+    # On a machine without internet a page whose Swagger UI comes from a CDN is blank.
+    assets = assert_served_offline(http, "/docs")
+    assert {path.rsplit(".", 1)[-1] for path in assets} >= {"js", "css"}, assets
+    # One docs page: ReDoc is off.
+    assert http.get("/redoc").status_code == 404
 
 
 def test_every_problem_type_of_the_catalogue_is_documented_on_its_own(http: httpx.Client) -> None:

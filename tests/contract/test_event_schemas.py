@@ -4,18 +4,25 @@ message validates against its type's schema."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from uuid import UUID
 
 import jsonschema
+import pytest
 from fastapi.testclient import TestClient
 
 from subledger.bootstrap import build_api
 from subledger.commands.demo import generate
 from subledger.contract.envelope import EVENT_TYPES
 from subledger.contract.schemas import all_schemas, event_schema
+from subledger.domain.subscription_events import TrialEnded
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+
+# The shape of the ``__doc__`` Python's dataclasses give a class without a docstring: its
+# constructor's signature, ``TrialEnded(self, originator_id: 'UUID', ...)``.
+SIGNATURE = re.compile(r"\w+\(.*\b\w+: '")
 
 
 def test_the_committed_schemas_are_the_ones_the_code_generates() -> None:
@@ -53,3 +60,28 @@ def test_the_api_serves_each_schema(settings, ledger) -> None:  # type: ignore[n
     assert response.status_code == 200
     assert response.json() == event_schema("InvoiceIssued")
     assert client.get("/schemas/NoSuchEvent").status_code == 404
+
+
+@pytest.mark.parametrize("source", ["committed", "generated"])
+def test_no_schema_describes_its_message_with_a_constructor_signature(source: str) -> None:
+    schemas = ({p.stem: json.loads(p.read_text()) for p in SCHEMAS.glob("*.json")}
+               if source == "committed" else all_schemas())
+    for name, schema in schemas.items():
+        description = schema["description"]
+        assert description and f"{name}(" not in description, (name, description)
+        assert not SIGNATURE.search(description), (name, description)
+
+
+def test_every_event_class_says_what_its_fact_means() -> None:
+    for name, cls in EVENT_TYPES.items():
+        doc = " ".join((cls.__doc__ or "").split())
+        assert doc and not doc.startswith(f"{cls.__name__}("), f"{name} needs a docstring"
+
+
+def test_an_event_class_without_a_docstring_is_described_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Undocumented(TrialEnded):
+        pass
+
+    assert (Undocumented.__doc__ or "").startswith("Undocumented(")  # what dataclasses make
+    monkeypatch.setitem(EVENT_TYPES, "TrialEnded", Undocumented)
+    assert event_schema("TrialEnded")["description"] == "The TrialEnded event."
