@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Header, Path, Query, Request
@@ -12,6 +12,7 @@ from pydantic import BeforeValidator
 from subledger.commands.ledger import Ledger
 from subledger.domain.errors import InvalidInput, NotFound
 
+from .inputs import UUID_TEXT, uuid_text
 from .security import Principal, authenticate
 
 
@@ -37,18 +38,10 @@ IdempotencyKeyHeader = Annotated[str | None, Header(
     json_schema_extra={"minLength": 1, "maxLength": 255})]
 
 
-UUID_TEXT = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-"""An id as the API writes it (and reads it): hyphenated, 36 characters."""
 _UUID_TEXT = re.compile(UUID_TEXT)
 
 
-def _uuid_text(value: Any) -> str:
-    if not isinstance(value, str) or not _UUID_TEXT.fullmatch(value):
-        raise ValueError("an id is a UUID written with hyphens, 36 characters")
-    return value.lower()
-
-
-UuidQuery = Annotated[str | None, BeforeValidator(lambda v: None if v is None else _uuid_text(v)),
+UuidQuery = Annotated[str | None, BeforeValidator(lambda v: None if v is None else uuid_text(v)),
                       Query(json_schema_extra={"format": "uuid", "pattern": UUID_TEXT})]
 IdPath = Annotated[str, Path(json_schema_extra={"format": "uuid", "pattern": UUID_TEXT})]
 

@@ -9,6 +9,7 @@ text in one written form (a number is not a time).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -40,6 +41,20 @@ def _as_field_error(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
             raise ValueError(refused.detail) from None
 
     return validate
+
+
+UUID_TEXT = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+"""An id as the API writes it (and reads it): hyphenated, 36 characters."""
+
+
+def uuid_text(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(UUID_TEXT, value):
+        raise ValueError("an id is a UUID written with hyphens, 36 characters")
+    return value.lower()
+
+
+Uuid = Annotated[StrictStr, AfterValidator(uuid_text),
+                 WithJsonSchema({"type": "string", "format": "uuid", "pattern": UUID_TEXT})]
 
 
 def _encodable(value: str) -> str:
@@ -108,6 +123,20 @@ Amount = bounded(0, MAX_AMOUNT, check_amount)
 """Minor units, 0 to 10^12."""
 PositiveAmount = bounded(1, MAX_AMOUNT, _positive_amount)
 Quantity = bounded(1, MAX_QUANTITY, check_quantity)
+
+
+def _nonzero_amount(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value == 0 \
+            or not -MAX_AMOUNT <= value <= MAX_AMOUNT:
+        raise AmountOutOfBounds(f"the amount must be a whole number of minor units from"
+                                f" -{MAX_AMOUNT} to {MAX_AMOUNT}, not 0")
+    return value
+
+
+SignedAmount = Annotated[StrictInt, BeforeValidator(_whole), AfterValidator(_nonzero_amount),
+                         WithJsonSchema({"type": "integer", "minimum": -MAX_AMOUNT,
+                                         "maximum": MAX_AMOUNT, "not": {"const": 0}})]
+"""Minor units, positive or negative, never 0."""
 
 
 def _percent(value: Any) -> Decimal:

@@ -30,6 +30,8 @@ from .inputs import (
     PositiveAmount,
     Quantity,
     Reference,
+    SignedAmount,
+    Uuid,
     bounded,
 )
 
@@ -202,6 +204,44 @@ class RefundIn(Request):
     effective_at: Instant | None = Field(None, description=EFFECTIVE_AT)
 
     model_config = _rules(examples=[{"amount": 1000, "reason": "requested_by_customer"}])
+
+
+class CorrectionIn(Request):
+    reason: Comment | None = Field(None, description="Why, for the record (free text)")
+    effective_at: Instant | None = Field(None, description=EFFECTIVE_AT)
+
+    model_config = _rules(examples=[{"reason": "billed in error"}])
+
+
+class CreditLineIn(Request):
+    index: bounded(0, 999) = Field(description="The invoice line's place in its `lines`, from 0")  # type: ignore[valid-type]
+    amount: PositiveAmount = Field(description="Minor units, at most what is left of the line")
+
+
+class CreditNoteIn(Request):
+    settlement: Literal["refund", "credit_balance", "amount_due"] = Field(
+        description="A paid invoice: `refund` (to its charge) or `credit_balance`; an unpaid one:"
+                    " `amount_due` (off what is left to pay)")
+    lines: list[CreditLineIn] | None = Field(
+        None, min_length=1, max_length=100,
+        description="Lines credited; absent or null credits everything left of the invoice")
+    reason: Comment | None = None
+    effective_at: Instant | None = Field(None, description=EFFECTIVE_AT)
+
+    model_config = _rules(examples=[{"settlement": "refund", "reason": "outage 3-5 March",
+                                     "lines": [{"index": 0, "amount": 1000}]}])
+
+
+class BalanceIn(Request):
+    amount: SignedAmount = Field(description="A credit (positive) or a debit (negative), minor"
+                                             " units of the subscription's currency")
+    reason: Name = Field(description="Why, for the record")
+    subscription_id: Uuid | None = Field(
+        None, description="The subscription whose balance moves; needed when the subscriber has"
+                          " several still running")
+    effective_at: Instant | None = Field(None, description=EFFECTIVE_AT)
+
+    model_config = _rules(examples=[{"amount": 500, "reason": "goodwill credit"}])
 
 
 class BillingRunIn(Request):

@@ -18,9 +18,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from subledger.domain.charges import NO_PAYMENT_METHOD, ChargeIntent, ChargeOutcome
+from subledger.domain.charges import NO_PAYMENT_METHOD, ChargeIntent, ChargeOutcome, Payer
 from subledger.domain.errors import (
     ConcurrentModification,
+    Conflict,
     GatewayUnavailableError,
     SubscriptionNotFound,
 )
@@ -47,8 +48,13 @@ def load_subscription(store: LedgerStore, subscription_id: UUID) -> Subscription
 
 
 def _assume_paid(intent: ChargeIntent) -> ChargeOutcome:
-    """The payer of a probe: every due charge succeeds (see :meth:`Settlement.decide`)."""
+    """A payer of a probe: every due charge succeeds (see :meth:`Settlement.decide`)."""
     return ChargeOutcome(True, None, None)
+
+
+def _assume_declined(intent: ChargeIntent) -> ChargeOutcome:
+    """The other payer of a probe: every due charge is declined."""
+    return ChargeOutcome(False, None, None, "declined")
 
 
 @dataclass(frozen=True)
@@ -190,15 +196,42 @@ class Settlement:
         included, saved), then its decision, then the charges the decision makes due.
 
         The decision is tried first on a copy, with every due charge assumed paid, so that
-        a command refused for its input appends nothing, not even what was due."""
-        probe = copy.deepcopy(subscription)
-        probe.advance_to(effective, recorded_at=now, pay=_assume_paid)
-        decide(probe, effective, now)
+        a command refused for its input appends nothing, not even what was due. A refusal
+        that depends on the state (a conflict) may depend on how the charges due turn out
+        (a void of an invoice whose retry is due): then it is tried with them declined too;
+        a command refused alike both ways is refused before the gateway is asked, any other
+        is decided on what the charges really did."""
+        self._probe(subscription, effective, now, decide)
         subscription = self._settle_before(subscription, effective, now)
         outcome = decide(subscription, effective, now)
         settled = self.settle(subscription, effective, now, decision=Decision(
             idempotency, lambda s: result_of(s, outcome)))
         return settled.answer, outcome
+
+    @staticmethod
+    def _probe(subscription: Subscription, effective: datetime, now: datetime, decide: Decide) -> None:
+        """Refuse, before anything is appended, a command that would be refused however the
+        charges due before it turn out (see :meth:`decide`)."""
+        refusals: list[Conflict] = []
+        for assumed in (_assume_paid, _assume_declined):
+            asked: list[ChargeIntent] = []
+
+            def pay(intent: ChargeIntent, assumed: Payer = assumed,
+                    asked: list[ChargeIntent] = asked) -> ChargeOutcome:
+                asked.append(intent)
+                return assumed(intent)
+
+            probe = copy.deepcopy(subscription)
+            probe.advance_to(effective, recorded_at=now, pay=pay)
+            try:
+                decide(probe, effective, now)
+                return
+            except Conflict as refused:
+                if not asked:
+                    raise
+                refusals.append(refused)
+        if type(refusals[0]) is type(refusals[1]):
+            raise refusals[0]
 
     def _settle_before(self, subscription: Subscription, instant: datetime, now: datetime) -> Subscription:
         """What is due before a command's own decision; refuse the command (nothing of it

@@ -104,13 +104,6 @@ class CurrencyRequired(InvalidInput):
     title = "Name the currency of the report"
 
 
-class SubscriptionRequired(InvalidInput):
-    """A subscriber's balance is kept per subscription: with several, the command names one."""
-
-    code = "subscription-required"
-    title = "Name the subscription"
-
-
 class UnknownGateway(InvalidInput):
     code = "unknown-gateway"
     title = "Payment gateway not configured"
@@ -202,6 +195,14 @@ class InvoiceNotCreditable(Conflict):
 
     code = "invoice-not-creditable"
     title = "The invoice cannot be credited so"
+
+
+class SubscriptionRequired(Conflict):
+    """A subscriber's balance is kept per subscription: the command names one of theirs when
+    they have none running, or several."""
+
+    code = "subscription-required"
+    title = "Name one of the subscriber's subscriptions"
 
 
 class PlanAlreadyExists(Conflict):
