@@ -14,6 +14,7 @@ from subledger.domain.errors import InvalidInput, NotFound
 
 from .inputs import UUID_TEXT, uuid_text
 from .security import Principal, authenticate
+from .writes import IDEMPOTENCY_HEADER
 
 
 def get_ledger(request: Request) -> Ledger:
@@ -31,7 +32,7 @@ CURSOR = "^[0-9]{1,18}$"
 Cursor = Annotated[str | None, Query(
     description="`next_cursor` of the previous page", json_schema_extra={"pattern": CURSOR})]
 IdempotencyKeyHeader = Annotated[str | None, Header(
-    alias="Idempotency-Key",
+    alias=IDEMPOTENCY_HEADER,
     description="A retry with the same key and the same command answers the first answer and"
                 " appends nothing; the same key with another command is a 409 (1 to 255"
                 " characters; scoped to the API key, or global when the server is open)",

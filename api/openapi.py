@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from .deps import get_principal
 from .problems import PROBLEM_JSON
 from .schemas import Problem
+from .writes import IDEMPOTENCY_HEADER, REPLAYED_HEADER
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -36,6 +37,10 @@ REASONS = {
     422: "A field or parameter is invalid, or names a record that does not exist",
     503: "The event store cannot be reached, or a payment gateway a payment needs (retry later)",
 }
+REPLAYED = {REPLAYED_HEADER: {
+    "description": f"`true` when this is the stored answer of an earlier request with the same"
+                   f" {IDEMPOTENCY_HEADER} (nothing was appended); absent on a first answer",
+    "schema": {"type": "string", "enum": ["true"]}}}
 
 
 def install(app: FastAPI, *, secured: bool, gateways: Collection[str]) -> None:
@@ -83,6 +88,10 @@ def _operation(operation: dict[str, Any], route: APIRoute, method: str, *, secur
         operation["security"] = []
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)  # the framework's own, for an error it never answers as such
+    if any(p.alias == IDEMPOTENCY_HEADER for p in route.dependant.header_params):
+        for status, response in responses.items():
+            if status.startswith("2"):
+                response["headers"] = REPLAYED
     for status in sorted(_problems(route, method, guarded)):
         responses[str(status)] = {"description": REASONS[status],
                                   "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}

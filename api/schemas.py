@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field
 
 from subledger.contract.bodies import CHARGE, COUPON, PLAN, SUBSCRIBER, SUBSCRIPTION
 
+from .problems import ProblemType
+
 # -- responses (documentation of what routes render) ---------------------------------------
 
 
@@ -133,3 +135,7 @@ class Problem(BaseModel):
     detail: str
     instance: str | None = None
     errors: list[FieldError] | None = Field(None, description="With validation-error: each field refused")
+
+
+class ProblemTypeList(BaseModel):
+    items: list[ProblemType]

@@ -12,6 +12,7 @@ from subledger.commands.writes import Write
 
 from .security import Principal
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, WithJsonSchema, create_model
 
 from subledger.domain.catalog import Coupon, Plan
 from subledger.domain.lifecycle import STATUSES
@@ -50,9 +50,26 @@ class Body:
         return {field.name: field.schema for field in self.fields}
 
     def model(self) -> type[BaseModel]:
-        """The HTTP response model (documentation of what the route answers)."""
-        definitions: dict[str, Any] = {f.name: (f.python, ...) for f in self.fields}
+        """The HTTP response model (documentation of what the route answers), showing each
+        field's own JSON Schema: a client generated from the OpenAPI document then reads ids
+        as UUIDs and times as instants, as the path parameters and the topics have them."""
+        definitions: dict[str, Any] = {f.name: (_published(f), ...) for f in self.fields}
         return create_model(self.name, **definitions)
+
+
+def _published(field: Field) -> Any:
+    """The field's type in the response model. A field whose value is a model of its own
+    (a plan's price versions, a payment method) shows that model: its schema in the table
+    says less (an array, an object)."""
+    if _has_model(field.python):
+        return field.python
+    return Annotated[field.python, WithJsonSchema(field.schema)]
+
+
+def _has_model(python: Any) -> bool:
+    if isinstance(python, type) and issubclass(python, BaseModel):
+        return True
+    return any(_has_model(arg) for arg in get_args(python))
 
 
 def _time(value: Any) -> str | None:

@@ -15,8 +15,8 @@ from subledger.contract.schemas import schema, schema_names
 from subledger.domain.errors import NotFound
 
 from ..deps import LedgerDep, Limit, PrincipalDep
-from ..problems import problem_catalog
-from ..schemas import EventList
+from ..problems import ProblemType, problem_catalog
+from ..schemas import EventList, ProblemTypeList
 
 router = APIRouter()
 
@@ -53,13 +53,13 @@ def events(
             "next_cursor": None if page.last_position is None else str(page.last_position)}
 
 
-@router.get("/problems", tags=["meta"])
+@router.get("/problems", response_model=ProblemTypeList, tags=["meta"])
 def problems() -> dict[str, Any]:
     """Every problem type the API answers with."""
     return {"items": [vars(p) for p in problem_catalog().values()]}
 
 
-@router.get("/problems/{code}", tags=["meta"])
+@router.get("/problems/{code}", response_model=ProblemType, tags=["meta"])
 def problem_type(code: str) -> JSONResponse:
     """What a problem type means (the `type` of an error answer is `/problems/<code>`)."""
     kind = problem_catalog().get(code)

@@ -65,3 +65,21 @@ def test_every_problem_type_of_the_catalogue_is_documented_on_its_own(http: http
         one = http.get(f"/problems/{problem['code']}")
         assert one.status_code == 200 and one.json() == problem
         assert 400 <= problem["status"] <= 599 and problem["title"]
+
+
+def test_every_write_that_takes_an_idempotency_key_declares_the_replay_header_on_success(
+    http: httpx.Client,
+) -> None:
+    document = http.get("/openapi.json").json()
+    keyed = [
+        (method.upper(), path, operation)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
+    ]
+    assert ("POST", "/subscribers") in {(m, p) for m, p, _ in keyed}
+    for method, path, operation in keyed:
+        successes = [r for status, r in operation["responses"].items() if status.startswith("2")]
+        assert successes, (method, path)
+        for response in successes:
+            assert set(response["headers"]) == {"Idempotent-Replayed"}, (method, path)
