@@ -1,13 +1,15 @@
 """Realistic, reproducible history, made through the real commands and the billing clock.
 
 Three tiers with monthly and yearly plans, trials, coupons, upgrades, downgrades, seat
-changes, pauses, failed cards and dunning, refunds, voluntary churn and reactivation. The
+changes, pauses, failed cards and dunning, refunds, corrections (voids, write-offs, retries,
+credit notes, balance adjustments), voluntary churn and reactivation. The
 same seed gives the same history (ids aside): every choice comes from one seeded
 ``random.Random``, and times are laid out from the end of the window backwards.
 """
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from subledger.domain.periods import add_months
 from subledger.domain.subscription import Subscription
 
 from .billing import run_billing
+from .demo_corrections import correct, dunning_followup
 from .ledger import Ledger
 
 PLANS = [
@@ -97,18 +100,28 @@ def generate(
                         back = life + timedelta(days=rng.uniform(20, 90))
                         if back < end:
                             actions.append(_Action(back, len(actions), "reactivate", i))
+    actions += _corrections(random.Random(seed * 7919 + 1), subscribers, start, end, len(actions))
     actions.sort()
 
     state: dict[int, dict[str, Any]] = {}
     month_ends = [add_months(start, k) for k in range(1, months + 1)] + [end]
     total = len(actions) + len(month_ends)
     done = 0
-    for action in actions:
+    heapq.heapify(actions)
+    while actions:
+        action = heapq.heappop(actions)
         while month_ends and month_ends[0] <= action.at:
             run_billing(ledger, month_ends.pop(0))
             summary.billing_runs += 1
             done += 1
         _perform(ledger, rng, action, state, summary)
+        if action.kind == "signup" and state[action.subscriber]["sub"] is not None:
+            follow = dunning_followup(ledger, state[action.subscriber]["sub"],
+                                      random.Random(seed * 31 + action.subscriber))
+            if follow is not None and follow[0] < end:
+                heapq.heappush(actions, _Action(follow[0], total, "correction",
+                                                action.subscriber, {"seed": follow[1]}))
+                total += 1
         done += 1
         if progress is not None:
             progress(done, total)
@@ -120,6 +133,16 @@ def generate(
             progress(done, total)
     summary.subscribers = len(state)
     return summary
+
+
+def _corrections(rng: random.Random, subscribers: int, start: datetime, end: datetime,
+                 seq: int) -> list[_Action]:
+    """A correction for about one subscriber in three, drawn from a generator of its own so
+    that the rest of the book is drawn as before."""
+    span = (end - start).total_seconds()
+    return [_Action(start + timedelta(seconds=rng.uniform(span * 0.1, span)), seq + k,
+                    "correction", i, {"seed": rng.getrandbits(32)})
+            for k, i in enumerate(i for i in range(subscribers) if rng.random() < 0.3)]
 
 
 def _try(summary: DemoSummary, command: Callable[[], Any]) -> Any:
@@ -179,6 +202,8 @@ def _perform(ledger: Ledger, rng: random.Random, action: _Action,
             charge_id, amount = refund
             _try(summary, lambda: ledger.payments.refund_charge(charge_id, amount=amount,
                                                        reason="requested_by_customer", effective_at=at))
+    elif action.kind == "correction":
+        _try(summary, lambda: correct(ledger, random.Random(action.args["seed"]), sub_id, at))
     elif action.kind == "cancel":
         when = rng.choice(["now", "period_end", "period_end"])
         _try(summary, lambda: ledger.subscriptions.cancel(sub_id, when=when, reason="demo churn",

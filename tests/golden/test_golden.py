@@ -88,7 +88,8 @@ def _ok(response: Any, status: int = 200) -> Any:
 
 
 def _every_other_kind(client: TestClient, clock: _Clock, projector: Any) -> None:
-    """Commands of the kinds the demo does not make, then March closed and corrected."""
+    """Commands of the kinds the demo does not make (or not in a book this small), then
+    March closed and corrected."""
     clock.now = CLOSE_AT
     _ok(client.post("/plans/basic-m/prices", json={"amount": 2100}), 201)
     who = _ok(client.post("/subscribers", json={"email": "g@example.com", "name": "Grace",
@@ -109,6 +110,13 @@ def _every_other_kind(client: TestClient, clock: _Clock, projector: Any) -> None
     charge = _ok(client.post(f"/subscriptions/{sub_id}/charges", json={
         "amount": 1234, "currency": "USD", "gateway": "sandbox", "gateway_ref": "pay_1"}), 201)
     _ok(client.post(f"/charges/{charge['charge_id']}/refunds", json={"amount": 234}), 201)
+    late_payer = _ok(client.post("/subscribers", json={"email": "r@example.com", "name": "Retry"}), 201)
+    _ok(client.put(f"/subscribers/{late_payer['subscriber_id']}/payment-method",
+                   json={"gateway": "sandbox", "token": "tok_fail_first"}))
+    _ok(client.post(f"/subscribers/{late_payer['subscriber_id']}/subscriptions",
+                    json={"plan_id": "platinum-m"}), 201)
+    failed = [e for e in _log(client) if e["type"] == "ChargeFailed"][-1]
+    _ok(client.post(f"/charges/{failed['data']['charge_id']}/retry", json={}))
     projector.run_once()
     _ok(client.post("/periods/2026-03/close"), 201)
     clock.now = CORRECTION_AT
