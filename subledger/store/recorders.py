@@ -18,6 +18,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from psycopg.sql import SQL, Identifier
 
+from .postgres import OneAttempt
 from .records import IdempotencyRecord, SubscriberLink
 
 
@@ -27,7 +28,7 @@ def _side_table_names(events_table_name: str) -> tuple[str, str, str, str]:
             f"{prefix}_charges")
 
 
-class LedgerPostgresRecorder(PostgresApplicationRecorder):
+class LedgerPostgresRecorder(OneAttempt, PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         if datastore.schema != "public":
             # A schema named in the database URL is created with the tables; it must exist
