@@ -105,12 +105,17 @@ class LedgerPostgresRecorder(OneAttempt, PostgresApplicationRecorder):
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         record: IdempotencyRecord | None = kwargs.get("idempotency")
         if record is not None:
-            curs.execute(
-                SQL("INSERT INTO {} (scope, key, fingerprint, status_code, body, created_at)"
-                    " VALUES (%s, %s, %s, %s, %s, %s)").format(self._idem),
-                (record.scope, record.key, record.fingerprint, record.status_code, record.body,
-                 record.created_at),
-            )
+            # Synced on its own (the nested pipeline's exit): a reused key fails here as the
+            # IntegrityError it is. Left to the library's sync, its error could be read while a
+            # later statement is queued, and the commit then fail as "pipeline aborted", an
+            # OperationalError: a store outage to the API.
+            with curs.connection.pipeline():
+                curs.execute(
+                    SQL("INSERT INTO {} (scope, key, fingerprint, status_code, body, created_at)"
+                        " VALUES (%s, %s, %s, %s, %s, %s)").format(self._idem),
+                    (record.scope, record.key, record.fingerprint, record.status_code, record.body,
+                     record.created_at),
+                )
         links: Sequence[SubscriberLink] = kwargs.get("subscriber_links") or ()
         for link in links:
             curs.execute(
