@@ -8,7 +8,6 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
@@ -25,7 +24,7 @@ from subledger.domain.errors import DomainError
 from subledger.projections.store import ViewStore
 
 from . import openapi
-from .problems import domain_problem, edge_problem, problem
+from .problems import STORE_UNAVAILABLE, domain_problem, edge_problem, problem
 from .routes import billing, catalog, corrections, log, reports, subscribers, subscriptions
 from .routes.webhooks import router as webhooks_router
 from .security import ApiProblem
@@ -231,11 +230,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         return problem(error.status_code, "http-error", str(error.detail), str(error.detail),
                        request.url.path)
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InterfaceError)
     async def on_store_down(request: Request, error: Exception) -> Response:
-        logger.error("event store unavailable: %s", error)
-        return edge_problem("store-unavailable", "the event store did not answer", request.url.path)
+        logger.error("store unavailable: %s", error)
+        return edge_problem("store-unavailable", "the store did not answer", request.url.path)
+
+    for unavailable in STORE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, on_store_down)
 
     @app.exception_handler(Exception)
     async def on_bug(request: Request, error: Exception) -> Response:

@@ -7,9 +7,12 @@ documents each one.
 from __future__ import annotations
 
 import inspect
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi.responses import JSONResponse
 
 from subledger.domain.errors import (
@@ -22,6 +25,17 @@ from subledger.domain.errors import (
 )
 
 PROBLEM_JSON = "application/problem+json"
+
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OperationalError, InterfaceError,  # the event store, as the library raises them
+    psycopg.OperationalError, psycopg.InterfaceError, sqlite3.OperationalError,  # the views
+)
+"""The errors of a store that cannot serve now (unreachable, restarting, out of time, busy):
+``store-unavailable``, never a bug's 500."""
+
+RETRY_AFTER = {"Retry-After": "5"}
+"""On every 503: when to try again, in seconds. The server notices by itself that the store
+is back, within a few seconds of it."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +101,8 @@ def problem(status: int, code: str, title: str, detail: str, instance: str | Non
     if instance is not None:
         body["instance"] = instance
     body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON,
+                        headers=RETRY_AFTER if status == 503 else None)
 
 
 def domain_problem(error: DomainError, instance: str | None = None) -> JSONResponse:

@@ -170,7 +170,7 @@ class ProjectionRunner:
             return
         try:
             if self._listener is None:
-                self._listener = psycopg.connect(self.store.conninfo, autocommit=True)
+                self._listener = self.store.connect()
                 self._listener.execute(f"LISTEN {self.log.recorder.channel_name}")  # type: ignore[union-attr]
             for _ in self._listener.notifies(timeout=timeout, stop_after=1):
                 pass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +17,7 @@ import psycopg
 from psycopg import sql
 
 from subledger.config import PostgresConfig, Settings, SQLiteConfig
+from subledger.store.timeouts import connection_params, ping
 
 CHECKPOINTS = "subledger_projections"
 WORKERS = "subledger_workers"
@@ -63,6 +65,9 @@ class ViewStore:
         self._lock = threading.RLock()
         self.session = 0
         """Counts PostgreSQL sessions: session state (an advisory lock) was lost when it moved."""
+        self.timeout = settings.store_timeout
+        self._unreachable_at: float | None = None
+        """When the database last could not be reached (None once it answered again)."""
         if isinstance(db, PostgresConfig):
             self.conninfo = db.conninfo()
             self.schema = db.schema
@@ -78,8 +83,13 @@ class ViewStore:
             tx.execute(f"CREATE TABLE IF NOT EXISTS {WORKERS} (name TEXT PRIMARY KEY,"
                        " status TEXT NOT NULL, detail TEXT, updated_at TEXT NOT NULL)")
 
+    def connect(self) -> psycopg.Connection[Any]:
+        """A new autocommit connection to the views' PostgreSQL database, bounded by the
+        store timeout (a worker's second connection, e.g. to LISTEN, is one too)."""
+        return psycopg.connect(self.conninfo, autocommit=True, **connection_params(self.timeout))
+
     def _connect(self) -> Any:
-        conn = psycopg.connect(self.conninfo, autocommit=True)
+        conn = self.connect()
         if self.schema:
             conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
         self.session += 1
@@ -91,11 +101,10 @@ class ViewStore:
         server restarted, the session was killed) is replaced on the next transaction, so a
         long-running worker recovers once the database is back; the failed transaction
         itself raises, and its caller retries."""
+        asked = time.monotonic()
         with self._lock:
             if self.postgres:
-                if self._conn.closed or self._conn.broken:
-                    self._conn.close()
-                    self._conn = self._connect()
+                self._make_answering(asked)
                 with self._conn.transaction(), self._conn.cursor() as cursor:
                     yield ViewCursor(cursor, True)
             else:
@@ -107,6 +116,25 @@ class ViewStore:
                     cursor.execute("ROLLBACK")
                     raise
                 cursor.execute("COMMIT")
+
+    def _make_answering(self, asked: float) -> None:
+        """Before a transaction: reconnect if the connection broke, else ping it within the
+        store timeout (a statement sent to a server that went silent would wait, holding the
+        lock, until the kernel gave up). While the database cannot be reached, the callers
+        that were waiting for the lock when that was found fail at once, rather than each
+        spending another store timeout to find the same."""
+        if self._unreachable_at is not None and self._unreachable_at >= asked:
+            raise psycopg.OperationalError("the database could not be reached a moment ago")
+        try:
+            if self._conn.closed or self._conn.broken:
+                self._conn.close()
+                self._conn = self._connect()
+            else:
+                ping(self._conn, self.timeout)
+        except psycopg.OperationalError:
+            self._unreachable_at = time.monotonic()
+            raise
+        self._unreachable_at = None
 
     def checkpoint(self, name: str) -> tuple[int, int] | None:
         """(position, version) of a read model, or None if it was never built."""

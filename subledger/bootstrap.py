@@ -15,6 +15,7 @@ from subledger.commands.ledger import Ledger
 from subledger.commands.store import Clock, system_clock
 
 from .config import PostgresConfig, Settings, SQLiteConfig
+from .store.postgres import STORE_TIMEOUT
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -31,7 +32,7 @@ def ledger_env(settings: Settings) -> dict[str, str]:
     db = settings.database
     if isinstance(db, PostgresConfig):
         env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": "subledger.store.postgres:LedgerPostgresFactory",
             "APPLICATION_RECORDER_TOPIC": f"{_RECORDERS}:LedgerPostgresRecorder",
             "POSTGRES_DBNAME": db.dbname,
             "POSTGRES_HOST": db.host,
@@ -40,7 +41,7 @@ def ledger_env(settings: Settings) -> dict[str, str]:
             "POSTGRES_PASSWORD": db.password,
             "POSTGRES_POOL_SIZE": "10",
             "POSTGRES_MAX_OVERFLOW": "20",
-            "POSTGRES_CONNECT_TIMEOUT": "5",
+            STORE_TIMEOUT: str(settings.store_timeout),
             "POSTGRES_LOCK_TIMEOUT": "10",
             # Never POSTGRES_ENABLE_DB_FUNCTIONS: its insert skips the table lock that keeps
             # positions visible in order for readers following the log.

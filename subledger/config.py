@@ -67,6 +67,9 @@ class Settings:
     audit_key: bytes | None = None
     webhook_timeout: float = 10.0
     """Seconds a webhook endpoint has to answer one delivery."""
+    store_timeout: float = 2.0
+    """Seconds PostgreSQL has to answer (to connect, to hand out a pooled connection, to answer
+    the ping before a connection is used) before the store counts as unavailable."""
     stripe_api_key: str | None = None
     stripe_api_base: str = "https://api.stripe.com"
 
@@ -100,6 +103,7 @@ class Settings:
             cipher_key=_parse_key("SUBLEDGER_CIPHER_KEY", get("SUBLEDGER_CIPHER_KEY"), (16, 24, 32)),
             audit_key=_parse_key("SUBLEDGER_AUDIT_KEY", get("SUBLEDGER_AUDIT_KEY"), None),
             webhook_timeout=_parse_seconds("SUBLEDGER_WEBHOOK_TIMEOUT", get("SUBLEDGER_WEBHOOK_TIMEOUT") or "10"),
+            store_timeout=_parse_seconds("SUBLEDGER_STORE_TIMEOUT", get("SUBLEDGER_STORE_TIMEOUT") or "2"),
             stripe_api_key=get("SUBLEDGER_STRIPE_API_KEY"),
             stripe_api_base=_parse_http_url(
                 "SUBLEDGER_STRIPE_API_BASE", get("SUBLEDGER_STRIPE_API_BASE") or "https://api.stripe.com"

@@ -45,8 +45,10 @@ def check_store(settings: Settings) -> None:
         if isinstance(database, PostgresConfig):
             import psycopg
 
-            with psycopg.connect(database.conninfo(), connect_timeout=int(TIMEOUT)) as conn:
-                conn.execute("SELECT 1")
+            from .store.timeouts import connection_params, ping
+
+            with psycopg.connect(database.conninfo(), **connection_params(TIMEOUT)) as conn:
+                ping(conn, TIMEOUT)
         else:
             with sqlite3.connect(f"file:{database.path}?mode=ro", uri=True, timeout=TIMEOUT) as conn:
                 conn.execute("SELECT 1")

@@ -15,7 +15,7 @@ from subledger.contract.schemas import schema, schema_names
 from subledger.domain.errors import NotFound
 
 from ..deps import LedgerDep, Limit, PrincipalDep
-from ..problems import ProblemType, problem_catalog
+from ..problems import RETRY_AFTER, STORE_UNAVAILABLE, ProblemType, problem_catalog
 from ..schemas import EventList, ProblemTypeList
 
 router = APIRouter()
@@ -80,19 +80,19 @@ def readyz(request: Request) -> JSONResponse:
     reported (the relay says ``broker_unavailable`` while Kafka is down: commands go on)."""
     ledger = request.app.state.ledger
     views = request.app.state.views
-    lag: dict[str, int] = dict(request.app.state.projection_lag())
+    lag: dict[str, int] = {}
     workers: dict[str, Any] = {}
     try:
-        ledger.store.recorder.ping()
+        ledger.store.recorder.ping()  # first: the one wait while the store cannot be reached
+        lag.update(request.app.state.projection_lag())
         if views is not None:
             head = ledger.event_log.max_position()
             lag.update({name: max(0, head - position) for name, position in views.positions().items()})
             workers = views.workers()
-    except Exception as error:  # noqa: BLE001 - any failure to reach the store means not ready
+    except STORE_UNAVAILABLE:
         return JSONResponse(
-            {"status": "unavailable", "store": f"error: {type(error).__name__}", "lag": lag,
-             "workers": workers},
-            status_code=503,
+            {"status": "unavailable", "store": "unavailable", "lag": lag, "workers": workers},
+            status_code=503, headers=RETRY_AFTER,
         )
     return JSONResponse({"status": "ready", "store": "ok", "lag": lag, "workers": workers})
 

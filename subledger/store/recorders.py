@@ -18,6 +18,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from psycopg.sql import SQL, Identifier
 
+from .postgres import OneAttempt
 from .records import IdempotencyRecord, SubscriberLink
 
 
@@ -27,7 +28,7 @@ def _side_table_names(events_table_name: str) -> tuple[str, str, str, str, str, 
             f"{prefix}_charges", f"{prefix}_documents", f"{prefix}_migrations")
 
 
-class LedgerPostgresRecorder(PostgresApplicationRecorder):
+class LedgerPostgresRecorder(OneAttempt, PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         if datastore.schema != "public":
             # A schema named in the database URL is created with the tables; it must exist
@@ -111,12 +112,17 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         record: IdempotencyRecord | None = kwargs.get("idempotency")
         if record is not None:
-            curs.execute(
-                SQL("INSERT INTO {} (scope, key, fingerprint, status_code, body, created_at)"
-                    " VALUES (%s, %s, %s, %s, %s, %s)").format(self._idem),
-                (record.scope, record.key, record.fingerprint, record.status_code, record.body,
-                 record.created_at),
-            )
+            # Synced on its own (the nested pipeline's exit): a reused key fails here as the
+            # IntegrityError it is. Left to the library's sync, its error could be read while a
+            # later statement is queued, and the commit then fail as "pipeline aborted", an
+            # OperationalError: a store outage to the API.
+            with curs.connection.pipeline():
+                curs.execute(
+                    SQL("INSERT INTO {} (scope, key, fingerprint, status_code, body, created_at)"
+                        " VALUES (%s, %s, %s, %s, %s, %s)").format(self._idem),
+                    (record.scope, record.key, record.fingerprint, record.status_code, record.body,
+                     record.created_at),
+                )
         links: Sequence[SubscriberLink] = kwargs.get("subscriber_links") or ()
         for link in links:
             curs.execute(

@@ -208,14 +208,22 @@ def test_stripe_is_a_gateway_only_when_its_api_key_is_set() -> None:
     assert with_stripe.stripe_api_key == "sk_test_123"
 
 
-def test_the_webhook_timeout_is_seconds_from_a_tenth_to_300() -> None:
-    assert Settings.from_env({}).webhook_timeout == 10.0
-    assert Settings.from_env({"SUBLEDGER_WEBHOOK_TIMEOUT": "2.5"}).webhook_timeout == 2.5
+TIMEOUTS = [("SUBLEDGER_WEBHOOK_TIMEOUT", "webhook_timeout", 10.0),
+            ("SUBLEDGER_STORE_TIMEOUT", "store_timeout", 2.0)]
+
+
+@pytest.mark.parametrize(("variable", "setting", "default"), TIMEOUTS)
+def test_the_webhook_and_store_timeouts_are_seconds_from_a_tenth_to_300(
+    variable: str, setting: str, default: float,
+) -> None:
+    assert getattr(Settings.from_env({}), setting) == default
+    assert getattr(Settings.from_env({variable: "2.5"}), setting) == 2.5
 
 
 @pytest.mark.parametrize("value", ["0", "0.01", "301", "ten", "nan", "-1"])
-def test_a_bad_webhook_timeout_is_refused(value: str) -> None:
-    assert refused({"SUBLEDGER_WEBHOOK_TIMEOUT": value}).variable == "SUBLEDGER_WEBHOOK_TIMEOUT"
+@pytest.mark.parametrize("variable", [variable for variable, _, _ in TIMEOUTS])
+def test_a_bad_webhook_or_store_timeout_is_refused(variable: str, value: str) -> None:
+    assert refused({variable: value}).variable == variable
 
 
 # -- the CLI ----------------------------------------------------------------------------------
