@@ -18,7 +18,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from subledger.domain.charges import NO_PAYMENT_METHOD, ChargeIntent, ChargeOutcome
+from subledger.domain.charges import (
+    DUNNING,
+    NO_PAYMENT_METHOD,
+    ChargeIntent,
+    ChargeOutcome,
+    Dunning,
+)
 from subledger.domain.errors import (
     ConcurrentModification,
     GatewayUnavailableError,
@@ -80,10 +86,12 @@ class _Progress:
 
 class Settlement:
     def __init__(self, store: LedgerStore, subscribers: Subscribers,
-                 gateways: Mapping[str, PaymentGateway]) -> None:
+                 gateways: Mapping[str, PaymentGateway], dunning: Dunning = DUNNING) -> None:
         self.store = store
         self.subscribers = subscribers
         self.gateways = gateways
+        self.dunning = dunning
+        """The policy every charge recorded here is pursued by (``SUBLEDGER_DUNNING``)."""
 
     def settle(
         self, subscription: Subscription, instant: datetime, now: datetime, *,
@@ -159,7 +167,7 @@ class Settlement:
             ))
             outcome = ChargeOutcome(result.succeeded, gateway.name, result.gateway_ref,
                                     result.decline_code)
-        subscription.record_charge(intent, outcome, recorded_at=now)
+        subscription.record_charge(intent, outcome, recorded_at=now, dunning=self.dunning)
 
     def take_refunds(self, subscription: Subscription, intents: list[RefundIntent],
                      now: datetime) -> None:
@@ -192,7 +200,7 @@ class Settlement:
         The decision is tried first on a copy, with every due charge assumed paid, so that
         a command refused for its input appends nothing, not even what was due."""
         probe = copy.deepcopy(subscription)
-        probe.advance_to(effective, recorded_at=now, pay=_assume_paid)
+        probe.advance_to(effective, recorded_at=now, pay=_assume_paid, dunning=self.dunning)
         decide(probe, effective, now)
         subscription = self._settle_before(subscription, effective, now)
         outcome = decide(subscription, effective, now)

@@ -59,8 +59,10 @@ def ledger_env(settings: Settings) -> dict[str, str]:
 
 
 def build_ledger(settings: Settings, *, clock: Clock = system_clock) -> Ledger:
-    """The ledger application on the configured store (tables are created if missing)."""
-    return Ledger(ledger_env(settings), gateways=build_gateways(settings), clock=clock)
+    """The ledger application on the configured store (tables are created if missing),
+    pursuing failed charges by the configured dunning policy."""
+    return Ledger(ledger_env(settings), gateways=build_gateways(settings), clock=clock,
+                  dunning=settings.dunning)
 
 
 def build_gateways(settings: Settings) -> dict[str, PaymentGateway]:

@@ -144,11 +144,17 @@ def test_the_default_dunning_policy_cancels_after_the_last_retry() -> None:
 
 
 @pytest.mark.parametrize("retry_days, final", [((), "cancel"), ((3, 2), "cancel"), ((0, 1), "cancel"),
-                                               ((1, 1), "cancel"), ((1,), "pause")])
-def test_a_dunning_policy_is_increasing_whole_days_and_cancel_or_unpaid(
+                                               ((1, 1), "cancel"), ((1,), "pause"),
+                                               ((3, 366), "unpaid")])
+def test_a_dunning_policy_is_increasing_whole_days_within_a_year_and_cancel_or_unpaid(
         retry_days: tuple[int, ...], final: str) -> None:
     with pytest.raises(ValueError):
         Dunning(retry_days=retry_days, final=final)
+
+
+def test_a_dunning_policy_is_written_as_its_setting() -> None:
+    assert str(DUNNING) == "3,5,7:cancel"
+    assert str(Dunning(retry_days=(1, 30, 365), final=UNPAID)) == "1,30,365:unpaid"
 
 
 # -- retry by hand ------------------------------------------------------------------------
