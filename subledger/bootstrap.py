@@ -131,7 +131,7 @@ def build_api(
 
     ledger = ledger if ledger is not None else build_ledger(settings)
     views = ViewStore(settings)  # the reports' own connection
-    with views.transaction() as tx:
+    with views.creating_tables() as tx:
         for model in read_models(ledger):
             model.create(tx)
     if projector is None:
