@@ -200,6 +200,10 @@ class Charging:
         else:
             scheduled = intent.attempt - invoice.get("manual_attempts", 0)
             next_attempt = dunning.retry_at(invoice["first_failure_at"] or at, scheduled)
+            if next_attempt is not None and next_attempt < at:
+                # The policy changed in the middle of this dunning: a retry whose day has
+                # passed is due at once, never before the attempt that failed.
+                next_attempt = at
         self._record(
             ChargeFailed, at, recorded_at,
             charge_id=intent.charge_id, invoice_id=intent.invoice_id, amount=intent.amount,
