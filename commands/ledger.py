@@ -14,6 +14,8 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.utils import Environment
 
+from subledger.domain.charges import DUNNING, Dunning
+
 from .catalog import Catalog
 from .corrections import Corrections
 from .gateways import PaymentGateway
@@ -36,7 +38,7 @@ class Ledger(Application):
 
     def __init__(
         self, env: Mapping[str, str], *, gateways: Mapping[str, PaymentGateway] | None = None,
-        clock: Clock = system_clock,
+        clock: Clock = system_clock, dunning: Dunning = DUNNING,
     ) -> None:
         super().__init__(env=env)
         self.payment_gateways: dict[str, PaymentGateway] = dict(
@@ -48,7 +50,8 @@ class Ledger(Application):
         self.event_log = self.store.event_log
         self.catalog = Catalog(self.store)
         self.subscribers = Subscribers(self.store, self.gateways)
-        self.settlement = Settlement(self.store, self.subscribers, self.payment_gateways)
+        self.settlement = Settlement(self.store, self.subscribers, self.payment_gateways,
+                                     dunning)
         self.subscriptions = Subscriptions(self.store, self.catalog, self.subscribers,
                                            self.settlement)
         self.payments = Payments(self.store, self.settlement, self.gateways)

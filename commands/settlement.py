@@ -18,7 +18,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from subledger.domain.charges import NO_PAYMENT_METHOD, ChargeIntent, ChargeOutcome, Payer
+from subledger.domain.charges import (
+    DUNNING,
+    NO_PAYMENT_METHOD,
+    ChargeIntent,
+    ChargeOutcome,
+    Dunning,
+    Payer,
+)
 from subledger.domain.errors import (
     ConcurrentModification,
     Conflict,
@@ -86,10 +93,12 @@ class _Progress:
 
 class Settlement:
     def __init__(self, store: LedgerStore, subscribers: Subscribers,
-                 gateways: Mapping[str, PaymentGateway]) -> None:
+                 gateways: Mapping[str, PaymentGateway], dunning: Dunning = DUNNING) -> None:
         self.store = store
         self.subscribers = subscribers
         self.gateways = gateways
+        self.dunning = dunning
+        """The policy every charge recorded here is pursued by (``SUBLEDGER_DUNNING``)."""
 
     def settle(
         self, subscription: Subscription, instant: datetime, now: datetime, *,
@@ -165,7 +174,7 @@ class Settlement:
             ))
             outcome = ChargeOutcome(result.succeeded, gateway.name, result.gateway_ref,
                                     result.decline_code)
-        subscription.record_charge(intent, outcome, recorded_at=now)
+        subscription.record_charge(intent, outcome, recorded_at=now, dunning=self.dunning)
 
     def take_refunds(self, subscription: Subscription, intents: list[RefundIntent],
                      now: datetime) -> None:
@@ -208,8 +217,7 @@ class Settlement:
             idempotency, lambda s: result_of(s, outcome)))
         return settled.answer, outcome
 
-    @staticmethod
-    def _probe(subscription: Subscription, effective: datetime, now: datetime, decide: Decide) -> None:
+    def _probe(self, subscription: Subscription, effective: datetime, now: datetime, decide: Decide) -> None:
         """Refuse, before anything is appended, a command that would be refused however the
         charges due before it turn out (see :meth:`decide`)."""
         refusals: list[Conflict] = []
@@ -222,7 +230,7 @@ class Settlement:
                 return assumed(intent)
 
             probe = copy.deepcopy(subscription)
-            probe.advance_to(effective, recorded_at=now, pay=pay)
+            probe.advance_to(effective, recorded_at=now, pay=pay, dunning=self.dunning)
             try:
                 decide(probe, effective, now)
                 return

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 NO_PAYMENT_METHOD = "no_payment_method"
 CANCEL = "cancel"
 UNPAID = "unpaid"
+FINAL_ACTIONS = (CANCEL, UNPAID)
+MAX_RETRY_DAY = 365
+"""A year: a later retry is no dunning, and an unbounded one would overflow the calendar."""
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,15 @@ class Dunning:
     final: str = CANCEL
 
     def __post_init__(self) -> None:
-        if self.final not in (CANCEL, UNPAID) or not self.retry_days \
-                or list(self.retry_days) != sorted(set(self.retry_days)) or self.retry_days[0] < 1:
-            raise ValueError("retry days are increasing whole days from 1, and the final"
-                             " action is cancel or unpaid")
+        days = list(self.retry_days)
+        if self.final not in FINAL_ACTIONS or not days or days != sorted(set(days)) \
+                or days[0] < 1 or days[-1] > MAX_RETRY_DAY:
+            raise ValueError(f"retry days are increasing whole days from 1 to {MAX_RETRY_DAY},"
+                             " and the final action is cancel or unpaid")
+
+    def __str__(self) -> str:
+        """As ``SUBLEDGER_DUNNING`` writes it: ``3,5,7:cancel``."""
+        return f"{','.join(map(str, self.retry_days))}:{self.final}"
 
     def retry_at(self, first_failure: datetime, attempt: int) -> datetime | None:
         """When the retry after failed scheduled attempt ``attempt`` is due, or None when
@@ -209,6 +217,10 @@ class Charging:
         else:
             scheduled = intent.attempt - invoice.get("manual_attempts", 0)
             next_attempt = dunning.retry_at(invoice["first_failure_at"] or at, scheduled)
+            if next_attempt is not None and next_attempt < at:
+                # The policy changed in the middle of this dunning: a retry whose day has
+                # passed is due at once, never before the attempt that failed.
+                next_attempt = at
         self._record(
             ChargeFailed, at, recorded_at,
             charge_id=intent.charge_id, invoice_id=intent.invoice_id, amount=intent.amount,

@@ -66,7 +66,7 @@ class ProjectionRunner:
         """Create missing tables; drop and rebuild models whose definition changed."""
         for model in self.models:
             checkpoint = self.store.checkpoint(model.name)
-            with self.store.transaction() as tx:
+            with self.store.creating_tables() as tx:
                 if checkpoint is not None and checkpoint[1] != model.version:
                     logger.warning("read model %s changed (v%s -> v%s): rebuilding",
                                    model.name, checkpoint[1], model.version)
@@ -104,7 +104,7 @@ class ProjectionRunner:
     def reset(self, store: ViewStore, model: ReadModel) -> None:
         """Empty ``model``'s tables in ``store`` (the live views, or a scratch copy) and set
         its checkpoint back to position 0."""
-        with store.transaction() as tx:
+        with store.creating_tables() as tx:
             self._drop(tx, model)
             model.create(tx)
             store.set_checkpoint(tx, model.name, 0, model.version)

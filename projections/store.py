@@ -77,7 +77,7 @@ class ViewStore:
             self._conn = sqlite3.connect(db.path, isolation_level=None, check_same_thread=False,
                                          timeout=30)
             self._conn.execute("PRAGMA journal_mode=WAL")
-        with self.transaction() as tx:
+        with self.creating_tables() as tx:
             tx.execute(f"CREATE TABLE IF NOT EXISTS {CHECKPOINTS} (name TEXT PRIMARY KEY,"
                        " position BIGINT NOT NULL, version INTEGER NOT NULL)")
             tx.execute(f"CREATE TABLE IF NOT EXISTS {WORKERS} (name TEXT PRIMARY KEY,"
@@ -135,6 +135,18 @@ class ViewStore:
             self._unreachable_at = time.monotonic()
             raise
         self._unreachable_at = None
+
+    @contextmanager
+    def creating_tables(self) -> Iterator[ViewCursor]:
+        """A transaction that creates (or drops) tables: on PostgreSQL, one process at a
+        time. Two concurrent ``CREATE TABLE IF NOT EXISTS`` of one table can fail on the
+        catalog's unique index, so processes starting together on a fresh database (two
+        servers, a server and a projector) would otherwise crash."""
+        with self.transaction() as tx:
+            if self.postgres:
+                tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))",
+                           (f"subledger-views-ddl-{self.schema or ''}",))
+            yield tx
 
     def checkpoint(self, name: str) -> tuple[int, int] | None:
         """(position, version) of a read model, or None if it was never built."""

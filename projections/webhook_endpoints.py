@@ -98,7 +98,7 @@ def isoformat_unix(seconds: float) -> str:
 
 def create_tables(store: ViewStore) -> None:
     """The endpoints and the delivery log, created if missing (on either database)."""
-    with store.transaction() as tx:
+    with store.creating_tables() as tx:
         tx.execute(
             f"CREATE TABLE IF NOT EXISTS {ENDPOINTS} (endpoint_id TEXT PRIMARY KEY, url TEXT NOT NULL,"
             " event_types TEXT NOT NULL, secret TEXT NOT NULL, description TEXT,"

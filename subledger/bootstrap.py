@@ -60,8 +60,10 @@ def ledger_env(settings: Settings) -> dict[str, str]:
 
 
 def build_ledger(settings: Settings, *, clock: Clock = system_clock) -> Ledger:
-    """The ledger application on the configured store (tables are created if missing)."""
-    return Ledger(ledger_env(settings), gateways=build_gateways(settings), clock=clock)
+    """The ledger application on the configured store (tables are created if missing),
+    pursuing failed charges by the configured dunning policy."""
+    return Ledger(ledger_env(settings), gateways=build_gateways(settings), clock=clock,
+                  dunning=settings.dunning)
 
 
 def build_gateways(settings: Settings) -> dict[str, PaymentGateway]:
@@ -130,7 +132,7 @@ def build_api(
 
     ledger = ledger if ledger is not None else build_ledger(settings)
     views = ViewStore(settings)  # the reports' own connection
-    with views.transaction() as tx:
+    with views.creating_tables() as tx:
         for model in read_models(ledger):
             model.create(tx)
     if projector is None:

@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
                      help="ISO-8601 instant with offset, e.g. 2026-03-01T00:00:00Z (not in the future)")
     run.add_argument("--idempotency-key", metavar="KEY",
                      help="a retry with the same key prints the first run's answer and appends nothing")
+    billing_commands.add_parser(
+        "follow", help="run the billing clock up to now every SUBLEDGER_BILLING_INTERVAL seconds",
+        description="Run the billing clock up to now, then again every "
+        "SUBLEDGER_BILLING_INTERVAL seconds, logging each run's summary on one line, until "
+        "SIGINT or SIGTERM (the run in progress is finished first). Any number of these, "
+        "serve processes and runs by hand may share a store: each step is recorded once. "
+        "Exit 2 when SUBLEDGER_BILLING_INTERVAL is 0 (the clock is off).")
     demo = commands.add_parser("demo", help="generate realistic history through the commands")
     demo.add_argument("--subscribers", type=_positive, required=True)
     demo.add_argument("--months", type=_positive, required=True)
@@ -110,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"subledger: cannot open the event store: {error}", file=sys.stderr)
         return 2
     try:
+        if args.command == "billing" and args.billing_command == "follow":
+            return workers.billing_follow(settings, ledger)
         if args.command == "billing":
             return _billing_run(ledger, args.until, args.idempotency_key)
         if args.command == "demo":

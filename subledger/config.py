@@ -14,11 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from subledger.domain.charges import DUNNING, FINAL_ACTIONS, MAX_RETRY_DAY, Dunning
+
 DEFAULT_DATABASE_URL = "sqlite:///./subledger.db"
 API_ROLES = ("admin", "writer", "reader")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _HOSTPORT = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
 _TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_DUNNING = re.compile(r"([0-9]{1,3}(?:,[0-9]{1,3})*):([a-z]+)")
+DEFAULT_BILLING_INTERVAL = 60
+MAX_BILLING_INTERVAL = 86_400
 
 
 class ConfigError(ValueError):
@@ -72,6 +77,11 @@ class Settings:
     the ping before a connection is used) before the store counts as unavailable."""
     stripe_api_key: str | None = None
     stripe_api_base: str = "https://api.stripe.com"
+    billing_interval: int = DEFAULT_BILLING_INTERVAL
+    """Seconds between runs of the billing clock inside ``serve`` and ``billing follow``;
+    0: off."""
+    dunning: Dunning = DUNNING
+    """How the ledger pursues a failed charge, for every charge it records."""
 
     @property
     def gateways(self) -> frozenset[str]:
@@ -108,6 +118,8 @@ class Settings:
             stripe_api_base=_parse_http_url(
                 "SUBLEDGER_STRIPE_API_BASE", get("SUBLEDGER_STRIPE_API_BASE") or "https://api.stripe.com"
             ),
+            billing_interval=_parse_billing_interval(get("SUBLEDGER_BILLING_INTERVAL")),
+            dunning=_parse_dunning(get("SUBLEDGER_DUNNING")),
         )
 
 
@@ -215,3 +227,28 @@ def _parse_http_url(variable: str, value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise ConfigError(variable, "an http(s) base URL such as https://api.stripe.com")
     return value.rstrip("/")
+
+
+def _parse_billing_interval(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_BILLING_INTERVAL
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_BILLING_INTERVAL:
+        raise ConfigError("SUBLEDGER_BILLING_INTERVAL",
+                          f"a whole number of seconds from 0 (off) to {MAX_BILLING_INTERVAL}")
+    return int(value)
+
+
+def _parse_dunning(value: str | None) -> Dunning:
+    if value is None:
+        return DUNNING
+    expected = (f"retry days increasing from 1 to {MAX_RETRY_DAY}, comma-separated, then"
+                f" {' or '.join(':' + action for action in FINAL_ACTIONS)}"
+                f" (e.g. 3,5,7:cancel)")
+    match = _DUNNING.fullmatch(value.replace(" ", ""))
+    if match is None:
+        raise ConfigError("SUBLEDGER_DUNNING", expected)
+    try:
+        # The policy's own rule decides what is valid; this only reads its notation.
+        return Dunning(tuple(int(day) for day in match[1].split(",")), match[2])
+    except ValueError:
+        raise ConfigError("SUBLEDGER_DUNNING", expected) from None

@@ -1,6 +1,7 @@
 """Running the background workers: the API with its workers in one process (``serve``),
-or each worker on its own (``project``, ``relay``, ``webhooks``), every one through the one
-follow loop and stopped by SIGINT or SIGTERM, finishing what it is doing."""
+or each worker on its own (``project``, ``relay``, ``webhooks``, ``billing follow``), every
+one through the one follow loop and stopped by SIGINT or SIGTERM, finishing what it is
+doing."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .billing_worker import billing_follower
 from .bootstrap import (
     StoreUnavailable,
     build_api,
@@ -25,10 +27,13 @@ if TYPE_CHECKING:
     from subledger.commands.ledger import Ledger
     from subledger.projections.follow import Follower
 
+logger = logging.getLogger(__name__)
+
 
 def serve(settings: Settings, host: str, port: int, *, with_workers: bool) -> int:
-    """The API on ``host:port`` (uvicorn), with the projector, the webhook dispatcher and,
-    when Kafka is configured, the relay in threads of this process unless not ``with_workers``."""
+    """The API on ``host:port`` (uvicorn), with the projector, the webhook dispatcher, the
+    billing clock (unless its interval is 0) and, when Kafka is configured, the relay in
+    threads of this process unless not ``with_workers``."""
     import uvicorn
 
     if not 0 < port < 65536:
@@ -51,9 +56,14 @@ def serve(settings: Settings, host: str, port: int, *, with_workers: bool) -> in
             finish.append(in_background(relay.follower(), stop, name="relay", join=10,
                                          close=lambda: close_worker(relay)))
         finish.append(finish_webhooks)
+        finish.extend(start_billing(settings, ledger, stop))
     try:
-        uvicorn.run(build_api(settings, ledger=ledger, projector=projector), host=host, port=port,
-                    log_level="info")
+        app = build_api(settings, ledger=ledger, projector=projector)
+        # uvicorn shuts down on SIGINT or SIGTERM, then raises the signal again for the handler
+        # it found: this one, so the workers finish their round and the process exits 0
+        # instead of dying by the default handler with them mid-round.
+        stop_on_signals(stop)
+        uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
         stop.set()
         for step in finish:
@@ -87,11 +97,12 @@ def log_to_stderr() -> None:
     logging.getLogger("kafka").setLevel(logging.WARNING)
 
 
-def stop_on_signals() -> threading.Event:
-    """An event that SIGINT or SIGTERM sets: a worker's way to finish what it is doing."""
+def stop_on_signals(stop: threading.Event | None = None) -> threading.Event:
+    """An event (``stop``, or a new one) that SIGINT or SIGTERM sets: a worker's way to
+    finish what it is doing."""
     import signal
 
-    stop = threading.Event()
+    stop = threading.Event() if stop is None else stop
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     return stop
@@ -162,6 +173,33 @@ def start_webhooks(settings: Settings, ledger: Ledger, stop: threading.Event) ->
     dispatcher = build_webhooks(settings, ledger)
     return in_background(dispatcher.follower(), stop, name="webhooks", join=30,
                           close=lambda: close_worker(dispatcher))
+
+
+BILLING_OFF = ("SUBLEDGER_BILLING_INTERVAL is 0: the billing clock is off; set it to the"
+               " seconds between runs")
+
+
+def start_billing(settings: Settings, ledger: Ledger,
+                  stop: threading.Event) -> list[Callable[[], None]]:
+    """Run the billing clock in a thread until ``stop`` is set, unless its interval is 0;
+    the function that waits for the run in progress (none when off)."""
+    if settings.billing_interval == 0:
+        logger.info("%s", BILLING_OFF)
+        return []
+    # A run cut short by the end of the wait is safe: every step it saved stands, and the
+    # next run, here or in another process, finishes the rest under the same ids.
+    return [in_background(billing_follower(ledger, settings.billing_interval), stop,
+                          name="billing", join=30)]
+
+
+def billing_follow(settings: Settings, ledger: Ledger) -> int:
+    """Run the billing clock up to now every ``SUBLEDGER_BILLING_INTERVAL`` seconds until
+    SIGINT or SIGTERM (exit 2 when the interval is 0: there is nothing to follow)."""
+    if settings.billing_interval == 0:
+        print(f"subledger: {BILLING_OFF}", file=sys.stderr)
+        return 2
+    log_to_stderr()
+    return follow_until_stopped(billing_follower(ledger, settings.billing_interval))
 
 
 def webhooks(settings: Settings, ledger: Ledger, *, once: bool) -> int:

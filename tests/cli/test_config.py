@@ -9,6 +9,7 @@ import pytest
 
 from subledger.cli import main
 from subledger.config import (
+    DEFAULT_BILLING_INTERVAL,
     DEFAULT_DATABASE_URL,
     ConfigError,
     PostgresConfig,
@@ -16,6 +17,7 @@ from subledger.config import (
     SQLiteConfig,
     parse_database_url,
 )
+from subledger.domain.charges import DUNNING, Dunning
 
 
 def b64(size: int) -> str:
@@ -43,12 +45,15 @@ def test_an_empty_environment_gives_the_defaults() -> None:
     assert settings.audit_key is None
     assert settings.stripe_api_key is None
     assert settings.gateways == frozenset({"sandbox"})
+    assert settings.billing_interval == DEFAULT_BILLING_INTERVAL == 60
+    assert settings.dunning == DUNNING == Dunning(retry_days=(3, 5, 7), final="cancel")
 
 
 def test_empty_values_count_as_unset() -> None:
     settings = Settings.from_env({
         "SUBLEDGER_DATABASE_URL": "", "SUBLEDGER_TOPIC_PREFIX": "", "SUBLEDGER_API_KEYS": "",
         "SUBLEDGER_STRIPE_API_KEY": "", "SUBLEDGER_CIPHER_KEY": "",
+        "SUBLEDGER_BILLING_INTERVAL": "", "SUBLEDGER_DUNNING": "",
     })
 
     assert settings == Settings.from_env({})
@@ -226,6 +231,52 @@ def test_a_bad_webhook_or_store_timeout_is_refused(variable: str, value: str) ->
     assert refused({variable: value}).variable == variable
 
 
+@pytest.mark.parametrize("value, seconds", [("0", 0), ("1", 1), ("60", 60), ("86400", 86400)])
+def test_the_billing_interval_is_whole_seconds_and_0_turns_the_clock_off(value: str, seconds: int) -> None:
+    assert Settings.from_env({"SUBLEDGER_BILLING_INTERVAL": value}).billing_interval == seconds
+
+
+@pytest.mark.parametrize("value", ["-1", "1.5", "1e3", "60s", "86401", "\u0663", "ten"])
+def test_a_bad_billing_interval_is_refused_naming_what_was_expected(value: str) -> None:
+    error = refused({"SUBLEDGER_BILLING_INTERVAL": value})
+
+    assert error.variable == "SUBLEDGER_BILLING_INTERVAL"
+    assert str(error) == ("SUBLEDGER_BILLING_INTERVAL: expected a whole number of seconds"
+                          " from 0 (off) to 86400")
+
+
+@pytest.mark.parametrize("value, policy", [
+    ("3,5,7:cancel", Dunning((3, 5, 7), "cancel")),
+    ("3,5,7:unpaid", Dunning((3, 5, 7), "unpaid")),
+    ("1:cancel", Dunning((1,), "cancel")),
+    ("2, 10, 365:unpaid", Dunning((2, 10, 365), "unpaid")),
+])
+def test_the_dunning_policy_is_retry_days_and_a_final_action(value: str, policy: Dunning) -> None:
+    assert Settings.from_env({"SUBLEDGER_DUNNING": value}).dunning == policy
+
+
+@pytest.mark.parametrize("value", [
+    "3,5,7",  # no final action
+    "3,5,7:pause",  # not a final action
+    "3,5,7:Cancel",
+    ":cancel",  # no retry
+    "5,3:cancel",  # not increasing
+    "3,3:cancel",
+    "0,3:cancel",  # a retry on the day of the failure
+    "3,366:cancel",  # beyond a year
+    "3,,5:cancel",
+    "3;5:cancel",
+    "1.5:cancel",
+    "3,5,7:cancel\n",
+])
+def test_a_bad_dunning_policy_is_refused_naming_what_was_expected(value: str) -> None:
+    error = refused({"SUBLEDGER_DUNNING": value})
+
+    assert error.variable == "SUBLEDGER_DUNNING"
+    assert str(error) == ("SUBLEDGER_DUNNING: expected retry days increasing from 1 to 365,"
+                          " comma-separated, then :cancel or :unpaid (e.g. 3,5,7:cancel)")
+
+
 # -- the CLI ----------------------------------------------------------------------------------
 
 
@@ -308,3 +359,20 @@ def test_topic_partitions_and_replication_are_read_from_the_environment() -> Non
 def test_a_partition_count_that_is_not_a_small_positive_integer_is_refused(value: str) -> None:
     error = refused({"SUBLEDGER_KAFKA_PARTITIONS": value})
     assert error.variable == "SUBLEDGER_KAFKA_PARTITIONS"
+
+
+@pytest.mark.parametrize("variable, value", [("SUBLEDGER_BILLING_INTERVAL", "1m"),
+                                             ("SUBLEDGER_DUNNING", "3,5,7:pause")])
+@pytest.mark.parametrize("command", [["serve", "--port", "8123"], ["billing", "follow"],
+                                     ["billing", "run", "--until", "2026-01-01T00:00:00Z"]])
+def test_the_cli_refuses_a_bad_billing_setting_naming_the_variable(
+        capsys, monkeypatch, tmp_path, variable: str, value: str, command: list[str]) -> None:
+    monkeypatch.setenv("SUBLEDGER_DATABASE_URL", f"sqlite:///{tmp_path}/ledger.db")
+    monkeypatch.setenv(variable, value)
+
+    assert main(command) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert one_line(err).startswith(f"subledger: {variable}: expected ")
+    assert not (tmp_path / "ledger.db").exists(), "refused before the store is opened"

@@ -116,6 +116,53 @@ def test_a_failed_signup_charge_is_retried_by_the_clock(catalog: Ledger) -> None
     assert timeline(ledger, sub.id)[-1][1] == "2026-03-04T00:00:00Z"
 
 
+@pytest.fixture
+def unpaid_policy(database_url: str) -> Iterator[Ledger]:
+    """A ledger configured with ``SUBLEDGER_DUNNING=2,4:unpaid``, with the two plans."""
+    ledger = build_ledger(Settings.from_env({"SUBLEDGER_DATABASE_URL": database_url,
+                                             "SUBLEDGER_DUNNING": "2,4:unpaid"}))
+    add_plan(ledger, "basic", amount=1000)
+    add_plan(ledger, "trial", amount=2000, trial_days=14)
+    yield ledger
+    ledger.close()
+
+
+def test_the_clock_pursues_a_failed_charge_by_the_configured_dunning_policy(
+        unpaid_policy: Ledger) -> None:
+    ledger = unpaid_policy
+    ada = paying_subscriber(ledger, "ada@example.com", token="tok_chargeDeclined")
+    sub = ledger.subscriptions.start(ada.id, plan_id="trial", effective_at=utc(2026, 3, 1))
+
+    summary = run_billing(ledger, utc(2026, 4, 1))
+
+    failures = events_of(ledger, sub.id, "ChargeFailed")
+    assert [(f["effective_at"], f["data"]["next_attempt_at"]) for f in failures] == [
+        ("2026-03-15T00:00:00Z", "2026-03-17T00:00:00Z"),
+        ("2026-03-17T00:00:00Z", "2026-03-19T00:00:00Z"),
+        ("2026-03-19T00:00:00Z", None),
+    ]
+    assert timeline(ledger, sub.id)[-2:] == [("InvoiceMarkedUncollectible", "2026-03-19T00:00:00Z"),
+                                             ("SubscriptionRecovered", "2026-03-19T00:00:00Z")]
+    (written_off,) = events_of(ledger, sub.id, "InvoiceMarkedUncollectible")
+    assert written_off["data"]["invoice_id"] == failures[0]["data"]["invoice_id"]
+    assert written_off["data"]["amount_due"] == 2000
+    assert events_of(ledger, sub.id, "SubscriptionCanceled") == []
+    assert ledger.subscriptions.get(sub.id).status == "active"
+    assert summary.as_dict()["cancellations"] == 0
+
+
+def test_a_command_records_its_own_failed_charge_by_the_configured_dunning_policy(
+        unpaid_policy: Ledger) -> None:
+    ledger = unpaid_policy
+    ada = paying_subscriber(ledger, "ada@example.com", token="tok_chargeDeclined")
+
+    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=utc(2026, 3, 1))
+
+    (failed,) = events_of(ledger, sub.id, "ChargeFailed")
+    assert failed["data"]["next_attempt_at"] == "2026-03-03T00:00:00Z"
+    assert sub.status == "past_due"
+
+
 # -- exactly once ------------------------------------------------------------------------------
 
 

@@ -144,11 +144,34 @@ def test_the_default_dunning_policy_cancels_after_the_last_retry() -> None:
 
 
 @pytest.mark.parametrize("retry_days, final", [((), "cancel"), ((3, 2), "cancel"), ((0, 1), "cancel"),
-                                               ((1, 1), "cancel"), ((1,), "pause")])
-def test_a_dunning_policy_is_increasing_whole_days_and_cancel_or_unpaid(
+                                               ((1, 1), "cancel"), ((1,), "pause"),
+                                               ((3, 366), "unpaid")])
+def test_a_dunning_policy_is_increasing_whole_days_within_a_year_and_cancel_or_unpaid(
         retry_days: tuple[int, ...], final: str) -> None:
     with pytest.raises(ValueError):
         Dunning(retry_days=retry_days, final=final)
+
+
+def test_a_shorter_policy_in_the_middle_of_a_dunning_never_dates_a_retry_before_the_last_failure() -> None:
+    sub = start_subscription(plan_terms(amount=3000), at=START, pay=pay_declined)
+    shorter = Dunning(retry_days=(1, 2), final=UNPAID)
+
+    sub.advance_to(utc(2026, 3, 10), recorded_at=RECORDED_AT, pay=pay_declined, dunning=shorter)
+
+    failures = [e for e in sub.pending_events if type(e).__name__ == "ChargeFailed"]
+    assert [(f.effective_at, f.next_attempt_at) for f in failures] == [
+        (START, START + timedelta(days=3)),  # by the policy in force then
+        (START + timedelta(days=3), START + timedelta(days=3)),  # day 2 has passed: at once
+        (START + timedelta(days=3), None),
+    ]
+    times = [e.effective_at for e in sub.pending_events]
+    assert times == sorted(times)
+    assert event_names(sub.pending_events)[-2:] == ["InvoiceMarkedUncollectible", "SubscriptionRecovered"]
+
+
+def test_a_dunning_policy_is_written_as_its_setting() -> None:
+    assert str(DUNNING) == "3,5,7:cancel"
+    assert str(Dunning(retry_days=(1, 30, 365), final=UNPAID)) == "1,30,365:unpaid"
 
 
 # -- retry by hand ------------------------------------------------------------------------

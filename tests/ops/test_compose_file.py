@@ -20,12 +20,13 @@ from packaging.requirements import Requirement
 from subledger import healthcheck
 from subledger.cli import UsageError, _parser
 from subledger.config import PostgresConfig, Settings, parse_database_url
+from subledger.domain.charges import DUNNING
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
-APP_SERVICES = ("api", "projector", "relay")
-SUBCOMMANDS = {"api": "serve", "projector": "project", "relay": "relay"}
+APP_SERVICES = ("api", "projector", "relay", "billing")
+SUBCOMMANDS = {"api": "serve", "projector": "project", "relay": "relay", "billing": "billing"}
 SERVICES = {"postgres", "kafka", *APP_SERVICES}
 # What an operator must provide (``${VAR:?}`` in the file); everything else has a default.
 REQUIRED = {"SUBLEDGER_API_KEYS": "ops-key:admin,dash-key:reader"}
@@ -100,7 +101,7 @@ def healthcheck_command(service: dict[str, Any]) -> list[str]:
 # -- the services ---------------------------------------------------------------------------
 
 
-def test_the_services_are_the_store_the_broker_and_the_three_processes(compose) -> None:  # type: ignore[no-untyped-def]
+def test_the_services_are_the_store_the_broker_and_the_four_processes(compose) -> None:  # type: ignore[no-untyped-def]
     assert set(compose["services"]) == SERVICES
 
 
@@ -113,7 +114,7 @@ def test_images_from_registries_are_pinned_to_a_version(compose) -> None:  # typ
         )
 
 
-def test_the_three_processes_run_one_image_built_once_from_the_dockerfile(compose) -> None:  # type: ignore[no-untyped-def]
+def test_the_four_processes_run_one_image_built_once_from_the_dockerfile(compose) -> None:  # type: ignore[no-untyped-def]
     services = compose["services"]
     assert {services[name]["image"] for name in APP_SERVICES} == {"subledger:local"}
     builders = [name for name in SERVICES if "build" in services[name]]
@@ -174,13 +175,37 @@ def test_each_process_environment_passes_the_real_validation(compose, name: str)
     assert settings.cipher_key is None and settings.stripe_api_key is None
 
 
+def test_the_billing_service_alone_runs_the_clock_every_minute_by_default(compose) -> None:  # type: ignore[no-untyped-def]
+    services = compose["services"]
+    args = _parser().parse_args(services["billing"]["command"])
+    assert (args.command, args.billing_command) == ("billing", "follow")
+    assert Settings.from_env(service_environment(services["billing"])).billing_interval == 60
+    commands = {name: _parser().parse_args(services[name]["command"]) for name in APP_SERVICES}
+    with_workers = [name for name, a in commands.items() if a.command == "serve" and not a.no_workers]
+    assert with_workers == [], "the API serves HTTP only; the clock is the billing service's"
+
+
+def test_every_process_pursues_failed_charges_by_the_same_dunning_policy(compose) -> None:  # type: ignore[no-untyped-def]
+    policies = {name: Settings.from_env(service_environment(compose["services"][name])).dunning
+                for name in APP_SERVICES}
+    assert set(policies.values()) == {DUNNING}, policies
+
+
+def test_the_shell_sets_the_billing_interval_and_the_dunning_policy() -> None:
+    compose = load_compose({**REQUIRED, "SUBLEDGER_BILLING_INTERVAL": "300",
+                            "SUBLEDGER_DUNNING": "2,4:unpaid"})
+    for name in APP_SERVICES:
+        settings = Settings.from_env(service_environment(compose["services"][name]))
+        assert (settings.billing_interval, str(settings.dunning)) == (300, "2,4:unpaid"), name
+
+
 def test_only_the_relay_talks_to_kafka_on_the_compose_network(compose) -> None:  # type: ignore[no-untyped-def]
     services = compose["services"]
     relay = service_environment(services["relay"])
     assert Settings.from_env(relay).kafka_bootstrap == ("kafka:9092",)
     assert "PLAINTEXT://kafka:9092" in services["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
     assert (relay["SUBLEDGER_KAFKA_PARTITIONS"], relay["SUBLEDGER_KAFKA_REPLICATION_FACTOR"]) == ("3", "1")
-    for name in ("api", "projector"):
+    for name in ("api", "projector", "billing"):
         assert Settings.from_env(service_environment(services[name])).kafka_bootstrap is None
 
 
