@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BeforeValidator, StrictInt, StrictStr, With
 
 from subledger.contract.envelope import EVENT_TYPES
 from subledger.domain import text
-from subledger.domain.catalog import PERCENT, parse_percent
+from subledger.domain.coupons import PERCENT, parse_percent
 from subledger.domain.errors import (
     AmountOutOfBounds,
     InvalidInput,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from subledger.domain.catalog import Coupon, Plan, coupon_aggregate_id, plan_aggregate_id
+from subledger.domain.coupons import Coupon, coupon_aggregate_id
 from subledger.domain.errors import (
     CouponAlreadyExists,
     CouponNotFound,
@@ -14,6 +14,7 @@ from subledger.domain.errors import (
     PlanNotFound,
     UnknownReference,
 )
+from subledger.domain.plans import Plan, plan_aggregate_id
 from subledger.domain.time import isoformat
 
 from .idempotency import IdempotentRequest

@@ -17,9 +17,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, create_model
 
-from subledger.domain.catalog import Coupon, Plan
+from subledger.domain.coupons import Coupon
 from subledger.domain.lifecycle import STATUSES
 from subledger.domain.periods import Interval
+from subledger.domain.plans import Plan
 from subledger.domain.subscriber import Subscriber
 from subledger.domain.subscription import Subscription
 from subledger.domain.time import isoformat
