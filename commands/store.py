@@ -104,14 +104,23 @@ class LedgerStore:
             )) from None
         return result
 
-    def list_created(self, type_name: str, cls: type[A], after: int,
-                     limit: int) -> tuple[list[A], int | None]:
-        """Aggregates in the order they were created, a keyset page after position
-        ``after``; the cursor of the next page (None after the last)."""
-        rows = self.event_log.originators(type_name, after, limit)
-        items = [self.load(aggregate_id, cls, NotFound(f"aggregate {aggregate_id} vanished"))
-                 for _, aggregate_id in rows]
-        return items, rows[-1][0] if len(rows) == limit else None
+    def list_created(self, type_name: str, cls: type[A], after: int, limit: int,
+                     keep: Callable[[A], bool] | None = None) -> tuple[list[A], int | None]:
+        """Aggregates in the order they were created (those ``keep`` keeps, if given), a
+        keyset page after position ``after``; the cursor of the next page (None after the
+        last)."""
+        items: list[A] = []
+        while True:
+            rows = self.event_log.originators(type_name, after, limit)
+            for position, aggregate_id in rows:
+                aggregate = self.load(aggregate_id, cls, NotFound(f"aggregate {aggregate_id} vanished"))
+                if keep is None or keep(aggregate):
+                    items.append(aggregate)
+                    if len(items) == limit:
+                        return items, position
+            if len(rows) < limit:
+                return items, None
+            after = rows[-1][0]
 
     def find_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
         return self.recorder.select_idempotency(scope, key)

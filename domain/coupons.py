@@ -2,7 +2,8 @@
 forever.
 
 A coupon has a client-chosen id (a slug); its aggregate id is uuid5 of it, so the store
-itself refuses a second coupon with the same id, in the same transaction.
+itself refuses a second coupon with the same id, in the same transaction. An archived coupon
+is no longer applied; subscriptions that have it keep it for as long as its duration runs.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from .base import LedgerAggregate
-from .errors import InvalidInput
+from .errors import CouponIsArchived, InvalidInput, NotYetAvailable
 from .money import check_amount, normalize_currency
 from .periods import add_months
 from .text import check_identifier, check_name
+from .time import isoformat
 
 COUPON_NAMESPACE = uuid5(NAMESPACE_URL, "https://subledger.dev/ns/coupon")
 MAX_REPEATING_MONTHS = 120
@@ -133,6 +135,8 @@ class Coupon(LedgerAggregate):
     currency: str | None
     duration: str
     duration_in_months: int | None
+    created_effective_at: datetime
+    archived_at: datetime | None
 
     def __init__(self) -> None:
         """State comes from the events' ``apply`` alone (the annotations above document it)."""
@@ -154,6 +158,17 @@ class Coupon(LedgerAggregate):
             aggregate.currency = self.currency
             aggregate.duration = self.duration
             aggregate.duration_in_months = self.duration_in_months
+            aggregate.created_effective_at = self.effective_at
+            aggregate.archived_at = None
+
+    class CouponArchived(CouponEvent):
+        """The coupon is no longer applied from `effective_at` on; subscriptions that have it
+        keep it for as long as its duration runs."""
+
+        coupon_id: str
+
+        def evolve(self, aggregate: Any) -> None:
+            aggregate.archived_at = self.effective_at
 
     @classmethod
     def create(
@@ -188,9 +203,26 @@ class Coupon(LedgerAggregate):
             duration_in_months=duration_in_months,
         )
 
-    @property
-    def created_effective_at(self) -> datetime:
-        return self.last_effective_at
+    def archive(self, *, effective_at: datetime, recorded_at: datetime) -> None:
+        """Stop applying the coupon from ``effective_at`` on (once: a second archive is
+        refused, see :class:`CouponIsArchived`)."""
+        if self.archived_at is not None:
+            raise CouponIsArchived(
+                f"coupon {self.coupon_id} was archived at {isoformat(self.archived_at)}")
+        self.check_effective_at(effective_at)
+        self.trigger_event(self.CouponArchived, timestamp=recorded_at,
+                           effective_at=effective_at, coupon_id=self.coupon_id)
+
+    def offered_at(self, instant: datetime) -> CouponTerms:
+        """The coupon's terms, to apply at ``instant``: it must exist by then and not have
+        been archived."""
+        if self.created_effective_at > instant:
+            raise NotYetAvailable(f"coupon {self.coupon_id} did not exist at {isoformat(instant)}")
+        if self.archived_at is not None and self.archived_at <= instant:
+            raise CouponIsArchived(
+                f"coupon {self.coupon_id} was archived at {isoformat(self.archived_at)}:"
+                " it is no longer applied")
+        return self.terms()
 
     def terms(self) -> CouponTerms:
         return CouponTerms(

@@ -1,7 +1,9 @@
 """Plans of the catalog, with versioned prices.
 
 A plan's price is versioned: a new price is a new version, and a subscription keeps the
-version it started on (grandfathering) until it changes plan. A plan has a client-chosen id
+version it started on (grandfathering) until it changes plan. An archived plan is off sale:
+subscriptions already on it keep it, nothing new starts on or moves to it. A plan has a
+client-chosen id
 (a slug); its aggregate id is uuid5 of it, so the store itself refuses a second plan with
 the same id, in the same transaction.
 """
@@ -14,7 +16,7 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from .base import LedgerAggregate
-from .errors import InvalidInput, NotYetAvailable
+from .errors import InvalidInput, NotYetAvailable, PlanIsArchived
 from .money import check_amount, normalize_currency
 from .periods import Interval
 from .text import check_identifier, check_name
@@ -77,6 +79,7 @@ class Plan(LedgerAggregate):
     interval: Interval
     trial_days: int
     versions: list[dict[str, Any]]
+    archived_at: datetime | None
 
     def __init__(self) -> None:
         """State comes from the events' ``apply`` alone (the annotations above document it)."""
@@ -101,6 +104,7 @@ class Plan(LedgerAggregate):
             aggregate.versions = [
                 {"version": self.version, "amount": self.amount, "effective_at": self.effective_at}
             ]
+            aggregate.archived_at = None
 
     class PlanPriceVersionAdded(PlanEvent):
         version: int
@@ -111,6 +115,15 @@ class Plan(LedgerAggregate):
             aggregate.versions.append(
                 {"version": self.version, "amount": self.amount, "effective_at": self.effective_at}
             )
+
+    class PlanArchived(PlanEvent):
+        """The plan is off sale from `effective_at` on: no new subscription starts on it and
+        no subscription changes to it; subscriptions already on it keep it."""
+
+        plan_id: str
+
+        def evolve(self, aggregate: Any) -> None:
+            aggregate.archived_at = self.effective_at
 
     @classmethod
     def create(
@@ -142,9 +155,11 @@ class Plan(LedgerAggregate):
         )
 
     def add_price(self, *, amount: int, effective_at: datetime, recorded_at: datetime) -> None:
-        """A new price version; subscriptions already on the plan keep theirs."""
+        """A new price version; subscriptions already on the plan keep theirs. An archived
+        plan takes none: nothing new could be priced on it."""
         check_amount(amount)
         self.check_effective_at(effective_at)
+        self._check_on_sale(effective_at)
         self.trigger_event(
             self.PlanPriceVersionAdded,
             timestamp=recorded_at,
@@ -153,6 +168,35 @@ class Plan(LedgerAggregate):
             amount=amount,
             currency=self.currency,
         )
+
+    def archive(self, *, effective_at: datetime, recorded_at: datetime) -> None:
+        """Take the plan off sale from ``effective_at`` on (once: a second archive is
+        refused, see :class:`PlanIsArchived`)."""
+        if self.archived_at is not None:
+            raise PlanIsArchived(f"plan {self.plan_id} was archived at {isoformat(self.archived_at)}")
+        self.check_effective_at(effective_at)
+        self.trigger_event(self.PlanArchived, timestamp=recorded_at, effective_at=effective_at,
+                           plan_id=self.plan_id)
+
+    def offered_at(self, instant: datetime) -> PlanTerms:
+        """The price version a new subscription on this plan takes at ``instant``: the one
+        in force, unless the plan was archived by then."""
+        self._check_on_sale(instant)
+        return self.terms_at(instant)
+
+    def change_terms(self, current_plan_id: str, instant: datetime) -> PlanTerms:
+        """The terms a subscription on ``current_plan_id`` that names this plan in a change
+        at ``instant`` moves to. Naming the plan it is already on is no move to it (the
+        subscription keeps its version), so that stays allowed once the plan is archived."""
+        if current_plan_id == self.plan_id:
+            return self.terms_at(instant)
+        return self.offered_at(instant)
+
+    def _check_on_sale(self, instant: datetime) -> None:
+        if self.archived_at is not None and self.archived_at <= instant:
+            raise PlanIsArchived(
+                f"plan {self.plan_id} was archived at {isoformat(self.archived_at)}: it takes"
+                " no new subscription, change to it or price")
 
     @property
     def latest_version(self) -> int:
