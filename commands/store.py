@@ -5,7 +5,8 @@ Optimistic concurrency comes from the store: two commands that load the same ver
 aggregate cannot both append the next one; the second fails with
 :class:`~subledger.domain.errors.ConcurrentModification` and nothing of it is kept. What
 moves with the events, in their transaction: the command's idempotency answer, the index of
-a subscriber's streams, the billing clock's agenda and the index of charges.
+a subscriber's streams, what subscribers are found by, the billing clock's agenda and the
+index of charges.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from subledger.domain.errors import (
     IdempotencyKeyReused,
     NotFound,
 )
+from subledger.domain.subscriber import Subscriber
 from subledger.domain.subscription import Subscription
+from subledger.domain.text import email_key
 from subledger.domain.time import resolve_effective_at
-from subledger.store import IdempotencyRecord, SubscriberLink
+from subledger.store import IdempotencyRecord, SubscriberKeys, SubscriberLink
 from subledger.store.log import EventLog
 from subledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 
@@ -52,6 +55,7 @@ class LedgerStore:
         self.clock = clock
         self.recorder = recorder
         self.event_log = EventLog(recorder, app.mapper)
+        recorder.ensure_subscriber_lookup(app.mapper)
 
     def times(self, effective_at: datetime | None) -> tuple[datetime, datetime]:
         """(effective_at, recorded_at) of a command; read after loading what it changes."""
@@ -85,6 +89,10 @@ class LedgerStore:
         links = list(links)
         if links:
             kwargs["subscriber_links"] = links
+        subscribers = [a for a in aggregates if isinstance(a, Subscriber)]
+        if subscribers:
+            kwargs["subscriber_keys"] = [SubscriberKeys(s.id, email_key(s.email), s.external_ref)
+                                         for s in subscribers]
         subscriptions = [a for a in aggregates if isinstance(a, Subscription)]
         if subscriptions:
             kwargs["billing_due"] = [(s.id, s.agenda_due()) for s in subscriptions]

@@ -3,7 +3,8 @@
 ``Application.save(..., idempotency=IdempotencyRecord, subscriber_links=[...])`` reaches
 ``_insert_events`` below inside the transaction that appends the events, so an idempotency
 answer is stored if and only if its events are, and a second request with the same key
-fails that whole transaction on the table's primary key.
+fails that whole transaction on the table's primary key. The subscriber lookup
+(:mod:`.subscriber_lookup`) is written the same way.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.persistence import Mapper, Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from psycopg.sql import SQL, Identifier
 
+from . import subscriber_lookup as lookup
 from .records import IdempotencyRecord, SubscriberLink
 
 
@@ -25,6 +27,10 @@ def _side_table_names(events_table_name: str) -> tuple[str, str, str, str]:
     prefix = events_table_name.removesuffix("_events")
     return (f"{prefix}_idempotency", f"{prefix}_subscriber_streams", f"{prefix}_billing_due",
             f"{prefix}_charges")
+
+
+def _lookup_table_name(events_table_name: str) -> str:
+    return f"{events_table_name.removesuffix('_events')}_subscriber_lookup"
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
@@ -45,6 +51,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         self._idem = SQL("{}.{}").format(schema, Identifier(self.idempotency_table))
         self._streams = SQL("{}.{}").format(schema, Identifier(self.streams_table))
         self._events = SQL("{}.{}").format(schema, Identifier(self.events_table_name))
+        self.lookup = lookup.LookupStatements(
+            _lookup_table_name(events_table_name), self.events_table_name, postgres=True,
+            schema=self.datastore.schema)
         self.sql_create_statements.extend([
             SQL(
                 "CREATE TABLE IF NOT EXISTS {} ("
@@ -130,7 +139,18 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                     " ON CONFLICT DO NOTHING").format(self._charges),
                 (charge_id, subscription_id),
             )
+        lookup.write(curs, self.lookup, kwargs.get("subscriber_keys") or ())
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def ensure_subscriber_lookup(self, mapper: Mapper[UUID]) -> None:
+        """The subscriber lookup, created and filled from the log if this store has none."""
+        lookup.ensure_postgres(self.datastore, self.lookup, mapper)
+
+    def select_subscribers(self, *, email: str | None, external_ref: str | None, after: int,
+                           limit: int) -> list[tuple[int, UUID]]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            return lookup.select(curs, self.lookup, email=email, external_ref=external_ref,
+                                 after=after, limit=limit)
 
     def select_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
@@ -216,6 +236,8 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         super().__init__(datastore, events_table_name)
         (self.idempotency_table, self.streams_table, self.due_table,
          self.charges_table) = _side_table_names(events_table_name)
+        self.lookup = lookup.LookupStatements(
+            _lookup_table_name(events_table_name), events_table_name, postgres=False)
 
     def construct_create_table_statements(self) -> list[str]:
         idem, streams, due, charges = _side_table_names(self.events_table_name)
@@ -264,7 +286,18 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 " VALUES (?, ?)",
                 (charge_id, subscription_id.hex),
             )
+        lookup.write(c, self.lookup, kwargs.get("subscriber_keys") or ())
         return super()._insert_events(c, stored_events, **kwargs)
+
+    def ensure_subscriber_lookup(self, mapper: Mapper[UUID]) -> None:
+        """The subscriber lookup, created and filled from the log if this store has none."""
+        lookup.ensure_sqlite(self.datastore, self.lookup, mapper)
+
+    def select_subscribers(self, *, email: str | None, external_ref: str | None, after: int,
+                           limit: int) -> list[tuple[int, UUID]]:
+        with self.datastore.transaction(commit=False) as c:
+            return lookup.select(c, self.lookup, email=email, external_ref=external_ref,
+                                 after=after, limit=limit)
 
     def select_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
         with self.datastore.transaction(commit=False) as c:
