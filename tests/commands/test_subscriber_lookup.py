@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from support.ledger import add_subscriber
+from support.ledger import add_subscriber, store_v1_details_change
 
 from subledger.commands.ledger import Ledger
 from subledger.config import PostgresConfig, Settings
@@ -52,6 +52,19 @@ def test_a_store_that_predates_the_lookup_gets_it_filled_from_the_log(
     assert upgraded.subscribers.find(external_ref="crm-1") == ([], None)
     later = add_subscriber(upgraded, "ada@example.com")
     assert upgraded.subscribers.ids_with_email("ADA@example.com") == [ada.id, later.id]
+
+
+def test_filling_the_lookup_reads_events_stored_in_an_older_version(
+    settings: Settings, ledger_on: Callable[..., Ledger],
+) -> None:
+    old = ledger_on()
+    ada = store_v1_details_change(old)  # external_ref crm-1, then removed by a version-1 event
+    _drop_lookup(settings, old)
+
+    upgraded = ledger_on()
+
+    assert upgraded.subscribers.find(external_ref="crm-1") == ([], None)
+    assert upgraded.subscribers.ids_with_email("ada@example.com") == [ada]
 
 
 def test_a_ledger_finds_a_subscriber_another_ledger_just_registered(

@@ -71,3 +71,42 @@ def test_a_page_that_ends_the_list_says_so(projector: Any, book: list[dict[str, 
     everything, end = subscription_page(projector.store, SubscriptionFilter(), 0, len(book))
 
     assert (len(everything), end) == (len(book), None)
+
+
+V1_TABLE = (
+    "CREATE TABLE view_subscriptions (subscription_id TEXT PRIMARY KEY, subscriber_id TEXT,"
+    " status TEXT, plan_id TEXT, tier TEXT, currency TEXT, interval TEXT,"
+    " current_period_start TEXT, current_period_end TEXT, trial_end TEXT, cancel_at TEXT,"
+    " canceled_at TEXT, cancel_reason TEXT, coupon_id TEXT, started_at TEXT, effective_at TEXT,"
+    " plan_version INTEGER, amount BIGINT, quantity INTEGER, position BIGINT NOT NULL)")
+"""The model's table as its stored form version 1 made it (no start position)."""
+
+
+def test_an_api_started_over_the_version_1_model_leaves_it_to_the_projector(
+    settings: Any, ledger: Any,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from subledger.bootstrap import build_api, build_projector
+    from subledger.projections.store import ViewStore
+
+    old = ViewStore(settings)
+    with old.transaction() as tx:
+        tx.execute(V1_TABLE)
+        old.set_checkpoint(tx, "subscriptions", 0, 1)
+    old.close()
+    generate(ledger, subscribers=3, months=2, seed=2)
+
+    client = TestClient(build_api(settings, ledger=ledger))
+    runner = build_projector(settings, ledger)
+    try:
+        runner.run_once()
+        listed = client.get("/subscriptions")
+    finally:
+        runner.close()
+        runner.store.close()
+
+    assert listed.status_code == 200, listed.text
+    started = ledger.event_log.read(0, 1000, ["SubscriptionStarted"]).items
+    assert [s["subscription_id"] for s in listed.json()["items"]] == [
+        e["aggregate_id"] for e in started]
