@@ -63,12 +63,13 @@ def start(subscriber_id: IdPath, body: SubscriptionIn, ledger: LedgerDep,
 @router.get("/subscriptions", response_model=SubscriptionList)
 def list_subscriptions(
     ledger: LedgerDep, views: ViewsDep, _: PrincipalDep,
-    status: Literal[STATUSES] | None = None,  # type: ignore[valid-type]
-    plan_id: Annotated[IdentifierFilter | None, Query(description="the plan it is on")] = None,
+    status: Annotated[Literal[STATUSES] | None, Query(  # type: ignore[valid-type]
+        description="its status now")] = None,
+    plan_id: Annotated[IdentifierFilter | None, Query(description="the plan it is on now")] = None,
     subscriber_id: UuidQuery = None,
     email: Annotated[EmailFilter | None, Query(
         description="its subscriber's e-mail address, whole, in any case")] = None,
-    currency: Annotated[Currency | None, Query()] = None,
+    currency: Annotated[Currency | None, Query(description="the currency it is billed in")] = None,
     limit: Limit = 100, cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Subscriptions in the order they started, filtered by what they are now: the read
