@@ -1,4 +1,4 @@
-"""Request dependencies: the ledger, the caller's principal, ids."""
+"""Request dependencies: the ledger, the read models, the caller's principal, ids."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from pydantic import BeforeValidator
 
 from subledger.commands.ledger import Ledger
 from subledger.domain.errors import InvalidInput, NotFound
+from subledger.projections.store import ViewStore
 
 from .inputs import UUID_TEXT, uuid_text
-from .security import Principal, authenticate
+from .security import ApiProblem, Principal, authenticate
 from .writes import IDEMPOTENCY_HEADER
 
 
@@ -21,11 +22,20 @@ def get_ledger(request: Request) -> Ledger:
     return request.app.state.ledger  # type: ignore[no-any-return]
 
 
+def get_views(request: Request) -> ViewStore:
+    """The read models' database (the API's own connection)."""
+    views = request.app.state.views
+    if views is None:
+        raise ApiProblem("store-unavailable", "this API was started without read models")
+    return views  # type: ignore[no-any-return]
+
+
 def get_principal(request: Request) -> Principal:
     return authenticate(request, request.app.state.settings.api_keys)
 
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+ViewsDep = Annotated[ViewStore, Depends(get_views)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size, at most 1000")]
 CURSOR = "^[0-9]{1,18}$"

@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BeforeValidator, StrictInt, StrictStr, With
 
 from subledger.contract.envelope import EVENT_TYPES
 from subledger.domain import text
-from subledger.domain.catalog import PERCENT, parse_percent
+from subledger.domain.coupons import PERCENT, parse_percent
 from subledger.domain.errors import (
     AmountOutOfBounds,
     InvalidInput,
@@ -85,12 +85,26 @@ def _currency(value: Any) -> str:
     return value
 
 
+def _checked(check: Callable[[Any], Any], schema: dict[str, Any]) -> Any:
+    """Text the domain's ``check`` accepts, checked at the edge (a query parameter runs no
+    command that would check it), its refusal reported as the parameter's validation
+    error; the schema publishes the same rule."""
+    return Annotated[StrictStr, AfterValidator(_encodable), AfterValidator(_as_field_error(check)),
+                     WithJsonSchema({"type": "string", **schema})]
+
+
 Identifier = _text({"pattern": text.IDENTIFIER, "maxLength": 64})
 Name = _text({"minLength": 1, "maxLength": text.MAX_NAME, "pattern": text.NAME})
 ExternalRef = _text({"minLength": 1, "maxLength": text.MAX_NAME, "pattern": text.REFERENCE})
 Reference = _text({"minLength": 1, "maxLength": text.MAX_REFERENCE, "pattern": text.REFERENCE})
 Comment = _text({"maxLength": text.MAX_COMMENT, "pattern": text.FREE_TEXT})
 Email = _text({"maxLength": text.MAX_EMAIL, "pattern": text.EMAIL})
+IdentifierFilter = _checked(lambda v: text.check_identifier(v, "plan_id"),
+                            {"pattern": text.IDENTIFIER, "maxLength": 64})
+EmailFilter = _checked(text.check_email, {"maxLength": text.MAX_EMAIL, "pattern": text.EMAIL})
+ReferenceFilter = _checked(lambda v: text.check_reference(v, "external_ref"),
+                           {"minLength": 1, "maxLength": text.MAX_REFERENCE,
+                            "pattern": text.REFERENCE})
 Currency = Annotated[StrictStr, AfterValidator(_currency), WithJsonSchema(
     {"type": "string", "enum": sorted(iso_currencies()),
      "description": "ISO 4217 code in use, in capitals"})]

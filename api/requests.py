@@ -9,7 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from subledger.contract.envelope import MAX_POSITION
-from subledger.domain.catalog import MAX_REPEATING_MONTHS, MAX_TRIAL_DAYS, check_trial_days
+from subledger.domain.coupons import MAX_REPEATING_MONTHS
+from subledger.domain.plans import MAX_TRIAL_DAYS, check_trial_days
 from subledger.projections.webhook_endpoints import (
     MAX_DESCRIPTION_LENGTH,
     MAX_URL_LENGTH,

@@ -76,6 +76,10 @@ class SubscriberList(Listing):
     items: list[SubscriberOut]
 
 
+class SubscriptionList(Listing):
+    items: list[SubscriptionOut]
+
+
 class EventList(Listing):
     items: list[EnvelopeOut]
 

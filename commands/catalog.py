@@ -1,20 +1,22 @@
-"""The catalog: plans with their price versions, and coupons."""
+"""The catalog: plans with their price versions, and coupons; archiving either takes it off
+sale."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from subledger.domain.catalog import Coupon, Plan, coupon_aggregate_id, plan_aggregate_id
+from subledger.domain.coupons import Coupon, coupon_aggregate_id
 from subledger.domain.errors import (
     CouponAlreadyExists,
     CouponNotFound,
-    NotYetAvailable,
     PlanAlreadyExists,
     PlanNotFound,
     UnknownReference,
 )
-from subledger.domain.time import isoformat
+from subledger.domain.plans import Plan, plan_aggregate_id
 
 from .idempotency import IdempotentRequest
 from .store import LedgerStore
@@ -48,6 +50,16 @@ class Catalog:
         plan.add_price(amount=amount, effective_at=effective, recorded_at=now)
         return self.store.commit(plan, result=plan, idempotency=idempotency)
 
+    def archive_plan(
+        self, plan_id: str, *, effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> Plan:
+        """Take a plan off sale: subscriptions on it keep it; none starts on or moves to it."""
+        plan = self.get_plan(plan_id)
+        effective, now = self.store.times(effective_at)
+        plan.archive(effective_at=effective, recorded_at=now)
+        return self.store.commit(plan, result=plan, idempotency=idempotency)
+
     def get_plan(self, plan_id: str) -> Plan:
         return self.store.load(plan_aggregate_id(plan_id), Plan, PlanNotFound(f"no plan {plan_id!r}"))
 
@@ -68,15 +80,30 @@ class Catalog:
             raise exists
         return self.store.commit(coupon, result=coupon, idempotency=idempotency, on_conflict=exists)
 
+    def archive_coupon(
+        self, coupon_id: str, *, effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> Coupon:
+        """Stop applying a coupon: subscriptions that have it keep it."""
+        coupon = self.get_coupon(coupon_id)
+        effective, now = self.store.times(effective_at)
+        coupon.archive(effective_at=effective, recorded_at=now)
+        return self.store.commit(coupon, result=coupon, idempotency=idempotency)
+
     def get_coupon(self, coupon_id: str) -> Coupon:
         return self.store.load(coupon_aggregate_id(coupon_id), Coupon,
                                CouponNotFound(f"no coupon {coupon_id!r}"))
 
-    def plans(self, after: int, limit: int) -> tuple[list[Plan], int | None]:
-        return self.store.list_created("PlanCreated", Plan, after, limit)
+    def plans(self, after: int, limit: int,
+              archived: bool | None = None) -> tuple[list[Plan], int | None]:
+        """Plans in creation order; only the archived ones or only the live ones when
+        ``archived`` says so."""
+        return self.store.list_created("PlanCreated", Plan, after, limit, _archived(archived))
 
-    def coupons(self, after: int, limit: int) -> tuple[list[Coupon], int | None]:
-        return self.store.list_created("CouponCreated", Coupon, after, limit)
+    def coupons(self, after: int, limit: int,
+                archived: bool | None = None) -> tuple[list[Coupon], int | None]:
+        """Coupons in creation order, filtered like :meth:`plans`."""
+        return self.store.list_created("CouponCreated", Coupon, after, limit, _archived(archived))
 
     def plan_reference(self, plan_id: str) -> Plan:
         """The plan a command's body names (an unknown one is bad input, not a 404)."""
@@ -85,12 +112,16 @@ class Catalog:
         except PlanNotFound:
             raise UnknownReference(f"plan_id {plan_id!r} names no plan") from None
 
-    def coupon_reference(self, coupon_id: str, effective: datetime) -> Coupon:
-        """The coupon a command's body names, as it existed at ``effective``."""
+    def coupon_reference(self, coupon_id: str) -> Coupon:
+        """The coupon a command's body names (an unknown one is bad input, not a 404)."""
         try:
-            coupon = self.get_coupon(coupon_id)
+            return self.get_coupon(coupon_id)
         except CouponNotFound:
             raise UnknownReference(f"coupon {coupon_id!r} names no coupon") from None
-        if coupon.created_effective_at > effective:
-            raise NotYetAvailable(f"coupon {coupon_id} did not exist at {isoformat(effective)}")
-        return coupon
+
+
+def _archived(archived: bool | None) -> Callable[[Any], bool] | None:
+    """Keeps the archived records (True), the live ones (False), or every one (None)."""
+    if archived is None:
+        return None
+    return lambda record: (record.archived_at is not None) == archived

@@ -5,7 +5,8 @@ Optimistic concurrency comes from the store: two commands that load the same ver
 aggregate cannot both append the next one; the second fails with
 :class:`~subledger.domain.errors.ConcurrentModification` and nothing of it is kept. What
 moves with the events, in their transaction: the command's idempotency answer, the index of
-a subscriber's streams, the billing clock's agenda, the index of charges and of documents.
+a subscriber's streams, what subscribers are found by, the billing clock's agenda and the
+index of charges and of documents.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from subledger.domain.errors import (
     IdempotencyKeyReused,
     NotFound,
 )
+from subledger.domain.subscriber import Subscriber
 from subledger.domain.subscription import Subscription
+from subledger.domain.text import email_key
 from subledger.domain.time import resolve_effective_at
-from subledger.store import IdempotencyRecord, SubscriberLink
+from subledger.store import IdempotencyRecord, SubscriberKeys, SubscriberLink
 from subledger.store.log import EventLog
 from subledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 
@@ -54,6 +57,7 @@ class LedgerStore:
         self.recorder = recorder
         self.event_log = EventLog(recorder, app.mapper)
         index_existing_documents(recorder, self.event_log)
+        recorder.ensure_subscriber_lookup(app.mapper)
 
     def times(self, effective_at: datetime | None) -> tuple[datetime, datetime]:
         """(effective_at, recorded_at) of a command; read after loading what it changes."""
@@ -91,6 +95,10 @@ class LedgerStore:
         links = list(links)
         if links:
             kwargs["subscriber_links"] = links
+        subscribers = [a for a in aggregates if isinstance(a, Subscriber)]
+        if subscribers:
+            kwargs["subscriber_keys"] = [SubscriberKeys(s.id, email_key(s.email), s.external_ref)
+                                         for s in subscribers]
         subscriptions = [a for a in aggregates if isinstance(a, Subscription)]
         if subscriptions:
             kwargs["billing_due"] = [(s.id, s.agenda_due()) for s in subscriptions]
@@ -112,14 +120,23 @@ class LedgerStore:
             )) from None
         return result
 
-    def list_created(self, type_name: str, cls: type[A], after: int,
-                     limit: int) -> tuple[list[A], int | None]:
-        """Aggregates in the order they were created, a keyset page after position
-        ``after``; the cursor of the next page (None after the last)."""
-        rows = self.event_log.originators(type_name, after, limit)
-        items = [self.load(aggregate_id, cls, NotFound(f"aggregate {aggregate_id} vanished"))
-                 for _, aggregate_id in rows]
-        return items, rows[-1][0] if len(rows) == limit else None
+    def list_created(self, type_name: str, cls: type[A], after: int, limit: int,
+                     keep: Callable[[A], bool] | None = None) -> tuple[list[A], int | None]:
+        """Aggregates in the order they were created (those ``keep`` keeps, if given), a
+        keyset page after position ``after``; the cursor of the next page (None after the
+        last)."""
+        items: list[A] = []
+        while True:
+            rows = self.event_log.originators(type_name, after, limit)
+            for position, aggregate_id in rows:
+                aggregate = self.load(aggregate_id, cls, NotFound(f"aggregate {aggregate_id} vanished"))
+                if keep is None or keep(aggregate):
+                    items.append(aggregate)
+                    if len(items) == limit:
+                        return items, position
+            if len(rows) < limit:
+                return items, None
+            after = rows[-1][0]
 
     def find_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
         return self.recorder.select_idempotency(scope, key)

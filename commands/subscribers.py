@@ -8,6 +8,7 @@ from uuid import UUID
 
 from subledger.domain.errors import SubscriberNotFound, UnknownGateway
 from subledger.domain.subscriber import Subscriber
+from subledger.domain.text import check_email, check_reference
 from subledger.store import SubscriberLink
 
 from .idempotency import IdempotentRequest
@@ -36,6 +37,36 @@ class Subscribers:
     def registered(self, after: int, limit: int) -> tuple[list[Subscriber], int | None]:
         """Subscribers in the order they registered, a keyset page after ``after``."""
         return self.store.list_created("SubscriberRegistered", Subscriber, after, limit)
+
+    def find(self, *, email: str | None = None, external_ref: str | None = None, after: int = 0,
+             limit: int = 100) -> tuple[list[Subscriber], int | None]:
+        """The subscribers with this e-mail address (whole, ignoring case) and/or external
+        reference, in the order they registered: a keyset page after ``after``, and the
+        cursor of the next page (None after the last). Read at once from the lookup written
+        with their events."""
+        if email is None and external_ref is None:
+            return self.registered(after, limit)
+        if email is not None:
+            check_email(email)
+        if external_ref is not None:
+            check_reference(external_ref, "external_ref")
+        rows = self.store.recorder.select_subscribers(
+            email=email, external_ref=external_ref, after=after, limit=limit + 1)
+        found = [self.get(subscriber_id) for _, subscriber_id in rows[:limit]]
+        return found, rows[limit - 1][0] if len(rows) > limit else None
+
+    def ids_with_email(self, email: str) -> list[UUID]:
+        """Every subscriber with this e-mail address (whole, ignoring case)."""
+        check_email(email)
+        ids: list[UUID] = []
+        after = 0
+        while True:
+            rows = self.store.recorder.select_subscribers(email=email, external_ref=None,
+                                                          after=after, limit=1000)
+            ids += [subscriber_id for _, subscriber_id in rows]
+            if len(rows) < 1000:
+                return ids
+            after = rows[-1][0]
 
     def subscription_ids(self, subscriber_id: UUID) -> list[UUID]:
         return [i for i in self.store.recorder.select_streams(subscriber_id) if i != subscriber_id]

@@ -38,14 +38,14 @@ class Subscriptions:
         effective, now = self.store.times(effective_at)
         subscriber = self.subscribers.get(subscriber_id)
         plan = self.catalog.plan_reference(plan_id)
-        coupon_terms = self.catalog.coupon_reference(coupon, effective).terms() if coupon else None
+        coupon_terms = self.catalog.coupon_reference(coupon).offered_at(effective) if coupon else None
         if effective < subscriber.registered_at:
             raise NotYetAvailable(
                 f"subscriber {subscriber_id} was registered at {isoformat(subscriber.registered_at)},"
                 f" after effective_at {isoformat(effective)}"
             )
         subscription = Subscription.start(
-            subscriber_id=subscriber.id, terms=plan.terms_at(effective), quantity=quantity,
+            subscriber_id=subscriber.id, terms=plan.offered_at(effective), quantity=quantity,
             trial_days=trial_days, effective_at=effective, recorded_at=now, coupon=coupon_terms,
         )
         decision = Decision(idempotency, links=(SubscriberLink(subscriber.id, subscription.id),))
@@ -62,7 +62,7 @@ class Subscriptions:
         plan = self.catalog.plan_reference(plan_id) if plan_id is not None else None
 
         def decide(sub: Subscription, effective: datetime, now: datetime) -> None:
-            terms = plan.terms_at(effective) if plan is not None else None
+            terms = plan.change_terms(sub.plan_id, effective) if plan is not None else None
             sub.change(terms=terms, quantity=quantity, when=when, effective_at=effective,
                        recorded_at=now)
 
@@ -110,7 +110,7 @@ class Subscriptions:
         idempotency: IdempotentRequest | None = None,
     ) -> Subscription:
         def decide(sub: Subscription, effective: datetime, now: datetime) -> None:
-            terms = self.catalog.coupon_reference(coupon, effective).terms()
+            terms = self.catalog.coupon_reference(coupon).offered_at(effective)
             sub.apply_coupon(terms, effective_at=effective, recorded_at=now)
 
         return self._decide(subscription_id, effective_at, idempotency, decide)

@@ -89,7 +89,21 @@ class AddPlanPrice(_PlanWrite):
 
 
 @dataclass(frozen=True)
-class CreateCoupon(Write):
+class ArchivePlan(_PlanWrite):
+    plan_id: str
+    effective_at: datetime | None = None
+
+    def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
+        return ledger.catalog.archive_plan(**fields_of(self), idempotency=idempotency)
+
+
+class _CouponWrite(Write):
+    def answer(self, ledger: Ledger, result: Any) -> Any:
+        return coupon_body(result)
+
+
+@dataclass(frozen=True)
+class CreateCoupon(_CouponWrite):
     creates: ClassVar[bool] = True
     coupon_id: str
     duration: str
@@ -103,8 +117,14 @@ class CreateCoupon(Write):
     def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
         return ledger.catalog.create_coupon(**fields_of(self), idempotency=idempotency)
 
-    def answer(self, ledger: Ledger, result: Any) -> Any:
-        return coupon_body(result)
+
+@dataclass(frozen=True)
+class ArchiveCoupon(_CouponWrite):
+    coupon_id: str
+    effective_at: datetime | None = None
+
+    def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
+        return ledger.catalog.archive_coupon(**fields_of(self), idempotency=idempotency)
 
 
 # -- subscribers ---------------------------------------------------------------------------

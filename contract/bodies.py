@@ -17,9 +17,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, WithJsonSchema, create_model
 
-from subledger.domain.catalog import Coupon, Plan
+from subledger.domain.coupons import Coupon
 from subledger.domain.lifecycle import STATUSES
 from subledger.domain.periods import Interval
+from subledger.domain.plans import Plan
 from subledger.domain.subscriber import Subscriber
 from subledger.domain.subscription import Subscription
 from subledger.domain.time import isoformat
@@ -150,7 +151,9 @@ PLAN = Body("PlanOut", (
     Field("trial_days", t.INTEGER, int, _attr("trial_days")),
     Field("version", t.at_least(1), int, _attr("latest_version")),
     Field("versions", {"type": "array"}, list[PriceVersionOut], _versions),
+    Field("archived_at", _MAYBE_TIME, str | None, _attr("archived_at", _time)),
 ))
+"""A plan; ``archived_at`` is null while it is on sale."""
 
 COUPON = Body("CouponOut", (
     Field("coupon_id", t.STRING, str, _attr("coupon_id")),
@@ -161,7 +164,9 @@ COUPON = Body("CouponOut", (
     Field("currency", t.nullable(t.CURRENCY), str | None, _attr("currency")),
     Field("duration", t.one_of(["once", "repeating", "forever"]), str, _attr("duration")),
     Field("duration_in_months", t.nullable(t.INTEGER), int | None, _attr("duration_in_months")),
+    Field("archived_at", _MAYBE_TIME, str | None, _attr("archived_at", _time)),
 ))
+"""A coupon; ``archived_at`` is null while it can be applied."""
 
 SUBSCRIBER = Body("SubscriberOut", (
     Field("subscriber_id", t.UUID, str, lambda r: str(r[0].id)),

@@ -15,7 +15,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from subledger.domain.base import EVENT_ENVELOPE_FIELDS, LedgerAggregate
-from subledger.domain.catalog import Coupon, Plan
+from subledger.domain.coupons import Coupon
+from subledger.domain.plans import Plan
 from subledger.domain.reporting import ReportingPeriod
 from subledger.domain.subscriber import Subscriber
 from subledger.domain.subscription import Subscription

@@ -215,6 +215,24 @@ class CouponAlreadyExists(Conflict):
     title = "A coupon with this id already exists"
 
 
+class PlanIsArchived(Conflict):
+    """An archived plan takes no new subscription, no change to it and no new price from
+    the instant it was archived, and cannot be archived again; subscriptions already on it
+    keep it (renewals, changes already scheduled, their quantity) (HTTP 409)."""
+
+    code = "plan-archived"
+    title = "The plan is archived"
+
+
+class CouponIsArchived(Conflict):
+    """An archived coupon cannot be applied (at signup or to a subscription) from the
+    instant it was archived, and cannot be archived again; subscriptions that have it keep
+    it for as long as its duration runs (HTTP 409)."""
+
+    code = "coupon-archived"
+    title = "The coupon is archived"
+
+
 class EffectiveAtOutOfOrder(Conflict):
     code = "effective-at-out-of-order"
     title = "effective_at is earlier than the last event"

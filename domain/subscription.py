@@ -20,9 +20,9 @@ from uuid import UUID
 from . import billing_schedule, charges, corrections, invoicing, refunds, subscription_events
 from .base import LedgerAggregate
 from .billing_schedule import BillingSchedule
-from .catalog import CouponTerms, PlanTerms, check_trial_days
 from .charges import Charging, in_dunning
 from .corrections import Corrections
+from .coupons import CouponTerms
 from .errors import (
     CurrencyMismatch,
     EmptyChange,
@@ -47,6 +47,7 @@ from .lifecycle import (
     check_quantity,
 )
 from .periods import Interval, Period, period_boundary
+from .plans import PlanTerms, check_trial_days
 from .proration import ChangeNow, Proration, prorate_change
 from .refunds import Refunds
 from .time import as_utc, isoformat

@@ -80,3 +80,9 @@ def check_email(value: object) -> str:
     if not isinstance(value, str) or len(value) > MAX_EMAIL or not _EMAIL.fullmatch(value):
         raise InvalidInput("email must be an e-mail address such as ada@example.com")
     return value
+
+
+def email_key(email: str) -> str:
+    """An e-mail address as the ledger compares it: whole, ignoring case (Unicode case
+    folding), so ``Ada@Example.com`` finds ``ada@example.com``."""
+    return email.casefold()

@@ -1,9 +1,10 @@
 """Read model ``subscriptions``: the current state of every subscription, as the log says.
 
 One row per subscription, folded from its events: status, plan and price version, amount,
-quantity, current period, trial end, scheduled cancellation, coupon, and the position and
-effective time of the last event applied. The Kafka relay's compacted
-``subledger.subscriptions`` topic and subscription lists and filters read it.
+quantity, current period, trial end, scheduled cancellation, coupon, the position of its
+start (the order of ``GET /subscriptions``), and the position and effective time of the last
+event applied. ``GET /subscriptions`` selects from it (:mod:`.subscription_list`), with an
+index per filter.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ COLUMNS = (
     "subscription_id", "subscriber_id", "status", "plan_id", "plan_version", "tier", "amount",
     "currency", "interval", "quantity", "current_period_start", "current_period_end",
     "trial_end", "cancel_at", "canceled_at", "cancel_reason", "coupon_id", "started_at",
-    "position", "effective_at",
+    "started_position", "position", "effective_at",
 )
 TERMS = ("plan_id", "plan_version", "tier", "amount", "currency", "interval", "quantity")
 PERIOD = ("current_period_start", "current_period_end")
@@ -27,20 +28,23 @@ PERIOD = ("current_period_start", "current_period_end")
 
 class SubscriptionsModel:
     name = "subscriptions"
-    version = 1
+    version = 2
     tables = ("view_subscriptions",)
 
     def create(self, tx: ViewCursor) -> None:
-        columns = ", ".join(f"{c} TEXT" for c in COLUMNS[1:] if c not in ("plan_version", "amount", "quantity", "position"))
+        numbers = ("plan_version", "amount", "quantity", "started_position", "position")
+        columns = ", ".join(f"{c} TEXT" for c in COLUMNS[1:] if c not in numbers)
         tx.execute(
             "CREATE TABLE IF NOT EXISTS view_subscriptions (subscription_id TEXT PRIMARY KEY,"
             f" {columns}, plan_version INTEGER, amount BIGINT, quantity INTEGER,"
-            " position BIGINT NOT NULL)"
+            " started_position BIGINT NOT NULL, position BIGINT NOT NULL)"
         )
-        tx.execute("CREATE INDEX IF NOT EXISTS view_subscriptions_subscriber"
-                   " ON view_subscriptions (subscriber_id)")
-        tx.execute("CREATE INDEX IF NOT EXISTS view_subscriptions_status"
-                   " ON view_subscriptions (status)")
+        # Lists page in start order, each filter by its own index.
+        tx.execute("CREATE UNIQUE INDEX IF NOT EXISTS view_subscriptions_started"
+                   " ON view_subscriptions (started_position)")
+        for column in ("subscriber_id", "status", "plan_id", "currency"):
+            tx.execute(f"CREATE INDEX IF NOT EXISTS view_subscriptions_{column}"
+                       f" ON view_subscriptions ({column}, started_position)")
 
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
         """Fold a page in memory and write each touched subscription once."""
@@ -83,7 +87,7 @@ def fold(row: dict[str, Any] | None, envelope: dict[str, Any]) -> dict[str, Any]
             status=data["status"], trial_end=data["trial_end"],
             current_period_start=data["current_period_start"],
             current_period_end=data["current_period_end"],
-            started_at=envelope["effective_at"],
+            started_at=envelope["effective_at"], started_position=envelope["position"],
         )
     elif row is None:
         return None  # an event of a subscription this model never saw start: not ours

@@ -132,8 +132,12 @@ def build_api(
 
     ledger = ledger if ledger is not None else build_ledger(settings)
     views = ViewStore(settings)  # the reports' own connection
+    # A model stored in an older form is the projector's to drop and rebuild: creating its
+    # new indexes on the old table would fail.
+    models = [m for m in read_models(ledger)
+              if (stored := views.checkpoint(m.name)) is None or stored[1] == m.version]
     with views.creating_tables() as tx:
-        for model in read_models(ledger):
+        for model in models:
             model.create(tx)
     if projector is None:
         return create_app(settings, ledger, views=views)

@@ -24,7 +24,7 @@ from support.broker import TansuBroker
 from support.live import LiveServer
 from support.receiver import Receiver
 
-from subledger.bootstrap import build_api, build_ledger
+from subledger.bootstrap import build_api, build_ledger, build_projector
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
 from subledger.projections.store import ViewStore
@@ -182,6 +182,16 @@ def ledger_on(settings: Settings) -> Iterator[Callable[..., Ledger]]:
 def ledger(ledger_on: Callable[..., Ledger]) -> Ledger:
     """The ledger application on a fresh store."""
     return ledger_on()
+
+
+@pytest.fixture
+def projector(settings: Settings, ledger: Ledger) -> Iterator[Any]:
+    """The projection runner (every read model) over the ledger under test; tests run it
+    with ``projector.run_once()``."""
+    runner = build_projector(settings, ledger)
+    yield runner
+    runner.close()
+    runner.store.close()
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from subledger.commands.ledger import Ledger
@@ -23,6 +23,7 @@ from ..deps import (
     parse_cursor,
     path_id,
 )
+from ..inputs import EmailFilter, ReferenceFilter
 from ..requests import PaymentMethodIn, SubscriberIn, SubscriberPatch
 from ..schemas import EventList, SubscriberList, SubscriberOut
 from ..writes import respond
@@ -41,9 +42,17 @@ def register(body: SubscriberIn, ledger: LedgerDep,
 
 
 @router.get("/subscribers", response_model=SubscriberList)
-def list_subscribers(ledger: LedgerDep, _: PrincipalDep, limit: Limit = 100,
-                     cursor: Cursor = None) -> dict[str, Any]:
-    subscribers, next_cursor = ledger.subscribers.registered(parse_cursor(cursor), limit)
+def list_subscribers(
+    ledger: LedgerDep, _: PrincipalDep, limit: Limit = 100, cursor: Cursor = None,
+    email: Annotated[EmailFilter | None, Query(
+        description="only subscribers with this e-mail address, whole, in any case")] = None,
+    external_ref: Annotated[ReferenceFilter | None, Query(
+        description="only subscribers with this external reference, exactly")] = None,
+) -> dict[str, Any]:
+    """Subscribers in the order they registered; found by e-mail address or external
+    reference at once (the lookup is written with their events)."""
+    subscribers, next_cursor = ledger.subscribers.find(
+        email=email, external_ref=external_ref, after=parse_cursor(cursor), limit=limit)
     return {"items": [_body(ledger, s) for s in subscribers],
             "next_cursor": None if next_cursor is None else str(next_cursor)}
 

@@ -1,10 +1,11 @@
-"""Subscriptions and their lifecycle commands."""
+"""Subscriptions, lists of them, and their lifecycle commands."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from subledger.commands.writes import (
@@ -18,10 +19,24 @@ from subledger.commands.writes import (
 )
 from subledger.contract.bodies import subscription_body
 from subledger.domain.errors import SubscriberNotFound, SubscriptionNotFound
+from subledger.domain.lifecycle import STATUSES
+from subledger.projections.subscription_list import SubscriptionFilter, subscription_page
 
-from ..deps import IdempotencyKeyHeader, IdPath, LedgerDep, PrincipalDep, path_id
+from ..deps import (
+    Cursor,
+    IdempotencyKeyHeader,
+    IdPath,
+    LedgerDep,
+    Limit,
+    PrincipalDep,
+    UuidQuery,
+    ViewsDep,
+    parse_cursor,
+    path_id,
+)
+from ..inputs import Currency, EmailFilter, IdentifierFilter
 from ..requests import CancelIn, ChangeIn, CouponApplyIn, EffectiveIn, SubscriptionIn
-from ..schemas import SubscriptionOut
+from ..schemas import SubscriptionList, SubscriptionOut
 from ..writes import respond
 
 router = APIRouter(tags=["subscriptions"])
@@ -43,6 +58,33 @@ def start(subscriber_id: IdPath, body: SubscriptionIn, ledger: LedgerDep,
     `active` from now (or `effective_at`)."""
     command = StartSubscription(path_id(subscriber_id, SubscriberNotFound), **body.model_dump())
     return respond(principal, ledger, command, key)
+
+
+@router.get("/subscriptions", response_model=SubscriptionList)
+def list_subscriptions(
+    ledger: LedgerDep, views: ViewsDep, _: PrincipalDep,
+    status: Annotated[Literal[STATUSES] | None, Query(  # type: ignore[valid-type]
+        description="its status now")] = None,
+    plan_id: Annotated[IdentifierFilter | None, Query(description="the plan it is on now")] = None,
+    subscriber_id: UuidQuery = None,
+    email: Annotated[EmailFilter | None, Query(
+        description="its subscriber's e-mail address, whole, in any case")] = None,
+    currency: Annotated[Currency | None, Query(description="the currency it is billed in")] = None,
+    limit: Limit = 100, cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Subscriptions in the order they started, filtered by what they are now: the read
+    model selects (see `/readyz` for its lag) and each item is the subscription as
+    `GET /subscriptions/{id}` answers it, left out if it no longer meets the filters."""
+    ids = None if subscriber_id is None else [subscriber_id]
+    if email is not None:
+        owners = [str(i) for i in ledger.subscribers.ids_with_email(email)]
+        ids = owners if ids is None else [i for i in ids if i in owners]
+    wanted = SubscriptionFilter(status=status, plan_id=plan_id, currency=currency,
+                                subscriber_ids=ids)
+    found, next_cursor = subscription_page(views, wanted, parse_cursor(cursor), limit)
+    bodies = [subscription_body(ledger.subscriptions.get(UUID(i))) for i in found]
+    return {"items": [body for body in bodies if wanted.matches(body)],
+            "next_cursor": None if next_cursor is None else str(next_cursor)}
 
 
 @router.get("/subscriptions/{subscription_id}", response_model=SubscriptionOut)

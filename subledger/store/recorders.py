@@ -3,7 +3,8 @@
 ``Application.save(..., idempotency=IdempotencyRecord, subscriber_links=[...])`` reaches
 ``_insert_events`` below inside the transaction that appends the events, so an idempotency
 answer is stored if and only if its events are, and a second request with the same key
-fails that whole transaction on the table's primary key.
+fails that whole transaction on the table's primary key. The subscriber lookup
+(:mod:`.subscriber_lookup`) is written the same way.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.persistence import Mapper, Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from psycopg.sql import SQL, Identifier
 
+from . import subscriber_lookup as lookup
 from .postgres import OneAttempt
 from .records import IdempotencyRecord, SubscriberLink
 
@@ -26,6 +28,10 @@ def _side_table_names(events_table_name: str) -> tuple[str, str, str, str, str, 
     prefix = events_table_name.removesuffix("_events")
     return (f"{prefix}_idempotency", f"{prefix}_subscriber_streams", f"{prefix}_billing_due",
             f"{prefix}_charges", f"{prefix}_documents", f"{prefix}_migrations")
+
+
+def _lookup_table_name(events_table_name: str) -> str:
+    return f"{events_table_name.removesuffix('_events')}_subscriber_lookup"
 
 
 class LedgerPostgresRecorder(OneAttempt, PostgresApplicationRecorder):
@@ -48,6 +54,9 @@ class LedgerPostgresRecorder(OneAttempt, PostgresApplicationRecorder):
         self._idem = SQL("{}.{}").format(schema, Identifier(self.idempotency_table))
         self._streams = SQL("{}.{}").format(schema, Identifier(self.streams_table))
         self._events = SQL("{}.{}").format(schema, Identifier(self.events_table_name))
+        self.lookup = lookup.LookupStatements(
+            _lookup_table_name(events_table_name), self.events_table_name, postgres=True,
+            schema=self.datastore.schema)
         self.sql_create_statements.extend([
             SQL(
                 "CREATE TABLE IF NOT EXISTS {} ("
@@ -144,6 +153,7 @@ class LedgerPostgresRecorder(OneAttempt, PostgresApplicationRecorder):
                 (charge_id, subscription_id),
             )
         self._insert_documents(curs, kwargs.get("document_links") or ())
+        lookup.write(curs, self.lookup, kwargs.get("subscriber_keys") or ())
         super()._insert_events(curs, stored_events, **kwargs)
 
     def _insert_documents(self, curs: Any, links: Sequence[tuple[str, UUID]]) -> None:
@@ -151,6 +161,16 @@ class LedgerPostgresRecorder(OneAttempt, PostgresApplicationRecorder):
             curs.executemany(
                 SQL("INSERT INTO {} (document_id, subscription_id) VALUES (%s, %s)"
                     " ON CONFLICT DO NOTHING").format(self._documents), list(links))
+
+    def ensure_subscriber_lookup(self, mapper: Mapper[UUID]) -> None:
+        """The subscriber lookup, created and filled from the log if this store has none."""
+        lookup.ensure_postgres(self.datastore, self.lookup, mapper)
+
+    def select_subscribers(self, *, email: str | None, external_ref: str | None, after: int,
+                           limit: int) -> list[tuple[int, UUID]]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            return lookup.select(curs, self.lookup, email=email, external_ref=external_ref,
+                                 after=after, limit=limit)
 
     def select_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
@@ -257,6 +277,8 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         super().__init__(datastore, events_table_name)
         (self.idempotency_table, self.streams_table, self.due_table, self.charges_table,
          self.documents_table, self.migrations_table) = _side_table_names(events_table_name)
+        self.lookup = lookup.LookupStatements(
+            _lookup_table_name(events_table_name), events_table_name, postgres=False)
 
     def construct_create_table_statements(self) -> list[str]:
         idem, streams, due, charges, documents, migrations = _side_table_names(self.events_table_name)
@@ -309,6 +331,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 (charge_id, subscription_id.hex),
             )
         self._insert_documents(c, kwargs.get("document_links") or ())
+        lookup.write(c, self.lookup, kwargs.get("subscriber_keys") or ())
         return super()._insert_events(c, stored_events, **kwargs)
 
     def _insert_documents(self, c: Any, links: Sequence[tuple[str, UUID]]) -> None:
@@ -333,6 +356,16 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             self._insert_documents(c, links)
             c.execute(f"INSERT OR IGNORE INTO {self.migrations_table} (name, applied_at)"
                       " VALUES (?, ?)", (name, datetime.now(UTC).isoformat()))
+
+    def ensure_subscriber_lookup(self, mapper: Mapper[UUID]) -> None:
+        """The subscriber lookup, created and filled from the log if this store has none."""
+        lookup.ensure_sqlite(self.datastore, self.lookup, mapper)
+
+    def select_subscribers(self, *, email: str | None, external_ref: str | None, after: int,
+                           limit: int) -> list[tuple[int, UUID]]:
+        with self.datastore.transaction(commit=False) as c:
+            return lookup.select(c, self.lookup, email=email, external_ref=external_ref,
+                                 after=after, limit=limit)
 
     def select_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
         with self.datastore.transaction(commit=False) as c:

@@ -25,3 +25,13 @@ class SubscriberLink:
 
     subscriber_id: UUID
     aggregate_id: UUID
+
+
+@dataclass(frozen=True)
+class SubscriberKeys:
+    """What a subscriber is found by: their e-mail address as compared (case-folded, see
+    ``subledger.domain.text.email_key``) and their external reference."""
+
+    subscriber_id: UUID
+    email_key: str
+    external_ref: str | None

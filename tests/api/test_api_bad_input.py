@@ -358,9 +358,10 @@ def test_a_bad_page_size_cursor_or_position_is_a_422_problem(http: httpx.Client,
 
 
 def test_an_unknown_route_or_method_is_a_problem(http: httpx.Client) -> None:
-    assert_refused(http, [("GET", "/no-such-route", {}), ("POST", "/subscriptions", {"json": {}})],
+    assert_refused(http, [("GET", "/no-such-route", {}), ("POST", "/charges", {"json": {}})],
                    404, "route-not-found")
-    assert_refused(http, [("DELETE", "/plans", {}), ("PUT", "/plans", {"json": {}})],
+    assert_refused(http, [("DELETE", "/plans", {}), ("PUT", "/plans", {"json": {}}),
+                          ("POST", "/subscriptions", {"json": {}})],
                    405, "method-not-allowed")
 
 

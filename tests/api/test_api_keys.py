@@ -61,6 +61,7 @@ def test_a_reader_may_read_but_not_write(http: httpx.Client) -> None:
         ("POST", "/subscribers", {"email": "ada@example.com", "name": "Ada"}),
         ("POST", "/plans/basic-m/prices", {"amount": 2100}),
         ("POST", "/coupons", {"coupon_id": "C", "percent_off": "5", "duration": "once"}),
+        ("POST", "/plans/basic-m/archive", {}),
     ]
     for method, path, body in writes:
         assert_problem(http.request(method, path, json=body, headers=READER), 403, "forbidden")
@@ -79,7 +80,10 @@ def test_a_writer_may_write_with_a_bearer_token_or_an_x_api_key_header(http: htt
                            headers={"X-API-Key": "k2"})
     assert subscriber.status_code == 201, subscriber.text
     assert http.get("/plans/basic-m", headers={"X-API-Key": "k1"}).json() == created.json()
-    assert [e["type"] for e in api_events_as(http, READER)] == ["PlanCreated", "SubscriberRegistered"]
+    archived = http.post("/plans/basic-m/archive", headers=WRITER)
+    assert archived.status_code == 200, archived.text
+    assert [e["type"] for e in api_events_as(http, READER)] == [
+        "PlanCreated", "SubscriberRegistered", "PlanArchived"]
 
 
 def test_health_and_readiness_need_no_key(http: httpx.Client) -> None:

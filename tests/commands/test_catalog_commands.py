@@ -11,8 +11,8 @@ import pytest
 from support.factories import utc
 from support.ledger import CARD, add_coupon, add_plan, add_subscriber, log_types
 
-from subledger.domain.catalog import Plan
 from subledger.domain.errors import CouponAlreadyExists, PlanAlreadyExists, PlanNotFound
+from subledger.domain.plans import Plan
 
 JAN_31 = utc(2026, 1, 31)
 

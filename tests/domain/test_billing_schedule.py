@@ -22,9 +22,10 @@ from support.factories import (
     utc,
 )
 
-from subledger.domain.catalog import CouponTerms, PlanTerms
+from subledger.domain.coupons import CouponTerms
 from subledger.domain.errors import DomainError
 from subledger.domain.lifecycle import CANCELED
+from subledger.domain.plans import PlanTerms
 from subledger.domain.subscription import Subscription
 
 PLANS = [

@@ -8,14 +8,7 @@ from typing import Any
 import pytest
 from support.factories import RECORDED_AT, create_coupon, create_plan, utc
 
-from subledger.domain.catalog import (
-    Coupon,
-    CouponTerms,
-    Plan,
-    PlanTerms,
-    coupon_aggregate_id,
-    plan_aggregate_id,
-)
+from subledger.domain.coupons import Coupon, CouponTerms, coupon_aggregate_id
 from subledger.domain.errors import (
     AmountOutOfBounds,
     DomainError,
@@ -25,6 +18,7 @@ from subledger.domain.errors import (
     UnknownCurrency,
 )
 from subledger.domain.periods import Interval
+from subledger.domain.plans import Plan, PlanTerms, plan_aggregate_id
 
 # -- plans -----------------------------------------------------------------------------------
 

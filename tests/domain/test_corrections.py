@@ -265,7 +265,7 @@ def test_a_credit_note_names_an_existing_line_and_an_amount_above_zero(lines: An
 def test_a_discount_line_is_not_creditable_and_a_full_note_credits_the_total() -> None:
     from decimal import Decimal
 
-    from subledger.domain.catalog import CouponTerms
+    from subledger.domain.coupons import CouponTerms
     sub = start_subscription(plan_terms(amount=3000), at=START, trial_days=3)
     sub.apply_coupon(CouponTerms("half", Decimal(50), None, None, "forever", None),
                      **_at(sub, utc(2026, 3, 2)))

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.factories import RECORDED_AT, SUBSCRIBER_ID, pay_ok, plan_terms, utc
 
-from subledger.domain.catalog import CouponTerms
+from subledger.domain.coupons import CouponTerms
 from subledger.domain.invoicing import (
     DISCOUNT,
     RECURRING,

@@ -13,7 +13,7 @@ import pytest
 from support.factories import RECORDED_AT, SUBSCRIBER_ID, pay_declined, pay_ok, plan_terms, utc
 
 from subledger.contract.envelope import to_envelope
-from subledger.domain.catalog import CouponTerms
+from subledger.domain.coupons import CouponTerms
 from subledger.domain.money import round_minor
 from subledger.domain.movements import movements
 from subledger.domain.mrr import (

@@ -24,7 +24,7 @@ from support.factories import (
 )
 
 from subledger.domain.billing_schedule import ChargesDue
-from subledger.domain.catalog import CouponTerms
+from subledger.domain.coupons import CouponTerms
 from subledger.domain.errors import (
     CurrencyMismatch,
     DomainError,

@@ -27,7 +27,6 @@ from support.factories import (
     state,
 )
 
-from subledger.domain.catalog import PlanTerms
 from subledger.domain.charges import Payer
 from subledger.domain.errors import DomainError
 from subledger.domain.lifecycle import (
@@ -40,6 +39,7 @@ from subledger.domain.lifecycle import (
     TRIALING,
 )
 from subledger.domain.periods import nth_period
+from subledger.domain.plans import PlanTerms
 from subledger.domain.subscription import Subscription
 
 USD_PLANS = [

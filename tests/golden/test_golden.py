@@ -89,7 +89,7 @@ def _ok(response: Any, status: int = 200) -> Any:
 
 def _every_other_kind(client: TestClient, clock: _Clock, projector: Any) -> None:
     """Commands of the kinds the demo does not make (or not in a book this small), then
-    March closed and corrected."""
+    March closed and corrected, then a plan and a coupon archived."""
     clock.now = CLOSE_AT
     _ok(client.post("/plans/basic-m/prices", json={"amount": 2100}), 201)
     who = _ok(client.post("/subscribers", json={"email": "g@example.com", "name": "Grace",
@@ -129,6 +129,10 @@ def _every_other_kind(client: TestClient, clock: _Clock, projector: Any) -> None
                     json={"plan_id": "platinum-m", "effective_at": "2026-03-10T00:00:00Z"}), 201)
     _ok(client.post("/billing/run", json={"until": "2026-07-03T09:00:00Z"}))
     projector.run_once()
+    # Archives change no figure; made after the last projection, the reports' positions
+    # stay where they were.
+    _ok(client.post("/plans/basic-y/archive"))
+    _ok(client.post("/coupons/FIRST5/archive"))
 
 
 def _all_pages(client: TestClient, path: str, params: dict[str, str]) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""Fixtures of the read-side tests: a projector over the ledger under test, and an HTTP
-client of an API that reads its views."""
+"""Fixtures of the read-side tests: an HTTP client of an API that reads the views of the
+projector under test (``projector`` is shared: tests/conftest.py), and the Kafka relay."""
 
 from __future__ import annotations
 
@@ -10,15 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from subledger.bootstrap import build_api, build_projector, build_relay
-
-
-@pytest.fixture
-def projector(settings: Any, ledger: Any) -> Iterator[Any]:
-    runner = build_projector(settings, ledger)
-    yield runner
-    runner.close()
-    runner.store.close()
+from subledger.bootstrap import build_api, build_relay
 
 
 @pytest.fixture

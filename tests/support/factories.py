@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from subledger.domain.catalog import Coupon, Plan, PlanTerms
 from subledger.domain.charges import ChargeIntent, ChargeOutcome, Payer
+from subledger.domain.coupons import Coupon
 from subledger.domain.periods import Interval
+from subledger.domain.plans import Plan, PlanTerms
 from subledger.domain.subscription import Subscription
 
 RECORDED_AT = datetime(2030, 1, 1, tzinfo=UTC)

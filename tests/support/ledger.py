@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
 
 from .factories import utc
 
@@ -181,3 +183,26 @@ def comparable_log(ledger: Any) -> list[tuple[str, str, str, Any]]:
 def ids_in_log(ledger: Any, event_type: str, field: str) -> list[str]:
     """The value of ``data[field]`` of every event of ``event_type`` in the log."""
     return [e["data"][field] for e in log_envelopes(ledger) if e["type"] == event_type]
+
+
+V1_TOPIC = "subledger.domain.subscriber:Subscriber.SubscriberDetailsChanged"
+V1_STORED_STATE = (
+    b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-11-25T06:55:33.384878+00:00"},'
+    b'"effective_at":{"_type_":"datetime_iso","_data_":"2026-02-01T00:00:00+00:00"},'
+    b'"changed":["external_ref","name"],"email":null,"name":"Ada L","external_ref":null}'
+)
+"""The exact state the version-1 code of ``SubscriberDetailsChanged`` stored for "name ->
+Ada L, external_ref removed" (captured from it before version 2)."""
+
+
+def store_v1_details_change(ledger: Any) -> UUID:
+    """A subscriber registered, then renamed with their external_ref removed by the
+    version-1 code: that second event written to the store as the old code wrote it."""
+    subscriber = ledger.subscribers.register(
+        email="ada@example.com", name="Ada", external_ref="crm-1",
+        effective_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    ledger.recorder.insert_events([StoredEvent(
+        originator_id=subscriber.id, originator_version=2, topic=V1_TOPIC, state=V1_STORED_STATE,
+    )])
+    return subscriber.id
