@@ -24,6 +24,7 @@ from subledger.domain.errors import (
     GatewayUnavailableError,
     SubscriptionNotFound,
 )
+from subledger.domain.previews import caught_up
 from subledger.domain.refunds import RefundIntent
 from subledger.domain.subscription import Subscription
 from subledger.store import SubscriberLink
@@ -44,11 +45,6 @@ its outcome (a charge id, a refund id, or nothing)."""
 def load_subscription(store: LedgerStore, subscription_id: UUID) -> Subscription:
     return store.load(subscription_id, Subscription,
                       SubscriptionNotFound(f"no subscription {subscription_id}"))
-
-
-def _assume_paid(intent: ChargeIntent) -> ChargeOutcome:
-    """The payer of a probe: every due charge succeeds (see :meth:`Settlement.decide`)."""
-    return ChargeOutcome(True, None, None)
 
 
 @dataclass(frozen=True)
@@ -191,9 +187,7 @@ class Settlement:
 
         The decision is tried first on a copy, with every due charge assumed paid, so that
         a command refused for its input appends nothing, not even what was due."""
-        probe = copy.deepcopy(subscription)
-        probe.advance_to(effective, recorded_at=now, pay=_assume_paid)
-        decide(probe, effective, now)
+        decide(caught_up(subscription, effective, recorded_at=now), effective, now)
         subscription = self._settle_before(subscription, effective, now)
         outcome = decide(subscription, effective, now)
         settled = self.settle(subscription, effective, now, decision=Decision(
