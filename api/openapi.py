@@ -84,7 +84,9 @@ def _operation(operation: dict[str, Any], route: APIRoute, method: str, *, secur
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)  # the framework's own, for an error it never answers as such
     for status in sorted(_problems(route, method, guarded)):
-        responses[str(status)] = {"description": REASONS[status],
+        # A route that declares a problem of its own says when it answers it.
+        said = responses.get(str(status), {}).get("description") if status in _declared(route) else None
+        responses[str(status)] = {"description": said or REASONS[status],
                                   "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
 
 
@@ -111,4 +113,10 @@ def _problems(route: APIRoute, method: str, guarded: bool) -> set[int]:
         found |= {400, 413, 415}
     if method in WRITES and not meta:
         found |= {400, 409}
-    return found
+    return found | _declared(route)
+
+
+def _declared(route: APIRoute) -> set[int]:
+    """The problem statuses a route declares itself (``responses=``): those its state can
+    cause where its shape does not show them, such as a 409 of a read."""
+    return {int(status) for status in route.responses if int(status) in REASONS}

@@ -50,9 +50,15 @@ class Body:
         return {field.name: field.schema for field in self.fields}
 
     def model(self) -> type[BaseModel]:
-        """The HTTP response model (documentation of what the route answers)."""
-        definitions: dict[str, Any] = {f.name: (f.python, ...) for f in self.fields}
-        return create_model(self.name, **definitions)
+        """The HTTP response model (documentation of what the route answers); one class per
+        body, so a body nested in another is the same schema in the OpenAPI document."""
+        if self.name not in _MODELS:
+            definitions: dict[str, Any] = {f.name: (f.python, ...) for f in self.fields}
+            _MODELS[self.name] = create_model(self.name, **definitions)
+        return _MODELS[self.name]
+
+
+_MODELS: dict[str, type[BaseModel]] = {}
 
 
 def _time(value: Any) -> str | None:
