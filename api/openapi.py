@@ -83,9 +83,10 @@ def _operation(operation: dict[str, Any], route: APIRoute, method: str, *, secur
         operation["security"] = []
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)  # the framework's own, for an error it never answers as such
+    declared = _declared(route)
     for status in sorted(_problems(route, method, guarded)):
-        # A route that declares a problem of its own says when it answers it.
-        said = responses.get(str(status), {}).get("description") if status in _declared(route) else None
+        # A problem the route declares itself is described as the route says.
+        said = responses[str(status)].get("description") if status in declared else None
         responses[str(status)] = {"description": said or REASONS[status],
                                   "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
 
@@ -119,4 +120,5 @@ def _problems(route: APIRoute, method: str, guarded: bool) -> set[int]:
 def _declared(route: APIRoute) -> set[int]:
     """The problem statuses a route declares itself (``responses=``): those its state can
     cause where its shape does not show them, such as a 409 of a read."""
-    return {int(status) for status in route.responses if int(status) in REASONS}
+    return {int(status) for status in route.responses
+            if str(status).isdigit() and int(status) in REASONS}

@@ -173,7 +173,7 @@ def aggregate_mrr(sub: Subscription, instant: datetime) -> Fraction:
             percent_off=None if coupon["percent_off"] is None
             else exact(coupon["percent_off"], "percent_off"),
             amount_off=coupon["amount_off"], duration=coupon["duration"],
-            ends_at=coupon["ends_at"], event_id=""),
+            ends_at=coupon["ends_at"], event_id=""),  # no movement is derived from it
         as_of=sub.last_effective_at,
     )
     return mrr_at(state, instant)

@@ -1,7 +1,7 @@
 """A preview's guarantee, under random histories (``support.histories``): the invoice a
 change is previewed to issue is the one it then issues, and the upcoming invoice is the one
 the billing clock then issues at its due instant; a change refused is refused by its preview
-with the same error.
+with the same error; the MRR it shows is the MRR the events fold to.
 
 The real runs take every charge to the subscriber's card, which may decline. A preview
 assumes each charge paid, so the one difference a card can make is the dunning's end: an
@@ -27,8 +27,10 @@ from support.histories import (
     signup_instants,
 )
 
+from subledger.contract.envelope import to_envelope
 from subledger.domain.errors import DomainError, NoUpcomingInvoice
 from subledger.domain.invoicing import InvoiceIssued
+from subledger.domain.mrr import aggregate_mrr, fold_subscription, mrr_at
 from subledger.domain.previews import (
     CLOCK_REASONS,
     InvoicePreview,
@@ -128,3 +130,18 @@ def assert_next_clock_invoice(sub: Subscription, expected: InvoicePreview | None
     invoices = clock_invoices(made)
     event(f"upcoming: {expected.reason if expected is not None else 'none'}")
     assert issued(invoices[0] if invoices else None) == issued(expected)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**histories, later=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=400)))
+def test_the_mrr_of_a_subscription_decided_on_is_the_mrr_its_events_fold_to(
+    signup: datetime, terms: Any, trial_days: int | None, steps: list[tuple[Any, ...]],
+    later: timedelta,
+) -> None:
+    history = play(signup, terms, trial_days, steps)
+    state = None
+    for position, recorded in enumerate(history.events, start=1):
+        state = fold_subscription(state, to_envelope(position, recorded))
+    assert state is not None
+    at = history.now + later
+    assert aggregate_mrr(history.subscription, at) == mrr_at(state, at)
