@@ -2,9 +2,9 @@
 
 Each concern is a small service (``catalog``, ``subscribers``, ``subscriptions``,
 ``settlement``, ``payments``, ``corrections``, ``periods``), sharing one unit of work (``store``); every
-command is load -> decide -> save in one transaction; ``previews`` runs a command on a copy
-and saves nothing. :meth:`Ledger.execute` runs a write
-(:mod:`.writes`) under its idempotency key: the one way every entry point writes.
+command is load -> decide -> save in one transaction (``previews`` runs one on a copy and
+saves nothing). :meth:`Ledger.execute` runs a write (:mod:`.writes`) under its idempotency
+key: the one way every entry point writes.
 """
 
 from __future__ import annotations
