@@ -149,7 +149,8 @@ def create_app(
             "Every write appends events to an immutable log. Amounts are integer minor "
             "units; times are ISO-8601 UTC. Errors are RFC 9457 problem documents whose "
             "`type` is `/problems/<code>`. Every write accepts an `Idempotency-Key` header "
-            "and an optional `effective_at`."
+            "and an optional `effective_at`. A preview (`POST .../preview`) is not a write: "
+            "it appends nothing and takes no `Idempotency-Key`."
         ),
     )
     app.state.settings = settings

@@ -92,8 +92,11 @@ def _operation(operation: dict[str, Any], route: APIRoute, method: str, *, secur
         for status, response in responses.items():
             if status.startswith("2"):
                 response["headers"] = REPLAYED
+    declared = _declared(route)
     for status in sorted(_problems(route, method, guarded)):
-        responses[str(status)] = {"description": REASONS[status],
+        # A problem the route declares itself is described as the route says.
+        said = responses[str(status)].get("description") if status in declared else None
+        responses[str(status)] = {"description": said or REASONS[status],
                                   "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
 
 
@@ -120,4 +123,11 @@ def _problems(route: APIRoute, method: str, guarded: bool) -> set[int]:
         found |= {400, 413, 415}
     if method in WRITES and not meta:
         found |= {400, 409}
-    return found
+    return found | _declared(route)
+
+
+def _declared(route: APIRoute) -> set[int]:
+    """The problem statuses a route declares itself (``responses=``): those its state can
+    cause where its shape does not show them, such as a 409 of a read."""
+    return {int(status) for status in route.responses
+            if str(status).isdigit() and int(status) in REASONS}

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from subledger.contract.bodies import CHARGE, COUPON, PLAN, SUBSCRIBER, SUBSCRIPTION
+from subledger.contract.preview_bodies import CHANGE_PREVIEW, INVOICE_PREVIEW
 
 from .problems import ProblemType
 
@@ -19,6 +20,8 @@ CouponOut = COUPON.model()
 SubscriberOut = SUBSCRIBER.model()
 SubscriptionOut = SUBSCRIPTION.model()
 ChargeOut = CHARGE.model()
+ChangePreviewOut = CHANGE_PREVIEW.model()
+InvoicePreviewOut = INVOICE_PREVIEW.model()
 
 
 class RefundOut(BaseModel):

@@ -2,8 +2,9 @@
 
 Each concern is a small service (``catalog``, ``subscribers``, ``subscriptions``,
 ``settlement``, ``payments``, ``corrections``, ``periods``), sharing one unit of work (``store``); every
-command is load -> decide -> save in one transaction. :meth:`Ledger.execute` runs a write
-(:mod:`.writes`) under its idempotency key: the one way every entry point writes.
+command is load -> decide -> save in one transaction (``previews`` runs one on a copy and
+saves nothing). :meth:`Ledger.execute` runs a write (:mod:`.writes`) under its idempotency
+key: the one way every entry point writes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .gateways.sandbox import SandboxGateway
 from .idempotency import Answer, IdempotencyGuard, IdempotencyKey
 from .payments import Payments
 from .periods import Periods
+from .previews import Previews
 from .settlement import Settlement
 from .store import Clock, LedgerStore, system_clock
 from .subscribers import Subscribers
@@ -57,6 +59,7 @@ class Ledger(Application):
         self.payments = Payments(self.store, self.settlement, self.gateways)
         self.periods = Periods(self.store)
         self.corrections = Corrections(self.store, self.settlement)
+        self.previews = Previews(self.store, self.subscriptions)
         self.idempotency = IdempotencyGuard(self.store.find_idempotency)
 
     def construct_env(self, name: str, env: Any = None) -> Environment:

@@ -25,6 +25,7 @@ from subledger.domain.charges import (
     ChargeOutcome,
     Dunning,
     Payer,
+    assume_paid,
 )
 from subledger.domain.errors import (
     ConcurrentModification,
@@ -54,13 +55,8 @@ def load_subscription(store: LedgerStore, subscription_id: UUID) -> Subscription
                       SubscriptionNotFound(f"no subscription {subscription_id}"))
 
 
-def _assume_paid(intent: ChargeIntent) -> ChargeOutcome:
-    """A payer of a probe: every due charge succeeds (see :meth:`Settlement.decide`)."""
-    return ChargeOutcome(True, None, None)
-
-
 def _assume_declined(intent: ChargeIntent) -> ChargeOutcome:
-    """The other payer of a probe: every due charge is declined."""
+    """The other payer of a probe (beside :func:`assume_paid`): every due charge is declined."""
     return ChargeOutcome(False, None, None, "declined")
 
 
@@ -221,7 +217,7 @@ class Settlement:
         """Refuse, before anything is appended, a command that would be refused however the
         charges due before it turn out (see :meth:`decide`)."""
         refusals: list[Conflict] = []
-        for assumed in (_assume_paid, _assume_declined):
+        for assumed in (assume_paid, _assume_declined):
             asked: list[ChargeIntent] = []
 
             def pay(intent: ChargeIntent, assumed: Payer = assumed,

@@ -59,6 +59,12 @@ class Subscriptions:
         when: str = "now", effective_at: datetime | None = None,
         idempotency: IdempotentRequest | None = None,
     ) -> Subscription:
+        decide = self.change_decision(plan_id=plan_id, quantity=quantity, when=when)
+        return self._decide(subscription_id, effective_at, idempotency, decide)
+
+    def change_decision(self, *, plan_id: str | None, quantity: int | None, when: str) -> Decide:
+        """The decision of a change (the plan it names is resolved now: an unknown one is
+        refused before anything is loaded); its preview runs the same one."""
         plan = self.catalog.plan_reference(plan_id) if plan_id is not None else None
 
         def decide(sub: Subscription, effective: datetime, now: datetime) -> None:
@@ -66,7 +72,7 @@ class Subscriptions:
             sub.change(terms=terms, quantity=quantity, when=when, effective_at=effective,
                        recorded_at=now)
 
-        return self._decide(subscription_id, effective_at, idempotency, decide)
+        return decide
 
     def cancel(
         self, subscription_id: UUID, *, when: str = "now", at: datetime | None = None,
@@ -115,11 +121,18 @@ class Subscriptions:
 
         return self._decide(subscription_id, effective_at, idempotency, decide)
 
-    def _decide(self, subscription_id: UUID, effective_at: datetime | None,
-                idempotency: IdempotentRequest | None, decide: Decide) -> Subscription:
+    def command_at(self, subscription_id: UUID,
+                   effective_at: datetime | None) -> tuple[Subscription, datetime, datetime]:
+        """The subscription a command is on, and the command's (effective_at, recorded_at),
+        refused if effective_at is earlier than the subscription's last event."""
         subscription = self.get(subscription_id)
         # The clock is read after loading: a default effective_at is then never earlier than
         # the last event of the version loaded, and losing a race is a concurrent change.
         effective, now = self.store.times(effective_at)
         subscription.check_effective_at(effective)
+        return subscription, effective, now
+
+    def _decide(self, subscription_id: UUID, effective_at: datetime | None,
+                idempotency: IdempotentRequest | None, decide: Decide) -> Subscription:
+        subscription, effective, now = self.command_at(subscription_id, effective_at)
         return self.settlement.decide(subscription, effective, now, decide, idempotency)[0]

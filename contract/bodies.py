@@ -53,9 +53,15 @@ class Body:
     def model(self) -> type[BaseModel]:
         """The HTTP response model (documentation of what the route answers), showing each
         field's own JSON Schema: a client generated from the OpenAPI document then reads ids
-        as UUIDs and times as instants, as the path parameters and the topics have them."""
-        definitions: dict[str, Any] = {f.name: (_published(f), ...) for f in self.fields}
-        return create_model(self.name, **definitions)
+        as UUIDs and times as instants, as the path parameters and the topics have them. One
+        class per body, so a body nested in another is the same schema in the document."""
+        if self.name not in _MODELS:
+            definitions: dict[str, Any] = {f.name: (_published(f), ...) for f in self.fields}
+            _MODELS[self.name] = create_model(self.name, **definitions)
+        return _MODELS[self.name]
+
+
+_MODELS: dict[str, type[BaseModel]] = {}
 
 
 def _published(field: Field) -> Any:

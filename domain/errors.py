@@ -205,6 +205,15 @@ class SubscriptionRequired(Conflict):
     title = "Name one of the subscriber's subscriptions"
 
 
+class NoUpcomingInvoice(Conflict):
+    """The billing clock will issue no more invoices to this subscription: it is canceled,
+    paused (nothing is invoiced until it is resumed), or to be canceled before its next
+    renewal or the end of its trial."""
+
+    code = "no-upcoming-invoice"
+    title = "The subscription has no upcoming invoice"
+
+
 class PlanAlreadyExists(Conflict):
     code = "plan-already-exists"
     title = "A plan with this id already exists"

@@ -161,6 +161,24 @@ def mrr_at(state: SubscriptionMrr, instant: datetime) -> Fraction:
     return price / state.interval.months
 
 
+def aggregate_mrr(sub: Subscription, instant: datetime) -> Fraction:
+    """A subscription aggregate's MRR at ``instant``: :func:`mrr_at` of the state its
+    events fold to (for a subscription that is decided on, not read from envelopes)."""
+    coupon = sub.coupon
+    state = SubscriptionMrr(
+        subscription_id=str(sub.id), subscriber_id=str(sub.subscriber_id), status=sub.status,
+        amount=sub.amount, quantity=sub.quantity, interval=sub.interval, currency=sub.currency,
+        coupon=None if coupon is None else Coupon(
+            coupon_id=coupon["coupon_id"],
+            percent_off=None if coupon["percent_off"] is None
+            else exact(coupon["percent_off"], "percent_off"),
+            amount_off=coupon["amount_off"], duration=coupon["duration"],
+            ends_at=coupon["ends_at"], event_id=""),  # no movement is derived from it
+        as_of=sub.last_effective_at,
+    )
+    return mrr_at(state, instant)
+
+
 def change_points(state: SubscriptionMrr) -> list[datetime]:
     """Instants after ``state.as_of`` where the subscription's MRR changes with no event of
     its own, if no event comes first: the end of a ``repeating`` coupon that discounts it.

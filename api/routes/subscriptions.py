@@ -18,6 +18,7 @@ from subledger.commands.writes import (
     StartSubscription,
 )
 from subledger.contract.bodies import subscription_body
+from subledger.contract.preview_bodies import change_preview_body, invoice_preview_body
 from subledger.domain.errors import SubscriberNotFound, SubscriptionNotFound
 from subledger.domain.lifecycle import STATUSES
 from subledger.projections.subscription_list import SubscriptionFilter, subscription_page
@@ -36,7 +37,7 @@ from ..deps import (
 )
 from ..inputs import Currency, EmailFilter, IdentifierFilter
 from ..requests import CancelIn, ChangeIn, CouponApplyIn, EffectiveIn, SubscriptionIn
-from ..schemas import SubscriptionList, SubscriptionOut
+from ..schemas import ChangePreviewOut, InvoicePreviewOut, SubscriptionList, SubscriptionOut
 from ..writes import respond
 
 router = APIRouter(tags=["subscriptions"])
@@ -137,3 +138,40 @@ def apply_coupon(subscription_id: IdPath, body: CouponApplyIn, ledger: LedgerDep
     """Apply a coupon (replacing any current one); it stays across plan changes."""
     command = ApplyCoupon(_id(subscription_id), **body.model_dump())
     return respond(principal, ledger, command, key)
+
+
+# -- previews: what a change would cost, and the next invoice; they append nothing ---------
+
+Responses = dict[int | str, dict[str, Any]]
+PREVIEW_REFUSED: Responses = {409: {"description": (
+    "The change would be refused by a rule of the ledger's state (the problem the change"
+    " itself would answer): a lifecycle rule, or an effective_at earlier than the"
+    " subscription's last event")}}
+NO_UPCOMING: Responses = {409: {"description": (
+    "`no-upcoming-invoice`: the subscription is canceled, paused, or to be canceled before"
+    " the billing clock invoices it again")}}
+
+
+@router.post("/subscriptions/{subscription_id}/change/preview", response_model=ChangePreviewOut,
+             responses=PREVIEW_REFUSED)
+def preview_change(subscription_id: IdPath, body: ChangeIn, ledger: LedgerDep,
+                   _: PrincipalDep) -> dict[str, Any]:
+    """What `POST /subscriptions/{id}/change` with the same body would do, appending
+    nothing: the invoice it would issue at `effective_at` (the proration lines, or for a new
+    interval the credit and the new period whole; null at `period_end`), the subscription
+    after it, its MRR before and after, and the next invoice the billing clock would issue
+    (for `period_end`, the renewal on the new terms). Computed by the code that issues
+    invoices, every charge falling due assumed paid; a change the ledger would refuse is
+    refused with the same problem. Takes no `Idempotency-Key`: it records nothing."""
+    preview = ledger.previews.change(_id(subscription_id), **body.model_dump())
+    return change_preview_body(preview)
+
+
+@router.get("/subscriptions/{subscription_id}/upcoming-invoice", response_model=InvoicePreviewOut,
+            responses=NO_UPCOMING)
+def upcoming_invoice(subscription_id: IdPath, ledger: LedgerDep, _: PrincipalDep) -> dict[str, Any]:
+    """The next invoice the billing clock will issue (a renewal or the trial's conversion),
+    at its due instant (past if the clock has not run since): its lines, the coupon's
+    discount in force then, the credit balance it takes, and the amount due, every charge
+    falling due before it assumed paid. 409 `no-upcoming-invoice` when there is none."""
+    return invoice_preview_body(ledger.previews.upcoming_invoice(_id(subscription_id)))

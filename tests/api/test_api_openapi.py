@@ -19,6 +19,7 @@ CORE_ROUTES = {
     ("POST", "/subscriptions/{}/change"), ("POST", "/subscriptions/{}/cancel"),
     ("POST", "/subscriptions/{}/cancel/revoke"), ("POST", "/subscriptions/{}/pause"),
     ("POST", "/subscriptions/{}/resume"), ("POST", "/subscriptions/{}/coupon"),
+    ("POST", "/subscriptions/{}/change/preview"), ("GET", "/subscriptions/{}/upcoming-invoice"),
     ("GET", "/subscribers/{}/history"),
     ("GET", "/events"),
 }

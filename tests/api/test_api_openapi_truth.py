@@ -51,6 +51,22 @@ def test_each_operation_documents_the_problems_its_inputs_can_cause(tmp_path: Pa
     assert "422" not in paths["/plans/{plan_id}"]["get"]["responses"]
 
 
+def test_a_preview_documents_the_refusals_of_the_change_and_no_idempotency_key(
+    tmp_path: Path,
+) -> None:
+    paths = _document(tmp_path)["paths"]
+    change = paths["/subscriptions/{subscription_id}/change"]["post"]
+    preview = paths["/subscriptions/{subscription_id}/change/preview"]["post"]
+    headers = [{p["name"] for p in op["parameters"] if p["in"] == "header"} for op in (change, preview)]
+    assert headers == [{"Idempotency-Key"}, set()]
+    assert set(change["responses"]) - {"200"} == set(preview["responses"]) - {"200"}
+    assert "idempotency" not in preview["responses"]["409"]["description"].lower()
+    upcoming = paths["/subscriptions/{subscription_id}/upcoming-invoice"]["get"]
+    assert {"404", "409", "503"} <= set(upcoming["responses"])
+    assert "no-upcoming-invoice" in upcoming["responses"]["409"]["description"]
+    assert "409" not in paths["/subscriptions/{subscription_id}"]["get"]["responses"]
+
+
 def test_an_open_server_documents_no_security(tmp_path: Path) -> None:
     document = _document(tmp_path)
     assert "securitySchemes" not in document["components"]
