@@ -41,10 +41,10 @@ class Standpoint:
         clause, params = believed(self.as_known_at)
         return f"at <= ? AND {clause}", (sortable(self.as_of), *params)
 
-    def cash(self, prefix: str = "") -> tuple[str, tuple[Any, ...]]:
+    def cash(self) -> tuple[str, tuple[Any, ...]]:
         """Cash rows recorded by K and effective by ``as_of``."""
-        clause, params = recorded_by(self.as_known_at, f"{prefix}recorded_at")
-        return f"{prefix}at <= ? AND {clause}", (sortable(self.as_of), *params)
+        clause, params = recorded_by(self.as_known_at)
+        return f"at <= ? AND {clause}", (sortable(self.as_of), *params)
 
     def lines(self, prefix: str = "") -> tuple[str, tuple[Any, ...]]:
         """Revenue lines recorded by K and settled by ``as_of``."""
