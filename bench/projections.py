@@ -10,10 +10,11 @@ server-side-cursor read of the same events table, measured in the same run.
 domain aggregates and the ``Ledger``'s save, 250 subscribers a transaction: the demo
 generator would take ~32 min for 100k subscribers), grown in steps of subscribers. At each
 step the projector catches every read model up (timed next to a raw cursor read of the same
-log), then ``/reports/mrr``, ``/reports/churn`` and ``/reports/revenue`` are timed through
-the HTTP app, each next to a raw psycopg read of the rows its figures come from (the
-baseline, in the same run); growth is given against the first step. Nothing is cached
-between runs.
+log), then ``/reports/mrr``, ``/reports/churn`` and ``/reports/revenue`` (the last 12
+months) and ``/reports/revenue`` of the last whole month alone (a window late in a long
+history) are timed through the HTTP app, each next to a raw psycopg read of the rows its
+figures come from (the baseline, in the same run); growth is given against the first step.
+Nothing is cached between runs.
 
 ``ANALYZE`` runs after each generation step, as autovacuum would within a minute: without
 planner statistics on the freshly loaded events table, the per-subscriber history query of
@@ -104,28 +105,38 @@ def _timed_ms(fn: Callable[[], Any], runs: int = REPORT_RUNS) -> list[float]:
     return times
 
 
-REPORTS = ("mrr", "churn", "revenue")
+REPORTS = {"mrr": "mrr", "churn": "churn", "revenue": "revenue", "revenue-1m": "revenue"}
+"""The name a measurement is printed under -> the report it times (``revenue-1m``: the last
+whole month alone)."""
 
 RAW_READS = {
-    # The rows each report's figures come from, as a naive report would read them: every
-    # movement believed now before the window's end; every cash row in the window and
-    # every revenue line settled by its end and still served in it.
+    # The rows each report's figures come from, as a naive report would read them, as of
+    # now: every movement believed now before the window's end; every cash row in the
+    # window, every revenue line paid by now and still served in it (or paid before its
+    # end), and the part below a whole minor unit of each line that ended before it.
     "mrr": ["SELECT subscriber_id, at, kind, amount, mrr_after FROM view_mrr_movements"
-            " WHERE currency = %(currency)s AND at < %(stop)s AND recorded_to = %(forever)s"],
+            " WHERE currency = %(currency)s AND at < %(stop)s AND at <= %(as_of)s"
+            " AND recorded_to = %(forever)s"],
     "revenue": ["SELECT kind, at, amount FROM view_revenue_cash"
-                " WHERE currency = %(currency)s AND at >= %(start)s AND at < %(stop)s",
+                " WHERE currency = %(currency)s AND at >= %(start)s AND at < %(stop)s AND at <= %(as_of)s",
                 "SELECT amount, start_us, end_us, settled_us FROM view_revenue_lines"
-                " WHERE currency = %(currency)s AND settled_us < %(stop_us)s AND end_us >= %(start_us)s"],
+                " WHERE currency = %(currency)s AND end_us >= %(start_us)s"
+                " AND (start_us < %(stop_us)s OR settled_us < %(stop_us)s) AND settled_us <= %(as_of_us)s",
+                "SELECT fraction FROM view_revenue_lines WHERE currency = %(currency)s"
+                " AND fraction IS NOT NULL AND end_us < %(start_us)s AND settled_us <= %(as_of_us)s"],
 }
 RAW_READS["churn"] = RAW_READS["mrr"]
+RAW_READS["revenue-1m"] = RAW_READS["revenue"]
 
 
 def _raw_read_ms(conn: psycopg.Connection[Any], name: str, start: date, last: date) -> list[float]:
     """Baseline: psycopg fetching the rows behind a report (see ``RAW_READS``)."""
     first = datetime(start.year, start.month, start.day, tzinfo=UTC)
     stop = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    now = datetime.now(UTC)
     params = {"currency": "USD", "start": sortable(first), "stop": sortable(stop), "forever": FOREVER,
-              "start_us": microseconds(first), "stop_us": microseconds(stop)}
+              "start_us": microseconds(first), "stop_us": microseconds(stop),
+              "as_of": sortable(now), "as_of_us": microseconds(now)}
 
     def read() -> None:
         for query in RAW_READS[name]:
@@ -136,20 +147,24 @@ def _raw_read_ms(conn: psycopg.Connection[Any], name: str, start: date, last: da
 
 
 def _report_latency(settings: Settings, ledger: Ledger, end: datetime) -> tuple[Latency, int]:
-    """GET /reports/mrr and /reports/revenue (12 monthly buckets) and /reports/churn (the
-    whole 13-month window, monthly) through the HTTP app (in process, over the reports' own
-    connection), each a median of ``REPORT_RUNS`` after one warm-up call, next to the raw
-    read of the rows behind it."""
+    """GET /reports/mrr and /reports/revenue (12 monthly buckets), /reports/churn (the
+    whole 13-month window, monthly) and /reports/revenue of the last whole month through the
+    HTTP app (in process, over the reports' own connection), each a median of
+    ``REPORT_RUNS`` after one warm-up call, next to the raw read of the rows behind it."""
     last = end.date()
     first_month = date(*_month_back(last, MONTHS - 1))
     start = add_months(end, -MONTHS).date()
-    windows = {"mrr": first_month, "churn": date(start.year, start.month, 1), "revenue": first_month}
+    month_ago = date(*_month_back(last, 1))
+    windows = {"mrr": (first_month, last), "churn": (date(start.year, start.month, 1), last),
+               "revenue": (first_month, last),
+               "revenue-1m": (month_ago, date(last.year, last.month, 1) - timedelta(days=1))}
     client = TestClient(build_api(settings, ledger=ledger))
     found: Latency = {}
     with psycopg.connect(settings.database.conninfo()) as conn:  # type: ignore[union-attr]
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(SCHEMA)))
-        for name in REPORTS:
-            url = f"/reports/{name}?from={windows[name].isoformat()}&to={last.isoformat()}&interval=month"
+        for name, report in REPORTS.items():
+            window_from, window_to = windows[name]
+            url = f"/reports/{report}?from={window_from.isoformat()}&to={window_to.isoformat()}&interval=month"
 
             def get(url: str = url) -> Any:
                 response = client.get(url)
@@ -159,8 +174,8 @@ def _report_latency(settings: Settings, ledger: Ledger, end: datetime) -> tuple[
 
             body = get()
             rows = body.get("buckets") or body.get("periods")
-            assert rows and len(rows) >= MONTHS, (name, body)
-            found[name] = (_timed_ms(get), _raw_read_ms(conn, name, windows[name], last))
+            assert rows and len(rows) >= (1 if name == "revenue-1m" else MONTHS), (name, body)
+            found[name] = (_timed_ms(get), _raw_read_ms(conn, name, window_from, window_to))
         row = conn.execute("SELECT count(*) FROM view_mrr_movements WHERE recorded_to = %s",
                            (FOREVER,)).fetchone()
     return found, int(row[0]) if row else 0
@@ -301,7 +316,7 @@ def run_latency(sizes: tuple[int, ...] = (10_000, 100_000)) -> None:
             if step is not first:
                 growth = (f"   x{step.subscribers / first.subscribers:.0f} subscribers ->"
                           f" x{median / statistics.median(first.latency_ms[name][0]):.1f}")
-            print(f"      /reports/{name:<8} {median:8.1f} ms (median of {REPORT_RUNS},"
+            print(f"      /reports/{name:<10} {median:8.1f} ms (median of {REPORT_RUNS},"
                   f" {min(times):.0f}-{max(times):.0f}); raw psycopg read of the rows behind it"
                   f" {raw_median:7.1f} ms: {median / raw_median:5.2f}x baseline{growth}")
     print(f"  ({(time.perf_counter() - began_all) / 60:.1f} min in all)")

@@ -96,6 +96,16 @@ class InvalidWindow(InvalidInput):
     title = "Not a window the ledger reports on"
 
 
+class InvalidAsOf(InvalidInput):
+    """A report's ``as_of`` is later than the instant the report answers from: the ledger's
+    clock, or ``as_known_at`` when that is given and earlier (HTTP 422). A report counts
+    what has happened by its ``as_of``; a later instant would read as final what has not
+    happened yet."""
+
+    code = "invalid-as-of"
+    title = "Not an instant a report can be as of"
+
+
 class CurrencyRequired(InvalidInput):
     """The ledger holds several currencies: a report must name the one it is about (HTTP
     422)."""

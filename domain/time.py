@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from .errors import EffectiveAtInFuture, InvalidInput
+from .errors import EffectiveAtInFuture, InvalidAsOf, InvalidInput
 
 UTC = UTC
 
@@ -68,6 +68,27 @@ def resolve_effective_at(requested: datetime | None, now: datetime) -> datetime:
             f"effective_at {requested.isoformat()} is more than 5 minutes in the future"
         )
     return requested_utc
+
+
+def report_as_of(requested: datetime | None, as_known_at: datetime | None, now: datetime) -> datetime:
+    """The instant a report is as of: the client's, or the report's own present, which is
+    the ledger's clock ``now``, or ``as_known_at`` when that is given and earlier.
+
+    A later ``as_of`` is refused rather than clamped: what the ledger knew at K cannot be
+    judged as of a time after K, and a report as of a time not yet come would read as final
+    figures that are not (unlike ``effective_at``, no clock skew is tolerated: nothing is
+    recorded, so a client just asks again)."""
+    present = now if as_known_at is None else min(now, as_known_at)
+    if requested is None:
+        return present
+    requested = as_utc(requested)
+    if as_known_at is not None and requested > as_known_at:
+        raise InvalidAsOf(f"as_of {isoformat(requested)} is after as_known_at {isoformat(as_known_at)}:"
+                          " what the ledger knew then can be judged as of that instant or earlier")
+    if requested > now:
+        raise InvalidAsOf(f"as_of {isoformat(requested)} is after the ledger's clock ({isoformat(now)}):"
+                          " a report counts what has happened")
+    return requested
 
 
 def written_day(text: object) -> date:

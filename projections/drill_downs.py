@@ -4,13 +4,13 @@ that caused it, so any figure can be traced to the log.
 MRR figures list their movements (``/reports/mrr/movements``), cash figures their invoices,
 charges and refunds (``/reports/revenue/lines``), and recognized and deferred revenue its
 paid lines (``/reports/revenue/recognition``). Each lists a window of days, optionally
-filtered, as known at K like the reports, a page at a time.
+filtered, as of and as known at the report's standpoint like the reports, a page at a time.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -21,7 +21,7 @@ from subledger.domain.time import parse_instant
 
 from .mrr import fraction_text, parse_fraction, sortable
 from .recognition import microseconds
-from .report_window import believed, check_days, midnight, money, recorded_by
+from .report_window import Standpoint, check_days, midnight, money
 from .store import ViewStore
 
 
@@ -39,14 +39,14 @@ def _page(items: list[dict[str, Any]], *, more: bool, after: int, limit: int) ->
 
 
 def movement_list(store: ViewStore, *, start: date, end: date, currency: str | None,
-                  kind: str | None, subscriber_id: str | None, as_known_at: datetime | None,
+                  kind: str | None, subscriber_id: str | None, standpoint: Standpoint,
                   after: int, limit: int) -> dict[str, Any]:
     """The movements behind a figure, each with its amount and the events (ids and
     positions) that caused it."""
     check_days(start, end)
     if kind is not None and kind not in MOVEMENT_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(MOVEMENT_KINDS)}")
-    clause, params = believed(as_known_at)
+    clause, params = standpoint.movements()
     filters = ["at >= ?", "at < ?", clause]
     values: list[Any] = [sortable(midnight(start)), sortable(midnight(end + timedelta(days=1))), *params]
     _equal(filters, values, ("currency", currency and currency.upper()), ("kind", kind),
@@ -69,11 +69,11 @@ def movement_list(store: ViewStore, *, start: date, end: date, currency: str | N
 
 
 def revenue_line_list(store: ViewStore, *, start: date, end: date, currency: str | None,
-                      subscription_id: str | None, as_known_at: datetime | None,
+                      subscription_id: str | None, standpoint: Standpoint,
                       after: int, limit: int) -> dict[str, Any]:
     """The cash rows behind billed, collected and refunded figures, each with its event."""
     check_days(start, end)
-    known, known_params = recorded_by(as_known_at)
+    known, known_params = standpoint.cash()
     filters = ["at >= ?", "at < ?", known]
     values: list[Any] = [sortable(midnight(start)), sortable(midnight(end + timedelta(days=1))),
                          *known_params]
@@ -90,26 +90,28 @@ def revenue_line_list(store: ViewStore, *, start: date, end: date, currency: str
 
 
 def recognition_list(store: ViewStore, *, start: date, end: date, currency: str | None,
-                     subscription_id: str | None, as_known_at: datetime | None,
+                     subscription_id: str | None, standpoint: Standpoint,
                      after: int, limit: int) -> dict[str, Any]:
     """The lines behind ``recognized`` and ``deferred`` of the window ``[start, end]`` (days):
-    every line paid by the window's end with a part served in it or deferred at its end,
-    each with that part (``domain.revenue.RevenueLine.within`` and ``.unserved``), its
-    service period, when it was paid, and the ``InvoiceIssued`` or ``RefundIssued`` event it
-    comes from. The parts add up to the window's figures (before each is rounded to show)."""
+    every line settled by ``as_of`` with a part served in the window, or settled before the
+    window's end with a part deferred at it, each with that part
+    (``domain.revenue.RevenueLine.within`` and ``.unserved``), its service period, when it
+    was paid, and the ``InvoiceIssued`` or ``RefundIssued`` event it comes from. The parts
+    add up to the window's figures before they are rounded to show (a report rounds
+    recognized cumulatively: see ``revenue_reports``)."""
     check_days(start, end)
     lo, hi = midnight(start), midnight(end + timedelta(days=1))
     lo_us, hi_us = microseconds(lo), microseconds(hi)
-    known, known_params = recorded_by(as_known_at, "l.recorded_at")
+    settled, settled_params = standpoint.lines("l.")
     filters = [
-        "l.settled_us < ?",
+        settled,
         f"l.amount <> '{fraction_text(Fraction(0))}'",  # adds nothing to any figure
-        # a part served in [lo, hi), or a part for service after hi
+        # a part served in [lo, hi), or a part for service after hi paid before hi
         "((l.end_us > l.start_us AND l.start_us < ? AND l.end_us > ?)"
-        " OR (l.end_us = l.start_us AND l.start_us >= ? AND l.start_us < ?) OR l.end_us > ?)",
-        known,
+        " OR (l.end_us = l.start_us AND l.start_us >= ? AND l.start_us < ?)"
+        " OR (l.end_us > ? AND l.settled_us < ?))",
     ]
-    values: list[Any] = [hi_us, hi_us, lo_us, lo_us, hi_us, hi_us, *known_params]
+    values: list[Any] = [*settled_params, hi_us, lo_us, lo_us, hi_us, hi_us, hi_us]
     _equal(filters, values, ("l.currency", currency and currency.upper()), ("l.subscription_id", subscription_id))
     with store.transaction() as tx:
         rows = tx.execute(

@@ -172,6 +172,10 @@ class HistoryCache:
 class MrrModel:
     name = "mrr"
     version = 3
+    """Of the stored form: a new one rebuilds the model."""
+    metrics_version = "mrr-v4"
+    """Of the definitions of the MRR, movement and churn figures (v4: as of the report's
+    ``as_of``, movement figures rounded cumulatively)."""
     tables = ("view_mrr_movements", "view_mrr_known_at")
     volatile = {"view_mrr_movements": ("known_position", "retracted_position")}
     """Columns that depend on how the log was paged (a belief closed and reopened at the

@@ -17,10 +17,10 @@ from subledger.domain.money import round_rate
 from subledger.domain.movements import MOVEMENT_KINDS, churn_rates
 
 from .mrr import MrrModel, parse_fraction, sortable
-from .report_window import Window, believed, money, pick_currency, report_head
+from .report_window import Standpoint, Window, money, money_added, pick_currency, report_head
 from .store import ViewStore
 
-METRICS_VERSION = f"mrr-v{MrrModel.version}"
+METRICS_VERSION = MrrModel.metrics_version
 """The version of the MRR, movement and churn definitions the reports are computed with."""
 
 
@@ -48,6 +48,9 @@ class Flow:
     sums: dict[str, Fraction]
     counts: dict[str, int]
     closing: Standing
+    before: dict[str, Fraction]
+    """Each kind's movements summed from the first one up to the bucket's start: the fixed
+    origin its sums are rounded from (``report_window.money_added``)."""
 
 
 class _Tally:
@@ -69,7 +72,7 @@ class _Tally:
 
 
 def _flows(store: ViewStore, currency: str, buckets: list[tuple[datetime, datetime]],
-           interval: str, as_known_at: datetime | None) -> list[Flow]:
+           interval: str, standpoint: Standpoint) -> list[Flow]:
     """The MRR bridge, bucket by bucket, added up by the database.
 
     A subscriber's movements chain (each one's MRR before is the previous one's after, from
@@ -77,8 +80,9 @@ def _flows(store: ViewStore, currency: str, buckets: list[tuple[datetime, dateti
     subscribers with MRR > 0 are its new and reactivation movements less its churns: the
     standing at the window's start is one ``GROUP BY`` over the rows before it, and each
     bucket's flows one more over the rows inside it, grouped by bucket, kind and amount
-    (movements repeat a few prices). Nothing is read row by row."""
-    clause, params = believed(as_known_at)
+    (movements repeat a few prices). Nothing is read row by row. Movements after the
+    standpoint's ``as_of`` count nowhere: a bucket ending after it shows the book as of it."""
+    clause, params = standpoint.movements()
     window_start, stop = sortable(buckets[0][0]), sortable(buckets[-1][1])
     width = 10 if interval == "day" else 7  # YYYY-MM-DD or YYYY-MM of the fixed-width ``at``
     with store.transaction() as tx:
@@ -97,45 +101,50 @@ def _flows(store: ViewStore, currency: str, buckets: list[tuple[datetime, dateti
     for bucket, kind, amount, count in inside:
         tallies[bucket].add(kind, amount, int(count))
     standing = opening.moved(Standing(Fraction(0), 0))
+    before = dict(opening.sums)
     out = []
     for start, _end in buckets:
         tally = tallies.get(sortable(start)[:width], _Tally())
         closing = tally.moved(standing)
-        out.append(Flow(start, standing, tally.sums, tally.counts, closing))
+        out.append(Flow(start, standing, tally.sums, tally.counts, closing, dict(before)))
         standing = closing
+        before = {kind: before[kind] + tally.sums[kind] for kind in MOVEMENT_KINDS}
     return out
 
 
 def mrr_report(store: ViewStore, window: Window, currency: str | None,
-               as_known_at: datetime | None) -> dict[str, Any]:
+               standpoint: Standpoint) -> dict[str, Any]:
     """Per bucket: MRR and ARR as of the bucket's end, the movements in it, and the number
     of subscribers with MRR > 0 at its end. MRR(end) = MRR(start) + new + expansion +
-    reactivation - contraction - churn, bucket by bucket."""
+    reactivation - contraction - churn, bucket by bucket, exactly (each figure is rounded
+    to show: MRR as a state, movements where they are summed up, so that the buckets of a
+    window add up to a wider one)."""
     buckets = list(window.buckets())
-    currency = pick_currency(store, currency, as_known_at)
-    head = report_head(store, window, currency, as_known_at, "mrr", METRICS_VERSION)
+    currency = pick_currency(store, currency, standpoint.as_known_at)
+    head = report_head(store, window, currency, standpoint, "mrr", METRICS_VERSION)
     if currency is None:
         return {**head, "buckets": []}
     out = [
         {"date": flow.start.date().isoformat(), "mrr": money(flow.closing.mrr),
-         "arr": money(12 * flow.closing.mrr), **{k: money(v) for k, v in flow.sums.items()},
+         "arr": money(12 * flow.closing.mrr),
+         **{k: money_added(flow.before[k], v) for k, v in flow.sums.items()},
          "subscribers": flow.closing.subscribers}
-        for flow in _flows(store, currency, buckets, window.interval, as_known_at)
+        for flow in _flows(store, currency, buckets, window.interval, standpoint)
     ]
     return {**head, "buckets": out}
 
 
 def churn_report(store: ViewStore, window: Window, currency: str | None,
-                 as_known_at: datetime | None) -> dict[str, Any]:
+                 standpoint: Standpoint) -> dict[str, Any]:
     """Per period [start, end): customers and MRR at the start, churned customers (churn
     movements), and the rates of docs/business-rules.md (null when a denominator is 0)."""
     periods = list(window.buckets())
-    currency = pick_currency(store, currency, as_known_at)
-    head = report_head(store, window, currency, as_known_at, "mrr", METRICS_VERSION)
+    currency = pick_currency(store, currency, standpoint.as_known_at)
+    head = report_head(store, window, currency, standpoint, "mrr", METRICS_VERSION)
     if currency is None:
         return {**head, "periods": []}
     out = []
-    for flow in _flows(store, currency, periods, window.interval, as_known_at):
+    for flow in _flows(store, currency, periods, window.interval, standpoint):
         rates = churn_rates(
             customers_start=flow.opening.subscribers, churned_customers=flow.counts["churn"],
             mrr_start=flow.opening.mrr, churn=flow.sums["churn"],

@@ -26,10 +26,12 @@ microseconds, as ``RevenueLine`` measures them.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from typing import NamedTuple
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -68,6 +70,22 @@ def difference(later: Parts, earlier: Parts) -> Parts:
     for denominator, numerator in earlier.items():
         out[denominator] = out.get(denominator, 0) - numerator
     return out
+
+
+def plus(one: Parts, other: Parts) -> Parts:
+    """``one + other``, as parts."""
+    out = dict(one)
+    for denominator, numerator in other.items():
+        out[denominator] = out.get(denominator, 0) + numerator
+    return out
+
+
+def below_whole(amount: Fraction) -> Fraction | None:
+    """What an amount holds below a whole minor unit (``amount - floor(amount)``, in
+    ``[0, 1)``), or None when it is whole: all a report needs of a line that ended before its
+    window (``revenue_reports``)."""
+    rest = amount - math.floor(amount)
+    return rest or None
 
 
 class _Changes:

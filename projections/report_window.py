@@ -1,9 +1,13 @@
 """What every report shares: its window of days cut into buckets, its currency, the log
-position its read model had applied, and the recorded time it answers from.
+position its read model had applied, and where it stands in time (:class:`Standpoint`).
 
 A report "as known at K" reads the rows the ledger believed at K (bitemporal), not a replay:
 movements by their interval of recorded time, the append-only cash and revenue lines by
 when they were recorded. Without K, a report reads what the ledger believes now.
+
+A report "as of T" counts only what was effective by T: movements, cash rows and the
+settlement of revenue lines at or before T, in every bucket, whatever its window. So a
+bucket reads the same in every window that contains it.
 """
 
 from __future__ import annotations
@@ -19,7 +23,33 @@ from subledger.domain.money import round_minor
 from subledger.domain.time import FIRST_DAY, LAST_DAY, UTC
 
 from .mrr import FOREVER, sortable
+from .recognition import microseconds
 from .store import CHECKPOINTS, ViewCursor, ViewStore
+
+
+@dataclass(frozen=True)
+class Standpoint:
+    """Where a report stands in time: the instant it is as of (only events effective by
+    then count) and the recorded time it knows (None: everything recorded).
+    ``domain.time.report_as_of`` decides ``as_of`` from what a client asks."""
+
+    as_of: datetime
+    as_known_at: datetime | None = None
+
+    def movements(self) -> tuple[str, tuple[Any, ...]]:
+        """Movement rows believed at K and effective by ``as_of``."""
+        clause, params = believed(self.as_known_at)
+        return f"at <= ? AND {clause}", (sortable(self.as_of), *params)
+
+    def cash(self) -> tuple[str, tuple[Any, ...]]:
+        """Cash rows recorded by K and effective by ``as_of``."""
+        clause, params = recorded_by(self.as_known_at)
+        return f"at <= ? AND {clause}", (sortable(self.as_of), *params)
+
+    def lines(self, prefix: str = "") -> tuple[str, tuple[Any, ...]]:
+        """Revenue lines recorded by K and settled by ``as_of``."""
+        clause, params = recorded_by(self.as_known_at, f"{prefix}recorded_at")
+        return f"{prefix}settled_us <= ? AND {clause}", (microseconds(self.as_of), *params)
 
 
 @dataclass(frozen=True)
@@ -113,16 +143,26 @@ def position(store: ViewStore, model: str = "mrr") -> int:
     return int(row[0]) if row else 0
 
 
-def report_head(store: ViewStore, window: Window, currency: str | None, as_known_at: datetime | None,
+def report_head(store: ViewStore, window: Window, currency: str | None, standpoint: Standpoint,
                 model: str, version: str) -> dict[str, Any]:
     """What every report answers besides its rows: its parameters, the log position its
     read model had applied, and the version of the definitions it was computed with."""
+    known = standpoint.as_known_at
     return {"from": window.start.isoformat(), "to": window.end.isoformat(),
             "interval": window.interval, "currency": currency,
-            "as_known_at": None if as_known_at is None else sortable(as_known_at),
+            "as_of": sortable(standpoint.as_of),
+            "as_known_at": None if known is None else sortable(known),
             "position": position(store, model), "metrics_version": version}
 
 
 def money(value: Fraction) -> str:
     """An exact amount as shown: rounded to minor units."""
     return str(round_minor(value))
+
+
+def money_added(before: Fraction, amount: Fraction) -> str:
+    """An amount a bucket adds to a running total, as shown: the rounded total after it
+    less the rounded total before it, the total summed from a fixed origin (independent of
+    the window). The buckets of a month then add up to the month exactly, and a bucket reads
+    the same in every window."""
+    return str(round_minor(before + amount) - round_minor(before))

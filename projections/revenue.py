@@ -11,7 +11,9 @@
 Both are append-only: a subscription's billing events only ever add lines, so a row's
 ``recorded_at`` (when the ledger knew it: see ``mrr.KnownAt``) is all "as known at K" needs.
 A line's instants are kept as text (to read) and as integer microseconds since the epoch
-(``*_us``, what the report's sweep computes with: ``projections.recognition``).
+(``*_us``, what the report's sweep computes with: ``projections.recognition``), and its
+amount's part below a whole minor unit as ``fraction`` (NULL when whole: every invoice
+line), all the revenue report reads of the lines that ended before its window.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from .mrr import (
     last_position,
     sortable,
 )
-from .recognition import microseconds
+from .recognition import below_whole, microseconds
 from .store import ViewCursor
 
 CASH = {"InvoiceIssued": ("billed", "total", "invoice_id", 1),
@@ -48,10 +50,12 @@ REVENUE_EVENTS = frozenset(CASH)
 
 class RevenueModel:
     name = "revenue"
-    version = 3
-    """Of the stored form: a new one rebuilds the model."""
+    version = 4
+    """Of the stored form: a new one rebuilds the model (4: a line's ``fraction``)."""
     metrics_version = "revenue-v3"
-    """Of the definitions of the figures (a new one changes what a figure means)."""
+    """Of the definitions of the figures (a new one changes what a figure means; v3:
+    corrections with their signs, as of the report's ``as_of``, recognized rounded
+    cumulatively)."""
     tables = ("view_revenue_cash", "view_revenue_lines", "view_revenue_known_at")
     volatile = {"view_revenue_lines": ("position",)}
     """A line's ``position`` is the last event of the belief that added it, which depends on
@@ -77,12 +81,15 @@ class RevenueModel:
             " currency TEXT NOT NULL, kind TEXT NOT NULL, amount TEXT NOT NULL,"
             " start_at TEXT NOT NULL, end_at TEXT NOT NULL, settled_at TEXT NOT NULL,"
             " source TEXT NOT NULL, position BIGINT NOT NULL, recorded_at TEXT NOT NULL,"
-            " start_us BIGINT NOT NULL, end_us BIGINT NOT NULL, settled_us BIGINT NOT NULL)"
+            " start_us BIGINT NOT NULL, end_us BIGINT NOT NULL, settled_us BIGINT NOT NULL,"
+            " fraction TEXT)"
         )
         tx.execute("CREATE INDEX IF NOT EXISTS view_revenue_lines_sub"
                    " ON view_revenue_lines (subscription_id)")
         tx.execute("CREATE INDEX IF NOT EXISTS view_revenue_lines_period"
                    " ON view_revenue_lines (currency, end_us)")
+        tx.execute("CREATE INDEX IF NOT EXISTS view_revenue_lines_fraction"
+                   " ON view_revenue_lines (currency, end_us) WHERE fraction IS NOT NULL")
 
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
         stamps = self.clock.stamp(tx, envelopes)
@@ -121,11 +128,11 @@ class RevenueModel:
             fresh = wanted - stored
             tx.executemany(
                 "INSERT INTO view_revenue_lines (subscription_id, currency, kind, amount, start_at,"
-                " end_at, settled_at, source, position, recorded_at, start_us, end_us, settled_us)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " end_at, settled_at, source, position, recorded_at, start_us, end_us, settled_us,"
+                " fraction) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(subscription_id, _currency(known), *key, last, known_at,
                   microseconds(lines[key].start), microseconds(lines[key].end),
-                  microseconds(lines[key].settled_at))
+                  microseconds(lines[key].settled_at), _fraction(lines[key]))
                  for key, count in fresh.items() for _ in range(count)],
             )
             stored = stored + fresh
@@ -136,6 +143,11 @@ def _currency(envelopes: list[dict[str, Any]]) -> str:
         if "currency" in e["data"]:
             return str(e["data"]["currency"])
     return ""
+
+
+def _fraction(line: RevenueLine) -> str | None:
+    rest = below_whole(line.amount)
+    return None if rest is None else fraction_text(rest)
 
 
 def _line_key(line: RevenueLine) -> tuple[str, ...]:

@@ -4,6 +4,19 @@ collected and refunded, the revenue recognized in it and what is deferred at its
 Cash figures are sums of the cash rows (one per invoice, charge or refund, with its event);
 recognized and deferred come from the paid revenue lines, each served evenly per second
 over its service period (:mod:`.recognition` adds them up at the buckets' boundaries).
+Everything counts as of the report's ``as_of`` (:class:`.report_window.Standpoint`), not
+of its window's end: the cash rows effective by then, and every line settled by then, so an
+invoice paid after its service month counts in that month in every window.
+
+Recognized revenue is rounded cumulatively, so that rows add up. With R(t) the revenue
+served before t since a fixed origin, a bucket ``[s, e)`` recognizes
+``round(R(e)) - round(R(s))``: the days of a month add up to the month exactly, and a bucket
+reads the same in every window. R(t) needs the lines that ended before the window, but only
+their total below a whole minor unit: rounding to hundredths (half-even) commutes with
+adding a whole number, so the whole part cancels in every difference. Invoice lines are
+whole minor units; only a refund's share of a line may not be, and the model keeps each
+line's part below a whole unit (``fraction``, NULL when there is none), so the lines before
+the window are a read of those few rows, whatever the length of the history.
 """
 
 from __future__ import annotations
@@ -15,57 +28,86 @@ from typing import Any
 from subledger.domain.money import round_minor_sum
 
 from .mrr import parse_fraction, sortable
-from .recognition import Line, at_boundaries, difference, microseconds
-from .report_window import Window, pick_currency, recorded_by, report_head
+from .recognition import Line, Parts, at_boundaries, microseconds, plus
+from .report_window import Standpoint, Window, pick_currency, report_head
 from .revenue import RevenueModel
-from .store import ViewStore
+from .store import ViewCursor, ViewStore
 
 REVENUE_VERSION = RevenueModel.metrics_version
 
 
 def revenue_report(store: ViewStore, window: Window, currency: str | None,
-                   as_known_at: datetime | None) -> dict[str, Any]:
+                   standpoint: Standpoint) -> dict[str, Any]:
     """Per bucket: billed (invoice totals), collected (succeeded charges), refunded, net
     (collected - refunded), recognized (paid lines evenly per second over their service),
     and deferred at the bucket's end (collected for service after it, less its refunds)."""
     buckets = list(window.buckets())
-    currency = pick_currency(store, currency, as_known_at)
-    head = report_head(store, window, currency, as_known_at, "revenue", REVENUE_VERSION)
+    currency = pick_currency(store, currency, standpoint.as_known_at)
+    head = report_head(store, window, currency, standpoint, "revenue", REVENUE_VERSION)
     if currency is None:
         return {**head, "buckets": []}
-    stop = sortable(buckets[-1][1])
     boundaries = [microseconds(start) for start, _ in buckets] + [microseconds(buckets[-1][1])]
-    known, known_params = recorded_by(as_known_at)
     with store.transaction() as tx:
-        # Summed per day by the database (buckets are whole UTC days): a few rows per day
-        # instead of every invoice, charge and refund.
-        cash = tx.execute(
-            "SELECT kind, day, sum(amount) FROM view_revenue_cash"
-            f" WHERE currency = ? AND at >= ? AND at < ? AND {known} GROUP BY kind, day ORDER BY day",
-            (currency, sortable(buckets[0][0]), stop, *known_params)).fetchall()
-        # The lines settled by the window's end. One that ended before it starts changes
-        # no bucket: neither its recognition (all before) nor what is deferred (nothing).
-        rows = tx.execute(
-            "SELECT amount, start_us, end_us, settled_us FROM view_revenue_lines"
-            f" WHERE currency = ? AND settled_us < ? AND end_us >= ? AND {known}",
-            (currency, boundaries[-1], boundaries[0], *known_params)).fetchall()
+        cash = _cash_by_day(tx, currency, buckets, standpoint)
+        rows = _lines(tx, currency, boundaries, standpoint)
+        carried = _carried(tx, currency, boundaries[0], standpoint)
     amount = _Amounts()
     at = at_boundaries((Line(s, e, t, *amount(a)) for a, s, e, t in rows), boundaries)
+    served = [round_minor_sum(plus(boundary.served, carried)) for boundary in at]
     cash_days = [day for _, day, _ in cash]
     out = []
     for index, (start, end) in enumerate(buckets):
         sums = {"billed": 0, "collected": 0, "refunded": 0}
         for kind, _, value in cash[bisect_left(cash_days, _day(start)):bisect_left(cash_days, _day(end))]:
             sums[kind] += int(value)
-        opening, closing = at[index], at[index + 1]
         out.append({
             "date": start.date().isoformat(), "billed": sums["billed"], "collected": sums["collected"],
             "refunded": sums["refunded"], "net": sums["collected"] - sums["refunded"],
-            "recognized": str(round_minor_sum(difference(closing.served, opening.served))),
+            "recognized": str(served[index + 1] - served[index]),
             # Like MRR, "at the bucket's end" counts what happened strictly before it.
-            "deferred": str(round_minor_sum(closing.deferred)),
+            "deferred": str(round_minor_sum(at[index + 1].deferred)),
         })
     return {**head, "buckets": out}
+
+
+def _cash_by_day(tx: ViewCursor, currency: str, buckets: list[tuple[datetime, datetime]],
+                 standpoint: Standpoint) -> list[tuple[Any, ...]]:
+    """The window's cash rows effective by ``as_of``, summed per kind and day by the
+    database (buckets are whole UTC days): a few rows per day instead of every invoice,
+    charge and refund."""
+    effective, params = standpoint.cash()
+    return tx.execute(
+        "SELECT kind, day, sum(amount) FROM view_revenue_cash"
+        f" WHERE currency = ? AND at >= ? AND at < ? AND {effective} GROUP BY kind, day ORDER BY day",
+        (currency, sortable(buckets[0][0]), sortable(buckets[-1][1]), *params)).fetchall()
+
+
+def _lines(tx: ViewCursor, currency: str, boundaries: list[int],
+           standpoint: Standpoint) -> list[tuple[Any, ...]]:
+    """The lines settled by ``as_of`` that the window's boundaries see: still served at its
+    start, and starting or settled before its end. One that starts after the window and was
+    settled after it changes no boundary: nothing of it is served, nothing deferred."""
+    settled, params = standpoint.lines()
+    first, last = boundaries[0], boundaries[-1]
+    return tx.execute(
+        "SELECT amount, start_us, end_us, settled_us FROM view_revenue_lines"
+        f" WHERE currency = ? AND end_us >= ? AND (start_us < ? OR settled_us < ?) AND {settled}",
+        (currency, first, last, last, *params)).fetchall()
+
+
+def _carried(tx: ViewCursor, currency: str, first: int, standpoint: Standpoint) -> Parts:
+    """What the lines settled by ``as_of`` that ended before the window hold below a whole
+    minor unit: all R(t) needs of them (see the module)."""
+    settled, params = standpoint.lines()
+    rows = tx.execute(
+        "SELECT fraction FROM view_revenue_lines"
+        f" WHERE currency = ? AND fraction IS NOT NULL AND end_us < ? AND {settled}",
+        (currency, first, *params)).fetchall()
+    carried: Parts = {}
+    for (text,) in rows:
+        value = parse_fraction(text)
+        carried[value.denominator] = carried.get(value.denominator, 0) + value.numerator
+    return carried
 
 
 class _Amounts:

@@ -1,4 +1,4 @@
-"""UTC instants and the effective_at of a command."""
+"""UTC instants, the effective_at of a command and the as_of of a report."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from support.factories import utc
 
-from subledger.domain.errors import EffectiveAtInFuture, InvalidInput
-from subledger.domain.time import as_utc, isoformat, resolve_effective_at
+from subledger.domain.errors import EffectiveAtInFuture, InvalidAsOf, InvalidInput
+from subledger.domain.time import as_utc, isoformat, report_as_of, resolve_effective_at
 
 NOW = utc(2026, 3, 1, 12)
 
@@ -49,3 +49,22 @@ def test_isoformat_writes_utc_with_a_z() -> None:
     assert isoformat(datetime(2026, 1, 31, 9, 30, tzinfo=timezone(timedelta(hours=1)))) == (
         "2026-01-31T08:30:00Z"
     )
+
+
+def test_a_report_is_as_of_now_unless_asked_or_known_at_an_earlier_instant() -> None:
+    earlier, later = NOW - timedelta(days=3), NOW + timedelta(days=3)
+
+    assert report_as_of(None, None, NOW) == NOW
+    assert report_as_of(None, earlier, NOW) == earlier
+    assert report_as_of(None, later, NOW) == NOW  # a K still to come knows all there is
+    assert report_as_of(earlier, None, NOW) == earlier
+    assert report_as_of(NOW, NOW, NOW) == NOW
+
+
+def test_an_as_of_after_now_or_after_as_known_at_is_refused_not_clamped() -> None:
+    known_at = NOW - timedelta(days=3)
+    for asked, known in ((NOW + timedelta(microseconds=1), None),
+                         (known_at + timedelta(microseconds=1), known_at),
+                         (NOW + timedelta(seconds=1), NOW + timedelta(days=1))):
+        with pytest.raises(InvalidAsOf):
+            report_as_of(asked, known, NOW)

@@ -51,7 +51,7 @@ def test_the_mrr_report_matches_the_figures_worked_by_hand(ledger, projector, cl
         ("2026-04-01", "1000.00", "12000.00", "0.00", "0.00", "1000.00", "0.00", "3000.00", 1),
     ]
     assert body["position"] == ledger.event_log.max_position()
-    assert body["metrics_version"] == "mrr-v3"
+    assert body["metrics_version"] == "mrr-v4"
 
 
 def test_the_churn_report_matches_the_rates_worked_by_hand(ledger, projector, client) -> None:  # type: ignore[no-untyped-def]

@@ -48,3 +48,32 @@ def test_a_period_that_has_not_ended_or_is_malformed_cannot_be_closed(client) ->
     future = f"{datetime.now(UTC).year + 1}-01"
     assert client.post(f"/periods/{future}/close").json()["type"] == "/problems/period-not-ended"
     assert client.post("/periods/2026-13/close").status_code == 404
+
+
+def test_an_invoice_of_a_closed_month_paid_after_the_close_restates_its_recognized_revenue(
+    ledger, projector, client,  # type: ignore[no-untyped-def]
+) -> None:
+    from subledger.commands.billing import run_billing
+
+    ledger.catalog.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=3000,
+                               interval="month", effective_at=at(3, 1))
+    ada = ledger.subscribers.register(email="ada@example.com", name="Ada", effective_at=at(3, 1))
+    ledger.subscribers.set_payment_method(ada.id, gateway="sandbox", token="tok_chargeDeclined",
+                                          effective_at=at(3, 1))
+    ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=at(4, 25))  # 100 a day, declined
+    run_billing(ledger, at(4, 30))  # the retries of Apr 28 and 30 are declined too
+    projector.run_once()
+    closed = client.post("/periods/2026-04/close")
+    assert closed.status_code == 201, closed.text
+    assert closed.json()["figures"]["USD"]["revenue"]["recognized"] == "0.00"
+
+    # A new card pays on the retry of May 2: April's 6 days, in May, recorded after the close.
+    ledger.subscribers.set_payment_method(ada.id, gateway="sandbox", token="tok_visa", effective_at=at(5, 1))
+    run_billing(ledger, at(5, 10))
+    projector.run_once()
+
+    (item,) = client.get("/reports/restatements").json()["items"]
+    assert {"currency": "USD", "report": "revenue", "field": "recognized", "at_close": "0.00",
+            "now": "600.00"} in item["changed"]
+    log = {e["event_id"]: e for e in ledger.event_log.read(0, 1000).items}
+    assert [log[c["event_id"]]["type"] for c in item["caused_by"]] == ["ChargeSucceeded"]

@@ -26,7 +26,7 @@ from subledger.config import PostgresConfig, Settings
 from subledger.domain.errors import DomainError
 from subledger.projections.mrr import FOREVER, MrrModel
 from subledger.projections.mrr_reports import churn_report, mrr_report
-from subledger.projections.report_window import Window
+from subledger.projections.report_window import Standpoint, Window
 from subledger.projections.runner import ProjectionRunner
 from subledger.projections.subscriptions import COLUMNS
 from subledger.replay.verify import scratch_views, verify
@@ -49,7 +49,8 @@ def _current(runner: ProjectionRunner) -> dict[str, list[tuple[Any, ...]]]:
 
 def _reports(runner: ProjectionRunner) -> list[dict[str, Any]]:
     window = Window(date(2024, 1, 1), datetime.now(UTC).date() + timedelta(days=400), "month")
-    return [mrr_report(runner.store, window, "USD", None), churn_report(runner.store, window, "USD", None)]
+    after_all = Standpoint(datetime(2100, 1, 1, tzinfo=UTC))  # the same in every call
+    return [mrr_report(runner.store, window, "USD", after_all), churn_report(runner.store, window, "USD", after_all)]
 
 
 def _assert_equals_a_rebuild(settings: Settings, runner: ProjectionRunner) -> None:

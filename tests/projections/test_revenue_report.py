@@ -51,7 +51,9 @@ def test_revenue_is_billed_collected_and_recognized_per_second_over_service(ledg
     assert days["2026-04-10"]["deferred"] == "2000.00"    # 20 of 30 days left after Apr 11
     # After the refund: 1000 - 1000 x 10/15 left to serve after Apr 21.
     assert days["2026-04-20"]["deferred"] == "333.33"
-    assert days["2026-04-20"]["recognized"] == "33.33"
+    # 100 - 1000/15 a day, rounded where it is summed up: 1666.67 served by Apr 21 less
+    # 1633.33 by Apr 20, so that the days add up to their month.
+    assert days["2026-04-20"]["recognized"] == "33.34"
 
     then = _bucket(client, "2026-04-01", "2026-04-30", as_known_at=before_refund.isoformat())
     assert (then["2026-04-01"]["refunded"], then["2026-04-01"]["recognized"]) == (0, "3000.00")

@@ -6,8 +6,9 @@ instead: the ledger's state (a plan or coupon that does not exist yet, a change 
 subscription already is, a coupon in another currency than the subscription, details that
 are already the subscriber's), its clock (an ``effective_at`` more than 5 minutes after the
 server's clock, a billing run until a time not yet come, a cancellation ``at`` before the
-command's default ``effective_at``, now), or two parameters together (a report's ``to``
-before its ``from``, a window of more than 5000 buckets, a report that must name one of the
+command's default ``effective_at``, now, a report's ``as_of`` not yet come), or two
+parameters together (a report's ``to`` before its ``from``, a window of more than 5000
+buckets, a report's ``as_of`` after its ``as_known_at``, a report that must name one of the
 several currencies the ledger holds). A schema-valid request refused for one of these is not
 a schema that lies, so that one failure is dropped; every other check stays as it is.
 """
@@ -26,6 +27,7 @@ STATE_OR_CLOCK = frozenset({
     "/problems/billing-until-in-future",
     "/problems/invalid-schedule",
     "/problems/invalid-window",
+    "/problems/invalid-as-of",
     "/problems/currency-required",
 })
 
