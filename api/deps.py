@@ -11,12 +11,21 @@ from pydantic import BeforeValidator
 
 from subledger.commands.ledger import Ledger
 from subledger.domain.errors import InvalidInput, NotFound
+from subledger.projections.store import ViewStore
 
-from .security import Principal, authenticate
+from .security import ApiProblem, Principal, authenticate
 
 
 def get_ledger(request: Request) -> Ledger:
     return request.app.state.ledger  # type: ignore[no-any-return]
+
+
+def get_views(request: Request) -> ViewStore:
+    """The read models' database (the API's own connection to it)."""
+    views = request.app.state.views
+    if views is None:
+        raise ApiProblem("store-unavailable", "this API was started without read models")
+    return views  # type: ignore[no-any-return]
 
 
 def get_principal(request: Request) -> Principal:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from subledger.contract.bodies import CHARGE, COUPON, PLAN, SUBSCRIBER, SUBSCRIPTION
+from subledger.contract.invoice_bodies import CREDIT_NOTE, INVOICE
 
 # -- responses (documentation of what routes render) ---------------------------------------
 
@@ -17,6 +18,8 @@ CouponOut = COUPON.model()
 SubscriberOut = SUBSCRIBER.model()
 SubscriptionOut = SUBSCRIPTION.model()
 ChargeOut = CHARGE.model()
+InvoiceOut = INVOICE.model()
+CreditNoteOut = CREDIT_NOTE.model()
 
 
 class RefundOut(BaseModel):
@@ -72,6 +75,10 @@ class CouponList(Listing):
 
 class SubscriberList(Listing):
     items: list[SubscriberOut]
+
+
+class InvoiceList(Listing):
+    items: list[InvoiceOut]
 
 
 class EventList(Listing):

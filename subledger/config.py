@@ -19,6 +19,10 @@ API_ROLES = ("admin", "writer", "reader")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _HOSTPORT = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
 _TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_SELLER_LINE = re.compile(r"^[^\x00-\x1f\x7f-\x9f|]*[^\s\x00-\x1f\x7f-\x9f|][^\x00-\x1f\x7f-\x9f|]*$")
+DEFAULT_SELLER = ("subledger",)
+MAX_SELLER_LINES = 8
+MAX_SELLER_LINE = 100
 
 
 class ConfigError(ValueError):
@@ -69,6 +73,8 @@ class Settings:
     """Seconds a webhook endpoint has to answer one delivery."""
     stripe_api_key: str | None = None
     stripe_api_base: str = "https://api.stripe.com"
+    seller: tuple[str, ...] = DEFAULT_SELLER
+    """The seller's name, then address lines, as invoices and credit notes show them."""
 
     @property
     def gateways(self) -> frozenset[str]:
@@ -104,6 +110,7 @@ class Settings:
             stripe_api_base=_parse_http_url(
                 "SUBLEDGER_STRIPE_API_BASE", get("SUBLEDGER_STRIPE_API_BASE") or "https://api.stripe.com"
             ),
+            seller=_parse_seller(get("SUBLEDGER_SELLER")),
         )
 
 
@@ -211,3 +218,17 @@ def _parse_http_url(variable: str, value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise ConfigError(variable, "an http(s) base URL such as https://api.stripe.com")
     return value.rstrip("/")
+
+
+def _parse_seller(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return DEFAULT_SELLER
+    lines = tuple(line.strip() for line in value.split("|"))
+    if len(lines) > MAX_SELLER_LINES or not all(
+        _SELLER_LINE.match(line) and len(line) <= MAX_SELLER_LINE for line in lines
+    ):
+        raise ConfigError(
+            "SUBLEDGER_SELLER", f"the seller's name and address lines separated by '|' (at most"
+            f" {MAX_SELLER_LINES} lines of 1 to {MAX_SELLER_LINE} characters, no control characters)"
+        )
+    return lines

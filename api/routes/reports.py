@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from subledger.commands.writes import ClosePeriod
 from subledger.domain.errors import InvalidInput, PeriodNotFound
@@ -17,8 +15,8 @@ from subledger.projections.mrr_reports import METRICS_VERSION, churn_report, mrr
 from subledger.projections.period_close import period_figures, restatement
 from subledger.projections.report_window import Window, position
 from subledger.projections.revenue_reports import REVENUE_VERSION, revenue_report
-from subledger.projections.store import ViewStore
 
+from ..answers import Format, answer, csv_responses
 from ..deps import (
     Cursor,
     IdempotencyKeyHeader,
@@ -26,10 +24,10 @@ from ..deps import (
     Limit,
     PrincipalDep,
     UuidQuery,
+    get_views,
     parse_cursor,
 )
 from ..inputs import Currency, Day, Instant
-from ..security import ApiProblem
 from ..writes import respond
 
 router = APIRouter(tags=["reports"])
@@ -38,31 +36,10 @@ From = Annotated[Day, Query(alias="from", description="First day, YYYY-MM-DD")]
 To = Annotated[Day, Query(description="Last day, inclusive, YYYY-MM-DD; not before `from`")]
 KnownAt = Annotated[Instant | None, Query(
     description="Answer from what the ledger had recorded at this instant")]
-Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
 ReportCurrency = Annotated[Currency | None, Query(
     description="The book to report on; may be left out while the ledger holds at most one"
                 " currency")]
-CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
-             "description": "The report; with format=csv, its rows as CSV"}}
-
-
-def _views(request: Request) -> ViewStore:
-    views = request.app.state.views
-    if views is None:
-        raise ApiProblem("store-unavailable", "this API was started without read models")
-    return views  # type: ignore[no-any-return]
-
-
-def _answer(body: dict[str, Any], rows_key: str, fmt: str) -> Response:
-    if fmt == "json":
-        return JSONResponse(body)
-    out = io.StringIO()
-    rows = body[rows_key]
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+CSV = csv_responses("The report")
 
 
 @router.get("/reports/mrr", responses=CSV)
@@ -72,8 +49,8 @@ def mrr(request: Request, _: PrincipalDep, from_: From, to: To,
     """Per bucket `{date, mrr, arr, new, expansion, reactivation, contraction, churn,
     subscribers}`; MRR as of the bucket's end; money in minor units as decimal strings."""
     window = Window(from_, to, interval)
-    body = mrr_report(_views(request), window, currency, as_known_at)
-    return _answer(body, "buckets", format)
+    body = mrr_report(get_views(request), window, currency, as_known_at)
+    return answer(body, "buckets", format)
 
 
 @router.get("/reports/mrr/movements")
@@ -84,7 +61,7 @@ def mrr_movements(request: Request, _: PrincipalDep, from_: From, to: To,
                   limit: Limit = 100, cursor: Cursor = None) -> dict[str, Any]:
     """Each MRR movement with its amount and the events (ids and positions) that caused it."""
     return movement_list(
-        _views(request), start=from_, end=to, currency=currency, kind=kind,
+        get_views(request), start=from_, end=to, currency=currency, kind=kind,
         subscriber_id=subscriber_id, as_known_at=as_known_at,
         after=parse_cursor(cursor), limit=limit)
 
@@ -97,8 +74,8 @@ def churn(request: Request, _: PrincipalDep, from_: From, to: To,
     mrr_start, gross_mrr_churn_rate, net_mrr_churn_rate, net_revenue_retention}`; a rate
     with a zero denominator is null."""
     window = Window(from_, to, interval)
-    body = churn_report(_views(request), window, currency, as_known_at)
-    return _answer(body, "periods", format)
+    body = churn_report(get_views(request), window, currency, as_known_at)
+    return answer(body, "periods", format)
 
 
 @router.get("/reports/revenue", responses=CSV)
@@ -109,8 +86,8 @@ def revenue(request: Request, _: PrincipalDep, from_: From, to: To,
     integer minor units; recognized and deferred as decimal strings (recognition is per
     second over each paid line's service period)."""
     window = Window(from_, to, interval)
-    body = revenue_report(_views(request), window, currency, as_known_at)
-    return _answer(body, "buckets", format)
+    body = revenue_report(get_views(request), window, currency, as_known_at)
+    return answer(body, "buckets", format)
 
 
 @router.get("/reports/revenue/lines")
@@ -121,7 +98,7 @@ def revenue_lines(request: Request, _: PrincipalDep, from_: From, to: To,
     """The invoices, charges and refunds behind the cash figures, each with its event id and
     position."""
     return revenue_line_list(
-        _views(request), start=from_, end=to, currency=currency, subscription_id=subscription_id,
+        get_views(request), start=from_, end=to, currency=currency, subscription_id=subscription_id,
         as_known_at=as_known_at, after=parse_cursor(cursor), limit=limit)
 
 
@@ -135,7 +112,7 @@ def revenue_recognition(request: Request, _: PrincipalDep, from_: From, to: To,
     deferred at the window's end, its service period, when it was paid, and the
     `InvoiceIssued` or `RefundIssued` event it comes from."""
     return recognition_list(
-        _views(request), start=from_, end=to, currency=currency, subscription_id=subscription_id,
+        get_views(request), start=from_, end=to, currency=currency, subscription_id=subscription_id,
         as_known_at=as_known_at, after=parse_cursor(cursor), limit=limit)
 
 
@@ -149,7 +126,7 @@ def close_period(request: Request, period: Annotated[str, Path(json_schema_extra
         start, end = parse_month(period)
     except InvalidInput:
         raise PeriodNotFound(f"no period {period!r}; periods are months written YYYY-MM") from None
-    views = _views(request)
+    views = get_views(request)
     figures = period_figures(views, start, end)
     applied = min(position(views, "mrr"), position(views, "revenue"))
     versions = [METRICS_VERSION, REVENUE_VERSION]
@@ -161,6 +138,6 @@ def close_period(request: Request, period: Annotated[str, Path(json_schema_extra
 def restatements(request: Request, ledger: LedgerDep, _: PrincipalDep) -> dict[str, Any]:
     """Per closed period: the figures at close, the figures known now, what changed, and
     the events recorded after the close that changed them."""
-    views = _views(request)
+    views = get_views(request)
     closed = ledger.event_log.read(0, 1000, ["PeriodClosed"]).items
     return {"items": [restatement(views, c) for c in closed]}
