@@ -90,7 +90,7 @@ def _due(invoice: dict[str, Any]) -> str:
         return f"Written off as uncollectible: {due} unpaid"
     if status == OPEN:
         return f"{due} due"
-    attempts = invoice["attempts"]
+    attempts = invoice["failed_attempts"]
     after = (f"next attempt on {day(invoice['next_attempt_at'])}" if invoice["next_attempt_at"]
              else "no further attempt is scheduled")
     return f"{due} due; {attempts} payment attempt{'s' if attempts != 1 else ''} failed, {after}"

@@ -38,7 +38,7 @@ INVOICE_COLUMNS = (
     "invoice_id", "number", "series", "sequence", "subscription_id", "subscriber_id",
     "currency", "reason", "status", "issued_at", "recorded_at", "period_start", "period_end",
     "total", "credit_applied", "credit_added", "amount_due", "amount_paid", "credited",
-    "refunded", "attempts", "next_attempt_at", "charge_id", "lines", "credit_notes", "position",
+    "refunded", "failed_attempts", "next_attempt_at", "charge_id", "lines", "credit_notes", "position",
 )
 CREDIT_NOTE_COLUMNS = (
     "credit_note_id", "number", "series", "sequence", "invoice_id", "invoice_number",
@@ -46,7 +46,7 @@ CREDIT_NOTE_COLUMNS = (
     "reason", "lines", "effective_at", "recorded_at", "position",
 )
 _INTEGERS = frozenset({"sequence", "total", "credit_applied", "credit_added", "amount_due",
-                       "amount_paid", "credited", "refunded", "attempts", "position"})
+                       "amount_paid", "credited", "refunded", "failed_attempts", "position"})
 EVENTS = frozenset({"InvoiceIssued", "ChargeSucceeded", "ChargeFailed", "InvoiceVoided",
                     "InvoiceMarkedUncollectible", "CreditNoteIssued", "RefundIssued"})
 
@@ -179,7 +179,7 @@ def issued(envelope: dict[str, Any], series_name: str, sequence: int) -> dict[st
         "period_start": min(starts, default=None), "period_end": max(ends, default=None),
         "total": data["total"], "credit_applied": data["credit_applied"],
         "credit_added": data["credit_added"], "amount_due": data["amount_due"],
-        "amount_paid": 0, "credited": 0, "refunded": 0, "attempts": 0,
+        "amount_paid": 0, "credited": 0, "refunded": 0, "failed_attempts": 0,
         "next_attempt_at": None, "charge_id": None, "lines": _json(lines),
         "credit_notes": _json([]), "position": envelope["position"],
     }
@@ -198,7 +198,7 @@ def after(row: dict[str, Any], envelope: dict[str, Any],
                    charge_id=data["charge_id"], next_attempt_at=None)
     elif kind == "ChargeFailed":
         next_attempt = data["next_attempt_at"]
-        row.update(attempts=max(row["attempts"], data["attempt"]),
+        row.update(failed_attempts=max(row["failed_attempts"], data["attempt"]),
                    next_attempt_at=None if next_attempt is None else sortable(next_attempt))
     elif kind == "InvoiceVoided":
         row.update(status=VOID, amount_due=0, next_attempt_at=None)
@@ -223,7 +223,7 @@ def after(row: dict[str, Any], envelope: dict[str, Any],
 
 def status(row: dict[str, Any]) -> str:
     return invoice_status(row["status"], amount_due=row["amount_due"],
-                          failed_attempts=row["attempts"])
+                          failed_attempts=row["failed_attempts"])
 
 
 def credit_note(envelope: dict[str, Any], invoice: dict[str, Any], series_name: str,

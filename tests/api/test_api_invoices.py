@@ -29,11 +29,11 @@ def test_an_invoice_answers_its_number_status_amounts_lines_and_credit_notes(inv
     body = _ok(client.get(f"/invoices/{book.credited}"))
     assert {k: body[k] for k in ("number", "series", "currency", "reason", "status", "total",
                                  "credit_applied", "credit_added", "amount_due", "amount_paid",
-                                 "credited", "refunded", "attempts", "next_attempt_at")} == {
+                                 "credited", "refunded", "failed_attempts", "next_attempt_at")} == {
         "number": "SL-2026-000006", "series": "SL-2026", "currency": "USD",
         "reason": "subscription_create", "status": "paid", "total": 3000, "credit_applied": 0,
         "credit_added": 0, "amount_due": 0, "amount_paid": 3000, "credited": 800, "refunded": 700,
-        "attempts": 0, "next_attempt_at": None}
+        "failed_attempts": 0, "next_attempt_at": None}
     assert (body["issued_at"], body["recorded_at"]) == ("2026-03-06T00:00:00Z", "2026-06-01T12:00:00Z")
     assert (body["period_start"], body["period_end"]) == ("2026-03-06T00:00:00Z", "2026-04-06T00:00:00Z")
     assert body["lines"] == [{"kind": "recurring", "description": "basic v1 (month) × 3",
@@ -42,7 +42,7 @@ def test_an_invoice_answers_its_number_status_amounts_lines_and_credit_notes(inv
     assert [n["number"] for n in body["credit_notes"]] == ["CN-2026-000002", "CN-2026-000003"]
     assert body["subscriber_id"] == str(book.subscribers["Flo"]) and body["charge_id"]
     past_due = _ok(client.get(f"/invoices/{book.past_due}"))
-    assert (past_due["status"], past_due["amount_due"], past_due["attempts"], past_due["next_attempt_at"]) == (
+    assert (past_due["status"], past_due["amount_due"], past_due["failed_attempts"], past_due["next_attempt_at"]) == (
         "past_due", 600, 1, "2026-03-06T00:00:00Z")
 
 

@@ -23,7 +23,7 @@ from subledger.projections.invoice_queries import (
 from subledger.replay.verify import scratch_views, verify
 
 AMOUNTS = ("status", "total", "credit_applied", "amount_due", "amount_paid", "credited",
-           "refunded", "attempts")
+           "refunded", "failed_attempts")
 
 
 @pytest.fixture
