@@ -10,7 +10,6 @@ import pytest
 from subledger.cli import main
 from subledger.config import (
     DEFAULT_DATABASE_URL,
-    DEFAULT_SELLER,
     ConfigError,
     PostgresConfig,
     Settings,
@@ -219,18 +218,6 @@ def test_a_bad_webhook_timeout_is_refused(value: str) -> None:
     assert refused({"SUBLEDGER_WEBHOOK_TIMEOUT": value}).variable == "SUBLEDGER_WEBHOOK_TIMEOUT"
 
 
-def test_the_seller_defaults_to_subledger_and_is_read_as_lines_between_bars() -> None:
-    assert Settings.from_env({}).seller == DEFAULT_SELLER == ("subledger",)
-    seller = Settings.from_env({"SUBLEDGER_SELLER": "Zoë & Co GmbH | Straße 1|10115 Berlin"}).seller
-    assert seller == ("Zoë & Co GmbH", "Straße 1", "10115 Berlin")
-
-
-@pytest.mark.parametrize("value", ["Acme||Berlin", "Acme| ", "Acme|\x07bell", "a\u0085b",
-                                   "|".join(["line"] * 9), "x" * 101])
-def test_a_bad_seller_is_refused(value: str) -> None:
-    assert refused({"SUBLEDGER_SELLER": value}).variable == "SUBLEDGER_SELLER"
-
-
 # -- the CLI ----------------------------------------------------------------------------------
 
 
@@ -275,16 +262,6 @@ def test_the_cli_refuses_a_bad_database_url_naming_the_variable(capsys, monkeypa
     assert out == ""
     assert one_line(err).startswith("subledger: SUBLEDGER_DATABASE_URL: expected ")
     assert "secret" not in err
-
-
-def test_the_cli_refuses_a_bad_seller_naming_the_variable(capsys, monkeypatch) -> None:
-    monkeypatch.setenv("SUBLEDGER_SELLER", "Acme||Berlin")
-
-    assert main(["serve", "--port", "8123"]) == 2
-
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert one_line(err).startswith("subledger: SUBLEDGER_SELLER: expected ")
 
 
 @pytest.mark.parametrize("port", ["0", "70000"])
