@@ -25,7 +25,16 @@ from subledger.projections.store import ViewStore
 
 from . import openapi
 from .problems import STORE_UNAVAILABLE, domain_problem, edge_problem, problem
-from .routes import billing, catalog, corrections, log, reports, subscribers, subscriptions
+from .routes import (
+    billing,
+    catalog,
+    corrections,
+    invoices,
+    log,
+    reports,
+    subscribers,
+    subscriptions,
+)
 from .routes.webhooks import router as webhooks_router
 from .security import ApiProblem
 
@@ -164,7 +173,7 @@ def create_app(
         )
 
     for router in (catalog.router, subscribers.router, subscriptions.router, billing.router,
-                   corrections.router, reports.router, log.router):
+                   corrections.router, invoices.router, reports.router, log.router):
         app.include_router(router)
     app.include_router(webhooks_router)
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from subledger.contract.bodies import CHARGE, COUPON, PLAN, SUBSCRIBER, SUBSCRIPTION
+from subledger.contract.invoice_bodies import CREDIT_NOTE, INVOICE
 from subledger.contract.preview_bodies import CHANGE_PREVIEW, INVOICE_PREVIEW
 
 from .problems import ProblemType
@@ -22,6 +23,8 @@ SubscriptionOut = SUBSCRIPTION.model()
 ChargeOut = CHARGE.model()
 ChangePreviewOut = CHANGE_PREVIEW.model()
 InvoicePreviewOut = INVOICE_PREVIEW.model()
+InvoiceOut = INVOICE.model()
+CreditNoteOut = CREDIT_NOTE.model()
 
 
 class RefundOut(BaseModel):
@@ -81,6 +84,8 @@ class SubscriberList(Listing):
 
 class SubscriptionList(Listing):
     items: list[SubscriptionOut]
+class InvoiceList(Listing):
+    items: list[InvoiceOut]
 
 
 class EventList(Listing):

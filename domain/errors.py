@@ -185,6 +185,11 @@ class InvoiceNotFound(NotFound):
     title = "Invoice not found"
 
 
+class CreditNoteNotFound(NotFound):
+    code = "credit-note-not-found"
+    title = "Credit note not found"
+
+
 class WebhookNotFound(NotFound):
     code = "webhook-not-found"
     title = "Webhook endpoint not found"

@@ -114,12 +114,13 @@ def build_webhooks(settings: Settings, ledger: Ledger) -> WebhookDispatcher:
 
 def read_models(ledger: Ledger) -> list[ReadModel]:
     """Every read model, in the order the runner applies them."""
+    from subledger.projections.invoices import InvoicesModel
     from subledger.projections.mrr import MrrModel, history_reader
     from subledger.projections.revenue import RevenueModel
     from subledger.projections.subscriptions import SubscriptionsModel
 
     history = history_reader(ledger.event_log)
-    return [SubscriptionsModel(), MrrModel(history), RevenueModel(history)]
+    return [SubscriptionsModel(), MrrModel(history), RevenueModel(history), InvoicesModel()]
 
 
 def build_api(

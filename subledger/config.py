@@ -24,6 +24,10 @@ _TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _DUNNING = re.compile(r"([0-9]{1,3}(?:,[0-9]{1,3})*):([a-z]+)")
 DEFAULT_BILLING_INTERVAL = 60
 MAX_BILLING_INTERVAL = 86_400
+_SELLER_LINE = re.compile(r"^[^\x00-\x1f\x7f-\x9f|]*[^\s\x00-\x1f\x7f-\x9f|][^\x00-\x1f\x7f-\x9f|]*$")
+DEFAULT_SELLER = ("subledger",)
+MAX_SELLER_LINES = 8
+MAX_SELLER_LINE = 100
 
 
 class ConfigError(ValueError):
@@ -82,6 +86,8 @@ class Settings:
     0: off."""
     dunning: Dunning = DUNNING
     """How the ledger pursues a failed charge, for every charge it records."""
+    seller: tuple[str, ...] = DEFAULT_SELLER
+    """The seller's name, then address lines, as invoices and credit notes show them."""
 
     @property
     def gateways(self) -> frozenset[str]:
@@ -120,6 +126,7 @@ class Settings:
             ),
             billing_interval=_parse_billing_interval(get("SUBLEDGER_BILLING_INTERVAL")),
             dunning=_parse_dunning(get("SUBLEDGER_DUNNING")),
+            seller=_parse_seller(get("SUBLEDGER_SELLER")),
         )
 
 
@@ -252,3 +259,15 @@ def _parse_dunning(value: str | None) -> Dunning:
         return Dunning(tuple(int(day) for day in match[1].split(",")), match[2])
     except ValueError:
         raise ConfigError("SUBLEDGER_DUNNING", expected) from None
+def _parse_seller(value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return DEFAULT_SELLER
+    lines = tuple(line.strip() for line in value.split("|"))
+    if len(lines) > MAX_SELLER_LINES or not all(
+        _SELLER_LINE.match(line) and len(line) <= MAX_SELLER_LINE for line in lines
+    ):
+        raise ConfigError(
+            "SUBLEDGER_SELLER", f"the seller's name and address lines separated by '|' (at most"
+            f" {MAX_SELLER_LINES} lines of 1 to {MAX_SELLER_LINE} characters, no control characters)"
+        )
+    return lines

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from subledger.commands.writes import ClosePeriod
 from subledger.domain.errors import InvalidInput, PeriodNotFound
@@ -18,8 +16,8 @@ from subledger.projections.mrr_reports import METRICS_VERSION, churn_report, mrr
 from subledger.projections.period_close import period_figures, restatement
 from subledger.projections.report_window import Standpoint, Window, position
 from subledger.projections.revenue_reports import REVENUE_VERSION, revenue_report
-from subledger.projections.store import ViewStore
 
+from ..answers import Format, answer, csv_responses
 from ..deps import (
     Cursor,
     IdempotencyKeyHeader,
@@ -27,10 +25,10 @@ from ..deps import (
     Limit,
     PrincipalDep,
     UuidQuery,
+    get_views,
     parse_cursor,
 )
 from ..inputs import Currency, Day, Instant
-from ..security import ApiProblem
 from ..writes import respond
 
 router = APIRouter(tags=["reports"])
@@ -44,12 +42,10 @@ AsOf = Annotated[Instant | None, Query(
                 " a bucket's end, and what can arrive after its period, such as an invoice"
                 " paid late). Default: now, or `as_known_at` when given and earlier; a later"
                 " instant is refused (422 invalid-as-of)")]
-Format = Annotated[Literal["json", "csv"], Query(description="json (default) or csv")]
 ReportCurrency = Annotated[Currency | None, Query(
     description="The book to report on; may be left out while the ledger holds at most one"
                 " currency")]
-CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
-             "description": "The report; with format=csv, its rows as CSV"}}
+CSV = csv_responses("The report")
 
 
 def standpoint(ledger: LedgerDep, as_of: AsOf = None, as_known_at: KnownAt = None) -> Standpoint:
@@ -60,25 +56,6 @@ def standpoint(ledger: LedgerDep, as_of: AsOf = None, as_known_at: KnownAt = Non
 StandpointDep = Annotated[Standpoint, Depends(standpoint)]
 
 
-def _views(request: Request) -> ViewStore:
-    views = request.app.state.views
-    if views is None:
-        raise ApiProblem("store-unavailable", "this API was started without read models")
-    return views  # type: ignore[no-any-return]
-
-
-def _answer(body: dict[str, Any], rows_key: str, fmt: str) -> Response:
-    if fmt == "json":
-        return JSONResponse(body)
-    out = io.StringIO()
-    rows = body[rows_key]
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
-
-
 @router.get("/reports/mrr", responses=CSV)
 def mrr(request: Request, _: PrincipalDep, from_: From, to: To, at: StandpointDep,
         interval: Literal["day", "month"] = "month", currency: ReportCurrency = None,
@@ -86,8 +63,8 @@ def mrr(request: Request, _: PrincipalDep, from_: From, to: To, at: StandpointDe
     """Per bucket `{date, mrr, arr, new, expansion, reactivation, contraction, churn,
     subscribers}`; MRR as of the bucket's end; money in minor units as decimal strings."""
     window = Window(from_, to, interval)
-    body = mrr_report(_views(request), window, currency, at)
-    return _answer(body, "buckets", format)
+    body = mrr_report(get_views(request), window, currency, at)
+    return answer(body, "buckets", format)
 
 
 @router.get("/reports/mrr/movements")
@@ -98,7 +75,7 @@ def mrr_movements(request: Request, _: PrincipalDep, from_: From, to: To, at: St
                   cursor: Cursor = None) -> dict[str, Any]:
     """Each MRR movement with its amount and the events (ids and positions) that caused it."""
     return movement_list(
-        _views(request), start=from_, end=to, currency=currency, kind=kind,
+        get_views(request), start=from_, end=to, currency=currency, kind=kind,
         subscriber_id=subscriber_id, standpoint=at,
         after=parse_cursor(cursor), limit=limit)
 
@@ -111,8 +88,8 @@ def churn(request: Request, _: PrincipalDep, from_: From, to: To, at: Standpoint
     mrr_start, gross_mrr_churn_rate, net_mrr_churn_rate, net_revenue_retention}`; a rate
     with a zero denominator is null."""
     window = Window(from_, to, interval)
-    body = churn_report(_views(request), window, currency, at)
-    return _answer(body, "periods", format)
+    body = churn_report(get_views(request), window, currency, at)
+    return answer(body, "periods", format)
 
 
 @router.get("/reports/revenue", responses=CSV)
@@ -123,8 +100,8 @@ def revenue(request: Request, _: PrincipalDep, from_: From, to: To, at: Standpoi
     integer minor units; recognized and deferred as decimal strings (recognition is per
     second over each paid line's service period)."""
     window = Window(from_, to, interval)
-    body = revenue_report(_views(request), window, currency, at)
-    return _answer(body, "buckets", format)
+    body = revenue_report(get_views(request), window, currency, at)
+    return answer(body, "buckets", format)
 
 
 @router.get("/reports/revenue/lines")
@@ -134,7 +111,7 @@ def revenue_lines(request: Request, _: PrincipalDep, from_: From, to: To, at: St
     """The invoices, charges and refunds behind the cash figures, each with its event id and
     position."""
     return revenue_line_list(
-        _views(request), start=from_, end=to, currency=currency, subscription_id=subscription_id,
+        get_views(request), start=from_, end=to, currency=currency, subscription_id=subscription_id,
         standpoint=at, after=parse_cursor(cursor), limit=limit)
 
 
@@ -147,7 +124,7 @@ def revenue_recognition(request: Request, _: PrincipalDep, from_: From, to: To, 
     deferred at the window's end, its service period, when it was paid, and the
     `InvoiceIssued` or `RefundIssued` event it comes from."""
     return recognition_list(
-        _views(request), start=from_, end=to, currency=currency, subscription_id=subscription_id,
+        get_views(request), start=from_, end=to, currency=currency, subscription_id=subscription_id,
         standpoint=at, after=parse_cursor(cursor), limit=limit)
 
 
@@ -161,7 +138,7 @@ def close_period(request: Request, period: Annotated[str, Path(json_schema_extra
         start, end = parse_month(period)
     except InvalidInput:
         raise PeriodNotFound(f"no period {period!r}; periods are months written YYYY-MM") from None
-    views = _views(request)
+    views = get_views(request)
     figures = period_figures(views, start, end, Standpoint(ledger.clock()))
     applied = min(position(views, "mrr"), position(views, "revenue"))
     versions = [METRICS_VERSION, REVENUE_VERSION]
@@ -173,7 +150,7 @@ def close_period(request: Request, period: Annotated[str, Path(json_schema_extra
 def restatements(request: Request, ledger: LedgerDep, _: PrincipalDep) -> dict[str, Any]:
     """Per closed period: the figures at close, the figures known now and as of now, what
     changed, and the events recorded after the close that changed them."""
-    views = _views(request)
+    views = get_views(request)
     closed = ledger.event_log.read(0, 1000, ["PeriodClosed"]).items
     now = ledger.clock()
     return {"items": [restatement(views, c, now) for c in closed]}

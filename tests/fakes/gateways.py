@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from subledger.bootstrap import ledger_env
-from subledger.commands.gateways import ChargeRequest, ChargeResult, RefundRequest, RefundResult
+from subledger.commands.gateways import (
+    ChargeRequest,
+    ChargeResult,
+    GatewayUnavailable,
+    RefundRequest,
+    RefundResult,
+)
 from subledger.commands.gateways.sandbox import SandboxGateway
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
@@ -28,6 +34,17 @@ class RecordingGateway(SandboxGateway):
         if result.succeeded:
             self.refunded.setdefault(request.idempotency_key, request.amount)
         return result
+
+
+class DownGateway(SandboxGateway):
+    """The sandbox gateway while it cannot be reached: every call raises
+    ``GatewayUnavailable``, so a charge decided stays due."""
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        raise GatewayUnavailable("the sandbox is down")
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        raise GatewayUnavailable("the sandbox is down")
 
 
 def recording_ledger(settings: Settings, gateway: RecordingGateway) -> Ledger:

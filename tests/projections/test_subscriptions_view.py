@@ -110,9 +110,9 @@ def test_a_changed_definition_rebuilds_the_model_from_position_zero(settings, le
 def test_lag_counts_the_events_each_model_has_still_to_apply(ledger, projector) -> None:  # type: ignore[no-untyped-def]
     generate(ledger, subscribers=3, months=1, seed=1)
     head = ledger.event_log.max_position()
-    assert projector.lag() == {"subscriptions": head, "mrr": head, "revenue": head}
+    assert projector.lag() == {"subscriptions": head, "mrr": head, "revenue": head, "invoices": head}
     projector.run_once()
-    assert projector.lag() == {"subscriptions": 0, "mrr": 0, "revenue": 0}
+    assert projector.lag() == {"subscriptions": 0, "mrr": 0, "revenue": 0, "invoices": 0}
 
 
 def test_a_running_projector_applies_new_events_without_being_asked(ledger, projector) -> None:  # type: ignore[no-untyped-def]
@@ -142,7 +142,8 @@ def test_readyz_reports_each_read_models_lag(settings, ledger, projector) -> Non
     head = ledger.event_log.max_position()
     assert client.get("/readyz").json() == {"status": "ready", "store": "ok",
                                             "lag": {"subscriptions": head, "mrr": head,
-                                                    "revenue": head},
+                                                    "revenue": head, "invoices": head},
                                             "workers": {}}
     projector.run_once()
-    assert client.get("/readyz").json()["lag"] == {"subscriptions": 0, "mrr": 0, "revenue": 0}
+    assert client.get("/readyz").json()["lag"] == {"subscriptions": 0, "mrr": 0, "revenue": 0,
+                                                   "invoices": 0}
