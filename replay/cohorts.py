@@ -89,3 +89,11 @@ def cohort_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
     """The matrix as rows (one per cohort and month): for CSV and tables."""
     return [{"cohort": c["cohort"], "cohort_subscribers": c["subscribers"], "cohort_mrr": c["mrr"], **cell}
             for c in answer["cohorts"] for cell in c["months"]]
+
+
+def cohort_matrix(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The matrix for a person: a row per cohort, a column per month since signup, each
+    cell ``subscribers retained / MRR retained``."""
+    return [{"cohort": c["cohort"], "subscribers": c["subscribers"], "mrr": c["mrr"],
+             **{f"m{cell['offset']}": f"{cell['subscribers']} / {cell['mrr']}" for cell in c["months"]}}
+            for c in answer["cohorts"]]

@@ -40,6 +40,7 @@ SIDE_BY_SIDE = {
     "recognized": ("revenue", "buckets", "recognized"),
 }
 """column -> (report, its rows, its field): the figures shown real and what-if."""
+MONEY = frozenset({"mrr", "new", "expansion", "contraction", "churn", "billed", "collected", "recognized"})
 
 
 @dataclass
@@ -67,9 +68,9 @@ def _reports(book: Book, window: Window, currency: str | None,
 
 def what_if(replay: Replay, prices: Mapping[str, Price], window: Window, currency: str | None,
             as_known_at: datetime | None) -> dict[str, Any]:
-    """Per bucket, each figure of :data:`SIDE_BY_SIDE` as recorded (``_real``), under
-    ``prices`` (``_what_if``) and the difference of the two as shown (``_change``; none for
-    rates and counts)."""
+    """Per bucket, each figure of :data:`SIDE_BY_SIDE` as recorded (``real``), under
+    ``prices`` (``what_if``) and, for money, the difference of the two as shown
+    (``change``)."""
     result: FoldResult = run_fold(replay, _Both(prices))
     real_book, what_book = result.value
     real = _reports(real_book, window, currency, as_known_at)
@@ -78,18 +79,30 @@ def what_if(replay: Replay, prices: Mapping[str, Price], window: Window, currenc
     for index, (start, _) in enumerate(window.buckets()):
         row: dict[str, Any] = {"date": start.date().isoformat()}
         for column, (report, key, name) in SIDE_BY_SIDE.items():
-            if not real[report][key]:
-                continue
-            a, b = real[report][key][index][name], other[report][key][index][name]
-            row[f"{column}_real"], row[f"{column}_what_if"] = a, b
-            if not column.endswith("rate") and column not in ("net_revenue_retention", "subscribers"):
-                row[f"{column}_change"] = str(Decimal(str(b)) - Decimal(str(a)))
+            if real[report][key]:
+                row[column] = _side_by_side(column, real[report][key][index][name],
+                                            other[report][key][index][name])
         rows.append(row)
     prices_shown = {plan: {"amount": p.amount} if p.amount is not None else {"percent": _decimal(p.percent)}
                     for plan, p in prices.items()}
     currency = real["mrr"]["currency"]
     return {**head(window, currency, as_known_at, result.position), "prices": prices_shown,
             "assumptions": ASSUMPTIONS, "buckets": rows if currency is not None else []}
+
+
+def _side_by_side(column: str, real: Any, what_if: Any) -> dict[str, Any]:
+    """A figure real and what-if, with the difference of the two as shown (money only)."""
+    pair = {"real": real, "what_if": what_if}
+    if column in MONEY:
+        pair["change"] = str(Decimal(str(what_if)) - Decimal(str(real)))
+    return pair
+
+
+def side_by_side_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The answer as rows (one per bucket and figure): for CSV and tables."""
+    return [{"date": bucket["date"], "figure": name, "real": pair["real"], "what_if": pair["what_if"],
+             "change": pair.get("change")}
+            for bucket in answer["buckets"] for name, pair in bucket.items() if name != "date"]
 
 
 def _decimal(value: Any) -> str:
