@@ -25,7 +25,7 @@ from subledger.projections.store import ViewStore
 
 from . import openapi
 from .problems import domain_problem, edge_problem, problem
-from .routes import billing, catalog, log, reports, subscribers, subscriptions
+from .routes import billing, catalog, cohorts, log, reports, subscribers, subscriptions
 from .routes.webhooks import router as webhooks_router
 from .security import ApiProblem
 
@@ -159,7 +159,7 @@ def create_app(
         )
 
     for router in (catalog.router, subscribers.router, subscriptions.router, billing.router,
-                   reports.router, log.router):
+                   reports.router, cohorts.router, log.router):
         app.include_router(router)
     app.include_router(webhooks_router)
 

@@ -53,7 +53,7 @@ def _views(request: Request) -> ViewStore:
     return views  # type: ignore[no-any-return]
 
 
-def _answer(body: dict[str, Any], rows_key: str, fmt: str) -> Response:
+def report_answer(body: dict[str, Any], rows_key: str, fmt: str) -> Response:
     if fmt == "json":
         return JSONResponse(body)
     out = io.StringIO()
@@ -73,7 +73,7 @@ def mrr(request: Request, _: PrincipalDep, from_: From, to: To,
     subscribers}`; MRR as of the bucket's end; money in minor units as decimal strings."""
     window = Window(from_, to, interval)
     body = mrr_report(_views(request), window, currency, as_known_at)
-    return _answer(body, "buckets", format)
+    return report_answer(body, "buckets", format)
 
 
 @router.get("/reports/mrr/movements")
@@ -98,7 +98,7 @@ def churn(request: Request, _: PrincipalDep, from_: From, to: To,
     with a zero denominator is null."""
     window = Window(from_, to, interval)
     body = churn_report(_views(request), window, currency, as_known_at)
-    return _answer(body, "periods", format)
+    return report_answer(body, "periods", format)
 
 
 @router.get("/reports/revenue", responses=CSV)
@@ -110,7 +110,7 @@ def revenue(request: Request, _: PrincipalDep, from_: From, to: To,
     second over each paid line's service period)."""
     window = Window(from_, to, interval)
     body = revenue_report(_views(request), window, currency, as_known_at)
-    return _answer(body, "buckets", format)
+    return report_answer(body, "buckets", format)
 
 
 @router.get("/reports/revenue/lines")
