@@ -3,33 +3,24 @@ everywhere (aggregates, the log, the HTTP API), and is never rewritten.
 
 The example is ``SubscriberDetailsChanged`` (version 2, see its docstring and docs/events.md,
 "Versioning events"). ``V1_STORED_STATE`` is the exact state the version-1 code stored for
-"name -> Ada L, external_ref removed" (captured from it before the change)."""
+"name -> Ada L, external_ref removed" (captured from it before the change; kept in
+``support.ledger``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from uuid import UUID
 
 import jsonschema
 import pytest
-from eventsourcing.persistence import StoredEvent
 from fastapi.testclient import TestClient
+from support.ledger import REGISTERED_AT, V1_STORED_STATE, store_v1_details_change
 
 from subledger.bootstrap import build_api, build_ledger
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
 from subledger.contract.schemas import event_schema
 from subledger.domain.errors import EmptyChange
-
-V1_TOPIC = "subledger.domain.subscriber:Subscriber.SubscriberDetailsChanged"
-V1_STORED_STATE = (
-    b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-11-25T06:55:33.384878+00:00"},'
-    b'"effective_at":{"_type_":"datetime_iso","_data_":"2026-02-01T00:00:00+00:00"},'
-    b'"changed":["external_ref","name"],"email":null,"name":"Ada L","external_ref":null}'
-)
-REGISTERED_AT = datetime(2026, 11, 25, 6, 55, tzinfo=UTC)
-"""Before the stored event's own recorded time, as when the old code wrote both."""
 
 
 @pytest.fixture
@@ -39,19 +30,6 @@ def old_ledger(settings: Settings) -> Iterator[Ledger]:
         yield ledger
     finally:
         ledger.close()
-
-
-def store_v1_details_change(ledger: Ledger) -> UUID:
-    """A subscriber registered, then renamed with their external_ref removed by the
-    version-1 code: that second event written to the store as the old code wrote it."""
-    subscriber = ledger.subscribers.register(
-        email="ada@example.com", name="Ada", external_ref="crm-1",
-        effective_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )
-    ledger.recorder.insert_events([StoredEvent(
-        originator_id=subscriber.id, originator_version=2, topic=V1_TOPIC, state=V1_STORED_STATE,
-    )])
-    return subscriber.id
 
 
 def test_the_aggregate_is_rebuilt_from_a_version_1_event(old_ledger: Ledger) -> None:

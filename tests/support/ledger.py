@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
+
 from .factories import utc
 
 
@@ -181,3 +183,28 @@ def comparable_log(ledger: Any) -> list[tuple[str, str, str, Any]]:
 def ids_in_log(ledger: Any, event_type: str, field: str) -> list[str]:
     """The value of ``data[field]`` of every event of ``event_type`` in the log."""
     return [e["data"][field] for e in log_envelopes(ledger) if e["type"] == event_type]
+
+
+# -- a version-1 event, as the old code stored it ------------------------------------------
+
+V1_TOPIC = "subledger.domain.subscriber:Subscriber.SubscriberDetailsChanged"
+V1_STORED_STATE = (
+    b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-11-25T06:55:33.384878+00:00"},'
+    b'"effective_at":{"_type_":"datetime_iso","_data_":"2026-02-01T00:00:00+00:00"},'
+    b'"changed":["external_ref","name"],"email":null,"name":"Ada L","external_ref":null}'
+)
+REGISTERED_AT = utc(2026, 11, 25, 6, 55)
+"""Before the stored event's own recorded time, as when the old code wrote both."""
+
+
+def store_v1_details_change(ledger: Any) -> UUID:
+    """A subscriber registered, then renamed with their external_ref removed by the
+    version-1 code: that second event written to the store as the old code wrote it."""
+    subscriber = ledger.subscribers.register(
+        email="ada@example.com", name="Ada", external_ref="crm-1",
+        effective_at=utc(2026, 1, 1),
+    )
+    ledger.recorder.insert_events([StoredEvent(
+        originator_id=subscriber.id, originator_version=2, topic=V1_TOPIC, state=V1_STORED_STATE,
+    )])
+    return subscriber.id
