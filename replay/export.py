@@ -10,9 +10,8 @@ into its own directory, which must be empty or absent; the ledger is only read.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from subledger.domain.errors import InvalidInput
 from subledger.domain.time import isoformat
@@ -26,17 +25,15 @@ from .writers import FORMATS, writer
 MANIFEST = "manifest.json"
 
 
-@dataclass(frozen=True)
-class ExportSummary:
+class ExportSummary(NamedTuple):
+    """What an export wrote: its format and directory, the log position it read to, the
+    rows of each table, and whether personal data is in them."""
+
     format: str
     out: str
     position: int
-    """The log position the export read to."""
     rows: dict[str, int]
     personal_data: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def check_out(out: Path) -> None:
@@ -62,7 +59,7 @@ def export(replay: Replay, out: Path, fmt: str, *, personal_data: bool = False) 
         tables.write(table, rows)
     summary = ExportSummary(format=fmt, out=str(out), position=replay.position, rows=tables.close(),
                             personal_data=personal_data)
-    (out / MANIFEST).write_text(json.dumps({**summary.as_dict(), "selection": _selection(replay.selection)},
+    (out / MANIFEST).write_text(json.dumps({**summary._asdict(), "selection": _selection(replay.selection)},
                                            indent=2) + "\n", encoding="utf-8")
     return summary
 

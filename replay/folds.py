@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from subledger.domain.errors import InvalidInput
 
@@ -51,9 +50,9 @@ class Fold(Protocol[S]):
     def apply(self, state: S, event: LoggedEvent) -> S: ...
 
 
-@dataclass(frozen=True)
-class FoldResult:
-    """A fold's answer, the number of events it saw and the log position it read to."""
+class FoldResult(NamedTuple):
+    """A fold's answer (``value``), the number of ``events`` it saw and the log
+    ``position`` it read to."""
 
     value: Any
     events: int

@@ -16,7 +16,7 @@ def answer(command: str, args: argparse.Namespace, replay: Any) -> tuple[dict[st
     if command == "export":
         from subledger.replay.export import export
 
-        return export(replay, args.out, args.file_format, personal_data=args.personal_data).as_dict(), []
+        return export(replay, args.out, args.file_format, personal_data=args.personal_data)._asdict(), []
     if command == "mrr" and args.at is not None:
         if args.start is not None or args.end is not None:
             raise InvalidInput("give either --at, or --from and --to")

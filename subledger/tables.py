@@ -1,5 +1,5 @@
-"""The view for a person of ``subledger rebuild VIEW [--verify] --table``: the JSON
-summary's content as rich tables on stdout.
+"""The view for a person of ``subledger rebuild VIEW [--verify] --table`` and of
+``subledger replay ... --format table``: the JSON answer's content as rich tables on stdout.
 
 Drawn from the very dict the JSON is made of, so the two cannot disagree. JSON stays the
 default: scripts read it, and a table's layout follows the width of the terminal.

@@ -2,7 +2,8 @@
 positions, in batches, with memory flat whatever the log's size.
 
 PostgreSQL streams one query through a server-side cursor (a ``READ ONLY`` transaction, one
-snapshot, binary results: bytea arrives as bytes without hex decoding). SQLite reads keyset
+snapshot, binary results: bytea arrives as bytes without hex decoding), which waits up to
+:data:`IDLE_BETWEEN_BATCHES` for its consumer between two batches. SQLite reads keyset
 pages (``rowid > last``), each in a short read transaction of its own, so a long scan never
 holds the writer back; the log is append-only and the scan stops at a position fixed before
 it started, so the pages add up to one consistent prefix.
@@ -22,6 +23,10 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from .recorders import LedgerPostgresRecorder, LedgerRecorder, LedgerSQLiteRecorder
+
+IDLE_BETWEEN_BATCHES = "15min"
+"""How long a PostgreSQL scan waits for its consumer between two batches before the server
+ends it."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,10 @@ def _scan_postgres(recorder: LedgerPostgresRecorder, selection: ScanRange,
     query += SQL(" ORDER BY e.notification_id")
     with recorder.datastore.get_connection() as conn, conn.transaction():
         conn.execute("SET TRANSACTION READ ONLY")
+        # The pool's sessions end a transaction idle for 5 s; a reader's consumer may take
+        # longer over a batch (a fold, a Parquet row group). Bounded still: an abandoned
+        # scan must not hold its snapshot (and vacuum) back for ever.
+        conn.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{IDLE_BETWEEN_BATCHES}'")
         with conn.cursor(name="subledger_replay", binary=True, row_factory=tuple_row) as cursor:
             cursor.itersize = batch
             cursor.execute(query, params)

@@ -5,7 +5,6 @@ figure for figure, now and as known at K, over random command histories
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -13,16 +12,15 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.books import BOOK_CLOCK, small_book
+from support.books import BOOK_CLOCK
 from support.histories import random_history
-from support.ledger import FakeClock
 
 from subledger.cli import main
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
 from subledger.projections import mrr_reports, revenue_reports
-from subledger.projections.mrr import FOREVER, parse_fraction, sortable
-from subledger.projections.report_window import Window, money
+from subledger.projections.mrr import parse_fraction, sortable
+from subledger.projections.report_window import Window, believed, money
 from subledger.projections.store import ViewStore
 from subledger.replay import figures, revenue
 from subledger.replay.book import Book
@@ -40,8 +38,7 @@ def _book(ledger: Ledger, known_at: datetime | None) -> Book:
 
 def _modelled_mrr(store: ViewStore, currency: str, instant: datetime, known_at: datetime | None) -> Fraction:
     """MRR at ``instant`` (movements at or before it) from the ``mrr`` model's rows believed at K."""
-    clause, params = ("recorded_to = ?", (FOREVER,)) if known_at is None else (
-        "recorded_from <= ? AND recorded_to > ?", (sortable(known_at),) * 2)
+    clause, params = believed(known_at)
     with store.transaction() as tx:
         rows = tx.execute(f"SELECT kind, amount FROM view_mrr_movements WHERE currency = ? AND at <= ? AND {clause}",
                           (currency, sortable(instant), *params)).fetchall()
@@ -50,9 +47,8 @@ def _modelled_mrr(store: ViewStore, currency: str, instant: datetime, known_at: 
 
 @PROPERTY
 @given(data=st.data())
-def test_the_built_in_figures_equal_the_reports_over_the_read_models(
-    data: st.DataObject, tmp_path_factory: pytest.TempPathFactory,
-) -> None:
+def test_the_built_in_figures_equal_the_reports_over_the_read_models(data: st.DataObject,
+                                                                     tmp_path_factory: pytest.TempPathFactory) -> None:
     with random_history(data, tmp_path_factory) as history:
         store = history.runner.store
         day_from = data.draw(st.dates(date(2025, 1, 1), date(2025, 12, 1)), label="days from")
@@ -72,14 +68,6 @@ def test_the_built_in_figures_equal_the_reports_over_the_read_models(
                         assert ours == theirs, (name, known_at, window, history.commands)
                 at = figures.mrr_at(book, instant, currency, known_at)["currencies"][0]
                 assert at["mrr"] == money(_modelled_mrr(store, currency, instant, known_at)), (known_at, instant)
-
-
-@pytest.fixture
-def book_ledger(ledger_on: Callable[..., Ledger]) -> Ledger:
-    clock = FakeClock(BOOK_CLOCK)
-    ledger = ledger_on(clock=clock)
-    small_book(ledger, clock)
-    return ledger
 
 
 def _cli(settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,

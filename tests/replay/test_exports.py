@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pyarrow.dataset as ds
 import pytest
-from support.books import BOOK_CLOCK, COLLECTED, small_book
-from support.ledger import FakeClock, comparable_log, log_envelopes
+from support.books import COLLECTED
+from support.ledger import comparable_log, log_envelopes
 
 from subledger.cli import main
 from subledger.commands.ledger import Ledger
@@ -25,14 +24,6 @@ from subledger.replay.export import export
 from subledger.replay.export_schema import TABLES
 from subledger.replay.reader import Replay
 from subledger.replay.selection import Selection
-
-
-@pytest.fixture
-def book_ledger(ledger_on: Callable[..., Ledger]) -> Ledger:
-    clock = FakeClock(BOOK_CLOCK)
-    ledger = ledger_on(clock=clock)
-    small_book(ledger, clock)
-    return ledger
 
 
 def _as_log(row: dict[str, object]) -> tuple[object, ...]:

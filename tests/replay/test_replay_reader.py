@@ -4,6 +4,7 @@ PostgreSQL; and a replay never changes the ledger."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -20,24 +21,14 @@ from support.ledger import (
     store_v1_details_change,
 )
 
+from subledger.bootstrap import ledger_env
 from subledger.commands.ledger import Ledger
+from subledger.config import Settings
 from subledger.domain.errors import InvalidInput, InvalidPosition, UnknownEventTypeName
 from subledger.domain.subscriber import Subscriber
 from subledger.domain.subscription import Subscription
 from subledger.replay.reader import Replay
 from subledger.replay.selection import Selection, TimeRange
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(BOOK_CLOCK)
-
-
-@pytest.fixture
-def book_ledger(ledger_on: Callable[..., Ledger], clock: FakeClock) -> Ledger:
-    ledger = ledger_on(clock=clock)
-    small_book(ledger, clock)
-    return ledger
 
 
 def test_a_replay_reads_every_event_in_global_order_as_the_domains_own_classes(book_ledger: Ledger) -> None:
@@ -121,3 +112,19 @@ def test_a_selection_refuses_what_names_nothing() -> None:
         Selection(after=-1)
     with pytest.raises(InvalidInput):
         TimeRange(utc(2026, 2, 1), utc(2026, 1, 1))
+
+
+def test_a_consumer_slower_than_the_pools_idle_timeout_still_reads_the_whole_log(pg_schema_url: str) -> None:
+    # The pool ends a session idle in a transaction for POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT
+    # (5 s by default); a fold may spend longer than that over a batch.
+    settings = Settings.from_env({"SUBLEDGER_DATABASE_URL": pg_schema_url})
+    ledger = Ledger({**ledger_env(settings), "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "1"})
+    try:
+        small_book(ledger)
+        read = 0
+        for batch in Replay(ledger.event_log, batch=25).batches():
+            read += len(batch)
+            time.sleep(1.3)
+        assert read == ledger.event_log.max_position()
+    finally:
+        ledger.close()

@@ -8,7 +8,6 @@ import csv
 import io
 import json
 import textwrap
-from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -16,8 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from support.books import BOOK_CLOCK, COLLECTED, small_book
-from support.ledger import FakeClock
+from support.books import COLLECTED
 
 from subledger.cli import main
 from subledger.commands.ledger import Ledger
@@ -56,14 +54,6 @@ BY_HAND = {  # Ada 4 x 1000 and Dee 1 x 1000 on basic, Bob 3 x 3000 on pro, Cy 1
     "corp": {"collected": 120_000, "charges": 1, "average": Fraction(120_000)},
     "pro": {"collected": 9000, "charges": 3, "average": Fraction(3000)},
 }
-
-
-@pytest.fixture
-def book_ledger(ledger_on: Callable[..., Ledger]) -> Ledger:
-    clock = FakeClock(BOOK_CLOCK)
-    ledger = ledger_on(clock=clock)
-    small_book(ledger, clock)
-    return ledger
 
 
 @pytest.fixture

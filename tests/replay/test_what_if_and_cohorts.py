@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.books import BOOK_CLOCK, small_book
+from support.books import BOOK_CLOCK
 from support.histories import random_history
-from support.ledger import FakeClock
 
 from subledger.bootstrap import build_api
 from subledger.cli import main
@@ -35,14 +33,6 @@ from subledger.replay.selection import Selection
 from subledger.replay.whatif import what_if
 
 WINDOW = Window(date(2026, 1, 1), date(2026, 4, 30), "month")
-
-
-@pytest.fixture
-def book_ledger(ledger_on: Callable[..., Ledger]) -> Ledger:
-    clock = FakeClock(BOOK_CLOCK)
-    ledger = ledger_on(clock=clock)
-    small_book(ledger, clock)
-    return ledger
 
 
 def _unchanged(bucket: dict[str, Any]) -> bool:
