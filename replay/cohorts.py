@@ -25,6 +25,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
+from subledger.domain.errors import InvalidWindow
 from subledger.domain.money import round_rate
 from subledger.domain.movements import NEW, movements
 from subledger.domain.mrr import MrrPoint, mrr_before
@@ -32,6 +33,10 @@ from subledger.projections.report_window import Window, choose_currency, money
 
 from .book import Book
 from .figures import head
+
+MAX_MONTHS = 240
+"""The most months a matrix covers: it holds a cell per cohort and month after it, so its
+size grows as the square of its months."""
 
 
 @dataclass
@@ -45,7 +50,7 @@ def cohort_report(book: Book, window: Window, currency: str | None,
                   as_known_at: datetime | None) -> dict[str, Any]:
     """The cohort matrix of ``window`` (its interval is the month), folded from the book."""
     window = Window(window.start, window.end, "month")
-    buckets = list(window.buckets())
+    buckets = check_months(window)
     timelines = book.timelines()
     currency = choose_currency(book.currencies(timelines), currency)
     answer = head(window, currency, as_known_at, book.position)
@@ -63,6 +68,15 @@ def cohort_report(book: Book, window: Window, currency: str | None,
         cohort.starting_mrr += first.amount
     rows = [_row(cohort, buckets[index:], currency) for index, cohort in enumerate(cohorts)]
     return {**answer, "cohorts": rows}
+
+
+def check_months(window: Window) -> list[tuple[datetime, datetime]]:
+    """The window's months, or :class:`InvalidWindow` (a window the reports refuse, or more
+    than :data:`MAX_MONTHS` months)."""
+    buckets = list(Window(window.start, window.end, "month").buckets())
+    if len(buckets) > MAX_MONTHS:
+        raise InvalidWindow(f"a cohort matrix covers at most {MAX_MONTHS} months")
+    return buckets
 
 
 def _row(cohort: _Cohort, months: list[tuple[datetime, datetime]], currency: str) -> dict[str, Any]:

@@ -54,6 +54,10 @@ def _report(command: str, args: argparse.Namespace, replay: Any) -> tuple[dict[s
         raise InvalidInput(f"replay {command} needs --from and --to" + (" (or --at)" if command == "mrr" else ""))
     window = Window(args.start, args.end, getattr(args, "interval", "month"))
     list(window.buckets())  # a window the reports refuse is refused before the log is read
+    if command == "cohorts":
+        from subledger.replay.cohorts import check_months
+
+        check_months(window)
     if command == "what-if":
         from subledger.replay.prices import read_prices
         from subledger.replay.whatif import side_by_side_rows, what_if

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from subledger.projections.report_window import Window
 from subledger.replay.book import Book
-from subledger.replay.cohorts import cohort_report, cohort_rows
+from subledger.replay.cohorts import check_months, cohort_report, cohort_rows
 from subledger.replay.folds import run_fold
 from subledger.replay.reader import Replay
 from subledger.replay.selection import Selection
@@ -27,9 +27,10 @@ def cohorts(ledger: LedgerDep, _: PrincipalDep, from_: From, to: To, currency: R
     starting MRR, and for each month since, as at the month's end, `{month, offset,
     subscribers, mrr, subscriber_retention, mrr_retention}` (a rate with a zero denominator
     is null). Folded from the log on each request (no read model), as known at
-    `as_known_at` if given; `format=csv` answers one row per cohort and month."""
+    `as_known_at` if given; `format=csv` answers one row per cohort and month. A window
+    covers at most 240 months."""
     window = Window(from_, to, "month")
-    list(window.buckets())  # a window the reports refuse is refused before the log is read
+    check_months(window)  # a window refused is refused before the log is read
     book = run_fold(Replay(ledger.event_log, Selection(as_known_at=as_known_at)), Book()).value
     body: dict[str, Any] = cohort_report(book, window, currency, as_known_at)
     if format == "csv":

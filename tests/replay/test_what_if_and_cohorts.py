@@ -147,3 +147,12 @@ def test_get_reports_cohorts_answers_the_matrix_and_problems(settings: Settings,
     assert backwards.headers["content-type"] == "application/problem+json"
     assert bad_day.status_code == 422
     assert "/reports/cohorts" in client.get("/openapi.json").json()["paths"]
+
+
+def test_a_cohort_matrix_of_more_than_240_months_is_refused(settings: Settings, book_ledger: Ledger) -> None:
+    client = TestClient(build_api(settings, ledger=book_ledger))
+
+    refused = client.get("/reports/cohorts", params={"from": "1970-01-01", "to": "2199-12-31"})
+
+    assert (refused.status_code, refused.json()["type"]) == (422, "/problems/invalid-window")
+    assert "240 months" in refused.json()["detail"]
