@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from subledger.contract.envelope import event_data, event_id
 from subledger.domain.personal import PERSONAL_FIELDS
 
 from .arrow import pyarrow
@@ -42,22 +41,22 @@ def _money(kind: str, data: dict[str, Any]) -> tuple[int | None, str | None]:
 
 
 def event_row(logged: LoggedEvent, *, personal_data: bool) -> dict[str, Any]:
-    event = logged.event
-    kind = type(event).__name__
-    data = event_data(event)
+    """The row of one event: its envelope's fields, typed (instants stay instants)."""
+    envelope = logged.envelope()
+    kind, data = envelope["type"], envelope["data"]
     amount, currency = _money(kind, data)
-    subscriber = event.envelope_subscriber_id()
     return {
-        "position": logged.position,
-        "event_id": str(event_id(event.originator_id, event.originator_version)),
-        "type": kind, "schema_version": event.schema_version,
-        "subscriber_id": None if subscriber is None else str(subscriber),
-        "aggregate_id": str(event.originator_id), "aggregate_version": event.originator_version,
-        "recorded_at": event.timestamp, "effective_at": event.effective_at,
+        **{name: envelope[name] for name in _SAME},
+        "recorded_at": logged.event.timestamp, "effective_at": logged.event.effective_at,
         "amount": amount, "currency": currency,
         "data": json.dumps(scrubbed(kind, data, personal_data=personal_data), separators=(",", ":")),
-        "month": month(event.effective_at),
+        "month": month(logged.event.effective_at),
     }
+
+
+_SAME = ("position", "event_id", "type", "schema_version", "subscriber_id", "aggregate_id",
+         "aggregate_version")
+"""The envelope's fields an ``events`` row holds as they are."""
 
 
 def events_table(events: Iterable[LoggedEvent], *, personal_data: bool = False) -> Any:

@@ -36,11 +36,12 @@ class LoggedEvent:
     """An event of the log at its position: the typed domain event, and what the envelope
     says of it, read straight from the event (``envelope()`` builds the public envelope)."""
 
-    __slots__ = ("position", "event")
+    __slots__ = ("position", "event", "_envelope")
 
     def __init__(self, position: int, event: LedgerAggregate.Event) -> None:
         self.position = position
         self.event = event
+        self._envelope: dict[str, Any] | None = None
 
     @property
     def type(self) -> str:
@@ -63,8 +64,11 @@ class LoggedEvent:
         return self.event.originator_id  # type: ignore[no-any-return]
 
     def envelope(self) -> dict[str, Any]:
-        """The public envelope (``docs/events.md``), as ``GET /events`` answers it."""
-        return to_envelope(self.position, self.event)
+        """The public envelope (``docs/events.md``), as ``GET /events`` answers it; built
+        once (an export's rows and the figures beside them share it), so read, never change."""
+        if self._envelope is None:
+            self._envelope = to_envelope(self.position, self.event)
+        return self._envelope
 
     def __repr__(self) -> str:
         return f"<{self.type} at {self.position}>"

@@ -10,7 +10,7 @@ import argparse
 import json
 import os
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -47,7 +47,7 @@ def _to(text: str) -> datetime:
     return instant + timedelta(days=1, microseconds=-1) if day else instant
 
 
-def _day(text: str) -> Any:
+def _day(text: str) -> date:
     try:
         return written_day(text)
     except InvalidInput as error:
