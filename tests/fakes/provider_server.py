@@ -60,6 +60,8 @@ class _Fault:
     status: int = 500
     body: Any = None
     seconds: float = 0.0
+    path: str | None = None
+    """Only a request to this path (any, if None)."""
 
 
 class FakeProvider:
@@ -129,17 +131,18 @@ class FakeProvider:
 
     # -- test controls --------------------------------------------------------------------
 
-    def fail_next(self, n: int = 1, *, status: int = 500, body: Any = None) -> None:
-        """Answer the next ``n`` requests with ``status`` (and ``body``, default the provider's
-        own error body) without executing them."""
+    def fail_next(self, n: int = 1, *, status: int = 500, body: Any = None,
+                  path: str | None = None) -> None:
+        """Answer the next ``n`` requests (to ``path``, if given) with ``status`` (and
+        ``body``, default the provider's own error body) without executing them."""
         with self._lock:
-            self._faults.extend(_Fault("fail", status=status, body=body) for _ in range(n))
+            self._faults.extend(_Fault("fail", status=status, body=body, path=path) for _ in range(n))
 
-    def hang_next(self, n: int = 1, *, seconds: float = 10.0) -> None:
-        """Execute the next ``n`` requests but answer each only after ``seconds`` (or when the
-        server stops)."""
+    def hang_next(self, n: int = 1, *, seconds: float = 10.0, path: str | None = None) -> None:
+        """Execute the next ``n`` requests (to ``path``, if given) but answer each only after
+        ``seconds`` (or when the server stops)."""
         with self._lock:
-            self._faults.extend(_Fault("hang", seconds=seconds) for _ in range(n))
+            self._faults.extend(_Fault("hang", seconds=seconds, path=path) for _ in range(n))
 
     def requests_to(self, method: str, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and r.path == path]
@@ -149,7 +152,9 @@ class FakeProvider:
     def _handle(self, request: Recorded) -> tuple[Answer, float]:
         with self._lock:
             self.requests.append(request)
-            fault = self._faults.pop(0) if self._faults else None
+            fault = next((f for f in self._faults if f.path in (None, request.path)), None)
+            if fault is not None:
+                self._faults.remove(fault)
             if fault is not None and fault.kind == "fail":
                 if fault.body is None:
                     return self.server_error(fault.status), 0.0
