@@ -15,6 +15,7 @@ import json
 import secrets
 import string
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -62,6 +63,11 @@ class _Fault:
     seconds: float = 0.0
     path: str | None = None
     """Only a request to this path (any, if None)."""
+    when: Callable[[Recorded], bool] | None = None
+    """Only a request this says yes to (any, if None)."""
+
+    def applies(self, request: Recorded) -> bool:
+        return self.path in (None, request.path) and (self.when is None or self.when(request))
 
 
 class FakeProvider:
@@ -138,11 +144,12 @@ class FakeProvider:
         with self._lock:
             self._faults.extend(_Fault("fail", status=status, body=body, path=path) for _ in range(n))
 
-    def hang_next(self, n: int = 1, *, seconds: float = 10.0, path: str | None = None) -> None:
-        """Execute the next ``n`` requests (to ``path``, if given) but answer each only after
-        ``seconds`` (or when the server stops)."""
+    def hang_next(self, n: int = 1, *, seconds: float = 10.0, path: str | None = None,
+                  when: Callable[[Recorded], bool] | None = None) -> None:
+        """Execute the next ``n`` requests (to ``path``, and that ``when`` says yes to, if
+        given) but answer each only after ``seconds`` (or when the server stops)."""
         with self._lock:
-            self._faults.extend(_Fault("hang", seconds=seconds, path=path) for _ in range(n))
+            self._faults.extend(_Fault("hang", seconds=seconds, path=path, when=when) for _ in range(n))
 
     def requests_to(self, method: str, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and r.path == path]
@@ -152,7 +159,7 @@ class FakeProvider:
     def _handle(self, request: Recorded) -> tuple[Answer, float]:
         with self._lock:
             self.requests.append(request)
-            fault = next((f for f in self._faults if f.path in (None, request.path)), None)
+            fault = next((f for f in self._faults if f.applies(request)), None)
             if fault is not None:
                 self._faults.remove(fault)
             if fault is not None and fault.kind == "fail":
