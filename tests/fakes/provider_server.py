@@ -138,11 +138,13 @@ class FakeProvider:
     # -- test controls --------------------------------------------------------------------
 
     def fail_next(self, n: int = 1, *, status: int = 500, body: Any = None,
-                  path: str | None = None) -> None:
-        """Answer the next ``n`` requests (to ``path``, if given) with ``status`` (and
-        ``body``, default the provider's own error body) without executing them."""
+                  path: str | None = None, when: Callable[[Recorded], bool] | None = None) -> None:
+        """Answer the next ``n`` requests (to ``path``, and that ``when`` says yes to, if
+        given) with ``status`` (and ``body``, default the provider's own error body) without
+        executing them."""
         with self._lock:
-            self._faults.extend(_Fault("fail", status=status, body=body, path=path) for _ in range(n))
+            self._faults.extend(_Fault("fail", status=status, body=body, path=path, when=when)
+                                for _ in range(n))
 
     def hang_next(self, n: int = 1, *, seconds: float = 10.0, path: str | None = None,
                   when: Callable[[Recorded], bool] | None = None) -> None:
