@@ -17,7 +17,7 @@ How PayPal's answers map onto the port:
 - capture ``COMPLETED`` (or ``PENDING``: PayPal took it and settles later) -> success,
   ``gateway_ref`` = the capture id (what a refund needs);
 - capture ``DECLINED`` / ``FAILED`` -> a decline; the card's processor response code
-  (``5120``, ``5400``, ...) or the 422 issue (``INSTRUMENT_DECLINED``,
+  (``5120``, ``5400``, ...) or the 422 error detail (``INSTRUMENT_DECLINED``,
   ``PAYER_ACTION_REQUIRED``, ...) is mapped to the ledger's code by :data:`DECLINES`;
 - 404 ``INVALID_RESOURCE_ID`` on a charge (the vault id is unknown) -> decline
   ``invalid_token``;
@@ -63,7 +63,7 @@ DECLINES: dict[str, str] = {
     "5120": d.INSUFFICIENT_FUNDS, "5400": d.EXPIRED_CARD, "5110": d.INCORRECT_CVC,
     "5650": d.AUTHENTICATION_REQUIRED, "9500": d.FRAUDULENT, "1330": d.INVALID_TOKEN,
     "5180": d.INVALID_TOKEN,
-    # Issues of a 422 on the order.
+    # Error details of a 422 on the order.
     "INSTRUMENT_DECLINED": d.CARD_DECLINED, "TRANSACTION_REFUSED": d.CARD_DECLINED,
     "PAYER_ACTION_REQUIRED": d.AUTHENTICATION_REQUIRED, "CARD_EXPIRED": d.EXPIRED_CARD,
     "PAYER_CANNOT_PAY": d.CARD_DECLINED, "COMPLIANCE_VIOLATION": d.FRAUDULENT,
@@ -89,14 +89,14 @@ class _Configuration(Configuration):
         return self.api_base
 
 
-def _issue(err: ApiException) -> str | None:
+def _error_detail(err: ApiException) -> str | None:
     details = getattr(err, "details", None) or []
     return getattr(details[0], "issue", None) if details else None
 
 
 def _describe(err: ApiException) -> str:
     name = getattr(err, "name", None) or type(err).__name__
-    return (f"HTTP {err.response_code} {name} issue={_issue(err)} "
+    return (f"HTTP {err.response_code} {name} detail={_error_detail(err)} "
             f"debug_id={getattr(err, 'debug_id', None)}: {getattr(err, 'message', None) or err.reason}")
 
 
@@ -138,9 +138,9 @@ class PayPalGateway:
                 "body": body, "paypal_request_id": request.idempotency_key,
                 "prefer": "return=representation"}).body
         except ApiException as err:
-            issue = _issue(err)
-            if err.response_code in (404, 422) and issue in DECLINES:
-                code = d.ledger_code(DECLINES, issue, gateway=self.name, logger=logger)
+            detail = _error_detail(err)
+            if err.response_code in (404, 422) and detail in DECLINES:
+                code = d.ledger_code(DECLINES, detail, gateway=self.name, logger=logger)
                 return ChargeResult(False, None, code)
             raise self._unavailable("charge", request.idempotency_key, err) from err
         except (requests.RequestException, AuthValidationException) as err:
@@ -178,10 +178,10 @@ class PayPalGateway:
                 "capture_id": request.charge_gateway_ref, "body": body,
                 "paypal_request_id": request.idempotency_key}).body
         except ApiException as err:
-            issue = _issue(err)
-            if err.response_code in (404, 422) and issue in _REFUND_REFUSALS:
+            detail = _error_detail(err)
+            if err.response_code in (404, 422) and detail in _REFUND_REFUSALS:
                 logger.info("paypal refund %s refused: %s", request.idempotency_key, _describe(err))
-                return RefundResult(False, None, issue.lower())
+                return RefundResult(False, None, detail.lower())
             raise self._unavailable("refund", request.idempotency_key, err) from err
         except (requests.RequestException, AuthValidationException) as err:
             raise self._unreachable("refund", request.idempotency_key, err) from err

@@ -40,19 +40,19 @@ _ERRORS_DOC = "https://developer.paypal.com/api/rest/reference/orders/v2/errors/
 _ID = string.ascii_uppercase + string.digits
 
 
-def paypal_error(status: int, name: str, message: str, issue: str | None = None,
+def paypal_error(status: int, name: str, message: str, detail: str | None = None,
                  description: str = "") -> Answer:
     body: dict[str, Any] = {"name": name, "message": message, "debug_id": new_id("", 13, _ID.lower())}
-    if issue is not None:
-        body["details"] = [{"issue": issue, "description": description or issue}]
-        body["links"] = [{"href": _ERRORS_DOC + "#" + issue, "rel": "information_link", "method": "GET"}]
+    if detail is not None:
+        body["details"] = [{"issue": detail, "description": description or detail}]
+        body["links"] = [{"href": _ERRORS_DOC + "#" + detail, "rel": "information_link", "method": "GET"}]
     return Answer(status, body)
 
 
-def _unprocessable(issue: str, description: str) -> Answer:
+def _unprocessable(detail: str, description: str) -> Answer:
     return paypal_error(422, "UNPROCESSABLE_ENTITY", "The requested action could not be "
                         "performed, semantically incorrect, or failed business validation.",
-                        issue, description)
+                        detail, description)
 
 
 class FakePayPal(FakeProvider):
@@ -204,9 +204,9 @@ def _minor(amount: dict[str, Any]) -> tuple[int, Answer | None]:
     except Exception:  # noqa: BLE001 - any bad value is PayPal's 400
         decimal = Decimal("NaN")
     if not decimal.is_finite() or decimal <= 0 or -decimal.as_tuple().exponent > places:  # type: ignore[operator]
-        issue = "DECIMAL_PRECISION" if decimal.is_finite() and decimal > 0 else "INVALID_PARAMETER_VALUE"
-        return 0, paypal_error(422 if issue == "DECIMAL_PRECISION" else 400, "UNPROCESSABLE_ENTITY"
-                               if issue == "DECIMAL_PRECISION" else "INVALID_REQUEST",
-                               "The value of a field is invalid.", issue,
+        detail = "DECIMAL_PRECISION" if decimal.is_finite() and decimal > 0 else "INVALID_PARAMETER_VALUE"
+        return 0, paypal_error(422 if detail == "DECIMAL_PRECISION" else 400, "UNPROCESSABLE_ENTITY"
+                               if detail == "DECIMAL_PRECISION" else "INVALID_REQUEST",
+                               "The value of a field is invalid.", detail,
                                "If the currency supports decimals, only two decimal place precision is supported.")
     return int(decimal.scaleb(places)), None
