@@ -20,6 +20,7 @@ from .store.postgres import STORE_TIMEOUT
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from subledger.projections.audit_follower import MerkleFollower
     from subledger.projections.relay import Relay
     from subledger.projections.runner import ProjectionRunner, ReadModel
     from subledger.projections.webhook_dispatcher import WebhookDispatcher
@@ -110,6 +111,19 @@ def build_webhooks(settings: Settings, ledger: Ledger) -> WebhookDispatcher:
     timeout = settings.webhook_timeout
     return WebhookDispatcher(ledger.event_log, ViewStore(settings), UrllibSender(),
                              timeout=timeout, lease=3 * timeout + 1)
+
+
+def build_merkle_follower(settings: Settings, ledger: Ledger) -> MerkleFollower:
+    """The Merkle follower over the ledger's log, with its own connection to the views'
+    database, signing heads with ``SUBLEDGER_AUDIT_KEY`` (unsigned without one)."""
+    from subledger.audit.heads import HeadSigner
+    from subledger.projections.audit_follower import MerkleFollower
+    from subledger.projections.store import ViewStore
+
+    signer = None if settings.audit_key is None else HeadSigner(settings.audit_key)
+    return MerkleFollower(ledger.event_log, ViewStore(settings), signer,
+                          head_events=settings.audit_head_events,
+                          head_seconds=settings.audit_head_seconds)
 
 
 def read_models(ledger: Ledger) -> list[ReadModel]:
