@@ -339,6 +339,13 @@ class ConcurrentModification(Conflict):
     title = "Another change was recorded first"
 
 
+class NoAuditKey(NotFound):
+    """The ledger signs no tree heads (``SUBLEDGER_AUDIT_KEY`` is unset)."""
+
+    code = "no-audit-key"
+    title = "No audit key"
+
+
 class BeyondTheTree(Conflict):
     """A tree size larger than the Merkle tree has grown to yet, or a leaf after it."""
 

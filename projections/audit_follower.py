@@ -55,6 +55,8 @@ class MerkleFollower:
         self.log, self.store, self.signer = log, store, signer
         self.head_events, self.head_seconds = head_events, head_seconds
         self.page_size, self.clock = page_size, clock
+        if signer is None:
+            logger.warning("%s", UNSIGNED)
         create_tables(store)
         with store.transaction() as tx:
             if tx.execute(f"SELECT 1 FROM {CHECKPOINTS} WHERE name = ?",

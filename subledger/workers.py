@@ -16,6 +16,7 @@ from .billing_worker import billing_follower
 from .bootstrap import (
     StoreUnavailable,
     build_api,
+    build_merkle_follower,
     build_projector,
     build_relay,
     build_webhooks,
@@ -32,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 def serve(settings: Settings, host: str, port: int, *, with_workers: bool) -> int:
     """The API on ``host:port`` (uvicorn), with the projector, the webhook dispatcher, the
-    billing clock (unless its interval is 0) and, when Kafka is configured, the relay in
+    Merkle follower, the billing clock (unless its interval is 0) and, when Kafka is configured, the relay in
     threads of this process unless not ``with_workers``."""
     import uvicorn
 
@@ -57,6 +58,7 @@ def serve(settings: Settings, host: str, port: int, *, with_workers: bool) -> in
                                          close=lambda: close_worker(relay)))
         finish.append(finish_webhooks)
         finish.extend(start_billing(settings, ledger, stop))
+        finish.append(start_merkle(settings, ledger, stop))
     try:
         app = build_api(settings, ledger=ledger, projector=projector)
         # uvicorn shuts down on SIGINT or SIGTERM, then raises the signal again for the handler
@@ -173,6 +175,12 @@ def start_webhooks(settings: Settings, ledger: Ledger, stop: threading.Event) ->
     dispatcher = build_webhooks(settings, ledger)
     return in_background(dispatcher.follower(), stop, name="webhooks", join=30,
                           close=lambda: close_worker(dispatcher))
+
+
+def start_merkle(settings: Settings, ledger: Ledger, stop: threading.Event) -> Callable[[], None]:
+    """Run the Merkle follower in a thread until ``stop`` is set."""
+    follower = build_merkle_follower(settings, ledger)
+    return in_background(follower.follower(), stop, name="merkle", join=10, close=follower.close)
 
 
 BILLING_OFF = ("SUBLEDGER_BILLING_INTERVAL is 0: the billing clock is off; set it to the"
