@@ -7,12 +7,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv run test conformance lint bench clean schemas
 
-## venv: create .venv and install the package with its test extra
+## venv: create .venv and install the package with its test and analytics extras
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,analytics]'
 	@touch $@
 
 ## run: serve the API on http://127.0.0.1:8000 with the embedded SQLite store

@@ -28,6 +28,7 @@ from .problems import STORE_UNAVAILABLE, domain_problem, edge_problem, problem
 from .routes import (
     billing,
     catalog,
+    cohorts,
     corrections,
     invoices,
     log,
@@ -173,7 +174,8 @@ def create_app(
         )
 
     for router in (catalog.router, subscribers.router, subscriptions.router, billing.router,
-                   corrections.router, invoices.router, reports.router, log.router):
+                   corrections.router, invoices.router, reports.router, cohorts.router,
+                   log.router):
         app.include_router(router)
     app.include_router(webhooks_router)
 

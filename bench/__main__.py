@@ -1,5 +1,9 @@
 """``python -m bench`` (or ``make bench``): run every benchmark.
 
+``python -m bench replay`` (decoded replay and Parquet export rates, peak memory, on a book of
+at least ``--replay-events`` events, 1,000,000 by default) takes about 10 minutes here; it runs
+with the others.
+
 ``python -m bench projections`` (rebuild rate on a demo book of 500k events, report latency
 at 10k and 100k subscribers) takes about 16 minutes here, so it runs only when named;
 ``--part rebuild`` or ``--part latency`` runs one half."""
@@ -9,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import billing, commands, relay
+from . import billing, commands, relay, replay
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -32,7 +36,9 @@ def main() -> int:
                         help="subscriber counts at which the projections benchmark times the reports")
     parser.add_argument("--part", choices=["rebuild", "latency"],
                         help="projections: only the rebuild rate, or only the report latency")
-    parser.add_argument("only", nargs="?", choices=["commands", "billing", "relay", "projections"],
+    parser.add_argument("--replay-events", type=int, default=1_000_000,
+                        help="least events in the book of the replay benchmark")
+    parser.add_argument("only", nargs="?", choices=["commands", "billing", "relay", "replay", "projections"],
                         help="run one benchmark (projections runs only when named)")
     args = parser.parse_args()
     if args.only in (None, "commands"):
@@ -41,6 +47,8 @@ def main() -> int:
         billing.run(n=args.subscriptions)
     if args.only in (None, "relay"):
         relay.run()
+    if args.only in (None, "replay"):
+        replay.run(events=args.replay_events)
     if args.only == "projections":
         from . import projections
 

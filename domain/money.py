@@ -163,3 +163,9 @@ def round_minor(value: Decimal | Fraction) -> Decimal:
 def round_rate(value: Decimal | Fraction) -> Decimal:
     """A rate shown with 6 decimals, half-even ("0.041667")."""
     return _quantize(value, 6)
+
+
+def round_places(value: Decimal | Fraction, places: int) -> Decimal:
+    """``value`` rounded half-even to ``places`` decimals, exactly: where a derived figure
+    leaves the ledger as a fixed-point number (an export's ``decimal128`` column)."""
+    return _quantize(value, places)

@@ -129,7 +129,11 @@ def _distinct_currencies(tx: ViewCursor, table: str, clause: str, params: tuple[
 
 
 def pick_currency(store: ViewStore, currency: str | None, as_known_at: datetime | None) -> str | None:
-    held = currencies(store, as_known_at)
+    return choose_currency(currencies(store, as_known_at), currency)
+
+
+def choose_currency(held: list[str], currency: str | None) -> str | None:
+    """A report's currency: the one named, else the only one ``held`` (None if none)."""
     if currency is not None:
         return currency.upper()
     if len(held) > 1:

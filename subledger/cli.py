@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from . import audit_cli, workers
+from . import audit_cli, replay_cli, workers
 from .bootstrap import StoreUnavailable, open_ledger
 from .config import ConfigError, Settings
 from .domain.errors import DomainError
 from .progress import ProgressBar
+from .replay.arrow import AnalyticsUnavailable
 
 if TYPE_CHECKING:
     from subledger.commands.ledger import Ledger
@@ -81,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--subscribers", type=_positive, required=True)
     demo.add_argument("--months", type=_positive, required=True)
     demo.add_argument("--seed", type=int, default=1)
+    replay_cli.add_parser(commands)
     return parser
 
 
@@ -136,8 +138,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return audit_cli.run(settings, ledger, args)
         if args.command == "rebuild":
             return _rebuild(settings, ledger, args.view, verify=args.verify, table=args.table)
+        if args.command == "replay":
+            return replay_cli.run(args, ledger)
     except DomainError as error:
         print(f"subledger: {error.detail}", file=sys.stderr)
+        return 2
+    except AnalyticsUnavailable as error:
+        print(f"subledger: {error}", file=sys.stderr)
         return 2
     finally:
         ledger.close()

@@ -1,5 +1,5 @@
-"""The view for a person of ``subledger rebuild VIEW [--verify] --table``: the JSON
-summary's content as rich tables on stdout.
+"""The view for a person of ``subledger rebuild VIEW [--verify] --table`` and of
+``subledger replay ... --format table``: the JSON answer's content as rich tables on stdout.
 
 Drawn from the very dict the JSON is made of, so the two cannot disagree. JSON stays the
 default: scripts read it, and a table's layout follows the width of the terminal.
@@ -7,11 +7,15 @@ default: scripts read it, and a table's layout follows the width of the terminal
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+"""A cell written as a number (minor units, a rate): right-aligned."""
 
 
 def print_rebuild(summary: dict[str, Any], console: Console | None = None) -> None:
@@ -64,3 +68,29 @@ def _difference(difference: dict[str, Any]) -> Table:
 def _value(value: Any) -> str:
     """Strings quoted, so a stored '1' reads apart from the number 1 (as on stderr)."""
     return repr(value) if isinstance(value, str) else str(value)
+
+
+def print_rows(rows: list[dict[str, Any]], *, title: str, console: Console | None = None) -> None:
+    """Rows of a replay's answer (``subledger replay ... --format table``): one column per
+    key, numbers right-aligned, written as the CSV writes them. Into a pipe or a file the
+    table is as wide as its content (a terminal's width applies on a terminal)."""
+    from subledger.replay.rows import columns, text
+
+    names = columns(rows)
+    cells = [[text(row.get(name)) for name in names] for row in rows]
+    table = Table(title=title, title_justify="left")
+    for index, name in enumerate(names):
+        filled = [line[index] for line in cells if line[index]]
+        numeric = bool(filled) and all(_NUMBER.fullmatch(value) for value in filled)
+        table.add_column(name, justify="right" if numeric else "left", no_wrap=True,
+                         min_width=max([len(name), *(len(line[index]) for line in cells)]))
+    for line in cells:
+        table.add_row(*(Text(value) for value in line))
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            widths = [max([len(name), *(len(line[i]) for line in cells)]) for i, name in enumerate(names)]
+            console = Console(width=max(80, sum(widths) + 3 * len(widths) + 1))
+    console.print(table)
+    if not rows:
+        console.print(Text("(no rows)"))

@@ -2,8 +2,9 @@
 everywhere (aggregates, the log, the HTTP API), and is never rewritten.
 
 The example is ``SubscriberDetailsChanged`` (version 2, see its docstring and docs/events.md,
-"Versioning events"). ``V1_STORED_STATE`` (support.ledger) is the exact state the version-1
-code stored for "name -> Ada L, external_ref removed" (captured from it before the change)."""
+"Versioning events"). ``V1_STORED_STATE`` is the exact state the version-1 code stored for
+"name -> Ada L, external_ref removed" (captured from it before the change; kept in
+``support.ledger``)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,13 @@ from datetime import UTC, datetime
 import jsonschema
 import pytest
 from fastapi.testclient import TestClient
-from support.ledger import V1_STORED_STATE, store_v1_details_change
+from support.ledger import REGISTERED_AT, V1_STORED_STATE, store_v1_details_change
 
 from subledger.bootstrap import build_api, build_ledger
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
 from subledger.contract.schemas import event_schema
 from subledger.domain.errors import EmptyChange
-
-REGISTERED_AT = datetime(2026, 11, 25, 6, 55, tzinfo=UTC)
-"""Before the stored event's own recorded time, as when the old code wrote both."""
 
 
 @pytest.fixture

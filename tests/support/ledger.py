@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -185,6 +185,8 @@ def ids_in_log(ledger: Any, event_type: str, field: str) -> list[str]:
     return [e["data"][field] for e in log_envelopes(ledger) if e["type"] == event_type]
 
 
+# -- a version-1 event, as the old code stored it ------------------------------------------
+
 V1_TOPIC = "subledger.domain.subscriber:Subscriber.SubscriberDetailsChanged"
 V1_STORED_STATE = (
     b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-11-25T06:55:33.384878+00:00"},'
@@ -193,6 +195,8 @@ V1_STORED_STATE = (
 )
 """The exact state the version-1 code of ``SubscriberDetailsChanged`` stored for "name ->
 Ada L, external_ref removed" (captured from it before version 2)."""
+REGISTERED_AT = utc(2026, 11, 25, 6, 55)
+"""Before the stored event's own recorded time, as when the old code wrote both."""
 
 
 def store_v1_details_change(ledger: Any) -> UUID:
@@ -200,7 +204,7 @@ def store_v1_details_change(ledger: Any) -> UUID:
     version-1 code: that second event written to the store as the old code wrote it."""
     subscriber = ledger.subscribers.register(
         email="ada@example.com", name="Ada", external_ref="crm-1",
-        effective_at=datetime(2026, 1, 1, tzinfo=UTC),
+        effective_at=utc(2026, 1, 1),
     )
     ledger.recorder.insert_events([StoredEvent(
         originator_id=subscriber.id, originator_version=2, topic=V1_TOPIC, state=V1_STORED_STATE,

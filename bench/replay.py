@@ -1,0 +1,177 @@
+"""The analysts' replay on PostgreSQL: decoded replay rate next to a raw psycopg
+server-side cursor over the same rows, Parquet export rate, and peak memory of a replay at
+two sizes of the same log.
+
+The book is made by :mod:`bench.book` (the demo generator's subscriber lives, saved many
+subscribers to a transaction) until the log holds at least ``--replay-events`` events. Then,
+in the same run:
+
+- baseline: a psycopg server-side cursor (binary, 10,000 rows a fetch, in one transaction)
+  over the events table in log order, the same columns the replay reads, touching each row;
+- the same cursor with ``json.loads`` of each stored state: the least any decoder built on
+  the standard library's JSON can cost (context for the replay's rate, not a target);
+- ``Replay`` over the whole log, every event decoded into its domain class by the library's
+  mapper (upcasters applied), folded by a fold that counts events and adds up charges;
+- ``subledger replay export --format parquet`` of the whole log (events and derived tables);
+- peak memory (peak RSS of a fresh process) of the same replay and fold over the first
+  100,000 events and over the whole log; growth = the second over the first.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import tuple_row
+
+from subledger.bootstrap import build_ledger
+from subledger.config import Settings
+from subledger.replay.export import export
+from subledger.replay.folds import run_fold
+from subledger.replay.reader import Replay
+from subledger.replay.selection import Selection
+
+from .book import FastBook
+from .pg import REPO, scratch_database
+
+SCHEMA = "bench_replay"
+MONTHS = 12
+SMALL = 100_000
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class ChargesFold:
+    """Counts the events and adds up the succeeded charges (what a small report does)."""
+
+    def initial(self) -> list[int]:
+        return [0, 0]
+
+    def apply(self, state: list[int], event: object) -> list[int]:
+        state[0] += 1
+        if event.type == "ChargeSucceeded":  # type: ignore[attr-defined]
+            state[1] += event.event.amount  # type: ignore[attr-defined]
+        return state
+
+
+def raw_cursor(url: str, *, decode_json: bool) -> tuple[int, float]:
+    """Rows read (and, if asked, their states parsed as JSON) per second, psycopg alone."""
+    with psycopg.connect(url) as conn, conn.transaction():
+        conn.execute("SET TRANSACTION READ ONLY")
+        with conn.cursor(name="bench_raw", binary=True, row_factory=tuple_row) as cursor:
+            cursor.itersize = 10_000
+            began = time.perf_counter()
+            cursor.execute(sql.SQL("SELECT notification_id, originator_id, originator_version, topic, state"
+                                   " FROM {}.subledger_events ORDER BY notification_id").format(sql.Identifier(SCHEMA)))
+            rows = 0
+            while batch := cursor.fetchmany(10_000):
+                rows += len(batch)
+                if decode_json:
+                    for row in batch:
+                        json.loads(row[4])
+            return rows, time.perf_counter() - began
+
+
+def _settings(url: str) -> Settings:
+    return Settings.from_env({"SUBLEDGER_DATABASE_URL": f"{url}?schema={SCHEMA}"})
+
+
+def high_water_mark() -> int:
+    """This process's peak resident memory in KiB (``VmHWM``: unlike ``ru_maxrss``, it
+    starts afresh at ``exec``, so a child does not inherit its parent's peak)."""
+    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def peak_memory(url: str, until: int) -> tuple[int, float]:
+    """Peak RSS (KiB) of a fresh process replaying the first ``until`` events, and its rate."""
+    code = ("import sys, json; from bench.replay import high_water_mark, replay_once;"
+            " n, s = replay_once(sys.argv[1], int(sys.argv[2]));"
+            " print(json.dumps([n, s, high_water_mark()]))")
+    out = subprocess.run([sys.executable, "-c", code, url, str(until)], check=True, capture_output=True,
+                         text=True, cwd=REPO)
+    events, seconds, rss = json.loads(out.stdout.strip().splitlines()[-1])
+    return int(rss), events / seconds
+
+
+def replay_once(url: str, until: int) -> tuple[int, float]:
+    """(events, seconds) of the replay and fold over positions up to ``until``."""
+    ledger = build_ledger(_settings(url))
+    try:
+        began = time.perf_counter()
+        result = run_fold(Replay(ledger.event_log, Selection(until=until)), ChargesFold())
+        return result.value[0], time.perf_counter() - began
+    finally:
+        ledger.close()
+
+
+def _book(url: str, events: int) -> int:
+    ledger = build_ledger(_settings(url))
+    try:
+        book = FastBook(ledger, months=MONTHS, end=datetime.now(UTC), seed=1)
+        subscribers = 0
+        while ledger.event_log.max_position() < events:
+            more = max(1000, int((events - ledger.event_log.max_position()) / 19.5 * 1.02))
+            _say(f"  generating {more:,} more subscribers ...")
+            book.add(more, first=subscribers)
+            subscribers += more
+            _say(f"    {subscribers:,} subscribers, {ledger.event_log.max_position():,} events")
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("ANALYZE")
+        return ledger.event_log.max_position()
+    finally:
+        ledger.close()
+
+
+def run(events: int = 1_000_000) -> None:
+    print(f"replay benchmark, PostgreSQL, a book of >= {events:,} events made by bench.book")
+    began_all = time.perf_counter()
+    with scratch_database() as url:
+        total = _book(url, events)
+        _say("  raw server-side cursor ...")
+        rows, raw_seconds = raw_cursor(url, decode_json=False)
+        _say("  raw cursor + json.loads ...")
+        _, json_seconds = raw_cursor(url, decode_json=True)
+        _say("  replay, decoded, folded ...")
+        replayed, replay_seconds = replay_once(url, total)
+        _say("  raw server-side cursor again ...")
+        rows_after, raw_after = raw_cursor(url, decode_json=False)
+        _say("  Parquet export ...")
+        ledger = build_ledger(_settings(url))
+        try:
+            with tempfile.TemporaryDirectory(prefix="subledger-bench-export-") as directory:
+                t = time.perf_counter()
+                summary = export(Replay(ledger.event_log), Path(directory) / "out", "parquet")
+                export_seconds = time.perf_counter() - t
+        finally:
+            ledger.close()
+        _say("  peak memory at two sizes ...")
+        small_rss, small_rate = peak_memory(url, SMALL)
+        large_rss, large_rate = peak_memory(url, total)
+    assert rows == replayed == total == rows_after, (rows, replayed, total)
+    baseline = rows / min(raw_seconds, raw_after)  # the faster of the two reads: the stricter ratio
+    lines = [("raw psycopg server-side cursor (baseline)", baseline, rows, min(raw_seconds, raw_after)),
+             ("raw cursor + json.loads of each state", rows / json_seconds, rows, json_seconds),
+             ("replay: decoded into domain events, folded", replayed / replay_seconds, replayed, replay_seconds),
+             ("export --format parquet (events + derived tables)", total / export_seconds, total, export_seconds)]
+    width = max(len(name) for name, *_ in lines)
+    for name, rate, n, seconds in lines:
+        print(f"  {name:<{width}}  {rate:9,.0f} events/s  {rate / baseline:6.3f}x baseline   ({n:,} events,"
+              f" {seconds:.1f} s)")
+    print(f"  export rows: {', '.join(f'{t} {n:,}' for t, n in summary.rows.items())}")
+    print(f"  peak memory (peak RSS of a fresh process): {SMALL:,} events {small_rss / 1024:,.0f} MiB"
+          f" ({small_rate:,.0f}/s), {total:,} events {large_rss / 1024:,.0f} MiB ({large_rate:,.0f}/s):"
+          f" growth {large_rss / small_rss:.2f}x for {total / SMALL:.0f}x the events")
+    print(f"  ({(time.perf_counter() - began_all) / 60:.1f} min in all;"
+          f" this process's own peak RSS {high_water_mark() / 1024:,.0f} MiB)")

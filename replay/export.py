@@ -1,0 +1,77 @@
+"""``subledger replay export``: the selected events and the tables derived from them, in
+one pass over the log, as Parquet (partitioned by month), CSV or JSON Lines, for the tools
+analysts already use (DuckDB, pandas, spreadsheets). The tables and their columns are in
+:mod:`.export_schema` and ``docs/analysts.md``.
+
+Personal data (``domain.personal``) is left out unless asked for. The export writes only
+into its own directory, which must be empty or absent; the ledger is only read.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from subledger.domain.errors import InvalidInput
+from subledger.domain.time import isoformat
+
+from .derived import Derived
+from .event_rows import event_row
+from .reader import Replay
+from .selection import Selection
+from .writers import FORMATS, writer
+
+MANIFEST = "manifest.json"
+
+
+class ExportSummary(NamedTuple):
+    """What an export wrote: its format and directory, the log position it read to, the
+    rows of each table, and whether personal data is in them."""
+
+    format: str
+    out: str
+    position: int
+    rows: dict[str, int]
+    personal_data: bool
+
+
+def check_out(out: Path) -> None:
+    """An export writes into a directory of its own: absent, or empty."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InvalidInput(f"{out} is not an empty directory: export into a new one")
+
+
+def export(replay: Replay, out: Path, fmt: str, *, personal_data: bool = False) -> ExportSummary:
+    """Write ``replay``'s events and the derived tables into ``out`` as ``fmt``."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"the export format is one of {', '.join(FORMATS)}, not {fmt!r}")
+    check_out(out)
+    tables = writer(fmt, out)
+    derived = Derived(personal_data=personal_data)
+    for batch in replay.batches():
+        tables.write("events", [event_row(e, personal_data=personal_data) for e in batch])
+        for logged in batch:
+            derived.apply(logged)
+        for table, rows in derived.drain():
+            tables.write(table, rows)
+    for table, rows in derived.finish():
+        tables.write(table, rows)
+    summary = ExportSummary(format=fmt, out=str(out), position=replay.position, rows=tables.close(),
+                            personal_data=personal_data)
+    (out / MANIFEST).write_text(json.dumps({**summary._asdict(), "selection": _selection(replay.selection)},
+                                           indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+def _selection(selection: Selection) -> dict[str, Any]:
+    """What the export selected, for whoever reads the files later."""
+    def instant(value: Any) -> Any:
+        return None if value is None else isoformat(value)
+
+    return {"after": selection.after, "until": selection.until,
+            "recorded": [instant(selection.recorded.start), instant(selection.recorded.end)],
+            "effective": [instant(selection.effective.start), instant(selection.effective.end)],
+            "types": list(selection.types),
+            "subscriber_id": None if selection.subscriber_id is None else str(selection.subscriber_id),
+            "as_known_at": instant(selection.as_known_at)}

@@ -1,0 +1,130 @@
+"""Another price catalog, for what-if replays: a file of plan prices, and the log's
+envelopes as that catalog would have priced them.
+
+The file is JSON, one entry per plan id that changes (plans not named keep their prices)::
+
+    {"basic": {"amount": 1200}, "pro": {"percent": "-12.5"}}
+
+``amount``: the new price per billing period per seat, in minor units, for every price
+version of the plan; ``percent``: each version's price changed by that much (a whole number
+or a decimal written as text; more than -100), rounded half-even to minor units.
+
+How envelopes are repriced (:class:`Repricer`), the model's assumptions:
+
+- MRR: ``SubscriptionStarted`` and ``SubscriptionChanged`` carry the new price; everything
+  else (quantities, coupons, statuses, every change of plan, pause and cancellation, and
+  when each happened) is as recorded: the same subscribers make the same choices.
+- Cash and revenue: each invoice, its lines (proration and discounts included) and what it
+  leaves due are scaled by the ratio of the new price to the recorded one of the plan the
+  subscription is on when the invoice is issued, each amount rounded half-even to minor
+  units; a charge is scaled by the ratio of its invoice, a refund by that of its charge.
+  An amount-off coupon therefore scales with the price (it does not in the ledger).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from subledger.domain.errors import InvalidInput
+from subledger.domain.money import MAX_AMOUNT, round_half_even
+
+Envelope = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Price:
+    """One plan's what-if price: a fixed ``amount`` or a ``percent`` change."""
+
+    amount: int | None = None
+    percent: Fraction | None = None
+
+    def of(self, recorded: int) -> int:
+        if self.amount is not None:
+            return self.amount
+        assert self.percent is not None
+        return round_half_even(Fraction(recorded) * (100 + self.percent) / 100)
+
+
+def _price(plan_id: str, entry: Any) -> Price:
+    if not isinstance(entry, Mapping) or len(entry) != 1 or not set(entry) <= {"amount", "percent"}:
+        raise InvalidInput(f"price of {plan_id!r}: give one of {{\"amount\": N}} or {{\"percent\": P}}")
+    if "amount" in entry:
+        amount = entry["amount"]
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= MAX_AMOUNT:
+            raise InvalidInput(f"price of {plan_id!r}: amount is whole minor units from 0 to {MAX_AMOUNT}")
+        return Price(amount=amount)
+    percent = entry["percent"]
+    try:
+        if isinstance(percent, bool) or not isinstance(percent, int | str):
+            raise InvalidOperation
+        value = Fraction(Decimal(str(percent)))
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(f"price of {plan_id!r}: percent is a whole number or a decimal written as text") from None
+    if not -100 < value <= 10_000:
+        raise InvalidInput(f"price of {plan_id!r}: percent must be more than -100 and at most 10000")
+    return Price(percent=value)
+
+
+def parse_prices(document: Any) -> dict[str, Price]:
+    """The catalog a parsed JSON document describes, or :class:`InvalidInput`."""
+    if not isinstance(document, Mapping) or not document:
+        raise InvalidInput("a price file is a JSON object of plan ids, e.g. {\"basic\": {\"amount\": 1200}}")
+    return {str(plan_id): _price(str(plan_id), entry) for plan_id, entry in document.items()}
+
+
+def read_prices(path: str | Path) -> dict[str, Price]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidInput(f"cannot read the price file {path}: {error.strerror}") from None
+    try:
+        return parse_prices(json.loads(text))
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"the price file {path} is not JSON: {error.msg} (line {error.lineno})") from None
+
+
+TERMS = frozenset({"SubscriptionStarted", "SubscriptionChanged"})
+
+
+@dataclass
+class Repricer:
+    """Envelopes as ``prices`` would have recorded them; fed in log order (it follows each
+    subscription's plan to scale its cash)."""
+
+    prices: Mapping[str, Price]
+    ratios: dict[str, Fraction] = field(default_factory=dict)
+    """subscription id, invoice id or charge id -> the ratio its amounts are scaled by."""
+
+    def __call__(self, envelope: Envelope) -> Envelope:
+        kind, data = envelope["type"], envelope["data"]
+        if kind in TERMS:
+            price = self.prices.get(data["plan_id"])
+            new = data["amount"] if price is None else price.of(int(data["amount"]))
+            recorded = int(data["amount"])
+            self.ratios[envelope["aggregate_id"]] = Fraction(new, recorded) if recorded else Fraction(1)
+            return {**envelope, "data": {**data, "amount": new}}
+        if kind == "InvoiceIssued":
+            ratio = self.ratios.get(envelope["aggregate_id"], Fraction(1))
+            self.ratios[data["invoice_id"]] = ratio
+            lines = [{**line, "amount": _scaled(line["amount"], ratio)} for line in data["lines"]]
+            scaled = {name: _scaled(data[name], ratio) for name in ("amount_due", "credit_applied", "credit_added")}
+            return {**envelope, "data": {**data, **scaled, "lines": lines,
+                                         "total": sum(line["amount"] for line in lines)}}
+        if kind == "ChargeSucceeded":
+            ratio = self.ratios.get(data.get("invoice_id") or "", Fraction(1))
+            self.ratios[data["charge_id"]] = ratio
+            return {**envelope, "data": {**data, "amount": _scaled(data["amount"], ratio)}}
+        if kind == "RefundIssued":
+            ratio = self.ratios.get(data["charge_id"], Fraction(1))
+            return {**envelope, "data": {**data, "amount": _scaled(data["amount"], ratio)}}
+        return envelope
+
+
+def _scaled(amount: Any, ratio: Fraction) -> int:
+    return round_half_even(int(amount) * ratio)
