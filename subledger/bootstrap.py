@@ -143,6 +143,7 @@ def build_api(
     """The HTTP API over a ledger (built from ``settings`` unless given); ``/readyz``
     reports the lag of ``projector``'s read models when one is given."""
     from subledger.api.app import create_app
+    from subledger.projections.audit_tree import create_tables
     from subledger.projections.store import ViewStore
 
     ledger = ledger if ledger is not None else build_ledger(settings)
@@ -154,6 +155,7 @@ def build_api(
     with views.creating_tables() as tx:
         for model in models:
             model.create(tx)
+    create_tables(views)  # the Merkle tree's, so /audit/* answer before a follower ran
     if projector is None:
         return create_app(settings, ledger, views=views)
     return create_app(settings, ledger, views=views, projection_lag=projector.lag)
