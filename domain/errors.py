@@ -339,6 +339,13 @@ class ConcurrentModification(Conflict):
     title = "Another change was recorded first"
 
 
+class InvalidTreeSizes(InvalidInput):
+    """A consistency proof asked from a larger tree to a smaller one."""
+
+    code = "invalid-tree-sizes"
+    title = "The first tree size is larger than the second"
+
+
 class NoAuditKey(NotFound):
     """The ledger signs no tree heads (``SUBLEDGER_AUDIT_KEY`` is unset)."""
 

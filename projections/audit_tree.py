@@ -24,7 +24,7 @@ from subledger.audit import merkle
 from subledger.audit.heads import TreeHead
 from subledger.audit.leaf import StoredRow, leaf_bytes
 from subledger.contract.envelope import event_id
-from subledger.domain.errors import BeyondTheTree, InvalidInput, NotInTheTree
+from subledger.domain.errors import BeyondTheTree, InvalidTreeSizes, NotInTheTree
 
 from .store import ViewCursor, ViewStore
 
@@ -143,7 +143,7 @@ class AuditTree:
 
     def consistency(self, first: int, second: int) -> dict[str, Any]:
         if first > second:
-            raise InvalidInput(f"first ({first}) must not be larger than second ({second})")
+            raise InvalidTreeSizes(f"first ({first}) must not be larger than second ({second})")
         with self.store.transaction() as tx:
             self._size(tx, second)
             proof = computed(tx, lambda lookup: merkle.consistency_proof(lookup, first, second))

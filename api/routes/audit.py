@@ -99,7 +99,9 @@ def inclusion(views: ViewsDep, _: PrincipalDep,
 
 @router.get("/audit/proof/consistency", response_model=ConsistencyOut, responses=BEYOND)
 def consistency(views: ViewsDep, _: PrincipalDep, first: Size, second: Size) -> dict[str, Any]:
-    """The proof that the tree of `second` leaves extends the tree of `first` leaves."""
+    """The proof that the tree of `second` leaves extends the tree of `first` leaves. A
+    `first` larger than `second` is refused (422 invalid-tree-sizes); a `second` beyond the
+    tree's size is a 409."""
     return AuditTree(views).consistency(first, second)
 
 

@@ -81,7 +81,7 @@ def test_bad_parameters_are_problems(book: AuditedLedger) -> None:
     assert_problem(book.http.get("/audit/proof/inclusion", params={"position": grown, "tree_size": 1}),
                    409, "beyond-the-tree")
     assert_problem(book.http.get("/audit/proof/inclusion", params={"position": 0}), 422)
-    assert_problem(book.http.get("/audit/proof/consistency", params={"first": 3, "second": 2}), 422, "invalid-input")
+    assert_problem(book.http.get("/audit/proof/consistency", params={"first": 3, "second": 2}), 422, "invalid-tree-sizes")
     assert_problem(book.http.get("/audit/proof/consistency", params={"first": 1, "second": grown + 1}),
                    409, "beyond-the-tree")
     assert_problem(book.http.get("/audit/head", params={"tree_size": 3}), 404, "not-in-the-tree")
