@@ -93,15 +93,20 @@ def _follow(settings: Settings, ledger: Ledger, *, once: bool) -> int:
     from .bootstrap import build_merkle_follower
 
     workers.log_to_stderr()
+    if not once:
+        stop = workers.stop_on_signals()
+        finish = workers.start_merkle(settings, ledger, stop)
+        while not stop.wait(1.0):  # until SIGINT or SIGTERM
+            pass
+        finish()
+        return 0
     follower = build_merkle_follower(settings, ledger)
     try:
-        if once:
-            added = total = follower.run_once()
-            while added:
-                added = follower.run_once()
-                total += added
-            print(json.dumps({"events_added": total}))
-            return 0
-        return workers.follow_until_stopped(follower.follower())
+        added = total = follower.run_once()
+        while added:
+            added = follower.run_once()
+            total += added
+        print(json.dumps({"events_added": total}))
+        return 0
     finally:
         follower.close()

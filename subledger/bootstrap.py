@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from subledger.projections.audit_follower import MerkleFollower
+    from subledger.projections.audit_publisher import HeadPublisher
     from subledger.projections.relay import Relay
     from subledger.projections.runner import ProjectionRunner, ReadModel
     from subledger.projections.webhook_dispatcher import WebhookDispatcher
@@ -124,6 +125,19 @@ def build_merkle_follower(settings: Settings, ledger: Ledger) -> MerkleFollower:
     return MerkleFollower(ledger.event_log, ViewStore(settings), signer,
                           head_events=settings.audit_head_events,
                           head_seconds=settings.audit_head_seconds)
+
+
+def build_head_publisher(settings: Settings) -> HeadPublisher:
+    """The tree heads' publisher to ``<prefix>.audit`` (needs ``SUBLEDGER_KAFKA_BOOTSTRAP``)."""
+    from subledger.projections.audit_publisher import HeadPublisher
+    from subledger.projections.relay import KafkaPublisher
+    from subledger.projections.store import ViewStore
+
+    if not settings.kafka_bootstrap:
+        raise ValueError("SUBLEDGER_KAFKA_BOOTSTRAP is not set: there is no broker to publish to")
+    return HeadPublisher(ViewStore(settings), KafkaPublisher(
+        settings.kafka_bootstrap, timeout=settings.kafka_timeout, client_id="subledger-audit"),
+        prefix=settings.topic_prefix, replication_factor=settings.kafka_replication_factor)
 
 
 def read_models(ledger: Ledger) -> list[ReadModel]:

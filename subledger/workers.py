@@ -16,6 +16,7 @@ from .billing_worker import billing_follower
 from .bootstrap import (
     StoreUnavailable,
     build_api,
+    build_head_publisher,
     build_merkle_follower,
     build_projector,
     build_relay,
@@ -178,9 +179,20 @@ def start_webhooks(settings: Settings, ledger: Ledger, stop: threading.Event) ->
 
 
 def start_merkle(settings: Settings, ledger: Ledger, stop: threading.Event) -> Callable[[], None]:
-    """Run the Merkle follower in a thread until ``stop`` is set."""
+    """Run the Merkle follower, and when Kafka is configured the tree heads' publisher, in
+    threads until ``stop`` is set; returns the function that waits for them."""
     follower = build_merkle_follower(settings, ledger)
-    return in_background(follower.follower(), stop, name="merkle", join=10, close=follower.close)
+    finish = [in_background(follower.follower(), stop, name="merkle", join=10, close=follower.close)]
+    if settings.kafka_bootstrap:
+        publisher = build_head_publisher(settings)
+        finish.append(in_background(publisher.follower(), stop, name="audit-heads", join=10,
+                                    close=publisher.close))
+
+    def finish_all() -> None:
+        for step in finish:
+            step()
+
+    return finish_all
 
 
 BILLING_OFF = ("SUBLEDGER_BILLING_INTERVAL is 0: the billing clock is off; set it to the"
