@@ -93,15 +93,10 @@ def _follow(settings: Settings, ledger: Ledger, *, once: bool) -> int:
     from .bootstrap import build_merkle_follower
 
     workers.log_to_stderr()
-    if not once:
-        stop = workers.stop_on_signals()
-        finish = workers.start_merkle(settings, ledger, stop)
-        while not stop.wait(1.0):  # until SIGINT or SIGTERM
-            pass
-        finish()
-        return 0
     follower = build_merkle_follower(settings, ledger)
     try:
+        if not once:
+            return workers.follow_until_stopped(follower.follower())
         added = total = follower.run_once()
         while added:
             added = follower.run_once()

@@ -57,6 +57,7 @@ def serve(settings: Settings, host: str, port: int, *, with_workers: bool) -> in
             relay = build_relay(settings, ledger)
             finish.append(in_background(relay.follower(), stop, name="relay", join=10,
                                          close=lambda: close_worker(relay)))
+            finish.append(start_head_publisher(settings, stop))
         finish.append(finish_webhooks)
         finish.extend(start_billing(settings, ledger, stop))
         finish.append(start_merkle(settings, ledger, stop))
@@ -164,7 +165,12 @@ def relay(settings: Settings, ledger: Ledger, *, once: bool) -> int:
                 return 1
             print(json.dumps({"messages_sent": sent, "lag": relay.lag()}))
             return 0
-        return follow_until_stopped(relay.follower())
+        stop = stop_on_signals()
+        finish_heads = start_head_publisher(settings, stop)
+        try:
+            return follow_until_stopped(relay.follower(), stop)
+        finally:
+            finish_heads()
     finally:
         close_worker(relay)
 
@@ -179,20 +185,16 @@ def start_webhooks(settings: Settings, ledger: Ledger, stop: threading.Event) ->
 
 
 def start_merkle(settings: Settings, ledger: Ledger, stop: threading.Event) -> Callable[[], None]:
-    """Run the Merkle follower, and when Kafka is configured the tree heads' publisher, in
-    threads until ``stop`` is set; returns the function that waits for them."""
+    """Run the Merkle follower in a thread until ``stop`` is set."""
     follower = build_merkle_follower(settings, ledger)
-    finish = [in_background(follower.follower(), stop, name="merkle", join=10, close=follower.close)]
-    if settings.kafka_bootstrap:
-        publisher = build_head_publisher(settings)
-        finish.append(in_background(publisher.follower(), stop, name="audit-heads", join=10,
-                                    close=publisher.close))
+    return in_background(follower.follower(), stop, name="merkle", join=10, close=follower.close)
 
-    def finish_all() -> None:
-        for step in finish:
-            step()
 
-    return finish_all
+def start_head_publisher(settings: Settings, stop: threading.Event) -> Callable[[], None]:
+    """Publish the tree heads to ``<prefix>.audit`` in a thread until ``stop`` is set: the
+    relay's companion, wherever the relay runs."""
+    publisher = build_head_publisher(settings)
+    return in_background(publisher.follower(), stop, name="audit-heads", join=10, close=publisher.close)
 
 
 BILLING_OFF = ("SUBLEDGER_BILLING_INTERVAL is 0: the billing clock is off; set it to the"
