@@ -6,13 +6,15 @@ standard library and calls a Python hook for every JSON object, which is most of
 time. Here the bytes are parsed by orjson and the tagged values (``{"_type_": ...,
 "_data_": ...}``: ids, instants, decimals) are revived in one walk that descends only into
 objects and arrays, innermost first as the library's hook does. Encoding is the library's,
-unchanged, so the stored bytes are the same bytes (the audit's leaves cover them). A state
-orjson refuses (an integer beyond 64 bits, say) is read by the library's own decoder, so
-every state the library could read is still read alike.
+unchanged, so the stored bytes are the same bytes (the audit's leaves cover them). orjson
+reads an integer beyond 64 bits as a float, and refuses some states the library accepts: a
+state holding a run of 19 or more digits, or one orjson refuses, is read by the library's
+own decoder, so every state the library could read is still read alike.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -47,6 +49,8 @@ class LedgerTranscoder(JSONTranscoder):
         self._decoders[transcoding.name] = _PLAIN.get(type(transcoding), transcoding.decode)
 
     def decode(self, data: bytes) -> Any:
+        if _LONG_NUMBER.search(data):
+            return super().decode(data)
         try:
             parsed = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -94,3 +98,5 @@ class LedgerTranscoder(JSONTranscoder):
 
 
 _NESTED = frozenset({dict, list})
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+"""Digits enough to be an integer orjson would not read exactly (2**63 has 19)."""
