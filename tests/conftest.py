@@ -159,8 +159,10 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    """Settings for the store under test (SQLite or PostgreSQL), API open."""
-    return Settings.from_env({"SUBLEDGER_DATABASE_URL": database_url})
+    """Settings for the store under test (SQLite or PostgreSQL), API open. The store timeout
+    is 10 s, not 2: on a loaded machine a request may wait seconds for a pooled connection,
+    and only the tests of an unreachable store are about that wait (they set their own)."""
+    return Settings.from_env({"SUBLEDGER_DATABASE_URL": database_url, "SUBLEDGER_STORE_TIMEOUT": "10"})
 
 
 @pytest.fixture
