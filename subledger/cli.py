@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
     relay.add_argument("--once", action="store_true", help="catch up and exit")
     webhooks = commands.add_parser("webhooks", help="deliver the webhooks (and nothing else)")
     webhooks.add_argument("--once", action="store_true", help="deliver what is due and exit")
+    mail = commands.add_parser(
+        "mail", help="send the e-mails to subscribers (and nothing else)",
+        description="Follow the log and send the e-mails it makes due (receipts, payment "
+        "failures, cancellations, trial-ending notices, renewal reminders, win-back offers) "
+        "through SUBLEDGER_SMTP_URL, until SIGINT or SIGTERM. --once sends what is due now, "
+        "prints the outbox's counts and exits. Exit 2 when SUBLEDGER_SMTP_URL is not set.")
+    mail.add_argument("--once", action="store_true", help="send what is due now and exit")
     rebuild = commands.add_parser(
         "rebuild", help="drop a read model and build it again from position 0",
         description="Drop a read model and build it again from position 0 (a progress bar on "
@@ -131,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return workers.relay(settings, ledger, once=args.once)
         if args.command == "webhooks":
             return workers.webhooks(settings, ledger, once=args.once)
+        if args.command == "mail":
+            return workers.mail(settings, ledger, once=args.once)
         if args.command == "rebuild":
             return _rebuild(settings, ledger, args.view, verify=args.verify, table=args.table)
         if args.command == "replay":

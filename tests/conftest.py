@@ -247,3 +247,18 @@ def dispatchers(settings: Settings, ledger: Ledger) -> Iterator[Any]:
     for dispatcher in made:
         dispatcher.close()
         dispatcher.store.close()
+
+
+# ---------------------------------------------------------------------------
+# 4. A real SMTP server (aiosmtpd, one per test)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Any]:
+    """A real SMTP server on a free loopback port that keeps what it accepted."""
+    from support.smtp import SmtpServer
+
+    server = SmtpServer()
+    yield server
+    server.close()

@@ -14,6 +14,9 @@ ALLOWED = {
     "commands": {"domain", "contract", "store"},
     "projections": {"domain", "contract", "store", "config"},
     "replay": {"domain", "contract", "store", "config", "projections"},
+    # e-mails: followers of the log (projections) that attach the API's invoice documents
+    "messages": {"domain", "contract", "store", "config", "mail_config", "projections", "api",
+                 "commands"},
 }
 
 
