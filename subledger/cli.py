@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from . import replay_cli, workers
+from . import export_cli, replay_cli, workers
 from .bootstrap import StoreUnavailable, open_ledger
 from .config import ConfigError, Settings
 from .domain.errors import DomainError
@@ -89,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--months", type=_positive, required=True)
     demo.add_argument("--seed", type=int, default=1)
     replay_cli.add_parser(commands)
+    export_cli.add_parser(commands)
     return parser
 
 
@@ -144,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rebuild(settings, ledger, args.view, verify=args.verify, table=args.table)
         if args.command == "replay":
             return replay_cli.run(args, ledger)
+        if args.command == "export":
+            return export_cli.run(args, ledger)
     except DomainError as error:
         print(f"subledger: {error.detail}", file=sys.stderr)
         return 2
