@@ -52,7 +52,8 @@ def verify(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]
         stripe.Webhook.construct_event(payload, signature, secret)
     except stripe.SignatureVerificationError as error:
         raise GatewaySignatureInvalid(f"the Stripe-Signature does not check out: {error}") from None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, AttributeError, TypeError):
+        # Signed, but not a JSON object (the SDK reads it as one: a list breaks it).
         raise GatewayEventMalformed("the body is not a JSON Stripe event") from None
     # The SDK checked these very bytes; read them as plain JSON (not StripeObjects).
     event = json.loads(payload)
