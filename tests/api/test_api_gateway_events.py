@@ -104,14 +104,16 @@ def test_a_lost_dispute_is_refunded_in_cash_and_revenue_and_a_won_one_is_not(
     projector = build_projector(shop.settings, shop.ledger)
     try:
         projector.run_once()
-        day = closed["effective_at"][:10]
-        report = shop.http.get("/reports/revenue", params={"from": day, "to": day,
-                                                          "interval": "day"}).json()
+        paid = log_envelopes(shop.ledger, types=("ChargeSucceeded",))[0]["effective_at"][:10]
+        report = shop.http.get("/reports/revenue", params={
+            "from": paid, "to": closed["effective_at"][:10], "interval": "day"}).json()
+        invoice = shop.http.get(f"/subscribers/{shop.subscriber_id}/invoices").json()["items"][0]
     finally:
         projector.close()
         projector.store.close()
-    [bucket] = report["buckets"]
-    assert (bucket["collected"], bucket["refunded"], bucket["net"]) == (1900, 1900, 0)
+    totals = [sum(b[figure] for b in report["buckets"]) for figure in ("collected", "refunded", "net")]
+    assert totals == [1900, 1900, 0]
+    assert (invoice["status"], invoice["amount_paid"], invoice["refunded"]) == ("paid", 1900, 1900)
 
 
 def test_a_won_dispute_moves_no_money(shop: Shop) -> None:
