@@ -80,7 +80,8 @@ class GatewayNotices:
             if notice.kind == DISPUTE_CLOSED:
                 return sub.dispute_closed(charge_id, gateway_ref=notice.ref or "",
                                           outcome=notice.outcome or "", **fields)
-            assert notice.kind == REFUNDED, notice.kind
+            if notice.kind != REFUNDED:
+                raise ValueError(f"not a notice about a charge: {notice.kind}")
             return sub.refunded_at_gateway(charge_id, gateway_ref=notice.ref or "",
                                            reason=notice.reason, **fields)
 
@@ -115,7 +116,8 @@ class GatewayNotices:
             subscriber = self.subscribers.get(subscriber_id)
             now = self.store.clock()
             effective = max(min(notice.occurred_at, now), subscriber.last_effective_at)
-            assert notice.expires_at is not None
+            if notice.expires_at is None:
+                raise ValueError("a payment method's expiry needs its instant")
             recorded = subscriber.payment_method_expiring(
                 gateway=gateway, token=token, expires_at=notice.expires_at,
                 effective_at=effective, recorded_at=now)

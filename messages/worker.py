@@ -128,7 +128,8 @@ class MailWorker:
                     or isoformat(sub.trial_end) != message.data["trial_end"]:
                 return "the trial no longer ends then"
             return "the subscription is canceled at the trial's end" if sub.cancel_at else None
-        assert message.kind == RENEWAL_REMINDER, message.kind
+        if message.kind != RENEWAL_REMINDER:
+            raise ValueError(f"no date to check for a {message.kind}")
         if sub.status not in BILLED_STATUSES \
                 or isoformat(sub.current_period_end) != message.data["period_end"]:
             return "the subscription no longer renews then"
