@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -30,6 +30,8 @@ _SELLER_LINE = re.compile(r"^[^\x00-\x1f\x7f-\x9f|]*[^\s\x00-\x1f\x7f-\x9f|][^\x
 DEFAULT_SELLER = ("subledger",)
 MAX_SELLER_LINES = 8
 MAX_SELLER_LINE = 100
+DEFAULT_AUDIT_HEAD_EVENTS = 1000
+DEFAULT_AUDIT_HEAD_SECONDS = 60
 
 
 class ConfigError(ValueError):
@@ -65,6 +67,23 @@ class SQLiteConfig:
 
 
 @dataclass(frozen=True)
+class GatewayCredentials:
+    """A payment gateway's credentials (an id and its secret) and API base."""
+
+    id: str
+    secret: str
+    api_base: str
+
+
+_GATEWAY_CREDENTIALS = {
+    # gateway: (variable prefix, id suffix, secret suffix, default API base)
+    "paypal": ("SUBLEDGER_PAYPAL", "CLIENT_ID", "CLIENT_SECRET", "https://api-m.paypal.com"),
+    "razorpay": ("SUBLEDGER_RAZORPAY", "KEY_ID", "KEY_SECRET", "https://api.razorpay.com"),
+    "authorizenet": ("SUBLEDGER_AUTHORIZENET", "LOGIN_ID", "TRANSACTION_KEY", "https://api.authorize.net"),
+}
+
+
+@dataclass(frozen=True)
 class Settings:
     database: PostgresConfig | SQLiteConfig
     database_url: str = DEFAULT_DATABASE_URL
@@ -76,6 +95,11 @@ class Settings:
     api_keys: Mapping[str, str] = field(default_factory=dict)
     cipher_key: bytes | None = None
     audit_key: bytes | None = None
+    """The 32-byte Ed25519 seed that signs the Merkle tree heads (None: heads unsigned)."""
+    audit_head_events: int = DEFAULT_AUDIT_HEAD_EVENTS
+    audit_head_seconds: int = DEFAULT_AUDIT_HEAD_SECONDS
+    """A tree head is made once this many events joined the tree since the last head, or
+    this many seconds after it when any did."""
     webhook_timeout: float = 10.0
     """Seconds a webhook endpoint has to answer one delivery."""
     store_timeout: float = 2.0
@@ -88,6 +112,9 @@ class Settings:
     are not received."""
     mail: MailSettings = field(default_factory=MailSettings)
     """E-mails to subscribers (``SUBLEDGER_SMTP_URL`` and the rest: docs/messages.md)."""
+    paypal: GatewayCredentials | None = None
+    razorpay: GatewayCredentials | None = None
+    authorizenet: GatewayCredentials | None = None
     billing_interval: int = DEFAULT_BILLING_INTERVAL
     """Seconds between runs of the billing clock inside ``serve`` and ``billing follow``;
     0: off."""
@@ -102,6 +129,7 @@ class Settings:
         names = {"sandbox"}
         if self.stripe_api_key:
             names.add("stripe")
+        names.update(name for name in _GATEWAY_CREDENTIALS if getattr(self, name) is not None)
         return frozenset(names)
 
     @classmethod
@@ -124,13 +152,20 @@ class Settings:
                                              get("SUBLEDGER_KAFKA_TIMEOUT"), 10, 300)),
             api_keys=_parse_api_keys(get("SUBLEDGER_API_KEYS")),
             cipher_key=_parse_key("SUBLEDGER_CIPHER_KEY", get("SUBLEDGER_CIPHER_KEY"), (16, 24, 32)),
-            audit_key=_parse_key("SUBLEDGER_AUDIT_KEY", get("SUBLEDGER_AUDIT_KEY"), None),
+            audit_key=_parse_audit_key(get("SUBLEDGER_AUDIT_KEY")),
+            audit_head_events=_parse_count("SUBLEDGER_AUDIT_HEAD_EVENTS", get("SUBLEDGER_AUDIT_HEAD_EVENTS"),
+                                           DEFAULT_AUDIT_HEAD_EVENTS, 1_000_000),
+            audit_head_seconds=_parse_count("SUBLEDGER_AUDIT_HEAD_SECONDS", get("SUBLEDGER_AUDIT_HEAD_SECONDS"),
+                                            DEFAULT_AUDIT_HEAD_SECONDS, 86_400),
             webhook_timeout=_parse_seconds("SUBLEDGER_WEBHOOK_TIMEOUT", get("SUBLEDGER_WEBHOOK_TIMEOUT") or "10"),
             store_timeout=_parse_seconds("SUBLEDGER_STORE_TIMEOUT", get("SUBLEDGER_STORE_TIMEOUT") or "2"),
             stripe_api_key=get("SUBLEDGER_STRIPE_API_KEY"),
             stripe_api_base=_parse_http_url(
                 "SUBLEDGER_STRIPE_API_BASE", get("SUBLEDGER_STRIPE_API_BASE") or "https://api.stripe.com"
             ),
+            paypal=_parse_gateway("paypal", get),
+            razorpay=_parse_gateway("razorpay", get),
+            authorizenet=_parse_gateway("authorizenet", get),
             billing_interval=_parse_billing_interval(get("SUBLEDGER_BILLING_INTERVAL")),
             dunning=_parse_dunning(get("SUBLEDGER_DUNNING")),
             seller=_parse_seller(get("SUBLEDGER_SELLER")),
@@ -228,6 +263,17 @@ def _parse_key(variable: str, value: str | None, sizes: tuple[int, ...] | None) 
     return key
 
 
+def _parse_audit_key(value: str | None) -> bytes | None:
+    from .audit_key import EXPECTED, parse_audit_key
+
+    if value is None:
+        return None
+    seed = parse_audit_key(value)
+    if seed is None:
+        raise ConfigError("SUBLEDGER_AUDIT_KEY", EXPECTED)
+    return seed
+
+
 def _parse_seconds(variable: str, value: str) -> float:
     try:
         seconds = float(value)
@@ -238,11 +284,27 @@ def _parse_seconds(variable: str, value: str) -> float:
     return seconds
 
 
-def _parse_http_url(variable: str, value: str) -> str:
+def _parse_http_url(variable: str, value: str, example: str = "https://api.stripe.com") -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise ConfigError(variable, "an http(s) base URL such as https://api.stripe.com")
+        raise ConfigError(variable, f"an http(s) base URL such as {example}")
     return value.rstrip("/")
+
+
+def _parse_gateway(gateway: str, get: Callable[[str], str | None]) -> GatewayCredentials | None:
+    """A gateway is on when its id and secret are both set; one without the other is refused."""
+    prefix, id_name, secret_name, default_base = _GATEWAY_CREDENTIALS[gateway]
+    id_var, secret_var, base_var = (f"{prefix}_{id_name}", f"{prefix}_{secret_name}",
+                                    f"{prefix}_API_BASE")
+    ident, secret = get(id_var), get(secret_var)
+    if ident is None and secret is None:
+        return None
+    if ident is None or secret is None or not ident.strip() or not secret.strip():
+        missing = id_var if ident is None or not ident.strip() else secret_var
+        raise ConfigError(missing, f"a value: {id_var} and {secret_var} turn the {gateway} "
+                                   "gateway on together")
+    base = _parse_http_url(base_var, get(base_var) or default_base, default_base)
+    return GatewayCredentials(ident.strip(), secret.strip(), base)
 
 
 def _parse_billing_interval(value: str | None) -> int:
