@@ -37,6 +37,7 @@ from .routes import (
     subscribers,
     subscriptions,
 )
+from .routes.gateway_events import router as gateway_events_router
 from .routes.webhooks import router as webhooks_router
 from .security import ApiProblem
 
@@ -179,6 +180,7 @@ def create_app(
                    log.router, audit.router):
         app.include_router(router)
     app.include_router(webhooks_router)
+    app.include_router(gateway_events_router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from subledger.contract.envelope import MAX_POSITION
 from subledger.domain.coupons import MAX_REPEATING_MONTHS
@@ -143,6 +143,16 @@ class PaymentMethodIn(Request):
     effective_at: Instant | None = Field(None, description=EFFECTIVE_AT)
 
     model_config = _rules(examples=[{"gateway": "sandbox", "token": "tok_visa"}])
+
+
+class MarketingConsentIn(Request):
+    consent: StrictBool = Field(
+        description="true: the subscriber accepts marketing messages (the renewal reminder,"
+                    " the win-back offer); false: they are not sent. Receipts and notices of"
+                    " payments and of the subscription are sent either way")
+    effective_at: Instant | None = Field(None, description=EFFECTIVE_AT)
+
+    model_config = _rules(examples=[{"consent": False}])
 
 
 class SubscriptionIn(Request):

@@ -151,3 +151,18 @@ class Problem(BaseModel):
 
 class ProblemTypeList(BaseModel):
     items: list[ProblemType]
+
+
+class GatewayEventOut(BaseModel):
+    """What the ledger made of a payment provider's event."""
+
+    gateway: str
+    event_id: str = Field(description="The provider's id of the event")
+    event_type: str = Field(description="The provider's type of the event")
+    outcome: Literal["recorded", "already_recorded", "ignored"] = Field(
+        description="`recorded`: new events were appended; `already_recorded`: the ledger knew"
+                    " it already; `ignored`: nothing to record (a type the ledger has no use"
+                    " for, or about a charge or card the ledger does not know)")
+    detail: str
+    subscription_id: str | None = Field(description="The subscription a dispute or refund is on")
+    subscriber_id: str | None

@@ -21,6 +21,7 @@ from subledger.store.transcoder import LedgerTranscoder
 
 from .catalog import Catalog
 from .corrections import Corrections
+from .gateway_notices import GatewayNotices
 from .gateways import PaymentGateway
 from .gateways.sandbox import SandboxGateway
 from .idempotency import Answer, IdempotencyGuard, IdempotencyKey
@@ -62,6 +63,7 @@ class Ledger(Application):
         self.periods = Periods(self.store)
         self.corrections = Corrections(self.store, self.settlement)
         self.previews = Previews(self.store, self.subscriptions)
+        self.gateway_notices = GatewayNotices(self.store, self.settlement, self.subscribers)
         self.idempotency = IdempotencyGuard(self.store.find_idempotency)
 
     def construct_transcoder(self) -> Transcoder:

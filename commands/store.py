@@ -35,7 +35,7 @@ from subledger.store import IdempotencyRecord, SubscriberKeys, SubscriberLink
 from subledger.store.log import EventLog
 from subledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 
-from .document_index import document_links, index_existing_documents
+from .document_index import document_links, gateway_links, index_existing_documents
 from .idempotency import IdempotentRequest
 
 A = TypeVar("A", bound=LedgerAggregate)
@@ -99,6 +99,8 @@ class LedgerStore:
         if subscribers:
             kwargs["subscriber_keys"] = [SubscriberKeys(s.id, email_key(s.email), s.external_ref)
                                          for s in subscribers]
+            kwargs["document_links"] = [link for s in subscribers
+                                        for link in gateway_links(s.id, s.pending_events)]
         subscriptions = [a for a in aggregates if isinstance(a, Subscription)]
         if subscriptions:
             kwargs["billing_due"] = [(s.id, s.agenda_due()) for s in subscriptions]
@@ -106,7 +108,7 @@ class LedgerStore:
                 (event.charge_id, s.id) for s in subscriptions for event in s.pending_events
                 if isinstance(event, ChargeSucceeded)
             ]
-            kwargs["document_links"] = [
+            kwargs["document_links"] = kwargs.get("document_links", []) + [
                 link for s in subscriptions for link in document_links(s.id, s.pending_events)]
         try:
             self._app.save(*aggregates, **kwargs)

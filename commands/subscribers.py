@@ -80,6 +80,17 @@ class Subscribers:
         subscriber.change_details(changes, effective_at=effective, recorded_at=now)
         return self.store.commit(subscriber, result=subscriber, idempotency=idempotency)
 
+    def set_marketing_consent(
+        self, subscriber_id: UUID, *, consent: bool, effective_at: datetime | None = None,
+        idempotency: IdempotentRequest | None = None,
+    ) -> Subscriber:
+        """Record whether the subscriber accepts marketing messages (nothing is appended
+        when it is their answer already)."""
+        subscriber = self.get(subscriber_id)
+        effective, now = self.store.times(effective_at)
+        subscriber.change_marketing_consent(consent, effective_at=effective, recorded_at=now)
+        return self.store.commit(subscriber, result=subscriber, idempotency=idempotency)
+
     def set_payment_method(
         self, subscriber_id: UUID, *, gateway: str, token: str,
         effective_at: datetime | None = None, idempotency: IdempotentRequest | None = None,

@@ -170,6 +170,16 @@ class SetPaymentMethod(_SubscriberWrite):
         return ledger.subscribers.set_payment_method(**fields_of(self), idempotency=idempotency)
 
 
+@dataclass(frozen=True)
+class SetMarketingConsent(_SubscriberWrite):
+    subscriber_id: UUID
+    consent: bool
+    effective_at: datetime | None = None
+
+    def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
+        return ledger.subscribers.set_marketing_consent(**fields_of(self), idempotency=idempotency)
+
+
 # -- subscriptions -------------------------------------------------------------------------
 
 

@@ -183,6 +183,7 @@ SUBSCRIBER = Body("SubscriberOut", (
     Field("registered_at", t.TIME, str, lambda r: isoformat(r[0].registered_at)),
     Field("subscription_ids", {"type": "array", "items": t.UUID}, list[str],
           lambda r: [str(i) for i in r[1]]),
+    Field("marketing_consent", t.BOOLEAN, bool, lambda r: r[0].marketing_consent),
 ))
 """A subscriber with the ids of their subscriptions (the record is the pair)."""
 

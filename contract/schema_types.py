@@ -17,6 +17,7 @@ MONEY_TEXT: dict[str, Any] = {
 STRING: dict[str, Any] = {"type": "string"}
 INTEGER: dict[str, Any] = {"type": "integer"}
 OBJECT: dict[str, Any] = {"type": "object"}
+BOOLEAN: dict[str, Any] = {"type": "boolean"}
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:

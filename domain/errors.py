@@ -319,6 +319,30 @@ class GatewayUnavailableError(DomainError):
     title = "The payment gateway is unavailable"
 
 
+class GatewayEventsNotReceived(NotFound):
+    """The gateway named in ``POST /gateways/{name}/events`` takes no events here: it is not
+    configured, or has no webhook secret to check them with."""
+
+    code = "gateway-events-not-received"
+    title = "This gateway's events are not received here"
+
+
+class GatewaySignatureInvalid(MalformedRequest):
+    """A gateway's event whose signature does not check out with the configured webhook
+    secret (or is missing, or too old): nothing is recorded (HTTP 400)."""
+
+    code = "gateway-signature-invalid"
+    title = "The gateway event's signature is invalid"
+
+
+class GatewayEventMalformed(MalformedRequest):
+    """A gateway's event, correctly signed, that is not what its type promises (a field
+    missing or of the wrong kind): nothing is recorded (HTTP 400)."""
+
+    code = "gateway-event-malformed"
+    title = "The gateway event is malformed"
+
+
 class BillingUntilInFuture(InvalidInput):
     code = "billing-until-in-future"
     title = "A billing run cannot run into the future"

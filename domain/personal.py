@@ -15,6 +15,7 @@ PERSONAL_FIELDS: Mapping[str, frozenset[str]] = {
     "SubscriberRegistered": frozenset({"email", "name", "external_ref"}),
     "SubscriberDetailsChanged": frozenset({"changes"}),
     "PaymentMethodSet": frozenset({"token"}),
+    "PaymentMethodExpiring": frozenset({"token"}),
     "CancellationScheduled": frozenset({"comment"}),
     "SubscriptionCanceled": frozenset({"comment"}),
     "RefundRequested": frozenset({"reason"}),

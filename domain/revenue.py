@@ -18,6 +18,7 @@ from .time import microseconds, parse_instant
 # -- revenue -------------------------------------------------------------------------------
 
 REFUND = "refund"
+LOST_DISPUTE = "lost_dispute"
 CREDIT = "credit_note"
 ADJUSTMENT = "balance_adjustment"
 
@@ -35,7 +36,8 @@ class RevenueLine:
     """When it was collected (its invoice's charge succeeded, or nothing was due) or, for a
     refund's line, refunded."""
     kind: str
-    """The invoice line's kind, or ``refund``, ``credit_note``, ``balance_adjustment``."""
+    """The invoice line's kind, or ``refund``, ``lost_dispute``, ``credit_note``,
+    ``balance_adjustment``."""
     source: str
     """The invoice, refund, credit note or adjustment id."""
 
@@ -80,6 +82,8 @@ def revenue_lines(envelopes: Iterable[Envelope]) -> list[RevenueLine]:
     - A credit note at instant c crediting C of a line takes C off that line from c on: the
       line's part still unserved after c, spread over [c, end), and the rest at c. Its lines
       count when its invoice is settled (an unpaid invoice's credit counts with it, or never).
+    - A lost dispute (``DisputeClosed`` with outcome ``lost``) takes its amount off as a
+      refund of the disputed charge would, at the dispute's closing; a won one moves nothing.
     - A balance adjustment of A is recognized at its instant (a credit is -A, a debit +A).
     """
     book = _Book()
@@ -118,6 +122,14 @@ class _Book:
             if data["refund_id"] not in self.cash_only:
                 invoice_id = self.charge_invoice[data["charge_id"]]
                 self.out.extend(_refund_lines(data, at, invoice_id, self.settled, self.remaining))
+        elif kind == "DisputeClosed" and data["outcome"] == "lost":
+            if data["charge_id"] not in self.charge_invoice:
+                raise ValueError(f"dispute {data['dispute_id']} of charge {data['charge_id']}, "
+                                 "whose ChargeSucceeded is not among the envelopes")
+            invoice_id = self.charge_invoice[data["charge_id"]]
+            taken = {**data, "refund_id": data["dispute_id"]}
+            self.out.extend(_refund_lines(taken, at, invoice_id, self.settled, self.remaining,
+                                          LOST_DISPUTE))
         elif kind == "CreditNoteIssued":
             self.credit(data, at)
         elif kind == "BalanceAdjusted":
@@ -184,6 +196,7 @@ def _credit_lines(line: Mapping[str, Any], amount: Fraction, currency: str, at: 
 def _refund_lines(
     data: Mapping[str, Any], at: datetime, invoice_id: str | None,
     settled: Mapping[str, list[RevenueLine]], remaining: dict[str, Fraction],
+    kind: str = REFUND,
 ) -> list[RevenueLine]:
     refund = Fraction(int(data["amount"]))
     lines = settled.get(invoice_id, []) if invoice_id is not None else []
@@ -200,9 +213,9 @@ def _refund_lines(
             if part:
                 start = line.start if line.start == line.end else max(at, line.start)
                 out.append(RevenueLine(-fraction * part, data["currency"], start, line.end,
-                                       at, REFUND, data["refund_id"]))
+                                       at, kind, data["refund_id"]))
     if refund > attributed:
-        out.append(RevenueLine(attributed - refund, data["currency"], at, at, at, REFUND,
+        out.append(RevenueLine(attributed - refund, data["currency"], at, at, at, kind,
                                data["refund_id"]))
     return out
 

@@ -29,6 +29,8 @@ class Subscriber(LedgerAggregate):
     external_ref: str | None
     payment_method: dict[str, str] | None
     registered_at: datetime
+    marketing_consent: bool
+    payment_method_expires_at: datetime | None
 
     def __init__(self) -> None:
         """State comes from the events' ``apply`` alone (the annotations above document it)."""
@@ -51,6 +53,9 @@ class Subscriber(LedgerAggregate):
             aggregate.external_ref = self.external_ref
             aggregate.payment_method = None
             aggregate.registered_at = self.effective_at
+            # Marketing messages are opt-out: a subscriber receives them until they say no.
+            aggregate.marketing_consent = True
+            aggregate.payment_method_expires_at = None
 
     class SubscriberDetailsChanged(Event):
         """A subscriber's details changed: ``changes`` holds each changed detail with its new
@@ -85,6 +90,30 @@ class Subscriber(LedgerAggregate):
 
         def evolve(self, aggregate: Any) -> None:
             aggregate.payment_method = {"gateway": self.gateway, "token": self.token}
+            aggregate.payment_method_expires_at = None
+
+    class PaymentMethodExpiring(Event):
+        """The payment provider announced that the subscriber's payment method (the
+        ``gateway`` and ``token`` of their ``PaymentMethodSet``) stops working at
+        ``expires_at`` (a card's end of validity). Charges go on being attempted with it
+        until a new payment method is set."""
+
+        gateway: str
+        token: str
+        expires_at: datetime
+
+        def evolve(self, aggregate: Any) -> None:
+            aggregate.payment_method_expires_at = self.expires_at
+
+    class MarketingConsentChanged(Event):
+        """The subscriber agreed (``consent`` true) or refused (false) to receive marketing
+        messages: the renewal reminder and the win-back offer. Receipts and notices about
+        their payments and subscriptions are sent either way."""
+
+        consent: bool
+
+        def evolve(self, aggregate: Any) -> None:
+            aggregate.marketing_consent = self.consent
 
     @classmethod
     def register(
@@ -133,6 +162,33 @@ class Subscriber(LedgerAggregate):
             effective_at=effective_at,
             changes=changed,
         )
+
+    def change_marketing_consent(self, consent: bool, *, effective_at: datetime,
+                                 recorded_at: datetime) -> bool:
+        """Record the subscriber's answer; False (nothing recorded) when it is the one they
+        gave last."""
+        if not isinstance(consent, bool):
+            raise InvalidInput("consent must be true or false")
+        if consent == self.marketing_consent:
+            return False
+        self.check_effective_at(effective_at)
+        self.trigger_event(self.MarketingConsentChanged, timestamp=recorded_at,
+                           effective_at=effective_at, consent=consent)
+        return True
+
+    def payment_method_expiring(self, *, gateway: str, token: str, expires_at: datetime,
+                                effective_at: datetime, recorded_at: datetime) -> bool:
+        """Record the provider's notice that the current payment method expires; False
+        when it is not the current one, or this expiry is already recorded."""
+        current = self.payment_method
+        if current is None or current != {"gateway": gateway, "token": token} \
+                or self.payment_method_expires_at == expires_at:
+            return False
+        self.check_effective_at(effective_at)
+        self.trigger_event(self.PaymentMethodExpiring, timestamp=recorded_at,
+                           effective_at=effective_at, gateway=gateway, token=token,
+                           expires_at=expires_at)
+        return True
 
     def set_payment_method(
         self, *, gateway: str, token: str, effective_at: datetime, recorded_at: datetime

@@ -17,12 +17,21 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from . import billing_schedule, charges, corrections, invoicing, refunds, subscription_events
+from . import (
+    billing_schedule,
+    charges,
+    corrections,
+    disputes,
+    invoicing,
+    refunds,
+    subscription_events,
+)
 from .base import LedgerAggregate
 from .billing_schedule import BillingSchedule
 from .charges import Charging, in_dunning
 from .corrections import Corrections
 from .coupons import CouponTerms
+from .disputes import Disputes
 from .errors import (
     CurrencyMismatch,
     EmptyChange,
@@ -53,7 +62,7 @@ from .refunds import Refunds
 from .time import as_utc, isoformat
 
 
-class Subscription(Corrections, Refunds, Invoicing, Charging, BillingSchedule, LedgerAggregate):
+class Subscription(Disputes, Corrections, Refunds, Invoicing, Charging, BillingSchedule, LedgerAggregate):
     """One subscriber's subscription to one plan version, with a quantity of seats."""
 
     subscriber_id: UUID
@@ -85,6 +94,7 @@ class Subscription(Corrections, Refunds, Invoicing, Charging, BillingSchedule, L
     charges: dict[str, dict[str, Any]]
     pending_refunds: dict[str, dict[str, Any]]
     refunds: dict[str, dict[str, Any]]
+    disputes: dict[str, dict[str, Any]]
 
     def __init__(self) -> None:
         """State comes from the events' ``apply`` alone (the annotations above document it)."""
@@ -115,6 +125,8 @@ class Subscription(Corrections, Refunds, Invoicing, Charging, BillingSchedule, L
     InvoiceMarkedUncollectible = corrections.InvoiceMarkedUncollectible
     CreditNoteIssued = corrections.CreditNoteIssued
     BalanceAdjusted = corrections.BalanceAdjusted
+    ChargeDisputed = disputes.ChargeDisputed
+    DisputeClosed = disputes.DisputeClosed
 
     # -- creation ------------------------------------------------------------------------
 

@@ -97,6 +97,7 @@ class SubscriptionStarted(SubscriptionEvent, LedgerAggregate.Created):
         aggregate.charges = {}
         aggregate.pending_refunds = {}
         aggregate.refunds = {}
+        aggregate.disputes = {}
 
 
 class TrialEnded(SubscriptionEvent):

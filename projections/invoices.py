@@ -48,7 +48,8 @@ CREDIT_NOTE_COLUMNS = (
 _INTEGERS = frozenset({"sequence", "total", "credit_applied", "credit_added", "amount_due",
                        "amount_paid", "credited", "refunded", "failed_attempts", "position"})
 EVENTS = frozenset({"InvoiceIssued", "ChargeSucceeded", "ChargeFailed", "InvoiceVoided",
-                    "InvoiceMarkedUncollectible", "CreditNoteIssued", "RefundIssued"})
+                    "InvoiceMarkedUncollectible", "CreditNoteIssued", "RefundIssued",
+                    "DisputeClosed"})
 
 
 def _table(name: str, columns: tuple[str, ...], key: str) -> str:
@@ -103,7 +104,9 @@ class _Page:
             number = self._next("view_invoices", INVOICE_PREFIX, envelope)
             self.invoices[data["invoice_id"]] = issued(envelope, *number)
             return
-        if kind == "RefundIssued":
+        if kind == "DisputeClosed" and data["outcome"] != "lost":
+            return  # a won dispute gives nothing back
+        if kind in ("RefundIssued", "DisputeClosed"):
             invoice_id = self._charged(data["charge_id"])
         else:
             invoice_id = data.get("invoice_id")
@@ -204,7 +207,7 @@ def after(row: dict[str, Any], envelope: dict[str, Any],
         row.update(status=VOID, amount_due=0, next_attempt_at=None)
     elif kind == "InvoiceMarkedUncollectible":
         row.update(status=UNCOLLECTIBLE, next_attempt_at=None)
-    elif kind == "RefundIssued":
+    elif kind in ("RefundIssued", "DisputeClosed"):  # a lost dispute is given back as a refund
         row["refunded"] += data["amount"]
     elif kind == "CreditNoteIssued":
         lines = json.loads(row["lines"])

@@ -41,11 +41,21 @@ CASH = {"InvoiceIssued": ("billed", "total", "invoice_id", 1),
         "CreditNoteIssued": ("billed", "total", "credit_note_id", -1),
         "BalanceAdjusted": ("billed", "amount", "adjustment_id", -1),
         "ChargeSucceeded": ("collected", "amount", "charge_id", 1),
-        "RefundIssued": ("refunded", "amount", "refund_id", 1)}
+        "RefundIssued": ("refunded", "amount", "refund_id", 1),
+        "DisputeClosed": ("refunded", "amount", "dispute_id", 1)}
 """event type -> (figure, the field of its amount, the field of its id: the row's source, the
 sign it moves the figure by): a void, a credit note and a balance credit take billed down, a
-balance debit (a negative adjustment) takes it up."""
+balance debit (a negative adjustment) takes it up; a lost dispute is refunded like a refund
+(:func:`moves_cash`)."""
 REVENUE_EVENTS = frozenset(CASH)
+
+
+def moves_cash(envelope: dict[str, Any]) -> bool:
+    """Whether an event moves a cash figure: every one of :data:`CASH`, but a dispute only
+    when it was lost (a won one gives nothing back)."""
+    if envelope["type"] == "DisputeClosed":
+        return bool(envelope["data"]["outcome"] == "lost")
+    return envelope["type"] in CASH
 
 
 class RevenueModel:
@@ -94,7 +104,7 @@ class RevenueModel:
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
         stamps = self.clock.stamp(tx, envelopes)
         self.cache.begin_page(tx, self.name, envelopes)
-        relevant = [e for e in envelopes if e["type"] in REVENUE_EVENTS]
+        relevant = [e for e in envelopes if moves_cash(e)]
         tx.executemany(
             "INSERT INTO view_revenue_cash (event_id, subscription_id, subscriber_id, currency,"
             " kind, at, amount, position, recorded_at, day, source)"

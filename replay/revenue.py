@@ -21,7 +21,7 @@ from subledger.domain.revenue import revenue_lines
 from subledger.domain.time import parse_instant
 from subledger.projections.recognition import Line, at_boundaries, microseconds
 from subledger.projections.report_window import Standpoint, Window, choose_currency
-from subledger.projections.revenue import CASH
+from subledger.projections.revenue import CASH, moves_cash
 from subledger.projections.revenue_reports import REVENUE_VERSION
 
 from .book import Book, Envelope
@@ -65,6 +65,8 @@ def _cash(events: list[Envelope]) -> tuple[list[tuple[datetime, str, int]], list
     instants alone (to bisect)."""
     rows = []
     for e in events:
+        if not moves_cash(e):
+            continue
         figure, field, _source, sign = CASH[e["type"]]
         rows.append((parse_instant(e["effective_at"]), figure, sign * int(e["data"][field])))
     rows.sort(key=lambda row: row[0])

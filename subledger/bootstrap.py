@@ -20,6 +20,7 @@ from .store.postgres import STORE_TIMEOUT
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from subledger.messages.worker import MailWorker
     from subledger.projections.audit_follower import MerkleFollower
     from subledger.projections.audit_publisher import HeadPublisher
     from subledger.projections.relay import Relay
@@ -129,6 +130,19 @@ def build_webhooks(settings: Settings, ledger: Ledger) -> WebhookDispatcher:
     timeout = settings.webhook_timeout
     return WebhookDispatcher(ledger.event_log, ViewStore(settings), UrllibSender(),
                              timeout=timeout, lease=3 * timeout + 1)
+
+
+def build_mail(settings: Settings, ledger: Ledger) -> MailWorker:
+    """The mail worker over the ledger's log, sending through ``SUBLEDGER_SMTP_URL`` (which
+    must be set), with its own connection to the views' database."""
+    from subledger.messages.smtp import SmtpSender
+    from subledger.messages.worker import MailWorker
+    from subledger.projections.store import ViewStore
+
+    if settings.mail.smtp is None:
+        raise ValueError("SUBLEDGER_SMTP_URL is not set: there is no mail server to send to")
+    return MailWorker(ledger, ViewStore(settings), SmtpSender(settings.mail.smtp), settings.mail,
+                      settings.seller)
 
 
 def build_merkle_follower(settings: Settings, ledger: Ledger) -> MerkleFollower:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from . import audit_cli, replay_cli, workers
+from . import audit_cli, export_cli, replay_cli, workers
 from .bootstrap import StoreUnavailable, open_ledger
 from .config import ConfigError, Settings
 from .domain.errors import DomainError
@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
     relay.add_argument("--once", action="store_true", help="catch up and exit")
     webhooks = commands.add_parser("webhooks", help="deliver the webhooks (and nothing else)")
     webhooks.add_argument("--once", action="store_true", help="deliver what is due and exit")
+    mail = commands.add_parser(
+        "mail", help="send the e-mails to subscribers (and nothing else)",
+        description="Follow the log and send the e-mails it makes due (receipts, payment "
+        "failures, cancellations, trial-ending notices, renewal reminders, win-back offers) "
+        "through SUBLEDGER_SMTP_URL, until SIGINT or SIGTERM. --once sends what is due now, "
+        "prints the outbox's counts and exits. Exit 2 when SUBLEDGER_SMTP_URL is not set.")
+    mail.add_argument("--once", action="store_true", help="send what is due now and exit")
     rebuild = commands.add_parser(
         "rebuild", help="drop a read model and build it again from position 0",
         description="Drop a read model and build it again from position 0 (a progress bar on "
@@ -83,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--months", type=_positive, required=True)
     demo.add_argument("--seed", type=int, default=1)
     replay_cli.add_parser(commands)
+    export_cli.add_parser(commands)
     return parser
 
 
@@ -134,12 +142,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return workers.relay(settings, ledger, once=args.once)
         if args.command == "webhooks":
             return workers.webhooks(settings, ledger, once=args.once)
+        if args.command == "mail":
+            return workers.mail(settings, ledger, once=args.once)
         if args.command == "audit":
             return audit_cli.run(settings, ledger, args)
         if args.command == "rebuild":
             return _rebuild(settings, ledger, args.view, verify=args.verify, table=args.table)
         if args.command == "replay":
             return replay_cli.run(args, ledger)
+        if args.command == "export":
+            return export_cli.run(args, ledger)
     except DomainError as error:
         print(f"subledger: {error.detail}", file=sys.stderr)
         return 2

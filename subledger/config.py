@@ -16,6 +16,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from subledger.domain.charges import DUNNING, FINAL_ACTIONS, MAX_RETRY_DAY, Dunning
 
+from .mail_config import MailSettings, parse_mail
+
 DEFAULT_DATABASE_URL = "sqlite:///./subledger.db"
 API_ROLES = ("admin", "writer", "reader")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -105,6 +107,11 @@ class Settings:
     the ping before a connection is used) before the store counts as unavailable."""
     stripe_api_key: str | None = None
     stripe_api_base: str = "https://api.stripe.com"
+    stripe_webhook_secret: str | None = None
+    """The signing secret of Stripe's webhook endpoint (``whsec_...``); None: Stripe's events
+    are not received."""
+    mail: MailSettings = field(default_factory=MailSettings)
+    """E-mails to subscribers (``SUBLEDGER_SMTP_URL`` and the rest: docs/messages.md)."""
     paypal: GatewayCredentials | None = None
     razorpay: GatewayCredentials | None = None
     authorizenet: GatewayCredentials | None = None
@@ -162,6 +169,8 @@ class Settings:
             billing_interval=_parse_billing_interval(get("SUBLEDGER_BILLING_INTERVAL")),
             dunning=_parse_dunning(get("SUBLEDGER_DUNNING")),
             seller=_parse_seller(get("SUBLEDGER_SELLER")),
+            stripe_webhook_secret=get("SUBLEDGER_STRIPE_WEBHOOK_SECRET"),
+            mail=parse_mail(get),
         )
 
 

@@ -17,6 +17,7 @@ from .bootstrap import (
     StoreUnavailable,
     build_api,
     build_head_publisher,
+    build_mail,
     build_merkle_follower,
     build_projector,
     build_relay,
@@ -34,8 +35,9 @@ logger = logging.getLogger(__name__)
 
 def serve(settings: Settings, host: str, port: int, *, with_workers: bool) -> int:
     """The API on ``host:port`` (uvicorn), with the projector, the webhook dispatcher, the
-    Merkle follower, the billing clock (unless its interval is 0) and, when Kafka is configured, the relay in
-    threads of this process unless not ``with_workers``."""
+    Merkle follower, the billing clock (unless its interval is 0), the mail worker (when SMTP
+    is configured) and, when Kafka is configured, the relay in threads of this process unless
+    not ``with_workers``."""
     import uvicorn
 
     if not 0 < port < 65536:
@@ -61,6 +63,7 @@ def serve(settings: Settings, host: str, port: int, *, with_workers: bool) -> in
         finish.append(finish_webhooks)
         finish.extend(start_billing(settings, ledger, stop))
         finish.append(start_merkle(settings, ledger, stop))
+        finish.extend(start_mail(settings, ledger, stop))
     try:
         app = build_api(settings, ledger=ledger, projector=projector)
         # uvicorn shuts down on SIGINT or SIGTERM, then raises the signal again for the handler
@@ -240,3 +243,38 @@ def webhooks(settings: Settings, ledger: Ledger, *, once: bool) -> int:
         return follow_until_stopped(dispatcher.follower())
     finally:
         close_worker(dispatcher)
+
+
+MAIL_OFF = "SUBLEDGER_SMTP_URL is not set: no e-mails are sent; set it to send them"
+
+
+def start_mail(settings: Settings, ledger: Ledger,
+               stop: threading.Event) -> list[Callable[[], None]]:
+    """Run the mail worker in a thread until ``stop`` is set, when SMTP is configured; the
+    function that waits for the message in flight (none when off)."""
+    if settings.mail.smtp is None:
+        logger.info("%s", MAIL_OFF)
+        return []
+    worker = build_mail(settings, ledger)
+    return [in_background(worker.follower(), stop, name="mail", join=60, close=worker.close)]
+
+
+def mail(settings: Settings, ledger: Ledger, *, once: bool) -> int:
+    """Send the e-mails the log makes due; ``once``: follow the log, wake and send what is
+    due now, print the outbox's counts, exit (exit 2 when SMTP is not configured)."""
+    if settings.mail.smtp is None:
+        print(f"subledger: {MAIL_OFF}", file=sys.stderr)
+        return 2
+    log_to_stderr()
+    worker = build_mail(settings, ledger)
+    try:
+        if once:
+            while worker.run_once():
+                pass
+            from subledger.messages.outbox import counts
+
+            print(json.dumps({"lag": worker.lag(), "messages": counts(worker.store)}))
+            return 0
+        return follow_until_stopped(worker.follower())
+    finally:
+        worker.close()

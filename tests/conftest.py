@@ -272,3 +272,18 @@ def _what_a_test_opens_is_closed(monkeypatch: pytest.MonkeyPatch) -> Iterator[No
             thing.close()
         except Exception:  # noqa: BLE001, S110 - closed already, or its database is gone
             pass
+
+
+# ---------------------------------------------------------------------------
+# 4. A real SMTP server (aiosmtpd, one per test)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Any]:
+    """A real SMTP server on a free loopback port that keeps what it accepted."""
+    from support.smtp import SmtpServer
+
+    server = SmtpServer()
+    yield server
+    server.close()

@@ -8,7 +8,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from subledger.commands.ledger import Ledger
-from subledger.commands.writes import ChangeSubscriberDetails, RegisterSubscriber, SetPaymentMethod
+from subledger.commands.writes import (
+    ChangeSubscriberDetails,
+    RegisterSubscriber,
+    SetMarketingConsent,
+    SetPaymentMethod,
+)
 from subledger.contract.bodies import subscriber_body
 from subledger.domain.errors import SubscriberNotFound
 from subledger.domain.subscriber import Subscriber
@@ -24,7 +29,7 @@ from ..deps import (
     path_id,
 )
 from ..inputs import EmailFilter, ReferenceFilter
-from ..requests import PaymentMethodIn, SubscriberIn, SubscriberPatch
+from ..requests import MarketingConsentIn, PaymentMethodIn, SubscriberIn, SubscriberPatch
 from ..schemas import EventList, SubscriberList, SubscriberOut
 from ..writes import respond
 
@@ -78,6 +83,16 @@ def set_payment_method(subscriber_id: IdPath, body: PaymentMethodIn, ledger: Led
     """Sandbox tokens: `tok_visa` succeeds, `tok_chargeDeclined` fails, `tok_fail_first`
     fails the first attempt at each invoice."""
     command = SetPaymentMethod(path_id(subscriber_id, SubscriberNotFound), **body.model_dump())
+    return respond(principal, ledger, command, key)
+
+
+@router.put("/subscribers/{subscriber_id}/marketing", response_model=SubscriberOut)
+def set_marketing_consent(subscriber_id: IdPath, body: MarketingConsentIn, ledger: LedgerDep,
+                          principal: PrincipalDep, key: IdempotencyKeyHeader = None) -> Response:
+    """Whether the subscriber accepts marketing messages (the renewal reminder and the
+    win-back offer; receipts and notices of payments are sent either way). Recorded as
+    `MarketingConsentChanged`; the answer they gave already appends nothing."""
+    command = SetMarketingConsent(path_id(subscriber_id, SubscriberNotFound), **body.model_dump())
     return respond(principal, ledger, command, key)
 
 

@@ -250,10 +250,13 @@ class StripeGateway:
         params: dict[str, Any] = {"amount": request.amount}
         # A payment recorded by hand may carry a Charge id rather than a PaymentIntent id.
         params["charge" if ref.startswith(("ch_", "py_")) else "payment_intent"] = ref
+        # Stripe announces every refund (refund.created), this one too: the metadata tells
+        # the ledger's inbound events that it is the ledger's own (stripe_events.py).
+        params["metadata"] = {"subledger_refund_id": request.idempotency_key[:_METADATA_VALUE_MAX]}
         if request.reason in _STRIPE_REFUND_REASONS:
             params["reason"] = request.reason
         elif request.reason:
-            params["metadata"] = {"subledger_reason": request.reason[:_METADATA_VALUE_MAX]}
+            params["metadata"]["subledger_reason"] = request.reason[:_METADATA_VALUE_MAX]
         try:
             refund = self._client.v1.refunds.create(
                 params=params,  # type: ignore[arg-type]

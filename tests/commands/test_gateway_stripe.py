@@ -415,7 +415,7 @@ def test_a_refund_reason_stripe_knows_is_sent_as_the_reason(
     gateway.refund(refund_request(paid, reason=reason))
     [sent] = fake.requests_to("POST", "/v1/refunds")
     assert sent.params["reason"] == reason
-    assert sent.nested("metadata") == {}
+    assert sent.nested("metadata") == {"subledger_refund_id": "refund_1"}
 
 
 def test_any_other_refund_reason_goes_to_the_metadata(
@@ -425,7 +425,8 @@ def test_any_other_refund_reason_goes_to_the_metadata(
     assert result.succeeded
     [sent] = fake.requests_to("POST", "/v1/refunds")
     assert "reason" not in sent.params
-    assert sent.nested("metadata") == {"subledger_reason": "goodwill after outage"}
+    assert sent.nested("metadata") == {"subledger_refund_id": "refund_1",
+                                       "subledger_reason": "goodwill after outage"}
 
 
 def test_a_refund_of_a_payment_stripe_does_not_know_fails_with_resource_missing(

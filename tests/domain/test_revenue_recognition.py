@@ -202,6 +202,29 @@ def test_a_partial_refund_comes_off_the_remaining_service() -> None:
     assert recognized(lines, MAR, JUN) == 2400
 
 
+def _dispute_closed(log: Log, outcome: str, at: datetime, amount: int) -> None:
+    log.add("DisputeClosed", at, dispute_id="d1", charge_id="ch", outcome=outcome, amount=amount,
+            currency="USD", gateway="stripe", gateway_ref="dp_1")
+
+
+def test_a_lost_dispute_comes_off_the_remaining_service_as_a_refund_would() -> None:
+    """The figures of the partial refund above, the 600 taken back by the payer's bank."""
+    log = april_paid()
+    _dispute_closed(log, "lost", utc(2026, 4, 11), 600)
+    lines = revenue_lines(log.envelopes)
+    assert deferred_at(lines, utc(2026, 4, 10)) == 2100
+    assert deferred_at(lines, utc(2026, 4, 11)) == 1400
+    assert recognized(lines, APR, utc(2026, 4, 11)) == 1000
+    assert recognized(lines, APR, MAY) == 2400
+    assert {line.kind for line in lines if line.amount < 0} == {"lost_dispute"}
+
+
+def test_a_won_dispute_takes_nothing_off() -> None:
+    log = april_paid()
+    _dispute_closed(log, "won", utc(2026, 4, 11), 3000)
+    assert revenue_lines(log.envelopes) == revenue_lines(april_paid().envelopes)
+
+
 def test_a_refund_beyond_the_remaining_service_reverses_revenue_at_its_instant() -> None:
     """After 600 on Apr 11 (700 deferred on Apr 21), 2000 more on Apr 21: 700 comes off the
     rest of April, 1300 off revenue on Apr 21."""

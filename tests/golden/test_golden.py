@@ -134,6 +134,7 @@ def _every_other_kind(client: TestClient, clock: _Clock, projector: Any) -> None
     # stay where they were.
     _ok(client.post("/plans/basic-y/archive"))
     _ok(client.post("/coupons/FIRST5/archive"))
+    _ok(client.put(f"/subscribers/{sid}/marketing", json={"consent": False}))
 
 
 def _all_pages(client: TestClient, path: str, params: dict[str, str]) -> dict[str, Any]:

@@ -25,9 +25,9 @@ from subledger.domain.charges import DUNNING
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
-APP_SERVICES = ("api", "projector", "relay", "billing", "merkle")
+APP_SERVICES = ("api", "projector", "relay", "billing", "merkle", "mail")
 SUBCOMMANDS = {"api": "serve", "projector": "project", "relay": "relay", "billing": "billing",
-               "merkle": "audit"}
+               "merkle": "audit", "mail": "mail"}
 SERVICES = {"postgres", "kafka", *APP_SERVICES}
 # What an operator must provide (``${VAR:?}`` in the file); everything else has a default.
 REQUIRED = {"SUBLEDGER_API_KEYS": "ops-key:admin,dash-key:reader"}
@@ -219,6 +219,19 @@ def test_the_shell_configures_the_processes() -> None:
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == "s3cret"
     assert settings.topic_prefix == "acme" and settings.cipher_key == bytes(32)
     assert services["api"]["ports"] == ["9000:8000"]
+
+
+def test_the_mail_worker_runs_only_with_its_profile_and_the_smtp_server_given() -> None:
+    compose = load_compose({**REQUIRED, "SUBLEDGER_SMTP_URL": "smtp://mailer:587",
+                            "SUBLEDGER_WINBACK_COUPON": "COMEBACK"})
+    mail = compose["services"]["mail"]
+    assert mail["profiles"] == ["mail"]
+    settings = Settings.from_env(service_environment(mail))
+    assert (settings.mail.smtp.host, settings.mail.smtp.port) == ("mailer", 587)  # type: ignore[union-attr]
+    assert settings.mail.winback_coupon == "COMEBACK"
+    others = [name for name in APP_SERVICES if name != "mail"]
+    assert all(Settings.from_env(service_environment(compose["services"][n])).mail.smtp is None
+               for n in others), "only the mail service sends e-mails"
 
 
 def test_api_keys_must_be_given(compose) -> None:  # type: ignore[no-untyped-def]

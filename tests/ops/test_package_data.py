@@ -21,3 +21,16 @@ def test_every_template_of_the_api_is_package_data() -> None:
     assert "templates/document.html" in templates
     assert [t for t in templates if not any(fnmatch(t, g) for g in globs)] == []
     assert TEMPLATES == package / "templates"
+
+
+def test_every_template_of_the_messages_is_package_data() -> None:
+    from subledger.messages.compose import TEMPLATES as MESSAGES
+    from subledger.messages.kinds import KINDS
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    package = ROOT / setuptools["package-dir"]["subledger.messages"]
+    globs = setuptools["package-data"]["subledger.messages"]
+    templates = [p.relative_to(package).as_posix() for p in (package / "templates").rglob("*") if p.is_file()]
+    assert sorted(templates) == sorted(f"templates/{kind}.txt" for kind in KINDS)
+    assert [t for t in templates if not any(fnmatch(t, g) for g in globs)] == []
+    assert package / "templates" == MESSAGES

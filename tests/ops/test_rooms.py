@@ -15,6 +15,9 @@ ALLOWED = {
     "commands": {"domain", "contract", "store"},
     "projections": {"domain", "contract", "store", "config", "audit"},
     "replay": {"domain", "contract", "store", "config", "projections", "audit"},
+    # e-mails: followers of the log (projections) that attach the API's invoice documents
+    "messages": {"domain", "contract", "store", "config", "mail_config", "projections", "api",
+                 "commands"},
 }
 
 

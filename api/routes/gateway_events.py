@@ -1,0 +1,92 @@
+"""A payment provider's own webhooks: ``POST /gateways/{name}/events``.
+
+No API key: the provider cannot send one. The provider's signature is the authentication,
+checked with its SDK against the endpoint's signing secret before anything is read
+(``SUBLEDGER_STRIPE_WEBHOOK_SECRET``); a bad one is a 400 and records nothing. The event is
+recorded under the provider's event id as its idempotency key, so the provider's retries and
+duplicates append nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from subledger.commands.gateway_notices import IGNORED, NoticeOutcome
+from subledger.commands.gateways import stripe_events
+from subledger.commands.idempotency import IdempotencyKey
+from subledger.commands.ledger import Ledger
+from subledger.commands.notice_writes import RecordGatewayNotice, notice_body
+from subledger.domain.errors import GatewayEventsNotReceived
+
+from ..deps import LedgerDep
+from ..schemas import GatewayEventOut
+from ..writes import REPLAYED_HEADER
+
+router = APIRouter(tags=["gateway events"])
+
+RECEIVING = ("stripe",)
+"""The gateways whose events this server can read."""
+
+_STRIPE_EVENT = {
+    "type": "object", "required": ["id", "type", "created", "data"],
+    "description": "A Stripe event, as Stripe sends it (https://docs.stripe.com/api/events/object)",
+    "properties": {"id": {"type": "string"}, "type": {"type": "string"},
+                   "created": {"type": "integer"}, "data": {"type": "object"}},
+    "example": {"id": "evt_1", "object": "event", "type": "charge.dispute.created",
+                "created": 1767225600, "data": {"object": {
+                    "id": "dp_1", "object": "dispute", "amount": 1900, "currency": "usd",
+                    "charge": "ch_1", "payment_intent": "pi_1", "reason": "fraudulent",
+                    "status": "needs_response"}}},
+}
+OPENAPI = {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": _STRIPE_EVENT}}},
+    "parameters": [{"name": stripe_events.SIGNATURE_HEADER, "in": "header", "required": False,
+                    "schema": {"type": "string"},
+                    "description": "Stripe's signature of the body (`t=...,v1=...`); missing or"
+                                   " wrong: 400 `gateway-signature-invalid`"}],
+}
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The signature is missing, wrong or too old"
+                         " (`gateway-signature-invalid`), or the signed event is not what its"
+                         " type promises (`gateway-event-malformed`)"},
+    404: {"description": "This server receives no events of that gateway"
+                         " (`gateway-events-not-received`: not one of "
+                         + ", ".join(RECEIVING) + ", or its signing secret is not configured)"},
+    413: {"description": "The body is over 1 MiB"},
+    415: {"description": "The body is not application/json"},
+}
+
+
+@router.post("/gateways/{name}/events", response_model=GatewayEventOut, responses=PROBLEMS,
+             openapi_extra=OPENAPI)
+async def receive(name: str, request: Request, ledger: LedgerDep) -> Response:
+    """A payment provider's webhook. Stripe (`/gateways/stripe/events`, with
+    `SUBLEDGER_STRIPE_WEBHOOK_SECRET`): a dispute opened or closed (a lost one is refunded in
+    cash and revenue), a refund made in Stripe's dashboard, a card about to expire. Needs no
+    API key: Stripe's signature is checked instead. Any other event type is answered 200
+    `ignored`; the same event sent again is answered as the first time and appends nothing
+    (`Idempotent-Replayed: true`)."""
+    secret = request.app.state.settings.stripe_webhook_secret
+    if name not in RECEIVING or not secret:
+        raise GatewayEventsNotReceived(
+            f"no events of gateway {name!r} are received here (receiving: "
+            f"{', '.join(RECEIVING) if secret else 'none: SUBLEDGER_STRIPE_WEBHOOK_SECRET is unset'})")
+    payload = await request.body()
+    signature = request.headers.get(stripe_events.SIGNATURE_HEADER)
+    return await run_in_threadpool(_stripe, ledger, payload, signature, secret)
+
+
+def _stripe(ledger: Ledger, payload: bytes, signature: str | None, secret: str) -> Response:
+    event = stripe_events.verify(payload, signature, secret)
+    notice = stripe_events.notice_of(event)
+    if notice is None:
+        return JSONResponse(notice_body("stripe", event["id"], event["type"], NoticeOutcome(
+            IGNORED, f"{event['type']} is not an event the ledger records")))
+    command = RecordGatewayNotice.of("stripe", event["id"], event["type"], notice)
+    answer = ledger.execute(command, IdempotencyKey("gateway:stripe", event["id"][:255]))
+    headers = {REPLAYED_HEADER: "true"} if answer.replayed else None
+    return JSONResponse(answer.body, headers=headers)

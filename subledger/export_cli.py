@@ -1,0 +1,93 @@
+"""``subledger export subscribers``: the current state of every subscriber, one row each,
+for a CRM or an e-mail tool (docs/messages.md, "For CRM and e-mail tools").
+
+Each row is read from the ledger's records as they stand now (the subscriber and each of
+their subscriptions), in the order subscribers registered. It holds personal data (name,
+e-mail address, external reference): a file to keep as carefully as the CRM it feeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, TextIO
+
+from subledger.domain.lifecycle import CANCELED, STATUSES
+from subledger.domain.money import round_minor
+from subledger.domain.mrr import aggregate_mrr
+from subledger.domain.time import isoformat
+
+if TYPE_CHECKING:
+    from subledger.commands.ledger import Ledger
+
+COLUMNS = ("subscriber_id", "email", "name", "external_ref", "status", "subscription_statuses",
+           "plans", "mrr", "currency", "created_at", "canceled_at", "marketing_consent")
+PAGE = 500
+
+
+def add_parser(commands: Any) -> None:
+    export = commands.add_parser(
+        "export", help="export the subscribers' current state (CSV for a CRM)",
+        description="Print one row per subscriber, in the order they registered: id, e-mail, "
+        "name, external reference, status (the liveliest of their subscriptions), every "
+        "subscription's status, the plans they are on, MRR (minor units, 2 decimals) and its "
+        "currency, when they registered, when their last subscription ended (empty while one "
+        "is live), and their consent to marketing messages.")
+    export.add_argument("what", choices=["subscribers"])
+    export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+
+
+def run(args: argparse.Namespace, ledger: Ledger, out: TextIO | None = None) -> int:
+    out = sys.stdout if out is None else out
+    now = ledger.clock()
+    if args.format == "jsonl":
+        for row in rows(ledger, now):
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return 0
+    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer.writeheader()
+    for row in rows(ledger, now):
+        writer.writerow({k: "" if v is None else str(v).lower() if isinstance(v, bool) else v
+                         for k, v in row.items()})
+    return 0
+
+
+def rows(ledger: Ledger, now: datetime) -> Iterator[dict[str, Any]]:
+    after = 0
+    while True:
+        subscribers, cursor = ledger.subscribers.registered(after, PAGE)
+        for subscriber in subscribers:
+            yield _row(ledger, subscriber, now)
+        if cursor is None:
+            return
+        after = cursor
+
+
+# The status a subscriber is shown in: the liveliest of their subscriptions.
+_LIVELINESS = {status: ("active", "past_due", "trialing", "paused", CANCELED).index(status)
+               for status in STATUSES}
+
+
+def _row(ledger: Ledger, subscriber: Any, now: datetime) -> dict[str, Any]:
+    subscriptions = [ledger.subscriptions.get(i)
+                     for i in ledger.subscribers.subscription_ids(subscriber.id)]
+    live = [s for s in subscriptions if s.status != CANCELED]
+    mrr = sum((aggregate_mrr(s, now) for s in live), Fraction(0))
+    currencies = sorted({s.currency for s in live})
+    ended = [s.canceled_at for s in subscriptions if s.canceled_at is not None]
+    return {
+        "subscriber_id": str(subscriber.id), "email": subscriber.email, "name": subscriber.name,
+        "external_ref": subscriber.external_ref,
+        "status": min((s.status for s in subscriptions), key=_LIVELINESS.__getitem__, default=None),
+        "subscription_statuses": ";".join(s.status for s in subscriptions),
+        "plans": ";".join(sorted({s.plan_id for s in live})),
+        "mrr": str(round_minor(mrr)), "currency": ";".join(currencies) or None,
+        "created_at": isoformat(subscriber.registered_at),
+        "canceled_at": isoformat(max(ended)) if ended and not live else None,
+        "marketing_consent": subscriber.marketing_consent,
+    }

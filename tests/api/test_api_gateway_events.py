@@ -1,0 +1,199 @@
+"""Stripe's own webhooks over real HTTP (``POST /gateways/stripe/events``), signed as Stripe
+signs them, about charges the ledger took through the ``stripe`` gateway (FakeStripe), on
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+import pytest
+import stripe
+from fakes.stripe import FakeStripe
+from support.ledger import add_plan, log_envelopes, log_types
+from support.live import LiveServer
+
+from subledger.bootstrap import build_api, build_ledger, build_projector
+from subledger.commands.ledger import Ledger
+from subledger.config import Settings
+
+SECRET = "whsec_subledger_test"
+
+
+@dataclass
+class Shop:
+    ledger: Ledger
+    http: httpx.Client
+    subscriber_id: str
+    subscription_id: str
+    charge_id: str
+    intent: str
+    """The PaymentIntent id Stripe gave the first charge (the charge's gateway_ref)."""
+    settings: Settings
+
+
+@pytest.fixture
+def shop(settings: Settings) -> Iterator[Shop]:
+    with FakeStripe() as fake:
+        configured = replace(settings, stripe_api_key="sk_test_shop", stripe_api_base=fake.url,
+                             stripe_webhook_secret=SECRET)
+        ledger = build_ledger(configured)
+        try:
+            add_plan(ledger, "basic", amount=1900)
+            who = ledger.subscribers.register(email="ada@example.com", name="Ada")
+            ledger.subscribers.set_payment_method(who.id, gateway="stripe",
+                                                  token="cus_ada:pm_card_visa")
+            sub = ledger.subscriptions.start(who.id, plan_id="basic")
+            [charge] = sub.charges.items()
+            with LiveServer(build_api(configured, ledger=ledger)) as server, \
+                    httpx.Client(base_url=server.url, timeout=30) as http:
+                yield Shop(ledger, http, str(who.id), str(sub.id), charge[0],
+                           charge[1]["gateway_ref"], configured)
+        finally:
+            ledger.close()
+
+
+def _event(kind: str, obj: dict[str, Any], event_id: str = "evt_1") -> str:
+    return json.dumps({"id": event_id, "object": "event", "type": kind,
+                       "created": int(time.time()) - 60, "data": {"object": obj}})
+
+
+def _send(shop: Shop, body: str, *, secret: str = SECRET) -> httpx.Response:
+    signature = stripe.WebhookSignature.generate_signature_header(body, secret)
+    return shop.http.post("/gateways/stripe/events", content=body,
+                          headers={"Stripe-Signature": signature, "content-type": "application/json"})
+
+
+def _dispute(shop: Shop, status: str = "needs_response", amount: int = 1900) -> dict[str, Any]:
+    return {"id": "dp_1", "object": "dispute", "amount": amount, "currency": "usd",
+            "charge": "ch_1", "payment_intent": shop.intent, "reason": "fraudulent",
+            "status": status}
+
+
+def test_a_dispute_opened_is_recorded_once_however_often_stripe_sends_it(shop: Shop) -> None:
+    body = _event("charge.dispute.created", _dispute(shop))
+    first = _send(shop, body)
+    assert first.status_code == 200, first.text
+    assert first.json()["outcome"] == "recorded"
+    assert first.json()["subscription_id"] == shop.subscription_id
+    length = len(log_envelopes(shop.ledger))
+    again = _send(shop, body)
+    assert again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert len(log_envelopes(shop.ledger)) == length
+    [disputed] = log_envelopes(shop.ledger, types=("ChargeDisputed",))
+    assert disputed["data"] | {"dispute_id": None} == {
+        "dispute_id": None, "charge_id": shop.charge_id, "amount": 1900, "currency": "USD",
+        "gateway": "stripe", "gateway_ref": "dp_1", "reason": "fraudulent"}
+
+
+def test_a_lost_dispute_is_refunded_in_cash_and_revenue_and_a_won_one_is_not(
+        shop: Shop) -> None:
+    assert _send(shop, _event("charge.dispute.created", _dispute(shop))).status_code == 200
+    lost = _send(shop, _event("charge.dispute.closed", _dispute(shop, "lost"), "evt_2"))
+    assert lost.json()["outcome"] == "recorded", lost.text
+    [closed] = log_envelopes(shop.ledger, types=("DisputeClosed",))
+    assert (closed["data"]["outcome"], closed["data"]["amount"]) == ("lost", 1900)
+    charge = shop.http.get(f"/charges/{shop.charge_id}").json()
+    assert (charge["refunded"], charge["refundable"]) == (1900, 0)
+    projector = build_projector(shop.settings, shop.ledger)
+    try:
+        projector.run_once()
+        paid = log_envelopes(shop.ledger, types=("ChargeSucceeded",))[0]["effective_at"][:10]
+        report = shop.http.get("/reports/revenue", params={
+            "from": paid, "to": closed["effective_at"][:10], "interval": "day"}).json()
+        invoice = shop.http.get(f"/subscribers/{shop.subscriber_id}/invoices").json()["items"][0]
+    finally:
+        projector.close()
+        projector.store.close()
+    totals = [sum(b[figure] for b in report["buckets"]) for figure in ("collected", "refunded", "net")]
+    assert totals == [1900, 1900, 0]
+    assert (invoice["status"], invoice["amount_paid"], invoice["refunded"]) == ("paid", 1900, 1900)
+
+
+def test_a_won_dispute_moves_no_money(shop: Shop) -> None:
+    won = _send(shop, _event("charge.dispute.closed", _dispute(shop, "won"), "evt_3"))
+    assert won.json()["outcome"] == "recorded"
+    charge = shop.http.get(f"/charges/{shop.charge_id}").json()
+    assert (charge["refunded"], charge["refundable"]) == (0, 1900)
+
+
+def test_a_refund_made_in_stripes_dashboard_is_a_refund_of_the_charge(shop: Shop) -> None:
+    refund = {"id": "re_dash", "object": "refund", "amount": 500, "currency": "usd",
+              "charge": "ch_1", "payment_intent": shop.intent, "status": "succeeded",
+              "reason": "requested_by_customer", "metadata": {}}
+    answer = _send(shop, _event("refund.created", refund, "evt_4"))
+    assert answer.json()["outcome"] == "recorded", answer.text
+    [issued] = log_envelopes(shop.ledger, types=("RefundIssued",))
+    assert (issued["data"]["amount"], issued["data"]["gateway_ref"]) == (500, "re_dash")
+    assert shop.http.get(f"/charges/{shop.charge_id}").json()["refundable"] == 1400
+
+
+def test_stripes_notice_of_the_ledgers_own_refund_appends_nothing(shop: Shop) -> None:
+    done = shop.http.post(f"/charges/{shop.charge_id}/refunds", json={"amount": 300})
+    assert done.status_code == 201, done.text
+    before = log_types(shop.ledger)
+    refund = {"id": done.json()["gateway_ref"], "object": "refund", "amount": 300,
+              "currency": "usd", "payment_intent": shop.intent, "status": "succeeded",
+              "metadata": {"subledger_refund_id": "subledger-x"}}
+    answer = _send(shop, _event("refund.created", refund, "evt_5"))
+    assert answer.json()["outcome"] == "ignored"
+    # without the metadata, the reference alone says it is known
+    del refund["metadata"]
+    assert _send(shop, _event("refund.created", refund, "evt_6")).json()["outcome"] \
+        == "already_recorded"
+    assert log_types(shop.ledger) == before
+
+
+def test_a_card_about_to_expire_is_recorded_on_its_subscriber(shop: Shop) -> None:
+    card = {"id": "pm_card_visa", "object": "card", "customer": "cus_ada",
+            "exp_month": 12, "exp_year": 2026}
+    answer = _send(shop, _event("customer.source.expiring", card, "evt_7"))
+    assert answer.json()["outcome"] == "recorded", answer.text
+    assert answer.json()["subscriber_id"] == shop.subscriber_id
+    [expiring] = log_envelopes(shop.ledger, types=("PaymentMethodExpiring",))
+    assert expiring["data"]["expires_at"] == "2027-01-01T00:00:00Z"
+    assert expiring["subscriber_id"] == shop.subscriber_id
+
+
+def test_a_bad_signature_is_a_400_and_records_nothing(shop: Shop) -> None:
+    before = log_types(shop.ledger)
+    body = _event("charge.dispute.created", _dispute(shop))
+    wrong = _send(shop, body, secret="whsec_someone_else")
+    assert wrong.status_code == 400
+    assert wrong.json()["type"] == "/problems/gateway-signature-invalid"
+    unsigned = shop.http.post("/gateways/stripe/events", content=body,
+                              headers={"content-type": "application/json"})
+    assert unsigned.status_code == 400
+    assert log_types(shop.ledger) == before
+
+
+def test_an_event_type_the_ledger_has_no_use_for_is_accepted_and_ignored(shop: Shop) -> None:
+    before = log_types(shop.ledger)
+    answer = _send(shop, _event("customer.created", {"id": "cus_2", "object": "customer"}))
+    assert answer.status_code == 200
+    assert (answer.json()["outcome"], answer.json()["event_type"]) == ("ignored", "customer.created")
+    assert log_types(shop.ledger) == before
+
+
+def test_a_signed_event_missing_what_its_type_needs_is_a_400(shop: Shop) -> None:
+    answer = _send(shop, _event("charge.dispute.created", {"id": "dp_9", "amount": 5}))
+    assert answer.status_code == 400
+    assert answer.json()["type"] == "/problems/gateway-event-malformed"
+
+
+def test_a_dispute_of_a_charge_the_ledger_does_not_know_is_ignored(shop: Shop) -> None:
+    dispute = {**_dispute(shop), "payment_intent": "pi_elsewhere", "charge": "ch_elsewhere"}
+    answer = _send(shop, _event("charge.dispute.created", dispute))
+    assert answer.json()["outcome"] == "ignored"
+
+
+def test_without_a_signing_secret_no_events_are_received(http: httpx.Client) -> None:
+    answer = http.post("/gateways/stripe/events", json={"id": "evt_1"})
+    assert answer.status_code == 404
+    assert answer.json()["type"] == "/problems/gateway-events-not-received"
