@@ -88,6 +88,9 @@ class Settings:
     """How the ledger pursues a failed charge, for every charge it records."""
     seller: tuple[str, ...] = DEFAULT_SELLER
     """The seller's name, then address lines, as invoices and credit notes show them."""
+    session_secret: bytes | None = None
+    """What the pages sign their session cookies (and the CSRF tokens of their forms) with;
+    unset: derived from the API keys (see ``api/sessions.py``)."""
 
     @property
     def gateways(self) -> frozenset[str]:
@@ -127,6 +130,7 @@ class Settings:
             billing_interval=_parse_billing_interval(get("SUBLEDGER_BILLING_INTERVAL")),
             dunning=_parse_dunning(get("SUBLEDGER_DUNNING")),
             seller=_parse_seller(get("SUBLEDGER_SELLER")),
+            session_secret=_parse_session_secret(get("SUBLEDGER_SESSION_SECRET")),
         )
 
 
@@ -271,3 +275,15 @@ def _parse_seller(value: str | None) -> tuple[str, ...]:
             f" {MAX_SELLER_LINES} lines of 1 to {MAX_SELLER_LINE} characters, no control characters)"
         )
     return lines
+
+
+MIN_SESSION_SECRET = 32
+
+
+def _parse_session_secret(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    if len(value) < MIN_SESSION_SECRET or not value.isascii() or not value.isprintable():
+        raise ConfigError("SUBLEDGER_SESSION_SECRET",
+                          f"at least {MIN_SESSION_SECRET} printable ASCII characters")
+    return value.encode()
