@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from fastapi.routing import iter_route_contexts
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -31,6 +31,7 @@ from .routes import (
     catalog,
     cohorts,
     corrections,
+    dashboard,
     invoices,
     log,
     login,
@@ -184,11 +185,8 @@ def create_app(
         app.include_router(router)
     app.include_router(webhooks_router)
     app.include_router(login.router)
+    app.include_router(dashboard.router)
     mount_assets(app)
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
 
     _install_error_handlers(app)
     app.add_middleware(BodyLimit)

@@ -52,7 +52,9 @@ async def login(request: Request) -> Response:
         return RedirectResponse(target, status_code=303)
     key = form.get("api_key", "").strip()
     if not key or key_principal(key, api_keys) is None:
-        return login_page(request, page, target, error="Unknown API key.", status=401)
+        # The form again, with the reason (200: a 401 would need a WWW-Authenticate scheme
+        # the browser does not have).
+        return login_page(request, page, target, error="Unknown API key.")
     response = RedirectResponse(target, status_code=303)
     sign_in(request, response, request.app.state.sessions, key)
     return response
