@@ -83,6 +83,15 @@ def test_a_session_ends_when_its_key_is_removed(settings: Settings, ledger: Ledg
         assert_problem(http.get("/plans"), 401, "unauthorized")
 
 
+def test_signing_out_ends_the_session(http: httpx.Client) -> None:
+    sign_in(http, "r1")
+    assert http.get("/plans").status_code == 200
+    out = http.post("/logout", data={"csrf_token": form_token(http.get("/").text)})
+    assert (out.status_code, out.headers["location"]) == (303, "/login")
+    assert_problem(http.get("/plans"), 401, "unauthorized")
+    assert http.get("/").headers["location"] == "/login?next=%2F"
+
+
 def test_sign_in_goes_back_to_a_path_of_this_server_only(api_url: str) -> None:
     for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
         with httpx.Client(base_url=api_url) as http:
