@@ -182,6 +182,7 @@
       status.textContent = "Figures as of " + mrr.as_of + (mrr.as_known_at ? ", as known at " + mrr.as_known_at : "") +
         " (log position " + mrr.position + ", " + mrr.metrics_version + ", " + revenue.metrics_version + ").";
       document.body.dataset.loaded = "reports";
+      performance.mark("dashboard:reports");  // bench/dashboard.py reads it
     } catch (error) {
       status.textContent = "The reports could not be shown: " + error.message;
       document.body.dataset.loaded = "error";

@@ -81,6 +81,7 @@
       document.getElementById("cohorts-table").textContent = "The cohorts could not be shown: " + error.message;
     }
     document.body.dataset.cohorts = "loaded";
+    performance.mark("dashboard:cohorts");
   }
 
   document.getElementById("cohort-measure").addEventListener("change", function () {
