@@ -5,7 +5,7 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test conformance lint bench clean schemas
+.PHONY: venv run test conformance lint bench clean schemas vendor
 
 ## venv: create .venv and install the package with its test and analytics extras
 venv: $(STAMP)
@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 run: venv
 	$(BIN)/subledger serve --host 127.0.0.1 --port 8000
 
-## test: make sure PostgreSQL is up, then run the whole test suite
-# pytest's exit code is passed through as is (5 = no tests collected is a failure).
+## test: make sure PostgreSQL is up and chromium is installed, then run the whole test suite
+# pytest's exit code is passed through as is (5 = no tests collected is a failure). Without
+# chromium (not root, apt-get failing) the browser tests skip and say why.
 test: venv
+	@bash scripts/ensure-chromium.sh >/dev/null || echo "make test: the browser tests will skip (no chromium)" >&2
 	@url="$$(bash scripts/ensure-postgres.sh)" && \
 	SUBLEDGER_TEST_PG_ADMIN_URL="$$url" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -44,6 +46,13 @@ bench: venv
 ## schemas: regenerate the JSON Schemas of the events under schemas/ (commit them)
 schemas: venv
 	$(BIN)/python -m subledger.schemas schemas
+
+## vendor: refresh the dashboard's charting library from the npm registry (needs npm), checked
+## against its pinned sha256; the app serves the committed copy, so `make run` needs no Node
+CHARTJS_VERSION := 4.6.1
+CHARTJS_SHA256  := 87364cc2b2a76a6684929e7d6b80b18a897794db38400caff1fcf1791c6925d2
+vendor:
+	bash scripts/vendor-chartjs.sh $(CHARTJS_VERSION) $(CHARTJS_SHA256) api/static/vendor
 
 ## clean: remove the venv, caches and local SQLite databases
 clean:

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from fastapi.routing import iter_route_contexts
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -24,6 +24,7 @@ from subledger.domain.errors import DomainError
 from subledger.projections.store import ViewStore
 
 from . import openapi
+from .pages import FORM_PATHS, FORM_TYPE, mount_assets
 from .problems import STORE_UNAVAILABLE, domain_problem, edge_problem, problem
 from .routes import (
     audit,
@@ -31,8 +32,10 @@ from .routes import (
     catalog,
     cohorts,
     corrections,
+    dashboard,
     invoices,
     log,
+    login,
     reports,
     subscribers,
     subscriptions,
@@ -40,6 +43,7 @@ from .routes import (
 from .routes.gateway_events import router as gateway_events_router
 from .routes.webhooks import router as webhooks_router
 from .security import ApiProblem
+from .sessions import Sessions
 
 logger = logging.getLogger("subledger.api")
 
@@ -67,10 +71,11 @@ class BodyLimit:
             return
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         announces_body = (length not in (None, "0")) or "transfer-encoding" in headers
+        page_form = content_type == FORM_TYPE and str(path).startswith(FORM_PATHS)
         if (
             scope["method"] in ("POST", "PUT", "PATCH")
             and announces_body
-            and not (content_type in _JSON_TYPES or content_type.endswith("+json"))
+            and not (content_type in _JSON_TYPES or content_type.endswith("+json") or page_form)
         ):
             await edge_problem(
                 "unsupported-media-type", f"send application/json, not {content_type or 'nothing'}", path
@@ -169,6 +174,7 @@ def create_app(
     app.state.ledger = ledger
     app.state.projection_lag = projection_lag
     app.state.views = views
+    app.state.sessions = Sessions.for_settings(settings)
     if not settings.api_keys:
         logger.warning(
             "SUBLEDGER_API_KEYS is unset: the API is OPEN to anyone who can reach it. "
@@ -181,10 +187,9 @@ def create_app(
         app.include_router(router)
     app.include_router(webhooks_router)
     app.include_router(gateway_events_router)
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    app.include_router(login.router)
+    app.include_router(dashboard.router)
+    mount_assets(app)
 
     _install_error_handlers(app)
     app.add_middleware(BodyLimit)

@@ -31,7 +31,7 @@ def get_views(request: Request) -> ViewStore:
 
 
 def get_principal(request: Request) -> Principal:
-    return authenticate(request, request.app.state.settings.api_keys)
+    return authenticate(request, request.app.state.settings.api_keys, request.app.state.sessions)
 
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]

@@ -12,11 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
-
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from subledger.domain.corrections import AMOUNT_DUE, CREDIT_BALANCE, REFUND
 from subledger.domain.invoicing import DISCOUNT, OPEN, PAID, UNCOLLECTIBLE, VOID
@@ -24,7 +20,8 @@ from subledger.domain.lifecycle import PAST_DUE
 from subledger.domain.money import Money
 from subledger.domain.time import parse_instant
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+from .pages import templates
+
 STATUS_LABELS = {OPEN: "Open", PAST_DUE: "Past due", PAID: "Paid", VOID: "Void",
                  UNCOLLECTIBLE: "Uncollectible"}
 STAMPS = {VOID: "VOID", UNCOLLECTIBLE: "UNCOLLECTIBLE"}
@@ -149,10 +146,5 @@ def credit_note_document(note: dict[str, Any], invoice: dict[str, Any], *,
     )
 
 
-@lru_cache(maxsize=1)
-def _templates() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-
-
 def render_html(document: Document) -> str:
-    return _templates().get_template("document.html").render(doc=document, text_columns=TEXT_COLUMNS)
+    return templates().get_template("document.html").render(doc=document, text_columns=TEXT_COLUMNS)

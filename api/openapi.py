@@ -20,6 +20,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from .deps import get_principal
 from .problems import PROBLEM_JSON
 from .schemas import Problem
+from .security import READ_METHODS
+from .sessions import COOKIE
 from .writes import IDEMPOTENCY_HEADER, REPLAYED_HEADER
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -71,6 +73,9 @@ def _describe(doc: dict[str, Any], app: FastAPI, *, secured: bool, gateways: lis
             "bearer": {"type": "http", "scheme": "bearer",
                        "description": "Authorization: Bearer <API key>"},
             "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            "session": {"type": "apiKey", "in": "cookie", "name": COOKIE,
+                        "description": "The pages' signed session cookie, set by signing in"
+                                       " at /login; it authorises reads only"},
         }
     for context in iter_route_contexts(app.routes):
         route = context.original_route
@@ -84,6 +89,8 @@ def _operation(operation: dict[str, Any], route: APIRoute, method: str, *, secur
     guarded = secured and _needs_key(route)
     if guarded:
         operation["security"] = [{"bearer": []}, {"apiKey": []}]
+        if method in READ_METHODS:
+            operation["security"].append({"session": []})
     elif secured:
         operation["security"] = []
     responses = operation.setdefault("responses", {})

@@ -9,7 +9,11 @@ on a book of ``--audit-events`` events, 1,000,000 by default) runs only when nam
 
 ``python -m bench projections`` (rebuild rate on a demo book of 500k events, report latency
 at 10k and 100k subscribers) takes about 16 minutes here, so it runs only when named;
-``--part rebuild`` or ``--part latency`` runs one half."""
+``--part rebuild`` or ``--part latency`` runs one half.
+
+``python -m bench dashboard`` (the dashboard's first paint in headless chromium on a book of
+``--dashboard-at`` subscribers, 100,000 by default) takes about 20 minutes here, so it runs
+only when named."""
 
 from __future__ import annotations
 
@@ -41,12 +45,14 @@ def main() -> int:
                         help="projections: only the rebuild rate, or only the report latency")
     parser.add_argument("--replay-events", type=int, default=1_000_000,
                         help="least events in the book of the replay benchmark")
+    parser.add_argument("--dashboard-at", type=int, default=100_000, metavar="N",
+                        help="subscribers in the book of the dashboard benchmark")
     parser.add_argument("--audit-events", type=int, default=1_000_000,
                         help="least events in the book of the audit benchmark")
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="wall time of each measurement of the writers benchmark")
     parser.add_argument("only", nargs="?", choices=["commands", "billing", "relay", "replay", "writers", "projections",
-                                                    "audit"],
+                                                    "audit", "dashboard"],
                         help="run one benchmark (projections runs only when named)")
     args = parser.parse_args()
     if args.only in (None, "commands"):
@@ -67,6 +73,10 @@ def main() -> int:
         from . import projections
 
         projections.run(events=args.events, sizes=args.latency_at, part=args.part)
+    if args.only == "dashboard":
+        from . import dashboard
+
+        dashboard.run(subscribers=args.dashboard_at)
     return 0
 
 

@@ -122,6 +122,9 @@ class Settings:
     """How the ledger pursues a failed charge, for every charge it records."""
     seller: tuple[str, ...] = DEFAULT_SELLER
     """The seller's name, then address lines, as invoices and credit notes show them."""
+    session_secret: bytes | None = None
+    """What the pages sign their session cookies (and the CSRF tokens of their forms) with;
+    unset: derived from the API keys (see ``api/sessions.py``)."""
 
     @property
     def gateways(self) -> frozenset[str]:
@@ -171,6 +174,7 @@ class Settings:
             seller=_parse_seller(get("SUBLEDGER_SELLER")),
             stripe_webhook_secret=get("SUBLEDGER_STRIPE_WEBHOOK_SECRET"),
             mail=parse_mail(get),
+            session_secret=_parse_session_secret(get("SUBLEDGER_SESSION_SECRET")),
         )
 
 
@@ -342,3 +346,15 @@ def _parse_seller(value: str | None) -> tuple[str, ...]:
             f" {MAX_SELLER_LINES} lines of 1 to {MAX_SELLER_LINE} characters, no control characters)"
         )
     return lines
+
+
+MIN_SESSION_SECRET = 32
+
+
+def _parse_session_secret(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    if len(value) < MIN_SESSION_SECRET or not value.isascii() or not value.isprintable():
+        raise ConfigError("SUBLEDGER_SESSION_SECRET",
+                          f"at least {MIN_SESSION_SECRET} printable ASCII characters")
+    return value.encode()

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
+from subledger.commands.ledger import Ledger
 from subledger.commands.writes import ClosePeriod
 from subledger.domain.errors import InvalidInput, PeriodNotFound
 from subledger.domain.reporting import PERIOD, parse_month
@@ -16,6 +17,7 @@ from subledger.projections.mrr_reports import METRICS_VERSION, churn_report, mrr
 from subledger.projections.period_close import period_figures, restatement
 from subledger.projections.report_window import Standpoint, Window, position
 from subledger.projections.revenue_reports import REVENUE_VERSION, revenue_report
+from subledger.projections.store import ViewStore
 
 from ..answers import Format, answer, csv_responses
 from ..deps import (
@@ -134,16 +136,20 @@ def close_period(request: Request, period: Annotated[str, Path(json_schema_extra
                  key: IdempotencyKeyHeader = None) -> Response:
     """Seal a month's figures (MRR, churn, revenue, per currency) as known now and as of
     now, as a `PeriodClosed` event. 409 if it is already closed or has not ended."""
+    return respond(principal, ledger, close_command(get_views(request), ledger, period), key)
+
+
+def close_command(views: ViewStore, ledger: Ledger, period: str) -> ClosePeriod:
+    """The close of ``period`` (``YYYY-MM``) with its figures as the read models hold them
+    now: the API's route and the dashboard's form run this same command."""
     try:
         start, end = parse_month(period)
     except InvalidInput:
         raise PeriodNotFound(f"no period {period!r}; periods are months written YYYY-MM") from None
-    views = get_views(request)
     figures = period_figures(views, start, end, Standpoint(ledger.clock()))
     applied = min(position(views, "mrr"), position(views, "revenue"))
     versions = [METRICS_VERSION, REVENUE_VERSION]
-    command = ClosePeriod(period, position=applied, metrics_versions=versions, figures=figures)
-    return respond(principal, ledger, command, key)
+    return ClosePeriod(period, position=applied, metrics_versions=versions, figures=figures)
 
 
 @router.get("/reports/restatements")

@@ -40,11 +40,12 @@ def test_the_openapi_document_lists_every_minimum_route_of_the_ledger_core(http:
     assert {p["name"] for p in events["parameters"]} >= {"after", "limit", "type"}
 
 
-def test_the_interactive_docs_answer(http: httpx.Client) -> None:
-    root = http.get("/", follow_redirects=True)
-    assert root.status_code == 200 and root.url.path == "/docs"
-    assert root.headers["content-type"].startswith("text/html")
-    assert "'/openapi.json'" in root.text
+def test_the_interactive_docs_answer_and_the_dashboard_links_to_them(http: httpx.Client) -> None:
+    docs = http.get("/docs")
+    assert docs.status_code == 200
+    assert docs.headers["content-type"].startswith("text/html")
+    assert "'/openapi.json'" in docs.text
+    assert '<a href="/docs">API</a>' in http.get("/").text
 
 
 def test_the_docs_pages_load_every_asset_from_the_app_itself(http: httpx.Client) -> None:

@@ -76,8 +76,9 @@ def test_an_open_server_documents_no_security(tmp_path: Path) -> None:
 def test_a_server_with_api_keys_documents_them_and_the_401_and_403_they_cause(
     tmp_path: Path,
 ) -> None:
+    """A read also takes the pages' session cookie; a write only a key in a header."""
     document = _document(tmp_path, SUBLEDGER_API_KEYS="k1:admin")
-    assert set(document["components"]["securitySchemes"]) == {"bearer", "apiKey"}
+    assert set(document["components"]["securitySchemes"]) == {"bearer", "apiKey", "session"}
     for method, path, operation in _operations(document):
         if path.startswith(("/problems", "/schemas", "/asyncapi")):
             assert operation["security"] == [] and "401" not in operation["responses"], path
@@ -87,7 +88,8 @@ def test_a_server_with_api_keys_documents_them_and_the_401_and_403_they_cause(
             assert operation["security"] == [] and "401" not in operation["responses"], path
             assert "400" in operation["responses"], path
             continue
-        assert operation["security"] == [{"bearer": []}, {"apiKey": []}], path
+        cookie = [{"session": []}] if method == "GET" else []
+        assert operation["security"] == [{"bearer": []}, {"apiKey": []}, *cookie], path
         assert "401" in operation["responses"], (method, path)
         if method != "GET":
             assert "403" in operation["responses"], (method, path)

@@ -1,9 +1,10 @@
-"""The HTML pages the API serves (the interactive docs): what a browser would load for them,
-checked as far as HTTP allows. A page that names an outside host is blank on a machine
+"""The HTML pages the API serves (the interactive docs, the dashboard): what a browser would
+load for them, checked as far as HTTP allows, and signing in to them as a browser does. A page that names an outside host is blank on a machine
 without internet, so every script, style sheet and image must come from the app itself."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
@@ -70,3 +71,17 @@ def assert_served_offline(http: httpx.Client, path: str) -> list[str]:
         assert asset.content, url
         paths.append(urlsplit(absolute).path)
     return paths
+
+
+def form_token(html: str) -> str:
+    """The CSRF token a page's form carries (its hidden ``csrf_token`` field)."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, html
+    return match[1]
+
+
+def sign_in(http: httpx.Client, key: str, next_path: str = "/") -> httpx.Response:
+    """Sign ``http`` in to the pages with ``key`` through the login form, as a browser does;
+    the session cookie stays in the client's cookie jar."""
+    token = form_token(http.get("/login").text)
+    return http.post("/login", data={"csrf_token": token, "api_key": key, "next": next_path})
