@@ -34,6 +34,7 @@ from subledger.domain.time import resolve_effective_at
 from subledger.store import IdempotencyRecord, SubscriberKeys, SubscriberLink
 from subledger.store.log import EventLog
 from subledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
+from subledger.store.sealing import SealingMapper
 
 from .document_index import document_links, index_existing_documents
 from .idempotency import IdempotentRequest
@@ -55,6 +56,10 @@ class LedgerStore:
         self._app = app
         self.clock = clock
         self.recorder = recorder
+        assert isinstance(app.mapper, SealingMapper)
+        self.mapper = app.mapper
+        recorder.ensure_key_table()
+        self.mapper.table = recorder
         self.event_log = EventLog(recorder, app.mapper)
         index_existing_documents(recorder, self.event_log)
         recorder.ensure_subscriber_lookup(app.mapper)
@@ -98,7 +103,10 @@ class LedgerStore:
         subscribers = [a for a in aggregates if isinstance(a, Subscriber)]
         if subscribers:
             kwargs["subscriber_keys"] = [SubscriberKeys(s.id, email_key(s.email), s.external_ref)
-                                         for s in subscribers]
+                                         for s in subscribers if s.forgotten_at is None]
+            kwargs["forgotten"] = [(e.originator_id, e.timestamp) for s in subscribers
+                                   for e in s.pending_events
+                                   if isinstance(e, Subscriber.SubscriberForgotten)]
         subscriptions = [a for a in aggregates if isinstance(a, Subscription)]
         if subscriptions:
             kwargs["billing_due"] = [(s.id, s.agenda_due()) for s in subscriptions]
@@ -108,6 +116,7 @@ class LedgerStore:
             ]
             kwargs["document_links"] = [
                 link for s in subscriptions for link in document_links(s.id, s.pending_events)]
+        kwargs["data_keys"] = self.mapper.prepare(e for a in aggregates for e in a.pending_events)
         try:
             self._app.save(*aggregates, **kwargs)
         except IntegrityError:
@@ -118,6 +127,10 @@ class LedgerStore:
             raise (on_conflict or ConcurrentModification(
                 "another change to the same record was saved first; reload and retry"
             )) from None
+        finally:
+            self.mapper.finish()
+        if kwargs.get("forgotten"):
+            self.recorder.after_forgetting()
         return result
 
     def list_created(self, type_name: str, cls: type[A], after: int, limit: int,

@@ -73,6 +73,9 @@ class Settings:
     kafka_timeout: float = 10.0
     api_keys: Mapping[str, str] = field(default_factory=dict)
     cipher_key: bytes | None = None
+    """The key-encryption key that wraps every subscriber's data key (docs/privacy.md)."""
+    cipher_key_previous: bytes | None = None
+    """The key-encryption key being rotated away from: only unwraps (``subledger keys rotate``)."""
     audit_key: bytes | None = None
     webhook_timeout: float = 10.0
     """Seconds a webhook endpoint has to answer one delivery."""
@@ -117,6 +120,8 @@ class Settings:
                                              get("SUBLEDGER_KAFKA_TIMEOUT"), 10, 300)),
             api_keys=_parse_api_keys(get("SUBLEDGER_API_KEYS")),
             cipher_key=_parse_key("SUBLEDGER_CIPHER_KEY", get("SUBLEDGER_CIPHER_KEY"), (16, 24, 32)),
+            cipher_key_previous=_parse_previous_key(get("SUBLEDGER_CIPHER_KEY_PREVIOUS"),
+                                                    get("SUBLEDGER_CIPHER_KEY")),
             audit_key=_parse_key("SUBLEDGER_AUDIT_KEY", get("SUBLEDGER_AUDIT_KEY"), None),
             webhook_timeout=_parse_seconds("SUBLEDGER_WEBHOOK_TIMEOUT", get("SUBLEDGER_WEBHOOK_TIMEOUT") or "10"),
             store_timeout=_parse_seconds("SUBLEDGER_STORE_TIMEOUT", get("SUBLEDGER_STORE_TIMEOUT") or "2"),
@@ -217,6 +222,13 @@ def _parse_key(variable: str, value: str | None, sizes: tuple[int, ...] | None) 
         size_text = "" if sizes is None else f" of {', '.join(map(str, sizes))} bytes"
         raise ConfigError(variable, f"a base64 key{size_text}")
     return key
+
+
+def _parse_previous_key(value: str | None, current: str | None) -> bytes | None:
+    variable = "SUBLEDGER_CIPHER_KEY_PREVIOUS"
+    if value is not None and current is None:
+        raise ConfigError(variable, "SUBLEDGER_CIPHER_KEY set too (the key rotated to)")
+    return _parse_key(variable, value, (16, 24, 32))
 
 
 def _parse_seconds(variable: str, value: str) -> float:

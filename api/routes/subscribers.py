@@ -8,7 +8,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from subledger.commands.ledger import Ledger
-from subledger.commands.writes import ChangeSubscriberDetails, RegisterSubscriber, SetPaymentMethod
+from subledger.commands.writes import (
+    ChangeSubscriberDetails,
+    ForgetSubscriber,
+    RegisterSubscriber,
+    SetPaymentMethod,
+)
 from subledger.contract.bodies import subscriber_body
 from subledger.domain.errors import SubscriberNotFound
 from subledger.domain.subscriber import Subscriber
@@ -25,7 +30,8 @@ from ..deps import (
 )
 from ..inputs import EmailFilter, ReferenceFilter
 from ..requests import PaymentMethodIn, SubscriberIn, SubscriberPatch
-from ..schemas import EventList, SubscriberList, SubscriberOut
+from ..schemas import EventList, SubscriberForgottenOut, SubscriberList, SubscriberOut
+from ..security import require_admin
 from ..writes import respond
 
 router = APIRouter(tags=["subscribers"])
@@ -79,6 +85,19 @@ def set_payment_method(subscriber_id: IdPath, body: PaymentMethodIn, ledger: Led
     fails the first attempt at each invoice."""
     command = SetPaymentMethod(path_id(subscriber_id, SubscriberNotFound), **body.model_dump())
     return respond(principal, ledger, command, key)
+
+
+@router.post("/subscribers/{subscriber_id}/forget", response_model=SubscriberForgottenOut)
+def forget(subscriber_id: IdPath, ledger: LedgerDep, principal: PrincipalDep,
+           key: IdempotencyKeyHeader = None) -> Response:
+    """Forget the subscriber (admin key): records `SubscriberForgotten` and destroys their
+    data key, so their personal fields read as null everywhere from now on; amounts, ids,
+    dates and reports are unchanged. `encrypted` false: the server has no
+    `SUBLEDGER_CIPHER_KEY`, the log holds their personal fields in clear and forgetting
+    cannot erase them (see `detail`). A forgotten subscriber cannot be forgotten again
+    (409 `subscriber-forgotten`)."""
+    require_admin(principal, "forget subscribers")
+    return respond(principal, ledger, ForgetSubscriber(path_id(subscriber_id, SubscriberNotFound)), key)
 
 
 @router.get("/subscribers/{subscriber_id}/history", response_model=EventList)
