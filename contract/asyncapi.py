@@ -10,6 +10,8 @@ from .messages import (
     EVENTS,
     MOVEMENTS,
     MRR_MOVEMENT,
+    SUBSCRIBER_DETAILS,
+    SUBSCRIBERS,
     SUBSCRIPTION_STATE,
     SUBSCRIPTIONS,
     topic_name,
@@ -51,17 +53,23 @@ def _messages() -> dict[str, Any]:
                                             "A subscription's state after one of its events.")
     messages[MRR_MOVEMENT] = _message(MRR_MOVEMENT, "the subscriber id",
                                       "An MRR movement learned or retracted.")
+    messages[SUBSCRIBER_DETAILS] = _message(
+        SUBSCRIBER_DETAILS, "the subscriber id",
+        "A subscriber's personal details; a tombstone (null value) once forgotten.")
     return messages
 
 
 def _channels(prefix: str, partitions: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The three topics as channels, and the operation of receiving each."""
+    """The four topics as channels, and the operation of receiving each."""
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for suffix, names, description in (
-        (EVENTS, list(EVENT_TYPES), "Every event of the log, in ledger order per key."),
+        (EVENTS, list(EVENT_TYPES), "Every event of the log, in ledger order per key; personal"
+         " fields are always null here (read them from the subscribers topic)."),
         (SUBSCRIPTIONS, [SUBSCRIPTION_STATE], "Each subscription's state; compacted."),
         (MOVEMENTS, [MRR_MOVEMENT], "Every MRR movement, as the mrr projection learns it."),
+        (SUBSCRIBERS, [SUBSCRIBER_DETAILS], "Each subscriber's personal details; compacted;"
+         " a tombstone once the subscriber is forgotten. The only topic with personal data."),
     ):
         channel = suffix.replace("-", "_")
         channels[channel] = {
@@ -82,7 +90,7 @@ def _channels(prefix: str, partitions: int) -> tuple[dict[str, Any], dict[str, A
 
 
 def asyncapi(prefix: str, partitions: int, *, version: str) -> dict[str, Any]:
-    """The AsyncAPI 3.0 description of the three topics (served at ``/asyncapi.json``)."""
+    """The AsyncAPI 3.0 description of the four topics (served at ``/asyncapi.json``)."""
     channels, operations = _channels(prefix, partitions)
     return {
         "asyncapi": "3.0.0",

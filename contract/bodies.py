@@ -189,6 +189,27 @@ SUBSCRIBER = Body("SubscriberOut", (
 """A subscriber with the ids of their subscriptions (the record is the pair); once
 forgotten, ``email``, ``name``, ``external_ref`` and ``payment_method`` are null."""
 
+DETAILS = Body("SubscriberDetails", (
+    Field("subscriber_id", t.UUID, str, lambda r: str(r.id)),
+    Field("email", t.STRING, str, lambda r: r.email),
+    Field("name", t.STRING, str, lambda r: r.name),
+    Field("external_ref", _MAYBE_TEXT, str | None, lambda r: r.external_ref),
+    Field("payment_method", t.nullable({
+        "type": "object", "required": ["gateway", "token"], "additionalProperties": False,
+        "properties": {"gateway": t.STRING, "token": t.STRING}}),
+        PaymentMethodOut | None, lambda r: r.payment_method),
+    Field("registered_at", t.TIME, str, lambda r: isoformat(r.registered_at)),
+))
+"""A subscriber's personal details as the ``subscribers`` topic carries them."""
+
+
+def details_body(subscriber: Subscriber) -> dict[str, Any] | None:
+    """The subscriber's details; None once forgotten (the topic's tombstone)."""
+    if subscriber.forgotten_at is not None or subscriber.email is None:  # email None: key shredded
+        return None
+    return DETAILS.of(subscriber)
+
+
 FORGOTTEN = Body("SubscriberForgottenOut", (
     Field("subscriber_id", t.UUID, str, lambda r: str(r[0].id)),
     Field("forgotten_at", t.TIME, str, lambda r: isoformat(r[0].forgotten_at)),
