@@ -15,7 +15,6 @@ from typing import Any
 from uuid import UUID
 
 from subledger.domain.base import EVENT_ENVELOPE_FIELDS
-
 from subledger.domain.personal import PERSONAL_FIELDS
 
 from . import schema_types as t
