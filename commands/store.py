@@ -12,6 +12,7 @@ index of charges and of documents.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -34,6 +35,7 @@ from subledger.domain.time import resolve_effective_at
 from subledger.store import IdempotencyRecord, SubscriberKeys, SubscriberLink
 from subledger.store.log import EventLog
 from subledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
+from subledger.store.sealed_answers import open_answer, seal_answer
 from subledger.store.sealing import SealingMapper
 
 from .document_index import document_links, index_existing_documents
@@ -117,6 +119,12 @@ class LedgerStore:
             kwargs["document_links"] = [
                 link for s in subscriptions for link in document_links(s.id, s.pending_events)]
         kwargs["data_keys"] = self.mapper.prepare(e for a in aggregates for e in a.pending_events)
+        if idempotency is not None and len(subscribers) == 1:
+            key = self.mapper.writing_key(subscribers[0].id)
+            if key is not None:
+                record = kwargs["idempotency"]
+                kwargs["idempotency"] = replace(
+                    record, body=seal_answer(record.body, subscribers[0].id, key))
         try:
             self._app.save(*aggregates, **kwargs)
         except IntegrityError:
@@ -152,4 +160,7 @@ class LedgerStore:
             after = rows[-1][0]
 
     def find_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
-        return self.recorder.select_idempotency(scope, key)
+        found = self.recorder.select_idempotency(scope, key)
+        if found is None:
+            return None
+        return replace(found, body=open_answer(found.body, self.mapper.data_key))

@@ -96,6 +96,19 @@ class SealingMapper(Mapper[UUID]):
         self._writing.keys = keys
         return created
 
+    def writing_key(self, subscriber_id: UUID) -> bytes | None:
+        """The data key this thread's save seals ``subscriber_id``'s fields with (None: none,
+        or they are stored in clear)."""
+        key = getattr(self._writing, "keys", {}).get(subscriber_id)
+        return None if key == CLEAR else key
+
+    def data_key(self, subscriber_id: UUID) -> bytes | None:
+        """The subscriber's data key; None without one, or once it was shredded."""
+        row = self._row(subscriber_id)
+        if row is None or row.wrapped is None or self.ring is None:
+            return None
+        return self.ring.unwrap(row)
+
     def finish(self) -> None:
         self._writing.keys = {}
 

@@ -79,10 +79,12 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 (charge_id, subscription_id.hex),
             )
         self._insert_documents(c, kwargs.get("document_links") or ())
+        if kwargs.get("subscriber_keys") or kwargs.get("forgotten"):
+            # An e-mail or reference replaced or deleted is overwritten, not left in the page.
+            c.execute("PRAGMA secure_delete = ON")
         lookup.write(c, self.lookup, kwargs.get("subscriber_keys") or ())
         key_table.insert(c, self.keys, kwargs.get("data_keys") or ())
         for subscriber_id, at in kwargs.get("forgotten") or ():
-            c.execute("PRAGMA secure_delete = ON")  # what is deleted is overwritten, not left
             forgetting.forget(c, self.keys, lookup_table=self.lookup.table,
                               idempotency_table=self.idempotency_table,
                               subscriber_id=subscriber_id, at=at)
