@@ -114,11 +114,12 @@ def event_message(prefix: str, envelope: dict[str, Any]) -> Message:
 def subscription_message(prefix: str, envelope: dict[str, Any],
                          body: dict[str, Any]) -> Message:
     """The ``subscriptions`` message: ``body`` is the subscription as it stood right after
-    the event of ``envelope``."""
+    the event of ``envelope``, a pending refund's reason (personal) null."""
+    refunds = [{**r, "reason": None} if "reason" in r else r for r in body["pending_refunds"]]
     return Message(
         topic=topic_name(prefix, SUBSCRIPTIONS),
         key=body["subscription_id"],
-        value={"position": envelope["position"], **body},
+        value={"position": envelope["position"], **body, "pending_refunds": refunds},
         headers=_headers(
             ce_id=envelope["event_id"], source=f"/{prefix}/{SUBSCRIPTIONS}",
             ce_type=f"subledger.{SUBSCRIPTION_STATE}.v1", time=envelope["recorded_at"],

@@ -41,7 +41,8 @@ class KeyStatements:
                      f" WHERE wrapped IS NOT NULL AND subscriber_id > {mark}"
                      f" ORDER BY subscriber_id LIMIT {mark}")
         self.rewrap = (f"UPDATE {self.table} SET wrapped = {mark}, kek = {mark}"
-                       f" WHERE subscriber_id = {mark} AND kek = {mark} AND wrapped IS NOT NULL")
+                       f" WHERE subscriber_id = {mark} AND kek = {mark} AND wrapped IS NOT NULL"
+                       " RETURNING subscriber_id")
 
     def id(self, subscriber_id: UUID) -> Any:
         return subscriber_id if self.postgres else subscriber_id.hex
@@ -87,5 +88,5 @@ def rewrap(cursor: Any, sql: KeyStatements,
     done = 0
     for old, new in pairs:
         cursor.execute(sql.rewrap, (new.wrapped, new.kek, sql.id(old.subscriber_id), old.kek))
-        done += max(cursor.rowcount, 0)
+        done += len(cursor.fetchall())
     return done
