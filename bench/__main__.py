@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import billing, commands, relay, replay
+from . import billing, commands, relay, replay, writers
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -38,7 +38,9 @@ def main() -> int:
                         help="projections: only the rebuild rate, or only the report latency")
     parser.add_argument("--replay-events", type=int, default=1_000_000,
                         help="least events in the book of the replay benchmark")
-    parser.add_argument("only", nargs="?", choices=["commands", "billing", "relay", "replay", "projections"],
+    parser.add_argument("--seconds", type=float, default=10.0,
+                        help="wall time of each measurement of the writers benchmark")
+    parser.add_argument("only", nargs="?", choices=["commands", "billing", "relay", "replay", "writers", "projections"],
                         help="run one benchmark (projections runs only when named)")
     args = parser.parse_args()
     if args.only in (None, "commands"):
@@ -49,6 +51,8 @@ def main() -> int:
         relay.run()
     if args.only in (None, "replay"):
         replay.run(events=args.replay_events)
+    if args.only in (None, "writers"):
+        writers.run(seconds=args.seconds)
     if args.only == "projections":
         from . import projections
 
