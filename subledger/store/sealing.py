@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from typing import Any, cast
 from uuid import UUID
 
+from cryptography.exceptions import InvalidTag
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
     Mapper,
@@ -176,8 +177,13 @@ class SealingMapper(Mapper[UUID]):
                 " sealed under SUBLEDGER_CIPHER_KEY, which is not set")
         key = self.ring.unwrap(row)
         assert key is not None
-        plain = unseal(key, base64.b64decode(sealed),
-                       _aad(stored.originator_id, stored.originator_version))
+        try:
+            plain = unseal(key, base64.b64decode(sealed),
+                           _aad(stored.originator_id, stored.originator_version))
+        except InvalidTag:
+            raise MapperDeserialisationError(
+                f"the personal fields of event {stored.originator_id}/{stored.originator_version}"
+                " do not open with their subscriber's key: they were altered or moved") from None
         return cast(dict[str, Any], self.transcoder.decode(plain))
 
     def _row(self, subscriber_id: UUID) -> WrappedKey | None:
