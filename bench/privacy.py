@@ -17,8 +17,8 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
