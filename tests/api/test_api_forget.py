@@ -203,3 +203,19 @@ def test_without_a_cipher_key_forgetting_says_the_log_keeps_their_data_in_clear(
     assert body["email"] is None and body["forgotten_at"] is not None
     # ...but the log's events still hold their personal data, as the answer says.
     assert ada.data[0] in holds(settings, *ada.data)
+
+
+def test_a_server_without_a_cipher_key_warns_that_personal_data_is_stored_in_clear(
+    settings: Settings, keyed: Settings, caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="subledger.api"):
+        with _open(settings):
+            pass
+        clear = [r.getMessage() for r in caplog.records if "CIPHER" in r.getMessage()]
+        caplog.clear()
+        with _open(keyed):
+            pass
+        keyed_warnings = [r.getMessage() for r in caplog.records if "CIPHER" in r.getMessage()]
+
+    assert len(clear) == 1 and "IN CLEAR" in clear[0] and "cannot erase" in clear[0]
+    assert keyed_warnings == []
