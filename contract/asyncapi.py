@@ -6,6 +6,7 @@ from typing import Any
 
 from .envelope import EVENT_TYPES
 from .messages import (
+    AUDIT,
     COMPACTED,
     EVENTS,
     MOVEMENTS,
@@ -14,6 +15,7 @@ from .messages import (
     SUBSCRIBERS,
     SUBSCRIPTION_STATE,
     SUBSCRIPTIONS,
+    TREE_HEAD,
     topic_name,
 )
 from .schemas import schema, schema_names
@@ -56,11 +58,14 @@ def _messages() -> dict[str, Any]:
     messages[SUBSCRIBER_DETAILS] = _message(
         SUBSCRIBER_DETAILS, "the subscriber id",
         "A subscriber's personal details; a tombstone (null value) once forgotten.")
+    messages[TREE_HEAD] = _message(TREE_HEAD, "`tree-heads`, always: every head on one partition",
+                                   "A tree head of the log's Merkle tree, signed.")
+    messages[TREE_HEAD]["bindings"]["kafka"]["key"] = {"const": "tree-heads"}
     return messages
 
 
 def _channels(prefix: str, partitions: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The four topics as channels, and the operation of receiving each."""
+    """The five topics as channels, and the operation of receiving each."""
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for suffix, names, description in (
@@ -70,6 +75,7 @@ def _channels(prefix: str, partitions: int) -> tuple[dict[str, Any], dict[str, A
         (MOVEMENTS, [MRR_MOVEMENT], "Every MRR movement, as the mrr projection learns it."),
         (SUBSCRIBERS, [SUBSCRIBER_DETAILS], "Each subscriber's personal details; compacted;"
          " a tombstone once the subscriber is forgotten. The only topic with personal data."),
+        (AUDIT, [TREE_HEAD], "Every tree head of the log's Merkle tree, in order (docs/audit.md)."),
     ):
         channel = suffix.replace("-", "_")
         channels[channel] = {
@@ -77,7 +83,7 @@ def _channels(prefix: str, partitions: int) -> tuple[dict[str, Any], dict[str, A
             "description": description,
             "messages": {n: {"$ref": f"#/components/messages/{n}"} for n in names},
             "bindings": {"kafka": {
-                "partitions": partitions,
+                "partitions": 1 if suffix == AUDIT else partitions,
                 "topicConfiguration": {"cleanup.policy": ["compact" if suffix in COMPACTED else "delete"]},
             }},
         }
@@ -90,7 +96,7 @@ def _channels(prefix: str, partitions: int) -> tuple[dict[str, Any], dict[str, A
 
 
 def asyncapi(prefix: str, partitions: int, *, version: str) -> dict[str, Any]:
-    """The AsyncAPI 3.0 description of the four topics (served at ``/asyncapi.json``)."""
+    """The AsyncAPI 3.0 description of the five topics (served at ``/asyncapi.json``)."""
     channels, operations = _channels(prefix, partitions)
     return {
         "asyncapi": "3.0.0",

@@ -20,7 +20,7 @@ from subledger.domain.personal import PERSONAL_FIELDS
 from . import schema_types as t
 from .bodies import DETAILS, SUBSCRIPTION
 from .envelope import EVENT_TYPES
-from .messages import MRR_MOVEMENT, SUBSCRIBER_DETAILS, SUBSCRIPTION_STATE
+from .messages import MRR_MOVEMENT, SUBSCRIBER_DETAILS, SUBSCRIPTION_STATE, TREE_HEAD
 from .schema_types import BASE_ID, SCHEMA_DIALECT
 
 
@@ -173,8 +173,23 @@ def subscriber_details_schema() -> dict[str, Any]:
     })
 
 
+def tree_head_schema() -> dict[str, Any]:
+    """The value of an ``audit`` topic message."""
+    return _message(TREE_HEAD, (
+        "A tree head of the log's RFC 9162 Merkle tree: the first `tree_size` events, the last "
+        "at `last_position`, had root `root_hash` (hex) at `timestamp`. `signature` is base64 "
+        "Ed25519 over the sorted compact JSON of the other four fields (null: unsigned). See "
+        "docs/audit.md."), {
+        "tree_size": {"type": "integer", "minimum": 0},
+        "root_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "last_position": {"type": "integer", "minimum": 0},
+        "timestamp": t.TIME,
+        "signature": {"type": ["string", "null"]},
+    })
+
+
 MESSAGE_SCHEMAS = {SUBSCRIPTION_STATE: subscription_state_schema, MRR_MOVEMENT: mrr_movement_schema,
-                   SUBSCRIBER_DETAILS: subscriber_details_schema}
+                   SUBSCRIBER_DETAILS: subscriber_details_schema, TREE_HEAD: tree_head_schema}
 
 
 def schema(name: str) -> dict[str, Any]:

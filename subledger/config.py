@@ -28,6 +28,8 @@ _SELLER_LINE = re.compile(r"^[^\x00-\x1f\x7f-\x9f|]*[^\s\x00-\x1f\x7f-\x9f|][^\x
 DEFAULT_SELLER = ("subledger",)
 MAX_SELLER_LINES = 8
 MAX_SELLER_LINE = 100
+DEFAULT_AUDIT_HEAD_EVENTS = 1000
+DEFAULT_AUDIT_HEAD_SECONDS = 60
 
 
 class ConfigError(ValueError):
@@ -77,6 +79,11 @@ class Settings:
     cipher_key_previous: bytes | None = None
     """The key-encryption key being rotated away from: only unwraps (``subledger keys rotate``)."""
     audit_key: bytes | None = None
+    """The 32-byte Ed25519 seed that signs the Merkle tree heads (None: heads unsigned)."""
+    audit_head_events: int = DEFAULT_AUDIT_HEAD_EVENTS
+    audit_head_seconds: int = DEFAULT_AUDIT_HEAD_SECONDS
+    """A tree head is made once this many events joined the tree since the last head, or
+    this many seconds after it when any did."""
     webhook_timeout: float = 10.0
     """Seconds a webhook endpoint has to answer one delivery."""
     store_timeout: float = 2.0
@@ -122,7 +129,11 @@ class Settings:
             cipher_key=_parse_key("SUBLEDGER_CIPHER_KEY", get("SUBLEDGER_CIPHER_KEY"), (16, 24, 32)),
             cipher_key_previous=_parse_previous_key(get("SUBLEDGER_CIPHER_KEY_PREVIOUS"),
                                                     get("SUBLEDGER_CIPHER_KEY")),
-            audit_key=_parse_key("SUBLEDGER_AUDIT_KEY", get("SUBLEDGER_AUDIT_KEY"), None),
+            audit_key=_parse_audit_key(get("SUBLEDGER_AUDIT_KEY")),
+            audit_head_events=_parse_count("SUBLEDGER_AUDIT_HEAD_EVENTS", get("SUBLEDGER_AUDIT_HEAD_EVENTS"),
+                                           DEFAULT_AUDIT_HEAD_EVENTS, 1_000_000),
+            audit_head_seconds=_parse_count("SUBLEDGER_AUDIT_HEAD_SECONDS", get("SUBLEDGER_AUDIT_HEAD_SECONDS"),
+                                            DEFAULT_AUDIT_HEAD_SECONDS, 86_400),
             webhook_timeout=_parse_seconds("SUBLEDGER_WEBHOOK_TIMEOUT", get("SUBLEDGER_WEBHOOK_TIMEOUT") or "10"),
             store_timeout=_parse_seconds("SUBLEDGER_STORE_TIMEOUT", get("SUBLEDGER_STORE_TIMEOUT") or "2"),
             stripe_api_key=get("SUBLEDGER_STRIPE_API_KEY"),
@@ -229,6 +240,17 @@ def _parse_previous_key(value: str | None, current: str | None) -> bytes | None:
     if value is not None and current is None:
         raise ConfigError(variable, "SUBLEDGER_CIPHER_KEY set too (the key rotated to)")
     return _parse_key(variable, value, (16, 24, 32))
+
+
+def _parse_audit_key(value: str | None) -> bytes | None:
+    from .audit_key import EXPECTED, parse_audit_key
+
+    if value is None:
+        return None
+    seed = parse_audit_key(value)
+    if seed is None:
+        raise ConfigError("SUBLEDGER_AUDIT_KEY", EXPECTED)
+    return seed
 
 
 def _parse_seconds(variable: str, value: str) -> float:

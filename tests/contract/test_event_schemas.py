@@ -56,7 +56,7 @@ def test_the_api_serves_each_schema(settings, ledger) -> None:  # type: ignore[n
     client = TestClient(build_api(settings, ledger=ledger))
     assert client.get("/schemas").json()["items"] == sorted([*EVENT_TYPES, "MrrMovement",
                                                              "SubscriberDetails",
-                                                             "SubscriptionState"])
+                                                             "SubscriptionState", "TreeHead"])
     response = client.get("/schemas/InvoiceIssued")
     assert response.status_code == 200
     assert response.json() == event_schema("InvoiceIssued")

@@ -74,7 +74,9 @@ def test_the_asyncapi_document_describes_the_four_topics(client) -> None:  # typ
     channels = document["channels"]
     assert {c["address"] for c in channels.values()} == {
         "subledger.events", "subledger.subscriptions", "subledger.mrr-movements",
-        "subledger.subscribers"}
+        "subledger.subscribers", "subledger.audit"}
+    assert set(channels["audit"]["messages"]) == {"TreeHead"}
+    assert channels["audit"]["bindings"]["kafka"]["partitions"] == 1
     assert set(channels["events"]["messages"]) == set(EVENT_TYPES)
     for compacted in ("subscriptions", "subscribers"):
         assert channels[compacted]["bindings"]["kafka"]["topicConfiguration"] == {
