@@ -113,3 +113,29 @@ def _forget(subscriber_id: Any) -> Any:
     from subledger.commands.writes import ForgetSubscriber
 
     return ForgetSubscriber(subscriber_id)
+
+
+def test_the_log_tree_verifies_after_forgetting(ledger_with_key: Ledger, keyed: Settings) -> None:
+    from subledger.bootstrap import build_merkle_follower
+    from subledger.projections.audit_verify import verify
+    from subledger.projections.store import ViewStore
+
+    ada = add_subscriber(ledger_with_key, "ada@example.com", name="Ada King", token="tok_visa")
+    add_subscriber(ledger_with_key, "bob@example.com", token="tok_visa")
+    follower = build_merkle_follower(keyed, ledger_with_key)
+    views = ViewStore(keyed)
+    try:
+        follower.run_once()
+        stored_before = _stored(ledger_with_key, ada.id)
+        ledger_with_key.subscribers.forget(ada.id)
+        follower.run_once()
+
+        verified = verify(ledger_with_key.event_log, views, None)
+    finally:
+        follower.store.close()
+        views.close()
+
+    assert verified.ok, verified
+    assert verified.events_checked == ledger_with_key.event_log.max_position()
+    assert _stored(ledger_with_key, ada.id)[:2] == stored_before  # the sealed bytes, unchanged
+    assert ledger_with_key.subscribers.get(ada.id).email is None
