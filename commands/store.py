@@ -102,13 +102,6 @@ class LedgerStore:
         links = list(links)
         if links:
             kwargs["subscriber_links"] = links
-        subscribers = [a for a in aggregates if isinstance(a, Subscriber)]
-        if subscribers:
-            kwargs["subscriber_keys"] = [SubscriberKeys(s.id, email_key(s.email), s.external_ref)
-                                         for s in subscribers if s.forgotten_at is None]
-            kwargs["forgotten"] = [(e.originator_id, e.timestamp) for s in subscribers
-                                   for e in s.pending_events
-                                   if isinstance(e, Subscriber.SubscriberForgotten)]
         subscriptions = [a for a in aggregates if isinstance(a, Subscription)]
         if subscriptions:
             kwargs["billing_due"] = [(s.id, s.agenda_due()) for s in subscriptions]
@@ -118,13 +111,7 @@ class LedgerStore:
             ]
             kwargs["document_links"] = [
                 link for s in subscriptions for link in document_links(s.id, s.pending_events)]
-        kwargs["data_keys"] = self.mapper.prepare(e for a in aggregates for e in a.pending_events)
-        if idempotency is not None and len(subscribers) == 1:
-            key = self.mapper.writing_key(subscribers[0].id)
-            if key is not None:
-                record = kwargs["idempotency"]
-                kwargs["idempotency"] = replace(
-                    record, body=seal_answer(record.body, subscribers[0].id, key))
+        self._personal_rows(aggregates, kwargs)
         try:
             self._app.save(*aggregates, **kwargs)
         except IntegrityError:
@@ -140,6 +127,25 @@ class LedgerStore:
         if kwargs.get("forgotten"):
             self.recorder.after_forgetting()
         return result
+
+    def _personal_rows(self, aggregates: tuple[LedgerAggregate, ...], kwargs: dict[str, Any]) -> None:
+        """What moves with a save because of personal data: the subscribers' lookup keys (a
+        forgotten one's rows go), the data keys made for the events to seal (the mapper is
+        readied for them here), and a subscriber's stored answer sealed with their key."""
+        subscribers = [a for a in aggregates if isinstance(a, Subscriber)]
+        if subscribers:
+            kwargs["subscriber_keys"] = [SubscriberKeys(s.id, email_key(s.email), s.external_ref)
+                                         for s in subscribers if s.forgotten_at is None]
+            kwargs["forgotten"] = [(e.originator_id, e.timestamp) for s in subscribers
+                                   for e in s.pending_events
+                                   if isinstance(e, Subscriber.SubscriberForgotten)]
+        kwargs["data_keys"] = self.mapper.prepare(e for a in aggregates for e in a.pending_events)
+        record = kwargs.get("idempotency")
+        if record is not None and len(subscribers) == 1:
+            key = self.mapper.writing_key(subscribers[0].id)
+            if key is not None:
+                kwargs["idempotency"] = replace(
+                    record, body=seal_answer(record.body, subscribers[0].id, key))
 
     def list_created(self, type_name: str, cls: type[A], after: int, limit: int,
                      keep: Callable[[A], bool] | None = None) -> tuple[list[A], int | None]:
