@@ -180,6 +180,12 @@ def create_app(
             "SUBLEDGER_API_KEYS is unset: the API is OPEN to anyone who can reach it. "
             "Use this only on a local machine."
         )
+    if ledger.keys is None:
+        logger.warning(
+            "SUBLEDGER_CIPHER_KEY is unset: personal data (e-mails, names, payment tokens, "
+            "comments) is stored IN CLEAR in the log, and forgetting a subscriber cannot erase it "
+            "(docs/privacy.md)."
+        )
 
     for router in (catalog.router, subscribers.router, subscriptions.router, billing.router,
                    corrections.router, invoices.router, reports.router, cohorts.router,

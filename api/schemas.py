@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from subledger.contract.bodies import CHARGE, COUPON, PLAN, SUBSCRIBER, SUBSCRIPTION
+from subledger.contract.bodies import CHARGE, COUPON, FORGOTTEN, PLAN, SUBSCRIBER, SUBSCRIPTION
 from subledger.contract.invoice_bodies import CREDIT_NOTE, INVOICE
 from subledger.contract.preview_bodies import CHANGE_PREVIEW, INVOICE_PREVIEW
 
@@ -19,6 +19,7 @@ from .problems import ProblemType
 PlanOut = PLAN.model()
 CouponOut = COUPON.model()
 SubscriberOut = SUBSCRIBER.model()
+SubscriberForgottenOut = FORGOTTEN.model()
 SubscriptionOut = SUBSCRIPTION.model()
 ChargeOut = CHARGE.model()
 ChangePreviewOut = CHANGE_PREVIEW.model()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import billing, commands, relay, replay, writers
+from . import billing, commands, privacy, relay, replay, writers
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -51,8 +51,8 @@ def main() -> int:
                         help="least events in the book of the audit benchmark")
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="wall time of each measurement of the writers benchmark")
-    parser.add_argument("only", nargs="?", choices=["commands", "billing", "relay", "replay", "writers", "projections",
-                                                    "audit", "dashboard"],
+    parser.add_argument("only", nargs="?", choices=["commands", "billing", "relay", "replay", "writers",
+                                                    "privacy", "projections", "audit", "dashboard"],
                         help="run one benchmark (projections runs only when named)")
     args = parser.parse_args()
     if args.only in (None, "commands"):
@@ -65,6 +65,8 @@ def main() -> int:
         replay.run(events=args.replay_events)
     if args.only in (None, "writers"):
         writers.run(seconds=args.seconds)
+    if args.only in (None, "privacy"):
+        privacy.run(n=args.n)
     if args.only == "audit":
         from . import audit
 

@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Transcoder
+from eventsourcing.persistence import Mapper, Transcoder
 from eventsourcing.utils import Environment
 
 from subledger.domain.charges import DUNNING, Dunning
+from subledger.store.data_keys import KeyRing
+from subledger.store.sealing import SealingMapper
 from subledger.store.transcoder import LedgerTranscoder
 
 from .catalog import Catalog
@@ -43,8 +45,9 @@ class Ledger(Application):
 
     def __init__(
         self, env: Mapping[str, str], *, gateways: Mapping[str, PaymentGateway] | None = None,
-        clock: Clock = system_clock, dunning: Dunning = DUNNING,
+        clock: Clock = system_clock, dunning: Dunning = DUNNING, keys: KeyRing | None = None,
     ) -> None:
+        self.keys = keys  # read by construct_mapper, which the library calls first
         super().__init__(env=env)
         self.payment_gateways: dict[str, PaymentGateway] = dict(
             gateways if gateways is not None else {"sandbox": SandboxGateway()}
@@ -71,6 +74,10 @@ class Ledger(Application):
         transcoder = LedgerTranscoder()
         self.register_transcodings(transcoder)
         return transcoder
+
+    def construct_mapper(self) -> Mapper[Any]:
+        # Personal fields sealed per subscriber (see subledger/store/sealing.py).
+        return SealingMapper(self.construct_transcoder(), self.keys)
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
         # Only the configuration handed in: modules never read the process environment.

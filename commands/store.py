@@ -12,6 +12,7 @@ index of charges and of documents.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -34,6 +35,8 @@ from subledger.domain.time import resolve_effective_at
 from subledger.store import IdempotencyRecord, SubscriberKeys, SubscriberLink
 from subledger.store.log import EventLog
 from subledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
+from subledger.store.sealed_answers import open_answer, seal_answer
+from subledger.store.sealing import SealingMapper
 
 from .document_index import document_links, gateway_links, index_existing_documents
 from .idempotency import IdempotentRequest
@@ -55,6 +58,10 @@ class LedgerStore:
         self._app = app
         self.clock = clock
         self.recorder = recorder
+        assert isinstance(app.mapper, SealingMapper)
+        self.mapper = app.mapper
+        recorder.ensure_key_table()
+        self.mapper.table = recorder
         self.event_log = EventLog(recorder, app.mapper)
         index_existing_documents(recorder, self.event_log)
         recorder.ensure_subscriber_lookup(app.mapper)
@@ -95,12 +102,6 @@ class LedgerStore:
         links = list(links)
         if links:
             kwargs["subscriber_links"] = links
-        subscribers = [a for a in aggregates if isinstance(a, Subscriber)]
-        if subscribers:
-            kwargs["subscriber_keys"] = [SubscriberKeys(s.id, email_key(s.email), s.external_ref)
-                                         for s in subscribers]
-            kwargs["document_links"] = [link for s in subscribers
-                                        for link in gateway_links(s.id, s.pending_events)]
         subscriptions = [a for a in aggregates if isinstance(a, Subscription)]
         if subscriptions:
             kwargs["billing_due"] = [(s.id, s.agenda_due()) for s in subscriptions]
@@ -110,6 +111,7 @@ class LedgerStore:
             ]
             kwargs["document_links"] = kwargs.get("document_links", []) + [
                 link for s in subscriptions for link in document_links(s.id, s.pending_events)]
+        self._personal_rows(aggregates, kwargs)
         try:
             self._app.save(*aggregates, **kwargs)
         except IntegrityError:
@@ -120,7 +122,32 @@ class LedgerStore:
             raise (on_conflict or ConcurrentModification(
                 "another change to the same record was saved first; reload and retry"
             )) from None
+        finally:
+            self.mapper.finish()
+        if kwargs.get("forgotten"):
+            self.recorder.after_forgetting()
         return result
+
+    def _personal_rows(self, aggregates: tuple[LedgerAggregate, ...], kwargs: dict[str, Any]) -> None:
+        """What moves with a save because of personal data: the subscribers' lookup keys (a
+        forgotten one's rows go), the data keys made for the events to seal (the mapper is
+        readied for them here), and a subscriber's stored answer sealed with their key."""
+        subscribers = [a for a in aggregates if isinstance(a, Subscriber)]
+        if subscribers:
+            kwargs["subscriber_keys"] = [SubscriberKeys(s.id, email_key(s.email), s.external_ref)
+                                         for s in subscribers if s.forgotten_at is None]
+            kwargs["document_links"] = [link for s in subscribers
+                                        for link in gateway_links(s.id, s.pending_events)]
+            kwargs["forgotten"] = [(e.originator_id, e.timestamp) for s in subscribers
+                                   for e in s.pending_events
+                                   if isinstance(e, Subscriber.SubscriberForgotten)]
+        kwargs["data_keys"] = self.mapper.prepare(e for a in aggregates for e in a.pending_events)
+        record = kwargs.get("idempotency")
+        if record is not None and len(subscribers) == 1:
+            key = self.mapper.writing_key(subscribers[0].id)
+            if key is not None:
+                kwargs["idempotency"] = replace(
+                    record, body=seal_answer(record.body, subscribers[0].id, key))
 
     def list_created(self, type_name: str, cls: type[A], after: int, limit: int,
                      keep: Callable[[A], bool] | None = None) -> tuple[list[A], int | None]:
@@ -141,4 +168,7 @@ class LedgerStore:
             after = rows[-1][0]
 
     def find_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
-        return self.recorder.select_idempotency(scope, key)
+        found = self.recorder.select_idempotency(scope, key)
+        if found is None:
+            return None
+        return replace(found, body=open_answer(found.body, self.mapper.data_key))

@@ -103,6 +103,17 @@ class Subscribers:
         return self.store.commit(subscriber, result=subscriber, idempotency=idempotency)
 
 
+    def forget(self, subscriber_id: UUID, *, idempotency: IdempotentRequest | None = None,
+               ) -> Subscriber:
+        """Record ``SubscriberForgotten``; its transaction destroys the subscriber's data key,
+        deletes their lookup rows and nulls their details in stored answers
+        (``subledger.store.forgetting``)."""
+        subscriber = self.get(subscriber_id)
+        effective, now = self.store.times(None)
+        subscriber.forget(effective_at=effective, recorded_at=now)
+        return self.store.commit(subscriber, result=subscriber, idempotency=idempotency)
+
+
 def check_gateway(gateway: str, configured: Collection[str]) -> str:
     if gateway not in configured:
         raise UnknownGateway(

@@ -37,6 +37,7 @@ class Subscriptions:
     ) -> Subscription:
         effective, now = self.store.times(effective_at)
         subscriber = self.subscribers.get(subscriber_id)
+        subscriber.check_not_forgotten()
         plan = self.catalog.plan_reference(plan_id)
         coupon_terms = self.catalog.coupon_reference(coupon).offered_at(effective) if coupon else None
         if effective < subscriber.registered_at:

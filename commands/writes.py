@@ -21,6 +21,7 @@ from uuid import UUID
 from subledger.contract.bodies import (
     charge_body,
     coupon_body,
+    forgotten_body,
     plan_body,
     subscriber_body,
     subscription_body,
@@ -178,6 +179,19 @@ class SetMarketingConsent(_SubscriberWrite):
 
     def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
         return ledger.subscribers.set_marketing_consent(**fields_of(self), idempotency=idempotency)
+
+
+@dataclass(frozen=True)
+class ForgetSubscriber(Write):
+    """Forget a subscriber; the answer says whether the log held their data encrypted."""
+
+    subscriber_id: UUID
+
+    def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
+        return ledger.subscribers.forget(self.subscriber_id, idempotency=idempotency)
+
+    def answer(self, ledger: Ledger, result: Subscriber) -> Any:
+        return forgotten_body(result, encrypted=ledger.keys is not None)
 
 
 # -- subscriptions -------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from .messages import (
     EVENTS,
     MOVEMENTS,
     MRR_MOVEMENT,
+    SUBSCRIBER_DETAILS,
+    SUBSCRIBERS,
     SUBSCRIPTION_STATE,
     SUBSCRIPTIONS,
     TREE_HEAD,
@@ -53,6 +55,9 @@ def _messages() -> dict[str, Any]:
                                             "A subscription's state after one of its events.")
     messages[MRR_MOVEMENT] = _message(MRR_MOVEMENT, "the subscriber id",
                                       "An MRR movement learned or retracted.")
+    messages[SUBSCRIBER_DETAILS] = _message(
+        SUBSCRIBER_DETAILS, "the subscriber id",
+        "A subscriber's personal details; a tombstone (null value) once forgotten.")
     messages[TREE_HEAD] = _message(TREE_HEAD, "`tree-heads`, always: every head on one partition",
                                    "A tree head of the log's Merkle tree, signed.")
     messages[TREE_HEAD]["bindings"]["kafka"]["key"] = {"const": "tree-heads"}
@@ -60,13 +65,16 @@ def _messages() -> dict[str, Any]:
 
 
 def _channels(prefix: str, partitions: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The three topics as channels, and the operation of receiving each."""
+    """The five topics as channels, and the operation of receiving each."""
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for suffix, names, description in (
-        (EVENTS, list(EVENT_TYPES), "Every event of the log, in ledger order per key."),
+        (EVENTS, list(EVENT_TYPES), "Every event of the log, in ledger order per key; personal"
+         " fields are always null here (read them from the subscribers topic)."),
         (SUBSCRIPTIONS, [SUBSCRIPTION_STATE], "Each subscription's state; compacted."),
         (MOVEMENTS, [MRR_MOVEMENT], "Every MRR movement, as the mrr projection learns it."),
+        (SUBSCRIBERS, [SUBSCRIBER_DETAILS], "Each subscriber's personal details; compacted;"
+         " a tombstone once the subscriber is forgotten. The only topic with personal data."),
         (AUDIT, [TREE_HEAD], "Every tree head of the log's Merkle tree, in order (docs/audit.md)."),
     ):
         channel = suffix.replace("-", "_")
@@ -88,7 +96,7 @@ def _channels(prefix: str, partitions: int) -> tuple[dict[str, Any], dict[str, A
 
 
 def asyncapi(prefix: str, partitions: int, *, version: str) -> dict[str, Any]:
-    """The AsyncAPI 3.0 description of the three topics (served at ``/asyncapi.json``)."""
+    """The AsyncAPI 3.0 description of the five topics (served at ``/asyncapi.json``)."""
     channels, operations = _channels(prefix, partitions)
     return {
         "asyncapi": "3.0.0",

@@ -176,16 +176,62 @@ COUPON = Body("CouponOut", (
 
 SUBSCRIBER = Body("SubscriberOut", (
     Field("subscriber_id", t.UUID, str, lambda r: str(r[0].id)),
-    Field("email", t.STRING, str, lambda r: r[0].email),
-    Field("name", t.STRING, str, lambda r: r[0].name),
+    Field("email", _MAYBE_TEXT, str | None, lambda r: r[0].email),
+    Field("name", _MAYBE_TEXT, str | None, lambda r: r[0].name),
     Field("external_ref", _MAYBE_TEXT, str | None, lambda r: r[0].external_ref),
     Field("payment_method", t.nullable(t.OBJECT), PaymentMethodOut | None, lambda r: r[0].payment_method),
     Field("registered_at", t.TIME, str, lambda r: isoformat(r[0].registered_at)),
     Field("subscription_ids", {"type": "array", "items": t.UUID}, list[str],
           lambda r: [str(i) for i in r[1]]),
     Field("marketing_consent", t.BOOLEAN, bool, lambda r: r[0].marketing_consent),
+    Field("forgotten_at", _MAYBE_TIME, str | None,
+          lambda r: None if r[0].forgotten_at is None else isoformat(r[0].forgotten_at)),
 ))
-"""A subscriber with the ids of their subscriptions (the record is the pair)."""
+"""A subscriber with the ids of their subscriptions (the record is the pair); once
+forgotten, ``email``, ``name``, ``external_ref`` and ``payment_method`` are null."""
+
+DETAILS = Body("SubscriberDetails", (
+    Field("subscriber_id", t.UUID, str, lambda r: str(r.id)),
+    Field("email", t.STRING, str, lambda r: r.email),
+    Field("name", t.STRING, str, lambda r: r.name),
+    Field("external_ref", _MAYBE_TEXT, str | None, lambda r: r.external_ref),
+    Field("payment_method", t.nullable({
+        "type": "object", "required": ["gateway", "token"], "additionalProperties": False,
+        "properties": {"gateway": t.STRING, "token": t.STRING}}),
+        PaymentMethodOut | None, lambda r: r.payment_method),
+    Field("registered_at", t.TIME, str, lambda r: isoformat(r.registered_at)),
+))
+"""A subscriber's personal details as the ``subscribers`` topic carries them."""
+
+
+def details_body(subscriber: Subscriber) -> dict[str, Any] | None:
+    """The subscriber's details; None once forgotten (the topic's tombstone)."""
+    if subscriber.forgotten_at is not None or subscriber.email is None:  # email None: key shredded
+        return None
+    return DETAILS.of(subscriber)
+
+
+FORGOTTEN = Body("SubscriberForgottenOut", (
+    Field("subscriber_id", t.UUID, str, lambda r: str(r[0].id)),
+    Field("forgotten_at", t.TIME, str, lambda r: isoformat(r[0].forgotten_at)),
+    Field("encrypted", {"type": "boolean"}, bool, lambda r: r[1]),
+    Field("detail", t.STRING, str, lambda r: FORGOTTEN_DETAIL[r[1]]),
+))
+"""The answer of ``POST /subscribers/{id}/forget``: ``encrypted`` says whether the log holds
+personal data encrypted (``SUBLEDGER_CIPHER_KEY`` set), and so whether forgetting erased it."""
+
+FORGOTTEN_DETAIL = {
+    True: ("The subscriber's data key was destroyed: the personal fields the log holds"
+           " encrypted now read as null everywhere (API, exports, webhooks, Kafka), their"
+           " lookup rows were deleted, their details were nulled in stored answers, and the"
+           " subscribers topic gets a tombstone. Amounts, ids, dates and every report are"
+           " unchanged. Events written before SUBLEDGER_CIPHER_KEY was set hold their personal"
+           " fields in clear, and forgetting cannot erase those."),
+    False: ("SUBLEDGER_CIPHER_KEY is not set: the log holds this subscriber's personal fields in"
+            " clear and forgetting cannot erase them from it. SubscriberForgotten was recorded,"
+            " their lookup rows were deleted, their details were nulled in stored answers and"
+            " the subscribers topic gets a tombstone."),
+}
 
 CHARGE = Body("ChargeOut", (
     Field("charge_id", t.STRING, str, lambda r: r[1]),
@@ -212,6 +258,10 @@ def coupon_body(coupon: Coupon) -> dict[str, Any]:
 
 def subscriber_body(subscriber: Subscriber, subscription_ids: Sequence[UUID]) -> dict[str, Any]:
     return SUBSCRIBER.of((subscriber, subscription_ids))
+
+
+def forgotten_body(subscriber: Subscriber, *, encrypted: bool) -> dict[str, Any]:
+    return FORGOTTEN.of((subscriber, encrypted))
 
 
 def charge_body(sub: Subscription, charge_id: str) -> dict[str, Any]:

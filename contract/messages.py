@@ -1,9 +1,13 @@
 """The Kafka messages of docs/streaming.md, built from envelopes and read-model rows (pure).
 
-Three topics under one prefix:
+Four topics under one prefix:
 
 - ``<prefix>.events``: every event's envelope, keyed by subscriber id (catalog events,
-  which have no subscriber, by their own aggregate id);
+  which have no subscriber, by their own aggregate id), its personal fields
+  (``domain.personal``) always null: they never travel in clear on this topic;
+- ``<prefix>.subscribers``: a compacted topic, keyed by subscriber id, whose value is the
+  subscriber's personal details after each event of theirs, and a tombstone (no value) once
+  they are forgotten: the only topic with personal data;
 - ``<prefix>.subscriptions``: a compacted topic, keyed by subscription id, whose value is the
   body of ``GET /subscriptions/{id}`` as it stood after one event, plus that event's
   ``position``;
@@ -26,6 +30,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from subledger.domain.personal import PERSONAL_FIELDS
+
 from .schema_types import BASE_ID
 
 CLOUDEVENTS_VERSION = "1.0"
@@ -33,8 +39,9 @@ CLOUDEVENTS_VERSION = "1.0"
 EVENTS = "events"
 SUBSCRIPTIONS = "subscriptions"
 MOVEMENTS = "mrr-movements"
-TOPIC_SUFFIXES = (EVENTS, SUBSCRIPTIONS, MOVEMENTS)
-COMPACTED = frozenset({SUBSCRIPTIONS})
+SUBSCRIBERS = "subscribers"
+TOPIC_SUFFIXES = (EVENTS, SUBSCRIPTIONS, MOVEMENTS, SUBSCRIBERS)
+COMPACTED = frozenset({SUBSCRIPTIONS, SUBSCRIBERS})
 """Topics whose latest message per key is the state (``cleanup.policy=compact``)."""
 
 AUDIT = "audit"
@@ -44,6 +51,7 @@ HEADS_KEY = "tree-heads"
 
 SUBSCRIPTION_STATE = "SubscriptionState"
 MRR_MOVEMENT = "MrrMovement"
+SUBSCRIBER_DETAILS = "SubscriberDetails"
 TREE_HEAD = "TreeHead"
 """Schema names of the messages that are not event envelopes."""
 
@@ -58,13 +66,15 @@ class Message:
 
     topic: str
     key: str
-    value: dict[str, Any]
+    value: dict[str, Any] | None
+    """None: a tombstone (a compacted topic then forgets the key)."""
     headers: tuple[tuple[str, str], ...]
 
-    def encoded(self) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    def encoded(self) -> tuple[bytes, bytes | None, list[tuple[str, bytes]]]:
         """(key, value, headers) as bytes: UTF-8, JSON without whitespace, keys sorted, so
         a re-sent message is byte-for-byte the one sent before."""
-        value = json.dumps(self.value, separators=(",", ":"), sort_keys=True).encode()
+        value = (None if self.value is None
+                 else json.dumps(self.value, separators=(",", ":"), sort_keys=True).encode())
         return self.key.encode(), value, [(k, v.encode()) for k, v in self.headers]
 
 
@@ -82,13 +92,22 @@ def _headers(*, ce_id: str, source: str, ce_type: str, time: str, subject: str,
     )
 
 
+def without_personal_data(envelope: dict[str, Any]) -> dict[str, Any]:
+    """``envelope`` with its personal fields null (the same envelope when it has none)."""
+    names = PERSONAL_FIELDS.get(envelope["type"])
+    if not names:
+        return envelope
+    data = {k: None if k in names else v for k, v in envelope["data"].items()}
+    return {**envelope, "data": data}
+
+
 def event_message(prefix: str, envelope: dict[str, Any]) -> Message:
-    """The ``events`` message of one envelope."""
+    """The ``events`` message of one envelope, without personal data."""
     key = envelope["subscriber_id"] or envelope["aggregate_id"]
     return Message(
         topic=topic_name(prefix, EVENTS),
         key=key,
-        value=envelope,
+        value=without_personal_data(envelope),
         headers=_headers(
             ce_id=envelope["event_id"], source=f"/{prefix}/{EVENTS}",
             ce_type=f"subledger.{envelope['type']}.v{envelope['schema_version']}",
@@ -101,15 +120,34 @@ def event_message(prefix: str, envelope: dict[str, Any]) -> Message:
 def subscription_message(prefix: str, envelope: dict[str, Any],
                          body: dict[str, Any]) -> Message:
     """The ``subscriptions`` message: ``body`` is the subscription as it stood right after
-    the event of ``envelope``."""
+    the event of ``envelope``, a pending refund's reason (personal) null."""
+    refunds = [{**r, "reason": None} if "reason" in r else r for r in body["pending_refunds"]]
     return Message(
         topic=topic_name(prefix, SUBSCRIPTIONS),
         key=body["subscription_id"],
-        value={"position": envelope["position"], **body},
+        value={"position": envelope["position"], **body, "pending_refunds": refunds},
         headers=_headers(
             ce_id=envelope["event_id"], source=f"/{prefix}/{SUBSCRIPTIONS}",
             ce_type=f"subledger.{SUBSCRIPTION_STATE}.v1", time=envelope["recorded_at"],
             subject=body["subscription_id"], schema=SUBSCRIPTION_STATE,
+        ),
+    )
+
+
+def subscriber_message(prefix: str, envelope: dict[str, Any],
+                       details: dict[str, Any] | None) -> Message:
+    """The ``subscribers`` message: the subscriber's personal details (the fields of
+    :data:`SUBSCRIBER_FIELDS`) right after the event of ``envelope``; None once they are
+    forgotten, a tombstone."""
+    subscriber_id = envelope["subscriber_id"]
+    return Message(
+        topic=topic_name(prefix, SUBSCRIBERS),
+        key=subscriber_id,
+        value=None if details is None else {"position": envelope["position"], **details},
+        headers=_headers(
+            ce_id=envelope["event_id"], source=f"/{prefix}/{SUBSCRIBERS}",
+            ce_type=f"subledger.{SUBSCRIBER_DETAILS}.v1", time=envelope["recorded_at"],
+            subject=subscriber_id, schema=SUBSCRIBER_DETAILS,
         ),
     )
 

@@ -15,11 +15,12 @@ from typing import Any
 from uuid import UUID
 
 from subledger.domain.base import EVENT_ENVELOPE_FIELDS
+from subledger.domain.personal import PERSONAL_FIELDS
 
 from . import schema_types as t
-from .bodies import SUBSCRIPTION
+from .bodies import DETAILS, SUBSCRIPTION
 from .envelope import EVENT_TYPES
-from .messages import MRR_MOVEMENT, SUBSCRIPTION_STATE, TREE_HEAD
+from .messages import MRR_MOVEMENT, SUBSCRIBER_DETAILS, SUBSCRIPTION_STATE, TREE_HEAD
 from .schema_types import BASE_ID, SCHEMA_DIALECT
 
 
@@ -73,6 +74,8 @@ def event_schema(type_name: str) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     fields = [f.name for f in dataclasses.fields(cls) if f.name not in EVENT_ENVELOPE_FIELDS]
     data = {name: _schema_of(hints[name]) for name in fields}
+    for name in PERSONAL_FIELDS.get(type_name, ()):
+        data[name] = _erasable(data[name])
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": f"{BASE_ID}{type_name}.json",
@@ -98,6 +101,16 @@ def event_schema(type_name: str) -> dict[str, Any]:
     }
 
 
+
+
+def _erasable(schema: dict[str, Any]) -> dict[str, Any]:
+    """A personal field: null on the events topic, and everywhere once its subscriber is
+    forgotten."""
+    options = schema.get("anyOf", [schema])
+    if {"type": "null"} not in options:
+        options = [*options, {"type": "null"}]
+    return {"anyOf": options, "description": "personal data: null on the events topic, and"
+            " everywhere once the subscriber is forgotten"}
 
 
 def _message(name: str, description: str, properties: dict[str, Any]) -> dict[str, Any]:
@@ -147,6 +160,19 @@ def mrr_movement_schema() -> dict[str, Any]:
     })
 
 
+def subscriber_details_schema() -> dict[str, Any]:
+    """The value of a ``subscribers`` topic message (a forgotten subscriber's is a
+    tombstone: no value at all)."""
+    return _message(SUBSCRIBER_DETAILS, (
+        "A subscriber's personal details right after the event at `position`. The topic is "
+        "compacted: the latest message per key (subscriber id) is the current state, and a "
+        "tombstone (a null value) says the subscriber was forgotten. The only topic that "
+        "carries personal data."), {
+        "position": t.at_least(1),
+        **DETAILS.properties(),
+    })
+
+
 def tree_head_schema() -> dict[str, Any]:
     """The value of an ``audit`` topic message."""
     return _message(TREE_HEAD, (
@@ -163,7 +189,7 @@ def tree_head_schema() -> dict[str, Any]:
 
 
 MESSAGE_SCHEMAS = {SUBSCRIPTION_STATE: subscription_state_schema, MRR_MOVEMENT: mrr_movement_schema,
-                   TREE_HEAD: tree_head_schema}
+                   SUBSCRIBER_DETAILS: subscriber_details_schema, TREE_HEAD: tree_head_schema}
 
 
 def schema(name: str) -> dict[str, Any]:

@@ -277,6 +277,14 @@ class NotYetAvailable(Conflict):
     title = "Referenced entity did not exist at effective_at"
 
 
+class SubscriberIsForgotten(Conflict):
+    """The subscriber was forgotten: their personal data is erased and their details and
+    payment method can no longer be set, nor can they be forgotten again."""
+
+    code = "subscriber-forgotten"
+    title = "The subscriber was forgotten"
+
+
 class SubscriptionAlreadyCanceled(Conflict):
     code = "subscription-already-canceled"
     title = "The subscription is already canceled"

@@ -20,7 +20,6 @@ PERSONAL_FIELDS: Mapping[str, frozenset[str]] = {
     "SubscriptionCanceled": frozenset({"comment"}),
     "RefundRequested": frozenset({"reason"}),
     "RefundIssued": frozenset({"reason"}),
-    "RefundFailed": frozenset({"reason"}),
 }
 """event type -> the fields of its ``data`` that are personal."""
 

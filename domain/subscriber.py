@@ -7,7 +7,7 @@ from typing import Any, Literal, get_args
 from uuid import UUID
 
 from .base import LedgerAggregate
-from .errors import EmptyChange, InvalidInput
+from .errors import EmptyChange, InvalidInput, SubscriberIsForgotten
 from .text import check_email, check_name, check_reference
 
 Detail = Literal["email", "name", "external_ref"]
@@ -24,13 +24,15 @@ def check_external_ref(ref: str | None) -> str | None:
 class Subscriber(LedgerAggregate):
     """A customer of the subscription business, with at most one payment method."""
 
-    email: str
-    name: str
+    email: str | None
+    """None once forgotten (personal fields read as null after their key is shredded)."""
+    name: str | None
     external_ref: str | None
-    payment_method: dict[str, str] | None
+    payment_method: dict[str, str | None] | None
     registered_at: datetime
     marketing_consent: bool
     payment_method_expires_at: datetime | None
+    forgotten_at: datetime | None
 
     def __init__(self) -> None:
         """State comes from the events' ``apply`` alone (the annotations above document it)."""
@@ -56,6 +58,7 @@ class Subscriber(LedgerAggregate):
             # Marketing messages are opt-out: a subscriber receives them until they say no.
             aggregate.marketing_consent = True
             aggregate.payment_method_expires_at = None
+            aggregate.forgotten_at = None
 
     class SubscriberDetailsChanged(Event):
         """A subscriber's details changed: ``changes`` holds each changed detail with its new
@@ -78,7 +81,7 @@ class Subscriber(LedgerAggregate):
             state["changes"] = {detail: values[detail] for detail in names}
 
         def evolve(self, aggregate: Any) -> None:
-            for detail, value in self.changes.items():
+            for detail, value in (self.changes or {}).items():  # null once forgotten
                 setattr(aggregate, detail, value)
 
     class PaymentMethodSet(Event):
@@ -115,6 +118,18 @@ class Subscriber(LedgerAggregate):
         def evolve(self, aggregate: Any) -> None:
             aggregate.marketing_consent = self.consent
 
+    class SubscriberForgotten(Event):
+        """The subscriber was forgotten: their data key was destroyed, so their personal
+        fields (e-mail, name, external reference, payment token, comments and reasons in
+        words) read as null in every event, answer and message from now on; amounts, ids,
+        dates and every figure are unchanged. No personal field is in this event."""
+
+        def evolve(self, aggregate: Any) -> None:
+            for detail in DETAILS:
+                setattr(aggregate, detail, None)
+            aggregate.payment_method = None
+            aggregate.forgotten_at = self.effective_at
+
     @classmethod
     def register(
         cls,
@@ -142,6 +157,7 @@ class Subscriber(LedgerAggregate):
         recorded_at: datetime,
     ) -> None:
         """Change e-mail, name or external_ref; fields absent from ``changes`` stay."""
+        self.check_not_forgotten()
         unknown = set(changes) - set(DETAILS)
         if unknown:
             raise InvalidInput(f"unknown fields: {', '.join(sorted(unknown))}")
@@ -194,6 +210,7 @@ class Subscriber(LedgerAggregate):
         self, *, gateway: str, token: str, effective_at: datetime, recorded_at: datetime
     ) -> None:
         """``gateway`` must already be checked against the configured gateways."""
+        self.check_not_forgotten()
         check_reference(token, "token")
         self.check_effective_at(effective_at)
         self.trigger_event(
@@ -203,3 +220,15 @@ class Subscriber(LedgerAggregate):
             gateway=gateway,
             token=token,
         )
+
+    def forget(self, *, effective_at: datetime, recorded_at: datetime) -> None:
+        """Forget the subscriber (their key is destroyed as the event is saved)."""
+        self.check_not_forgotten()
+        self.check_effective_at(effective_at)
+        self.trigger_event(self.SubscriberForgotten, timestamp=recorded_at,
+                           effective_at=effective_at)
+
+    def check_not_forgotten(self) -> None:
+        if self.forgotten_at is not None:
+            raise SubscriberIsForgotten(f"subscriber {self.id} was forgotten at"
+                                      f" {self.forgotten_at.isoformat()}")

@@ -9,9 +9,12 @@ from the checkpoint, and consumers drop what they already handled by ``position`
 
 Two streams, each with its checkpoint in the views' checkpoint table:
 
-- ``relay``: the log itself, to ``<prefix>.events`` and ``<prefix>.subscriptions`` (the state
-  of a subscription after each of its events, folded from its stored events by the domain's
-  own aggregate, with a cache so a page does not reload every subscription);
+- ``relay``: the log itself, to ``<prefix>.events`` (personal fields null),
+  ``<prefix>.subscriptions`` (the state of a subscription after each of its events, folded
+  from its stored events by the domain's own aggregate, with a cache so a page does not
+  reload every subscription) and ``<prefix>.subscribers`` (a subscriber's personal details
+  after each of their events, a tombstone once forgotten; read through the store's mapper,
+  so details whose key was shredded meanwhile go out null);
 - ``relay.mrr-movements``: the movements of the ``mrr`` read model, in the order of the
   positions at which they were learned or retracted; it never passes the ``mrr`` model's own
   checkpoint, so it streams only what the projection has committed.
@@ -34,17 +37,19 @@ from fractions import Fraction
 from typing import Any, Protocol
 from uuid import UUID
 
-from subledger.contract.bodies import subscription_body
+from subledger.contract.bodies import details_body, subscription_body
 from subledger.contract.messages import (
     COMPACTED,
     TOPIC_SUFFIXES,
     Message,
     event_message,
     movement_message,
+    subscriber_message,
     subscription_message,
     topic_name,
 )
 from subledger.domain.money import round_minor
+from subledger.domain.subscriber import Subscriber
 from subledger.domain.subscription import Subscription
 from subledger.store.log import EventLog
 
@@ -83,7 +88,7 @@ class TopicSpec:
 
 
 def topic_specs(prefix: str, partitions: int, replication_factor: int) -> list[TopicSpec]:
-    """The relay's three topics; ``subscriptions`` is compacted."""
+    """The relay's four topics; ``subscriptions`` and ``subscribers`` are compacted."""
     return [TopicSpec(topic_name(prefix, suffix), partitions, replication_factor,
                       suffix in COMPACTED) for suffix in TOPIC_SUFFIXES]
 
@@ -276,6 +281,9 @@ class Relay:
             if isinstance(event, Subscription.Event):
                 body = subscription_body(self._state_after(event))
                 messages.append(subscription_message(self.prefix, envelope, body))
+            elif isinstance(event, Subscriber.Event):
+                subscriber = self.log.aggregate(event.originator_id, event.originator_version)
+                messages.append(subscriber_message(self.prefix, envelope, details_body(subscriber)))
         if not self._lead():
             return 0  # the session (and the lock with it) died while the batch was read
         self.publisher.publish(messages)

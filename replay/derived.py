@@ -86,8 +86,13 @@ class Derived:
     def _on_SubscriberDetailsChanged(self, logged: LoggedEvent) -> None:  # noqa: N802
         row = self.subscribers.get(str(logged.event.originator_id))
         if row is not None:
-            for name, value in logged.event.changes.items():
+            for name, value in (logged.event.changes or {}).items():  # null once forgotten
                 row[name] = self._personal(value)
+
+    def _on_SubscriberForgotten(self, logged: LoggedEvent) -> None:  # noqa: N802
+        row = self.subscribers.get(str(logged.event.originator_id))
+        if row is not None:  # what a log kept in clear (no cipher key) is not exported either
+            row.update(dict.fromkeys(SUBSCRIBER_DETAILS))
 
     def _on_PaymentMethodSet(self, logged: LoggedEvent) -> None:  # noqa: N802
         row = self.subscribers.get(str(logged.event.originator_id))

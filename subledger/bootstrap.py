@@ -15,6 +15,7 @@ from subledger.commands.ledger import Ledger
 from subledger.commands.store import Clock, system_clock
 
 from .config import PostgresConfig, Settings, SQLiteConfig
+from .store.data_keys import KeyRing
 from .store.postgres import STORE_TIMEOUT
 
 if TYPE_CHECKING:
@@ -66,7 +67,14 @@ def build_ledger(settings: Settings, *, clock: Clock = system_clock) -> Ledger:
     """The ledger application on the configured store (tables are created if missing),
     pursuing failed charges by the configured dunning policy."""
     return Ledger(ledger_env(settings), gateways=build_gateways(settings), clock=clock,
-                  dunning=settings.dunning)
+                  dunning=settings.dunning, keys=key_ring(settings))
+
+
+def key_ring(settings: Settings) -> KeyRing | None:
+    """The key-encryption keys of ``SUBLEDGER_CIPHER_KEY`` (and ``_PREVIOUS``), if set."""
+    if settings.cipher_key is None:
+        return None
+    return KeyRing(settings.cipher_key, settings.cipher_key_previous)
 
 
 def build_gateways(settings: Settings) -> dict[str, PaymentGateway]:

@@ -89,6 +89,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--subscribers", type=_positive, required=True)
     demo.add_argument("--months", type=_positive, required=True)
     demo.add_argument("--seed", type=int, default=1)
+    keys = commands.add_parser("keys", help="the subscribers' data keys")
+    keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser).add_parser(
+        "rotate", help="re-wrap every data key under a new SUBLEDGER_CIPHER_KEY",
+        description="Re-wrap every subscriber's data key under SUBLEDGER_CIPHER_KEY, reading "
+        "the old ones with SUBLEDGER_CIPHER_KEY_PREVIOUS; the log is not touched. Prints a JSON "
+        "summary; safe to run again. Exit 2 without SUBLEDGER_CIPHER_KEY, or when a data key is "
+        "wrapped by neither key.")
     replay_cli.add_parser(commands)
     export_cli.add_parser(commands)
     return parser
@@ -152,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return replay_cli.run(args, ledger)
         if args.command == "export":
             return export_cli.run(args, ledger)
+        if args.command == "keys":
+            return _rotate_keys(ledger)
     except DomainError as error:
         print(f"subledger: {error.detail}", file=sys.stderr)
         return 2
@@ -174,6 +183,23 @@ def _billing_run(ledger: Ledger, until: datetime, key: str | None) -> int:
     finally:
         bar.close()
     print(json.dumps(answer.body, indent=2))
+    return 0
+
+
+def _rotate_keys(ledger: Ledger) -> int:
+    from subledger.store.data_keys import KeyUnavailable
+    from subledger.store.rotation import rotate
+
+    if ledger.keys is None:
+        print("subledger: SUBLEDGER_CIPHER_KEY is not set: there is no key to rotate to", file=sys.stderr)
+        return 2
+    try:
+        done = rotate(ledger.store.recorder, ledger.keys)
+    except KeyUnavailable as error:
+        print(f"subledger: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps({"key": done.key, "rewrapped": done.rewrapped,
+                      "already_current": done.already_current}, indent=2))
     return 0
 
 

@@ -94,6 +94,9 @@ class Settings:
     kafka_timeout: float = 10.0
     api_keys: Mapping[str, str] = field(default_factory=dict)
     cipher_key: bytes | None = None
+    """The key-encryption key that wraps every subscriber's data key (docs/privacy.md)."""
+    cipher_key_previous: bytes | None = None
+    """The key-encryption key being rotated away from: only unwraps (``subledger keys rotate``)."""
     audit_key: bytes | None = None
     """The 32-byte Ed25519 seed that signs the Merkle tree heads (None: heads unsigned)."""
     audit_head_events: int = DEFAULT_AUDIT_HEAD_EVENTS
@@ -155,6 +158,8 @@ class Settings:
                                              get("SUBLEDGER_KAFKA_TIMEOUT"), 10, 300)),
             api_keys=_parse_api_keys(get("SUBLEDGER_API_KEYS")),
             cipher_key=_parse_key("SUBLEDGER_CIPHER_KEY", get("SUBLEDGER_CIPHER_KEY"), (16, 24, 32)),
+            cipher_key_previous=_parse_previous_key(get("SUBLEDGER_CIPHER_KEY_PREVIOUS"),
+                                                    get("SUBLEDGER_CIPHER_KEY")),
             audit_key=_parse_audit_key(get("SUBLEDGER_AUDIT_KEY")),
             audit_head_events=_parse_count("SUBLEDGER_AUDIT_HEAD_EVENTS", get("SUBLEDGER_AUDIT_HEAD_EVENTS"),
                                            DEFAULT_AUDIT_HEAD_EVENTS, 1_000_000),
@@ -265,6 +270,13 @@ def _parse_key(variable: str, value: str | None, sizes: tuple[int, ...] | None) 
         size_text = "" if sizes is None else f" of {', '.join(map(str, sizes))} bytes"
         raise ConfigError(variable, f"a base64 key{size_text}")
     return key
+
+
+def _parse_previous_key(value: str | None, current: str | None) -> bytes | None:
+    variable = "SUBLEDGER_CIPHER_KEY_PREVIOUS"
+    if value is not None and current is None:
+        raise ConfigError(variable, "SUBLEDGER_CIPHER_KEY set too (the key rotated to)")
+    return _parse_key(variable, value, (16, 24, 32))
 
 
 def _parse_audit_key(value: str | None) -> bytes | None:

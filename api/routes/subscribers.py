@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from subledger.commands.ledger import Ledger
 from subledger.commands.writes import (
     ChangeSubscriberDetails,
+    ForgetSubscriber,
     RegisterSubscriber,
     SetMarketingConsent,
     SetPaymentMethod,
@@ -30,7 +31,8 @@ from ..deps import (
 )
 from ..inputs import EmailFilter, ReferenceFilter
 from ..requests import MarketingConsentIn, PaymentMethodIn, SubscriberIn, SubscriberPatch
-from ..schemas import EventList, SubscriberList, SubscriberOut
+from ..schemas import EventList, SubscriberForgottenOut, SubscriberList, SubscriberOut
+from ..security import require_admin
 from ..writes import respond
 
 router = APIRouter(tags=["subscribers"])
@@ -94,6 +96,19 @@ def set_marketing_consent(subscriber_id: IdPath, body: MarketingConsentIn, ledge
     `MarketingConsentChanged`; the answer they gave already appends nothing."""
     command = SetMarketingConsent(path_id(subscriber_id, SubscriberNotFound), **body.model_dump())
     return respond(principal, ledger, command, key)
+
+
+@router.post("/subscribers/{subscriber_id}/forget", response_model=SubscriberForgottenOut)
+def forget(subscriber_id: IdPath, ledger: LedgerDep, principal: PrincipalDep,
+           key: IdempotencyKeyHeader = None) -> Response:
+    """Forget the subscriber (admin key): records `SubscriberForgotten` and destroys their
+    data key, so their personal fields read as null everywhere from now on; amounts, ids,
+    dates and reports are unchanged. `encrypted` false: the server has no
+    `SUBLEDGER_CIPHER_KEY`, the log holds their personal fields in clear and forgetting
+    cannot erase them (see `detail`). A forgotten subscriber cannot be forgotten again
+    (409 `subscriber-forgotten`)."""
+    require_admin(principal, "forget subscribers")
+    return respond(principal, ledger, ForgetSubscriber(path_id(subscriber_id, SubscriberNotFound)), key)
 
 
 @router.get("/subscribers/{subscriber_id}/history", response_model=EventList)

@@ -13,10 +13,12 @@ from eventsourcing.persistence import Mapper, Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
+from . import forgetting, key_table
 from . import subscriber_lookup as lookup
+from .data_keys import WrappedKey
 from .postgres import OneAttempt
 from .records import IdempotencyRecord, SubscriberLink
-from .side_tables import lookup_table_name, side_table_names
+from .side_tables import keys_table_name, lookup_table_name, side_table_names
 
 
 class LedgerPostgresRecorder(OneAttempt, PostgresApplicationRecorder):
@@ -42,6 +44,8 @@ class LedgerPostgresRecorder(OneAttempt, PostgresApplicationRecorder):
         self.lookup = lookup.LookupStatements(
             lookup_table_name(events_table_name), self.events_table_name, postgres=True,
             schema=self.datastore.schema)
+        self.keys = key_table.KeyStatements(keys_table_name(events_table_name), postgres=True,
+                                            schema=self.datastore.schema)
         self.sql_create_statements.extend([
             SQL(
                 "CREATE TABLE IF NOT EXISTS {} ("
@@ -139,6 +143,11 @@ class LedgerPostgresRecorder(OneAttempt, PostgresApplicationRecorder):
             )
         self._insert_documents(curs, kwargs.get("document_links") or ())
         lookup.write(curs, self.lookup, kwargs.get("subscriber_keys") or ())
+        key_table.insert(curs, self.keys, kwargs.get("data_keys") or ())
+        for subscriber_id, at in kwargs.get("forgotten") or ():
+            forgetting.forget(curs, self.keys, lookup_table=self.lookup.table,
+                              idempotency_table=f'"{self.datastore.schema}"."{self.idempotency_table}"',
+                              subscriber_id=subscriber_id, at=at)
         super()._insert_events(curs, stored_events, **kwargs)
 
     def _insert_documents(self, curs: Any, links: Sequence[tuple[str, UUID]]) -> None:
@@ -150,6 +159,34 @@ class LedgerPostgresRecorder(OneAttempt, PostgresApplicationRecorder):
     def ensure_subscriber_lookup(self, mapper: Mapper[UUID]) -> None:
         """The subscriber lookup, created and filled from the log if this store has none."""
         lookup.ensure_postgres(self.datastore, self.lookup, mapper)
+
+    def ensure_key_table(self) -> None:
+        """The keys table, created if this store predates it (under the DDL lock)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute("SELECT to_regclass(%s) IS NOT NULL AS present", (self.keys.table,))
+            row = curs.fetchone()
+        if row and row["present"]:
+            return
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                         (f"subledger-ddl-{self.datastore.schema}",))
+            curs.execute(self.keys.create)
+
+    def after_forgetting(self) -> None:
+        """Nothing: the rows deleted or updated are gone from every query at once; their old
+        versions stay in the data files until VACUUM reuses the space (docs/privacy.md)."""
+
+    def select_data_key(self, subscriber_id: UUID) -> WrappedKey | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            return key_table.select(curs, self.keys, subscriber_id)
+
+    def select_data_keys(self, after: UUID | None, limit: int) -> list[WrappedKey]:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            return key_table.page(curs, self.keys, after, limit)
+
+    def rewrap_data_keys(self, pairs: Sequence[tuple[WrappedKey, WrappedKey]]) -> int:
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            return key_table.rewrap(curs, self.keys, pairs)
 
     def select_subscribers(self, *, email: str | None, external_ref: str | None, after: int,
                            limit: int) -> list[tuple[int, UUID]]:

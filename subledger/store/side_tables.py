@@ -17,6 +17,10 @@ def lookup_table_name(events_table_name: str) -> str:
     return f"{events_table_name.removesuffix('_events')}_subscriber_lookup"
 
 
+def keys_table_name(events_table_name: str) -> str:
+    return f"{events_table_name.removesuffix('_events')}_subscriber_keys"
+
+
 def sortable(instant: datetime | None) -> str | None:
     """UTC, fixed width, so that SQLite's text order is time order."""
     if instant is None:

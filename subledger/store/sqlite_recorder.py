@@ -11,9 +11,11 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper, Notification, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
+from . import forgetting, key_table
 from . import subscriber_lookup as lookup
+from .data_keys import WrappedKey
 from .records import IdempotencyRecord
-from .side_tables import lookup_table_name, side_table_names, sortable
+from .side_tables import keys_table_name, lookup_table_name, side_table_names, sortable
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
@@ -23,6 +25,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
          self.documents_table, self.migrations_table) = side_table_names(events_table_name)
         self.lookup = lookup.LookupStatements(
             lookup_table_name(events_table_name), events_table_name, postgres=False)
+        self.keys = key_table.KeyStatements(keys_table_name(events_table_name), postgres=False)
 
     def construct_create_table_statements(self) -> list[str]:
         idem, streams, due, charges, documents, migrations = side_table_names(self.events_table_name)
@@ -43,6 +46,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             f"CREATE TABLE IF NOT EXISTS {documents} (document_id TEXT PRIMARY KEY,"
             " subscription_id TEXT NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {migrations} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)",
+            key_table.KeyStatements(keys_table_name(self.events_table_name), postgres=False).create,
         ]
 
     def _insert_events(
@@ -75,7 +79,15 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 (charge_id, subscription_id.hex),
             )
         self._insert_documents(c, kwargs.get("document_links") or ())
+        if kwargs.get("subscriber_keys") or kwargs.get("forgotten"):
+            # An e-mail or reference replaced or deleted is overwritten, not left in the page.
+            c.execute("PRAGMA secure_delete = ON")
         lookup.write(c, self.lookup, kwargs.get("subscriber_keys") or ())
+        key_table.insert(c, self.keys, kwargs.get("data_keys") or ())
+        for subscriber_id, at in kwargs.get("forgotten") or ():
+            forgetting.forget(c, self.keys, lookup_table=self.lookup.table,
+                              idempotency_table=self.idempotency_table,
+                              subscriber_id=subscriber_id, at=at)
         return super()._insert_events(c, stored_events, **kwargs)
 
     def _insert_documents(self, c: Any, links: Sequence[tuple[str, UUID]]) -> None:
@@ -104,6 +116,28 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def ensure_subscriber_lookup(self, mapper: Mapper[UUID]) -> None:
         """The subscriber lookup, created and filled from the log if this store has none."""
         lookup.ensure_sqlite(self.datastore, self.lookup, mapper)
+
+    def ensure_key_table(self) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(self.keys.create)
+
+    def after_forgetting(self) -> None:
+        """Move the write-ahead log into the database file and truncate it: its older frames
+        still hold the pages as they were before the forgetting's deletes."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def select_data_key(self, subscriber_id: UUID) -> WrappedKey | None:
+        with self.datastore.transaction(commit=False) as c:
+            return key_table.select(c, self.keys, subscriber_id)
+
+    def select_data_keys(self, after: UUID | None, limit: int) -> list[WrappedKey]:
+        with self.datastore.transaction(commit=False) as c:
+            return key_table.page(c, self.keys, after, limit)
+
+    def rewrap_data_keys(self, pairs: Sequence[tuple[WrappedKey, WrappedKey]]) -> int:
+        with self.datastore.transaction(commit=True) as c:
+            return key_table.rewrap(c, self.keys, pairs)
 
     def select_subscribers(self, *, email: str | None, external_ref: str | None, after: int,
                            limit: int) -> list[tuple[int, UUID]]:

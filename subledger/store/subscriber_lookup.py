@@ -115,7 +115,10 @@ def backfill(cursor: Any, sql: LookupStatements, mapper: Mapper[UUID]) -> int:
                 state=bytes(row["state"])))
             subscriber = sql.id(event.originator_id)
             if isinstance(event, Subscriber.SubscriberRegistered):
-                registered.append((subscriber, email_key(event.email), event.external_ref))
+                if event.email is not None:  # null: forgotten, never found again
+                    registered.append((subscriber, email_key(event.email), event.external_ref))
+                continue
+            if not event.changes or event.changes.get("email", "") is None:
                 continue
             if "email" in event.changes:
                 changed.append(("email_key", (email_key(event.changes["email"]), subscriber)))

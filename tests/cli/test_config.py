@@ -189,6 +189,16 @@ def test_a_bad_cipher_key_is_refused(value: str) -> None:
     assert str(error).startswith("SUBLEDGER_CIPHER_KEY: ")
 
 
+def test_a_previous_cipher_key_is_read_only_beside_a_current_one() -> None:
+    both = Settings.from_env({"SUBLEDGER_CIPHER_KEY": b64(32), "SUBLEDGER_CIPHER_KEY_PREVIOUS": b64(16)})
+
+    assert (both.cipher_key, both.cipher_key_previous) == (bytes(range(32)), bytes(range(16)))
+    alone = refused({"SUBLEDGER_CIPHER_KEY_PREVIOUS": b64(32)})
+    assert alone.variable == "SUBLEDGER_CIPHER_KEY_PREVIOUS" and "SUBLEDGER_CIPHER_KEY set too" in str(alone)
+    bad = refused({"SUBLEDGER_CIPHER_KEY": b64(32), "SUBLEDGER_CIPHER_KEY_PREVIOUS": b64(5)})
+    assert bad.variable == "SUBLEDGER_CIPHER_KEY_PREVIOUS"
+
+
 def test_an_audit_key_is_the_base64_of_a_32_byte_seed() -> None:
     assert Settings.from_env({"SUBLEDGER_AUDIT_KEY": b64(32)}).audit_key == bytes(range(32))
     for value in ("%%%", b64(7), b64(33)):

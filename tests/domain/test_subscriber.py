@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 from support.factories import RECORDED_AT, event_names, replay, state, utc
 
-from subledger.domain.errors import EffectiveAtOutOfOrder, EmptyChange, InvalidInput
+from subledger.domain.errors import (
+    EffectiveAtOutOfOrder,
+    EmptyChange,
+    InvalidInput,
+    SubscriberIsForgotten,
+)
+from subledger.domain.personal import PERSONAL_FIELDS
 from subledger.domain.subscriber import Subscriber
 
 
@@ -128,3 +134,55 @@ def test_a_subscriber_rebuilt_from_its_events_is_the_same() -> None:
 
     assert event_names(events) == ["SubscriberRegistered", "SubscriberDetailsChanged", "PaymentMethodSet"]
     assert state(replay(events)) == state(subscriber)
+
+
+def test_a_forgotten_subscriber_has_no_details_and_no_payment_method() -> None:
+    subscriber = register(external_ref="crm-42")
+    subscriber.set_payment_method(gateway="sandbox", token="tok_visa", effective_at=utc(2026, 1, 2),
+                                  recorded_at=RECORDED_AT)
+
+    subscriber.forget(effective_at=utc(2026, 2, 1), recorded_at=RECORDED_AT)
+
+    assert (subscriber.email, subscriber.name, subscriber.external_ref) == (None, None, None)
+    assert subscriber.payment_method is None and subscriber.forgotten_at == utc(2026, 2, 1)
+    assert event_names(subscriber.collect_events())[-1] == "SubscriberForgotten"
+
+
+def test_a_forgotten_subscriber_refuses_every_change_and_a_second_forget() -> None:
+    subscriber = register()
+    subscriber.forget(effective_at=utc(2026, 2, 1), recorded_at=RECORDED_AT)
+    at = {"effective_at": utc(2026, 3, 1), "recorded_at": RECORDED_AT}
+
+    for attempt in (lambda: subscriber.forget(**at),
+                    lambda: subscriber.change_details({"name": "Someone"}, **at),
+                    lambda: subscriber.set_payment_method(gateway="sandbox", token="tok_visa", **at)):
+        with pytest.raises(SubscriberIsForgotten):
+            attempt()
+
+
+def test_events_whose_personal_fields_were_erased_still_fold() -> None:
+    """Read after the key was shredded, every personal field is null: the fold must not break."""
+    subscriber = register()
+    subscriber.change_details({"name": "Ada King"}, effective_at=utc(2026, 1, 2), recorded_at=RECORDED_AT)
+    subscriber.set_payment_method(gateway="sandbox", token="tok_visa", effective_at=utc(2026, 1, 3),
+                                  recorded_at=RECORDED_AT)
+    subscriber.forget(effective_at=utc(2026, 2, 1), recorded_at=RECORDED_AT)
+    events = subscriber.collect_events()
+    for event in events:
+        for name in PERSONAL_FIELDS.get(type(event).__name__, ()):
+            object.__setattr__(event, name, None)
+
+    folded = replay(events)
+
+    assert (folded.email, folded.name, folded.payment_method) == (None, None, None)
+    assert folded.registered_at == utc(2026, 1, 1)
+
+
+def test_every_personal_field_names_a_field_of_its_event() -> None:
+    import dataclasses
+
+    from subledger.contract.envelope import EVENT_TYPES
+
+    for type_name, names in PERSONAL_FIELDS.items():
+        fields = {f.name for f in dataclasses.fields(EVENT_TYPES[type_name])}
+        assert names <= fields, type_name

@@ -1,6 +1,6 @@
 """The Kafka message contract: every message the relay produces validates against its
 published JSON Schema, the subscription state's schema is the API's response model, and the
-AsyncAPI document describes the three topics."""
+AsyncAPI document describes the four topics."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ def test_every_message_the_relay_produces_validates_against_its_schema(ledger, p
     events = read_topic(broker.bootstrap, "ledger.events", at_least=head)
     states = read_topic(broker.bootstrap, "ledger.subscriptions")
     movements = read_topic(broker.bootstrap, "ledger.mrr-movements")
+    subscribers = read_topic(broker.bootstrap, "ledger.subscribers")
 
     for record in events:
         value = json.loads(record.value)
@@ -40,7 +41,9 @@ def test_every_message_the_relay_produces_validates_against_its_schema(ledger, p
         _validator("SubscriptionState").validate(json.loads(record.value))
     for record in movements:
         _validator("MrrMovement").validate(json.loads(record.value))
-    assert len(states) > 0 and len(movements) > 0
+    for record in subscribers:
+        _validator("SubscriberDetails").validate(json.loads(record.value))
+    assert len(states) > 0 and len(movements) > 0 and len(subscribers) > 0
     kinds = {json.loads(r.value)["kind"] for r in movements}
     assert {"new", "churn"} <= kinds
 
@@ -70,12 +73,15 @@ def test_the_asyncapi_document_describes_the_four_topics(client) -> None:  # typ
     assert document["asyncapi"].startswith("3.")
     channels = document["channels"]
     assert {c["address"] for c in channels.values()} == {
-        "subledger.events", "subledger.subscriptions", "subledger.mrr-movements", "subledger.audit"}
+        "subledger.events", "subledger.subscriptions", "subledger.mrr-movements",
+        "subledger.subscribers", "subledger.audit"}
     assert set(channels["audit"]["messages"]) == {"TreeHead"}
     assert channels["audit"]["bindings"]["kafka"]["partitions"] == 1
     assert set(channels["events"]["messages"]) == set(EVENT_TYPES)
-    assert channels["subscriptions"]["bindings"]["kafka"]["topicConfiguration"] == {
-        "cleanup.policy": ["compact"]}
+    for compacted in ("subscriptions", "subscribers"):
+        assert channels[compacted]["bindings"]["kafka"]["topicConfiguration"] == {
+            "cleanup.policy": ["compact"]}
+    assert set(channels["subscribers"]["messages"]) == {"SubscriberDetails"}
     components = document["components"]
     for name in schema_names():
         published = {k: v for k, v in schema(name).items() if k not in ("$schema", "$id")}
