@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from subledger.commands.ledger import Ledger
 
 COLUMNS = ("subscriber_id", "email", "name", "external_ref", "status", "subscription_statuses",
-           "plans", "mrr", "currency", "created_at", "canceled_at", "marketing_consent")
+           "plans", "mrr", "currency", "created_at", "canceled_at", "marketing_consent", "forgotten_at")
 PAGE = 500
 
 
@@ -90,4 +90,5 @@ def _row(ledger: Ledger, subscriber: Any, now: datetime) -> dict[str, Any]:
         "created_at": isoformat(subscriber.registered_at),
         "canceled_at": isoformat(max(ended)) if ended and not live else None,
         "marketing_consent": subscriber.marketing_consent,
+        "forgotten_at": None if subscriber.forgotten_at is None else isoformat(subscriber.forgotten_at),
     }

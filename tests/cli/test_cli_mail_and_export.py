@@ -59,6 +59,23 @@ def test_export_subscribers_writes_one_csv_row_per_subscriber(
     assert ada["created_at"] == "2026-01-01T00:00:00Z"
 
 
+def test_export_subscribers_shows_a_forgotten_subscriber_without_personal_data(
+        url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    _book(url)
+    ledger = build_ledger(Settings.from_env({"SUBLEDGER_DATABASE_URL": url}),
+                          clock=FakeClock(utc(2026, 3, 2)))
+    try:
+        [bob], _ = ledger.subscribers.find(email="bob@example.com")
+        ledger.subscribers.forget(bob.id)
+    finally:
+        ledger.close()
+    assert main(["export", "subscribers", "--format", "csv"]) == 0
+    ada, bob_row = csv.DictReader(io.StringIO(capsys.readouterr().out))
+    assert (ada["email"], ada["forgotten_at"]) == ("ada@example.com", "")
+    assert (bob_row["email"], bob_row["name"], bob_row["external_ref"]) == ("", "", "")
+    assert (bob_row["forgotten_at"], bob_row["mrr"]) == ("2026-03-02T00:00:00Z", "0.00")
+
+
 def test_export_subscribers_as_json_lines(url: str, capsys: pytest.CaptureFixture[str]) -> None:
     _book(url)
     assert main(["export", "subscribers", "--format", "jsonl"]) == 0
