@@ -194,7 +194,7 @@ def _rebuild(settings: Settings, ledger: Ledger, view: str) -> tuple[int, float,
         began = time.perf_counter()
         summary = projector.rebuild_model(view)
         seconds = time.perf_counter() - began
-        cache = getattr(projector._model(view), "cache", None)
+        cache = getattr(projector.model(view), "cache", None)
         note = "" if cache is None else f"; history cache {cache.hits:,} hits, {cache.misses:,} log reads"
     finally:
         projector.close()
