@@ -6,9 +6,11 @@ subscriber's timeline and movements from their whole history again: quadratic in
 subscriber. :class:`SubscriberFold` keeps where the fold stands instead: the timeline's state
 after every instant but the last (``domain.mrr.TimelineState``), the movement scan there
 (``domain.movements.MovementScan``) and the events of the last instant. A belief whose events
-are all effective after that state folds only those events and the last instant's again
-(:func:`advance`), and yields the movements from there on: the rows of the subscriber believed
-until then are the same before that instant, so only later ones can change.
+are all effective after the last instant folds only those events (from the state after the
+last instant, also kept); one with an event at the last instant folds that instant's events
+again (:func:`advance`). Either yields the movements from where it started: the rows of the
+subscriber believed until then are the same up to that instant, so only later ones can
+change.
 
 An event effective at or before that state's instant (a backdated one) starts the
 subscriber's fold again from their first event, read from the log: rare, and exact.
@@ -40,13 +42,20 @@ class SubscriberFold:
     """The movement scan after the points up to ``base.at``."""
     last: tuple[dict[str, Any], ...] = ()
     """The subscription events effective at the last instant, in log order."""
+    head: TimelineState = field(default_factory=TimelineState)
+    """The timeline's state after the last instant too (``base`` with ``last`` folded)."""
+    head_scan: MovementScan = field(default_factory=MovementScan)
+    """The movement scan after the points up to ``head.at``."""
     positions: tuple[tuple[str, int], ...] = ()
     """(event id, position) of each ``CouponApplied``: a coupon's end names it."""
 
     def takes(self, events: list[dict[str, Any]]) -> bool:
         """Whether every event is effective after ``base`` (else the fold starts again)."""
-        at = self.base.at
-        return at is None or all(parse_instant(e["effective_at"]) > at for e in events)
+        return _after(self.base.at, events)
+
+
+def _after(instant: datetime | None, events: list[dict[str, Any]]) -> bool:
+    return instant is None or all(parse_instant(e["effective_at"]) > instant for e in events)
 
 
 @dataclass(frozen=True)
@@ -62,20 +71,31 @@ class Advanced:
 
 def advance(fold: SubscriberFold, events: list[dict[str, Any]]) -> Advanced:
     """``fold`` after ``events`` (the subscriber's subscription events the belief adds, in
-    log order, each effective after ``fold.base``: :meth:`SubscriberFold.takes`)."""
-    tail = [*fold.last, *(e for e in events if e["type"] in SUBSCRIPTION_EVENT_TYPES)]
-    points, states = fold_timeline(fold.base, tail)
-    base = states[-2] if len(states) > 1 else fold.base
-    split = sum(1 for point in points if base.at is not None and point.at <= base.at)
-    before, scan = scan_movements(fold.scan, points[:split])
-    after, _ = scan_movements(scan, points[split:])
-    last_at = states[-1].at if states else None
-    last = tuple(e for e in tail if last_at is not None and parse_instant(e["effective_at"]) == last_at)
+    log order, each effective after ``fold.base``: :meth:`SubscriberFold.takes`). Events all
+    effective after the last instant continue from ``head``; one at the last instant folds
+    that instant's events again, from ``base``."""
+    new = [e for e in events if e["type"] in SUBSCRIPTION_EVENT_TYPES]
+    if fold.last and _after(fold.head.at, new):
+        start, scan, tail = fold.head, fold.head_scan, new
+    else:
+        start, scan, tail = fold.base, fold.scan, [*fold.last, *new]
+    points, states = fold_timeline(start, tail)
+    base = states[-2] if len(states) > 1 else start
+    head = states[-1] if states else start
+    cut_base = sum(1 for p in points if base.at is not None and p.at <= base.at)
+    cut_head = sum(1 for p in points if head.at is not None and p.at <= head.at)
+    found: list[Movement] = []
+    scans = []
+    for piece in (points[:cut_base], points[cut_base:cut_head], points[cut_head:]):
+        moved, scan = scan_movements(scan, piece)
+        found += moved
+        scans.append(scan)
+    last = tuple(e for e in tail if head.at is not None and parse_instant(e["effective_at"]) == head.at)
     coupons = dict(fold.positions)
-    coupons.update((str(e["event_id"]), int(e["position"])) for e in events if e["type"] == "CouponApplied")
+    coupons.update((str(e["event_id"]), int(e["position"])) for e in new if e["type"] == "CouponApplied")
     positions = {**coupons, **{str(e["event_id"]): int(e["position"]) for e in tail}}
-    return Advanced(SubscriberFold(base, scan, last, tuple(coupons.items())), before + after, positions,
-                    fold.base.at)
+    folded = SubscriberFold(base, scans[0], last, head, scans[1], tuple(coupons.items()))
+    return Advanced(folded, found, positions, start.at)
 
 
 class SubscriberFolds(SubscriberCache[SubscriberFold]):
