@@ -26,6 +26,7 @@ from subledger.projections.store import ViewStore
 from . import openapi
 from .problems import STORE_UNAVAILABLE, domain_problem, edge_problem, problem
 from .routes import (
+    audit,
     billing,
     catalog,
     cohorts,
@@ -175,7 +176,7 @@ def create_app(
 
     for router in (catalog.router, subscribers.router, subscriptions.router, billing.router,
                    corrections.router, invoices.router, reports.router, cohorts.router,
-                   log.router):
+                   log.router, audit.router):
         app.include_router(router)
     app.include_router(webhooks_router)
 

@@ -51,19 +51,36 @@ class LedgerTranscoder(JSONTranscoder):
             parsed = orjson.loads(data)
         except orjson.JSONDecodeError:
             return super().decode(data)
+        if type(parsed) is dict:
+            return self._revive_object(parsed)
         return self._revive(parsed)
 
     def _revive(self, value: Any) -> Any:
+        """Any JSON value, its tagged values revived."""
+        if type(value) is dict:
+            return self._revive_object(value)
         if type(value) is list:
             return [self._revive(item) if type(item) in _NESTED else item for item in value]
-        if type(value) is not dict:
-            return value
+        return value
+
+    def _revive_object(self, value: dict[str, Any]) -> Any:
+        """A JSON object: a tagged value, or an object whose members are revived in place.
+        A member that is a tagged string (an id, an instant, a decimal: most of them) is
+        decoded here, without a call per member."""
         if len(value) == 2 and "_type_" in value and "_data_" in value:
-            data = value["_data_"]
-            return self._decoded(value["_type_"], self._revive(data) if type(data) in _NESTED else data)
+            return self._decoded(value["_type_"], self._revive(value["_data_"]))
+        decoders = self._decoders
         for key, item in value.items():
-            if type(item) in _NESTED:
-                value[key] = self._revive(item)
+            kind = type(item)
+            if kind is dict:
+                if (len(item) == 2 and type(data := item.get("_data_")) is str
+                        and (decode := decoders.get(item.get("_type_"))) is not None):  # type: ignore[arg-type]
+                    value[key] = decode(data)
+                else:
+                    value[key] = self._revive_object(item)
+            elif kind is list:
+                value[key] = [self._revive(member) if type(member) in _NESTED else member
+                              for member in item]
         return value
 
     def _decoded(self, name: str, data: Any) -> Any:
