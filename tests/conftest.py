@@ -247,3 +247,26 @@ def dispatchers(settings: Settings, ledger: Ledger) -> Iterator[Any]:
     for dispatcher in made:
         dispatcher.close()
         dispatcher.store.close()
+
+
+@pytest.fixture(autouse=True)
+def _what_a_test_opens_is_closed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every ledger and read-model connection opened while a test runs (an app built with
+    ``build_api`` opens both, and a ``TestClient`` never shuts it down) is closed when the
+    test ends, so the suite's connections stay those of the test running, not the sum of
+    every test so far. Those of wider-scoped fixtures are opened before this one and left."""
+    opened: list[Any] = []
+    for kind in (Ledger, ViewStore):
+        original = kind.__init__
+
+        def remembered(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> None:
+            __original(self, *args, **kwargs)
+            opened.append(self)
+
+        monkeypatch.setattr(kind, "__init__", remembered)
+    yield
+    for thing in reversed(opened):
+        try:
+            thing.close()
+        except Exception:  # noqa: BLE001, S110 - closed already, or its database is gone
+            pass
