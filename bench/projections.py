@@ -196,7 +196,9 @@ def _rebuild(settings: Settings, ledger: Ledger, view: str) -> tuple[int, float,
         summary = projector.rebuild_model(view)
         seconds = time.perf_counter() - began
         cache = getattr(projector.model(view), "cache", None)
-        note = "" if cache is None else f"; history cache {cache.hits:,} hits, {cache.misses:,} log reads"
+        note = "" if cache is None else f"; cache {cache.hits:,} hits, {cache.misses:,} log reads"
+        if getattr(cache, "restarts", None) is not None:
+            note += f", {cache.restarts:,} folded again (backdated events)"
     finally:
         projector.close()
         projector.store.close()

