@@ -194,7 +194,7 @@ def run(events: int = 1_000_000) -> None:
     for name, rate, _n, _seconds in lines[1:]:
         record("replay", name, rate, "events/s", "raw psycopg server-side cursor", baseline)
     record("replay", f"peak RSS replaying {total:,} events", large_rss / 1024, "MiB",
-           f"peak RSS replaying {SMALL:,} events", small_rss / 1024)
+           f"peak RSS replaying {min(SMALL, total):,} events", small_rss / 1024)
     print(f"  export rows: {', '.join(f'{t} {n:,}' for t, n in summary.rows.items())}")
     print(f"  peak memory (peak RSS of a fresh process): {SMALL:,} events {small_rss / 1024:,.0f} MiB"
           f" ({small_rate:,.0f}/s), {total:,} events {large_rss / 1024:,.0f} MiB ({large_rate:,.0f}/s):"
