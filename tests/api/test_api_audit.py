@@ -10,12 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from support import rfc9162
+from support.audit import documented_leaf, documented_root, events_table, stored_events
+from support.audit_server import AuditedLedger, audit_settings, audited
+from support.http import assert_problem
 
 from subledger.commands.demo import generate
-from tests.support import rfc9162
-from tests.support.audit import documented_leaf, documented_root, events_table, stored_events
-from tests.support.audit_server import AuditedLedger, audit_settings, audited
-from tests.support.http import assert_problem
 
 
 @pytest.fixture

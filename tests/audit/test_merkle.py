@@ -8,9 +8,9 @@ import hashlib
 
 from hypothesis import given
 from hypothesis import strategies as st
+from support import rfc9162
 
 from subledger.audit import merkle
-from tests.support import rfc9162
 
 # transparency-dev/merkle testonly: leaf inputs, every complete subtree, roots by size.
 INPUTS = [bytes.fromhex(h) for h in ("", "00", "10", "2021", "3031", "40414243",

@@ -11,11 +11,11 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from support.audit import events_table, position_column, sql
+from support.audit_server import SEED, AuditedLedger, audit_settings, audited
 
 from subledger.cli import main
 from subledger.commands.demo import generate
-from tests.support.audit import events_table, position_column, sql
-from tests.support.audit_server import SEED, AuditedLedger, audit_settings, audited
 
 Cli = Callable[..., tuple[int, str, str]]
 GAP = 5

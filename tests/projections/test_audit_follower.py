@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from support.audit import documented_root, events_table, sql
 
 from subledger.audit.heads import HeadSigner, signature_valid
 from subledger.commands.demo import generate
@@ -15,7 +16,6 @@ from subledger.config import Settings
 from subledger.projections.audit_follower import MerkleFollower
 from subledger.projections.audit_tree import AuditTree
 from subledger.projections.store import ViewStore
-from tests.support.audit import documented_root, events_table, sql
 
 SEED = bytes(range(32))
 
