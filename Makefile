@@ -5,7 +5,7 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test conformance lint bench clean schemas vendor
+.PHONY: venv run test conformance lint bench bench-quick clean schemas vendor
 
 ## venv: create .venv and install the package with its test and analytics extras
 venv: $(STAMP)
@@ -42,6 +42,11 @@ lint: venv
 bench: venv
 	@url="$$(bash scripts/ensure-postgres.sh)" && \
 	SUBLEDGER_TEST_PG_ADMIN_URL="$$url" $(BIN)/python -m bench
+
+## bench-quick: every benchmark at small sizes, to check that they still run (no timing asserted)
+bench-quick: venv
+	@url="$$(bash scripts/ensure-postgres.sh)" && \
+	SUBLEDGER_TEST_PG_ADMIN_URL="$$url" $(BIN)/python -m bench --quick
 
 ## schemas: regenerate the JSON Schemas of the events under schemas/ (commit them)
 schemas: venv

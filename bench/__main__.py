@@ -13,7 +13,12 @@ at 10k and 100k subscribers) takes about 16 minutes here, so it runs only when n
 
 ``python -m bench dashboard`` (the dashboard's first paint in headless chromium on a book of
 ``--dashboard-at`` subscribers, 100,000 by default) takes about 20 minutes here, so it runs
-only when named."""
+only when named.
+
+Every run ends with one table of every figure it measured, its baseline and their ratio
+(``bench.figures``). ``python -m bench --quick`` (``make bench-quick``) runs every benchmark,
+``projections`` and ``audit`` included, at small sizes: it checks that the benchmarks still
+run; its figures are too small to mean much, and nothing asserts them."""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ import argparse
 import sys
 
 from . import billing, commands, privacy, relay, replay, writers
+from .figures import figures, table
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -51,27 +57,31 @@ def main() -> int:
                         help="least events in the book of the audit benchmark")
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="wall time of each measurement of the writers benchmark")
+    parser.add_argument("--quick", action="store_true",
+                        help="every benchmark at small sizes (a few minutes): that they run, not what they measure")
     parser.add_argument("only", nargs="?", choices=["commands", "billing", "relay", "replay", "writers",
                                                     "privacy", "projections", "audit", "dashboard"],
                         help="run one benchmark (projections runs only when named)")
     args = parser.parse_args()
+    if args.quick:
+        _quick(args)
     if args.only in (None, "commands"):
         commands.run(n=args.n)
     if args.only in (None, "billing"):
         billing.run(n=args.subscriptions)
     if args.only in (None, "relay"):
-        relay.run()
+        relay.run(**(QUICK_RELAY if args.quick else {}))
     if args.only in (None, "replay"):
         replay.run(events=args.replay_events)
     if args.only in (None, "writers"):
         writers.run(seconds=args.seconds)
     if args.only in (None, "privacy"):
         privacy.run(n=args.n)
-    if args.only == "audit":
+    if args.only == "audit" or (args.quick and args.only is None):
         from . import audit
 
         audit.run(events=args.audit_events)
-    if args.only == "projections":
+    if args.only == "projections" or (args.quick and args.only is None):
         from . import projections
 
         projections.run(events=args.events, sizes=args.latency_at, part=args.part)
@@ -79,7 +89,20 @@ def main() -> int:
         from . import dashboard
 
         dashboard.run(subscribers=args.dashboard_at)
+    print()
+    print(table(figures()))
     return 0
+
+
+QUICK = {"n": 50, "subscriptions": 100, "events": 5_000, "latency_at": (200, 2_000),
+         "replay_events": 5_000, "audit_events": 5_000, "seconds": 1.0}
+"""The sizes of ``--quick``."""
+QUICK_RELAY = {"subscribers": 30, "months": 3}
+
+
+def _quick(args: argparse.Namespace) -> None:
+    for name, value in QUICK.items():
+        setattr(args, name, value)
 
 
 if __name__ == "__main__":

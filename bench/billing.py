@@ -12,6 +12,7 @@ from subledger.commands.billing import run_billing
 from subledger.config import Settings
 
 from .commands import raw_insert_commit
+from .figures import record
 from .pg import scratch_database
 
 
@@ -42,3 +43,4 @@ def run(n: int = 2000) -> None:
     print(f"  billing run: subscriptions renewed     {rate:8.0f}/s   {rate / baseline:4.2f}x baseline"
           f"   ({summary.events['SubscriptionRenewed']} renewals, {events} events,"
           f" {events / seconds:,.0f} events/s, {seconds:.1f} s)")
+    record("billing", "billing run: subscriptions renewed", rate, "/s", "raw psycopg INSERT+commit", baseline)

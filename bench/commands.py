@@ -24,6 +24,7 @@ import psycopg
 from subledger.bootstrap import build_ledger
 from subledger.config import Settings
 
+from .figures import record
 from .pg import scratch_database
 
 PAYLOAD = b"x" * 300  # about the size of a stored subscription event
@@ -151,3 +152,5 @@ def run(n: int = 1000) -> None:
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value:8.0f}/s  {value / baseline:5.2f}x baseline")
+    for name, value in rows[1:]:
+        record("commands", name, value, "/s", rows[0][0], baseline)

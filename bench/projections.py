@@ -45,6 +45,7 @@ from subledger.projections.mrr import FOREVER, sortable
 from subledger.projections.recognition import microseconds
 
 from .book import FastBook
+from .figures import record
 from .pg import scratch_database
 
 SCHEMA = "bench_projections"
@@ -194,8 +195,10 @@ def _rebuild(settings: Settings, ledger: Ledger, view: str) -> tuple[int, float,
         began = time.perf_counter()
         summary = projector.rebuild_model(view)
         seconds = time.perf_counter() - began
-        cache = getattr(projector._model(view), "cache", None)
-        note = "" if cache is None else f"; history cache {cache.hits:,} hits, {cache.misses:,} log reads"
+        cache = getattr(projector.model(view), "cache", None)
+        note = "" if cache is None else f"; cache {cache.hits:,} hits, {cache.misses:,} log reads"
+        if getattr(cache, "restarts", None) is not None:
+            note += f", {cache.restarts:,} folded again (backdated events)"
     finally:
         projector.close()
         projector.store.close()
@@ -257,6 +260,8 @@ def run_rebuild(events: int = 500_000) -> None:
     for name, value, n, seconds, note in lines:
         print(f"  {name:<{width}}  {value:9,.0f} events/s  {value / baseline:6.4f}x baseline"
               f"   ({n:,} events, {seconds:.1f} s{note})")
+    for name, value, *_ in lines[1:3]:
+        record("projections", name, value, "events/s", "raw server-side cursor read", baseline)
     print(f"  ({(time.perf_counter() - began_all) / 60:.1f} min in all)")
 
 
@@ -319,6 +324,12 @@ def run_latency(sizes: tuple[int, ...] = (10_000, 100_000)) -> None:
             print(f"      /reports/{name:<10} {median:8.1f} ms (median of {REPORT_RUNS},"
                   f" {min(times):.0f}-{max(times):.0f}); raw psycopg read of the rows behind it"
                   f" {raw_median:7.1f} ms: {median / raw_median:5.2f}x baseline{growth}")
+            record("projections", f"/reports/{name} at {step.subscribers:,} subscribers", median, "ms",
+                   "raw read of the rows behind it", raw_median)
+            if step is not first:
+                record("projections", f"/reports/{name} latency growth, {first.subscribers:,} ->"
+                       f" {step.subscribers:,} subscribers", median, "ms",
+                       f"at {first.subscribers:,} subscribers", statistics.median(first.latency_ms[name][0]))
     print(f"  ({(time.perf_counter() - began_all) / 60:.1f} min in all)")
 
 

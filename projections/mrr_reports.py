@@ -16,8 +16,16 @@ from typing import Any
 from subledger.domain.money import round_rate
 from subledger.domain.movements import MOVEMENT_KINDS, churn_rates
 
-from .mrr import MrrModel, parse_fraction, sortable
-from .report_window import Standpoint, Window, money, money_added, pick_currency, report_head
+from .mrr import DAYS, MrrModel, parse_fraction, sortable
+from .report_window import (
+    Standpoint,
+    Window,
+    believed,
+    money,
+    money_added,
+    pick_currency,
+    report_head,
+)
 from .store import ViewStore
 
 METRICS_VERSION = MrrModel.metrics_version
@@ -60,8 +68,8 @@ class _Tally:
         self.sums = dict.fromkeys(MOVEMENT_KINDS, Fraction(0))
         self.counts = dict.fromkeys(MOVEMENT_KINDS, 0)
 
-    def add(self, kind: str, amount: str, count: int) -> None:
-        self.sums[kind] += parse_fraction(amount) * count
+    def add(self, kind: str, total: Fraction, count: int) -> None:
+        self.sums[kind] += total
         self.counts[kind] += count
 
     def moved(self, standing: Standing) -> Standing:
@@ -73,33 +81,32 @@ class _Tally:
 
 def _flows(store: ViewStore, currency: str, buckets: list[tuple[datetime, datetime]],
            interval: str, standpoint: Standpoint) -> list[Flow]:
-    """The MRR bridge, bucket by bucket, added up by the database.
+    """The MRR bridge, bucket by bucket, from the per-day totals of the movements.
 
     A subscriber's movements chain (each one's MRR before is the previous one's after, from
     0), so the book's MRR at t is the signed sum of every movement before t, and its
     subscribers with MRR > 0 are its new and reactivation movements less its churns: the
-    standing at the window's start is one ``GROUP BY`` over the rows before it, and each
-    bucket's flows one more over the rows inside it, grouped by bucket, kind and amount
-    (movements repeat a few prices). Nothing is read row by row. Movements after the
-    standpoint's ``as_of`` count nowhere: a bucket ending after it shows the book as of it."""
-    clause, params = standpoint.movements()
+    standing at the window's start adds up the days before it, and each bucket's flows the
+    days inside it. The days are the model's per-day totals believed at the standpoint's K
+    (``mrr.DAYS``), one row per day and kind whatever the size of the book; only the day of
+    ``as_of`` is read from the movement rows, those effective by ``as_of``. Movements after it
+    count nowhere: a bucket ending after it shows the book as of it."""
     window_start, stop = sortable(buckets[0][0]), sortable(buckets[-1][1])
-    width = 10 if interval == "day" else 7  # YYYY-MM-DD or YYYY-MM of the fixed-width ``at``
+    first_day, stop_day, as_of_day = window_start[:10], stop[:10], sortable(standpoint.as_of)[:10]
+    clause, params = standpoint.movements()
+    width = 10 if interval == "day" else 7  # YYYY-MM-DD or YYYY-MM of the day
     with store.transaction() as tx:
-        before = tx.execute(
-            "SELECT kind, amount, count(*) FROM view_mrr_movements"
-            f" WHERE currency = ? AND at < ? AND {clause} GROUP BY kind, amount",
-            (currency, window_start, *params)).fetchall()
-        inside = tx.execute(
-            f"SELECT substr(at, 1, {width}) AS bucket, kind, amount, count(*) FROM view_mrr_movements"
-            f" WHERE currency = ? AND at >= ? AND at < ? AND {clause} GROUP BY substr(at, 1, {width}), kind, amount",
-            (currency, window_start, stop, *params)).fetchall()
+        days = DAYS.read(tx, currency, "", min(stop_day, as_of_day), believed(standpoint.as_known_at))
+        if as_of_day < stop_day:
+            days += [(as_of_day, kind, parse_fraction(amount) * int(count), int(count))
+                     for kind, amount, count in tx.execute(
+                         "SELECT kind, amount, count(*) FROM view_mrr_movements"
+                         f" WHERE currency = ? AND at >= ? AND at < ? AND {clause} GROUP BY kind, amount",
+                         (currency, as_of_day, stop, *params)).fetchall()]
     opening = _Tally()
-    for kind, amount, count in before:
-        opening.add(kind, amount, int(count))
     tallies: dict[str, _Tally] = defaultdict(_Tally)
-    for bucket, kind, amount, count in inside:
-        tallies[bucket].add(kind, amount, int(count))
+    for day, kind, total, count in days:
+        (opening if day < first_day else tallies[day[:width]]).add(kind, total, count)
     standing = opening.moved(Standing(Fraction(0), 0))
     before = dict(opening.sums)
     out = []

@@ -22,8 +22,9 @@ from subledger.domain.errors import CurrencyRequired, InvalidWindow
 from subledger.domain.money import round_minor
 from subledger.domain.time import FIRST_DAY, LAST_DAY, UTC
 
-from .mrr import FOREVER, sortable
+from .mrr import DAYS, FOREVER, sortable
 from .recognition import microseconds
+from .revenue import CASH_DAYS
 from .store import CHECKPOINTS, ViewCursor, ViewStore
 
 
@@ -105,12 +106,12 @@ def recorded_by(as_known_at: datetime | None, column: str = "recorded_at") -> tu
 
 
 def currencies(store: ViewStore, as_known_at: datetime | None) -> list[str]:
-    """The currencies of the movements and cash rows known at K (now if None)."""
+    """The currencies of the movements and cash rows known at K (now if None): those of the
+    per-day totals believed at K (a day's version is stored only while it holds rows)."""
     clause, params = believed(as_known_at)
-    known, known_params = recorded_by(as_known_at)
     with store.transaction() as tx:
-        found = _distinct_currencies(tx, "view_mrr_movements", clause, params)
-        found |= _distinct_currencies(tx, "view_revenue_cash", known, known_params)
+        found = _distinct_currencies(tx, DAYS.table, clause, params)
+        found |= _distinct_currencies(tx, CASH_DAYS.table, clause, params)
     return sorted(found)
 
 

@@ -19,22 +19,17 @@ line), all the revenue report reads of the lines that ended before its window.
 from __future__ import annotations
 
 from collections import Counter
+from fractions import Fraction
 from itertools import groupby
 from typing import Any
 
 from subledger.domain.revenue import RevenueLine, revenue_lines
 
-from .mrr import (
-    HISTORY_CACHE_LIMIT,
-    History,
-    HistoryCache,
-    KnownAt,
-    fraction_text,
-    last_position,
-    sortable,
-)
+from .day_summary import Change, DaySummary
+from .mrr import KnownAt, fraction_text, sortable
 from .recognition import below_whole, microseconds
 from .store import ViewCursor
+from .subscriber_cache import HISTORY_CACHE_LIMIT, History, HistoryCache, last_position
 
 CASH = {"InvoiceIssued": ("billed", "total", "invoice_id", 1),
         "InvoiceVoided": ("billed", "total", "invoice_id", -1),
@@ -49,6 +44,10 @@ balance debit (a negative adjustment) takes it up; a lost dispute is refunded li
 (:func:`moves_cash`)."""
 REVENUE_EVENTS = frozenset(CASH)
 
+CASH_DAYS = DaySummary("view_revenue_days")
+"""The cash rows, totalled per currency, day and figure (``revenue_reports`` reads them):
+append-only, so the version believed at K adds up the rows recorded by K."""
+
 
 def moves_cash(envelope: dict[str, Any]) -> bool:
     """Whether an event moves a cash figure: every one of :data:`CASH`, but a dispute only
@@ -60,13 +59,14 @@ def moves_cash(envelope: dict[str, Any]) -> bool:
 
 class RevenueModel:
     name = "revenue"
-    version = 4
-    """Of the stored form: a new one rebuilds the model (4: a line's ``fraction``)."""
+    version = 5
+    """Of the stored form: a new one rebuilds the model (4: a line's ``fraction``; 5: the
+    per-day totals of the cash rows)."""
     metrics_version = "revenue-v3"
     """Of the definitions of the figures (a new one changes what a figure means; v3:
     corrections with their signs, as of the report's ``as_of``, recognized rounded
     cumulatively)."""
-    tables = ("view_revenue_cash", "view_revenue_lines", "view_revenue_known_at")
+    tables = ("view_revenue_cash", "view_revenue_lines", "view_revenue_known_at", "view_revenue_days")
     volatile = {"view_revenue_lines": ("position",)}
     """A line's ``position`` is the last event of the belief that added it, which depends on
     how the log was paged: left out when a rebuild is compared with the live model."""
@@ -77,6 +77,7 @@ class RevenueModel:
 
     def create(self, tx: ViewCursor) -> None:
         self.clock.create(tx)
+        CASH_DAYS.create(tx)
         tx.execute(
             "CREATE TABLE IF NOT EXISTS view_revenue_cash (event_id TEXT PRIMARY KEY,"
             " subscription_id TEXT NOT NULL, subscriber_id TEXT NOT NULL, currency TEXT NOT NULL,"
@@ -105,16 +106,18 @@ class RevenueModel:
         stamps = self.clock.stamp(tx, envelopes)
         self.cache.begin_page(tx, self.name, envelopes)
         relevant = [e for e in envelopes if moves_cash(e)]
+        cash = [(e["event_id"], e["aggregate_id"], e["subscriber_id"], e["data"]["currency"], figure, at,
+                 sign * int(e["data"][amount]), e["position"], stamps[int(e["position"])], at[:10],
+                 e["data"][source])
+                for e in relevant for at in (sortable(e["effective_at"]),)
+                for figure, amount, source, sign in (CASH[e["type"]],)]
         tx.executemany(
             "INSERT INTO view_revenue_cash (event_id, subscription_id, subscriber_id, currency,"
             " kind, at, amount, position, recorded_at, day, source)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(e["event_id"], e["aggregate_id"], e["subscriber_id"], e["data"]["currency"], figure, at,
-              sign * int(e["data"][amount]), e["position"], stamps[int(e["position"])], at[:10],
-              e["data"][source])
-             for e in relevant for at in (sortable(e["effective_at"]),)
-             for figure, amount, source, sign in (CASH[e["type"]],)],
-        )
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", cash)
+        CASH_DAYS.record(tx, (Change(known_at, currency, day, kind, Fraction(value), 1)
+                              for _id, _sub, _subscriber, currency, kind, _at, value, _position, known_at, day, _source
+                              in cash))
         end = last_position(envelopes)
         ordered = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
         for subscriber_id, events in groupby(ordered, key=lambda e: e["subscriber_id"]):

@@ -29,8 +29,8 @@ from subledger.domain.money import round_minor_sum
 
 from .mrr import parse_fraction, sortable
 from .recognition import Line, Parts, at_boundaries, microseconds, plus
-from .report_window import Standpoint, Window, pick_currency, report_head
-from .revenue import RevenueModel
+from .report_window import Standpoint, Window, believed, pick_currency, report_head
+from .revenue import CASH_DAYS, RevenueModel
 from .store import ViewCursor, ViewStore
 
 REVENUE_VERSION = RevenueModel.metrics_version
@@ -72,14 +72,21 @@ def revenue_report(store: ViewStore, window: Window, currency: str | None,
 
 def _cash_by_day(tx: ViewCursor, currency: str, buckets: list[tuple[datetime, datetime]],
                  standpoint: Standpoint) -> list[tuple[Any, ...]]:
-    """The window's cash rows effective by ``as_of``, summed per kind and day by the
-    database (buckets are whole UTC days): a few rows per day instead of every invoice,
-    charge and refund."""
-    effective, params = standpoint.cash()
-    return tx.execute(
-        "SELECT kind, day, sum(amount) FROM view_revenue_cash"
-        f" WHERE currency = ? AND at >= ? AND at < ? AND {effective} GROUP BY kind, day ORDER BY day",
-        (currency, sortable(buckets[0][0]), sortable(buckets[-1][1]), *params)).fetchall()
+    """(kind, day, sum) of the window's cash effective by ``as_of`` and recorded by K, by
+    day: the model's per-day totals (``revenue.CASH_DAYS``, one row per day and figure
+    whatever the size of the book) for the days before ``as_of``'s, and the cash rows of
+    that day effective by ``as_of``, summed by the database."""
+    first_day, stop = sortable(buckets[0][0])[:10], sortable(buckets[-1][1])
+    stop_day, as_of_day = stop[:10], sortable(standpoint.as_of)[:10]
+    found = [(kind, day, int(total)) for day, kind, total, _count in
+             CASH_DAYS.read(tx, currency, first_day, min(stop_day, as_of_day), believed(standpoint.as_known_at))]
+    if first_day <= as_of_day < stop_day:
+        effective, params = standpoint.cash()
+        found += tx.execute(
+            "SELECT kind, day, sum(amount) FROM view_revenue_cash"
+            f" WHERE currency = ? AND at >= ? AND at < ? AND {effective} GROUP BY kind, day",
+            (currency, as_of_day, stop, *params)).fetchall()
+    return sorted(found, key=lambda row: row[1])
 
 
 def _lines(tx: ViewCursor, currency: str, boundaries: list[int],

@@ -1,7 +1,7 @@
-"""The history cache of the ``mrr`` and ``revenue`` models never serves a stale history: a
-page that does not start right where the cache is complete (a page read again after its
-transaction rolled back, a checkpoint another runner moved) drops it first, and the models
-still equal a rebuild from zero."""
+"""The caches of the ``mrr`` model (each subscriber's fold) and the ``revenue`` model (each
+subscriber's history) never serve a stale entry: a page that does not start right where the
+cache is complete (a page read again after its transaction rolled back, a checkpoint another
+runner moved) drops it first, and the models still equal a rebuild from zero."""
 
 from __future__ import annotations
 
@@ -113,8 +113,10 @@ def test_a_rebuild_whose_cache_overflows_reads_evicted_subscribers_from_the_log_
     runner = _runner(settings, ledger, 25)
     try:
         cached = [runner.model(name) for name in CACHED]
-        for model in cached:
-            model.cache.limit = 40  # a few subscribers' histories at most
+        # A few subscribers at most: histories weigh an envelope each, folds one per
+        # subscriber and one per event of their last instant.
+        for model, limit in zip(cached, (6, 40), strict=True):
+            model.cache.limit = limit
         runner.run_once()
         assert all(model.cache.misses > 0 and model.cache.hits > 0 for model in cached)
         for model in cached:

@@ -1,0 +1,27 @@
+"""The text forms the read models store instants and exact amounts in, and the end of
+recorded time: what makes their bitemporal rows comparable as text on both databases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from fractions import Fraction
+
+from subledger.domain.time import UTC
+
+FOREVER = "9999-12-31T23:59:59.999999Z"
+"""The end of recorded time: the `recorded_to` of a row still believed."""
+
+
+def sortable(instant: datetime | str) -> str:
+    """Fixed-width UTC text, so that text order is time order on both databases."""
+    if isinstance(instant, str):
+        instant = datetime.fromisoformat(instant.replace("Z", "+00:00"))
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def fraction_text(value: Fraction) -> str:
+    return f"{value.numerator}/{value.denominator}"
+
+
+def parse_fraction(text: str) -> Fraction:
+    return Fraction(text)
