@@ -12,7 +12,9 @@ SQLite:
   moved to the outbox (``enqueued``) or found no longer true (``dropped``, with why).
 
 Rows are written in the transaction that moves the worker's checkpoint, so a crash loses no
-message and decides none twice.
+message and decides none twice. The one personal datum a row keeps is where a message went
+(``recipient``, and an SMTP server's error may quote it in ``last_error``): both are erased
+when the worker reads that the subscriber was forgotten (:func:`forget`).
 """
 
 from __future__ import annotations
@@ -142,6 +144,9 @@ def sendable(store: ViewStore, now: datetime, limit: int) -> list[Outgoing]:
     return [Outgoing.from_row(row) for row in rows]
 
 
+ERASED_ERROR = "(erased: the subscriber was forgotten)"
+
+
 def claim(store: ViewStore, message_id: str, recipient: str, subject: str) -> bool:
     """Mark a pending message as handed to the SMTP server (False: another worker has it)."""
     with store.transaction() as tx:
@@ -149,6 +154,16 @@ def claim(store: ViewStore, message_id: str, recipient: str, subject: str) -> bo
                    " subject = ? WHERE message_id = ? AND status = ?",
                    (SENDING, recipient, subject, message_id, PENDING))
         return tx.rowcount == 1
+
+
+def forget(tx: ViewCursor, subscriber_id: str) -> None:
+    """Erase where the subscriber's messages went (their address, and SMTP errors that may
+    quote it): the rest of each row (kind, cause, status, subject, dates) says what was sent
+    and is kept."""
+    tx.overwrite_deleted()
+    tx.execute(f"UPDATE {OUTBOX} SET recipient = NULL,"
+               " last_error = CASE WHEN last_error IS NULL THEN NULL ELSE ? END"
+               " WHERE subscriber_id = ?", (ERASED_ERROR, subscriber_id))
 
 
 def finish(store: ViewStore, message_id: str, status: str, *, error: str | None = None,

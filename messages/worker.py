@@ -99,11 +99,17 @@ class MailWorker:
             return 0
         now = self.now()
 
+        forgotten = [e["aggregate_id"] for e in page.items if e["type"] == "SubscriberForgotten"]
+
         def write(tx: ViewCursor) -> None:
             for envelope in page.items:
                 outbox.write_plan(tx, plan(envelope, self.timing), now)
+            for subscriber_id in forgotten:
+                outbox.forget(tx, subscriber_id)
 
         moved = self.store.advance(CHECKPOINT, seen, page.last_position, VERSION, write)
+        if moved and forgotten:
+            self.store.truncate_wal()
         return len(page.items) if moved else 0
 
     def wake_due(self) -> int:

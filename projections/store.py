@@ -34,6 +34,13 @@ class ViewCursor:
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s") if self._postgres else statement
 
+    def overwrite_deleted(self) -> None:
+        """Have this transaction overwrite what it deletes or replaces (personal data being
+        erased), rather than leave it in a free page of a SQLite file. PostgreSQL keeps old row
+        versions until VACUUM whatever is asked (docs/privacy.md)."""
+        if not self._postgres:
+            self._raw.execute("PRAGMA secure_delete = ON")
+
     def execute(self, statement: str, params: Sequence[Any] = ()) -> ViewCursor:
         self._raw.execute(self._sql(statement), params)
         return self
@@ -199,6 +206,13 @@ class ViewStore:
                 write(tx)
             self.set_checkpoint(tx, name, position, version)
             return True
+
+    def truncate_wal(self) -> None:
+        """On SQLite, move the write-ahead log into the file and truncate it: its frames hold
+        pages as they were before the last transactions (nothing to do on PostgreSQL)."""
+        if not self.postgres:
+            with self._lock:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         with self._lock:

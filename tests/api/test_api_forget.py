@@ -21,11 +21,17 @@ from support.personal import (
     personal_book,
     reports,
 )
+from support.smtp import SmtpServer
 from support.stored_bytes import holds
 
 from subledger.bootstrap import build_api, build_ledger, build_projector
 from subledger.config import Settings
 from subledger.domain.personal import PERSONAL_FIELDS
+from subledger.mail_config import MailSettings, parse_smtp_url
+from subledger.messages import outbox
+from subledger.messages.smtp import SmtpSender
+from subledger.messages.worker import MailWorker
+from subledger.projections.store import ViewStore
 
 
 @pytest.fixture
@@ -219,3 +225,59 @@ def test_a_server_without_a_cipher_key_warns_that_personal_data_is_stored_in_cle
 
     assert len(clear) == 1 and "IN CLEAR" in clear[0] and "cannot erase" in clear[0]
     assert keyed_warnings == []
+
+
+
+@contextmanager
+def _mail_worker(client: TestClient, settings: Settings, smtp: SmtpServer) -> Iterator[MailWorker]:
+    mail = MailSettings(smtp=parse_smtp_url(smtp.url), sender="Shop <billing@shop.test>")
+    worker = MailWorker(client.app.state.ledger, ViewStore(settings), SmtpSender(mail.smtp, timeout=5),
+                        mail, ("Shop Ltd", "1 High Street"))
+    try:
+        worker.run_once()  # a new worker starts at the log's head: before the book is written
+        yield worker
+    finally:
+        worker.close()
+
+
+def _recipients(smtp: SmtpServer) -> set[str]:
+    return {r for d in smtp.delivered for r in d.recipients}
+
+
+def test_forgetting_erases_where_their_messages_went_from_the_outbox(
+    api: tuple[TestClient, Any], keyed: Settings, smtp_server: SmtpServer,
+) -> None:
+    client, projector = api
+    with _mail_worker(client, keyed, smtp_server) as worker:
+        ada, bob = personal_book(client)
+        projector.run_once()
+        while worker.run_once():
+            pass
+        assert ada.email in _recipients(smtp_server)
+        sent = outbox.counts(worker.store)
+
+        _forget(client, ada)
+        while worker.run_once():
+            pass
+
+        # The outbox keeps what was sent (kinds, causes, statuses), never where it went.
+        assert holds(keyed, *ada.data) == []
+        assert outbox.counts(worker.store) == sent
+
+
+def test_messages_decided_before_forgetting_are_not_sent_to_the_forgotten(
+    api: tuple[TestClient, Any], keyed: Settings, smtp_server: SmtpServer,
+) -> None:
+    client, projector = api
+    with _mail_worker(client, keyed, smtp_server) as worker:
+        ada, bob = personal_book(client)
+        projector.run_once()
+        while worker.follow_log():  # decided, not yet sent
+            pass
+        _forget(client, ada)
+        while worker.run_once():
+            pass
+
+    assert bob.email in _recipients(smtp_server)
+    assert _recipients(smtp_server).isdisjoint(ada.data)
+    assert holds(keyed, *ada.data) == []
