@@ -75,6 +75,17 @@ def _forget(client: TestClient, person: Person) -> dict[str, Any]:
     return response.json()  # type: ignore[no-any-return]
 
 
+def _forget_around_reports(client: TestClient, projector: Any,
+                           person: Person) -> tuple[list[Any], dict[str, Any]]:
+    """Every report before forgetting ``person`` (read models caught up), and the answer of
+    forgetting them (read models caught up again)."""
+    projector.run_once()
+    before = reports(client)
+    answer = _forget(client, person)
+    projector.run_once()
+    return before, answer
+
+
 def test_with_a_cipher_key_only_the_lookup_keeps_personal_data_in_clear(
     api: tuple[TestClient, Any], keyed: Settings,
 ) -> None:
@@ -96,11 +107,7 @@ def test_forgetting_leaves_no_personal_datum_of_theirs_in_the_database(
 ) -> None:
     client, projector = api
     ada, bob = personal_book(client)
-    projector.run_once()
-    before = reports(client)
-
-    answer = _forget(client, ada)
-    projector.run_once()
+    before, answer = _forget_around_reports(client, projector, ada)
 
     assert answer["subscriber_id"] == ada.subscriber_id and answer["encrypted"] is True
     assert holds(keyed, *ada.data) == []
@@ -194,11 +201,7 @@ def test_without_a_cipher_key_forgetting_says_the_log_keeps_their_data_in_clear(
 ) -> None:
     client, projector = clear_api
     ada, _bob = personal_book(client)
-    projector.run_once()
-    before = reports(client)
-
-    answer = _forget(client, ada)
-    projector.run_once()
+    before, answer = _forget_around_reports(client, projector, ada)
 
     assert answer["encrypted"] is False
     assert "in clear" in answer["detail"] and "cannot erase" in answer["detail"]
