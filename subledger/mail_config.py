@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from .config_values import ConfigError
+
 DEFAULT_FROM = "subledger <billing@localhost>"
 DEFAULT_RENEWAL_DAYS = 7
 DEFAULT_WINBACK_DAYS = 30
@@ -41,12 +43,6 @@ class MailSettings:
     """Days after a voluntary cancellation that the win-back offer is sent."""
 
 
-def _error(variable: str, expected: str) -> Exception:
-    from .config import ConfigError  # config imports this module first
-
-    return ConfigError(variable, expected)
-
-
 def parse_mail(get: Callable[[str], str | None]) -> MailSettings:
     return MailSettings(
         smtp=parse_smtp_url(get("SUBLEDGER_SMTP_URL")),
@@ -66,11 +62,11 @@ def parse_smtp_url(value: str | None) -> SmtpConfig | None:
     parts = urlsplit(value)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname or parts.path not in ("", "/") \
             or parts.query or parts.fragment:
-        raise _error("SUBLEDGER_SMTP_URL", expected)
+        raise ConfigError("SUBLEDGER_SMTP_URL", expected)
     try:
         port = parts.port
     except ValueError:
-        raise _error("SUBLEDGER_SMTP_URL", expected) from None
+        raise ConfigError("SUBLEDGER_SMTP_URL", expected) from None
     tls = parts.scheme == "smtps"
     return SmtpConfig(
         host=parts.hostname, port=port or (465 if tls else 25), tls=tls,
@@ -83,7 +79,7 @@ def _parse_sender(value: str | None) -> str:
         return DEFAULT_FROM
     value = value.strip()
     if not (_ADDRESS.match(value) or _NAMED.match(value)):
-        raise _error("SUBLEDGER_MAIL_FROM", "an e-mail address, or 'Name <address>'")
+        raise ConfigError("SUBLEDGER_MAIL_FROM", "an e-mail address, or 'Name <address>'")
     return value
 
 
@@ -91,11 +87,11 @@ def _days(variable: str, value: str | None, default: int, *, least: int) -> int:
     if value is None:
         return default
     if not (value.isascii() and value.isdigit()) or not least <= int(value) <= MAX_DAYS:
-        raise _error(variable, f"a whole number of days from {least} to {MAX_DAYS}")
+        raise ConfigError(variable, f"a whole number of days from {least} to {MAX_DAYS}")
     return int(value)
 
 
 def _coupon(value: str | None) -> str | None:
     if value is not None and not _COUPON.match(value):
-        raise _error("SUBLEDGER_WINBACK_COUPON", "a coupon id (letters, digits, '.', '_', '-')")
+        raise ConfigError("SUBLEDGER_WINBACK_COUPON", "a coupon id (letters, digits, '.', '_', '-')")
     return value
