@@ -24,6 +24,7 @@ from subledger.domain.errors import DomainError
 from subledger.projections.store import ViewStore
 
 from . import openapi
+from .portal_auth import session_secret
 from .problems import STORE_UNAVAILABLE, domain_problem, edge_problem, problem
 from .routes import (
     billing,
@@ -32,6 +33,10 @@ from .routes import (
     corrections,
     invoices,
     log,
+    portal,
+    portal_actions,
+    portal_sessions,
+    pricing,
     reports,
     subscribers,
     subscriptions,
@@ -43,6 +48,9 @@ logger = logging.getLogger("subledger.api")
 
 MAX_BODY_BYTES = 1024 * 1024
 _JSON_TYPES = ("application/json",)
+_FORM = "application/x-www-form-urlencoded"
+_FORM_PATHS = ("/portal/",)
+"""Pages whose forms post urlencoded bodies (the portal's; every API write takes JSON)."""
 
 
 class BodyLimit:
@@ -69,6 +77,7 @@ class BodyLimit:
             scope["method"] in ("POST", "PUT", "PATCH")
             and announces_body
             and not (content_type in _JSON_TYPES or content_type.endswith("+json"))
+            and not (content_type == _FORM and (path or "").startswith(_FORM_PATHS))
         ):
             await edge_problem(
                 "unsupported-media-type", f"send application/json, not {content_type or 'nothing'}", path
@@ -178,6 +187,9 @@ def create_app(
                    log.router):
         app.include_router(router)
     app.include_router(webhooks_router)
+    app.state.portal_secret = session_secret(settings.session_secret)
+    for router in (portal_sessions.router, pricing.router, portal.router, portal_actions.router):
+        app.include_router(router)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from subledger.domain.charges import DUNNING, FINAL_ACTIONS, MAX_RETRY_DAY, Dunning
+from subledger.domain.portal_session import MAX_TTL_SECONDS, MIN_TTL_SECONDS
 
 DEFAULT_DATABASE_URL = "sqlite:///./subledger.db"
 API_ROLES = ("admin", "writer", "reader")
@@ -28,6 +29,8 @@ _SELLER_LINE = re.compile(r"^[^\x00-\x1f\x7f-\x9f|]*[^\s\x00-\x1f\x7f-\x9f|][^\x
 DEFAULT_SELLER = ("subledger",)
 MAX_SELLER_LINES = 8
 MAX_SELLER_LINE = 100
+DEFAULT_PORTAL_TTL = 3600
+MIN_SECRET_LENGTH = 32
 
 
 class ConfigError(ValueError):
@@ -88,6 +91,11 @@ class Settings:
     """How the ledger pursues a failed charge, for every charge it records."""
     seller: tuple[str, ...] = DEFAULT_SELLER
     """The seller's name, then address lines, as invoices and credit notes show them."""
+    session_secret: bytes | None = None
+    """The key that signs portal links and their forms' CSRF tokens (HMAC-SHA256); unset: a
+    random one per process, so links die with it."""
+    portal_ttl: int = DEFAULT_PORTAL_TTL
+    """Seconds a portal session lasts unless its opening asks for another length."""
 
     @property
     def gateways(self) -> frozenset[str]:
@@ -127,6 +135,8 @@ class Settings:
             billing_interval=_parse_billing_interval(get("SUBLEDGER_BILLING_INTERVAL")),
             dunning=_parse_dunning(get("SUBLEDGER_DUNNING")),
             seller=_parse_seller(get("SUBLEDGER_SELLER")),
+            session_secret=_parse_secret(get("SUBLEDGER_SESSION_SECRET")),
+            portal_ttl=_parse_portal_ttl(get("SUBLEDGER_PORTAL_TTL")),
         )
 
 
@@ -271,3 +281,21 @@ def _parse_seller(value: str | None) -> tuple[str, ...]:
             f" {MAX_SELLER_LINES} lines of 1 to {MAX_SELLER_LINE} characters, no control characters)"
         )
     return lines
+
+
+def _parse_secret(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    if len(value) < MIN_SECRET_LENGTH or not value.isprintable():
+        raise ConfigError("SUBLEDGER_SESSION_SECRET",
+                          f"at least {MIN_SECRET_LENGTH} printable characters (e.g. openssl rand -hex 32)")
+    return value.encode("utf-8")
+
+
+def _parse_portal_ttl(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_PORTAL_TTL
+    if not (value.isascii() and value.isdigit()) or not MIN_TTL_SECONDS <= int(value) <= MAX_TTL_SECONDS:
+        raise ConfigError("SUBLEDGER_PORTAL_TTL",
+                          f"a whole number of seconds from {MIN_TTL_SECONDS} to {MAX_TTL_SECONDS}")
+    return int(value)

@@ -63,3 +63,14 @@ def invoice_http(invoice_api_with: Callable[..., InvoiceApi]) -> Iterator[tuple[
     api = invoice_api_with()
     with api.client() as client:
         yield client, api.book
+
+
+@pytest.fixture
+def portal_world(settings: Settings, ledger_on: Callable[..., Any]) -> Iterator[Any]:
+    """The portal's world (support.portal): catalog, Ada and Bob subscribed, a live API
+    with a key of each role, the clock at ``NOW``."""
+    from support.portal import NOW, PortalServer
+
+    clock = FakeClock(NOW)
+    with PortalServer(settings, ledger_on(clock=clock), clock) as world:
+        yield world
