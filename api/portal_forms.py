@@ -3,6 +3,7 @@ by the same rules as the API's JSON (the commands check the rest)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -18,20 +19,38 @@ from .security import ApiProblem
 MAX_FIELD = 255
 
 
-async def form_fields(request: Request) -> dict[str, str]:
-    """An urlencoded form's fields (each given once), or 400."""
+@dataclass(frozen=True)
+class PortalForm:
+    """A posted form's fields, or why it could not be read (raised by :meth:`checked`, after
+    the session and the CSRF token are checked: who may post comes before what was posted)."""
+
+    fields: dict[str, str]
+    problem: tuple[str, str] | None = None
+
+    def get(self, name: str) -> str | None:
+        return self.fields.get(name)
+
+    def checked(self) -> dict[str, str]:
+        if self.problem is not None:
+            raise ApiProblem(*self.problem)
+        return self.fields
+
+
+async def form_fields(request: Request) -> PortalForm:
+    """An urlencoded form's fields (each given once)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
-        raise ApiProblem("unsupported-media-type", "portal forms are application/x-www-form-urlencoded")
+        return PortalForm({}, ("unsupported-media-type",
+                               "portal forms are application/x-www-form-urlencoded"))
     try:
         pairs = parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True,
-                          strict_parsing=False, max_num_fields=20)
+                          max_num_fields=20)
     except (UnicodeDecodeError, ValueError):
-        raise ApiProblem("malformed-request", "the form is not valid urlencoded UTF-8") from None
+        return PortalForm({}, ("malformed-request", "the form is not valid urlencoded UTF-8"))
     fields = dict(pairs)
     if len(fields) != len(pairs) or any(len(v) > MAX_FIELD for v in fields.values()):
-        raise ApiProblem("malformed-request", "a form field is repeated or too long")
-    return fields
+        return PortalForm({}, ("malformed-request", "a form field is repeated or too long"))
+    return PortalForm(fields)
 
 
 def required(fields: dict[str, str], name: str) -> str:

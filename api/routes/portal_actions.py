@@ -25,20 +25,21 @@ from subledger.commands.writes import (
 
 from ..pages import page, shows_errors
 from ..portal_auth import COOKIE, COOKIE_PATH, PortalVisit, visit
-from ..portal_forms import confirmed_fields, form_fields, previewed_at, required
+from ..portal_forms import PortalForm, confirmed_fields, form_fields, previewed_at, required
 from .portal import own_subscription
 
 router = APIRouter(include_in_schema=False)
-Form = Annotated[dict[str, str], Depends(form_fields)]
+Form = Annotated[PortalForm, Depends(form_fields)]
 Command = Callable[[PortalVisit], Write]
 
 
-def _act(request: Request, form: dict[str, str], command: Command, done: str) -> Response:
-    """Check the form's CSRF token, run the command under the form's idempotency key in
-    the session's own scope, and show the portal with the notice ``done``."""
+def _act(request: Request, form: PortalForm, command: Command, done: str) -> Response:
+    """Check the session and the form's CSRF token, run the command under the form's
+    idempotency key in the session's own scope, and show the portal with the notice
+    ``done``."""
     who = visit(request)
     who.check_csrf(form.get("csrf_token"))
-    key = IdempotencyKey(f"portal:{who.session.id}", required(form, "idempotency_key"))
+    key = IdempotencyKey(f"portal:{who.session.id}", required(form.checked(), "idempotency_key"))
     request.app.state.ledger.execute(command(who), key, portal=who.session)
     return RedirectResponse(f"/portal?done={done}", status_code=303)
 
@@ -57,8 +58,8 @@ def change(request: Request, subscription_id: str, form: Form) -> Response:
 
     def command(who: PortalVisit) -> Write:
         subscription = own_subscription(request, who, subscription_id)
-        fields = confirmed_fields(form)
-        at = previewed_at(required(form, "effective_at"), who.session.opened_at,
+        fields = confirmed_fields(form.checked())
+        at = previewed_at(required(form.checked(), "effective_at"), who.session.opened_at,
                           request.app.state.ledger.store.clock())
         return ChangeSubscription(subscription.id, **fields, effective_at=at)
 
@@ -68,9 +69,9 @@ def change(request: Request, subscription_id: str, form: Form) -> Response:
 @router.post("/portal/subscriptions/{subscription_id}/coupon")
 @shows_errors
 def apply_coupon(request: Request, subscription_id: str, form: Form) -> Response:
-    coupon = required(form, "coupon")
     return _act(request, form, _on_subscription(
-        request, subscription_id, lambda sid: ApplyCoupon(sid, coupon)), "coupon")
+        request, subscription_id, lambda sid: ApplyCoupon(sid, required(form.checked(), "coupon"))),
+        "coupon")
 
 
 @router.post("/portal/subscriptions/{subscription_id}/pause")
@@ -102,9 +103,12 @@ def revoke_cancellation(request: Request, subscription_id: str, form: Form) -> R
 @router.post("/portal/payment-method")
 @shows_errors
 def payment_method(request: Request, form: Form) -> Response:
-    gateway, token = required(form, "gateway"), required(form, "token")
-    return _act(request, form, lambda who: SetPaymentMethod(who.subscriber.id, gateway, token),
-                "payment-method")
+    def command(who: PortalVisit) -> Write:
+        fields = form.checked()
+        return SetPaymentMethod(who.subscriber.id, required(fields, "gateway"),
+                                required(fields, "token"))
+
+    return _act(request, form, command, "payment-method")
 
 
 @router.post("/portal/sign-out")

@@ -41,6 +41,7 @@ class PortalWorld:
     ada_subscription: UUID
     bob: UUID
     bob_subscription: UUID
+    app: Any = None
 
     def api(self, role: str = "admin") -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30,
@@ -104,9 +105,9 @@ class PortalServer:
         bob = _subscriber(ledger, "bob@example.com")
         self.projector = build_projector(settings, ledger)
         self.projector.run_once()
-        self.server = LiveServer(build_api(portal_settings(settings), ledger=ledger,
-                                           projector=self.projector))
-        self.world = PortalWorld(ledger, clock, self.projector, "", *ada, *bob)
+        app = build_api(portal_settings(settings), ledger=ledger, projector=self.projector)
+        self.server = LiveServer(app)
+        self.world = PortalWorld(ledger, clock, self.projector, "", *ada, *bob, app=app)
 
     def __enter__(self) -> PortalWorld:
         self.world.url = self.server.__enter__().url
