@@ -13,9 +13,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import Transcoder
 from eventsourcing.utils import Environment
 
 from subledger.domain.charges import DUNNING, Dunning
+from subledger.store.transcoder import LedgerTranscoder
 
 from .catalog import Catalog
 from .corrections import Corrections
@@ -67,6 +69,12 @@ class Ledger(Application):
         self.previews = Previews(self.store, self.subscriptions)
         self.portal_sessions = PortalSessions(self.store, self.subscribers)
         self.idempotency = IdempotencyGuard(self.store.find_idempotency)
+
+    def construct_transcoder(self) -> Transcoder:
+        # The library's encoding, read back by orjson (see subledger/store/transcoder.py).
+        transcoder = LedgerTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
         # Only the configuration handed in: modules never read the process environment.

@@ -72,5 +72,9 @@ def _wait_for_news(worker: Follower, stop: threading.Event) -> None:
 def _report(worker: Follower, error: Exception, retry_in: float) -> None:
     if worker.failed is None:
         worker.log.exception("%s failed; retrying in %.1fs", worker.name, retry_in)
-    else:
+        return
+    try:
         worker.failed(error, retry_in)
+    except Exception:  # noqa: BLE001 - e.g. recording the failure needs the database that failed
+        worker.log.exception("%s failed (%s), and so did reporting it; retrying in %.1fs",
+                             worker.name, error, retry_in)

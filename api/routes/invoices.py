@@ -166,21 +166,24 @@ def get_invoice(request: Request, invoice_id: IdPath, _: PrincipalDep) -> dict[s
 def credit_note_pdf(request: Request, credit_note_id: IdPath, ledger: LedgerDep,
                     _: PrincipalDep) -> Response:
     """The credit note as a PDF."""
-    note = _credit_note(request, credit_note_id)
-    invoice = _invoice(request, note["invoice_id"])
-    return pdf_answer(credit_note_document(note, invoice, **document_parties(request, ledger, note)))
+    return pdf_answer(_credit_note_document(request, ledger, credit_note_id))
 
 
 @router.get("/credit-notes/{credit_note_id}.html", response_class=HTMLResponse, responses=HTML)
 def credit_note_html(request: Request, credit_note_id: IdPath, ledger: LedgerDep,
                      _: PrincipalDep) -> Response:
     """The credit note as an HTML page."""
-    note = _credit_note(request, credit_note_id)
-    invoice = _invoice(request, note["invoice_id"])
-    return _html(credit_note_document(note, invoice, **document_parties(request, ledger, note)))
+    return _html(_credit_note_document(request, ledger, credit_note_id))
 
 
 @router.get("/credit-notes/{credit_note_id}", response_model=CreditNoteOut)
 def get_credit_note(request: Request, credit_note_id: IdPath, _: PrincipalDep) -> dict[str, Any]:
     """A credit note: its number, the invoice it credits, its lines and settlement."""
     return credit_note_body(_credit_note(request, credit_note_id))
+
+
+def _credit_note_document(request: Request, ledger: Any, credit_note_id: str) -> Document:
+    """What a credit note's document shows, with the invoice it credits."""
+    note = _credit_note(request, credit_note_id)
+    invoice = _invoice(request, note["invoice_id"])
+    return credit_note_document(note, invoice, **document_parties(request, ledger, note))

@@ -8,21 +8,34 @@ pages (``rowid > last``), each in a short read transaction of its own, so a long
 holds the writer back; the log is append-only and the scan stops at a position fixed before
 it started, so the pages add up to one consistent prefix.
 
-The notifications are what the library's recorders answer (``Notification``); decoding them
-into events is the mapper's (:class:`subledger.store.log.EventLog`).
+Each row is a :class:`StoredRow`, which has what the library's mapper reads of a stored
+event (a plain tuple: a scan makes one per event, and the library's frozen dataclass costs
+several times more to build); decoding them into events is the mapper's
+(:class:`subledger.store.log.EventLog`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from uuid import UUID
 
-from eventsourcing.persistence import Notification
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from .recorders import LedgerPostgresRecorder, LedgerRecorder, LedgerSQLiteRecorder
+
+
+class StoredRow(NamedTuple):
+    """A stored event at its position, as the mapper's ``to_domain_event`` reads it."""
+
+    id: int
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
+
 
 IDLE_BETWEEN_BATCHES = "15min"
 """How long a PostgreSQL scan waits for its consumer between two batches before the server
@@ -41,7 +54,7 @@ class ScanRange:
     subscriber_id: UUID | None = None
 
 
-def scan(recorder: LedgerRecorder, selection: ScanRange, batch: int) -> Iterator[list[Notification]]:
+def scan(recorder: LedgerRecorder, selection: ScanRange, batch: int) -> Iterator[list[StoredRow]]:
     """The notifications of ``selection`` in position order, ``batch`` at a time."""
     if selection.until <= selection.after:
         return iter(())
@@ -52,7 +65,7 @@ def scan(recorder: LedgerRecorder, selection: ScanRange, batch: int) -> Iterator
 
 
 def _scan_postgres(recorder: LedgerPostgresRecorder, selection: ScanRange,
-                   batch: int) -> Iterator[list[Notification]]:
+                   batch: int) -> Iterator[list[StoredRow]]:
     schema = Identifier(recorder.datastore.schema)
     query = SQL("SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state"
                 " FROM {}.{} e").format(schema, Identifier(recorder.events_table_name))
@@ -77,12 +90,11 @@ def _scan_postgres(recorder: LedgerPostgresRecorder, selection: ScanRange,
             cursor.itersize = batch
             cursor.execute(query, params)
             while rows := cursor.fetchmany(batch):
-                yield [Notification(id=row[0], originator_id=row[1], originator_version=row[2],
-                                    topic=row[3], state=row[4]) for row in rows]
+                yield [StoredRow._make(row) for row in rows]
 
 
 def _scan_sqlite(recorder: LedgerSQLiteRecorder, selection: ScanRange,
-                 batch: int) -> Iterator[list[Notification]]:
+                 batch: int) -> Iterator[list[StoredRow]]:
     table = recorder.events_table_name
     join, params = "", []
     if selection.subscriber_id is not None:
@@ -102,6 +114,5 @@ def _scan_sqlite(recorder: LedgerSQLiteRecorder, selection: ScanRange,
             rows = cursor.fetchall()
         if not rows:
             return
-        yield [Notification(id=row[0], originator_id=UUID(row[1]), originator_version=row[2],
-                            topic=row[3], state=row[4]) for row in rows]
+        yield [StoredRow(row[0], UUID(row[1]), row[2], row[3], row[4]) for row in rows]
         after = rows[-1][0]

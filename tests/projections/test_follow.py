@@ -86,6 +86,25 @@ def test_a_failure_the_worker_does_not_report_itself_is_logged_with_its_tracebac
     assert record.exc_info is not None and str(record.exc_info[1]) == "database restarting"
 
 
+def test_a_worker_whose_failure_report_fails_too_goes_on_and_logs_both(
+        caplog: pytest.LogCaptureFixture) -> None:
+    stop = threading.Event()
+    worker = _Scripted(stop, [RuntimeError("database gone"), RuntimeError("database gone"), 4])
+
+    def report_needs_the_database(error: Exception, retry_in: float) -> None:
+        raise RuntimeError("cannot record the status: database gone")
+
+    own = logging.getLogger("subledger.tests.scripted")
+    with caplog.at_level(logging.ERROR, logger=own.name):
+        _follow_to_the_end(worker.follower(failed=report_needs_the_database, log=own), stop,
+                           first_backoff=0.01)
+    assert worker.trace == [("round", "fails"), ("round", "fails"), ("round", 4)]
+    assert [r.getMessage() for r in caplog.records] == [
+        "scripted failed (database gone), and so did reporting it; retrying in 0.0s",
+        "scripted failed (database gone), and so did reporting it; retrying in 0.0s"]
+    assert str(caplog.records[0].exc_info[1]) == "cannot record the status: database gone"
+
+
 def test_no_round_runs_once_the_stop_event_is_set() -> None:
     stop = threading.Event()
     stop.set()

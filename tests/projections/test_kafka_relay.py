@@ -12,7 +12,8 @@ import psycopg
 import pytest
 from kafka import KafkaConsumer
 from support.broker import read_topic, values
-from support.ledger import log_envelopes
+from support.invoices import BOOK_CLOCK, invoice_book
+from support.ledger import FakeClock, log_envelopes
 
 from subledger.bootstrap import build_ledger, build_relay
 from subledger.commands.demo import generate
@@ -177,3 +178,25 @@ def test_a_relay_whose_database_session_died_takes_the_lock_again_before_sending
             relay.close()
             relay.store.close()
         ledger.close()
+
+
+def test_every_correction_reaches_the_events_topic(ledger_on, relay_settings, broker, settings) -> None:  # type: ignore[no-untyped-def]
+    ledger = ledger_on(clock=FakeClock(BOOK_CLOCK))
+    book = invoice_book(ledger, settings)
+    relay = build_relay(relay_settings, ledger)
+    try:
+        relay.run_once()
+    finally:
+        relay.close()
+        relay.store.close()
+    envelopes = log_envelopes(ledger)
+
+    records = read_topic(broker.bootstrap, "ledger.events", at_least=len(envelopes))
+
+    streamed = sorted(values(records), key=lambda v: v["position"])
+    assert streamed == envelopes
+    kinds = {(v["type"], v["data"].get("invoice_id")) for v in streamed}
+    assert ("InvoiceVoided", book.void) in kinds
+    assert ("InvoiceMarkedUncollectible", book.uncollectible) in kinds
+    notes = [v["data"]["credit_note_id"] for v in streamed if v["type"] == "CreditNoteIssued"]
+    assert notes == list(book.credit_notes)

@@ -1,12 +1,11 @@
-"""A book of invoices in every status, written through the ledger (the corrections through
-the domain's methods, run as a command runs them: :func:`correct`).
+"""A book of invoices in every status, written through the ledger's Python API (the
+corrections are the commands ``POST /invoices/{id}/...`` runs).
 
 Nothing here computes an expected amount: the tests write their amounts by hand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,9 +14,9 @@ from uuid import UUID
 from fakes.gateways import DownGateway
 
 from subledger.bootstrap import ledger_env
+from subledger.commands.correction_writes import IssueCreditNote, VoidInvoice, WriteOffInvoice
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
-from subledger.domain.subscription import Subscription
 
 from .factories import utc
 from .ledger import CARD, FakeClock, add_coupon, add_plan, add_subscriber
@@ -28,33 +27,19 @@ BOOK_CLOCK = utc(2026, 6, 1, 12)
 SELLER = ("Acme Subscriptions Ltd", "1 Main Street", "London EC1A 1AA")
 """The seller an API over the book is configured with (``SUBLEDGER_SELLER``)."""
 
-Decide = Callable[[Subscription, datetime, datetime], Any]
-
-
-def correct(ledger: Ledger, subscription_id: UUID, decide: Decide, at: datetime) -> Any:
-    """Run a correction on a subscription as a command does: what is due first, then the
-    decision, then the charges or refunds it makes due; returns the decision's outcome."""
-    sub = ledger.subscriptions.get(subscription_id)
-    effective, now = ledger.store.times(at)
-    return ledger.settlement.decide(sub, effective, now, decide, None)[1]
-
-
 def void(ledger: Ledger, subscription_id: UUID, invoice_id: str, at: datetime) -> None:
-    correct(ledger, subscription_id, lambda s, e, n: s.void_invoice(
-        invoice_id, reason="issued by mistake", effective_at=e, recorded_at=n), at)
+    ledger.execute(VoidInvoice(invoice_id, reason="issued by mistake", effective_at=at))
 
 
 def write_off(ledger: Ledger, subscription_id: UUID, invoice_id: str, at: datetime) -> None:
-    correct(ledger, subscription_id, lambda s, e, n: s.write_off(
-        invoice_id, reason=None, effective_at=e, recorded_at=n), at)
+    ledger.execute(WriteOffInvoice(invoice_id, effective_at=at))
 
 
 def credit_note(ledger: Ledger, subscription_id: UUID, invoice_id: str, lines: list[tuple[int, int]],
                 settlement: str, at: datetime, reason: str | None = None) -> str:
     """A credit note of (line index, amount) lines; its id."""
-    return correct(ledger, subscription_id, lambda s, e, n: s.issue_credit_note(  # type: ignore[no-any-return]
-        invoice_id, lines=lines, settlement=settlement, reason=reason, effective_at=e,
-        recorded_at=n), at)
+    answer = ledger.execute(IssueCreditNote(invoice_id, settlement, tuple(lines), reason, at))
+    return answer.body["credit_note_id"]  # type: ignore[no-any-return]
 
 
 def only_invoice(ledger: Ledger, subscription_id: UUID) -> str:
