@@ -17,7 +17,6 @@ from subledger.contract.invoice_bodies import invoice_body
 from subledger.contract.preview_bodies import invoice_preview_body
 from subledger.domain.errors import NoUpcomingInvoice
 from subledger.domain.lifecycle import CANCELED
-from subledger.domain.plans import Plan
 from subledger.domain.subscription import Subscription
 from subledger.projections.invoice_queries import InvoiceFilter, invoice_page
 from subledger.projections.store import ViewStore
@@ -42,15 +41,6 @@ def new_key() -> str:
     return str(uuid.uuid4())
 
 
-def _plans_on_sale(ledger: Ledger) -> list[Plan]:
-    plans: list[Plan] = []
-    after: int | None = 0
-    while after is not None:
-        page, after = ledger.catalog.plans(after, 1000, archived=False)
-        plans += page
-    return plans
-
-
 def _upcoming(ledger: Ledger, subscription: Subscription) -> dict[str, Any] | None:
     try:
         return invoice_preview_body(ledger.previews.upcoming_invoice(subscription.id))
@@ -73,7 +63,7 @@ def invoices(views: ViewStore | None, visit: PortalVisit) -> list[dict[str, Any]
 
 
 def home(ledger: Ledger, views: ViewStore | None, visit: PortalVisit) -> dict[str, Any]:
-    plans = _plans_on_sale(ledger)
+    plans = ledger.catalog.plans_on_sale()
     subscriptions = list(_subscriptions(ledger, visit))
     shown = [{
         "body": subscription_body(s),

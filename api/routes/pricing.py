@@ -3,10 +3,9 @@ trials, and the coupons that can be applied now. Archived plans and coupons neve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
@@ -21,7 +20,6 @@ from ..documents import money
 from ..pages import HTML, page
 
 router = APIRouter(tags=["pages"])
-T = TypeVar("T")
 INTERVALS = [Interval.MONTH, Interval.QUARTER, Interval.YEAR]
 
 
@@ -34,13 +32,6 @@ class Tier:
     def monthly(self) -> Fraction:
         """The lowest price per month, to order tiers from the cheapest."""
         return min(Fraction(p.amount, p.interval.months) for p in self.plans.values())
-
-
-def _all(pages: Callable[[int, int], tuple[list[T], int | None]]) -> Iterator[T]:
-    after: int | None = 0
-    while after is not None:
-        items, after = pages(after, 1000)
-        yield from items
 
 
 def _tiers(plans: list[Plan]) -> dict[str, list[Tier]]:
@@ -66,10 +57,9 @@ def offer_text(coupon: Coupon) -> str:
 
 
 def pricing(ledger: Ledger) -> dict[str, Any]:
-    plans = list(_all(lambda after, limit: ledger.catalog.plans(after, limit, archived=False)))
-    coupons = list(_all(lambda after, limit: ledger.catalog.coupons(after, limit, archived=False)))
-    return {"currencies": _tiers(plans), "intervals": [i.value for i in INTERVALS],
-            "offers": [(c.coupon_id, c.name, offer_text(c)) for c in coupons]}
+    return {"currencies": _tiers(ledger.catalog.plans_on_sale()),
+            "intervals": [i.value for i in INTERVALS],
+            "offers": [(c.coupon_id, c.name, offer_text(c)) for c in ledger.catalog.coupons_on_sale()]}
 
 
 @router.get("/pricing", response_class=HTMLResponse, responses=HTML)
