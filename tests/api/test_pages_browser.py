@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from support.browser import PHONE, screenshot, tab_stops
+from support.browser import LAPTOP, PHONE, screenshot, tab_stops
 from support.ledger import log_envelopes
 from support.portal import PortalWorld
 
@@ -52,6 +52,10 @@ def test_a_portal_upgrade_invoices_exactly_the_proration_it_previewed(
     portal_world.catch_up()
     page.reload()
     screenshot(page, "portal")
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "portal-phone")
+    page.set_viewport_size(LAPTOP)
     page.select_option("select[name=plan_id]", "pro-m")
     page.fill("input[name=quantity]", "2")
     page.click("button:has-text('Preview the change')")
