@@ -19,10 +19,11 @@ $(STAMP): pyproject.toml
 run: venv
 	$(BIN)/subledger serve --host 127.0.0.1 --port 8000
 
-## test: make sure PostgreSQL and chromium are there, then run the whole test suite
-# pytest's exit code is passed through as is (5 = no tests collected is a failure).
+## test: make sure PostgreSQL is up and chromium is installed, then run the whole test suite
+# pytest's exit code is passed through as is (5 = no tests collected is a failure). Without
+# chromium (not root, apt-get failing) the browser tests skip and say why.
 test: venv
-	@bash scripts/ensure-chromium.sh >/dev/null || echo "no chromium: the browser tests will be skipped"
+	@bash scripts/ensure-chromium.sh >/dev/null || echo "make test: the browser tests will skip (no chromium)" >&2
 	@url="$$(bash scripts/ensure-postgres.sh)" && \
 	SUBLEDGER_TEST_PG_ADMIN_URL="$$url" $(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -25,7 +25,7 @@ HTML = {200: {"content": {"text/html": {"schema": {"type": "string"}}},
               "description": "The page, as HTML"}}
 SECURITY_HEADERS = {
     # Pages use no script, frame nothing and load nothing from elsewhere.
-    "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self';"
+    "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
                                " form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
-# Make sure Debian's chromium is installed for the pages' browser tests (Playwright drives
-# it; Playwright's own browser download is not used). Prints the browser's path.
-# Installs with apt-get when missing and this runs as root; otherwise exits 1 with a reason.
+# Make sure a Chromium the browser tests can drive is installed; print its path.
+# The tests drive Debian's `chromium` with Playwright (`playwright install`, its own browser
+# download, does not work here). As root, a missing chromium is installed with apt-get; as
+# anyone else, or when apt-get fails, exit 1 with the reason on stderr (the browser tests
+# then skip, saying why).
 set -euo pipefail
 
-browser="${SUBLEDGER_CHROMIUM:-/usr/bin/chromium}"
-if [ -x "$browser" ]; then
-    echo "$browser"
-    exit 0
-fi
-if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "chromium is missing at $browser and cannot be installed here (needs root and apt-get)" >&2
+for candidate in "${SUBLEDGER_CHROMIUM:-}" /usr/bin/chromium /usr/bin/chromium-browser; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+        echo "$candidate"
+        exit 0
+    fi
+done
+if [ "$(id -u)" != "0" ]; then
+    echo "ensure-chromium: chromium is not installed and installing it needs root (apt-get install chromium)" >&2
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >&2
-apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >&2
-echo "$browser"
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; then
+    echo "ensure-chromium: apt-get could not install chromium" >&2
+    exit 1
+fi
+echo /usr/bin/chromium

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support.browser import browser_page, chromium  # noqa: F401  (fixtures)
+from support.browser import browser, page  # noqa: F401  (fixtures)
 from support.http import World, api_world
 from support.invoices import BOOK_CLOCK, SELLER, Book, invoice_book
 from support.ledger import FakeClock

@@ -3,17 +3,23 @@ subscriber see and do, with the keyboard alone too, on a laptop and a phone."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from support.browser import LAPTOP, PHONE, screenshot, tab_stops
+import pytest
+from support.browser import LAPTOP, PHONE, screenshot
+from support.keyboard import CONTROLS, tab_stops
 from support.ledger import log_envelopes
 from support.portal import PortalWorld
 
-CONTROLS = """() => [...document.querySelectorAll(
-    'a[href], button, select, input:not([type=hidden]), textarea')].map(e => [
-    e.tagName.toLowerCase(), e.getAttribute('name') || e.id || '',
-    (e.getAttribute('action') || e.closest('form')?.getAttribute('action') || e.getAttribute('href') || ''),
-    (e.innerText || e.value || '').trim().slice(0, 40)].join('|'))"""
+
+@pytest.fixture
+def refused_page(browser: Any) -> Iterator[Any]:
+    """A page for requests that are meant to be refused (the browser logs each refusal as
+    a console error, which the ``page`` fixture counts as a failure)."""
+    context = browser.new_context(viewport=LAPTOP)
+    yield context.new_page()
+    context.close()
 
 
 def _enter(page: Any, world: PortalWorld, subscriber: Any) -> None:
@@ -27,9 +33,8 @@ def _amounts(page: Any, selector: str) -> list[int]:
 
 
 def test_the_pricing_page_lists_the_plans_on_sale_and_never_an_archived_one(
-    portal_world: PortalWorld, browser_page: Any,
+    portal_world: PortalWorld, page: Any,
 ) -> None:
-    page = browser_page
     assert page.goto(f"{portal_world.url}/pricing").status == 200
     plans = page.eval_on_selector_all("li.plan", "items => items.map(i => i.dataset.planId)")
     assert sorted(plans) == ["basic-m", "basic-y", "pro-eur", "pro-m"]
@@ -45,9 +50,8 @@ def test_the_pricing_page_lists_the_plans_on_sale_and_never_an_archived_one(
 
 
 def test_a_portal_upgrade_invoices_exactly_the_proration_it_previewed(
-    portal_world: PortalWorld, browser_page: Any,
+    portal_world: PortalWorld, page: Any,
 ) -> None:
-    page = browser_page
     _enter(page, portal_world, portal_world.ada)
     portal_world.catch_up()
     page.reload()
@@ -72,9 +76,8 @@ def test_a_portal_upgrade_invoices_exactly_the_proration_it_previewed(
 
 
 def test_a_portal_cancels_at_period_end_and_revokes_the_cancellation(
-    portal_world: PortalWorld, browser_page: Any,
+    portal_world: PortalWorld, page: Any,
 ) -> None:
-    page = browser_page
     _enter(page, portal_world, portal_world.ada)
     page.click("button:has-text('Cancel at period end')")
     assert "will end at the end of the current period" in page.inner_text("[role=status]")
@@ -87,9 +90,9 @@ def test_a_portal_cancels_at_period_end_and_revokes_the_cancellation(
 
 
 def test_a_portal_session_cannot_open_another_subscribers_subscription(
-    portal_world: PortalWorld, browser_page: Any,
+    portal_world: PortalWorld, refused_page: Any,
 ) -> None:
-    page = browser_page
+    page = refused_page
     _enter(page, portal_world, portal_world.ada)
     other = page.goto(f"{portal_world.url}/portal/subscriptions/{portal_world.bob_subscription}"
                       "/change?plan_id=pro-m")
@@ -97,9 +100,9 @@ def test_a_portal_session_cannot_open_another_subscribers_subscription(
 
 
 def test_an_expired_link_and_a_revoked_session_are_refused(
-    portal_world: PortalWorld, browser_page: Any,
+    portal_world: PortalWorld, refused_page: Any,
 ) -> None:
-    page = browser_page
+    page = refused_page
     expiring = portal_world.open_session(portal_world.ada, ttl_seconds=60)["url"]
     portal_world.clock.advance(seconds=60)
     assert page.goto(expiring).status == 401 and "expired" in page.inner_text("[role=alert]")
@@ -111,9 +114,8 @@ def test_an_expired_link_and_a_revoked_session_are_refused(
 
 
 def test_the_keyboard_alone_reaches_every_control(
-    portal_world: PortalWorld, browser_page: Any,
+    portal_world: PortalWorld, page: Any,
 ) -> None:
-    page = browser_page
     _enter(page, portal_world, portal_world.ada)
     pages = [page.url, f"{portal_world.url}/portal/subscriptions/{portal_world.ada_subscription}"
              "/change?plan_id=pro-m&quantity=1", f"{portal_world.url}/pricing"]

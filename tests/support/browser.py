@@ -1,70 +1,71 @@
-"""A real headless Chromium for the pages' tests: Debian's chromium (scripts/ensure-chromium.sh
-installs it), driven by Playwright for Python. Import the fixtures into a conftest.
+"""A real headless Chromium for the pages' browser tests: Debian's ``chromium`` driven by
+Playwright for Python (``playwright install``, its own browser download, does not work
+here). ``scripts/ensure-chromium.sh`` installs chromium when it is missing and it can (as
+root, with apt-get); only when it cannot do the browser tests skip, saying why.
 
-Screenshots the tests take go to ``tests/artifacts/`` (git-ignored).
+A conftest uses the fixtures by importing them: ``from support.browser import browser, page``.
+Screenshots go under ``build/screenshots/`` (git-ignored), as the test run's artifacts.
 """
 
 from __future__ import annotations
 
-import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-CHROMIUM = os.environ.get("SUBLEDGER_CHROMIUM", "/usr/bin/chromium")
+REPO = Path(__file__).resolve().parents[2]
+ENSURE_CHROMIUM = REPO / "scripts" / "ensure-chromium.sh"
+SCREENSHOTS = REPO / "build" / "screenshots"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+LAPTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1280, "height": 900}
+
+
+def chromium() -> str:
+    """The path of chromium, installed if missing and possible; skips the test otherwise."""
+    try:
+        found = subprocess.run(["bash", str(ENSURE_CHROMIUM)], capture_output=True, text=True,
+                               timeout=900, check=False, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        pytest.skip(f"no chromium for the browser tests: {error}")
+    if found.returncode != 0:
+        pytest.skip(f"no chromium for the browser tests: {found.stderr.strip()}")
+    return found.stdout.strip().splitlines()[-1]
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """The browser, launched once per test session."""
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"no chromium at {CHROMIUM}: run scripts/ensure-chromium.sh (as root)")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the session."""
     from playwright.sync_api import sync_playwright
 
+    path = chromium()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield browser
-        browser.close()
+        running = playwright.chromium.launch(executable_path=path, headless=True, args=FLAGS)
+        yield running
+        running.close()
 
 
 @pytest.fixture
-def browser_page(chromium: Any) -> Iterator[Any]:
-    """A fresh page in a context of its own (its own cookies), laptop-sized."""
-    context = chromium.new_context(viewport=LAPTOP)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (no cookies) at a laptop's size; console errors fail the test."""
+    context = browser.new_context(viewport=LAPTOP)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    opened.on("pageerror", lambda e: errors.append(str(e)))
+    opened.set_default_timeout(30_000)
+    yield opened
     context.close()
+    assert errors == [], errors
 
 
 def screenshot(page: Any, name: str) -> Path:
-    """Save the whole page as ``tests/artifacts/<name>.png``."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
+    """Save the whole page as ``build/screenshots/<name>.png``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
-
-
-def tab_stops(page: Any, limit: int = 200) -> list[str]:
-    """What the keyboard reaches from the top of the page, pressing Tab: a description of
-    each focused element (tag, name or id, text), until the focus comes round again."""
-    page.evaluate("document.activeElement && document.activeElement.blur()")
-    seen: list[str] = []
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        stop = page.evaluate("""() => { const e = document.activeElement;
-            if (!e || e === document.body) return null;
-            return [e.tagName.toLowerCase(), e.getAttribute('name') || e.id || '',
-                    (e.getAttribute('action') || e.closest('form')?.getAttribute('action') || e.getAttribute('href') || ''),
-                    (e.innerText || e.value || '').trim().slice(0, 40)].join('|'); }""")
-        if stop is None or (seen and stop == seen[0]):
-            break
-        seen.append(stop)
-    return seen
