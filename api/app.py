@@ -27,6 +27,7 @@ from . import openapi
 from .portal_auth import session_secret
 from .problems import STORE_UNAVAILABLE, domain_problem, edge_problem, problem
 from .routes import (
+    audit,
     billing,
     catalog,
     cohorts,
@@ -184,7 +185,7 @@ def create_app(
 
     for router in (catalog.router, subscribers.router, subscriptions.router, billing.router,
                    corrections.router, invoices.router, reports.router, cohorts.router,
-                   log.router):
+                   log.router, audit.router):
         app.include_router(router)
     app.include_router(webhooks_router)
     app.state.portal_secret = session_secret(settings.session_secret)

@@ -4,6 +4,9 @@
 at least ``--replay-events`` events, 1,000,000 by default) takes about 10 minutes here; it runs
 with the others.
 
+``python -m bench audit`` (the Merkle follower's and ``audit verify``'s rates, proof latency,
+on a book of ``--audit-events`` events, 1,000,000 by default) runs only when named.
+
 ``python -m bench projections`` (rebuild rate on a demo book of 500k events, report latency
 at 10k and 100k subscribers) takes about 16 minutes here, so it runs only when named;
 ``--part rebuild`` or ``--part latency`` runs one half."""
@@ -13,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import billing, commands, relay, replay
+from . import billing, commands, relay, replay, writers
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -38,7 +41,12 @@ def main() -> int:
                         help="projections: only the rebuild rate, or only the report latency")
     parser.add_argument("--replay-events", type=int, default=1_000_000,
                         help="least events in the book of the replay benchmark")
-    parser.add_argument("only", nargs="?", choices=["commands", "billing", "relay", "replay", "projections"],
+    parser.add_argument("--audit-events", type=int, default=1_000_000,
+                        help="least events in the book of the audit benchmark")
+    parser.add_argument("--seconds", type=float, default=10.0,
+                        help="wall time of each measurement of the writers benchmark")
+    parser.add_argument("only", nargs="?", choices=["commands", "billing", "relay", "replay", "writers", "projections",
+                                                    "audit"],
                         help="run one benchmark (projections runs only when named)")
     args = parser.parse_args()
     if args.only in (None, "commands"):
@@ -49,6 +57,12 @@ def main() -> int:
         relay.run()
     if args.only in (None, "replay"):
         replay.run(events=args.replay_events)
+    if args.only in (None, "writers"):
+        writers.run(seconds=args.seconds)
+    if args.only == "audit":
+        from . import audit
+
+        audit.run(events=args.audit_events)
     if args.only == "projections":
         from . import projections
 

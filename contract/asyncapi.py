@@ -6,12 +6,14 @@ from typing import Any
 
 from .envelope import EVENT_TYPES
 from .messages import (
+    AUDIT,
     COMPACTED,
     EVENTS,
     MOVEMENTS,
     MRR_MOVEMENT,
     SUBSCRIPTION_STATE,
     SUBSCRIPTIONS,
+    TREE_HEAD,
     topic_name,
 )
 from .schemas import schema, schema_names
@@ -51,6 +53,9 @@ def _messages() -> dict[str, Any]:
                                             "A subscription's state after one of its events.")
     messages[MRR_MOVEMENT] = _message(MRR_MOVEMENT, "the subscriber id",
                                       "An MRR movement learned or retracted.")
+    messages[TREE_HEAD] = _message(TREE_HEAD, "`tree-heads`, always: every head on one partition",
+                                   "A tree head of the log's Merkle tree, signed.")
+    messages[TREE_HEAD]["bindings"]["kafka"]["key"] = {"const": "tree-heads"}
     return messages
 
 
@@ -62,6 +67,7 @@ def _channels(prefix: str, partitions: int) -> tuple[dict[str, Any], dict[str, A
         (EVENTS, list(EVENT_TYPES), "Every event of the log, in ledger order per key."),
         (SUBSCRIPTIONS, [SUBSCRIPTION_STATE], "Each subscription's state; compacted."),
         (MOVEMENTS, [MRR_MOVEMENT], "Every MRR movement, as the mrr projection learns it."),
+        (AUDIT, [TREE_HEAD], "Every tree head of the log's Merkle tree, in order (docs/audit.md)."),
     ):
         channel = suffix.replace("-", "_")
         channels[channel] = {
@@ -69,7 +75,7 @@ def _channels(prefix: str, partitions: int) -> tuple[dict[str, Any], dict[str, A
             "description": description,
             "messages": {n: {"$ref": f"#/components/messages/{n}"} for n in names},
             "bindings": {"kafka": {
-                "partitions": partitions,
+                "partitions": 1 if suffix == AUDIT else partitions,
                 "topicConfiguration": {"cleanup.policy": ["compact" if suffix in COMPACTED else "delete"]},
             }},
         }

@@ -37,9 +37,15 @@ TOPIC_SUFFIXES = (EVENTS, SUBSCRIPTIONS, MOVEMENTS)
 COMPACTED = frozenset({SUBSCRIPTIONS})
 """Topics whose latest message per key is the state (``cleanup.policy=compact``)."""
 
+AUDIT = "audit"
+"""The signed tree heads' topic: published by the Merkle follower's publisher, not the relay."""
+HEADS_KEY = "tree-heads"
+"""The one key of the audit topic: every head on one partition, in order."""
+
 SUBSCRIPTION_STATE = "SubscriptionState"
 MRR_MOVEMENT = "MrrMovement"
-"""Schema names of the two messages that are not event envelopes."""
+TREE_HEAD = "TreeHead"
+"""Schema names of the messages that are not event envelopes."""
 
 
 def topic_name(prefix: str, suffix: str) -> str:
@@ -120,6 +126,20 @@ def movement_message(prefix: str, movement: dict[str, Any]) -> Message:
             ce_id=f"{value['position']}-{value['sequence']}", source=f"/{prefix}/{MOVEMENTS}",
             ce_type=f"subledger.{MRR_MOVEMENT}.v1", time=value["recorded_at"],
             subject=value["subscriber_id"], schema=MRR_MOVEMENT,
+        ),
+    )
+
+
+def head_message(prefix: str, head: dict[str, Any]) -> Message:
+    """The ``audit`` message of one tree head: its four fields and its signature."""
+    return Message(
+        topic=topic_name(prefix, AUDIT),
+        key=HEADS_KEY,
+        value=head,
+        headers=_headers(
+            ce_id=f"tree-head-{head['tree_size']}", source=f"/{prefix}/{AUDIT}",
+            ce_type=f"subledger.{TREE_HEAD}.v1", time=head["timestamp"],
+            subject=str(head["tree_size"]), schema=TREE_HEAD,
         ),
     )
 

@@ -25,7 +25,7 @@ PREVIEW_REASONS = ["proration", "renewal", "trial_end"]
 """Why a previewed invoice is issued: a change ``now``, or the billing clock."""
 
 
-class InvoiceLineOut(BaseModel):
+class PreviewLineOut(BaseModel):
     kind: Literal[LINE_KINDS]  # type: ignore[valid-type]
     amount: int
     period_start: str
@@ -41,7 +41,7 @@ class DiscountOut(BaseModel):
     """What the coupon's discount lines take off (negative, as on the lines)."""
 
 
-_LINE = {"type": "object", "required": list(InvoiceLineOut.model_fields),
+_LINE = {"type": "object", "required": list(PreviewLineOut.model_fields),
          "properties": {"kind": t.one_of(list(LINE_KINDS)), "amount": t.INTEGER,
                         "period_start": t.TIME, "period_end": t.TIME,
                         "description": t.STRING}}
@@ -58,7 +58,7 @@ INVOICE_PREVIEW = Body("InvoicePreviewOut", (
           lambda r: r.reason),
     Field("issued_at", t.TIME, str, lambda r: jsonable(r.issued_at)),
     Field("currency", t.CURRENCY, str, lambda r: r.currency),
-    Field("lines", {"type": "array", "items": _LINE}, list[InvoiceLineOut],
+    Field("lines", {"type": "array", "items": _LINE}, list[PreviewLineOut],
           lambda r: jsonable(list(r.lines))),
     Field("discounts", {"type": "array", "items": _DISCOUNT}, list[DiscountOut], _discounts),
     Field("total", t.INTEGER, int, lambda r: r.total),

@@ -19,7 +19,7 @@ from subledger.domain.base import EVENT_ENVELOPE_FIELDS
 from . import schema_types as t
 from .bodies import SUBSCRIPTION
 from .envelope import EVENT_TYPES
-from .messages import MRR_MOVEMENT, SUBSCRIPTION_STATE
+from .messages import MRR_MOVEMENT, SUBSCRIPTION_STATE, TREE_HEAD
 from .schema_types import BASE_ID, SCHEMA_DIALECT
 
 
@@ -147,7 +147,23 @@ def mrr_movement_schema() -> dict[str, Any]:
     })
 
 
-MESSAGE_SCHEMAS = {SUBSCRIPTION_STATE: subscription_state_schema, MRR_MOVEMENT: mrr_movement_schema}
+def tree_head_schema() -> dict[str, Any]:
+    """The value of an ``audit`` topic message."""
+    return _message(TREE_HEAD, (
+        "A tree head of the log's RFC 9162 Merkle tree: the first `tree_size` events, the last "
+        "at `last_position`, had root `root_hash` (hex) at `timestamp`. `signature` is base64 "
+        "Ed25519 over the sorted compact JSON of the other four fields (null: unsigned). See "
+        "docs/audit.md."), {
+        "tree_size": {"type": "integer", "minimum": 0},
+        "root_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "last_position": {"type": "integer", "minimum": 0},
+        "timestamp": t.TIME,
+        "signature": {"type": ["string", "null"]},
+    })
+
+
+MESSAGE_SCHEMAS = {SUBSCRIPTION_STATE: subscription_state_schema, MRR_MOVEMENT: mrr_movement_schema,
+                   TREE_HEAD: tree_head_schema}
 
 
 def schema(name: str) -> dict[str, Any]:

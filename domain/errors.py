@@ -200,6 +200,14 @@ class WebhookNotFound(NotFound):
     title = "Webhook endpoint not found"
 
 
+class NotInTheTree(NotFound):
+    """A position the Merkle tree has no leaf for (no such event, or not in the tree yet),
+    or a tree size no head was made at."""
+
+    code = "not-in-the-tree"
+    title = "Not in the Merkle tree"
+
+
 # -- conflicts -----------------------------------------------------------------------------
 
 
@@ -342,6 +350,27 @@ class PortalSessionClosed(Conflict):
 class ConcurrentModification(Conflict):
     code = "concurrent-modification"
     title = "Another change was recorded first"
+
+
+class InvalidTreeSizes(InvalidInput):
+    """A consistency proof asked from a larger tree to a smaller one."""
+
+    code = "invalid-tree-sizes"
+    title = "The first tree size is larger than the second"
+
+
+class NoAuditKey(NotFound):
+    """The ledger signs no tree heads (``SUBLEDGER_AUDIT_KEY`` is unset)."""
+
+    code = "no-audit-key"
+    title = "No audit key"
+
+
+class BeyondTheTree(Conflict):
+    """A tree size larger than the Merkle tree has grown to yet, or a leaf after it."""
+
+    code = "beyond-the-tree"
+    title = "Beyond the Merkle tree's size"
 
 
 class IdempotencyKeyReused(Conflict):

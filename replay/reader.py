@@ -9,21 +9,27 @@ them. A replay only reads: the PostgreSQL scan runs in a read-only transaction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from eventsourcing.utils import resolve_topic
+
 from subledger.contract.envelope import to_envelope
 from subledger.domain.base import LedgerAggregate
 from subledger.store.log import EventLog, topics_for
-from subledger.store.scan import ScanRange, scan
+from subledger.store.scan import ScanRange, StoredRow, scan
 
 from .selection import Selection
 
 if TYPE_CHECKING:
     import pandas
     import pyarrow
+
+Decode = Callable[[StoredRow], "LedgerAggregate.Event"]
+"""The mapper's ``to_domain_event``."""
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: positions read so far of those to read."""
@@ -34,18 +40,31 @@ BATCH = 10_000
 
 class LoggedEvent:
     """An event of the log at its position: the typed domain event, and what the envelope
-    says of it, read straight from the event (``envelope()`` builds the public envelope)."""
+    says of it, read straight from the event (``envelope()`` builds the public envelope).
 
-    __slots__ = ("position", "event", "_envelope")
+    The stored state is decoded into the event the first time anything needs it: a fold
+    that looks only at some types (``logged.type`` comes from the stored topic) pays for
+    decoding only those."""
 
-    def __init__(self, position: int, event: LedgerAggregate.Event) -> None:
+    __slots__ = ("position", "_row", "_decode", "_event", "_envelope")
+
+    def __init__(self, position: int, row: StoredRow, decode: Decode) -> None:
         self.position = position
-        self.event = event
+        self._row = row
+        self._decode = decode
+        self._event: LedgerAggregate.Event | None = None
         self._envelope: dict[str, Any] | None = None
 
     @property
+    def event(self) -> LedgerAggregate.Event:
+        """The domain event (its class's upcasters applied)."""
+        if self._event is None:
+            self._event = self._decode(self._row)
+        return self._event
+
+    @property
     def type(self) -> str:
-        return type(self.event).__name__
+        return type_of(self._row.topic)
 
     @property
     def recorded_at(self) -> datetime:
@@ -108,7 +127,7 @@ class Replay:
         self.position = scanned.after
         to_event = self.log.mapper.to_domain_event
         for notifications in scan(self.log.recorder, scanned, self.batch):
-            events = [LoggedEvent(n.id, to_event(n)) for n in notifications]  # type: ignore[arg-type]
+            events = [LoggedEvent(row.id, row, to_event) for row in notifications]
             kept, ended = self._keep(events, narrow=whole)
             if self.progress is not None:
                 self.progress(self.position - scanned.after, until - scanned.after)
@@ -123,13 +142,14 @@ class Replay:
         selection = self.selection
         known_at = selection.as_known_at
         kept = []
+        timed = selection.timed
         for logged in events:
             if known_at is not None and logged.event.timestamp > known_at:
                 return kept, True
             self.position = logged.position
             if narrow and not _in_store_selection(selection, logged):
                 continue
-            if selection.times_hold(logged.event.timestamp, logged.event.effective_at):
+            if not timed or selection.times_hold(logged.event.timestamp, logged.event.effective_at):
                 kept.append(logged)
         return kept, False
 
@@ -147,6 +167,13 @@ class Replay:
 
     def to_pandas(self, *, personal_data: bool = False) -> pandas.DataFrame:
         return self.to_arrow(personal_data=personal_data).to_pandas()
+
+
+@functools.cache
+def type_of(topic: str) -> str:
+    """The event type a stored topic names: its class's name (the mapper decodes a stored
+    event into the class its topic resolves to)."""
+    return resolve_topic(topic).__name__
 
 
 def _in_store_selection(selection: Selection, logged: LoggedEvent) -> bool:

@@ -83,5 +83,11 @@ class Selection:
         """Whether the store leaves events out (by position, type or subscriber)."""
         return self.after > 0 or bool(self.types) or self.subscriber_id is not None
 
+    @property
+    def timed(self) -> bool:
+        """Whether a time range narrows the selection (else every event's times hold)."""
+        return any(bound is not None for bound in (self.recorded.start, self.recorded.end,
+                                                   self.effective.start, self.effective.end))
+
     def times_hold(self, recorded_at: datetime, effective_at: datetime) -> bool:
         return self.recorded.holds(recorded_at) and self.effective.holds(effective_at)

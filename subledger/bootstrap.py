@@ -20,6 +20,8 @@ from .store.postgres import STORE_TIMEOUT
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from subledger.projections.audit_follower import MerkleFollower
+    from subledger.projections.audit_publisher import HeadPublisher
     from subledger.projections.relay import Relay
     from subledger.projections.runner import ProjectionRunner, ReadModel
     from subledger.projections.webhook_dispatcher import WebhookDispatcher
@@ -112,6 +114,32 @@ def build_webhooks(settings: Settings, ledger: Ledger) -> WebhookDispatcher:
                              timeout=timeout, lease=3 * timeout + 1)
 
 
+def build_merkle_follower(settings: Settings, ledger: Ledger) -> MerkleFollower:
+    """The Merkle follower over the ledger's log, with its own connection to the views'
+    database, signing heads with ``SUBLEDGER_AUDIT_KEY`` (unsigned without one)."""
+    from subledger.audit.heads import HeadSigner
+    from subledger.projections.audit_follower import MerkleFollower
+    from subledger.projections.store import ViewStore
+
+    signer = None if settings.audit_key is None else HeadSigner(settings.audit_key)
+    return MerkleFollower(ledger.event_log, ViewStore(settings), signer,
+                          head_events=settings.audit_head_events,
+                          head_seconds=settings.audit_head_seconds)
+
+
+def build_head_publisher(settings: Settings) -> HeadPublisher:
+    """The tree heads' publisher to ``<prefix>.audit`` (needs ``SUBLEDGER_KAFKA_BOOTSTRAP``)."""
+    from subledger.projections.audit_publisher import HeadPublisher
+    from subledger.projections.relay import KafkaPublisher
+    from subledger.projections.store import ViewStore
+
+    if not settings.kafka_bootstrap:
+        raise ValueError("SUBLEDGER_KAFKA_BOOTSTRAP is not set: there is no broker to publish to")
+    return HeadPublisher(ViewStore(settings), KafkaPublisher(
+        settings.kafka_bootstrap, timeout=settings.kafka_timeout, client_id="subledger-audit"),
+        prefix=settings.topic_prefix, replication_factor=settings.kafka_replication_factor)
+
+
 def read_models(ledger: Ledger) -> list[ReadModel]:
     """Every read model, in the order the runner applies them."""
     from subledger.projections.invoices import InvoicesModel
@@ -129,6 +157,7 @@ def build_api(
     """The HTTP API over a ledger (built from ``settings`` unless given); ``/readyz``
     reports the lag of ``projector``'s read models when one is given."""
     from subledger.api.app import create_app
+    from subledger.projections.audit_tree import create_tables
     from subledger.projections.store import ViewStore
 
     ledger = ledger if ledger is not None else build_ledger(settings)
@@ -140,6 +169,7 @@ def build_api(
     with views.creating_tables() as tx:
         for model in models:
             model.create(tx)
+    create_tables(views)  # the Merkle tree's, so /audit/* answer before a follower ran
     if projector is None:
         return create_app(settings, ledger, views=views)
     return create_app(settings, ledger, views=views, projection_lag=projector.lag)

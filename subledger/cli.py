@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from . import replay_cli, workers
+from . import audit_cli, replay_cli, workers
 from .bootstrap import StoreUnavailable, open_ledger
 from .config import ConfigError, Settings
 from .domain.errors import DomainError
@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         "SIGINT or SIGTERM (the run in progress is finished first). Any number of these, "
         "serve processes and runs by hand may share a store: each step is recorded once. "
         "Exit 2 when SUBLEDGER_BILLING_INTERVAL is 0 (the clock is off).")
+    audit_cli.add_parser(commands, _Parser)
     demo = commands.add_parser("demo", help="generate realistic history through the commands")
     demo.add_argument("--subscribers", type=_positive, required=True)
     demo.add_argument("--months", type=_positive, required=True)
@@ -113,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return workers.serve(settings, args.host, args.port, with_workers=not args.no_workers)
+    if args.command == "audit" and args.audit_command == "witness":
+        return audit_cli.run_witness(args)
     try:
         ledger = open_ledger(settings)
     except StoreUnavailable as error:
@@ -131,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return workers.relay(settings, ledger, once=args.once)
         if args.command == "webhooks":
             return workers.webhooks(settings, ledger, once=args.once)
+        if args.command == "audit":
+            return audit_cli.run(settings, ledger, args)
         if args.command == "rebuild":
             return _rebuild(settings, ledger, args.view, verify=args.verify, table=args.table)
         if args.command == "replay":

@@ -31,6 +31,8 @@ MAX_SELLER_LINES = 8
 MAX_SELLER_LINE = 100
 DEFAULT_PORTAL_TTL = 3600
 MIN_SECRET_LENGTH = 32
+DEFAULT_AUDIT_HEAD_EVENTS = 1000
+DEFAULT_AUDIT_HEAD_SECONDS = 60
 
 
 class ConfigError(ValueError):
@@ -77,6 +79,11 @@ class Settings:
     api_keys: Mapping[str, str] = field(default_factory=dict)
     cipher_key: bytes | None = None
     audit_key: bytes | None = None
+    """The 32-byte Ed25519 seed that signs the Merkle tree heads (None: heads unsigned)."""
+    audit_head_events: int = DEFAULT_AUDIT_HEAD_EVENTS
+    audit_head_seconds: int = DEFAULT_AUDIT_HEAD_SECONDS
+    """A tree head is made once this many events joined the tree since the last head, or
+    this many seconds after it when any did."""
     webhook_timeout: float = 10.0
     """Seconds a webhook endpoint has to answer one delivery."""
     store_timeout: float = 2.0
@@ -125,7 +132,11 @@ class Settings:
                                              get("SUBLEDGER_KAFKA_TIMEOUT"), 10, 300)),
             api_keys=_parse_api_keys(get("SUBLEDGER_API_KEYS")),
             cipher_key=_parse_key("SUBLEDGER_CIPHER_KEY", get("SUBLEDGER_CIPHER_KEY"), (16, 24, 32)),
-            audit_key=_parse_key("SUBLEDGER_AUDIT_KEY", get("SUBLEDGER_AUDIT_KEY"), None),
+            audit_key=_parse_audit_key(get("SUBLEDGER_AUDIT_KEY")),
+            audit_head_events=_parse_count("SUBLEDGER_AUDIT_HEAD_EVENTS", get("SUBLEDGER_AUDIT_HEAD_EVENTS"),
+                                           DEFAULT_AUDIT_HEAD_EVENTS, 1_000_000),
+            audit_head_seconds=_parse_count("SUBLEDGER_AUDIT_HEAD_SECONDS", get("SUBLEDGER_AUDIT_HEAD_SECONDS"),
+                                            DEFAULT_AUDIT_HEAD_SECONDS, 86_400),
             webhook_timeout=_parse_seconds("SUBLEDGER_WEBHOOK_TIMEOUT", get("SUBLEDGER_WEBHOOK_TIMEOUT") or "10"),
             store_timeout=_parse_seconds("SUBLEDGER_STORE_TIMEOUT", get("SUBLEDGER_STORE_TIMEOUT") or "2"),
             stripe_api_key=get("SUBLEDGER_STRIPE_API_KEY"),
@@ -227,6 +238,17 @@ def _parse_key(variable: str, value: str | None, sizes: tuple[int, ...] | None) 
         size_text = "" if sizes is None else f" of {', '.join(map(str, sizes))} bytes"
         raise ConfigError(variable, f"a base64 key{size_text}")
     return key
+
+
+def _parse_audit_key(value: str | None) -> bytes | None:
+    from .audit_key import EXPECTED, parse_audit_key
+
+    if value is None:
+        return None
+    seed = parse_audit_key(value)
+    if seed is None:
+        raise ConfigError("SUBLEDGER_AUDIT_KEY", EXPECTED)
+    return seed
 
 
 def _parse_seconds(variable: str, value: str) -> float:

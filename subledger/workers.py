@@ -16,6 +16,8 @@ from .billing_worker import billing_follower
 from .bootstrap import (
     StoreUnavailable,
     build_api,
+    build_head_publisher,
+    build_merkle_follower,
     build_projector,
     build_relay,
     build_webhooks,
@@ -32,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 def serve(settings: Settings, host: str, port: int, *, with_workers: bool) -> int:
     """The API on ``host:port`` (uvicorn), with the projector, the webhook dispatcher, the
-    billing clock (unless its interval is 0) and, when Kafka is configured, the relay in
+    Merkle follower, the billing clock (unless its interval is 0) and, when Kafka is configured, the relay in
     threads of this process unless not ``with_workers``."""
     import uvicorn
 
@@ -55,8 +57,10 @@ def serve(settings: Settings, host: str, port: int, *, with_workers: bool) -> in
             relay = build_relay(settings, ledger)
             finish.append(in_background(relay.follower(), stop, name="relay", join=10,
                                          close=lambda: close_worker(relay)))
+            finish.append(start_head_publisher(settings, stop))
         finish.append(finish_webhooks)
         finish.extend(start_billing(settings, ledger, stop))
+        finish.append(start_merkle(settings, ledger, stop))
     try:
         app = build_api(settings, ledger=ledger, projector=projector)
         # uvicorn shuts down on SIGINT or SIGTERM, then raises the signal again for the handler
@@ -161,7 +165,12 @@ def relay(settings: Settings, ledger: Ledger, *, once: bool) -> int:
                 return 1
             print(json.dumps({"messages_sent": sent, "lag": relay.lag()}))
             return 0
-        return follow_until_stopped(relay.follower())
+        stop = stop_on_signals()
+        finish_heads = start_head_publisher(settings, stop)
+        try:
+            return follow_until_stopped(relay.follower(), stop)
+        finally:
+            finish_heads()
     finally:
         close_worker(relay)
 
@@ -173,6 +182,19 @@ def start_webhooks(settings: Settings, ledger: Ledger, stop: threading.Event) ->
     dispatcher = build_webhooks(settings, ledger)
     return in_background(dispatcher.follower(), stop, name="webhooks", join=30,
                           close=lambda: close_worker(dispatcher))
+
+
+def start_merkle(settings: Settings, ledger: Ledger, stop: threading.Event) -> Callable[[], None]:
+    """Run the Merkle follower in a thread until ``stop`` is set."""
+    follower = build_merkle_follower(settings, ledger)
+    return in_background(follower.follower(), stop, name="merkle", join=10, close=follower.close)
+
+
+def start_head_publisher(settings: Settings, stop: threading.Event) -> Callable[[], None]:
+    """Publish the tree heads to ``<prefix>.audit`` in a thread until ``stop`` is set: the
+    relay's companion, wherever the relay runs."""
+    publisher = build_head_publisher(settings)
+    return in_background(publisher.follower(), stop, name="audit-heads", join=10, close=publisher.close)
 
 
 BILLING_OFF = ("SUBLEDGER_BILLING_INTERVAL is 0: the billing clock is off; set it to the"

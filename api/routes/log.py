@@ -100,7 +100,7 @@ def readyz(request: Request) -> JSONResponse:
 @router.get("/schemas", tags=["meta"])
 def schemas() -> dict[str, Any]:
     """The messages whose JSON Schema is published (also under `schemas/` in the repo): every
-    event type's envelope, `SubscriptionState` and `MrrMovement`."""
+    event type's envelope, `SubscriptionState`, `MrrMovement` and `TreeHead`."""
     return {"items": schema_names()}
 
 

@@ -32,7 +32,9 @@ import pytest
 PACKAGE = "subledger_client"
 # The generator's post-hooks format the code with ruff when ruff is on PATH; without them
 # the code is the templates' own, the same whatever PATH holds.
-CONFIG = "post_hooks: []\n"
+CONFIG = "post_hooks: []\ncontent_type_overrides:\n  application/pdf: application/octet-stream\n"
+"""No formatter run after generating; a PDF read as the bytes it is (the generator knows
+``application/octet-stream``, not each binary media type)."""
 
 
 @pytest.fixture(scope="module")

@@ -189,9 +189,38 @@ def test_a_bad_cipher_key_is_refused(value: str) -> None:
     assert str(error).startswith("SUBLEDGER_CIPHER_KEY: ")
 
 
-def test_an_audit_key_is_any_non_empty_base64() -> None:
-    assert Settings.from_env({"SUBLEDGER_AUDIT_KEY": b64(7)}).audit_key == bytes(range(7))
-    assert refused({"SUBLEDGER_AUDIT_KEY": "%%%"}).variable == "SUBLEDGER_AUDIT_KEY"
+def test_an_audit_key_is_the_base64_of_a_32_byte_seed() -> None:
+    assert Settings.from_env({"SUBLEDGER_AUDIT_KEY": b64(32)}).audit_key == bytes(range(32))
+    for value in ("%%%", b64(7), b64(33)):
+        assert refused({"SUBLEDGER_AUDIT_KEY": value}).variable == "SUBLEDGER_AUDIT_KEY"
+
+
+def test_an_audit_key_may_be_an_ed25519_pem_and_no_other_kind() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    seed = bytes(range(32))
+    pem = Ed25519PrivateKey.from_private_bytes(seed).private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    assert Settings.from_env({"SUBLEDGER_AUDIT_KEY": pem}).audit_key == seed
+    escaped = pem.replace("\n", "\\n")  # as one line in an env file
+    assert Settings.from_env({"SUBLEDGER_AUDIT_KEY": escaped}).audit_key == seed
+    ec_pem = generate_private_key(SECP256R1()).private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    for value in (ec_pem, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"):
+        error = refused({"SUBLEDGER_AUDIT_KEY": value})
+        assert str(error).startswith("SUBLEDGER_AUDIT_KEY: expected an Ed25519 private key")
+
+
+def test_the_tree_head_cadence_has_defaults_and_bounds() -> None:
+    settings = Settings.from_env({})
+    assert (settings.audit_head_events, settings.audit_head_seconds) == (1000, 60)
+    settings = Settings.from_env({"SUBLEDGER_AUDIT_HEAD_EVENTS": "50", "SUBLEDGER_AUDIT_HEAD_SECONDS": "5"})
+    assert (settings.audit_head_events, settings.audit_head_seconds) == (50, 5)
+    for variable in ("SUBLEDGER_AUDIT_HEAD_EVENTS", "SUBLEDGER_AUDIT_HEAD_SECONDS"):
+        for value in ("0", "-1", "x", "99999999"):
+            assert refused({variable: value}).variable == variable
 
 
 def test_a_topic_prefix_is_letters_digits_dots_dashes_and_underscores() -> None:

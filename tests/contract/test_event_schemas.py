@@ -55,7 +55,7 @@ def test_a_message_that_breaks_its_schema_is_refused() -> None:
 def test_the_api_serves_each_schema(settings, ledger) -> None:  # type: ignore[no-untyped-def]
     client = TestClient(build_api(settings, ledger=ledger))
     assert client.get("/schemas").json()["items"] == sorted([*EVENT_TYPES, "MrrMovement",
-                                                             "SubscriptionState"])
+                                                             "SubscriptionState", "TreeHead"])
     response = client.get("/schemas/InvoiceIssued")
     assert response.status_code == 200
     assert response.json() == event_schema("InvoiceIssued")

@@ -80,6 +80,7 @@ def live_a_lifecycle(http: httpx.Client) -> dict[str, Any]:
         "plan_id": "basic-m", "name": "Basic monthly", "tier": "basic", "currency": "USD",
         "amount": 1900, "interval": "month", "trial_days": 14, "version": 1,
         "versions": [{"version": 1, "amount": 1900, "effective_at": CATALOG_AT_ISO}],
+        "archived_at": None,
     }
     pro = api_plan(http, "pro-m", name="Pro monthly", tier="pro", amount=4900, trial_days=0)
     assert (pro["plan_id"], pro["amount"], pro["trial_days"], pro["version"]) == ("pro-m", 4900, 0, 1)

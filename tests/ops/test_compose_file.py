@@ -25,8 +25,9 @@ from subledger.domain.charges import DUNNING
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
-APP_SERVICES = ("api", "projector", "relay", "billing")
-SUBCOMMANDS = {"api": "serve", "projector": "project", "relay": "relay", "billing": "billing"}
+APP_SERVICES = ("api", "projector", "relay", "billing", "merkle")
+SUBCOMMANDS = {"api": "serve", "projector": "project", "relay": "relay", "billing": "billing",
+               "merkle": "audit"}
 SERVICES = {"postgres", "kafka", *APP_SERVICES}
 # What an operator must provide (``${VAR:?}`` in the file); everything else has a default.
 REQUIRED = {"SUBLEDGER_API_KEYS": "ops-key:admin,dash-key:reader"}
@@ -101,7 +102,7 @@ def healthcheck_command(service: dict[str, Any]) -> list[str]:
 # -- the services ---------------------------------------------------------------------------
 
 
-def test_the_services_are_the_store_the_broker_and_the_four_processes(compose) -> None:  # type: ignore[no-untyped-def]
+def test_the_services_are_the_store_the_broker_and_the_five_processes(compose) -> None:  # type: ignore[no-untyped-def]
     assert set(compose["services"]) == SERVICES
 
 
@@ -114,7 +115,7 @@ def test_images_from_registries_are_pinned_to_a_version(compose) -> None:  # typ
         )
 
 
-def test_the_four_processes_run_one_image_built_once_from_the_dockerfile(compose) -> None:  # type: ignore[no-untyped-def]
+def test_the_five_processes_run_one_image_built_once_from_the_dockerfile(compose) -> None:  # type: ignore[no-untyped-def]
     services = compose["services"]
     assert {services[name]["image"] for name in APP_SERVICES} == {"subledger:local"}
     builders = [name for name in SERVICES if "build" in services[name]]
@@ -205,7 +206,7 @@ def test_only_the_relay_talks_to_kafka_on_the_compose_network(compose) -> None: 
     assert Settings.from_env(relay).kafka_bootstrap == ("kafka:9092",)
     assert "PLAINTEXT://kafka:9092" in services["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
     assert (relay["SUBLEDGER_KAFKA_PARTITIONS"], relay["SUBLEDGER_KAFKA_REPLICATION_FACTOR"]) == ("3", "1")
-    for name in ("api", "projector", "billing"):
+    for name in ("api", "projector", "billing", "merkle"):
         assert Settings.from_env(service_environment(services[name])).kafka_bootstrap is None
 
 

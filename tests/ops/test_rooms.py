@@ -10,10 +10,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ALLOWED = {
     "domain": set(),
+    "audit": set(),
     "contract": {"domain"},
     "commands": {"domain", "contract", "store"},
-    "projections": {"domain", "contract", "store", "config"},
-    "replay": {"domain", "contract", "store", "config", "projections"},
+    "projections": {"domain", "contract", "store", "config", "audit"},
+    "replay": {"domain", "contract", "store", "config", "projections", "audit"},
 }
 
 

@@ -64,13 +64,15 @@ def test_a_subscription_body_is_valid_for_its_message_schema_and_its_http_model(
         assert SubscriptionOut.model_validate(body).model_dump() == body
 
 
-def test_the_asyncapi_document_describes_the_three_topics(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_asyncapi_document_describes_the_four_topics(client) -> None:  # type: ignore[no-untyped-def]
     document: dict[str, Any] = client.get("/asyncapi.json").json()
 
     assert document["asyncapi"].startswith("3.")
     channels = document["channels"]
     assert {c["address"] for c in channels.values()} == {
-        "subledger.events", "subledger.subscriptions", "subledger.mrr-movements"}
+        "subledger.events", "subledger.subscriptions", "subledger.mrr-movements", "subledger.audit"}
+    assert set(channels["audit"]["messages"]) == {"TreeHead"}
+    assert channels["audit"]["bindings"]["kafka"]["partitions"] == 1
     assert set(channels["events"]["messages"]) == set(EVENT_TYPES)
     assert channels["subscriptions"]["bindings"]["kafka"]["topicConfiguration"] == {
         "cleanup.policy": ["compact"]}

@@ -122,8 +122,9 @@ def test_a_killed_projector_process_resumes_and_equals_a_rebuild(pg_schema_url: 
                 process = subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=log)
                 try:
                     if len(kills) % 2:
-                        # Aimed: as soon as the process is seen inside a batch's transaction.
-                        deadline = time.monotonic() + 3
+                        # Aimed: as soon as the process is seen inside a batch's transaction
+                        # (a process starting on a loaded machine may take seconds to get there).
+                        deadline = time.monotonic() + 20
                         while not (inside := _view_transaction_open(admin, application)):
                             if time.monotonic() > deadline:
                                 break

@@ -9,7 +9,7 @@ server's clock, a billing run until a time not yet come, a cancellation ``at`` b
 command's default ``effective_at``, now, a report's ``as_of`` not yet come), or two
 parameters together (a report's ``to`` before its ``from``, a window of more than 5000
 buckets, a report's ``as_of`` after its ``as_known_at``, a report that must name one of the
-several currencies the ledger holds). A schema-valid request refused for one of these is not
+several currencies the ledger holds, a consistency proof's ``first`` after its ``second``). A schema-valid request refused for one of these is not
 a schema that lies, so that one failure is dropped; every other check stays as it is.
 """
 
@@ -29,6 +29,7 @@ STATE_OR_CLOCK = frozenset({
     "/problems/invalid-window",
     "/problems/invalid-as-of",
     "/problems/currency-required",
+    "/problems/invalid-tree-sizes",
 })
 
 
