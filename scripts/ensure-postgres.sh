@@ -12,6 +12,7 @@ set -euo pipefail
 ROLE=subledger_test
 PASSWORD=subledger_test
 HOST=127.0.0.1
+MIN_CONNECTIONS=400
 
 die() { echo "ensure-postgres: $*" >&2; exit 1; }
 
@@ -99,6 +100,20 @@ for _ in $(seq 1 60); do
     sleep 0.5
 done
 pg_isready -q -h "$HOST" -p "$port" || die "cluster $version/$name does not accept connections on $HOST:$port."
+
+# The suite runs servers, workers and several ledgers at once, each with its pools: the
+# default 100 connections is too few. Raised once, on a cluster nobody uses yet (a fresh
+# machine): a restart would cut off whoever is connected.
+current="$(cd / && runuser -u postgres -- psql -X -At -p "$port" -d postgres -c 'SHOW max_connections')"
+if [ "${current:-0}" -lt "$MIN_CONNECTIONS" ]; then
+    (cd / && quietly runuser -u postgres -- psql -X -q -p "$port" -d postgres \
+        -c "ALTER SYSTEM SET max_connections = $MIN_CONNECTIONS")
+    quietly pg_ctlcluster --skip-systemctl-redirect "$version" "$name" restart
+    for _ in $(seq 1 60); do
+        pg_isready -q -h "$HOST" -p "$port" && break
+        sleep 0.5
+    done
+fi
 
 # Create the role if missing (and keep its password and rights as expected).
 # The DO block tolerates a concurrent creation by another run of this script.

@@ -69,12 +69,29 @@ def build_ledger(settings: Settings, *, clock: Clock = system_clock) -> Ledger:
 
 
 def build_gateways(settings: Settings) -> dict[str, PaymentGateway]:
-    """The configured payment gateways: the sandbox always, Stripe when it has a key."""
+    """The configured payment gateways: the sandbox always, each other one when it has its
+    credentials."""
     gateways: dict[str, PaymentGateway] = {"sandbox": SandboxGateway()}
     if settings.stripe_api_key:
         from subledger.commands.gateways.stripe import StripeGateway
 
         gateways["stripe"] = StripeGateway(settings.stripe_api_key, api_base=settings.stripe_api_base)
+    if settings.paypal is not None:
+        from subledger.commands.gateways.paypal import PayPalGateway
+
+        gateways["paypal"] = PayPalGateway(settings.paypal.id, settings.paypal.secret,
+                                           api_base=settings.paypal.api_base)
+    if settings.razorpay is not None:
+        from subledger.commands.gateways.razorpay import RazorpayGateway
+
+        gateways["razorpay"] = RazorpayGateway(settings.razorpay.id, settings.razorpay.secret,
+                                               api_base=settings.razorpay.api_base)
+    if settings.authorizenet is not None:
+        from subledger.commands.gateways.authorizenet import AuthorizeNetGateway
+
+        gateways["authorizenet"] = AuthorizeNetGateway(
+            settings.authorizenet.id, settings.authorizenet.secret,
+            api_base=settings.authorizenet.api_base)
     return gateways
 
 

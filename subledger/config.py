@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -68,6 +68,23 @@ class SQLiteConfig:
 
 
 @dataclass(frozen=True)
+class GatewayCredentials:
+    """A payment gateway's credentials (an id and its secret) and API base."""
+
+    id: str
+    secret: str
+    api_base: str
+
+
+_GATEWAY_CREDENTIALS = {
+    # gateway: (variable prefix, id suffix, secret suffix, default API base)
+    "paypal": ("SUBLEDGER_PAYPAL", "CLIENT_ID", "CLIENT_SECRET", "https://api-m.paypal.com"),
+    "razorpay": ("SUBLEDGER_RAZORPAY", "KEY_ID", "KEY_SECRET", "https://api.razorpay.com"),
+    "authorizenet": ("SUBLEDGER_AUTHORIZENET", "LOGIN_ID", "TRANSACTION_KEY", "https://api.authorize.net"),
+}
+
+
+@dataclass(frozen=True)
 class Settings:
     database: PostgresConfig | SQLiteConfig
     database_url: str = DEFAULT_DATABASE_URL
@@ -91,6 +108,9 @@ class Settings:
     the ping before a connection is used) before the store counts as unavailable."""
     stripe_api_key: str | None = None
     stripe_api_base: str = "https://api.stripe.com"
+    paypal: GatewayCredentials | None = None
+    razorpay: GatewayCredentials | None = None
+    authorizenet: GatewayCredentials | None = None
     billing_interval: int = DEFAULT_BILLING_INTERVAL
     """Seconds between runs of the billing clock inside ``serve`` and ``billing follow``;
     0: off."""
@@ -110,6 +130,7 @@ class Settings:
         names = {"sandbox"}
         if self.stripe_api_key:
             names.add("stripe")
+        names.update(name for name in _GATEWAY_CREDENTIALS if getattr(self, name) is not None)
         return frozenset(names)
 
     @classmethod
@@ -143,6 +164,9 @@ class Settings:
             stripe_api_base=_parse_http_url(
                 "SUBLEDGER_STRIPE_API_BASE", get("SUBLEDGER_STRIPE_API_BASE") or "https://api.stripe.com"
             ),
+            paypal=_parse_gateway("paypal", get),
+            razorpay=_parse_gateway("razorpay", get),
+            authorizenet=_parse_gateway("authorizenet", get),
             billing_interval=_parse_billing_interval(get("SUBLEDGER_BILLING_INTERVAL")),
             dunning=_parse_dunning(get("SUBLEDGER_DUNNING")),
             seller=_parse_seller(get("SUBLEDGER_SELLER")),
@@ -261,11 +285,27 @@ def _parse_seconds(variable: str, value: str) -> float:
     return seconds
 
 
-def _parse_http_url(variable: str, value: str) -> str:
+def _parse_http_url(variable: str, value: str, example: str = "https://api.stripe.com") -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise ConfigError(variable, "an http(s) base URL such as https://api.stripe.com")
+        raise ConfigError(variable, f"an http(s) base URL such as {example}")
     return value.rstrip("/")
+
+
+def _parse_gateway(gateway: str, get: Callable[[str], str | None]) -> GatewayCredentials | None:
+    """A gateway is on when its id and secret are both set; one without the other is refused."""
+    prefix, id_name, secret_name, default_base = _GATEWAY_CREDENTIALS[gateway]
+    id_var, secret_var, base_var = (f"{prefix}_{id_name}", f"{prefix}_{secret_name}",
+                                    f"{prefix}_API_BASE")
+    ident, secret = get(id_var), get(secret_var)
+    if ident is None and secret is None:
+        return None
+    if ident is None or secret is None or not ident.strip() or not secret.strip():
+        missing = id_var if ident is None or not ident.strip() else secret_var
+        raise ConfigError(missing, f"a value: {id_var} and {secret_var} turn the {gateway} "
+                                   "gateway on together")
+    base = _parse_http_url(base_var, get(base_var) or default_base, default_base)
+    return GatewayCredentials(ident.strip(), secret.strip(), base)
 
 
 def _parse_billing_interval(value: str | None) -> int:

@@ -1,0 +1,212 @@
+"""FakePayPal: the few endpoints of PayPal's REST API the adapter uses, from PayPal's docs.
+
+- ``POST /v1/oauth2/token``: client credentials in HTTP Basic auth, form
+  ``grant_type=client_credentials``; answers a bearer token (401 ``invalid_client`` for
+  other credentials than :data:`CLIENT_ID` / :data:`CLIENT_SECRET`).
+- ``POST /v2/checkout/orders``: an order with ``intent: CAPTURE`` and a vaulted
+  ``payment_source`` (``card.vault_id`` or ``paypal.vault_id``) is created and captured in
+  one call (201, status ``COMPLETED``, the capture in ``purchase_units[0].payments``).
+  ``PayPal-Request-Id`` is required with a payment source; the same id again answers the
+  order it created (200) without capturing again.
+- ``POST /v2/payments/captures/{id}/refund``: a refund of ``amount`` (default: what is left)
+  of a completed capture, under ``PayPal-Request-Id`` too.
+
+Errors are PayPal's: ``{"name", "message", "debug_id", "details": [{"issue",
+"description"}], "links"}`` with 400/401/404/422, and 500 ``INTERNAL_SERVER_ERROR``.
+
+Vault ids (tokens) for tests:
+
+- ``card_ok`` / ``paypal_ok``: the capture completes;
+- ``card_<code>``: the capture is ``DECLINED`` with processor response code ``<code>``
+  (``card_5120`` insufficient funds, ``card_5400`` expired card, ``card_0500`` do not honor);
+- ``paypal_declined``: 422 ``INSTRUMENT_DECLINED``; ``paypal_action``: 422
+  ``PAYER_ACTION_REQUIRED``;
+- anything else: 404 ``RESOURCE_NOT_FOUND`` / ``INVALID_RESOURCE_ID``.
+"""
+
+from __future__ import annotations
+
+import base64
+import string
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl
+
+from .provider_server import Answer, FakeProvider, Recorded, new_id
+
+CLIENT_ID = "AcmeClientId-sandbox"
+CLIENT_SECRET = "EL1tVxAjhT7cJimnz5-Nsx9k2reTKSVfErNQF-CmrwJgxRtylkGTKlU4RvrX"
+_ERRORS_DOC = "https://developer.paypal.com/api/rest/reference/orders/v2/errors/"
+_ID = string.ascii_uppercase + string.digits
+
+
+def paypal_error(status: int, name: str, message: str, detail: str | None = None,
+                 description: str = "") -> Answer:
+    body: dict[str, Any] = {"name": name, "message": message, "debug_id": new_id("", 13, _ID.lower())}
+    if detail is not None:
+        body["details"] = [{"issue": detail, "description": description or detail}]
+        body["links"] = [{"href": _ERRORS_DOC + "#" + detail, "rel": "information_link", "method": "GET"}]
+    return Answer(status, body)
+
+
+def _unprocessable(detail: str, description: str) -> Answer:
+    return paypal_error(422, "UNPROCESSABLE_ENTITY", "The requested action could not be "
+                        "performed, semantically incorrect, or failed business validation.",
+                        detail, description)
+
+
+class FakePayPal(FakeProvider):
+    name = "paypal"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: set[str] = set()
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.captures: dict[str, dict[str, Any]] = {}
+        self.refunds: dict[str, dict[str, Any]] = {}
+        self._by_request_id: dict[tuple[str, str], Answer] = {}
+
+    def server_error(self, status: int) -> Answer:
+        return paypal_error(status, "INTERNAL_SERVER_ERROR", "An internal server error occurred.",
+                            "INTERNAL_SERVICE_ERROR", "An internal service error has occurred.")
+
+    def captured(self) -> int:
+        return sum(c["minor"] for c in self.captures.values() if c["status"] != "DECLINED")
+
+    def refunded(self) -> int:
+        return sum(r["minor"] for r in self.refunds.values())
+
+    def route(self, request: Recorded) -> Answer:
+        if request.method == "POST" and request.path == "/v1/oauth2/token":
+            return self._token(request)
+        if request.headers.get("authorization", "").removeprefix("Bearer ") not in self.tokens:
+            return paypal_error(401, "AUTHENTICATION_FAILURE", "Authentication failed due to "
+                                "invalid authentication credentials or a missing Authorization header.")
+        if request.method == "POST" and request.path == "/v2/checkout/orders":
+            return self._idempotent(request, "orders", self._create_order)
+        parts = request.path.strip("/").split("/")
+        if request.method == "POST" and parts[:3] == ["v2", "payments", "captures"] and parts[4:] == ["refund"]:
+            return self._idempotent(request, "refunds", lambda r: self._refund(r, parts[3]))
+        return paypal_error(404, "RESOURCE_NOT_FOUND", "The specified resource does not exist.")
+
+    def _token(self, request: Recorded) -> Answer:
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        form = dict(parse_qsl(request.body.decode()))
+        if scheme != "Basic" or credentials != expected:
+            return Answer(401, {"error": "invalid_client", "error_description": "Client Authentication failed"})
+        if form.get("grant_type") != "client_credentials":
+            return Answer(400, {"error": "unsupported_grant_type", "error_description": "Grant Type is NULL"})
+        token = "A21AA" + new_id("", 60)
+        self.tokens.add(token)
+        return Answer(200, {"scope": "https://uri.paypal.com/services/payments/payment",
+                            "access_token": token, "token_type": "Bearer",
+                            "app_id": "APP-80W284485P519543T", "expires_in": 32400,
+                            "nonce": new_id("2026-12-04T09:00:00Z", 30)})
+
+    def _idempotent(self, request: Recorded, kind: str, create: Any) -> Answer:
+        request_id = request.headers.get("paypal-request-id")
+        if request_id is None:
+            return paypal_error(400, "INVALID_REQUEST", "Request is not well-formed, syntactically "
+                                "incorrect, or violates schema.", "PAYPAL_REQUEST_ID_REQUIRED",
+                                "A PayPal-Request-Id is required if you are trying to process "
+                                "payment for an Order.")
+        stored = self._by_request_id.get((kind, request_id))
+        if stored is not None:  # PayPal answers the resource it made, with 200
+            return Answer(200, stored.body, stored.headers)
+        answer = create(request)
+        if answer.status in (200, 201):
+            self._by_request_id[(kind, request_id)] = answer
+        return answer
+
+    def _create_order(self, request: Recorded) -> Answer:
+        body = request.json() or {}
+        units = body.get("purchase_units") or []
+        source = body.get("payment_source") or {}
+        kind, vaulted = next(iter(source.items()), (None, {}))
+        vault_id = (vaulted or {}).get("vault_id")
+        if body.get("intent") != "CAPTURE" or len(units) != 1 or not vault_id:
+            return paypal_error(400, "INVALID_REQUEST", "Request is not well-formed, syntactically "
+                                "incorrect, or violates schema.", "MISSING_REQUIRED_PARAMETER",
+                                "A required field / parameter is missing.")
+        amount = units[0].get("amount") or {}
+        minor, invalid = _minor(amount)
+        if invalid is not None:
+            return invalid
+        if vault_id == "paypal_declined":
+            return _unprocessable("INSTRUMENT_DECLINED", "The instrument presented was either "
+                                  "declined by the processor or bank, or it can't be used for this payment.")
+        if vault_id == "paypal_action":
+            return _unprocessable("PAYER_ACTION_REQUIRED", "Transaction cannot complete "
+                                  "successfully, instruct the buyer to return to PayPal.")
+        if vault_id not in ("card_ok", "paypal_ok") and not (kind == "card" and vault_id.startswith("card_")):
+            return paypal_error(404, "RESOURCE_NOT_FOUND", "The specified resource does not exist.",
+                                "INVALID_RESOURCE_ID", "Specified resource ID does not exist. "
+                                "Please check the resource ID and try again.")
+        code = "0000" if vault_id.endswith("_ok") else vault_id.removeprefix("card_")
+        capture_id = new_id("", 17, _ID)
+        capture = {"id": capture_id, "status": "COMPLETED" if code == "0000" else "DECLINED",
+                   "amount": amount, "final_capture": True, "minor": minor,
+                   "invoice_id": units[0].get("invoice_id"), "custom_id": units[0].get("custom_id"),
+                   "create_time": "2026-12-04T09:00:00Z"}
+        if kind == "card":
+            capture["processor_response"] = {"avs_code": "Y", "cvv_code": "X", "response_code": code}
+        self.captures[capture_id] = capture
+        order_id = new_id("", 17, _ID)
+        order = {"id": order_id, "intent": "CAPTURE", "status": "COMPLETED",
+                 "payment_source": {kind: {"vault_id": vault_id}},
+                 "purchase_units": [{**units[0], "payments": {"captures": [
+                     {k: v for k, v in capture.items() if k != "minor"}]}}],
+                 "create_time": "2026-12-04T09:00:00Z",
+                 "links": [{"href": f"{self.url}/v2/checkout/orders/{order_id}", "rel": "self",
+                            "method": "GET"}]}
+        self.orders[order_id] = order
+        return Answer(201, order)
+
+    def _refund(self, request: Recorded, capture_id: str) -> Answer:
+        capture = self.captures.get(capture_id)
+        if capture is None:
+            return paypal_error(404, "RESOURCE_NOT_FOUND", "The specified resource does not exist.",
+                                "INVALID_RESOURCE_ID", "Specified resource ID does not exist.")
+        left = capture["minor"] - sum(r["minor"] for r in self.refunds.values()
+                                      if r["capture_id"] == capture_id)
+        if capture["status"] == "DECLINED":
+            return _unprocessable("CAPTURE_STATUS_NOT_VALID", "Invalid capture status. Capture "
+                                  "must be in COMPLETED or PARTIALLY_REFUNDED status.")
+        if left <= 0:
+            return _unprocessable("CAPTURE_FULLY_REFUNDED", "The capture has already been fully refunded.")
+        amount = (request.json() or {}).get("amount") or {**capture["amount"], "value": None}
+        if amount.get("value") is None:
+            minor, amount = left, {**capture["amount"]}
+        else:
+            minor, invalid = _minor(amount)
+            if invalid is not None:
+                return invalid
+        if amount.get("currency_code") != capture["amount"]["currency_code"]:
+            return _unprocessable("REFUND_CURRENCY_MISMATCH", "Refund must be in the same currency as the capture.")
+        if minor > left:
+            return _unprocessable("REFUND_AMOUNT_EXCEEDED", "The refund amount must be less than or "
+                                  "equal to the capture amount that has not yet been refunded.")
+        refund_id = new_id("", 17, _ID)
+        self.refunds[refund_id] = {"id": refund_id, "capture_id": capture_id, "minor": minor}
+        capture["status"] = "REFUNDED" if minor == left else "PARTIALLY_REFUNDED"
+        return Answer(201, {"id": refund_id, "status": "COMPLETED", "amount": amount,
+                            "links": [{"href": f"{self.url}/v2/payments/refunds/{refund_id}",
+                                       "rel": "self", "method": "GET"}]})
+
+
+def _minor(amount: dict[str, Any]) -> tuple[int, Answer | None]:
+    """PayPal's money object in cents (the fake takes two-decimal currencies and JPY)."""
+    value, currency = amount.get("value"), amount.get("currency_code")
+    places = 0 if currency in ("JPY", "HUF", "TWD") else 2
+    try:
+        decimal = Decimal(value)
+    except Exception:  # noqa: BLE001 - any bad value is PayPal's 400
+        decimal = Decimal("NaN")
+    if not decimal.is_finite() or decimal <= 0 or -decimal.as_tuple().exponent > places:  # type: ignore[operator]
+        detail = "DECIMAL_PRECISION" if decimal.is_finite() and decimal > 0 else "INVALID_PARAMETER_VALUE"
+        return 0, paypal_error(422 if detail == "DECIMAL_PRECISION" else 400, "UNPROCESSABLE_ENTITY"
+                               if detail == "DECIMAL_PRECISION" else "INVALID_REQUEST",
+                               "The value of a field is invalid.", detail,
+                               "If the currency supports decimals, only two decimal place precision is supported.")
+    return int(decimal.scaleb(places)), None
