@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from subledger.domain.charges import DUNNING, FINAL_ACTIONS, MAX_RETRY_DAY, Dunning
+from subledger.domain.portal_session import MAX_TTL_SECONDS, MIN_TTL_SECONDS
 
 from .mail_config import MailSettings, parse_mail
 
@@ -30,6 +31,7 @@ _SELLER_LINE = re.compile(r"^[^\x00-\x1f\x7f-\x9f|]*[^\s\x00-\x1f\x7f-\x9f|][^\x
 DEFAULT_SELLER = ("subledger",)
 MAX_SELLER_LINES = 8
 MAX_SELLER_LINE = 100
+DEFAULT_PORTAL_TTL = 3600
 DEFAULT_AUDIT_HEAD_EVENTS = 1000
 DEFAULT_AUDIT_HEAD_SECONDS = 60
 
@@ -123,8 +125,11 @@ class Settings:
     seller: tuple[str, ...] = DEFAULT_SELLER
     """The seller's name, then address lines, as invoices and credit notes show them."""
     session_secret: bytes | None = None
-    """What the pages sign their session cookies (and the CSRF tokens of their forms) with;
-    unset: derived from the API keys (see ``api/sessions.py``)."""
+    """What the pages sign their session cookies and the CSRF tokens of their forms with,
+    and portal links and their forms' CSRF tokens too; unset: derived from the API keys
+    (see ``api/sessions.py``), so every process of a deployment signs alike."""
+    portal_ttl: int = DEFAULT_PORTAL_TTL
+    """Seconds a portal session lasts unless its opening asks for another length."""
 
     @property
     def gateways(self) -> frozenset[str]:
@@ -175,6 +180,7 @@ class Settings:
             stripe_webhook_secret=get("SUBLEDGER_STRIPE_WEBHOOK_SECRET"),
             mail=parse_mail(get),
             session_secret=_parse_session_secret(get("SUBLEDGER_SESSION_SECRET")),
+            portal_ttl=_parse_portal_ttl(get("SUBLEDGER_PORTAL_TTL")),
         )
 
 
@@ -358,3 +364,12 @@ def _parse_session_secret(value: str | None) -> bytes | None:
         raise ConfigError("SUBLEDGER_SESSION_SECRET",
                           f"at least {MIN_SESSION_SECRET} printable ASCII characters")
     return value.encode()
+
+
+def _parse_portal_ttl(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_PORTAL_TTL
+    if not (value.isascii() and value.isdigit()) or not MIN_TTL_SECONDS <= int(value) <= MAX_TTL_SECONDS:
+        raise ConfigError("SUBLEDGER_PORTAL_TTL",
+                          f"a whole number of seconds from {MIN_TTL_SECONDS} to {MAX_TTL_SECONDS}")
+    return int(value)
