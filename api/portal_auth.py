@@ -4,11 +4,12 @@ A portal link carries a token ``<session id>.<expiry>.<signature>``: the signatu
 HMAC-SHA256 of the session id and its expiry under a key derived from the deployment's
 secret (``SUBLEDGER_SESSION_SECRET``, else the API keys: the rule of the pages' sessions,
 so every process of a deployment accepts a link), so a token can be neither forged nor
-extended. Opening the link stores the token in an HttpOnly, SameSite=Lax cookie scoped to ``/portal``; every portal request then checks the signature,
-the expiry, and the session in the ledger (revoked sessions are refused there). Each form
-carries a CSRF token, an HMAC of the session id under the same key, checked on every POST:
-the portal's own CSRF proof, since its visitor has no page session (the pages' rule, a
-token derived from the visitor's session, in the field ``csrf_token`` as theirs).
+extended. Opening the link stores the token in an HttpOnly, SameSite=Lax cookie scoped
+to ``/portal``; every portal request then checks the signature, the expiry, and the
+session in the ledger (revoked sessions are refused there). Each form carries a CSRF
+token, an HMAC of the session id under the same key, checked on every POST: the portal's
+own CSRF proof, since its visitor has no page session (the pages' rule, a token derived
+from the visitor's session, in the field ``csrf_token`` as theirs).
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ The cookie is ``base64url(JSON) "." base64url(HMAC-SHA256)``; it holds a random 
 id of the API key (an HMAC of it, never the key), and an expiry. It is signed with a secret
 that is ``SUBLEDGER_SESSION_SECRET`` when set, or else derived from the API keys and their
 roles (:func:`deployment_secret`, which signs portal links too), so every process of one
-deployment signs alike and changing the keys ends every session. An open server (no keys) signs with a secret of its own process: its sessions
-carry only the nonce the forms' CSRF tokens come from.
+deployment signs alike and changing the keys ends every session. An open server (no keys)
+signs with a secret of its own process: its sessions carry only the nonce the forms' CSRF
+tokens come from.
 
 A session authorises what its key does, and the key is looked up again on every request: a
 key removed from ``SUBLEDGER_API_KEYS`` ends its sessions at once.
