@@ -25,6 +25,7 @@ from subledger.projections.store import ViewStore
 
 from . import openapi
 from .pages import FORM_PATHS, FORM_TYPE, mount_assets
+from .portal_auth import link_key
 from .problems import STORE_UNAVAILABLE, domain_problem, edge_problem, problem
 from .routes import (
     audit,
@@ -36,6 +37,10 @@ from .routes import (
     invoices,
     log,
     login,
+    portal,
+    portal_actions,
+    portal_sessions,
+    pricing,
     reports,
     subscribers,
     subscriptions,
@@ -43,7 +48,7 @@ from .routes import (
 from .routes.gateway_events import router as gateway_events_router
 from .routes.webhooks import router as webhooks_router
 from .security import ApiProblem
-from .sessions import Sessions
+from .sessions import Sessions, deployment_secret
 
 logger = logging.getLogger("subledger.api")
 
@@ -174,7 +179,9 @@ def create_app(
     app.state.ledger = ledger
     app.state.projection_lag = projection_lag
     app.state.views = views
-    app.state.sessions = Sessions.for_settings(settings)
+    secret = deployment_secret(settings)
+    app.state.sessions = Sessions(secret, settings.api_keys)
+    app.state.portal_secret = link_key(secret)
     if not settings.api_keys:
         logger.warning(
             "SUBLEDGER_API_KEYS is unset: the API is OPEN to anyone who can reach it. "
@@ -193,6 +200,8 @@ def create_app(
         app.include_router(router)
     app.include_router(webhooks_router)
     app.include_router(gateway_events_router)
+    for router in (portal_sessions.router, pricing.router, portal.router, portal_actions.router):
+        app.include_router(router)
     app.include_router(login.router)
     app.include_router(dashboard.router)
     mount_assets(app)

@@ -17,9 +17,8 @@ from typing import Any
 from subledger.domain.corrections import AMOUNT_DUE, CREDIT_BALANCE, REFUND
 from subledger.domain.invoicing import DISCOUNT, OPEN, PAID, UNCOLLECTIBLE, VOID
 from subledger.domain.lifecycle import PAST_DUE
-from subledger.domain.money import Money
-from subledger.domain.time import parse_instant
 
+from .formats import day, money
 from .pages import templates
 
 STATUS_LABELS = {OPEN: "Open", PAST_DUE: "Past due", PAID: "Paid", VOID: "Void",
@@ -55,15 +54,6 @@ class Document:
     @property
     def filename(self) -> str:
         return self.number
-
-
-def money(amount: int, currency: str) -> str:
-    """``USD 1,234.50`` from 123450 (the currency's exponent; a negative amount ``USD -5.00``)."""
-    return f"{currency} {Money(amount, currency).to_major():,}"
-
-
-def day(instant: datetime | str | None) -> str:
-    return "" if instant is None else parse_instant(instant).date().isoformat()
 
 
 def span(start: datetime | str | None, end: datetime | str | None) -> str:

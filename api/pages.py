@@ -3,7 +3,10 @@ served at ``/assets``), the headers every page answers with, and reading a page'
 
 Every page extends ``templates/base.html`` (the header, who is signed in, the open-server
 notice, the skip link) and loads only what the app serves itself: no CDN, no inline script
-(the Content-Security-Policy refuses both), so a page works without internet.
+or style (the Content-Security-Policy refuses them), so a page works without internet. The
+dashboard's pages are rendered for a :class:`PageVisit` (:func:`render`); the pricing page
+and the portal, whose visitor holds no API key, through :mod:`.portal_pages`, which
+overrides base.html's header blocks.
 """
 
 from __future__ import annotations
@@ -18,14 +21,18 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from .formats import day, money
 from .page_session import PageVisit
+from .sessions import CSRF_FIELD
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = "/assets"
 FORM_TYPE = "application/x-www-form-urlencoded"
-FORM_PATHS = ("/login", "/logout", "/dashboard/")
-"""Paths whose POSTs are a page's form (URL-encoded); every other write takes JSON alone."""
+FORM_PATHS = ("/login", "/logout", "/dashboard/", "/portal/")
+"""Paths whose POSTs are a page's form (URL-encoded); every other write takes JSON alone.
+Each such form proves it comes from its own page with a CSRF token: the page session's
+(:mod:`.sessions`) or, in the portal, the portal session's (:mod:`.portal_auth`)."""
 MAX_FORM_FIELDS = 50
 HEADERS = {
     "Content-Security-Policy": (
@@ -40,20 +47,28 @@ HEADERS = {
 @lru_cache(maxsize=1)
 def templates() -> Environment:
     """The one Jinja2 environment of the app's HTML (pages and documents)."""
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    env.filters["money"] = lambda amount, currency: money(int(amount), currency)
+    env.filters["day"] = day
+    return env
 
 
 def mount_assets(app: FastAPI) -> None:
     app.mount(ASSETS, StaticFiles(directory=STATIC), name="assets")
 
 
+def html(name: str, *, status: int = 200, headers: dict[str, str] | None = None,
+         **context: Any) -> HTMLResponse:
+    """``templates/name`` as a page with the pages' headers (and ``headers`` besides)."""
+    page = templates().get_template(name).render(assets=ASSETS, csrf_field=CSRF_FIELD, **context)
+    return HTMLResponse(page, status_code=status, headers={**HEADERS, **(headers or {})})
+
+
 def render(request: Request, visit: PageVisit, name: str, *, status: int = 200,
            **context: Any) -> HTMLResponse:
     """``templates/name`` as a page for ``visit``, with the session cookie it needs."""
-    page = templates().get_template(name).render(
-        assets=ASSETS, visit=visit, csrf_field=visit.csrf_field, csrf_token=visit.csrf_token,
-        path=request.url.path, **context)
-    response = HTMLResponse(page, status_code=status, headers=HEADERS)
+    response = html(name, status=status, visit=visit, csrf_token=visit.csrf_token,
+                    path=request.url.path, **context)
     visit.remember(response, request)
     return response
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from subledger.contract.envelope import MAX_POSITION
 from subledger.domain.coupons import MAX_REPEATING_MONTHS
 from subledger.domain.plans import MAX_TRIAL_DAYS, check_trial_days
+from subledger.domain.portal_session import MAX_TTL_SECONDS, MIN_TTL_SECONDS, check_ttl
 from subledger.projections.webhook_endpoints import (
     MAX_DESCRIPTION_LENGTH,
     MAX_URL_LENGTH,
@@ -189,6 +190,11 @@ class CancelIn(Request):
 
 class EffectiveIn(Request):
     effective_at: Instant | None = Field(None, description=EFFECTIVE_AT)
+
+
+class PortalSessionIn(Request):
+    ttl_seconds: bounded(MIN_TTL_SECONDS, MAX_TTL_SECONDS, check_ttl) | None = Field(  # type: ignore[valid-type]
+        None, description="How long the link works, in seconds; default SUBLEDGER_PORTAL_TTL")
 
 
 class CouponApplyIn(Request):

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from subledger.contract.bodies import CHARGE, COUPON, FORGOTTEN, PLAN, SUBSCRIBER, SUBSCRIPTION
 from subledger.contract.invoice_bodies import CREDIT_NOTE, INVOICE
+from subledger.contract.portal_bodies import PORTAL_SESSION
 from subledger.contract.preview_bodies import CHANGE_PREVIEW, INVOICE_PREVIEW
 
 from .problems import ProblemType
@@ -26,6 +27,11 @@ ChangePreviewOut = CHANGE_PREVIEW.model()
 InvoicePreviewOut = INVOICE_PREVIEW.model()
 InvoiceOut = INVOICE.model()
 CreditNoteOut = CREDIT_NOTE.model()
+PortalSessionOut = PORTAL_SESSION.model()
+
+
+class PortalSessionLinkOut(PortalSessionOut):  # type: ignore[misc, valid-type]
+    url: str = Field(description="The signed link to send to the subscriber (see docs/portal.md)")
 
 
 class RefundOut(BaseModel):

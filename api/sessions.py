@@ -4,9 +4,10 @@ and the CSRF token of every form, derived from the session.
 The cookie is ``base64url(JSON) "." base64url(HMAC-SHA256)``; it holds a random nonce, an
 id of the API key (an HMAC of it, never the key), and an expiry. It is signed with a secret
 that is ``SUBLEDGER_SESSION_SECRET`` when set, or else derived from the API keys and their
-roles, so every process of one deployment signs alike and changing the keys ends every
-session. An open server (no keys) signs with a secret of its own process: its sessions
-carry only the nonce the forms' CSRF tokens come from.
+roles (:func:`deployment_secret`, which signs portal links too), so every process of one
+deployment signs alike and changing the keys ends every session. An open server (no keys)
+signs with a secret of its own process: its sessions carry only the nonce the forms' CSRF
+tokens come from.
 
 A session authorises what its key does, and the key is looked up again on every request: a
 key removed from ``SUBLEDGER_API_KEYS`` ends its sessions at once.
@@ -49,22 +50,24 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def deployment_secret(settings: Settings) -> bytes:
+    """What the pages' sessions and the portal's links are signed with (each under a key
+    derived from it for its own use): ``SUBLEDGER_SESSION_SECRET``, or else the API keys and
+    their roles, so that every process of one deployment accepts what another signed; an
+    open server's own random secret, which dies with the process."""
+    if settings.session_secret is not None:
+        return settings.session_secret
+    if settings.api_keys:
+        return "\n".join(f"{k}:{r}" for k, r in sorted(settings.api_keys.items())).encode()
+    return secrets.token_bytes(32)
+
+
 class Sessions:
     """Makes, signs and reads sessions, for one server's keys."""
 
     def __init__(self, secret: bytes, api_keys: Mapping[str, str]) -> None:
         self._secret = hmac.new(secret, _CONTEXT, hashlib.sha256).digest()
         self._keys = {self._key_id(key): key for key in api_keys}
-
-    @classmethod
-    def for_settings(cls, settings: Settings) -> Sessions:
-        if settings.session_secret is not None:
-            secret = settings.session_secret
-        elif settings.api_keys:
-            secret = "\n".join(f"{k}:{r}" for k, r in sorted(settings.api_keys.items())).encode()
-        else:
-            secret = secrets.token_bytes(32)
-        return cls(secret, settings.api_keys)
 
     def _mac(self, purpose: bytes, data: bytes) -> bytes:
         return hmac.new(self._secret, purpose + b"\0" + data, hashlib.sha256).digest()

@@ -105,6 +105,14 @@ class Catalog:
         """Coupons in creation order, filtered like :meth:`plans`."""
         return self.store.list_created("CouponCreated", Coupon, after, limit, _archived(archived))
 
+    def plans_on_sale(self) -> list[Plan]:
+        """Every plan not archived, in creation order (what a pricing page shows)."""
+        return _every(lambda after: self.plans(after, 1000, archived=False))
+
+    def coupons_on_sale(self) -> list[Coupon]:
+        """Every coupon not archived, in creation order."""
+        return _every(lambda after: self.coupons(after, 1000, archived=False))
+
     def plan_reference(self, plan_id: str) -> Plan:
         """The plan a command's body names (an unknown one is bad input, not a 404)."""
         try:
@@ -118,6 +126,15 @@ class Catalog:
             return self.get_coupon(coupon_id)
         except CouponNotFound:
             raise UnknownReference(f"coupon {coupon_id!r} names no coupon") from None
+
+
+def _every(page: Callable[[int], tuple[list[Any], int | None]]) -> list[Any]:
+    items: list[Any] = []
+    after: int | None = 0
+    while after is not None:
+        found, after = page(after)
+        items += found
+    return items
 
 
 def _archived(archived: bool | None) -> Callable[[Any], bool] | None:

@@ -10,7 +10,7 @@ key: the one way every entry point writes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper, Transcoder
@@ -29,12 +29,17 @@ from .gateways.sandbox import SandboxGateway
 from .idempotency import Answer, IdempotencyGuard, IdempotencyKey
 from .payments import Payments
 from .periods import Periods
+from .portal_sessions import PortalSessions
 from .previews import Previews
 from .settlement import Settlement
+from .sources import through_portal
 from .store import Clock, LedgerStore, system_clock
 from .subscribers import Subscribers
 from .subscriptions import Subscriptions
 from .writes import Write
+
+if TYPE_CHECKING:
+    from subledger.domain.portal_session import PortalSession
 
 
 class Ledger(Application):
@@ -67,6 +72,7 @@ class Ledger(Application):
         self.corrections = Corrections(self.store, self.settlement)
         self.previews = Previews(self.store, self.subscriptions)
         self.gateway_notices = GatewayNotices(self.store, self.settlement, self.subscribers)
+        self.portal_sessions = PortalSessions(self.store, self.subscribers)
         self.idempotency = IdempotencyGuard(self.store.find_idempotency)
 
     def construct_transcoder(self) -> Transcoder:
@@ -83,9 +89,15 @@ class Ledger(Application):
         # Only the configuration handed in: modules never read the process environment.
         return Environment(name, dict(env or {}))
 
-    def execute(self, command: Write, key: IdempotencyKey | None = None) -> Answer:
+    def execute(self, command: Write, key: IdempotencyKey | None = None, *,
+                portal: PortalSession | None = None) -> Answer:
         """Run a write and answer it; with a key, a retry gets the first answer and appends
-        nothing, and the same key with another command is refused."""
+        nothing, and the same key with another command is refused. A write made through
+        the portal (``portal``: the subscriber's session) is recorded on that session with
+        its events (see :mod:`.sources`)."""
+        if portal is not None:
+            with through_portal(portal, type(command).__name__):
+                return self.execute(command, key)
         return self.idempotency.run(
             key, command, created=command.creates,
             handle=lambda request: command.handle(self, request),

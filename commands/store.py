@@ -40,6 +40,7 @@ from subledger.store.sealing import SealingMapper
 
 from .document_index import document_links, gateway_links, index_existing_documents
 from .idempotency import IdempotentRequest
+from .sources import witnesses
 
 A = TypeVar("A", bound=LedgerAggregate)
 Clock = Callable[[], datetime]
@@ -96,6 +97,7 @@ class LedgerStore:
         (whose answer is stored under the idempotency key, if any). A save that lost a race
         raises ``on_conflict`` (by default :class:`ConcurrentModification`), or
         :class:`IdempotencyKeyReused` when what won was another request with the key."""
+        aggregates = (*aggregates, *witnesses(aggregates, self.clock()))
         kwargs: dict[str, Any] = {}
         if idempotency is not None:
             kwargs["idempotency"] = idempotency.record(result, self.clock())

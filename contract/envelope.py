@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate
 from subledger.domain.base import EVENT_ENVELOPE_FIELDS, LedgerAggregate
 from subledger.domain.coupons import Coupon
 from subledger.domain.plans import Plan
+from subledger.domain.portal_session import PortalSession
 from subledger.domain.reporting import ReportingPeriod
 from subledger.domain.subscriber import Subscriber
 from subledger.domain.subscription import Subscription
@@ -26,7 +27,8 @@ MAX_POSITION = 2**53 - 1
 """The largest position a client may name (every JSON reader holds it exactly; the log will
 not reach it)."""
 
-AGGREGATES: tuple[type[LedgerAggregate], ...] = (Plan, Coupon, Subscriber, Subscription, ReportingPeriod)
+AGGREGATES: tuple[type[LedgerAggregate], ...] = (Plan, Coupon, Subscriber, Subscription, ReportingPeriod,
+                                                  PortalSession)
 
 
 def _event_classes() -> dict[str, type[LedgerAggregate.Event]]:

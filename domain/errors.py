@@ -190,6 +190,11 @@ class CreditNoteNotFound(NotFound):
     title = "Credit note not found"
 
 
+class PortalSessionNotFound(NotFound):
+    code = "portal-session-not-found"
+    title = "No such portal session"
+
+
 class WebhookNotFound(NotFound):
     code = "webhook-not-found"
     title = "Webhook endpoint not found"
@@ -364,6 +369,14 @@ class PeriodAlreadyClosed(Conflict):
 class PeriodNotEnded(Conflict):
     code = "period-not-ended"
     title = "The period has not ended yet"
+
+
+class PortalSessionClosed(Conflict):
+    """The portal session was revoked or has expired: it can be neither used nor revoked
+    (its pages answer 401; open a new session)."""
+
+    code = "portal-session-closed"
+    title = "The portal session is revoked or expired"
 
 
 class ConcurrentModification(Conflict):

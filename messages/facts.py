@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from subledger.api.documents import buyer_lines, day, invoice_document, money, span
+from subledger.api.documents import buyer_lines, invoice_document, span
+from subledger.api.formats import day, money
 from subledger.api.pdf import render_pdf
 from subledger.domain.errors import NotFound
 from subledger.projections.invoice_queries import find_invoice

@@ -16,6 +16,7 @@ from subledger.domain.charges import DUNNING, Dunning
 from .config_values import (
     API_ROLES,
     DEFAULT_BILLING_INTERVAL,
+    DEFAULT_PORTAL_TTL,
     DEFAULT_SELLER,
     GATEWAY_CREDENTIALS,
     ConfigError,
@@ -29,6 +30,7 @@ from .config_values import (
     parse_gateway,
     parse_http_url,
     parse_key,
+    parse_portal_ttl,
     parse_previous_key,
     parse_seconds,
     parse_seller,
@@ -39,7 +41,8 @@ from .database_url import DEFAULT_DATABASE_URL, PostgresConfig, SQLiteConfig, pa
 from .mail_config import MailSettings, parse_mail
 
 __all__ = [
-    "API_ROLES", "DEFAULT_BILLING_INTERVAL", "DEFAULT_DATABASE_URL", "DEFAULT_SELLER", "ConfigError",
+    "API_ROLES", "DEFAULT_BILLING_INTERVAL", "DEFAULT_DATABASE_URL", "DEFAULT_PORTAL_TTL", "DEFAULT_SELLER",
+    "ConfigError",
     "GatewayCredentials", "PostgresConfig", "SQLiteConfig", "Settings", "parse_database_url",
 ]
 
@@ -90,8 +93,11 @@ class Settings:
     seller: tuple[str, ...] = DEFAULT_SELLER
     """The seller's name, then address lines, as invoices and credit notes show them."""
     session_secret: bytes | None = None
-    """What the pages sign their session cookies (and the CSRF tokens of their forms) with;
-    unset: derived from the API keys (see ``api/sessions.py``)."""
+    """What the pages sign their session cookies and the CSRF tokens of their forms with,
+    and portal links and their forms' CSRF tokens too; unset: derived from the API keys
+    (see ``api/sessions.py``), so every process of a deployment signs alike."""
+    portal_ttl: int = DEFAULT_PORTAL_TTL
+    """Seconds a portal session lasts unless its opening asks for another length."""
 
     @property
     def gateways(self) -> frozenset[str]:
@@ -144,5 +150,5 @@ class Settings:
             stripe_webhook_secret=get("SUBLEDGER_STRIPE_WEBHOOK_SECRET"),
             mail=parse_mail(get),
             session_secret=parse_session_secret(get("SUBLEDGER_SESSION_SECRET")),
+            portal_ttl=parse_portal_ttl(get("SUBLEDGER_PORTAL_TTL")),
         )
-

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from subledger.domain.charges import DUNNING, FINAL_ACTIONS, MAX_RETRY_DAY, Dunning
+from subledger.domain.portal_session import MAX_TTL_SECONDS, MIN_TTL_SECONDS
 
 API_ROLES = ("admin", "writer", "reader")
 HOSTPORT = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
@@ -24,6 +25,7 @@ DEFAULT_SELLER = ("subledger",)
 MAX_SELLER_LINES = 8
 MAX_SELLER_LINE = 100
 MIN_SESSION_SECRET = 32
+DEFAULT_PORTAL_TTL = 3600
 
 
 class ConfigError(ValueError):
@@ -198,3 +200,12 @@ def parse_session_secret(value: str | None) -> bytes | None:
         raise ConfigError("SUBLEDGER_SESSION_SECRET",
                           f"at least {MIN_SESSION_SECRET} printable ASCII characters")
     return value.encode()
+
+
+def parse_portal_ttl(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_PORTAL_TTL
+    if not (value.isascii() and value.isdigit()) or not MIN_TTL_SECONDS <= int(value) <= MAX_TTL_SECONDS:
+        raise ConfigError("SUBLEDGER_PORTAL_TTL",
+                          f"a whole number of seconds from {MIN_TTL_SECONDS} to {MAX_TTL_SECONDS}")
+    return int(value)

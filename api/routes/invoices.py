@@ -114,7 +114,7 @@ def _credit_note(request: Request, credit_note_id: str) -> dict[str, Any]:
     return record
 
 
-def _parties(request: Request, ledger: Ledger, record: dict[str, Any]) -> dict[str, Any]:
+def document_parties(request: Request, ledger: Ledger, record: dict[str, Any]) -> dict[str, Any]:
     """The seller (configured) and the buyer (the subscriber as the ledger knows them now)."""
     try:
         subscriber = ledger.subscribers.get(UUID(record["subscriber_id"]))
@@ -131,7 +131,7 @@ def _file(document: Document, render: Callable[[Document], bytes], media_type: s
         "Content-Disposition": f'inline; filename="{document.filename}.{suffix}"'})
 
 
-def _pdf(document: Document) -> Response:
+def pdf_answer(document: Document) -> Response:
     return _file(document, render_pdf, "application/pdf", "pdf")
 
 
@@ -146,14 +146,14 @@ def invoice_pdf(request: Request, invoice_id: IdPath, ledger: LedgerDep, _: Prin
     """The invoice as a PDF: seller, buyer, number, lines, totals, what was paid, credited
     and refunded, what is due; VOID or UNCOLLECTIBLE stamped across it."""
     record = _invoice(request, invoice_id)
-    return _pdf(invoice_document(record, **_parties(request, ledger, record)))
+    return pdf_answer(invoice_document(record, **document_parties(request, ledger, record)))
 
 
 @router.get("/invoices/{invoice_id}.html", response_class=HTMLResponse, responses=HTML)
 def invoice_html(request: Request, invoice_id: IdPath, ledger: LedgerDep, _: PrincipalDep) -> Response:
     """The invoice as an HTML page (what its PDF shows)."""
     record = _invoice(request, invoice_id)
-    return _html(invoice_document(record, **_parties(request, ledger, record)))
+    return _html(invoice_document(record, **document_parties(request, ledger, record)))
 
 
 @router.get("/invoices/{invoice_id}", response_model=InvoiceOut)
@@ -166,7 +166,7 @@ def get_invoice(request: Request, invoice_id: IdPath, _: PrincipalDep) -> dict[s
 def credit_note_pdf(request: Request, credit_note_id: IdPath, ledger: LedgerDep,
                     _: PrincipalDep) -> Response:
     """The credit note as a PDF."""
-    return _pdf(_credit_note_document(request, ledger, credit_note_id))
+    return pdf_answer(_credit_note_document(request, ledger, credit_note_id))
 
 
 @router.get("/credit-notes/{credit_note_id}.html", response_class=HTMLResponse, responses=HTML)
@@ -186,4 +186,4 @@ def _credit_note_document(request: Request, ledger: Any, credit_note_id: str) ->
     """What a credit note's document shows, with the invoice it credits."""
     note = _credit_note(request, credit_note_id)
     invoice = _invoice(request, note["invoice_id"])
-    return credit_note_document(note, invoice, **_parties(request, ledger, note))
+    return credit_note_document(note, invoice, **document_parties(request, ledger, note))

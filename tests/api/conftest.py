@@ -12,6 +12,7 @@ from support.http import World, api_world
 from support.invoices import BOOK_CLOCK, SELLER, Book, invoice_book
 from support.ledger import FakeClock
 from support.live import LiveServer
+from support.portal import portal_world  # noqa: F401 - a fixture used by the tests here
 
 from subledger.bootstrap import build_api, build_projector
 from subledger.config import Settings
@@ -63,3 +64,4 @@ def invoice_http(invoice_api_with: Callable[..., InvoiceApi]) -> Iterator[tuple[
     api = invoice_api_with()
     with api.client() as client:
         yield client, api.book
+

@@ -17,6 +17,8 @@ from subledger.domain.text import EMAIL, IDENTIFIER, NAME
 from subledger.domain.time import INSTANT
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
+PUBLIC_PAGES = {"/pricing"}
+"""Pages for anyone, in the document as text/html operations without security."""
 
 
 def _document(tmp_path: Path, **env: str) -> dict[str, Any]:
@@ -80,7 +82,7 @@ def test_a_server_with_api_keys_documents_them_and_the_401_and_403_they_cause(
     document = _document(tmp_path, SUBLEDGER_API_KEYS="k1:admin")
     assert set(document["components"]["securitySchemes"]) == {"bearer", "apiKey", "session"}
     for method, path, operation in _operations(document):
-        if path.startswith(("/problems", "/schemas", "/asyncapi")):
+        if path.startswith(("/problems", "/schemas", "/asyncapi")) or path in PUBLIC_PAGES:
             assert operation["security"] == [] and "401" not in operation["responses"], path
             continue
         if path.startswith("/gateways/"):

@@ -90,7 +90,8 @@ def _ok(response: Any, status: int = 200) -> Any:
 
 def _every_other_kind(client: TestClient, clock: _Clock, projector: Any) -> None:
     """Commands of the kinds the demo does not make (or not in a book this small), then
-    March closed and corrected, then a plan and a coupon archived."""
+    March closed and corrected, then a plan and a coupon archived and a portal session
+    opened and revoked."""
     clock.now = CLOSE_AT
     _ok(client.post("/plans/basic-m/prices", json={"amount": 2100}), 201)
     who = _ok(client.post("/subscribers", json={"email": "g@example.com", "name": "Grace",
@@ -135,6 +136,9 @@ def _every_other_kind(client: TestClient, clock: _Clock, projector: Any) -> None
     _ok(client.post("/plans/basic-y/archive"))
     _ok(client.post("/coupons/FIRST5/archive"))
     _ok(client.put(f"/subscribers/{sid}/marketing", json={"consent": False}))
+    # A portal session, opened and revoked (no figure moves with it).
+    session = _ok(client.post(f"/subscribers/{sid}/portal-session"), 201)
+    _ok(client.delete(f"/portal-sessions/{session['portal_session_id']}"))
 
 
 def _all_pages(client: TestClient, path: str, params: dict[str, str]) -> dict[str, Any]:

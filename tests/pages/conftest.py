@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from support.browser import browser, page  # noqa: F401 - fixtures used by the tests here
 from support.live import LiveServer
+from support.portal import portal_world  # noqa: F401 - the pricing page's and the portal's world
 
 from subledger.bootstrap import build_api, build_projector
 from subledger.commands.demo import generate

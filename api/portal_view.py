@@ -1,0 +1,77 @@
+"""What a subscriber's portal shows: their subscriptions with the next invoice of each and
+the plans they may move to, their invoices and their charges.
+
+Everything is read the way the API reads it (the same services and bodies), for the
+session's own subscriber only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from subledger.commands.ledger import Ledger
+from subledger.contract.bodies import charge_body, plan_body, subscription_body
+from subledger.contract.invoice_bodies import invoice_body
+from subledger.contract.preview_bodies import invoice_preview_body
+from subledger.domain.errors import NoUpcomingInvoice
+from subledger.domain.lifecycle import CANCELED
+from subledger.domain.subscription import Subscription
+from subledger.projections.invoice_queries import InvoiceFilter, invoice_page
+from subledger.projections.store import ViewStore
+
+from .portal_auth import PortalVisit
+
+MAX_INVOICES = 100
+NOTICES = {
+    "changed": "Your subscription was changed.",
+    "coupon": "The coupon was applied.",
+    "paused": "Your subscription is paused.",
+    "resumed": "Your subscription was resumed.",
+    "canceled": "Your subscription will end at the end of the current period.",
+    "kept": "The cancellation was revoked: your subscription continues.",
+    "payment-method": "Your payment method was replaced.",
+}
+"""The notice shown after each action (the redirect names it by its key)."""
+
+
+def new_key() -> str:
+    """A fresh idempotency key for one form: a double submit sends it twice."""
+    return str(uuid.uuid4())
+
+
+def _upcoming(ledger: Ledger, subscription: Subscription) -> dict[str, Any] | None:
+    try:
+        return invoice_preview_body(ledger.previews.upcoming_invoice(subscription.id))
+    except NoUpcomingInvoice:
+        return None
+
+
+def _subscriptions(ledger: Ledger, visit: PortalVisit) -> Iterator[Subscription]:
+    for subscription_id in ledger.subscribers.subscription_ids(visit.subscriber.id):
+        yield ledger.subscriptions.get(subscription_id)
+
+
+def invoices(views: ViewStore | None, visit: PortalVisit) -> list[dict[str, Any]]:
+    """The subscriber's invoices, newest first (from the invoices read model)."""
+    if views is None:
+        return []
+    records, _ = invoice_page(views, InvoiceFilter(subscriber_id=str(visit.subscriber.id)),
+                              after=0, limit=MAX_INVOICES)
+    return [invoice_body(record) for record in reversed(records)]
+
+
+def home(ledger: Ledger, views: ViewStore | None, visit: PortalVisit) -> dict[str, Any]:
+    plans = ledger.catalog.plans_on_sale()
+    subscriptions = list(_subscriptions(ledger, visit))
+    shown = [{
+        "body": subscription_body(s),
+        "upcoming": _upcoming(ledger, s) if s.status != CANCELED else None,
+        "plans": [plan_body(p) for p in plans if p.currency == s.currency],
+        "idem": {action: new_key() for action in ("coupon", "pause", "resume", "cancel", "revoke")},
+    } for s in subscriptions]
+    charges = [charge_body(s, charge_id) for s in subscriptions for charge_id in s.charges]
+    return {"subscriber": visit.subscriber, "subscriptions": shown, "charges": charges,
+            "invoices": invoices(views, visit), "gateways": sorted(ledger.gateways),
+            "payment_key": new_key()}

@@ -1,0 +1,124 @@
+"""The portal's forms: each runs the same write the API runs (``Ledger.execute``, same rules,
+same idempotency), recorded as made through the portal session, then shows the portal
+again (POST, redirect, GET). Every form carries a CSRF token and an idempotency key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from subledger.commands.idempotency import IdempotencyKey
+from subledger.commands.portal_writes import RevokePortalSession
+from subledger.commands.writes import (
+    ApplyCoupon,
+    CancelSubscription,
+    ChangeSubscription,
+    PauseSubscription,
+    ResumeSubscription,
+    RevokeCancellation,
+    SetPaymentMethod,
+    Write,
+)
+
+from ..portal_auth import COOKIE, COOKIE_PATH, PortalVisit, visit
+from ..portal_forms import PortalForm, confirmed_fields, form_fields, previewed_at, required
+from ..portal_pages import page, shows_errors
+from ..sessions import CSRF_FIELD
+from .portal import own_subscription
+
+router = APIRouter(include_in_schema=False)
+Form = Annotated[PortalForm, Depends(form_fields)]
+Command = Callable[[PortalVisit], Write]
+
+
+def _act(request: Request, form: PortalForm, command: Command, done: str) -> Response:
+    """Check the session and the form's CSRF token, run the command under the form's
+    idempotency key in the session's own scope, and show the portal with the notice
+    ``done``."""
+    who = visit(request)
+    who.check_csrf(form.get(CSRF_FIELD))
+    key = IdempotencyKey(f"portal:{who.session.id}", required(form.checked(), "idempotency_key"))
+    request.app.state.ledger.execute(command(who), key, portal=who.session)
+    return RedirectResponse(f"/portal?done={done}", status_code=303)
+
+
+def _on_subscription(request: Request, subscription_id: str,
+                     make: Callable[..., Write]) -> Command:
+    """A command on one of the visitor's own subscriptions (403 for anyone else's)."""
+    return lambda who: make(own_subscription(request, who, subscription_id).id)
+
+
+@router.post("/portal/subscriptions/{subscription_id}/change")
+@shows_errors
+def change(request: Request, subscription_id: str, form: Form) -> Response:
+    """Confirm a previewed change: it takes effect at the preview's instant, so it invoices
+    exactly the proration the preview showed."""
+
+    def command(who: PortalVisit) -> Write:
+        subscription = own_subscription(request, who, subscription_id)
+        fields = confirmed_fields(form.checked())
+        at = previewed_at(required(form.checked(), "effective_at"), who.session.opened_at,
+                          request.app.state.ledger.store.clock())
+        return ChangeSubscription(subscription.id, **fields, effective_at=at)
+
+    return _act(request, form, command, "changed")
+
+
+@router.post("/portal/subscriptions/{subscription_id}/coupon")
+@shows_errors
+def apply_coupon(request: Request, subscription_id: str, form: Form) -> Response:
+    return _act(request, form, _on_subscription(
+        request, subscription_id, lambda sid: ApplyCoupon(sid, required(form.checked(), "coupon"))),
+        "coupon")
+
+
+@router.post("/portal/subscriptions/{subscription_id}/pause")
+@shows_errors
+def pause(request: Request, subscription_id: str, form: Form) -> Response:
+    return _act(request, form, _on_subscription(request, subscription_id, PauseSubscription), "paused")
+
+
+@router.post("/portal/subscriptions/{subscription_id}/resume")
+@shows_errors
+def resume(request: Request, subscription_id: str, form: Form) -> Response:
+    return _act(request, form, _on_subscription(request, subscription_id, ResumeSubscription), "resumed")
+
+
+@router.post("/portal/subscriptions/{subscription_id}/cancel")
+@shows_errors
+def cancel(request: Request, subscription_id: str, form: Form) -> Response:
+    """Cancel at the end of the current period (revocable until then)."""
+    return _act(request, form, _on_subscription(
+        request, subscription_id, lambda sid: CancelSubscription(sid, when="period_end")), "canceled")
+
+
+@router.post("/portal/subscriptions/{subscription_id}/cancel/revoke")
+@shows_errors
+def revoke_cancellation(request: Request, subscription_id: str, form: Form) -> Response:
+    return _act(request, form, _on_subscription(request, subscription_id, RevokeCancellation), "kept")
+
+
+@router.post("/portal/payment-method")
+@shows_errors
+def payment_method(request: Request, form: Form) -> Response:
+    def command(who: PortalVisit) -> Write:
+        fields = form.checked()
+        return SetPaymentMethod(who.subscriber.id, required(fields, "gateway"),
+                                required(fields, "token"))
+
+    return _act(request, form, command, "payment-method")
+
+
+@router.post("/portal/sign-out")
+@shows_errors
+def sign_out(request: Request, form: Form) -> Response:
+    """End the session now (it is revoked, as an admin would) and forget its cookie."""
+    who = visit(request)
+    who.check_csrf(form.get(CSRF_FIELD))
+    request.app.state.ledger.execute(RevokePortalSession(who.session.id))
+    answer = page("portal/signed_out.html")
+    answer.delete_cookie(COOKIE, path=COOKIE_PATH)
+    return answer

@@ -1,0 +1,198 @@
+"""The self-service portal over HTTP: sessions opened, used, expired and revoked; a session
+touches only its own subscriber; forms need their CSRF token, and a double submit is one
+change recorded as made through the portal."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from itertools import groupby
+from typing import Any
+
+from fastapi.testclient import TestClient
+from support.ledger import log_envelopes
+from support.portal import KEYS, PortalWorld, form_values, portal_settings
+
+from subledger.api.app import create_app
+from subledger.config import Settings
+
+
+def _home(client: Any) -> str:
+    page = client.get("/portal")
+    assert page.status_code == 200, page.text
+    return page.text  # type: ignore[no-any-return]
+
+
+def test_a_writer_opens_a_session_whose_link_signs_the_subscriber_in(portal_world: PortalWorld) -> None:
+    session = portal_world.open_session(portal_world.ada)
+    assert session["expires_at"] == "2026-03-10T13:00:00Z"  # the default, one hour
+    assert session["url"].startswith(portal_world.url + "/portal/session/")
+    with portal_world.browser_client() as browser:
+        entered = browser.get(session["url"])
+        assert entered.status_code == 303 and entered.headers["location"] == "/portal"
+        cookie = entered.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie and "path=/portal" in cookie
+        assert "Hello, Ada" in _home(browser)
+
+
+def test_a_reader_key_cannot_open_a_session_and_a_ttl_is_bounded(portal_world: PortalWorld) -> None:
+    with portal_world.api("reader") as reader:
+        refused = reader.post(f"/subscribers/{portal_world.ada}/portal-session")
+    assert refused.status_code == 403
+    short = portal_world.open_session(portal_world.ada, ttl_seconds=120)
+    assert short["expires_at"] == "2026-03-10T12:02:00Z"
+    with portal_world.api() as admin:
+        too_long = admin.post(f"/subscribers/{portal_world.ada}/portal-session",
+                              json={"ttl_seconds": 8 * 86400})
+        unknown = admin.post("/subscribers/00000000-0000-4000-8000-000000000000/portal-session")
+    assert too_long.status_code == 422 and unknown.status_code == 404
+
+
+def test_an_expired_link_and_its_pages_are_refused(portal_world: PortalWorld) -> None:
+    link = portal_world.open_session(portal_world.ada, ttl_seconds=60)["url"]
+    with portal_world.browser_client() as browser:
+        assert browser.get(link).status_code == 303
+        portal_world.clock.advance(seconds=61)
+        assert browser.get("/portal").status_code == 401
+        refused = browser.get(link)
+    assert refused.status_code == 401 and "expired" in refused.text
+
+
+def test_a_revoked_session_is_refused_and_cannot_be_revoked_again(portal_world: PortalWorld) -> None:
+    session = portal_world.open_session(portal_world.ada)
+    with portal_world.browser_client() as browser, portal_world.api("writer") as api:
+        assert browser.get(session["url"]).status_code == 303
+        revoked = api.delete(f"/portal-sessions/{session['portal_session_id']}")
+        assert revoked.status_code == 200 and revoked.json()["revoked_at"] == "2026-03-10T12:00:00Z"
+        refused = browser.get("/portal")
+        assert refused.status_code == 401 and "revoked" in refused.text
+        assert browser.get(session["url"]).status_code == 401
+        again = api.delete(f"/portal-sessions/{session['portal_session_id']}")
+    assert again.status_code == 409 and again.json()["type"] == "/problems/portal-session-closed"
+
+
+def test_every_process_of_a_deployment_accepts_a_link_another_signed(
+    portal_world: PortalWorld, settings: Settings,
+) -> None:
+    """Without SUBLEDGER_SESSION_SECRET a link is signed under the API keys, as the pages'
+    sessions are: another process with the same keys accepts it, one with other keys not."""
+    keyed = replace(portal_settings(settings), session_secret=None)
+    one, other = (create_app(keyed, portal_world.ledger) for _ in range(2))
+    rekeyed = create_app(replace(keyed, api_keys={"k-new": "admin"}), portal_world.ledger)
+    writer = {"Authorization": f"Bearer {KEYS['writer']}"}
+    with TestClient(one) as first, TestClient(other) as second, TestClient(rekeyed) as third:
+        opened = first.post(f"/subscribers/{portal_world.ada}/portal-session", headers=writer)
+        assert opened.status_code == 201, opened.text
+        entry = "/portal/session/" + opened.json()["url"].rsplit("/", 1)[1]
+        assert second.get(entry, follow_redirects=False).status_code == 303
+        assert "Hello, Ada" in second.get("/portal").text
+        assert third.get(entry, follow_redirects=False).status_code == 401
+
+
+def test_a_forged_or_altered_link_is_refused(portal_world: PortalWorld) -> None:
+    link = portal_world.open_session(portal_world.ada, ttl_seconds=60)["url"]
+    session_id, expiry, signature = link.rsplit("/", 1)[1].split(".")
+    with portal_world.browser_client() as browser:
+        longer = browser.get(f"/portal/session/{session_id}.{int(expiry) + 3600}.{signature}")
+        forged = browser.get(f"/portal/session/{session_id}.{expiry}.{'A' * len(signature)}")
+        bare = browser.get("/portal")
+    assert (longer.status_code, forged.status_code, bare.status_code) == (401, 401, 401)
+
+
+def test_a_session_cannot_read_or_change_another_subscribers_things(portal_world: PortalWorld) -> None:
+    bob_sub = portal_world.bob_subscription
+    with portal_world.portal_client(portal_world.ada) as ada:
+        values = form_values(_home(ada), f"/portal/subscriptions/{portal_world.ada_subscription}/pause")
+        preview = ada.get(f"/portal/subscriptions/{bob_sub}/change", params={"plan_id": "pro-m"})
+        pause = ada.post(f"/portal/subscriptions/{bob_sub}/pause", data=values)
+        assert "Bob" not in _home(ada)
+    assert (preview.status_code, pause.status_code) == (403, 403)
+    assert portal_world.ledger.subscriptions.get(bob_sub).status == "active"
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(portal_world: PortalWorld) -> None:
+    action = f"/portal/subscriptions/{portal_world.ada_subscription}/pause"
+    with portal_world.portal_client(portal_world.ada) as ada:
+        values = form_values(_home(ada), action)
+        forged = ada.post(action, data={**values, "csrf_token": "forged"})
+        missing = ada.post(action, data={"idempotency_key": values["idempotency_key"]})
+    assert (forged.status_code, missing.status_code) == (403, 403)
+    assert portal_world.ledger.subscriptions.get(portal_world.ada_subscription).status == "active"
+
+
+def test_a_double_submit_is_one_change_recorded_as_made_through_the_portal(
+    portal_world: PortalWorld,
+) -> None:
+    action = f"/portal/subscriptions/{portal_world.ada_subscription}/cancel"
+    with portal_world.portal_client(portal_world.ada) as ada:
+        values = form_values(_home(ada), action)
+        first, second = ada.post(action, data=values), ada.post(action, data=values)
+        assert "will end at the end of the current period" in ada.get(first.headers["location"]).text
+    assert (first.status_code, second.status_code) == (303, 303)
+    scheduled = log_envelopes(portal_world.ledger, types=("CancellationScheduled",))
+    taken = log_envelopes(portal_world.ledger, types=("PortalActionTaken",))
+    assert len(scheduled) == 1 and len(taken) == 1
+    assert taken[0]["data"]["command"] == "CancelSubscription"
+    assert taken[0]["subscriber_id"] == str(portal_world.ada)
+    assert {"aggregate_id": scheduled[0]["aggregate_id"],
+            "aggregate_version": scheduled[0]["aggregate_version"]} in taken[0]["data"]["events"]
+
+
+def test_every_lifecycle_form_runs_the_apis_command(portal_world: PortalWorld) -> None:
+    sub = portal_world.ada_subscription
+    steps = [("coupon", {"coupon": "LOYAL10"}), ("pause", {}), ("resume", {}),
+             ("cancel", {}), ("cancel/revoke", {})]
+    with portal_world.portal_client(portal_world.ada) as ada:
+        for action, fields in steps:
+            path = f"/portal/subscriptions/{sub}/{action}"
+            done = ada.post(path, data={**form_values(_home(ada), path), **fields})
+            assert done.status_code == 303, (action, done.text)
+        path = "/portal/payment-method"
+        done = ada.post(path, data={**form_values(_home(ada), path), "gateway": "sandbox",
+                                    "token": "tok_fail_first"})
+        assert done.status_code == 303, done.text
+        archived = ada.post(f"/portal/subscriptions/{sub}/coupon",
+                            data={**form_values(_home(ada), f"/portal/subscriptions/{sub}/coupon"),
+                                  "coupon": "OLD50"})
+    assert archived.status_code == 409 and "coupon-archived" in archived.text
+    subscription = portal_world.ledger.subscriptions.get(sub)
+    assert subscription.status == "active" and subscription.cancel_at is None
+    assert subscription.coupon["coupon_id"] == "LOYAL10"
+    assert portal_world.ledger.subscribers.get(portal_world.ada).payment_method["token"] == "tok_fail_first"
+    taken = log_envelopes(portal_world.ledger, types=("PortalActionTaken",))
+    # A write that takes a payment saves twice (its decision, then the gateway's answer):
+    # each save is recorded with its own events.
+    assert [command for command, _ in groupby(e["data"]["command"] for e in taken)] == [
+        "ApplyCoupon", "PauseSubscription", "ResumeSubscription", "CancelSubscription",
+        "RevokeCancellation", "SetPaymentMethod"]
+    recorded = {(e["aggregate_id"], e["aggregate_version"]) for e in log_envelopes(portal_world.ledger)}
+    resumed = [ref for e in taken if e["data"]["command"] == "ResumeSubscription"
+               for ref in e["data"]["events"]]
+    assert {(r["aggregate_id"], r["aggregate_version"]) for r in resumed} <= recorded
+    charged = log_envelopes(portal_world.ledger, types=("ChargeSucceeded",))[-1]
+    assert {"aggregate_id": charged["aggregate_id"],
+            "aggregate_version": charged["aggregate_version"]} in resumed
+
+
+def test_the_portal_shows_invoices_with_their_pdf_and_refuses_anothers_pdf(
+    portal_world: PortalWorld,
+) -> None:
+    portal_world.catch_up()
+    with portal_world.api() as api:
+        ada_invoice = api.get(f"/subscribers/{portal_world.ada}/invoices").json()["items"][0]
+        bob_invoice = api.get(f"/subscribers/{portal_world.bob}/invoices").json()["items"][0]
+    with portal_world.portal_client(portal_world.ada) as ada:
+        home = _home(ada)
+        own = ada.get(f"/portal/invoices/{ada_invoice['invoice_id']}.pdf")
+        other = ada.get(f"/portal/invoices/{bob_invoice['invoice_id']}.pdf")
+    assert ada_invoice["number"] in home and bob_invoice["number"] not in home
+    assert own.status_code == 200 and own.content.startswith(b"%PDF")
+    assert other.status_code == 403
+
+
+def test_signing_out_revokes_the_session(portal_world: PortalWorld) -> None:
+    with portal_world.portal_client(portal_world.ada) as ada:
+        values = form_values(_home(ada), "/portal/sign-out")
+        assert ada.post("/portal/sign-out", data=values).status_code == 200
+        assert ada.get("/portal").status_code == 401
+    revoked = log_envelopes(portal_world.ledger, types=("PortalSessionRevoked",))
+    assert len(revoked) == 1
