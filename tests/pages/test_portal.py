@@ -27,6 +27,13 @@ def _enter(page: Any, world: PortalWorld, subscriber: Any) -> None:
     assert response.status == 200 and page.url.endswith("/portal"), page.url
 
 
+def _submit(page: Any, label: str) -> None:
+    """Press a form's button and wait for the page it answers (reading before it arrives
+    would read the page the form was on)."""
+    with page.expect_navigation():
+        page.click(f"button:has-text('{label}')")
+
+
 def _amounts(page: Any, selector: str) -> list[int]:
     return [int(v) for v in page.eval_on_selector_all(
         selector, "cells => cells.map(c => c.dataset.amount)")]
@@ -62,12 +69,12 @@ def test_a_portal_upgrade_invoices_exactly_the_proration_it_previewed(
     page.set_viewport_size(LAPTOP)
     page.select_option("select[name=plan_id]", "pro-m")
     page.fill("input[name=quantity]", "2")
-    page.click("button:has-text('Preview the change')")
+    _submit(page, "Preview the change")
     lines, due = _amounts(page, "tr.line td.amount"), _amounts(page, "td.proration-due")[0]
     assert len(lines) == 2 and lines[0] < 0 < lines[1] and due == sum(lines)
     screenshot(page, "portal-change")
     portal_world.clock.advance(minutes=3)  # the subscriber reads before confirming
-    page.click("button:has-text('Confirm the change')")
+    _submit(page, "Confirm the change")
     assert "Your subscription was changed." in page.inner_text("[role=status]")
     invoice = log_envelopes(portal_world.ledger, types=("InvoiceIssued",))[-1]["data"]
     assert [line["amount"] for line in invoice["lines"]] == lines and invoice["total"] == due
@@ -79,11 +86,11 @@ def test_a_portal_cancels_at_period_end_and_revokes_the_cancellation(
     portal_world: PortalWorld, page: Any,
 ) -> None:
     _enter(page, portal_world, portal_world.ada)
-    page.click("button:has-text('Cancel at period end')")
+    _submit(page, "Cancel at period end")
     assert "will end at the end of the current period" in page.inner_text("[role=status]")
     assert "ends 2026-04-01" in page.inner_text(".status")
     assert portal_world.ledger.subscriptions.get(portal_world.ada_subscription).cancel_at is not None
-    page.click("button:has-text('Keep my subscription')")
+    _submit(page, "Keep my subscription")
     assert "The cancellation was revoked" in page.inner_text("[role=status]")
     assert portal_world.ledger.subscriptions.get(portal_world.ada_subscription).cancel_at is None
     assert page.locator("button:has-text('Cancel at period end')").count() == 1
