@@ -79,6 +79,16 @@ def page_problem(request: Request, visit: PageVisit, status: int, title: str,
     return render(request, visit, "problem.html", status=status, title=title, detail=detail)
 
 
+async def session_form(request: Request, visit: PageVisit, where: str) -> dict[str, str] | HTMLResponse:
+    """The page's form when it carries this session's CSRF token; else the page refusing it
+    (403), which tells the person to open ``where`` again."""
+    form = await read_form(request)
+    if visit.csrf_ok(form):
+        return form
+    return page_problem(request, visit, 403, "The form has expired",
+                        f"This form is not from this session; open {where} again.")
+
+
 async def read_form(request: Request) -> dict[str, str]:
     """A page's URL-encoded form (at most 1 MiB, as every body: ``app.BodyLimit``); a field
     sent twice keeps its first value."""

@@ -15,7 +15,7 @@ from datetime import datetime
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from subledger.commands.idempotency import IdempotencyKey
 from subledger.domain.errors import DomainError
@@ -25,7 +25,7 @@ from subledger.domain.reporting import PERIOD
 from subledger.projections.report_window import currencies
 
 from ..page_session import visit
-from ..pages import page_problem, read_form, render
+from ..pages import page_problem, render, session_form
 from ..problems import problem_catalog
 from .reports import close_command
 
@@ -80,10 +80,9 @@ async def close_period(request: Request) -> Response:
     under the form's idempotency key (a double submit closes once), for writer and admin
     sessions only."""
     page = visit(request)
-    form = await read_form(request)
-    if not page.csrf_ok(form):
-        return page_problem(request, page, 403, "The form has expired",
-                            "This form is not from this session; open the dashboard again.")
+    form = await session_form(request, page, "the dashboard")
+    if isinstance(form, HTMLResponse):
+        return form
     if page.principal is None:
         return RedirectResponse("/login", status_code=303)
     if not page.may_write:

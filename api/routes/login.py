@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..page_session import PageVisit, sign_in, sign_out, visit
-from ..pages import page_problem, read_form, render
+from ..pages import render, session_form
 from ..security import key_principal
 from ..sessions import LIFETIME
 
@@ -42,10 +42,9 @@ def login_form(request: Request, next: str | None = None) -> Response:  # noqa: 
 @router.post("/login", response_model=None)
 async def login(request: Request) -> Response:
     page = visit(request)
-    form = await read_form(request)
-    if not page.csrf_ok(form):
-        return page_problem(request, page, 403, "The form has expired",
-                            "This sign-in form is not from this session; open the page again.")
+    form = await session_form(request, page, "the page")
+    if isinstance(form, HTMLResponse):
+        return form
     target = local_target(form.get("next"))
     api_keys = request.app.state.settings.api_keys
     if not api_keys:
@@ -63,10 +62,9 @@ async def login(request: Request) -> Response:
 @router.post("/logout", response_model=None)
 async def logout(request: Request) -> Response:
     page = visit(request)
-    form = await read_form(request)
-    if not page.csrf_ok(form):
-        return page_problem(request, page, 403, "The form has expired",
-                            "This form is not from this session; open the page again.")
+    form = await session_form(request, page, "the page")
+    if isinstance(form, HTMLResponse):
+        return form
     response = RedirectResponse("/login" if not page.open_server else "/", status_code=303)
     sign_out(request, response, request.app.state.sessions)
     return response
