@@ -103,17 +103,26 @@ class ViewStore:
         return conn
 
     @contextmanager
-    def transaction(self) -> Iterator[ViewCursor]:
+    def transaction(self, *, ddl: bool = False) -> Iterator[ViewCursor]:
         """A transaction on the one connection. On PostgreSQL a connection that broke (the
         server restarted, the session was killed) is replaced on the next transaction, so a
         long-running worker recovers once the database is back; the failed transaction
-        itself raises, and its caller retries."""
+        itself raises, and its caller retries.
+
+        On PostgreSQL every transaction first takes the views' DDL lock: shared, or alone
+        when it creates tables (``ddl``). Creating an index locks its table against writes
+        even when the index exists; a process starting (creating every model's tables in one
+        transaction) beside a projector writing a page to several tables would otherwise
+        take their locks in opposite orders and deadlock."""
         asked = time.monotonic()
         with self._lock:
             if self.postgres:
                 self._make_answering(asked)
                 with self._conn.transaction(), self._conn.cursor() as cursor:
-                    yield ViewCursor(cursor, True)
+                    tx = ViewCursor(cursor, True)
+                    lock = "pg_advisory_xact_lock" if ddl else "pg_advisory_xact_lock_shared"
+                    tx.execute(f"SELECT {lock}(hashtext(?))", (f"subledger-views-ddl-{self.schema or ''}",))
+                    yield tx
             else:
                 cursor = self._conn.cursor()
                 cursor.execute("BEGIN IMMEDIATE")
@@ -149,10 +158,7 @@ class ViewStore:
         time. Two concurrent ``CREATE TABLE IF NOT EXISTS`` of one table can fail on the
         catalog's unique index, so processes starting together on a fresh database (two
         servers, a server and a projector) would otherwise crash."""
-        with self.transaction() as tx:
-            if self.postgres:
-                tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))",
-                           (f"subledger-views-ddl-{self.schema or ''}",))
+        with self.transaction(ddl=True) as tx:
             yield tx
 
     def checkpoint(self, name: str) -> tuple[int, int] | None:
