@@ -121,16 +121,16 @@ def test_a_killed_projector_process_resumes_and_equals_a_rebuild(pg_schema_url: 
                 log = (tmp_path / f"project-{len(kills)}.log").open("w")
                 process = subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=log)
                 try:
-                    if len(kills) % 2:
-                        # Aimed: as soon as the process is seen inside a batch's transaction
-                        # (a process starting on a loaded machine may take seconds to get there).
-                        deadline = time.monotonic() + 20
-                        while not (inside := _view_transaction_open(admin, application)):
-                            if time.monotonic() > deadline:
-                                break
-                            time.sleep(0.002)
-                    else:
-                        time.sleep(rng.uniform(0.3, 1.5))  # at random
+                    # Wait until the process is seen inside a batch's transaction (a process
+                    # starting on a loaded machine may take seconds to get there); then kill
+                    # it at once (aimed) or after a random while (its batches committing).
+                    deadline = time.monotonic() + 20
+                    while not (inside := _view_transaction_open(admin, application)):
+                        if time.monotonic() > deadline:
+                            break
+                        time.sleep(0.002)
+                    if not len(kills) % 2:
+                        time.sleep(rng.uniform(0.3, 1.5))
                         inside = _view_transaction_open(admin, application)
                     process.send_signal(signal.SIGKILL)
                     assert process.wait(timeout=30) == -signal.SIGKILL
