@@ -6,6 +6,7 @@ run in explicit transactions; each read model's rows and its checkpoint commit t
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
@@ -22,6 +23,9 @@ from subledger.store.timeouts import connection_params, ping
 CHECKPOINTS = "subledger_projections"
 WORKERS = "subledger_workers"
 """The last status each background worker reported (e.g. the relay: broker unavailable)."""
+
+
+_CREATE_INDEX = re.compile(r"\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+IF\s+NOT\s+EXISTS\s+(\w+)\s", re.IGNORECASE)
 
 
 class ViewCursor:
@@ -42,8 +46,18 @@ class ViewCursor:
             self._raw.execute("PRAGMA secure_delete = ON")
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> ViewCursor:
+        if self._postgres and (index := _CREATE_INDEX.match(statement)) and self._exists(index[1]):
+            # PostgreSQL locks the table against writes before it finds the index exists: a
+            # process starting (creating every model's indexes in one transaction) beside a
+            # projector writing a page to several tables would take their locks in opposite
+            # orders and deadlock. An index already there is not asked for.
+            return self
         self._raw.execute(self._sql(statement), params)
         return self
+
+    def _exists(self, relation: str) -> bool:
+        self._raw.execute("SELECT to_regclass(%s) IS NOT NULL", (relation,))
+        return bool(self._raw.fetchone()[0])
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
@@ -103,26 +117,17 @@ class ViewStore:
         return conn
 
     @contextmanager
-    def transaction(self, *, ddl: bool = False) -> Iterator[ViewCursor]:
+    def transaction(self) -> Iterator[ViewCursor]:
         """A transaction on the one connection. On PostgreSQL a connection that broke (the
         server restarted, the session was killed) is replaced on the next transaction, so a
         long-running worker recovers once the database is back; the failed transaction
-        itself raises, and its caller retries.
-
-        On PostgreSQL every transaction first takes the views' DDL lock: shared, or alone
-        when it creates tables (``ddl``). Creating an index locks its table against writes
-        even when the index exists; a process starting (creating every model's tables in one
-        transaction) beside a projector writing a page to several tables would otherwise
-        take their locks in opposite orders and deadlock."""
+        itself raises, and its caller retries."""
         asked = time.monotonic()
         with self._lock:
             if self.postgres:
                 self._make_answering(asked)
                 with self._conn.transaction(), self._conn.cursor() as cursor:
-                    tx = ViewCursor(cursor, True)
-                    lock = "pg_advisory_xact_lock" if ddl else "pg_advisory_xact_lock_shared"
-                    tx.execute(f"SELECT {lock}(hashtext(?))", (f"subledger-views-ddl-{self.schema or ''}",))
-                    yield tx
+                    yield ViewCursor(cursor, True)
             else:
                 cursor = self._conn.cursor()
                 cursor.execute("BEGIN IMMEDIATE")
@@ -158,7 +163,10 @@ class ViewStore:
         time. Two concurrent ``CREATE TABLE IF NOT EXISTS`` of one table can fail on the
         catalog's unique index, so processes starting together on a fresh database (two
         servers, a server and a projector) would otherwise crash."""
-        with self.transaction(ddl=True) as tx:
+        with self.transaction() as tx:
+            if self.postgres:
+                tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))",
+                           (f"subledger-views-ddl-{self.schema or ''}",))
             yield tx
 
     def checkpoint(self, name: str) -> tuple[int, int] | None:

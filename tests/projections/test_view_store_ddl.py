@@ -1,5 +1,6 @@
 """Creating tables beside a writer, on PostgreSQL: a process starting (creating every model's
-tables and indexes in one transaction) while another writes a page to several of them."""
+tables and indexes in one transaction) while another writes a page to several of them.
+PostgreSQL locks a table against writes before it finds that an index asked for exists."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def _create(store: ViewStore) -> None:
             tx.execute(f"CREATE INDEX IF NOT EXISTS {table}_x ON {table} (x)")
 
 
-def test_tables_created_while_a_writer_writes_wait_for_it_instead_of_deadlocking(
+def test_a_process_starting_beside_a_writer_does_not_lock_tables_whose_indexes_exist(
     pg_schema_url: str,
 ) -> None:
     settings = Settings.from_env({"SUBLEDGER_DATABASE_URL": pg_schema_url})
