@@ -43,7 +43,7 @@ bench: venv
 	@url="$$(bash scripts/ensure-postgres.sh)" && \
 	SUBLEDGER_TEST_PG_ADMIN_URL="$$url" $(BIN)/python -m bench
 
-## bench-quick: every benchmark at small sizes, to check that they still run (no timing asserted)
+## bench-quick: every benchmark at small sizes (a few minutes; CI runs it, asserting no timing)
 bench-quick: venv
 	@url="$$(bash scripts/ensure-postgres.sh)" && \
 	SUBLEDGER_TEST_PG_ADMIN_URL="$$url" $(BIN)/python -m bench --quick

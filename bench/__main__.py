@@ -17,8 +17,8 @@ only when named.
 
 Every run ends with one table of every figure it measured, its baseline and their ratio
 (``bench.figures``). ``python -m bench --quick`` (``make bench-quick``) runs every benchmark,
-``projections`` and ``audit`` included, at small sizes: it checks that the benchmarks still
-run; its figures are too small to mean much, and nothing asserts them."""
+``projections`` and ``audit`` included, at small sizes in a few minutes: CI runs it so that the
+benchmarks keep working; its figures are too small to mean much, and nothing asserts them."""
 
 from __future__ import annotations
 
