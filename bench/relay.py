@@ -17,7 +17,8 @@ from subledger.bootstrap import build_ledger, build_projector
 from subledger.commands.demo import generate
 from subledger.config import Settings
 from subledger.contract.messages import Message
-from subledger.projections.relay import STREAMS, KafkaPublisher, Relay, TopicSpec, topic_specs
+from subledger.projections.kafka_publisher import KafkaPublisher, TopicSpec, topic_specs
+from subledger.projections.relay import STREAMS, Relay
 from subledger.projections.store import CHECKPOINTS, ViewStore
 
 from .figures import record

@@ -16,7 +16,7 @@ from subledger.contract.messages import AUDIT, head_message, topic_name
 
 from .audit_tree import HEAD_COLUMNS, HEADS, create_tables, head_from_row
 from .follow import Follower
-from .relay import BrokerUnavailable, Publisher, TopicSpec
+from .kafka_publisher import BrokerUnavailable, Publisher, TopicSpec
 from .store import ViewStore
 
 logger = logging.getLogger(__name__)

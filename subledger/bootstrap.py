@@ -115,7 +115,8 @@ def build_projector(settings: Settings, ledger: Ledger) -> ProjectionRunner:
 def build_relay(settings: Settings, ledger: Ledger) -> Relay:
     """The Kafka relay over the ledger's log and read models (needs
     ``SUBLEDGER_KAFKA_BOOTSTRAP``)."""
-    from subledger.projections.relay import KafkaPublisher, Relay, topic_specs
+    from subledger.projections.kafka_publisher import KafkaPublisher, topic_specs
+    from subledger.projections.relay import Relay
     from subledger.projections.store import ViewStore
 
     if not settings.kafka_bootstrap:
@@ -169,7 +170,7 @@ def build_merkle_follower(settings: Settings, ledger: Ledger) -> MerkleFollower:
 def build_head_publisher(settings: Settings) -> HeadPublisher:
     """The tree heads' publisher to ``<prefix>.audit`` (needs ``SUBLEDGER_KAFKA_BOOTSTRAP``)."""
     from subledger.projections.audit_publisher import HeadPublisher
-    from subledger.projections.relay import KafkaPublisher
+    from subledger.projections.kafka_publisher import KafkaPublisher
     from subledger.projections.store import ViewStore
 
     if not settings.kafka_bootstrap:

@@ -150,7 +150,7 @@ def relay(settings: Settings, ledger: Ledger, *, once: bool) -> int:
     """Stream the log and the movements to Kafka; ``once``: catch up, exit (1 if the
     broker is unavailable)."""
 
-    from subledger.projections.relay import BrokerUnavailable
+    from subledger.projections.kafka_publisher import BrokerUnavailable
 
 
     if not settings.kafka_bootstrap:

@@ -19,7 +19,8 @@ from subledger.bootstrap import build_ledger, build_relay
 from subledger.commands.demo import generate
 from subledger.config import Settings
 from subledger.contract.messages import without_personal_data
-from subledger.projections.relay import LOG_STREAM, MOVEMENTS_STREAM, topic_specs
+from subledger.projections.kafka_publisher import topic_specs
+from subledger.projections.relay import LOG_STREAM, MOVEMENTS_STREAM
 
 
 def _book(ledger: Any) -> None:

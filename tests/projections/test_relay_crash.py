@@ -23,7 +23,8 @@ from subledger.bootstrap import build_ledger, build_relay
 from subledger.commands.demo import generate
 from subledger.config import Settings
 from subledger.contract.messages import Message
-from subledger.projections.relay import LOG_STREAM, BrokerUnavailable, Relay
+from subledger.projections.kafka_publisher import BrokerUnavailable
+from subledger.projections.relay import LOG_STREAM, Relay
 from subledger.projections.store import ViewStore
 
 REPO = Path(__file__).resolve().parents[2]

@@ -19,7 +19,8 @@ from support.live import LiveServer
 from subledger.bootstrap import build_api
 from subledger.config import Settings
 from subledger.projections.follow import follow
-from subledger.projections.relay import BrokerUnavailable, KafkaPublisher, Relay, topic_specs
+from subledger.projections.kafka_publisher import BrokerUnavailable, KafkaPublisher, topic_specs
+from subledger.projections.relay import Relay
 from subledger.projections.store import ViewStore
 
 
