@@ -44,6 +44,7 @@ def timed(fn: Callable[[], None]) -> float:
 def raw_insert_commit(url: str, n: int) -> float:
     """Baseline: one INSERT and one COMMIT per row, psycopg 3, same server."""
     with psycopg.connect(url) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_raw")
         conn.execute("CREATE TABLE bench_raw (id bigserial PRIMARY KEY, k uuid, v integer, state bytea)")
         conn.commit()
         import uuid
@@ -118,27 +119,28 @@ def http_rates(url: str, n: int, clients: int) -> tuple[float, float]:
 def run(n: int = 1000) -> None:
     print(f"commands benchmark, PostgreSQL, n={n} per measurement")
     with scratch_database() as url:
-        single = raw_insert_commit(url, n)
-        measured: list[tuple[Measured, float]] = []
+        measured: list[tuple[Measured, float, float]] = []
         for i, kind in enumerate(KINDS):
+            # Both baselines next to the command they are for: the machine's speed drifts.
+            single = raw_insert_commit(url, n)
             found = measure(url, f"bench_{i}", kind, n)
-            measured.append((found, raw_rate(url, found.census, found.last_event, f"bench_{i}")))
-        http_single, http_concurrent = http_rates(url, n, clients=4)
-    print(f"  {SINGLE} (single-row baseline): {single:,.0f}/s")
-    for found, same in measured:
-        _print(found, single, same)
-    change = next(same for found, same in measured if found.kind == "change subscription now")
-    for name, value in (("HTTP: change subscription now, 1 client", http_single),
-                        ("HTTP: change subscription now, 4 clients", http_concurrent)):
-        print(f"  {name}: {value:,.0f}/s  {value / single:.3f}x single-row  {value / change:.3f}x same rows")
-        record("commands", name, value, "/s", SINGLE, single)
-    for found, same in measured:
-        record("commands", f"application: {found.kind}", found.rate, "/s", SINGLE, single)
+            measured.append((found, single, raw_rate(url, found.census, found.last_event, f"bench_{i}")))
+        change = next(m for m in measured if m[0].kind == "change subscription now")
+        single = raw_insert_commit(url, n)
+        http = http_rates(url, n, clients=4)
+    for found, one, same in measured:
+        _print(found, one, same)
+        record("commands", f"application: {found.kind}", found.rate, "/s", SINGLE, one)
         record("commands", f"application: {found.kind}", found.rate, "/s", SAME, same)
+    for clients, value in zip((1, 4), http, strict=True):
+        name = f"HTTP: change subscription now, {clients} client{'s' if clients > 1 else ''}"
+        print(f"  {name}: {value:,.0f}/s  {value / single:.3f}x single-row ({SINGLE}:"
+              f" {single:,.0f}/s)  {value / change[2]:.3f}x same rows as the application's change")
+        record("commands", name, value, "/s", SINGLE, single)
 
 
 def _print(found: Measured, single: float, same: float) -> None:
     c = found.census
     print(f"  application: {found.kind}: {found.rate:,.0f}/s  {found.rate / single:.3f}x single-row"
-          f"  {found.rate / same:.3f}x same rows ({SAME}: {same:,.0f}/s)")
+          f" ({SINGLE}: {single:,.0f}/s)  {found.rate / same:.3f}x same rows ({SAME}: {same:,.0f}/s)")
     print(f"    per command: {c.describe()}")
