@@ -204,8 +204,9 @@ class Settlement:
         """A command on a subscription: first what is due up to its effective_at (charges
         included, saved), then its decision, then the charges the decision makes due.
 
-        The decision is tried first on a copy, with every due charge assumed paid, so that
-        a command refused for its input appends nothing, not even what was due. A refusal
+        When something is due first, the decision is tried first on a copy, with every due
+        charge assumed paid, so that a command refused for its input appends nothing, not
+        even what was due. A refusal
         that depends on the state (a conflict) may depend on how the charges due turn out
         (a void of an invoice whose retry is due): then it is tried with them declined too;
         a command refused alike both ways is refused before the gateway is asked, any other
@@ -213,8 +214,8 @@ class Settlement:
         if _due_before(subscription, effective):
             self._probe(subscription, effective, now, decide)
             subscription = self._settle_before(subscription, effective, now)
-        # Else nothing is performed before the decision: deciding on the subscription itself
-        # refuses what the probe would, before anything is saved, and copies nothing.
+        # Else nothing is performed before the decision, so the probe would decide exactly
+        # this: a refusal raises here, before anything is saved, and nothing is copied.
         outcome = decide(subscription, effective, now)
         settled = self.settle(subscription, effective, now, decision=Decision(
             idempotency, lambda s: result_of(s, outcome)))
