@@ -1,9 +1,10 @@
-"""Commands per second on PostgreSQL: through the Python application and through HTTP,
-each next to raw psycopg single-row INSERT+commit measured in the same run.
+"""Commands per second on PostgreSQL, each next to two baselines measured in the same run:
+raw psycopg single-row INSERT+commit (the floor of one durable write), and raw psycopg
+writing the rows the command wrote in as many transactions (:mod:`.raw_writes`), from
+what the server's statistics say the command did (:mod:`.census`).
 
-A "command" here is one subscription change (load the aggregate, decide, append one event
-in one transaction), the commonest write of a running ledger; registrations (one new
-aggregate each) are measured too.
+The commands: register a subscriber, change a subscription now (with its proration charge),
+a renewal by the billing run (:mod:`.command_runs`); and changes over HTTP.
 """
 
 from __future__ import annotations
@@ -16,18 +17,18 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
 
-from subledger.bootstrap import build_ledger
-from subledger.config import Settings
-
+from .command_runs import KINDS, Measured, measure, open_ledger, paying_book
 from .figures import record
 from .pg import scratch_database
+from .raw_writes import raw_rate
 
 PAYLOAD = b"x" * 300  # about the size of a stored subscription event
+SINGLE = "raw psycopg INSERT+commit"
+SAME = "raw psycopg, same rows and transactions"
 
 
 def rate(n: int, seconds: float) -> float:
@@ -43,6 +44,7 @@ def timed(fn: Callable[[], None]) -> float:
 def raw_insert_commit(url: str, n: int) -> float:
     """Baseline: one INSERT and one COMMIT per row, psycopg 3, same server."""
     with psycopg.connect(url) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_raw")
         conn.execute("CREATE TABLE bench_raw (id bigserial PRIMARY KEY, k uuid, v integer, state bytea)")
         conn.commit()
         import uuid
@@ -56,30 +58,6 @@ def raw_insert_commit(url: str, n: int) -> float:
         return rate(n, timed(go))
 
 
-def _setup_book(ledger, n: int) -> list:  # type: ignore[no-untyped-def]
-    start = datetime.now(UTC) - timedelta(days=3)
-    ledger.catalog.create_plan(plan_id="bench-m", name="Bench", tier="basic", currency="USD",
-                       amount=1000, interval="month", effective_at=start)
-    subs = []
-    for _ in range(n):
-        subscriber = ledger.subscribers.register(email="b@example.com", name="Bench", effective_at=start)
-        subs.append(ledger.subscriptions.start(subscriber.id, plan_id="bench-m", effective_at=start).id)
-    return subs
-
-
-def application_rates(url: str, n: int) -> tuple[float, float]:
-    ledger = build_ledger(Settings.from_env({"SUBLEDGER_DATABASE_URL": url + "?schema=public"}))
-    try:
-        subs = _setup_book(ledger, n)
-        registrations = rate(n, timed(lambda: [
-            ledger.subscribers.register(email="r@example.com", name="R") for _ in range(n)]))
-        changes = rate(n, timed(lambda: [
-            ledger.subscriptions.change(s, quantity=2, when="now") for s in subs]))
-        return registrations, changes
-    finally:
-        ledger.close()
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -89,11 +67,13 @@ def _free_port() -> int:
 def http_rates(url: str, n: int, clients: int) -> tuple[float, float]:
     """Changes/s over HTTP to `subledger serve` in its own process: one client, then
     ``clients`` concurrent clients."""
-    ledger = build_ledger(Settings.from_env({"SUBLEDGER_DATABASE_URL": url + "?schema=bench_http"}))
-    subs = [str(s) for s in _setup_book(ledger, 2 * n)]
-    ledger.close()
+    ledger = open_ledger(url, "bench_http")
+    try:
+        subs = [str(s) for s in paying_book(ledger, 2 * n, 3)]
+    finally:
+        ledger.close()
     port = _free_port()
-    # The clock off: its retries of the book's failed charges would race the changes measured.
+    # The clock off: only the changes are measured.
     env = dict(os.environ, SUBLEDGER_DATABASE_URL=url + "?schema=bench_http",
                SUBLEDGER_BILLING_INTERVAL="0")
     server = subprocess.Popen(
@@ -139,18 +119,28 @@ def http_rates(url: str, n: int, clients: int) -> tuple[float, float]:
 def run(n: int = 1000) -> None:
     print(f"commands benchmark, PostgreSQL, n={n} per measurement")
     with scratch_database() as url:
-        baseline = raw_insert_commit(url, n)
-        registrations, changes = application_rates(url, n)
-        single, concurrent = http_rates(url, n, clients=4)
-    rows = [
-        ("raw psycopg INSERT+commit (baseline)", baseline),
-        ("application: register subscriber", registrations),
-        ("application: change subscription (load+decide+save)", changes),
-        ("HTTP: change subscription, 1 client", single),
-        ("HTTP: change subscription, 4 clients", concurrent),
-    ]
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"  {name:<{width}}  {value:8.0f}/s  {value / baseline:5.2f}x baseline")
-    for name, value in rows[1:]:
-        record("commands", name, value, "/s", rows[0][0], baseline)
+        measured: list[tuple[Measured, float, float]] = []
+        for i, kind in enumerate(KINDS):
+            # Both baselines next to the command they are for: the machine's speed drifts.
+            single = raw_insert_commit(url, n)
+            found = measure(url, f"bench_{i}", kind, n)
+            measured.append((found, single, raw_rate(url, found.census, found.last_event, f"bench_{i}")))
+        change = next(m for m in measured if m[0].kind == "change subscription now")
+        single = raw_insert_commit(url, n)
+        http = http_rates(url, n, clients=4)
+    for found, one, same in measured:
+        _print(found, one, same)
+        record("commands", f"application: {found.kind}", found.rate, "/s", SINGLE, one)
+        record("commands", f"application: {found.kind}", found.rate, "/s", SAME, same)
+    for clients, value in zip((1, 4), http, strict=True):
+        name = f"HTTP: change subscription now, {clients} client{'s' if clients > 1 else ''}"
+        print(f"  {name}: {value:,.0f}/s  {value / single:.3f}x single-row ({SINGLE}:"
+              f" {single:,.0f}/s)  {value / change[2]:.3f}x same rows as the application's change")
+        record("commands", name, value, "/s", SINGLE, single)
+
+
+def _print(found: Measured, single: float, same: float) -> None:
+    c = found.census
+    print(f"  application: {found.kind}: {found.rate:,.0f}/s  {found.rate / single:.3f}x single-row"
+          f" ({SINGLE}: {single:,.0f}/s)  {found.rate / same:.3f}x same rows ({SAME}: {same:,.0f}/s)")
+    print(f"    per command: {c.describe()}")

@@ -50,9 +50,10 @@ Decide = Callable[[Subscription, datetime, datetime], Any]
 its outcome (a charge id, a refund id, or nothing)."""
 
 
-def load_subscription(store: LedgerStore, subscription_id: UUID) -> Subscription:
+def load_subscription(store: LedgerStore, subscription_id: UUID,
+                      version: int | None = None) -> Subscription:
     return store.load(subscription_id, Subscription,
-                      SubscriptionNotFound(f"no subscription {subscription_id}"))
+                      SubscriptionNotFound(f"no subscription {subscription_id}"), version=version)
 
 
 def _assume_declined(intent: ChargeIntent) -> ChargeOutcome:
@@ -83,7 +84,8 @@ class Settled:
 @dataclass
 class _Progress:
     durable: bool = False
-    saved: Subscription | None = None
+    saved: int | None = None
+    """The version this settlement last saved."""
     answer: Subscription | None = None
 
 
@@ -139,10 +141,12 @@ class Settlement:
         except ConcurrentModification:
             if not progress.durable:
                 raise
-            progress.answer = progress.answer or progress.saved
+            # Read back as saved (not copied at every save: a race here is rare).
+            progress.answer = progress.answer or load_subscription(
+                self.store, subscription.id, version=progress.saved)
             return False
         progress.durable = True
-        progress.saved = copy.deepcopy(subscription)
+        progress.saved = subscription.version
         return True
 
     def _take(self, subscription: Subscription, intent: ChargeIntent | None,
@@ -200,14 +204,18 @@ class Settlement:
         """A command on a subscription: first what is due up to its effective_at (charges
         included, saved), then its decision, then the charges the decision makes due.
 
-        The decision is tried first on a copy, with every due charge assumed paid, so that
-        a command refused for its input appends nothing, not even what was due. A refusal
+        When something is due first, the decision is tried first on a copy, with every due
+        charge assumed paid, so that a command refused for its input appends nothing, not
+        even what was due. A refusal
         that depends on the state (a conflict) may depend on how the charges due turn out
         (a void of an invoice whose retry is due): then it is tried with them declined too;
         a command refused alike both ways is refused before the gateway is asked, any other
         is decided on what the charges really did."""
-        self._probe(subscription, effective, now, decide)
-        subscription = self._settle_before(subscription, effective, now)
+        if _due_before(subscription, effective):
+            self._probe(subscription, effective, now, decide)
+            subscription = self._settle_before(subscription, effective, now)
+        # Else nothing is performed before the decision, so the probe would decide exactly
+        # this: a refusal raises here, before anything is saved, and nothing is copied.
         outcome = decide(subscription, effective, now)
         settled = self.settle(subscription, effective, now, decision=Decision(
             idempotency, lambda s: result_of(s, outcome)))
@@ -240,8 +248,7 @@ class Settlement:
     def _settle_before(self, subscription: Subscription, instant: datetime, now: datetime) -> Subscription:
         """What is due before a command's own decision; refuse the command (nothing of it
         done) if a gateway it needs first is unavailable."""
-        due = subscription.next_due()
-        if (due is None or due > instant) and not subscription.pending_refunds:
+        if not _due_before(subscription, instant):
             return subscription
         settled = self.settle(subscription, instant, now)
         if not settled.complete:
@@ -250,3 +257,10 @@ class Settlement:
                 " the command was not performed, retry later"
             )
         return settled.subscription
+
+
+def _due_before(subscription: Subscription, instant: datetime) -> bool:
+    """Whether anything is to be performed on the subscription before a command at
+    ``instant``: something due by then, or a refund waiting for its gateway."""
+    due = subscription.next_due()
+    return (due is not None and due <= instant) or bool(subscription.pending_refunds)

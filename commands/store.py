@@ -72,10 +72,12 @@ class LedgerStore:
         now = self.clock()
         return resolve_effective_at(effective_at, now), now
 
-    def load(self, aggregate_id: UUID, cls: type[A], not_found: DomainError) -> A:
-        """The aggregate, or ``not_found`` raised (also when the id names another kind)."""
+    def load(self, aggregate_id: UUID, cls: type[A], not_found: DomainError,
+             version: int | None = None) -> A:
+        """The aggregate (as of ``version``, if given), or ``not_found`` raised (also when
+        the id names another kind)."""
         try:
-            aggregate = self._app.repository.get(aggregate_id)
+            aggregate = self._app.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             raise not_found from None
         if not isinstance(aggregate, cls):

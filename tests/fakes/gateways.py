@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from subledger.bootstrap import ledger_env
 from subledger.commands.gateways import (
     ChargeRequest,
@@ -45,6 +47,20 @@ class DownGateway(SandboxGateway):
 
     def refund(self, request: RefundRequest) -> RefundResult:
         raise GatewayUnavailable("the sandbox is down")
+
+
+class RacedGateway(SandboxGateway):
+    """The sandbox gateway, while another writer saves: before answering its first charge
+    it runs ``meanwhile`` (set by the test once the subscription exists)."""
+
+    def __init__(self) -> None:
+        self.meanwhile: Callable[[], object] | None = None
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        meanwhile, self.meanwhile = self.meanwhile, None
+        if meanwhile is not None:
+            meanwhile()
+        return super().charge(request)
 
 
 def recording_ledger(settings: Settings, gateway: RecordingGateway) -> Ledger:
