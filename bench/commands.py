@@ -64,20 +64,24 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def http_rates(url: str, n: int, clients: int) -> tuple[float, float]:
+def http_rates(url: str, n: int, clients: int, *, workers: bool) -> tuple[float, float]:
     """Changes/s over HTTP to `subledger serve` in its own process: one client, then
-    ``clients`` concurrent clients."""
-    ledger = open_ledger(url, "bench_http")
+    ``clients`` concurrent clients. Without ``workers`` the server is the API alone
+    (``--no-workers``), as when the projector runs in its own process; with them, the
+    projector shares the server's process and the machine's cores."""
+    schema = "bench_http_workers" if workers else "bench_http"
+    ledger = open_ledger(url, schema)
     try:
         subs = [str(s) for s in paying_book(ledger, 2 * n, 3)]
     finally:
         ledger.close()
     port = _free_port()
     # The clock off: only the changes are measured.
-    env = dict(os.environ, SUBLEDGER_DATABASE_URL=url + "?schema=bench_http",
+    env = dict(os.environ, SUBLEDGER_DATABASE_URL=url + f"?schema={schema}",
                SUBLEDGER_BILLING_INTERVAL="0")
     server = subprocess.Popen(
-        [sys.executable, "-m", "subledger.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "subledger.cli", "serve", "--port", str(port),
+         *(() if workers else ("--no-workers",))],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
@@ -127,16 +131,21 @@ def run(n: int = 1000) -> None:
             measured.append((found, single, raw_rate(url, found.census, found.last_event, f"bench_{i}")))
         change = next(m for m in measured if m[0].kind == "change subscription now")
         single = raw_insert_commit(url, n)
-        http = http_rates(url, n, clients=4)
+        http = {workers: http_rates(url, n, clients=4, workers=workers) for workers in (False, True)}
     for found, one, same in measured:
         _print(found, one, same)
         record("commands", f"application: {found.kind}", found.rate, "/s", SINGLE, one)
         record("commands", f"application: {found.kind}", found.rate, "/s", SAME, same)
-    for clients, value in zip((1, 4), http, strict=True):
-        name = f"HTTP: change subscription now, {clients} client{'s' if clients > 1 else ''}"
-        print(f"  {name}: {value:,.0f}/s  {value / single:.3f}x single-row ({SINGLE}:"
-              f" {single:,.0f}/s)  {value / change[2]:.3f}x same rows as the application's change")
-        record("commands", name, value, "/s", SINGLE, single)
+    for workers, rates in http.items():
+        server = "serve with its workers" if workers else "the API alone"
+        for clients, value in zip((1, 4), rates, strict=True):
+            name = (f"HTTP ({server}): change subscription now,"
+                    f" {clients} client{'s' if clients > 1 else ''}")
+            print(f"  {name}: {value:,.0f}/s  {value / change[0].rate:.3f}x the application's"
+                  f" change ({change[0].rate:,.0f}/s)  {value / single:.3f}x single-row ({SINGLE}:"
+                  f" {single:,.0f}/s)")
+            record("commands", name, value, "/s", "the application's change", change[0].rate)
+        print(f"    {server}: 4 clients {rates[1] / rates[0]:.2f}x one client")
 
 
 def _print(found: Measured, single: float, same: float) -> None:
