@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper, Transcoder
+from eventsourcing.persistence import EventStore, Mapper, Transcoder
 from eventsourcing.utils import Environment
 
 from subledger.domain.charges import DUNNING, Dunning
 from subledger.store.data_keys import KeyRing
+from subledger.store.event_store import SealedEventStore
 from subledger.store.sealing import SealingMapper
 from subledger.store.transcoder import LedgerTranscoder
 
@@ -84,6 +85,10 @@ class Ledger(Application):
     def construct_mapper(self) -> Mapper[Any]:
         # Personal fields sealed per subscriber (see subledger/store/sealing.py).
         return SealingMapper(self.construct_transcoder(), self.keys)
+
+    def construct_event_store(self) -> EventStore[Any]:
+        # Each load opens a subscriber's data key once (see subledger/store/event_store.py).
+        return SealedEventStore(mapper=self.mapper, recorder=self.recorder)
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
         # Only the configuration handed in: modules never read the process environment.

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper, Notification
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from subledger.contract.envelope import EVENT_TYPES, to_envelope
 
 from .recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
+from .sealing import SealingMapper
 
 
 class UnknownEventType(ValueError):
@@ -40,7 +41,7 @@ def topics_for(types: Sequence[str]) -> list[str]:
 class EventLog:
     """The ledger's log, read-only: pages of envelopes in global order."""
 
-    def __init__(self, recorder: LedgerPostgresRecorder | LedgerSQLiteRecorder, mapper: Mapper[UUID]):
+    def __init__(self, recorder: LedgerPostgresRecorder | LedgerSQLiteRecorder, mapper: SealingMapper):
         self.recorder = recorder
         self.mapper = mapper
 
@@ -52,7 +53,8 @@ class EventLog:
         """Like :meth:`read`, with each envelope's domain event alongside (same order)."""
         notifications = self.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False)
-        events = [self.mapper.to_domain_event(n) for n in notifications]
+        with self.mapper.one_read():
+            events = [self.mapper.to_domain_event(n) for n in notifications]
         items = [to_envelope(n.id, e) for n, e in zip(notifications, events, strict=True)]  # type: ignore[arg-type]
         return Page(items=items, last_position=notifications[-1].id if notifications else None), events
 
@@ -60,8 +62,9 @@ class EventLog:
         """The aggregate as it stood at ``version``, folded from its stored events (None if
         it has no event up to there)."""
         state = None
-        for stored in self.recorder.select_events(aggregate_id, lte=version):
-            state = self.mapper.to_domain_event(stored).mutate(state)
+        with self.mapper.one_read():
+            for stored in self.recorder.select_events(aggregate_id, lte=version):
+                state = self.mapper.to_domain_event(stored).mutate(state)
         return state
 
     def read(self, after: int, limit: int, types: Sequence[str] = ()) -> Page:
@@ -86,5 +89,6 @@ class EventLog:
         return int(self.recorder.max_notification_id() or 0)
 
     def _page(self, notifications: Sequence[Notification]) -> Page:
-        items = [self.envelope(n) for n in notifications]
+        with self.mapper.one_read():
+            items = [self.envelope(n) for n in notifications]
         return Page(items=items, last_position=notifications[-1].id if notifications else None)

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 from uuid import UUID
 
@@ -72,6 +73,7 @@ class SealingMapper(Mapper[UUID]):
         self.ring = ring
         self.table: KeyTable | None = None
         self._writing = threading.local()
+        self._reading = threading.local()
 
     # -- writing --------------------------------------------------------------------------
 
@@ -169,17 +171,27 @@ class SealingMapper(Mapper[UUID]):
         object.__setattr__(domain_event, "__dict__", state)
         return cast(DomainEventProtocol[UUID], domain_event)
 
+    @contextmanager
+    def one_read(self) -> Iterator[None]:
+        """Within, each subscriber's data key is read and opened once per thread (the
+        outermost scope counts). For events selected together (an aggregate's load, a page
+        of the log): a key read once per event costs a query per event, and a key shredded
+        between two of those queries would leave one load with some events readable and
+        others not."""
+        if getattr(self._reading, "keys", None) is not None:
+            yield
+            return
+        self._reading.keys = {}
+        try:
+            yield
+        finally:
+            self._reading.keys = None
+
     def _unsealed(self, entry: list[Any], stored: StoredEvent) -> dict[str, Any]:
         subscriber_hex, sealed, names = entry
-        row = self._row(UUID(subscriber_hex))
-        if row is None or row.wrapped is None:
+        key = self._reading_key(UUID(subscriber_hex), stored)
+        if key is None:
             return dict.fromkeys(names)  # shredded: the subscriber was forgotten
-        if self.ring is None:
-            raise KeyUnavailable(
-                f"event {stored.originator_id}/{stored.originator_version} holds personal data"
-                " sealed under SUBLEDGER_CIPHER_KEY, which is not set")
-        key = self.ring.unwrap(row)
-        assert key is not None
         try:
             plain = unseal(key, base64.b64decode(sealed),
                            _aad(stored.originator_id, stored.originator_version))
@@ -188,6 +200,25 @@ class SealingMapper(Mapper[UUID]):
                 f"the personal fields of event {stored.originator_id}/{stored.originator_version}"
                 " do not open with their subscriber's key: they were altered or moved") from None
         return cast(dict[str, Any], self.transcoder.decode(plain))
+
+    def _reading_key(self, subscriber_id: UUID, stored: StoredEvent) -> bytes | None:
+        """The subscriber's opened data key (None: shredded), from the read's scope if one
+        is open and has it."""
+        keys: dict[UUID, bytes | None] | None = getattr(self._reading, "keys", None)
+        if keys is not None and subscriber_id in keys:
+            return keys[subscriber_id]
+        row = self._row(subscriber_id)
+        if row is None or row.wrapped is None:
+            key = None
+        elif self.ring is None:
+            raise KeyUnavailable(
+                f"event {stored.originator_id}/{stored.originator_version} holds personal data"
+                " sealed under SUBLEDGER_CIPHER_KEY, which is not set")
+        else:
+            key = self.ring.unwrap(row)
+        if keys is not None:
+            keys[subscriber_id] = key
+        return key
 
     def _row(self, subscriber_id: UUID) -> WrappedKey | None:
         if self.table is None:

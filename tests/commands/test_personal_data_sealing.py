@@ -139,3 +139,47 @@ def test_the_log_tree_verifies_after_forgetting(ledger_with_key: Ledger, keyed: 
     assert verified.events_checked == ledger_with_key.event_log.max_position()
     assert _stored(ledger_with_key, ada.id)[:2] == stored_before  # the sealed bytes, unchanged
     assert ledger_with_key.subscribers.get(ada.id).email is None
+
+
+class _CountingKeyReads:
+    """The keys table as it is, counting the rows read from it."""
+
+    def __init__(self, table: Any) -> None:
+        self.table, self.reads = table, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.table, name)
+
+    def select_data_key(self, subscriber_id: Any) -> Any:
+        self.reads += 1
+        return self.table.select_data_key(subscriber_id)
+
+
+def test_loading_a_subscriber_reads_their_data_key_once_however_many_events_are_sealed(
+    ledger_with_key: Ledger,
+) -> None:
+    ada = add_subscriber(ledger_with_key, "ada@example.com", name="Ada King", token="tok_visa")
+    ledger_with_key.subscribers.change_details(ada.id, {"name": "Ada Lovelace"})
+    sealed = [s for s in _stored(ledger_with_key, ada.id) if SEALED.encode() in s.state]
+    counting = _CountingKeyReads(ledger_with_key.mapper.table)
+    ledger_with_key.mapper.table = counting
+
+    read = ledger_with_key.subscribers.get(ada.id)
+    page = ledger_with_key.event_log.read(0, 100)
+
+    assert len(sealed) == 3 and counting.reads == 2  # one per read, not one per sealed event
+    assert (read.email, read.name, read.payment_method["token"]) == (
+        "ada@example.com", "Ada Lovelace", "tok_visa")
+    assert len(page.items) == 3
+
+
+def test_a_subscriber_forgotten_between_two_loads_reads_as_forgotten_in_the_second(
+    ledger_with_key: Ledger,
+) -> None:
+    ada = add_subscriber(ledger_with_key, "ada@example.com", name="Ada King", token="tok_visa")
+    assert ledger_with_key.subscribers.get(ada.id).email == "ada@example.com"
+
+    ledger_with_key.subscribers.forget(ada.id)
+
+    read = ledger_with_key.subscribers.get(ada.id)
+    assert (read.email, read.name) == (None, None)
