@@ -273,6 +273,9 @@ class WebhookIn(Request):
     description: Comment | None = Field(None, description=f"At most {MAX_DESCRIPTION_LENGTH} characters")
     from_position: Position | None = Field(
         None, description="Deliver every event from this position on; default: only events after now")
+    personal_data: StrictBool = Field(
+        False, description="Deliver subscribers' personal fields (e-mail, name, external reference,"
+        " payment token, comments); default: they are null in every delivery")
 
     model_config = _rules(examples=[{"url": "https://crm.example.com/hooks/subledger",
                                      "event_types": ["SubscriptionCanceled"]}])

@@ -106,6 +106,7 @@ class WebhookOut(BaseModel):
     description: str | None
     created_at: str
     enabled: bool
+    personal_data: bool = Field(description="whether its deliveries carry subscribers' personal fields")
     position: int = Field(description="last position delivered (or skipped: not of its types)")
     lag: int = Field(description="positions behind the head of the log")
     attempts: int = Field(description="consecutive failed attempts at the next event")

@@ -55,6 +55,11 @@ class ViewCursor:
         self._raw.execute(self._sql(statement), params)
         return self
 
+    def column_names(self, table: str) -> set[str]:
+        """The columns ``table`` has (one made by an older version may lack newer ones)."""
+        self._raw.execute(f"SELECT * FROM {table} WHERE 1 = 0")
+        return {column[0] for column in self._raw.description}
+
     def _exists(self, relation: str) -> bool:
         self._raw.execute("SELECT to_regclass(%s) IS NOT NULL", (relation,))
         return bool(self._raw.fetchone()[0])

@@ -30,6 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 from uuid import uuid4
 
+from subledger.contract.messages import without_personal_data
 from subledger.domain.time import isoformat
 from subledger.store.log import EventLog
 
@@ -215,7 +216,7 @@ class WebhookDispatcher:
     def _deliver(self, endpoint: Endpoint, envelope: dict[str, Any], failures: int) -> int:
         """POST one event; record the attempt (and, on a 2xx, the new position) in one
         transaction. Returns the endpoint's consecutive failures (0: delivered)."""
-        body = envelope_body(envelope)
+        body = envelope_body(envelope if endpoint.personal_data else without_personal_data(envelope))
         delivery_id, started_at = str(uuid4()), self.clock()
         headers = {
             "Content-Type": "application/json",

@@ -56,7 +56,7 @@ def system_clock() -> datetime:
 
 
 _ENDPOINT_COLUMNS = ("endpoint_id, url, event_types, secret, description, created_at, position,"
-                     " attempts, next_attempt_at, last_error, enabled")
+                     " attempts, next_attempt_at, last_error, enabled, personal_data")
 DELIVERY_COLUMNS = ("sequence, delivery_id, position, event_id, type, attempt, attempted_at,"
                     " status_code, error, duration_ms, outcome")
 
@@ -74,17 +74,21 @@ class Endpoint:
     next_attempt_at: float
     last_error: str | None
     enabled: bool
+    personal_data: bool
+    """Whether its deliveries carry subscribers' personal fields (else they are null)."""
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Endpoint:
         return cls(str(row[0]), str(row[1]), tuple(json.loads(row[2])), str(row[3]), row[4],
-                   str(row[5]), int(row[6]), int(row[7]), float(row[8]), row[9], bool(row[10]))
+                   str(row[5]), int(row[6]), int(row[7]), float(row[8]), row[9], bool(row[10]),
+                   bool(row[11]))
 
     def as_dict(self, head: int) -> dict[str, Any]:
         """The endpoint's status (without its secret); ``head`` is the log's last position."""
         return {
             "endpoint_id": self.endpoint_id, "url": self.url, "event_types": list(self.event_types),
             "description": self.description, "created_at": self.created_at, "enabled": self.enabled,
+            "personal_data": self.personal_data,
             "position": self.position, "lag": max(0, head - self.position),
             "attempts": self.attempts, "next_attempt_at": isoformat_unix(self.next_attempt_at),
             "last_error": self.last_error,
@@ -104,7 +108,11 @@ def create_tables(store: ViewStore) -> None:
             " event_types TEXT NOT NULL, secret TEXT NOT NULL, description TEXT,"
             " created_at TEXT NOT NULL, position BIGINT NOT NULL, attempts INTEGER NOT NULL,"
             " next_attempt_at DOUBLE PRECISION NOT NULL, lease_until DOUBLE PRECISION NOT NULL,"
-            " lease_owner TEXT, last_error TEXT, enabled INTEGER NOT NULL)")
+            " lease_owner TEXT, last_error TEXT, enabled INTEGER NOT NULL,"
+            " personal_data INTEGER NOT NULL DEFAULT 0)")
+        if "personal_data" not in tx.column_names(ENDPOINTS):
+            # Made before endpoints chose: each received personal fields, and keeps them.
+            tx.execute(f"ALTER TABLE {ENDPOINTS} ADD COLUMN personal_data INTEGER NOT NULL DEFAULT 1")
         tx.execute(
             f"CREATE TABLE IF NOT EXISTS {DELIVERIES} (endpoint_id TEXT NOT NULL,"
             " sequence BIGINT NOT NULL, delivery_id TEXT NOT NULL, position BIGINT NOT NULL,"
@@ -158,9 +166,10 @@ class WebhookEndpoints:
         create_tables(store)
 
     def register(self, url: Any, event_types: Any = (), description: Any = None,
-                 from_position: Any = None) -> tuple[Endpoint, str]:
+                 from_position: Any = None, personal_data: bool = False) -> tuple[Endpoint, str]:
         """A new endpoint and its secret (shown once). It starts at the head of the log
-        unless ``from_position`` is given (every event from that position is delivered)."""
+        unless ``from_position`` is given (every event from that position is delivered). Its
+        deliveries carry subscribers' personal fields only if ``personal_data``."""
         url = _check_url(url)
         types = _check_types(event_types)
         if description is not None:
@@ -170,9 +179,9 @@ class WebhookEndpoints:
         with self.store.transaction() as tx:
             tx.execute(
                 f"INSERT INTO {ENDPOINTS} ({_ENDPOINT_COLUMNS}, lease_until, lease_owner)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, NULL, 1, 0, NULL)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, NULL, 1, ?, 0, NULL)",
                 (endpoint_id, url, json.dumps(types), secret, description, isoformat(now), position,
-                 now.timestamp()))
+                 now.timestamp(), int(bool(personal_data))))
         return self.get(endpoint_id), secret
 
     def find(self, endpoint_id: str) -> Endpoint | None:

@@ -42,7 +42,7 @@ def register(body: WebhookIn, webhooks: WebhooksDep, ledger: LedgerDep,
     `from_position` on."""
     require_admin(principal, "register webhook endpoints")
     endpoint, secret = webhooks.register(body.url, body.event_types, body.description,
-                                         body.from_position)
+                                         body.from_position, body.personal_data)
     return {**endpoint.as_dict(ledger.event_log.max_position()), "secret": secret}
 
 

@@ -33,6 +33,7 @@ def test_registering_answers_the_secret_once_and_the_endpoint_starts_at_the_head
     assert created["position"] == 1 and created["lag"] == 0
     assert created["event_types"] == ["SubscriptionCanceled"]
     assert (created["attempts"], created["last_error"], created["enabled"]) == (0, None, True)
+    assert created["personal_data"] is False  # only an endpoint registered to receives them
     shown = http.get(f"/webhooks/{created['endpoint_id']}").json()
     assert "secret" not in shown
     assert shown == {k: v for k, v in created.items() if k != "secret"}
@@ -54,6 +55,7 @@ def test_registering_answers_the_secret_once_and_the_endpoint_starts_at_the_head
     ({"url": "http://crm.example.com/hooks", "from_position": -1}, "invalid-position"),
     ({"url": "http://crm.example.com/hooks", "event_types": "SubscriptionCanceled"}, "validation-error"),
     ({"url": "http://crm.example.com/hooks", "secret": "mine"}, "validation-error"),
+    ({"url": "http://crm.example.com/hooks", "personal_data": "yes"}, "validation-error"),
     ({"event_types": []}, "validation-error"),
 ])
 def test_a_bad_registration_is_a_422_problem_and_nothing_is_stored(

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from support.http import api_plan, api_subscriber
-from support.ledger import add_subscriber, log_envelopes
+from support.ledger import add_subscriber, public_envelopes
 from support.receiver import Receiver, eventually
 
 from subledger.commands.ledger import Ledger
@@ -43,7 +43,8 @@ def following(dispatchers: Any) -> Iterator[Any]:
 
 def test_commands_complete_while_a_webhook_endpoint_hangs(
         http: httpx.Client, following: Any, receiver: Receiver) -> None:
-    endpoint = http.post("/webhooks", json={"url": receiver.url}).json()
+    endpoint = http.post("/webhooks", json={"url": receiver.url, "personal_data": True}).json()
+    assert endpoint["personal_data"] is True
     receiver.hold()
     api_plan(http)
     eventually(lambda: receiver.in_flight == 1, what="the first delivery to hang")
@@ -102,7 +103,7 @@ def test_a_killed_webhooks_process_restarted_loses_nothing(
             finally:
                 process.send_signal(signal.SIGKILL)
                 process.wait(timeout=10)
-    log = log_envelopes(ledger)
+    log = public_envelopes(ledger)
     with (tmp_path / "webhooks-last.log").open("w") as output:
         process = subprocess.Popen(command, env=env, cwd=REPO, stdout=output, stderr=output)
         try:
@@ -135,4 +136,4 @@ def test_webhooks_once_delivers_what_is_due_and_exits(
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"delivered": 3}
-    assert receiver.delivered() == log_envelopes(ledger, types=("PaymentMethodSet",))
+    assert receiver.delivered() == public_envelopes(ledger, types=("PaymentMethodSet",))

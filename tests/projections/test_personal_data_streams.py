@@ -118,7 +118,8 @@ def test_webhooks_get_a_forgotten_subscribers_fields_null(keyed: Keyed, receiver
                                    retry_base=0.05, retry_cap=0.2, timeout=5.0)
     try:
         dispatcher.endpoints.register(receiver.url, ["SubscriberRegistered", "RefundIssued",
-                                                     "SubscriptionCanceled"], "crm", 0)
+                                                     "SubscriptionCanceled"], "crm", 0,
+                                      personal_data=True)
         def six() -> list[dict[str, Any]]:
             dispatcher.run_once()
             return receiver.delivered() if len(receiver.delivered()) >= 6 else []

@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
-from support.ledger import FakeClock, add_plan, add_subscriber, log_envelopes
+from support.ledger import FakeClock, add_plan, add_subscriber, log_envelopes, public_envelopes
 from support.receiver import Receiver, eventually
 
 from subledger.commands.ledger import Ledger
@@ -33,7 +33,8 @@ def _deliver(dispatcher: WebhookDispatcher, receiver: Receiver, count: int) -> l
 def test_each_delivery_is_the_logs_envelope_signed_with_the_endpoints_secret(
         ledger: Ledger, dispatchers: Any, receiver: Receiver) -> None:
     dispatcher = dispatchers()
-    endpoint, secret = dispatcher.endpoints.register(receiver.url, [], "everything", 0)
+    endpoint, secret = dispatcher.endpoints.register(receiver.url, [], "everything", 0,
+                                                     personal_data=True)
     add_plan(ledger)
     _subscribers(ledger, 2)
     log = log_envelopes(ledger)
@@ -46,6 +47,35 @@ def test_each_delivery_is_the_logs_envelope_signed_with_the_endpoints_secret(
     assert dispatcher.endpoints.get(endpoint.endpoint_id).position == log[-1]["position"]
 
 
+def test_an_endpoint_that_did_not_opt_in_gets_personal_fields_null(
+        ledger: Ledger, dispatchers: Any, receiver: Receiver) -> None:
+    dispatcher = dispatchers()
+    endpoint, _ = dispatcher.endpoints.register(receiver.url, ["SubscriberRegistered"], None, 0)
+    _subscribers(ledger, 2)
+    log = public_envelopes(ledger, types=("SubscriberRegistered",))
+
+    delivered = _deliver(dispatcher, receiver, 2)
+
+    assert not endpoint.personal_data
+    assert [e["data"] for e in delivered] == [
+        {"email": None, "name": None, "external_ref": None}] * 2
+    assert delivered == log
+    assert b"@example.com" not in b"".join(r.body for r in receiver.requests)
+
+
+def test_an_endpoint_table_made_before_the_choice_keeps_delivering_personal_fields(
+        ledger: Ledger, dispatchers: Any, receiver: Receiver) -> None:
+    dispatcher = dispatchers()
+    endpoint, _ = dispatcher.endpoints.register(receiver.url, ["SubscriberRegistered"], None, 0)
+    with dispatcher.store.transaction() as tx:  # the table as an older version made it
+        tx.execute("ALTER TABLE subledger_webhook_endpoints DROP COLUMN personal_data")
+    again = dispatchers()
+
+    assert again.endpoints.get(endpoint.endpoint_id).personal_data
+    _subscribers(ledger, 1)
+    assert [e["data"]["email"] for e in _deliver(again, receiver, 1)] == ["s0@example.com"]
+
+
 def test_only_the_subscribed_types_are_delivered_in_position_order(
         ledger: Ledger, dispatchers: Any, receiver: Receiver) -> None:
     dispatcher = dispatchers(batch=2)
@@ -54,7 +84,7 @@ def test_only_the_subscribed_types_are_delivered_in_position_order(
     _subscribers(ledger, 3)
     add_plan(ledger)
     _subscribers(ledger, 2, start=3)
-    wanted = log_envelopes(ledger, types=("SubscriberRegistered", "PlanCreated"))
+    wanted = public_envelopes(ledger, types=("SubscriberRegistered", "PlanCreated"))
     assert len(wanted) == 6
     assert _deliver(dispatcher, receiver, len(wanted)) == wanted
     # caught up: the events of other types after the last one delivered are skipped too
@@ -70,7 +100,7 @@ def test_a_new_endpoint_starts_at_the_head_of_the_log(
     endpoint, _ = dispatcher.endpoints.register(receiver.url)
     assert endpoint.position == ledger.event_log.max_position()
     _subscribers(ledger, 1, start=2)
-    assert _deliver(dispatcher, receiver, 2) == log_envelopes(ledger)[-2:]
+    assert _deliver(dispatcher, receiver, 2) == public_envelopes(ledger)[-2:]
 
 
 def test_answers_of_500_are_retried_with_doubling_delays_each_attempt_in_the_delivery_log(
@@ -118,7 +148,7 @@ def test_an_endpoint_that_is_down_is_retried_and_the_order_is_kept(
     assert {d["position"] for d in failed} == {1}  # the first event, again and again
     assert all(d["status_code"] is None and "URLError" in d["error"] for d in failed)
     receiver.up()
-    assert _deliver(dispatcher, receiver, len(log_envelopes(ledger))) == log_envelopes(ledger)
+    assert _deliver(dispatcher, receiver, len(public_envelopes(ledger))) == public_envelopes(ledger)
 
 
 def test_a_new_dispatcher_resumes_where_a_stopped_one_left_and_nothing_is_lost(
@@ -130,7 +160,7 @@ def test_a_new_dispatcher_resumes_where_a_stopped_one_left_and_nothing_is_lost(
     first.close()
     _subscribers(ledger, 2, start=4)
     second = dispatchers(batch=3)
-    log = log_envelopes(ledger)
+    log = public_envelopes(ledger)
     assert _deliver(second, receiver, len(log)) == log
     assert second.endpoints.get(endpoint.endpoint_id).position == log[-1]["position"]
 
@@ -140,7 +170,7 @@ def test_replay_delivers_again_every_event_from_a_position(
     dispatcher = dispatchers()
     endpoint, _ = dispatcher.endpoints.register(receiver.url, ["SubscriberRegistered"], None, 0)
     _subscribers(ledger, 3)
-    registered = log_envelopes(ledger, types=("SubscriberRegistered",))
+    registered = public_envelopes(ledger, types=("SubscriberRegistered",))
     _deliver(dispatcher, receiver, 3)
     replayed = dispatcher.endpoints.replay(endpoint.endpoint_id, registered[1]["position"])
     assert replayed.position == registered[1]["position"] - 1
@@ -159,7 +189,7 @@ def test_an_endpoint_that_hangs_does_not_hold_back_the_others(
         worker = threading.Thread(target=follow, args=(dispatcher.follower(), stop), daemon=True)
         worker.start()
         _subscribers(ledger, 3)
-        log = log_envelopes(ledger)
+        log = public_envelopes(ledger)
         eventually(lambda: receiver.delivered() == log, what="the healthy endpoint's deliveries")
         assert hung.in_flight == 1 and hung.requests == []
         hung.release()
@@ -189,7 +219,7 @@ def test_two_dispatchers_never_deliver_to_one_endpoint_at_once(
     for worker in workers:
         worker.start()
     _subscribers(ledger, 5, start=1)
-    log = log_envelopes(ledger)
+    log = public_envelopes(ledger)
     eventually(lambda: len(receiver.delivered()) >= len(log), what="every delivery")
     stop.set()
     for worker in workers:

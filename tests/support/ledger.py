@@ -210,3 +210,11 @@ def store_v1_details_change(ledger: Any) -> UUID:
         originator_id=subscriber.id, originator_version=2, topic=V1_TOPIC, state=V1_STORED_STATE,
     )])
     return subscriber.id
+
+
+def public_envelopes(ledger: Any, aggregate_id: UUID | None = None,
+                     types: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """:func:`log_envelopes` with subscribers' personal fields null, as an endpoint that did
+    not opt in to personal data receives them."""
+    from subledger.contract.messages import without_personal_data
+    return [without_personal_data(e) for e in log_envelopes(ledger, aggregate_id, types)]
