@@ -54,6 +54,7 @@ def _both() -> tuple[JSONTranscoder, LedgerTranscoder]:
 
 leaves = st.one_of(
     st.none(), st.booleans(), st.integers(), st.text(), st.uuids(),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.decimals(allow_nan=False, allow_infinity=False),
     st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))])),
 )
@@ -79,6 +80,9 @@ def test_an_integer_beyond_64_bits_reads_back_exactly(big: int) -> None:
     state = {"big": big, "at": datetime(2026, 1, 1, tzinfo=UTC), "id": UUID(int=7), "amount": Decimal("1.50")}
     read = ours.decode(library.encode(state))
     assert read == state and type(read["big"]) is int
+    for nested in ([1, big], {"deep": [{"n": big}]}, Pair(big, UUID(int=1)), big):
+        assert ours.decode(library.encode({"x": nested})) == {"x": nested}
+    assert ours.decode(library.encode([big])) == [big]
 
 
 def test_an_unknown_tag_is_refused_as_the_library_refuses_it() -> None:
