@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from hashlib import sha1
 from typing import Any
 from uuid import UUID
 
@@ -50,6 +51,11 @@ EVENT_TYPES: dict[str, type[LedgerAggregate.Event]] = _event_classes()
 
 def jsonable(value: Any) -> Any:
     """Event values as JSON: times ISO-8601 UTC, ids and decimals as strings."""
+    kind = type(value)
+    if kind in _AS_IS:  # most values: decided by one look-up instead of six isinstance checks
+        return value
+    if kind is dict:
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, datetime):
         return isoformat(value)
     if isinstance(value, UUID):
@@ -63,6 +69,9 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [jsonable(v) for v in value]
     return value
+
+
+_AS_IS = frozenset({str, int, bool, type(None), float})
 
 
 def event_data(event: Aggregate.Event) -> dict[str, Any]:
@@ -79,7 +88,7 @@ def to_envelope(position: int, event: LedgerAggregate.Event) -> dict[str, Any]:
     subscriber_id = event.envelope_subscriber_id()
     return {
         "position": position,
-        "event_id": str(event_id(event.originator_id, event.originator_version)),
+        "event_id": event_id_text(event.originator_id, event.originator_version),
         "type": type(event).__name__,
         "schema_version": event.schema_version,
         "subscriber_id": None if subscriber_id is None else str(subscriber_id),
@@ -100,3 +109,18 @@ def event_id(aggregate_id: UUID, version: int) -> UUID:
     from uuid import uuid5
 
     return uuid5(_EVENT_ID_NAMESPACE, f"{aggregate_id}/{version}")
+
+
+def event_id_text(aggregate_id: UUID, version: int) -> str:
+    """``str(event_id(aggregate_id, version))``, written straight from the hash: every
+    envelope carries one, and making the ``UUID`` object first was a quarter of the cost
+    of an envelope."""
+    digest = sha1(_NAMESPACE_BYTES + f"{aggregate_id}/{version}".encode()).digest()
+    number = int.from_bytes(digest[:16], "big") & _CLEAR_VERSION_AND_VARIANT | _VERSION_5_RFC_4122
+    text = f"{number:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_NAMESPACE_BYTES = _EVENT_ID_NAMESPACE.bytes
+_CLEAR_VERSION_AND_VARIANT = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_VERSION_5_RFC_4122 = (5 << 76) | (0x8000 << 48)

@@ -7,6 +7,8 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from support.factories import (
     RECORDED_AT,
     SUBSCRIBER_ID,
@@ -19,7 +21,7 @@ from support.factories import (
     utc,
 )
 
-from subledger.contract.envelope import EVENT_TYPES, event_id, to_envelope
+from subledger.contract.envelope import EVENT_TYPES, event_id, event_id_text, to_envelope
 from subledger.domain.base import EVENT_ENVELOPE_FIELDS
 from subledger.domain.subscriber import Subscriber
 
@@ -153,6 +155,11 @@ def test_event_id_is_stable_for_the_same_event_whatever_its_position() -> None:
     assert first == again
     assert UUID_RE.match(first)
     assert first == str(event_id(event.originator_id, event.originator_version))
+
+
+@given(aggregate=st.uuids(), version=st.integers(min_value=1, max_value=2**53))
+def test_the_envelopes_event_id_is_the_name_based_uuid_of_its_place(aggregate: Any, version: int) -> None:
+    assert event_id_text(aggregate, version) == str(event_id(aggregate, version))
 
 
 def test_event_ids_differ_between_events() -> None:
