@@ -44,18 +44,25 @@ def test_a_change_whose_charge_outcome_loses_a_race_answers_the_state_its_decisi
     ]
 
 
-def test_a_command_with_nothing_due_before_it_decides_once_on_the_subscription_it_loaded(
-    ledger: Ledger,
-) -> None:
+def _a_change_that_records_what_it_decided_on(ledger: Ledger) -> tuple[Any, list[Any], Any]:
+    """A paying subscription started on Jan 31, loaded; the decisions it is given; and a
+    decision (quantity 3, now) that records the subscription it was made on."""
     add_plan(ledger)
     ada = add_subscriber(ledger, token=CARD)
     sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
-    loaded = ledger.subscriptions.get(sub.id)
     decided: list[Any] = []
 
     def decide(s: Any, effective: Any, now: Any) -> None:
         decided.append(s)
         s.change(terms=None, quantity=3, when="now", effective_at=effective, recorded_at=now)
+
+    return ledger.subscriptions.get(sub.id), decided, decide
+
+
+def test_a_command_with_nothing_due_before_it_decides_once_on_the_subscription_it_loaded(
+    ledger: Ledger,
+) -> None:
+    loaded, decided, decide = _a_change_that_records_what_it_decided_on(ledger)
 
     answer, _ = ledger.settlement.decide(loaded, utc(2026, 2, 10), utc(2026, 2, 10), decide, None)
 
@@ -63,21 +70,13 @@ def test_a_command_with_nothing_due_before_it_decides_once_on_the_subscription_i
 
 
 def test_a_command_with_a_charge_due_before_it_is_tried_on_a_copy_first(ledger: Ledger) -> None:
-    add_plan(ledger)
-    ada = add_subscriber(ledger, token=CARD)
-    sub = ledger.subscriptions.start(ada.id, plan_id="basic", effective_at=JAN_31)
-    loaded = ledger.subscriptions.get(sub.id)
-    decided: list[Any] = []
-
-    def decide(s: Any, effective: Any, now: Any) -> None:
-        decided.append(s)
-        s.change(terms=None, quantity=3, when="now", effective_at=effective, recorded_at=now)
+    loaded, decided, decide = _a_change_that_records_what_it_decided_on(ledger)
 
     # A month later the renewal and its charge are due first.
     ledger.settlement.decide(loaded, utc(2026, 3, 10), utc(2026, 3, 10), decide, None)
 
     assert len(decided) == 2 and decided[0] is not loaded
-    assert log_types(ledger, sub.id)[3:6] == ["SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded"]
+    assert log_types(ledger, loaded.id)[3:6] == ["SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded"]
 
 
 def test_a_registration_reads_no_data_key_before_its_save(ledger: Ledger) -> None:

@@ -191,7 +191,9 @@ def test_an_endpoint_that_hangs_does_not_hold_back_the_others(
         _subscribers(ledger, 3)
         log = public_envelopes(ledger)
         eventually(lambda: receiver.delivered() == log, what="the healthy endpoint's deliveries")
-        assert hung.in_flight == 1 and hung.requests == []
+        # On a loaded machine the hung endpoint's first request may still be on its way.
+        eventually(lambda: hung.in_flight == 1, what="the hung endpoint's first request to arrive")
+        assert hung.requests == []  # nothing of it completed while the other got everything
         hung.release()
         eventually(lambda: hung.delivered() == log, what="the hung endpoint's deliveries")
         stop.set()
