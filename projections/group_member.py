@@ -87,6 +87,14 @@ class GroupMember:
             self._store_offsets(tx, moved)
         return max(len(fresh), 1)
 
+    def catch_up(self) -> int:
+        """Poll until the member has its partitions and a poll brings nothing new; returns
+        the messages applied (``subledger project --from-kafka --once``)."""
+        applied = 0
+        while (got := self.run_once()) or not self.consumer.assignment():
+            applied += got
+        return applied
+
     def _store_offsets(self, tx: ViewCursor, moved: dict[int, tuple[int, int]]) -> None:
         tx.executemany(
             f"INSERT INTO {OFFSETS} (grp, topic, part, next_offset, position) VALUES (?, ?, ?, ?, ?)"

@@ -99,8 +99,8 @@ def project(settings: Settings, ledger: Ledger, *, once: bool) -> int:
 
 
 def project_member(settings: Settings, ledger: Ledger, *, once: bool) -> int:
-    """Be one projector member of ``SUBLEDGER_PROJECTOR_GROUP``; ``once``: apply what one
-    poll brings, exit."""
+    """Be one projector member of ``SUBLEDGER_PROJECTOR_GROUP``; ``once``: join, catch up
+    with its partitions, exit."""
     from .bootstrap import build_group_member
 
     if not settings.kafka_bootstrap or not settings.projector_group:
@@ -111,7 +111,7 @@ def project_member(settings: Settings, ledger: Ledger, *, once: bool) -> int:
     member = build_group_member(settings, ledger)
     try:
         if once:
-            print(json.dumps({"messages_applied": member.run_once()}))
+            print(json.dumps({"messages_applied": member.catch_up()}))
             return 0
         return follow_until_stopped(member.follower(), stop_on_signals())
     finally:
