@@ -4,13 +4,16 @@ and a member killed mid-way is resumed from the offsets stored beside its rows."
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 import pytest
+from kafka import TopicPartition
 from psycopg import sql
 from support.invoices import BOOK_CLOCK, invoice_book
 from support.ledger import FakeClock, log_envelopes
@@ -19,7 +22,7 @@ from subledger.bootstrap import build_group_member, build_ledger, build_projecto
 from subledger.commands.demo import generate
 from subledger.config import Settings
 from subledger.projections.follow import follow
-from subledger.projections.group_member import PARTITIONED, GroupMember
+from subledger.projections.group_member import PARTITIONED, GroupMember, _fresh
 
 PREFIX = "ledger"
 TSN = {"session_timeout_ms": 3000}  # the consumer-group settings that work on Tansu
@@ -163,3 +166,24 @@ def test_the_log_projector_leaves_the_partitioned_models_to_the_group_once_one_i
     finally:
         projector.close()
         projector.store.close()
+
+
+
+def test_messages_a_relay_sends_again_after_a_crash_are_dropped_by_position() -> None:
+    part = TopicPartition(f"{PREFIX}.events", 0)
+    sent = [(0, 5), (1, 9), (2, 5), (3, 9), (4, 12)]  # offsets 2 and 3: a re-send of 5 and 9
+    polled = {part: [ConsumerRecord(offset=o, value=json.dumps({"position": p}).encode())
+                     for o, p in sent]}
+
+    fresh, moved = _fresh(polled, {0: (1, 5)})  # offset 0 (position 5) applied before
+
+    assert [e["position"] for e in fresh] == [9, 12]
+    assert moved == {0: (5, 12)}
+
+
+@dataclass(frozen=True)
+class ConsumerRecord:
+    """The two fields of kafka-python's record a member reads."""
+
+    offset: int
+    value: bytes
