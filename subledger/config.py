@@ -130,7 +130,7 @@ class Settings:
             kafka_timeout=float(parse_count("SUBLEDGER_KAFKA_TIMEOUT",
                                              get("SUBLEDGER_KAFKA_TIMEOUT"), 10, 300)),
             projector_group=(None if get("SUBLEDGER_PROJECTOR_GROUP") is None else
-                             parse_topic_prefix(get("SUBLEDGER_PROJECTOR_GROUP"))),
+                             parse_topic_prefix(get("SUBLEDGER_PROJECTOR_GROUP"), "SUBLEDGER_PROJECTOR_GROUP")),
             api_keys=parse_api_keys(get("SUBLEDGER_API_KEYS")),
             cipher_key=parse_key("SUBLEDGER_CIPHER_KEY", get("SUBLEDGER_CIPHER_KEY"), (16, 24, 32)),
             cipher_key_previous=parse_previous_key(get("SUBLEDGER_CIPHER_KEY_PREVIOUS"),
