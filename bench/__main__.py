@@ -60,7 +60,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true",
                         help="every benchmark at small sizes (a few minutes): that they run, not what they measure")
     parser.add_argument("only", nargs="?", choices=["commands", "billing", "relay", "replay", "writers",
-                                                    "privacy", "projections", "audit", "dashboard"],
+                                                    "privacy", "projections", "audit", "dashboard",
+                                                    "kafka-group"],
                         help="run one benchmark (projections runs only when named)")
     args = parser.parse_args()
     if args.quick:
@@ -71,6 +72,10 @@ def main() -> int:
         billing.run(n=args.subscriptions)
     if args.only in (None, "relay"):
         relay.run(**(QUICK_RELAY if args.quick else {}))
+    if args.only in (None, "kafka-group"):
+        from . import kafka_group
+
+        kafka_group.run(**(QUICK_RELAY if args.quick else {}))
     if args.only in (None, "replay"):
         replay.run(events=args.replay_events)
     if args.only in (None, "writers"):

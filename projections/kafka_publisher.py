@@ -25,11 +25,14 @@ class TopicSpec:
     compacted: bool
 
     def configs(self) -> dict[str, str]:
-        return {"cleanup.policy": "compact"} if self.compacted else {}
+        # A topic that is not compacted is a copy of the log (projector members rebuild from
+        # it), so nothing in it expires: the broker's default retention would drop a week.
+        return {"cleanup.policy": "compact"} if self.compacted else {"retention.ms": "-1"}
 
 
 def topic_specs(prefix: str, partitions: int, replication_factor: int) -> list[TopicSpec]:
-    """The relay's four topics; ``subscriptions`` and ``subscribers`` are compacted."""
+    """The relay's four topics; ``subscriptions`` and ``subscribers`` are compacted, the
+    others kept forever (``retention.ms=-1``)."""
     return [TopicSpec(topic_name(prefix, suffix), partitions, replication_factor,
                       suffix in COMPACTED) for suffix in TOPIC_SUFFIXES]
 

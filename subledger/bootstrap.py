@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from subledger.messages.worker import MailWorker
     from subledger.projections.audit_follower import MerkleFollower
     from subledger.projections.audit_publisher import HeadPublisher
+    from subledger.projections.group_member import GroupMember
     from subledger.projections.relay import Relay
     from subledger.projections.runner import ProjectionRunner, ReadModel
     from subledger.projections.webhook_dispatcher import WebhookDispatcher
@@ -105,11 +106,32 @@ def build_gateways(settings: Settings) -> dict[str, PaymentGateway]:
 
 
 def build_projector(settings: Settings, ledger: Ledger) -> ProjectionRunner:
-    """The projection runner with every read model, over the ledger's log."""
+    """The projection runner with every read model, over the ledger's log (but those of
+    the projector members, when ``SUBLEDGER_PROJECTOR_GROUP`` names their group)."""
+    from subledger.projections.group_member import PARTITIONED
     from subledger.projections.runner import ProjectionRunner
     from subledger.projections.store import ViewStore
 
-    return ProjectionRunner(ledger.event_log, ViewStore(settings), read_models(ledger))
+    models = [m for m in read_models(ledger)
+              if settings.projector_group is None or m.name not in PARTITIONED]
+    return ProjectionRunner(ledger.event_log, ViewStore(settings), models)
+
+
+def build_group_member(settings: Settings, ledger: Ledger, *,
+                       session_timeout_ms: int = 10_000, max_records: int = 2000) -> GroupMember:
+    """A projector member of ``SUBLEDGER_PROJECTOR_GROUP`` over ``<prefix>.events`` (needs
+    ``SUBLEDGER_KAFKA_BOOTSTRAP`` too), building the partitioned read models."""
+    from subledger.projections.group_member import PARTITIONED, GroupMember, kafka_consumer
+    from subledger.projections.store import ViewStore
+
+    if not settings.kafka_bootstrap or not settings.projector_group:
+        raise ValueError("SUBLEDGER_KAFKA_BOOTSTRAP and SUBLEDGER_PROJECTOR_GROUP must be set"
+                         " for a projector member")
+    prefix, group = settings.topic_prefix, settings.projector_group
+    consumer = kafka_consumer(settings.kafka_bootstrap, f"{prefix}.events", group,
+                              session_timeout_ms=session_timeout_ms)
+    return GroupMember(ViewStore(settings), [m for m in read_models(ledger) if m.name in PARTITIONED],
+                       group=group, prefix=prefix, consumer=consumer, max_records=max_records)
 
 
 def build_relay(settings: Settings, ledger: Ledger) -> Relay:

@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="do not run the projector or relay in this process")
     project = commands.add_parser("project", help="run the projections (follow the log)")
     project.add_argument("--once", action="store_true", help="catch up and exit")
+    project.add_argument("--from-kafka", action="store_true",
+                         help="run as a member of SUBLEDGER_PROJECTOR_GROUP: build the read models "
+                         "partitioned by subscriber from the events topic (docs/scaling.md)")
     relay = commands.add_parser(
         "relay", help="stream the log and the projections' outputs to Kafka",
         description="Publish every event, each subscription's state and every MRR movement to "
@@ -143,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _billing_run(ledger, args.until, args.idempotency_key)
         if args.command == "demo":
             return _demo(ledger, args.subscribers, args.months, args.seed)
+        if args.command == "project" and args.from_kafka:
+            return workers.project_member(settings, ledger, once=args.once)
         if args.command == "project":
             return workers.project(settings, ledger, once=args.once)
         if args.command == "relay":

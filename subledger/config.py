@@ -59,6 +59,9 @@ class Settings:
     kafka_partitions: int = 3
     kafka_replication_factor: int = 1
     kafka_timeout: float = 10.0
+    projector_group: str | None = None
+    """The Kafka consumer group of the projector members (docs/scaling.md); when set, the
+    partitioned read models are theirs and the log-following projector skips them."""
     api_keys: Mapping[str, str] = field(default_factory=dict)
     cipher_key: bytes | None = None
     """The key-encryption key that wraps every subscriber's data key (docs/privacy.md)."""
@@ -126,6 +129,8 @@ class Settings:
                                                   get("SUBLEDGER_KAFKA_REPLICATION_FACTOR"), 1, 32),
             kafka_timeout=float(parse_count("SUBLEDGER_KAFKA_TIMEOUT",
                                              get("SUBLEDGER_KAFKA_TIMEOUT"), 10, 300)),
+            projector_group=(None if get("SUBLEDGER_PROJECTOR_GROUP") is None else
+                             parse_topic_prefix(get("SUBLEDGER_PROJECTOR_GROUP"), "SUBLEDGER_PROJECTOR_GROUP")),
             api_keys=parse_api_keys(get("SUBLEDGER_API_KEYS")),
             cipher_key=parse_key("SUBLEDGER_CIPHER_KEY", get("SUBLEDGER_CIPHER_KEY"), (16, 24, 32)),
             cipher_key_previous=parse_previous_key(get("SUBLEDGER_CIPHER_KEY_PREVIOUS"),

@@ -62,9 +62,10 @@ def parse_bootstrap(value: str | None) -> tuple[str, ...] | None:
     return servers
 
 
-def parse_topic_prefix(value: str) -> str:
+def parse_topic_prefix(value: str, variable: str = "SUBLEDGER_TOPIC_PREFIX") -> str:
+    """A topic prefix, or a consumer group's name (the same form)."""
     if not TOPIC_PREFIX_FORM.match(value):
-        raise ConfigError("SUBLEDGER_TOPIC_PREFIX", "1-100 characters of letters, digits, '.', '_', '-'")
+        raise ConfigError(variable, "1-100 characters of letters, digits, '.', '_', '-'")
     return value
 
 

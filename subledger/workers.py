@@ -98,6 +98,27 @@ def project(settings: Settings, ledger: Ledger, *, once: bool) -> int:
         projector.close()
 
 
+def project_member(settings: Settings, ledger: Ledger, *, once: bool) -> int:
+    """Be one projector member of ``SUBLEDGER_PROJECTOR_GROUP``; ``once``: join, catch up
+    with its partitions, exit."""
+    from .bootstrap import build_group_member
+
+    if not settings.kafka_bootstrap or not settings.projector_group:
+        print("subledger: SUBLEDGER_KAFKA_BOOTSTRAP and SUBLEDGER_PROJECTOR_GROUP must be set"
+              " for a projector member", file=sys.stderr)
+        return 2
+    log_to_stderr()
+    member = build_group_member(settings, ledger)
+    try:
+        if once:
+            print(json.dumps({"messages_applied": member.catch_up()}))
+            return 0
+        return follow_until_stopped(member.follower(), stop_on_signals())
+    finally:
+        member.close()
+        member.store.close()
+
+
 def log_to_stderr() -> None:
     """INFO from subledger's workers; the Kafka client's own chatter only from WARNING up."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

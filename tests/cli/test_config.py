@@ -245,6 +245,15 @@ def test_a_bad_topic_prefix_is_refused(value: str) -> None:
     assert str(error).startswith("SUBLEDGER_TOPIC_PREFIX: ")
 
 
+def test_a_projector_group_is_named_like_a_topic_prefix_and_unset_by_default() -> None:
+    assert Settings.from_env({}).projector_group is None
+    assert Settings.from_env({"SUBLEDGER_PROJECTOR_GROUP": "views-1"}).projector_group == "views-1"
+
+    error = refused({"SUBLEDGER_PROJECTOR_GROUP": "views 1"})
+
+    assert error.variable == "SUBLEDGER_PROJECTOR_GROUP"
+
+
 def test_stripe_is_a_gateway_only_when_its_api_key_is_set() -> None:
     assert Settings.from_env({}).gateways == frozenset({"sandbox"})
     with_stripe = Settings.from_env({"SUBLEDGER_STRIPE_API_KEY": "sk_test_123"})

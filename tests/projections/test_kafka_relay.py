@@ -116,7 +116,7 @@ def test_the_relay_creates_its_topics_with_the_configured_partitions(ledger, bro
                          "ledger.subscribers": 5}
     specs = {s.name: s.configs() for s in topic_specs("ledger", 5, 1)}
     assert specs["ledger.subscriptions"] == specs["ledger.subscribers"] == {"cleanup.policy": "compact"}
-    assert specs["ledger.events"] == specs["ledger.mrr-movements"] == {}
+    assert specs["ledger.events"] == specs["ledger.mrr-movements"] == {"retention.ms": "-1"}
 
 
 def test_movements_are_streamed_once_the_mrr_model_has_them(ledger, relay, broker, projector, client) -> None:  # type: ignore[no-untyped-def]

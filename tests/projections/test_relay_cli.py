@@ -1,4 +1,4 @@
-"""`subledger relay --once` from the command line."""
+"""`subledger relay --once` and `subledger project --from-kafka` from the command line."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 from support.broker import read_topic
-from support.ledger import add_plan
+from support.ledger import add_plan, add_subscriber
 from support.live import free_port
 
 from subledger.bootstrap import build_ledger
 from subledger.cli import main
 from subledger.config import Settings
+from subledger.projections.store import ViewStore
 
 
 @pytest.fixture
@@ -55,3 +56,35 @@ def test_relay_once_with_the_broker_unreachable_fails_with_one_line(store: str, 
 
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("subledger: Kafka unavailable: ")
+
+
+def test_project_from_kafka_without_a_group_is_a_usage_error(store: str, broker: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SUBLEDGER_KAFKA_BOOTSTRAP", broker.bootstrap)
+    monkeypatch.delenv("SUBLEDGER_PROJECTOR_GROUP", raising=False)
+
+    assert main(["project", "--from-kafka", "--once"]) == 2
+    assert capsys.readouterr().err.strip() == ("subledger: SUBLEDGER_KAFKA_BOOTSTRAP and"
+                                              " SUBLEDGER_PROJECTOR_GROUP must be set for a projector member")
+
+
+def test_project_from_kafka_once_builds_the_subscriptions_the_relay_sent(store: str, broker: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = Settings.from_env({"SUBLEDGER_DATABASE_URL": store})
+    ledger = build_ledger(settings)
+    try:
+        ledger.subscriptions.start(add_subscriber(ledger, "ada@example.com").id, plan_id="basic")
+    finally:
+        ledger.close()
+    monkeypatch.setenv("SUBLEDGER_KAFKA_BOOTSTRAP", broker.bootstrap)
+    monkeypatch.setenv("SUBLEDGER_PROJECTOR_GROUP", f"cli-{free_port()}")
+    assert main(["relay", "--once"]) == 0
+    capsys.readouterr()
+
+    assert main(["project", "--from-kafka", "--once"]) == 0
+
+    assert json.loads(capsys.readouterr().out)["messages_applied"] > 0
+    views = ViewStore(settings)
+    try:
+        with views.transaction() as tx:
+            assert tx.execute("SELECT plan_id FROM view_subscriptions").fetchall() == [("basic",)]
+    finally:
+        views.close()
