@@ -11,7 +11,8 @@ index of charges and of documents.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -38,6 +39,7 @@ from subledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecord
 from subledger.store.sealed_answers import open_answer, seal_answer
 from subledger.store.sealing import SealingMapper
 
+from .batch import Batch, PendingKeys
 from .document_index import document_links, gateway_links, index_existing_documents
 from .idempotency import IdempotentRequest
 from .sources import witnesses
@@ -66,6 +68,40 @@ class LedgerStore:
         self.event_log = EventLog(recorder, app.mapper)
         index_existing_documents(recorder, self.event_log)
         recorder.ensure_subscriber_lookup(app.mapper)
+        self._batch: Batch | None = None
+
+    @contextmanager
+    def batch(self) -> Iterator[LedgerStore]:
+        """Commits inside are appended together by :meth:`flush` (see :mod:`.batch`), and
+        once more on leaving; an error leaves what was not flushed unsaved."""
+        if self._batch is not None:
+            raise RuntimeError("a batch is already open")
+        keys = PendingKeys(self.recorder)
+        self._batch = Batch(keys)
+        self.mapper.table = keys
+        try:
+            yield self
+            self.flush()
+        finally:
+            self._batch = None
+            self.mapper.table = self.recorder
+
+    def flush(self) -> int:
+        """Append the open batch's saves in one transaction; the number of events."""
+        batch = self._batch
+        if batch is None or batch.empty():
+            return 0
+        self.recorder.insert_events(batch.stored, **batch.insert_kwargs())
+        if batch.forgotten:
+            self.recorder.after_forgetting()
+        self._batch = Batch(batch.keys)
+        batch.keys.made.clear()
+        return len(batch)
+
+    def _read_barrier(self) -> None:
+        # A lookup read sees every save before it, also those still in the batch.
+        if self._batch is not None:
+            self.flush()
 
     def times(self, effective_at: datetime | None) -> tuple[datetime, datetime]:
         """(effective_at, recorded_at) of a command; read after loading what it changes."""
@@ -74,6 +110,13 @@ class LedgerStore:
 
     def load(self, aggregate_id: UUID, cls: type[A], not_found: DomainError) -> A:
         """The aggregate, or ``not_found`` raised (also when the id names another kind)."""
+        if self._batch is not None and aggregate_id in self._batch.aggregates:
+            cached = self._batch.cached(aggregate_id)
+            if cached is not None:
+                if not isinstance(cached, cls):
+                    raise not_found
+                return cached  # type: ignore[return-value]
+            self.flush()
         try:
             aggregate = self._app.repository.get(aggregate_id)
         except AggregateNotFoundError:
@@ -84,9 +127,11 @@ class LedgerStore:
 
     def locate(self, document_id: str) -> UUID | None:
         """The subscription an invoice, a credit note or a failed charge attempt is on."""
+        self._read_barrier()
         return self.recorder.select_document_subscription(document_id)
 
     def exists(self, aggregate_id: UUID) -> bool:
+        self._read_barrier()
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     def commit(
@@ -114,6 +159,13 @@ class LedgerStore:
             kwargs["document_links"] = kwargs.get("document_links", []) + [
                 link for s in subscriptions for link in document_links(s.id, s.pending_events)]
         self._personal_rows(aggregates, kwargs)
+        if self._batch is not None and idempotency is None:
+            try:
+                self._batch.add(aggregates, self.mapper.to_stored_event, kwargs)
+            finally:
+                self.mapper.finish()
+            return result
+        self._read_barrier()
         try:
             self._app.save(*aggregates, **kwargs)
         except IntegrityError:
@@ -156,6 +208,7 @@ class LedgerStore:
         """Aggregates in the order they were created (those ``keep`` keeps, if given), a
         keyset page after position ``after``; the cursor of the next page (None after the
         last)."""
+        self._read_barrier()
         items: list[A] = []
         while True:
             rows = self.event_log.originators(type_name, after, limit)
@@ -169,7 +222,18 @@ class LedgerStore:
                 return items, None
             after = rows[-1][0]
 
+    def charge_subscription(self, charge_id: str) -> UUID | None:
+        """The subscription a succeeded charge was taken on."""
+        self._read_barrier()
+        return self.recorder.select_charge_subscription(charge_id)
+
+    def streams(self, subscriber_id: UUID) -> list[UUID]:
+        """The subscriber's own stream and their subscriptions'."""
+        self._read_barrier()
+        return self.recorder.select_streams(subscriber_id)
+
     def find_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
+        self._read_barrier()
         found = self.recorder.select_idempotency(scope, key)
         if found is None:
             return None

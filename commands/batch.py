@@ -1,0 +1,89 @@
+"""Many commands' saves in one transaction: the unit of work's batch mode.
+
+Inside ``LedgerStore.batch()`` a command runs as it always does (load -> decide -> commit),
+but its commit encodes its events and what moves with them (lookups, agenda, indexes, data
+keys) into the batch instead of the store; ``flush`` appends them all in one transaction, in
+the order the commands committed, so the log reads as if they had been saved one by one.
+An aggregate a buffered command saved is served from the batch to the next load (no reload,
+no copy), and every read of a lookup table flushes first, so a command never misses what an
+earlier one in the batch wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+
+from subledger.domain.base import LedgerAggregate
+from subledger.store.data_keys import KeyTable, WrappedKey
+
+# What moves with events and is a list of rows to append, in order.
+_APPENDED = ("subscriber_links", "charge_links", "document_links", "data_keys")
+# What is one row per id, the last save's value winning (an upsert).
+_LATEST = {"billing_due": lambda row: row[0], "subscriber_keys": lambda row: row.subscriber_id}
+
+
+class PendingKeys:
+    """The keys table as the batch sees it: data keys made in the batch, then the store's."""
+
+    def __init__(self, table: KeyTable) -> None:
+        self.table = table
+        self.made: dict[UUID, WrappedKey] = {}
+
+    def select_data_key(self, subscriber_id: UUID) -> WrappedKey | None:
+        made = self.made.get(subscriber_id)
+        return made if made is not None else self.table.select_data_key(subscriber_id)
+
+
+class Batch:
+    """The saves of the commands run since the last flush."""
+
+    def __init__(self, keys: PendingKeys) -> None:
+        self.keys = keys
+        self.stored: list[StoredEvent] = []
+        self.appended: dict[str, list[Any]] = {name: [] for name in _APPENDED}
+        self.latest: dict[str, dict[Any, Any]] = {name: {} for name in _LATEST}
+        self.forgotten: list[Any] = []
+        self.aggregates: dict[UUID, LedgerAggregate] = {}
+
+    def __len__(self) -> int:
+        return len(self.stored)
+
+    def empty(self) -> bool:
+        # A billing decision that decided nothing still moves its agenda row.
+        return not self.stored and not any(self.latest.values())
+
+    def add(self, aggregates: tuple[LedgerAggregate, ...], encode: Callable[[Any], StoredEvent],
+            kwargs: dict[str, Any]) -> None:
+        """Take a command's save: its events encoded now (with the data keys its commit
+        readied), and what moves with them."""
+        for aggregate in aggregates:
+            self.stored += [encode(event) for event in aggregate.collect_events()]
+            self.aggregates[aggregate.id] = aggregate
+        for name in _APPENDED:
+            self.appended[name] += kwargs.get(name) or []
+        for name, key in _LATEST.items():
+            for row in kwargs.get(name) or []:
+                self.latest[name].pop(key(row), None)  # re-inserted: written in commit order
+                self.latest[name][key(row)] = row
+        self.forgotten += kwargs.get("forgotten") or []
+        for row in kwargs.get("data_keys") or []:
+            self.keys.made[row.subscriber_id] = row
+
+    def cached(self, aggregate_id: UUID) -> LedgerAggregate | None:
+        """The aggregate as the batch saved it; None if not in the batch, or if a refused
+        command left undecided events on it (then it is loaded again)."""
+        aggregate = self.aggregates.get(aggregate_id)
+        if aggregate is None or aggregate.pending_events:
+            return None
+        return aggregate
+
+    def insert_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {name: rows for name, rows in self.appended.items() if rows}
+        kwargs.update({name: list(rows.values()) for name, rows in self.latest.items() if rows})
+        if self.forgotten:
+            kwargs["forgotten"] = self.forgotten
+        return kwargs
