@@ -4,6 +4,7 @@ from it that verify."""
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 from collections.abc import Callable, Iterator
@@ -16,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from subledger.bootstrap import build_ledger, build_projector
+from subledger.bootstrap import build_ledger
 from subledger.commands.demo import generate
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
@@ -88,18 +89,22 @@ def test_a_batched_demo_book_is_the_book_made_command_by_command(
         batched.close()
 
 
-def test_read_models_built_from_a_batched_demo_book_verify(
-        fresh_url: Callable[[], str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from subledger.replay.verify import scratch_views, verify
+def test_read_models_rebuilt_from_a_batched_demo_book_verify_and_so_does_its_audit_trail(
+        database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        settings: Settings) -> None:
+    from subledger.bootstrap import read_models
+    from subledger.cli import main
 
-    url = fresh_url()
-    ledger = _book(url, monkeypatch, batched=True)
-    settings = Settings.from_env({"SUBLEDGER_DATABASE_URL": url})
-    projector = build_projector(settings, ledger)
+    monkeypatch.setenv("SUBLEDGER_DATABASE_URL", database_url)
+    assert main(["demo", "--subscribers", "30", "--months", "6", "--seed", "3"]) == 0
+    made = json.loads(capsys.readouterr().out)
+    assert made["subscribers"] == 30 and made["events"] > 300
+    ledger = build_ledger(settings)
     try:
-        projector.run_once() if hasattr(projector, "run_once") else None
-        assert scratch_views is not None and verify is not None
+        names = [model.name for model in read_models(ledger)]
     finally:
-        projector.close()
-        projector.store.close()
         ledger.close()
+    for name in names:
+        assert main(["rebuild", name]) == 0, name
+        assert main(["rebuild", name, "--verify"]) == 0, (name, capsys.readouterr())
+    assert main(["audit", "verify"]) == 0, capsys.readouterr()
