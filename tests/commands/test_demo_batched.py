@@ -98,7 +98,10 @@ def test_read_models_rebuilt_from_a_batched_demo_book_verify_and_so_does_its_aud
     monkeypatch.setenv("SUBLEDGER_DATABASE_URL", database_url)
     assert main(["demo", "--subscribers", "30", "--months", "6", "--seed", "3"]) == 0
     made = json.loads(capsys.readouterr().out)
-    assert made["subscribers"] == 30 and made["events"] > 300
+    assert made["subscribers"] == 30 and made["events"] == made["events_made"] > 300
+    assert made["events_by_type"]["SubscriberRegistered"] == 30
+    assert made["invoices"] == made["events_by_type"]["InvoiceIssued"] > 0
+    assert sum(made["events_by_type"].values()) == made["events_made"]
     ledger = build_ledger(settings)
     try:
         names = [model.name for model in read_models(ledger)]
