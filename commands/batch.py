@@ -4,8 +4,8 @@ Inside ``LedgerStore.batch()`` a command runs as it always does (load -> decide 
 but its commit encodes its events and what moves with them (lookups, agenda, indexes, data
 keys) into the batch instead of the store; ``flush`` appends them all in one transaction, in
 the order the commands committed, so the log reads as if they had been saved one by one.
-An aggregate a buffered command saved is served from the batch to the next load (no reload,
-no copy), and every read of a lookup table flushes first, so a command never misses what an
+An aggregate a command saved is served from the batch to the next load until the batch closes
+(no reload, no copy: the batch's process must be the only writer of what it touches), and every read of a lookup table flushes first, so a command never misses what an
 earlier one in the batch wrote.
 """
 
@@ -41,13 +41,15 @@ class PendingKeys:
 class Batch:
     """The saves of the commands run since the last flush."""
 
-    def __init__(self, keys: PendingKeys) -> None:
+    def __init__(self, keys: PendingKeys, aggregates: dict[UUID, LedgerAggregate]) -> None:
         self.keys = keys
         self.stored: list[StoredEvent] = []
         self.appended: dict[str, list[Any]] = {name: [] for name in _APPENDED}
         self.latest: dict[str, dict[Any, Any]] = {name: {} for name in _LATEST}
         self.forgotten: list[Any] = []
-        self.aggregates: dict[UUID, LedgerAggregate] = {}
+        # Kept across flushes, for the whole batch: the demo is the store's only writer, and
+        # its aggregates saved are the state a load would fold again from the log.
+        self.aggregates = aggregates
 
     def __len__(self) -> int:
         return len(self.stored)

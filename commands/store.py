@@ -77,7 +77,7 @@ class LedgerStore:
         if self._batch is not None:
             raise RuntimeError("a batch is already open")
         keys = PendingKeys(self.recorder)
-        self._batch = Batch(keys)
+        self._batch = Batch(keys, {})
         self.mapper.table = keys
         try:
             yield self
@@ -94,7 +94,7 @@ class LedgerStore:
         self.recorder.insert_events(batch.stored, **batch.insert_kwargs())
         if batch.forgotten:
             self.recorder.after_forgetting()
-        self._batch = Batch(batch.keys)
+        self._batch = Batch(batch.keys, batch.aggregates)
         batch.keys.made.clear()
         return len(batch)
 
@@ -111,11 +111,13 @@ class LedgerStore:
     def load(self, aggregate_id: UUID, cls: type[A], not_found: DomainError) -> A:
         """The aggregate, or ``not_found`` raised (also when the id names another kind)."""
         if self._batch is not None and aggregate_id in self._batch.aggregates:
+            # A refused command's undecided events are dropped by loading it again, saved.
             cached = self._batch.cached(aggregate_id)
             if cached is not None:
                 if not isinstance(cached, cls):
                     raise not_found
                 return cached  # type: ignore[return-value]
+            del self._batch.aggregates[aggregate_id]
             self.flush()
         try:
             aggregate = self._app.repository.get(aggregate_id)
