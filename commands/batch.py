@@ -5,8 +5,10 @@ but its commit encodes its events and what moves with them (lookups, agenda, ind
 keys) into the batch instead of the store; ``flush`` appends them all in one transaction, in
 the order the commands committed, so the log reads as if they had been saved one by one.
 An aggregate a command saved is served from the batch to the next load until the batch closes
-(no reload, no copy: the batch's process must be the only writer of what it touches), and every read of a lookup table flushes first, so a command never misses what an
-earlier one in the batch wrote.
+(no reload, no copy: the batch's process must be the only writer of what it touches). The
+store's lookups a command reads (a document's or a charge's subscription, a subscriber's
+streams, whether an aggregate exists) answer from the batch's rows before the store's; a read
+the batch cannot answer (a listing, a save under an idempotency key) flushes it first.
 """
 
 from __future__ import annotations
@@ -27,15 +29,24 @@ _LATEST = {"billing_due": lambda row: row[0], "subscriber_keys": lambda row: row
 
 
 class PendingKeys:
-    """The keys table as the batch sees it: data keys made in the batch, then the store's."""
+    """The keys table as the batch sees it: each row read once, and the rows made in the
+    batch (the batch's process is the only writer of its subscribers' keys)."""
 
     def __init__(self, table: KeyTable) -> None:
         self.table = table
-        self.made: dict[UUID, WrappedKey] = {}
+        self.known: dict[UUID, WrappedKey | None] = {}
 
     def select_data_key(self, subscriber_id: UUID) -> WrappedKey | None:
-        made = self.made.get(subscriber_id)
-        return made if made is not None else self.table.select_data_key(subscriber_id)
+        if subscriber_id not in self.known:
+            self.known[subscriber_id] = self.table.select_data_key(subscriber_id)
+        return self.known[subscriber_id]
+
+    def new_streams(self, aggregates: tuple[LedgerAggregate, ...]) -> None:
+        """A stream begun by this save has no key yet: no need to ask the table."""
+        for aggregate in aggregates:
+            pending = aggregate.pending_events
+            if pending and pending[0].originator_version == 1:
+                self.known.setdefault(aggregate.id, None)
 
 
 class Batch:
@@ -47,6 +58,10 @@ class Batch:
         self.appended: dict[str, list[Any]] = {name: [] for name in _APPENDED}
         self.latest: dict[str, dict[Any, Any]] = {name: {} for name in _LATEST}
         self.forgotten: list[Any] = []
+        # What the lookups would answer from this batch's rows, not yet in the store.
+        self.documents: dict[str, UUID] = {}
+        self.charges: dict[str, UUID] = {}
+        self.streams: dict[UUID, list[UUID]] = {}
         # Kept across flushes, for the whole batch: the demo is the store's only writer, and
         # its aggregates saved are the state a load would fold again from the log.
         self.aggregates = aggregates
@@ -72,8 +87,14 @@ class Batch:
                 self.latest[name].pop(key(row), None)  # re-inserted: written in commit order
                 self.latest[name][key(row)] = row
         self.forgotten += kwargs.get("forgotten") or []
+        for document_id, subscription_id in kwargs.get("document_links") or []:
+            self.documents.setdefault(document_id, subscription_id)
+        for charge_id, subscription_id in kwargs.get("charge_links") or []:
+            self.charges.setdefault(charge_id, subscription_id)
+        for link in kwargs.get("subscriber_links") or []:
+            self.streams.setdefault(link.subscriber_id, []).append(link.aggregate_id)
         for row in kwargs.get("data_keys") or []:
-            self.keys.made[row.subscriber_id] = row
+            self.keys.known[row.subscriber_id] = row
 
     def cached(self, aggregate_id: UUID) -> LedgerAggregate | None:
         """The aggregate as the batch saved it; None if not in the batch, or if a refused

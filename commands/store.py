@@ -95,11 +95,10 @@ class LedgerStore:
         if batch.forgotten:
             self.recorder.after_forgetting()
         self._batch = Batch(batch.keys, batch.aggregates)
-        batch.keys.made.clear()
         return len(batch)
 
     def _read_barrier(self) -> None:
-        # A lookup read sees every save before it, also those still in the batch.
+        # A read the batch cannot answer sees every save before it: flush them first.
         if self._batch is not None:
             self.flush()
 
@@ -129,11 +128,13 @@ class LedgerStore:
 
     def locate(self, document_id: str) -> UUID | None:
         """The subscription an invoice, a credit note or a failed charge attempt is on."""
-        self._read_barrier()
+        if self._batch is not None and document_id in self._batch.documents:
+            return self._batch.documents[document_id]
         return self.recorder.select_document_subscription(document_id)
 
     def exists(self, aggregate_id: UUID) -> bool:
-        self._read_barrier()
+        if self._batch is not None and aggregate_id in self._batch.aggregates:
+            return True
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     def commit(
@@ -160,6 +161,8 @@ class LedgerStore:
             ]
             kwargs["document_links"] = kwargs.get("document_links", []) + [
                 link for s in subscriptions for link in document_links(s.id, s.pending_events)]
+        if self._batch is not None:
+            self._batch.keys.new_streams(aggregates)
         self._personal_rows(aggregates, kwargs)
         if self._batch is not None and idempotency is None:
             try:
@@ -226,16 +229,18 @@ class LedgerStore:
 
     def charge_subscription(self, charge_id: str) -> UUID | None:
         """The subscription a succeeded charge was taken on."""
-        self._read_barrier()
+        if self._batch is not None and charge_id in self._batch.charges:
+            return self._batch.charges[charge_id]
         return self.recorder.select_charge_subscription(charge_id)
 
     def streams(self, subscriber_id: UUID) -> list[UUID]:
         """The subscriber's own stream and their subscriptions'."""
-        self._read_barrier()
-        return self.recorder.select_streams(subscriber_id)
+        pending = [] if self._batch is None else self._batch.streams.get(subscriber_id, [])
+        stored = self.recorder.select_streams(subscriber_id)
+        return stored + [i for i in pending if i not in stored]
 
     def find_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
-        self._read_barrier()
+        # No barrier: a save with a key is never left in a batch.
         found = self.recorder.select_idempotency(scope, key)
         if found is None:
             return None
