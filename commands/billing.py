@@ -91,10 +91,10 @@ def run_billing(
         for start in range(0, len(page), SAVE_BATCH):
             chunk = [subscription_id for _, subscription_id in page[start:start + SAVE_BATCH]]
             _bill_batch(ledger, chunk, until, summary)
-            ledger.store.flush()  # inside a batch (the demo): one transaction per chunk
             done += len(chunk)
             if progress is not None:
                 progress(done, max(total, done))
+        ledger.store.flush()  # inside a batch (the demo): one transaction per page
         after = page[-1]
     return summary
 
