@@ -11,6 +11,7 @@ index of charges and of documents.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -68,7 +69,15 @@ class LedgerStore:
         self.event_log = EventLog(recorder, app.mapper)
         index_existing_documents(recorder, self.event_log)
         recorder.ensure_subscriber_lookup(app.mapper)
-        self._batch: Batch | None = None
+        self._batches = threading.local()  # a batch is its own thread's: a server's stay apart
+
+    @property
+    def _batch(self) -> Batch | None:
+        return getattr(self._batches, "open", None)
+
+    @_batch.setter
+    def _batch(self, batch: Batch | None) -> None:
+        self._batches.open = batch
 
     @contextmanager
     def batch(self) -> Iterator[LedgerStore]:
