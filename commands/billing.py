@@ -94,6 +94,7 @@ def run_billing(
             done += len(chunk)
             if progress is not None:
                 progress(done, max(total, done))
+        ledger.store.flush()  # inside a batch (the demo): one transaction per page
         after = page[-1]
     return summary
 

@@ -124,7 +124,7 @@ class Corrections:
 
     def _subscribers_subscription(self, subscriber_id: UUID,
                                   subscription_id: UUID | None) -> Subscription:
-        streams = self.store.recorder.select_streams(subscriber_id)
+        streams = self.store.streams(subscriber_id)
         if not streams:
             raise SubscriberNotFound(f"no subscriber {subscriber_id}")
         loaded = [s for s in (self._subscription(a) for a in streams if a != subscriber_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -67,8 +68,17 @@ class _Action:
 
 def generate(
     ledger: Ledger, *, subscribers: int, months: int, seed: int = 1,
-    progress: Progress | None = None, end: datetime | None = None,
+    progress: Progress | None = None, end: datetime | None = None, batched: bool = True,
 ) -> DemoSummary:
+    """Make the book. ``batched`` (the default) saves each simulated day's commands in one
+    transaction (:meth:`LedgerStore.batch`); without it every command saves on its own,
+    the same book, about ten times slower."""
+    with ledger.store.batch() if batched else nullcontext():
+        return _generate(ledger, subscribers, months, seed, progress, end)
+
+
+def _generate(ledger: Ledger, subscribers: int, months: int, seed: int,
+              progress: Progress | None, end: datetime | None) -> DemoSummary:
     rng = random.Random(seed)
     end = (end or ledger.clock()).replace(microsecond=0) - timedelta(minutes=1)
     start = add_months(end, -months)
@@ -108,10 +118,14 @@ def generate(
     total = len(actions) + len(month_ends)
     done = 0
     heapq.heapify(actions)
+    day = None
     while actions:
         action = heapq.heappop(actions)
+        if action.at.date() != day:
+            ledger.store.flush()  # one transaction per simulated day
+            day = action.at.date()
         while month_ends and month_ends[0] <= action.at:
-            run_billing(ledger, month_ends.pop(0))
+            _bill(ledger, month_ends.pop(0))
             summary.billing_runs += 1
             done += 1
         _perform(ledger, rng, action, state, summary)
@@ -126,13 +140,19 @@ def generate(
         if progress is not None:
             progress(done, total)
     for boundary in month_ends:
-        run_billing(ledger, boundary)
+        _bill(ledger, boundary)
         summary.billing_runs += 1
         done += 1
         if progress is not None:
             progress(done, total)
     summary.subscribers = len(state)
     return summary
+
+
+def _bill(ledger: Ledger, until: datetime) -> None:
+    # The billing clock reads its agenda from the store: everything before it is saved first.
+    ledger.store.flush()
+    run_billing(ledger, until)
 
 
 def _corrections(rng: random.Random, subscribers: int, start: datetime, end: datetime,

@@ -64,7 +64,7 @@ class Payments:
 
     def charged_subscription(self, charge_id: str) -> Subscription:
         """The subscription a succeeded charge was taken on."""
-        subscription_id = self.store.recorder.select_charge_subscription(charge_id)
+        subscription_id = self.store.charge_subscription(charge_id)
         if subscription_id is None:
             raise ChargeNotFound(f"no succeeded charge {charge_id!r}")
         return load_subscription(self.store, subscription_id)

@@ -11,7 +11,9 @@ index of charges and of documents.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -38,6 +40,7 @@ from subledger.store.recorders import LedgerPostgresRecorder, LedgerSQLiteRecord
 from subledger.store.sealed_answers import open_answer, seal_answer
 from subledger.store.sealing import SealingMapper
 
+from .batch import Batch, PendingKeys
 from .document_index import document_links, gateway_links, index_existing_documents
 from .idempotency import IdempotentRequest
 from .sources import witnesses
@@ -66,6 +69,47 @@ class LedgerStore:
         self.event_log = EventLog(recorder, app.mapper)
         index_existing_documents(recorder, self.event_log)
         recorder.ensure_subscriber_lookup(app.mapper)
+        self._batches = threading.local()  # a batch is its own thread's: a server's stay apart
+
+    @property
+    def _batch(self) -> Batch | None:
+        return getattr(self._batches, "open", None)
+
+    @_batch.setter
+    def _batch(self, batch: Batch | None) -> None:
+        self._batches.open = batch
+
+    @contextmanager
+    def batch(self) -> Iterator[LedgerStore]:
+        """Commits inside are appended together by :meth:`flush` (see :mod:`.batch`), and
+        once more on leaving; an error leaves what was not flushed unsaved."""
+        if self._batch is not None:
+            raise RuntimeError("a batch is already open")
+        keys = PendingKeys(self.recorder)
+        self._batch = Batch(keys, {})
+        self.mapper.table = keys
+        try:
+            yield self
+            self.flush()
+        finally:
+            self._batch = None
+            self.mapper.table = self.recorder
+
+    def flush(self) -> int:
+        """Append the open batch's saves in one transaction; the number of events."""
+        batch = self._batch
+        if batch is None or batch.empty():
+            return 0
+        self.recorder.insert_events(batch.stored, **batch.insert_kwargs())
+        if batch.forgotten:
+            self.recorder.after_forgetting()
+        self._batch = Batch(batch.keys, batch.aggregates)
+        return len(batch)
+
+    def _read_barrier(self) -> None:
+        # A read the batch cannot answer sees every save before it: flush them first.
+        if self._batch is not None:
+            self.flush()
 
     def times(self, effective_at: datetime | None) -> tuple[datetime, datetime]:
         """(effective_at, recorded_at) of a command; read after loading what it changes."""
@@ -76,6 +120,16 @@ class LedgerStore:
              version: int | None = None) -> A:
         """The aggregate (as of ``version``, if given), or ``not_found`` raised (also when
         the id names another kind)."""
+        if self._batch is not None and aggregate_id in self._batch.aggregates:
+            # A refused command's undecided events are dropped by loading it again, saved;
+            # an earlier version is read from the store.
+            cached = self._batch.cached(aggregate_id) if version is None else None
+            if cached is not None:
+                if not isinstance(cached, cls):
+                    raise not_found
+                return cached  # type: ignore[return-value]
+            del self._batch.aggregates[aggregate_id]
+            self.flush()
         try:
             aggregate = self._app.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
@@ -86,9 +140,13 @@ class LedgerStore:
 
     def locate(self, document_id: str) -> UUID | None:
         """The subscription an invoice, a credit note or a failed charge attempt is on."""
+        if self._batch is not None and document_id in self._batch.documents:
+            return self._batch.documents[document_id]
         return self.recorder.select_document_subscription(document_id)
 
     def exists(self, aggregate_id: UUID) -> bool:
+        if self._batch is not None and aggregate_id in self._batch.aggregates:
+            return True
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     def commit(
@@ -115,7 +173,16 @@ class LedgerStore:
             ]
             kwargs["document_links"] = kwargs.get("document_links", []) + [
                 link for s in subscriptions for link in document_links(s.id, s.pending_events)]
+        if self._batch is not None:
+            self._batch.keys.new_streams(aggregates)
         self._personal_rows(aggregates, kwargs)
+        if self._batch is not None and idempotency is None:
+            try:
+                self._batch.add(aggregates, self.mapper.to_stored_event, kwargs)
+            finally:
+                self.mapper.finish()
+            return result
+        self._read_barrier()
         try:
             self._app.save(*aggregates, **kwargs)
         except IntegrityError:
@@ -158,6 +225,7 @@ class LedgerStore:
         """Aggregates in the order they were created (those ``keep`` keeps, if given), a
         keyset page after position ``after``; the cursor of the next page (None after the
         last)."""
+        self._read_barrier()
         items: list[A] = []
         while True:
             rows = self.event_log.originators(type_name, after, limit)
@@ -171,7 +239,20 @@ class LedgerStore:
                 return items, None
             after = rows[-1][0]
 
+    def charge_subscription(self, charge_id: str) -> UUID | None:
+        """The subscription a succeeded charge was taken on."""
+        if self._batch is not None and charge_id in self._batch.charges:
+            return self._batch.charges[charge_id]
+        return self.recorder.select_charge_subscription(charge_id)
+
+    def streams(self, subscriber_id: UUID) -> list[UUID]:
+        """The subscriber's own stream and their subscriptions'."""
+        pending = [] if self._batch is None else self._batch.streams.get(subscriber_id, [])
+        stored = self.recorder.select_streams(subscriber_id)
+        return stored + [i for i in pending if i not in stored]
+
     def find_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
+        # No barrier: a save with a key is never left in a batch.
         found = self.recorder.select_idempotency(scope, key)
         if found is None:
             return None

@@ -69,7 +69,7 @@ class Subscribers:
             after = rows[-1][0]
 
     def subscription_ids(self, subscriber_id: UUID) -> list[UUID]:
-        return [i for i in self.store.recorder.select_streams(subscriber_id) if i != subscriber_id]
+        return [i for i in self.store.streams(subscriber_id) if i != subscriber_id]
 
     def change_details(
         self, subscriber_id: UUID, changes: dict[str, str | None], *,

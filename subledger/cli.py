@@ -209,16 +209,30 @@ def _rotate_keys(ledger: Ledger) -> int:
 
 
 def _demo(ledger: Ledger, subscribers: int, months: int, seed: int) -> int:
+    import time
+
     from subledger.commands.demo import generate
 
+    first = ledger.event_log.max_position()
+    started = time.perf_counter()
     bar = ProgressBar("demo")
     try:
         summary = generate(ledger, subscribers=subscribers, months=months, seed=seed, progress=bar)
     finally:
         bar.close()
+    seconds = time.perf_counter() - started
+    made = ledger.event_log.count_by_type(first)
+    events = sum(made.values())
     print(json.dumps({"subscribers": summary.subscribers, "commands": summary.commands,
                       "refused": summary.refused, "billing_runs": summary.billing_runs,
-                      "events": ledger.event_log.max_position()}, indent=2))
+                      "events": ledger.event_log.max_position(), "events_made": events,
+                      "invoices": made.get("InvoiceIssued", 0),
+                      "charges_succeeded": made.get("ChargeSucceeded", 0),
+                      "charges_failed": made.get("ChargeFailed", 0),
+                      "refunds": made.get("RefundIssued", 0),
+                      "seconds": round(seconds, 1),
+                      "events_per_second": round(events / seconds) if seconds else None,
+                      "events_by_type": made}, indent=2))
     return 0
 
 

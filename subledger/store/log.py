@@ -85,6 +85,17 @@ class EventLog:
         )
         return [(n.id, UUID(str(n.originator_id))) for n in notifications]
 
+    def count_by_type(self, after: int, page: int = 10_000) -> dict[str, int]:
+        """How many events of each type follow position ``after`` (read raw, not decoded)."""
+        counts: dict[str, int] = {}
+        while notifications := self.recorder.select_notifications(
+                start=after, limit=page, inclusive_of_start=False):
+            for notification in notifications:
+                name = notification.topic.rpartition(":")[2].rpartition(".")[2]
+                counts[name] = counts.get(name, 0) + 1
+            after = notifications[-1].id
+        return dict(sorted(counts.items()))
+
     def max_position(self) -> int:
         return int(self.recorder.max_notification_id() or 0)
 

@@ -121,25 +121,26 @@ class LedgerPostgresRecorder(OneAttempt, PostgresApplicationRecorder):
                     (record.scope, record.key, record.fingerprint, record.status_code, record.body,
                      record.created_at),
                 )
+        # executemany: one pipelined round trip per table, however many rows (a batch's save).
         links: Sequence[SubscriberLink] = kwargs.get("subscriber_links") or ()
-        for link in links:
-            curs.execute(
+        if links:
+            curs.executemany(
                 SQL("INSERT INTO {} (subscriber_id, originator_id) VALUES (%s, %s)"
                     " ON CONFLICT DO NOTHING").format(self._streams),
-                (link.subscriber_id, link.aggregate_id),
+                [(link.subscriber_id, link.aggregate_id) for link in links],
             )
-        for subscription_id, due_at in kwargs.get("billing_due") or ():
-            curs.execute(
+        if due := list(kwargs.get("billing_due") or ()):
+            curs.executemany(
                 SQL("INSERT INTO {} (subscription_id, due_at) VALUES (%s, %s)"
                     " ON CONFLICT (subscription_id) DO UPDATE SET due_at = EXCLUDED.due_at"
                     ).format(self._due),
-                (subscription_id, due_at),
+                due,
             )
-        for charge_id, subscription_id in kwargs.get("charge_links") or ():
-            curs.execute(
+        if charges := list(kwargs.get("charge_links") or ()):
+            curs.executemany(
                 SQL("INSERT INTO {} (charge_id, subscription_id) VALUES (%s, %s)"
                     " ON CONFLICT DO NOTHING").format(self._charges),
-                (charge_id, subscription_id),
+                charges,
             )
         self._insert_documents(curs, kwargs.get("document_links") or ())
         lookup.write(curs, self.lookup, kwargs.get("subscriber_keys") or ())

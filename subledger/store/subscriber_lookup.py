@@ -77,8 +77,9 @@ class LookupStatements:
 
 def write(cursor: Any, sql: LookupStatements, rows: Sequence[SubscriberKeys]) -> None:
     """Record each subscriber's keys as they are after the events being appended."""
-    for row in rows:
-        cursor.execute(sql.upsert, (sql.id(row.subscriber_id), row.email_key, row.external_ref))
+    if rows:
+        cursor.executemany(sql.upsert, [(sql.id(row.subscriber_id), row.email_key, row.external_ref)
+                                        for row in rows])
 
 
 def select(cursor: Any, sql: LookupStatements, *, email: str | None, external_ref: str | None,
