@@ -12,7 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.books import BOOK_CLOCK
+from support.books import BOOK_CLOCK, small_book
+from support.factories import utc
+from support.ledger import CARD, FakeClock, add_subscriber
 from support.ledger_histories import random_history
 
 from subledger.bootstrap import build_api, build_projector
@@ -25,6 +27,8 @@ from subledger.replay.cohorts import check_months, cohort_report
 from subledger.replay.folds import run_fold
 from subledger.replay.reader import Replay
 from subledger.replay.selection import Selection
+
+SMALL = Window(date(2026, 1, 1), date(2026, 4, 30), "month")
 
 PROPERTY = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -74,3 +78,36 @@ def test_get_reports_cohorts_reads_the_model_a_projector_keeps(settings: Setting
     assert after == cohort_report(book, Window(date(2026, 1, 1), date(2026, 4, 30), "month"), None, None)
     assert [(c["subscribers"], c["months"][-1]["subscribers"]) for c in known["cohorts"]] == [
         (2, 2), (0, 0), (0, 0), (0, 0)]
+
+
+def test_a_reactivation_and_a_backdated_signup_move_the_model_as_the_replay(
+        settings: Settings, ledger_on: Any) -> None:
+    clock = FakeClock(BOOK_CLOCK)
+    ledger = ledger_on(clock=clock)
+    book = small_book(ledger, clock)
+    clock.advance(seconds=1)
+    ledger.subscriptions.start(book.bob, plan_id="basic", effective_at=utc(2026, 4, 10))  # back: reactivation
+    eve = add_subscriber(ledger, "eve@example.com", at=utc(2026, 1, 20), token=CARD).id
+    ledger.subscriptions.start(eve, plan_id="pro", effective_at=utc(2026, 3, 25))
+    before_backdating = clock.advance(seconds=1)
+    clock.advance(seconds=1)
+    ledger.subscriptions.start(eve, plan_id="basic", effective_at=utc(2026, 2, 15))  # Eve's first MRR moves
+    projector = build_projector(settings, ledger)
+    try:
+        projector.run_once()
+        for known_at in (None, before_backdating, BOOK_CLOCK.replace(second=4)):
+            replayed = run_fold(Replay(ledger.event_log, Selection(as_known_at=known_at)), Book()).value
+            for window in (SMALL, Window(date(2026, 1, 15), date(2026, 4, 12), "month")):
+                modelled = cohort_matrix_report(projector.store, window, check_months(window), None, known_at)
+                assert _without_position(modelled) == _without_position(
+                    cohort_report(replayed, window, None, known_at)), (known_at, window)
+        now = cohort_matrix_report(projector.store, SMALL, check_months(SMALL), None, None)["cohorts"]
+        then = cohort_matrix_report(projector.store, SMALL, check_months(SMALL), None, before_backdating)["cohorts"]
+    finally:
+        projector.close()
+        projector.store.close()
+
+    assert [(m["subscribers"], m["mrr"]) for m in now[0]["months"]] == [
+        (2, "4000.00"), (2, "4000.00"), (1, "1000.00"), (2, "2000.00")]  # Bob back in April
+    assert [c["subscribers"] for c in now] == [2, 2, 1, 0]  # Eve in February, from where she first paid
+    assert [c["subscribers"] for c in then] == [2, 1, 2, 0]  # ... but in March before that was known
