@@ -16,11 +16,12 @@ at 10k and 100k subscribers) takes about 16 minutes here, so it runs only when n
 only when named.
 
 ``python -m bench cohorts`` (the cohort matrix folded from the log and read from its model, on
-a book of ``--cohorts-at`` subscribers, 10,000 by default) runs only when named.
+a book of ``--cohorts-at`` subscribers, 10,000 by default) runs only when named (and in
+``--quick``).
 
 Every run ends with one table of every figure it measured, its baseline and their ratio
 (``bench.figures``). ``python -m bench --quick`` (``make bench-quick``) runs every benchmark,
-``projections`` and ``audit`` included, at small sizes in a few minutes: CI runs it so that the
+``projections``, ``audit`` and ``cohorts`` included, at small sizes in a few minutes: CI runs it so that the
 benchmarks keep working; its figures are too small to mean much, and nothing asserts them."""
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def main() -> int:
         from . import dashboard
 
         dashboard.run(subscribers=args.dashboard_at)
-    if args.only == "cohorts":
+    if args.only == "cohorts" or (args.quick and args.only is None):
         from . import cohorts
 
         cohorts.run(subscribers=args.cohorts_at)
@@ -104,7 +105,7 @@ def main() -> int:
 
 
 QUICK = {"n": 50, "subscriptions": 100, "events": 5_000, "latency_at": (200, 2_000),
-         "replay_events": 5_000, "audit_events": 5_000, "seconds": 1.0}
+         "replay_events": 5_000, "audit_events": 5_000, "seconds": 1.0, "cohorts_at": 200}
 """The sizes of ``--quick``."""
 QUICK_RELAY = {"subscribers": 30, "months": 3}
 
