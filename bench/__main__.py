@@ -15,9 +15,13 @@ at 10k and 100k subscribers) takes about 16 minutes here, so it runs only when n
 ``--dashboard-at`` subscribers, 100,000 by default) takes about 20 minutes here, so it runs
 only when named.
 
+``python -m bench cohorts`` (the cohort matrix folded from the log and read from its model, on
+a book of ``--cohorts-at`` subscribers, 10,000 by default) runs only when named (and in
+``--quick``).
+
 Every run ends with one table of every figure it measured, its baseline and their ratio
 (``bench.figures``). ``python -m bench --quick`` (``make bench-quick``) runs every benchmark,
-``projections`` and ``audit`` included, at small sizes in a few minutes: CI runs it so that the
+``projections``, ``audit`` and ``cohorts`` included, at small sizes in a few minutes: CI runs it so that the
 benchmarks keep working; its figures are too small to mean much, and nothing asserts them."""
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ def main() -> int:
                         help="least events in the book of the replay benchmark")
     parser.add_argument("--dashboard-at", type=int, default=100_000, metavar="N",
                         help="subscribers in the book of the dashboard benchmark")
+    parser.add_argument("--cohorts-at", type=int, default=10_000, metavar="N",
+                        help="subscribers in the book of the cohorts benchmark")
     parser.add_argument("--audit-events", type=int, default=1_000_000,
                         help="least events in the book of the audit benchmark")
     parser.add_argument("--seconds", type=float, default=10.0,
@@ -61,7 +67,7 @@ def main() -> int:
                         help="every benchmark at small sizes (a few minutes): that they run, not what they measure")
     parser.add_argument("only", nargs="?", choices=["commands", "billing", "relay", "replay", "writers",
                                                     "privacy", "projections", "audit", "dashboard",
-                                                    "kafka-group"],
+                                                    "kafka-group", "cohorts"],
                         help="run one benchmark (projections runs only when named)")
     args = parser.parse_args()
     if args.quick:
@@ -94,13 +100,17 @@ def main() -> int:
         from . import dashboard
 
         dashboard.run(subscribers=args.dashboard_at)
+    if args.only == "cohorts" or (args.quick and args.only is None):
+        from . import cohorts
+
+        cohorts.run(subscribers=args.cohorts_at)
     print()
     print(table(figures()))
     return 0
 
 
 QUICK = {"n": 50, "subscriptions": 100, "events": 5_000, "latency_at": (200, 2_000),
-         "replay_events": 5_000, "audit_events": 5_000, "seconds": 1.0}
+         "replay_events": 5_000, "audit_events": 5_000, "seconds": 1.0, "cohorts_at": 200}
 """The sizes of ``--quick``."""
 QUICK_RELAY = {"subscribers": 30, "months": 3}
 

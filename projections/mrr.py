@@ -28,6 +28,7 @@ from subledger.domain.movements import Movement
 from subledger.domain.mrr import SUBSCRIPTION_EVENT_TYPES
 
 from .bitemporal import FOREVER, fraction_text, parse_fraction, sortable  # noqa: F401 - named here too, as before
+from .cohort_summary import CohortChange, CohortSummary, contributions, difference
 from .day_summary import Change, DaySummary
 from .mrr_fold import FOLD_CACHE_LIMIT, Advanced, SubscriberFolds
 from .store import ViewCursor
@@ -64,12 +65,13 @@ class KnownAt:
 
 class MrrModel:
     name = "mrr"
-    version = 4
-    """Of the stored form: a new one rebuilds the model (4: the per-day totals)."""
+    version = 5
+    """Of the stored form: a new one rebuilds the model (4: the per-day totals; 5: the
+    cohort totals)."""
     metrics_version = "mrr-v4"
     """Of the definitions of the MRR, movement and churn figures (v4: as of the report's
     ``as_of``, movement figures rounded cumulatively)."""
-    tables = ("view_mrr_movements", "view_mrr_known_at", "view_mrr_days")
+    tables = ("view_mrr_movements", "view_mrr_known_at", "view_mrr_days", "view_mrr_cohorts")
     volatile = {"view_mrr_movements": ("known_position", "retracted_position")}
     """Columns that depend on how the log was paged (a belief closed and reopened at the
     same instant), left out when a rebuild is compared with the live model."""
@@ -81,6 +83,7 @@ class MrrModel:
     def create(self, tx: ViewCursor) -> None:
         self.clock.create(tx)
         DAYS.create(tx)
+        COHORTS.create(tx)
         tx.execute(
             "CREATE TABLE IF NOT EXISTS view_mrr_movements ("
             " subscriber_id TEXT NOT NULL, currency TEXT NOT NULL, at TEXT NOT NULL,"
@@ -123,6 +126,7 @@ class MrrModel:
         wanted = {_key(m): m for m in advanced.movements}
         open_after = believed if since is None else {k for k in believed if k[1] > since}
         gone, new = open_after - wanted.keys(), wanted.keys() - open_after
+        before = contributions(believed) if gone or new else {}
         for key in gone:
             writes.retract(subscriber_id, key, recorded_at, position)
         for key in new:
@@ -130,6 +134,8 @@ class MrrModel:
             writes.insert(subscriber_id, key, json.dumps(positions), recorded_at, position)
         believed -= gone
         believed |= new
+        if gone or new:
+            writes.cohorts += difference(recorded_at, before, contributions(believed))
 
 
 MOVEMENT_COLUMNS = "currency, at, kind, amount, mrr_before, mrr_after, event_ids"
@@ -153,6 +159,8 @@ def _believed(tx: ViewCursor, subscribers: list[str]) -> defaultdict[str, set[tu
 
 DAYS = DaySummary("view_mrr_days")
 """The movements believed, totalled per currency, day and kind (``mrr_reports`` reads them)."""
+COHORTS = CohortSummary("view_mrr_cohorts")
+"""The movements believed, totalled per currency, cohort and day (``cohort_reports`` reads them)."""
 
 
 class _Writes:
@@ -167,6 +175,8 @@ class _Writes:
         self.inserts: list[list[Any]] = []
         self._open: dict[tuple[str, tuple[str, ...]], int] = {}
         """(subscriber, movement) -> index of its row in ``inserts``, while believed."""
+        self.cohorts: list[CohortChange] = []
+        """What the page changes of the cohort totals."""
 
     def retract(self, subscriber_id: str, key: tuple[str, ...], recorded_at: str, position: int) -> None:
         index = self._open.pop((subscriber_id, key), None)
@@ -196,6 +206,7 @@ class _Writes:
             self.inserts,
         )
         DAYS.record(tx, self._changes())
+        COHORTS.record(tx, self.cohorts)
 
     def _changes(self) -> Iterator[Change]:
         """What the page changes of the rows believed, for the per-day totals."""

@@ -1,5 +1,5 @@
-/* The two tables that are not charts: the cohort matrix (GET /reports/cohorts, folded from the
-   log on each request, so it is asked after the charts) and the closed periods with their
+/* The two tables that are not charts: the cohort matrix (GET /reports/cohorts, from the mrr
+   model's cohort totals; asked after the charts, which matter more) and the closed periods with their
    restatements (GET /reports/restatements). */
 (function () {
   "use strict";

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from support.books import BOOK_CLOCK
 from support.ledger_histories import random_history
 
-from subledger.bootstrap import build_api
+from subledger.bootstrap import build_api, build_projector
 from subledger.cli import main
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
@@ -132,6 +132,10 @@ def test_subledger_replay_cohorts_prints_the_matrix(settings: Settings, book_led
 
 
 def test_get_reports_cohorts_answers_the_matrix_and_problems(settings: Settings, book_ledger: Ledger) -> None:
+    projector = build_projector(settings, book_ledger)
+    projector.run_once()  # the route reads the ``mrr`` model
+    projector.close()
+    projector.store.close()
     client = TestClient(build_api(settings, ledger=book_ledger))
 
     answer = client.get("/reports/cohorts", params={"from": "2026-01-01", "to": "2026-04-30"})

@@ -1,0 +1,166 @@
+"""The ``mrr`` model's cohort totals: what each signup day's subscribers add to their MRR and
+their number of paying subscribers, day by day, bitemporal.
+
+A subscriber's cohort in a currency is the day of their ``new`` movement there
+(``replay.cohorts``). Each of their movements in that currency changes the cohort's MRR by
+its signed amount and its paying subscribers by 1 (new, reactivation), -1 (churn) or 0, on
+the day it is effective: a row per (currency, cohort day, effective day) holds the exact
+totals of those changes. A cell of the matrix (a cohort's MRR and subscribers at a month's
+end) is then the sum of its cohort days' rows before that day, and the cohort's size and
+starting MRR are kept in the rows whose effective day is ``""``.
+
+The rows are versioned by recorded time like ``day_summary``'s: each change closes a key's
+open version at the instant it was known and opens the next, so the versions believed at K
+(``recorded_from <= K < recorded_to``) add up exactly the subscribers as known at K. A
+subscriber whose ``new`` moves (a backdated event) leaves one cohort and joins another at
+that instant: :func:`contributions` is recomputed from their believed movements and only the
+difference is recorded.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from .bitemporal import FOREVER, fraction_text, parse_fraction
+from .store import ViewCursor
+
+SIGN = {"new": 1, "expansion": 1, "reactivation": 1, "contraction": -1, "churn": -1}
+"""Each movement changes its subscriber's MRR by ``SIGN[kind] x amount``."""
+HEADCOUNT = {"new": 1, "reactivation": 1, "churn": -1}
+"""... and whether they pay (MRR > 0) by this."""
+START = ""
+"""The effective day of the rows that hold a cohort's size and starting MRR."""
+
+Key = tuple[str, str, str]
+"""(currency, cohort day, effective day)"""
+Totals = dict[Key, tuple[int, Fraction]]
+"""Key -> (subscribers, MRR)"""
+
+
+@dataclass(frozen=True)
+class CohortChange:
+    """``subscribers`` and ``mrr`` added to ``key``'s totals from the instant ``at``."""
+
+    at: str
+    key: Key
+    subscribers: int
+    mrr: Fraction
+
+
+def contributions(movements: Iterable[tuple[str, ...]]) -> Totals:
+    """What one subscriber adds to the cohort totals, from their believed movement keys
+    (``mrr._key``: currency, at, kind, amount, ...)."""
+    by_currency: defaultdict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for movement in movements:
+        by_currency[movement[0]].append(movement)
+    found: Totals = {}
+    for currency, rows in by_currency.items():
+        new = min((row for row in rows if row[2] == "new"), key=lambda row: row[1], default=None)
+        if new is None:
+            continue
+        cohort = new[1][:10]
+        found[currency, cohort, START] = (1, parse_fraction(new[3]))
+        for _currency, at, kind, amount, *_rest in rows:
+            key = (currency, cohort, at[:10])
+            subscribers, mrr = found.get(key, (0, Fraction(0)))
+            found[key] = (subscribers + HEADCOUNT.get(kind, 0), mrr + SIGN[kind] * parse_fraction(amount))
+    return found
+
+
+def difference(at: str, before: Totals, after: Totals) -> list[CohortChange]:
+    """The changes that turn ``before`` into ``after`` at the instant ``at``."""
+    out = []
+    for key in before.keys() | after.keys():
+        old, new = before.get(key, (0, Fraction(0))), after.get(key, (0, Fraction(0)))
+        if old != new:
+            out.append(CohortChange(at, key, new[0] - old[0], new[1] - old[1]))
+    return out
+
+
+class CohortSummary:
+    """The versioned cohort totals, in ``table``."""
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+
+    def create(self, tx: ViewCursor) -> None:
+        tx.execute(
+            f"CREATE TABLE IF NOT EXISTS {self.table} (currency TEXT NOT NULL, cohort TEXT NOT NULL,"
+            " day TEXT NOT NULL, subscribers BIGINT NOT NULL, mrr TEXT NOT NULL,"
+            " recorded_from TEXT NOT NULL, recorded_to TEXT NOT NULL)"
+        )
+        # The matrix reads a currency's versions believed at K, cohort by cohort.
+        tx.execute(f"CREATE INDEX IF NOT EXISTS {self.table}_believed"
+                   f" ON {self.table} (currency, recorded_to, cohort)")
+
+    def record(self, tx: ViewCursor, changes: Iterable[CohortChange]) -> None:
+        """Store a page's changes: each touched key's open version is replaced by the
+        versions the changes make."""
+        by_key: defaultdict[Key, list[CohortChange]] = defaultdict(list)
+        for change in changes:
+            by_key[change.key].append(change)
+        if not by_key:
+            return
+        current = self._open(tx, list(by_key))
+        rows: list[tuple[Any, ...]] = []
+        for key, found in by_key.items():
+            rows += _versions(key, current.get(key), found)
+        tx.executemany(f"DELETE FROM {self.table} WHERE currency = ? AND cohort = ? AND day = ?"
+                       " AND recorded_to = ?", [(*key, FOREVER) for key in current])
+        tx.executemany(f"INSERT INTO {self.table} (currency, cohort, day, subscribers, mrr,"
+                       " recorded_from, recorded_to) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def _open(self, tx: ViewCursor, keys: list[Key]) -> dict[Key, tuple[int, Fraction, str]]:
+        """The open version (subscribers, mrr, recorded_from) of each key that has one."""
+        cohorts: defaultdict[str, set[str]] = defaultdict(set)
+        for currency, cohort, _day in keys:
+            cohorts[currency].add(cohort)
+        wanted = set(keys)
+        found: dict[Key, tuple[int, Fraction, str]] = {}
+        for currency, each in cohorts.items():
+            ordered = sorted(each)
+            for start in range(0, len(ordered), 500):
+                chunk = ordered[start:start + 500]
+                rows = tx.execute(
+                    f"SELECT cohort, day, subscribers, mrr, recorded_from FROM {self.table}"
+                    f" WHERE currency = ? AND recorded_to = ? AND cohort IN ({', '.join('?' * len(chunk))})",
+                    (currency, FOREVER, *chunk)).fetchall()
+                for cohort, day, subscribers, mrr, since in rows:
+                    if (currency, cohort, day) in wanted:
+                        found[currency, cohort, day] = (int(subscribers), parse_fraction(mrr), since)
+        return found
+
+    def read(self, tx: ViewCursor, currency: str, first: str, stop: str,
+             believed: tuple[str, tuple[Any, ...]]) -> list[tuple[str, str, int, Fraction]]:
+        """(cohort, day, subscribers, mrr) of the cohorts of ``[first, stop)``, their days
+        before ``stop``, as believed where ``believed`` says."""
+        clause, params = believed
+        rows = tx.execute(
+            f"SELECT cohort, day, subscribers, mrr FROM {self.table}"
+            f" WHERE currency = ? AND cohort >= ? AND cohort < ? AND day < ? AND {clause}",
+            (currency, first, stop, stop, *params)).fetchall()
+        return [(cohort, day, int(subscribers), parse_fraction(mrr)) for cohort, day, subscribers, mrr in rows]
+
+
+def _versions(key: Key, current: tuple[int, Fraction, str] | None,
+              changes: list[CohortChange]) -> list[tuple[Any, ...]]:
+    """The rows that replace ``key``'s open version after ``changes`` (any order); a
+    version whose totals are both 0 adds nothing and is not stored."""
+    subscribers, mrr, since = current if current is not None else (0, Fraction(0), None)
+    out: list[tuple[Any, ...]] = []
+    for change in sorted(changes, key=lambda c: c.at):
+        if since is not None and change.at != since:
+            if subscribers or mrr:
+                out.append((*key, subscribers, fraction_text(mrr), since, change.at))
+            since = None
+        if since is None:
+            since = change.at
+        subscribers += change.subscribers
+        mrr += change.mrr
+    if (subscribers or mrr) and since is not None:
+        out.append((*key, subscribers, fraction_text(mrr), since, FOREVER))
+    return out
