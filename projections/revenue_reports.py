@@ -23,13 +23,16 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
-from subledger.domain.money import round_minor_sum
+from subledger.domain.money import round_minor, round_minor_sum
 
 from .mrr import parse_fraction, sortable
 from .recognition import Line, Parts, at_boundaries, microseconds, plus
-from .report_window import Standpoint, Window, believed, pick_currency, report_head
+from .recognition_days import DAY_US, KINDS, RECOGNITION_DAYS, day_text
+from .report_window import Standpoint, Window, believed, pick_currency, recorded_by, report_head
 from .revenue import CASH_DAYS, RevenueModel
 from .store import ViewCursor, ViewStore
 
@@ -49,11 +52,8 @@ def revenue_report(store: ViewStore, window: Window, currency: str | None,
     boundaries = [microseconds(start) for start, _ in buckets] + [microseconds(buckets[-1][1])]
     with store.transaction() as tx:
         cash = _cash_by_day(tx, currency, buckets, standpoint)
-        rows = _lines(tx, currency, boundaries, standpoint)
-        carried = _carried(tx, currency, boundaries[0], standpoint)
-    amount = _Amounts()
-    at = at_boundaries((Line(s, e, t, *amount(a)) for a, s, e, t in rows), boundaries)
-    served = [round_minor_sum(plus(boundary.served, carried)) for boundary in at]
+        at = summary_recognition(tx, currency, boundaries, standpoint)
+    served = [served for served, _ in at]
     cash_days = [day for _, day, _ in cash]
     out = []
     for index, (start, end) in enumerate(buckets):
@@ -65,7 +65,7 @@ def revenue_report(store: ViewStore, window: Window, currency: str | None,
             "refunded": sums["refunded"], "net": sums["collected"] - sums["refunded"],
             "recognized": str(served[index + 1] - served[index]),
             # Like MRR, "at the bucket's end" counts what happened strictly before it.
-            "deferred": str(round_minor_sum(at[index + 1].deferred)),
+            "deferred": str(at[index + 1][1]),
         })
     return {**head, "buckets": out}
 
@@ -87,6 +87,26 @@ def _cash_by_day(tx: ViewCursor, currency: str, buckets: list[tuple[datetime, da
             f" WHERE currency = ? AND at >= ? AND at < ? AND {effective} GROUP BY kind, day",
             (currency, as_of_day, stop, *params)).fetchall()
     return sorted(found, key=lambda row: row[1])
+
+
+def summary_recognition(tx: ViewCursor, currency: str, boundaries: list[int],
+                        standpoint: Standpoint) -> list[tuple[Decimal, Decimal]]:
+    """(R rounded, D rounded) at each boundary, from the per-day summaries
+    (:mod:`.recognition_days`): what the report reads."""
+    return [(round_minor(served), round_minor(deferred))
+            for served, deferred in at_midnights(tx, currency, boundaries, standpoint)]
+
+
+def line_recognition(tx: ViewCursor, currency: str, boundaries: list[int],
+                     standpoint: Standpoint) -> list[tuple[Decimal, Decimal]]:
+    """The same from the lines themselves (R up to a whole number, which cancels in every
+    bucket): the sweep the summaries must agree with, cent for cent."""
+    rows = _lines(tx, currency, boundaries, standpoint)
+    carried = _carried(tx, currency, boundaries[0], standpoint)
+    amount = _Amounts()
+    at = at_boundaries((Line(s, e, t, *amount(a)) for a, s, e, t in rows), boundaries)
+    return [(round_minor_sum(plus(boundary.served, carried)), round_minor_sum(boundary.deferred))
+            for boundary in at]
 
 
 def _lines(tx: ViewCursor, currency: str, boundaries: list[int],
@@ -115,6 +135,49 @@ def _carried(tx: ViewCursor, currency: str, first: int, standpoint: Standpoint) 
         value = parse_fraction(text)
         carried[value.denominator] = carried.get(value.denominator, 0) + value.numerator
     return carried
+
+
+def at_midnights(tx: ViewCursor, currency: str, boundaries: list[int],
+                 standpoint: Standpoint) -> list[tuple[Fraction, Fraction]]:
+    """(R, D) at each of ``boundaries`` (ascending UTC midnights, in microseconds) of the
+    lines recorded by K and settled by ``as_of``."""
+    stop = day_text(boundaries[-1] // DAY_US + 1)
+    rows = sorted(RECOGNITION_DAYS.read(tx, currency, "", stop, believed(standpoint.as_known_at)))
+    sums = dict.fromkeys(KINDS, Fraction(0))
+    out: list[tuple[Fraction, Fraction]] = []
+    index = 0
+    for t in boundaries:
+        day = day_text(t // DAY_US)
+        while index < len(rows) and rows[index][0] <= day:
+            _day, kind, total, _count = rows[index]
+            sums[kind] += total
+            index += 1
+        out.append((sums["served_slope"] * t + sums["served_constant"],
+                    sums["deferred_slope"] * t + sums["deferred_constant"]))
+    return _less_settled_later(tx, currency, boundaries, standpoint, out)
+
+
+def _less_settled_later(tx: ViewCursor, currency: str, boundaries: list[int], standpoint: Standpoint,
+                        values: list[tuple[Fraction, Fraction]]) -> list[tuple[Fraction, Fraction]]:
+    """``values`` less what the lines settled after ``as_of`` (recorded by K) add to them."""
+    clause, params = recorded_by(standpoint.as_known_at)
+    rows: list[tuple[Any, ...]] = tx.execute(
+        "SELECT amount, start_us, end_us, settled_us FROM view_revenue_lines"
+        f" WHERE currency = ? AND settled_us > ? AND {clause}",
+        (currency, microseconds(standpoint.as_of), *params)).fetchall()
+    if not rows:
+        return values
+    lines = []
+    for amount, start, end, settled in rows:
+        value = parse_fraction(amount)
+        lines.append(Line(int(start), int(end), int(settled), value.numerator, value.denominator))
+    later = at_boundaries(lines, boundaries)
+    return [(served - _total(at.served), deferred - _total(at.deferred))
+            for (served, deferred), at in zip(values, later, strict=True)]
+
+
+def _total(parts: dict[int, int]) -> Fraction:
+    return sum((Fraction(n, d) for d, n in parts.items()), Fraction(0))
 
 
 class _Amounts:
