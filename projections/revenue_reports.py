@@ -3,7 +3,10 @@ collected and refunded, the revenue recognized in it and what is deferred at its
 
 Cash figures are sums of the cash rows (one per invoice, charge or refund, with its event);
 recognized and deferred come from the paid revenue lines, each served evenly per second
-over its service period (:mod:`.recognition` adds them up at the buckets' boundaries).
+over its service period. The report reads them from the per-day summaries of the lines
+(:mod:`.recognition_days`: a few rows per day whatever the number of lines);
+:func:`line_recognition` sweeps the lines themselves (:mod:`.recognition`), which the
+summaries must equal cent for cent.
 Everything counts as of the report's ``as_of`` (:class:`.report_window.Standpoint`), not
 of its window's end: the cash rows effective by then, and every line settled by then, so an
 invoice paid after its service month counts in that month in every window.
@@ -11,7 +14,7 @@ invoice paid after its service month counts in that month in every window.
 Recognized revenue is rounded cumulatively, so that rows add up. With R(t) the revenue
 served before t since a fixed origin, a bucket ``[s, e)`` recognizes
 ``round(R(e)) - round(R(s))``: the days of a month add up to the month exactly, and a bucket
-reads the same in every window. R(t) needs the lines that ended before the window, but only
+reads the same in every window. The line sweep's R(t) needs the lines that ended before the window, but only
 their total below a whole minor unit: rounding to hundredths (half-even) commutes with
 adding a whole number, so the whole part cancels in every difference. Invoice lines are
 whole minor units; only a refund's share of a line may not be, and the model keeps each
