@@ -27,13 +27,12 @@ from __future__ import annotations
 from bisect import bisect_left
 from datetime import datetime
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
-from subledger.domain.money import round_minor, round_minor_sum
+from subledger.domain.money import round_minor_sum
 
 from .mrr import parse_fraction, sortable
-from .recognition import Line, Parts, at_boundaries, microseconds, plus
+from .recognition import Line, Parts, at_boundaries, difference, microseconds, plus
 from .recognition_days import DAY_US, KINDS, RECOGNITION_DAYS, day_text
 from .report_window import Standpoint, Window, believed, pick_currency, recorded_by, report_head
 from .revenue import CASH_DAYS, RevenueModel
@@ -96,7 +95,7 @@ def summary_recognition(tx: ViewCursor, currency: str, boundaries: list[int],
                         standpoint: Standpoint) -> list[tuple[Decimal, Decimal]]:
     """(R rounded, D rounded) at each boundary, from the per-day summaries
     (:mod:`.recognition_days`): what the report reads."""
-    return [(round_minor(served), round_minor(deferred))
+    return [(round_minor_sum(served), round_minor_sum(deferred))
             for served, deferred in at_midnights(tx, currency, boundaries, standpoint)]
 
 
@@ -141,27 +140,36 @@ def _carried(tx: ViewCursor, currency: str, first: int, standpoint: Standpoint) 
 
 
 def at_midnights(tx: ViewCursor, currency: str, boundaries: list[int],
-                 standpoint: Standpoint) -> list[tuple[Fraction, Fraction]]:
+                 standpoint: Standpoint) -> list[tuple[Parts, Parts]]:
     """(R, D) at each of ``boundaries`` (ascending UTC midnights, in microseconds) of the
-    lines recorded by K and settled by ``as_of``."""
+    lines recorded by K and settled by ``as_of``, exact, as parts: adding the days' totals
+    up as one ``Fraction`` would carry the least common multiple of every service length of
+    the book (prorated periods) through each addition."""
     stop = day_text(boundaries[-1] // DAY_US + 1)
-    rows = sorted(RECOGNITION_DAYS.read(tx, currency, "", stop, believed(standpoint.as_known_at)))
-    sums = dict.fromkeys(KINDS, Fraction(0))
-    out: list[tuple[Fraction, Fraction]] = []
+    rows = sorted(RECOGNITION_DAYS.read(tx, currency, "", stop, believed(standpoint.as_known_at)),
+                  key=lambda row: row[0])
+    sums: dict[str, Parts] = {kind: {} for kind in KINDS}
+    out: list[tuple[Parts, Parts]] = []
     index = 0
     for t in boundaries:
         day = day_text(t // DAY_US)
         while index < len(rows) and rows[index][0] <= day:
             _day, kind, total, _count = rows[index]
-            sums[kind] += total
+            parts = sums[kind]
+            parts[total.denominator] = parts.get(total.denominator, 0) + total.numerator
             index += 1
-        out.append((sums["served_slope"] * t + sums["served_constant"],
-                    sums["deferred_slope"] * t + sums["deferred_constant"]))
+        out.append((_line_at(sums["served_slope"], sums["served_constant"], t),
+                    _line_at(sums["deferred_slope"], sums["deferred_constant"], t)))
     return _less_settled_later(tx, currency, boundaries, standpoint, out)
 
 
+def _line_at(slope: Parts, constant: Parts, t: int) -> Parts:
+    """``slope x t + constant``, as parts."""
+    return plus({denominator: numerator * t for denominator, numerator in slope.items()}, constant)
+
+
 def _less_settled_later(tx: ViewCursor, currency: str, boundaries: list[int], standpoint: Standpoint,
-                        values: list[tuple[Fraction, Fraction]]) -> list[tuple[Fraction, Fraction]]:
+                        values: list[tuple[Parts, Parts]]) -> list[tuple[Parts, Parts]]:
     """``values`` less what the lines settled after ``as_of`` (recorded by K) add to them."""
     clause, params = recorded_by(standpoint.as_known_at)
     rows: list[tuple[Any, ...]] = tx.execute(
@@ -175,12 +183,8 @@ def _less_settled_later(tx: ViewCursor, currency: str, boundaries: list[int], st
         value = parse_fraction(amount)
         lines.append(Line(int(start), int(end), int(settled), value.numerator, value.denominator))
     later = at_boundaries(lines, boundaries)
-    return [(served - _total(at.served), deferred - _total(at.deferred))
+    return [(difference(served, at.served), difference(deferred, at.deferred))
             for (served, deferred), at in zip(values, later, strict=True)]
-
-
-def _total(parts: dict[int, int]) -> Fraction:
-    return sum((Fraction(n, d) for d, n in parts.items()), Fraction(0))
 
 
 class _Amounts:
