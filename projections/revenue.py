@@ -27,7 +27,8 @@ from subledger.domain.revenue import RevenueLine, revenue_lines
 
 from .day_summary import Change, DaySummary
 from .mrr import KnownAt, fraction_text, sortable
-from .recognition import below_whole, microseconds
+from .recognition import Line, below_whole, microseconds
+from .recognition_days import RECOGNITION_DAYS, changes
 from .store import ViewCursor
 from .subscriber_cache import HISTORY_CACHE_LIMIT, History, HistoryCache, last_position
 
@@ -59,14 +60,15 @@ def moves_cash(envelope: dict[str, Any]) -> bool:
 
 class RevenueModel:
     name = "revenue"
-    version = 5
+    version = 6
     """Of the stored form: a new one rebuilds the model (4: a line's ``fraction``; 5: the
-    per-day totals of the cash rows)."""
+    per-day totals of the cash rows; 6: the per-day recognition summaries)."""
     metrics_version = "revenue-v3"
     """Of the definitions of the figures (a new one changes what a figure means; v3:
     corrections with their signs, as of the report's ``as_of``, recognized rounded
     cumulatively)."""
-    tables = ("view_revenue_cash", "view_revenue_lines", "view_revenue_known_at", "view_revenue_days")
+    tables = ("view_revenue_cash", "view_revenue_lines", "view_revenue_known_at", "view_revenue_days",
+              "view_revenue_recognition_days")
     volatile = {"view_revenue_lines": ("position",)}
     """A line's ``position`` is the last event of the belief that added it, which depends on
     how the log was paged: left out when a rebuild is compared with the live model."""
@@ -78,6 +80,7 @@ class RevenueModel:
     def create(self, tx: ViewCursor) -> None:
         self.clock.create(tx)
         CASH_DAYS.create(tx)
+        RECOGNITION_DAYS.create(tx)
         tx.execute(
             "CREATE TABLE IF NOT EXISTS view_revenue_cash (event_id TEXT PRIMARY KEY,"
             " subscription_id TEXT NOT NULL, subscriber_id TEXT NOT NULL, currency TEXT NOT NULL,"
@@ -101,6 +104,9 @@ class RevenueModel:
                    " ON view_revenue_lines (currency, end_us)")
         tx.execute("CREATE INDEX IF NOT EXISTS view_revenue_lines_fraction"
                    " ON view_revenue_lines (currency, end_us) WHERE fraction IS NOT NULL")
+        # A report as of a past instant takes off the lines settled after it.
+        tx.execute("CREATE INDEX IF NOT EXISTS view_revenue_lines_settled"
+                   " ON view_revenue_lines (currency, settled_us)")
 
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
         stamps = self.clock.stamp(tx, envelopes)
@@ -119,16 +125,21 @@ class RevenueModel:
                               for _id, _sub, _subscriber, currency, kind, _at, value, _position, known_at, day, _source
                               in cash))
         end = last_position(envelopes)
+        recognition: list[Change] = []
         ordered = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
         for subscriber_id, events in groupby(ordered, key=lambda e: e["subscriber_id"]):
             history = self.cache.history(subscriber_id, end)
             for subscription_id, group in groupby(sorted(events, key=lambda e: (e["aggregate_id"], e["position"])),
                                                   key=lambda e: e["aggregate_id"]):
                 own = [e for e in history if e["aggregate_id"] == subscription_id]
-                self._add_lines(tx, subscription_id, own, list(group), stamps)
+                recognition += self._add_lines(tx, subscription_id, own, list(group), stamps)
+        RECOGNITION_DAYS.record(tx, recognition)
 
     def _add_lines(self, tx: ViewCursor, subscription_id: str, own: list[dict[str, Any]],
-                   new_events: list[dict[str, Any]], stamps: dict[int, str]) -> None:
+                   new_events: list[dict[str, Any]], stamps: dict[int, str]) -> list[Change]:
+        """Store the lines the new events add; return their changes to the recognition
+        summaries."""
+        out: list[Change] = []
         stored = Counter(tx.execute(
             "SELECT kind, amount, start_at, end_at, settled_at, source FROM view_revenue_lines"
             " WHERE subscription_id = ?", (subscription_id,)).fetchall())
@@ -139,16 +150,23 @@ class RevenueModel:
             lines = dict(keyed)
             wanted = Counter(key for key, _ in keyed)
             fresh = wanted - stored
+            currency = _currency(known)
             tx.executemany(
                 "INSERT INTO view_revenue_lines (subscription_id, currency, kind, amount, start_at,"
                 " end_at, settled_at, source, position, recorded_at, start_us, end_us, settled_us,"
                 " fraction) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(subscription_id, _currency(known), *key, last, known_at,
+                [(subscription_id, currency, *key, last, known_at,
                   microseconds(lines[key].start), microseconds(lines[key].end),
                   microseconds(lines[key].settled_at), _fraction(lines[key]))
                  for key, count in fresh.items() for _ in range(count)],
             )
+            for key, count in fresh.items():
+                line = lines[key]
+                swept = Line(microseconds(line.start), microseconds(line.end), microseconds(line.settled_at),
+                             line.amount.numerator, line.amount.denominator)
+                out += changes(currency, known_at, swept) * count
             stored = stored + fresh
+        return out
 
 
 def _currency(envelopes: list[dict[str, Any]]) -> str:

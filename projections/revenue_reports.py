@@ -3,7 +3,10 @@ collected and refunded, the revenue recognized in it and what is deferred at its
 
 Cash figures are sums of the cash rows (one per invoice, charge or refund, with its event);
 recognized and deferred come from the paid revenue lines, each served evenly per second
-over its service period (:mod:`.recognition` adds them up at the buckets' boundaries).
+over its service period. The report reads them from the per-day summaries of the lines
+(:mod:`.recognition_days`: a few rows per day whatever the number of lines);
+:func:`line_recognition` sweeps the lines themselves (:mod:`.recognition`), which the
+summaries must equal cent for cent.
 Everything counts as of the report's ``as_of`` (:class:`.report_window.Standpoint`), not
 of its window's end: the cash rows effective by then, and every line settled by then, so an
 invoice paid after its service month counts in that month in every window.
@@ -11,7 +14,7 @@ invoice paid after its service month counts in that month in every window.
 Recognized revenue is rounded cumulatively, so that rows add up. With R(t) the revenue
 served before t since a fixed origin, a bucket ``[s, e)`` recognizes
 ``round(R(e)) - round(R(s))``: the days of a month add up to the month exactly, and a bucket
-reads the same in every window. R(t) needs the lines that ended before the window, but only
+reads the same in every window. The line sweep's R(t) needs the lines that ended before the window, but only
 their total below a whole minor unit: rounding to hundredths (half-even) commutes with
 adding a whole number, so the whole part cancels in every difference. Invoice lines are
 whole minor units; only a refund's share of a line may not be, and the model keeps each
@@ -23,13 +26,15 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from subledger.domain.money import round_minor_sum
 
 from .mrr import parse_fraction, sortable
-from .recognition import Line, Parts, at_boundaries, microseconds, plus
-from .report_window import Standpoint, Window, believed, pick_currency, report_head
+from .recognition import Line, Parts, at_boundaries, difference, microseconds, plus
+from .recognition_days import DAY_US, KINDS, RECOGNITION_DAYS, day_text
+from .report_window import Standpoint, Window, believed, pick_currency, recorded_by, report_head
 from .revenue import CASH_DAYS, RevenueModel
 from .store import ViewCursor, ViewStore
 
@@ -49,11 +54,8 @@ def revenue_report(store: ViewStore, window: Window, currency: str | None,
     boundaries = [microseconds(start) for start, _ in buckets] + [microseconds(buckets[-1][1])]
     with store.transaction() as tx:
         cash = _cash_by_day(tx, currency, buckets, standpoint)
-        rows = _lines(tx, currency, boundaries, standpoint)
-        carried = _carried(tx, currency, boundaries[0], standpoint)
-    amount = _Amounts()
-    at = at_boundaries((Line(s, e, t, *amount(a)) for a, s, e, t in rows), boundaries)
-    served = [round_minor_sum(plus(boundary.served, carried)) for boundary in at]
+        at = summary_recognition(tx, currency, boundaries, standpoint)
+    served = [served for served, _ in at]
     cash_days = [day for _, day, _ in cash]
     out = []
     for index, (start, end) in enumerate(buckets):
@@ -65,7 +67,7 @@ def revenue_report(store: ViewStore, window: Window, currency: str | None,
             "refunded": sums["refunded"], "net": sums["collected"] - sums["refunded"],
             "recognized": str(served[index + 1] - served[index]),
             # Like MRR, "at the bucket's end" counts what happened strictly before it.
-            "deferred": str(round_minor_sum(at[index + 1].deferred)),
+            "deferred": str(at[index + 1][1]),
         })
     return {**head, "buckets": out}
 
@@ -87,6 +89,26 @@ def _cash_by_day(tx: ViewCursor, currency: str, buckets: list[tuple[datetime, da
             f" WHERE currency = ? AND at >= ? AND at < ? AND {effective} GROUP BY kind, day",
             (currency, as_of_day, stop, *params)).fetchall()
     return sorted(found, key=lambda row: row[1])
+
+
+def summary_recognition(tx: ViewCursor, currency: str, boundaries: list[int],
+                        standpoint: Standpoint) -> list[tuple[Decimal, Decimal]]:
+    """(R rounded, D rounded) at each boundary, from the per-day summaries
+    (:mod:`.recognition_days`): what the report reads."""
+    return [(round_minor_sum(served), round_minor_sum(deferred))
+            for served, deferred in at_midnights(tx, currency, boundaries, standpoint)]
+
+
+def line_recognition(tx: ViewCursor, currency: str, boundaries: list[int],
+                     standpoint: Standpoint) -> list[tuple[Decimal, Decimal]]:
+    """The same from the lines themselves (R up to a whole number, which cancels in every
+    bucket): the sweep the summaries must agree with, cent for cent."""
+    rows = _lines(tx, currency, boundaries, standpoint)
+    carried = _carried(tx, currency, boundaries[0], standpoint)
+    amount = _Amounts()
+    at = at_boundaries((Line(s, e, t, *amount(a)) for a, s, e, t in rows), boundaries)
+    return [(round_minor_sum(plus(boundary.served, carried)), round_minor_sum(boundary.deferred))
+            for boundary in at]
 
 
 def _lines(tx: ViewCursor, currency: str, boundaries: list[int],
@@ -115,6 +137,54 @@ def _carried(tx: ViewCursor, currency: str, first: int, standpoint: Standpoint) 
         value = parse_fraction(text)
         carried[value.denominator] = carried.get(value.denominator, 0) + value.numerator
     return carried
+
+
+def at_midnights(tx: ViewCursor, currency: str, boundaries: list[int],
+                 standpoint: Standpoint) -> list[tuple[Parts, Parts]]:
+    """(R, D) at each of ``boundaries`` (ascending UTC midnights, in microseconds) of the
+    lines recorded by K and settled by ``as_of``, exact, as parts: adding the days' totals
+    up as one ``Fraction`` would carry the least common multiple of every service length of
+    the book (prorated periods) through each addition."""
+    stop = day_text(boundaries[-1] // DAY_US + 1)
+    rows = sorted(RECOGNITION_DAYS.read(tx, currency, "", stop, believed(standpoint.as_known_at)),
+                  key=lambda row: row[0])
+    sums: dict[str, Parts] = {kind: {} for kind in KINDS}
+    out: list[tuple[Parts, Parts]] = []
+    index = 0
+    for t in boundaries:
+        day = day_text(t // DAY_US)
+        while index < len(rows) and rows[index][0] <= day:
+            _day, kind, total, _count = rows[index]
+            parts = sums[kind]
+            parts[total.denominator] = parts.get(total.denominator, 0) + total.numerator
+            index += 1
+        out.append((_line_at(sums["served_slope"], sums["served_constant"], t),
+                    _line_at(sums["deferred_slope"], sums["deferred_constant"], t)))
+    return _less_settled_later(tx, currency, boundaries, standpoint, out)
+
+
+def _line_at(slope: Parts, constant: Parts, t: int) -> Parts:
+    """``slope x t + constant``, as parts."""
+    return plus({denominator: numerator * t for denominator, numerator in slope.items()}, constant)
+
+
+def _less_settled_later(tx: ViewCursor, currency: str, boundaries: list[int], standpoint: Standpoint,
+                        values: list[tuple[Parts, Parts]]) -> list[tuple[Parts, Parts]]:
+    """``values`` less what the lines settled after ``as_of`` (recorded by K) add to them."""
+    clause, params = recorded_by(standpoint.as_known_at)
+    rows: list[tuple[Any, ...]] = tx.execute(
+        "SELECT amount, start_us, end_us, settled_us FROM view_revenue_lines"
+        f" WHERE currency = ? AND settled_us > ? AND {clause}",
+        (currency, microseconds(standpoint.as_of), *params)).fetchall()
+    if not rows:
+        return values
+    lines = []
+    for amount, start, end, settled in rows:
+        value = parse_fraction(amount)
+        lines.append(Line(int(start), int(end), int(settled), value.numerator, value.denominator))
+    later = at_boundaries(lines, boundaries)
+    return [(difference(served, at.served), difference(deferred, at.deferred))
+            for (served, deferred), at in zip(values, later, strict=True)]
 
 
 class _Amounts:
