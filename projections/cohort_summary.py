@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .bitemporal import FOREVER, fraction_text, parse_fraction
+from .bitemporal import parse_fraction
 from .store import ViewCursor
+from .versioned_totals import Delta, VersionedTotals
 
 SIGN = {"new": 1, "expansion": 1, "reactivation": 1, "contraction": -1, "churn": -1}
 """Each movement changes its subscriber's MRR by ``SIGN[kind] x amount``."""
@@ -81,18 +82,15 @@ def difference(at: str, before: Totals, after: Totals) -> list[CohortChange]:
     return out
 
 
-class CohortSummary:
-    """The versioned cohort totals, in ``table``."""
+class CohortSummary(VersionedTotals):
+    """The versioned cohort totals, in ``table``: per (currency, cohort day, effective day),
+    the paying ``subscribers`` and the ``mrr`` they add."""
 
-    def __init__(self, table: str) -> None:
-        self.table = table
+    KEYS = ("currency", "cohort", "day")
+    VALUES = (("subscribers", int), ("mrr", Fraction))
 
     def create(self, tx: ViewCursor) -> None:
-        tx.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.table} (currency TEXT NOT NULL, cohort TEXT NOT NULL,"
-            " day TEXT NOT NULL, subscribers BIGINT NOT NULL, mrr TEXT NOT NULL,"
-            " recorded_from TEXT NOT NULL, recorded_to TEXT NOT NULL)"
-        )
+        self.create_table(tx)
         # The matrix reads a currency's versions believed at K, cohort by cohort.
         tx.execute(f"CREATE INDEX IF NOT EXISTS {self.table}_believed"
                    f" ON {self.table} (currency, recorded_to, cohort)")
@@ -100,39 +98,7 @@ class CohortSummary:
     def record(self, tx: ViewCursor, changes: Iterable[CohortChange]) -> None:
         """Store a page's changes: each touched key's open version is replaced by the
         versions the changes make."""
-        by_key: defaultdict[Key, list[CohortChange]] = defaultdict(list)
-        for change in changes:
-            by_key[change.key].append(change)
-        if not by_key:
-            return
-        current = self._open(tx, list(by_key))
-        rows: list[tuple[Any, ...]] = []
-        for key, found in by_key.items():
-            rows += _versions(key, current.get(key), found)
-        tx.executemany(f"DELETE FROM {self.table} WHERE currency = ? AND cohort = ? AND day = ?"
-                       " AND recorded_to = ?", [(*key, FOREVER) for key in current])
-        tx.executemany(f"INSERT INTO {self.table} (currency, cohort, day, subscribers, mrr,"
-                       " recorded_from, recorded_to) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-
-    def _open(self, tx: ViewCursor, keys: list[Key]) -> dict[Key, tuple[int, Fraction, str]]:
-        """The open version (subscribers, mrr, recorded_from) of each key that has one."""
-        cohorts: defaultdict[str, set[str]] = defaultdict(set)
-        for currency, cohort, _day in keys:
-            cohorts[currency].add(cohort)
-        wanted = set(keys)
-        found: dict[Key, tuple[int, Fraction, str]] = {}
-        for currency, each in cohorts.items():
-            ordered = sorted(each)
-            for start in range(0, len(ordered), 500):
-                chunk = ordered[start:start + 500]
-                rows = tx.execute(
-                    f"SELECT cohort, day, subscribers, mrr, recorded_from FROM {self.table}"
-                    f" WHERE currency = ? AND recorded_to = ? AND cohort IN ({', '.join('?' * len(chunk))})",
-                    (currency, FOREVER, *chunk)).fetchall()
-                for cohort, day, subscribers, mrr, since in rows:
-                    if (currency, cohort, day) in wanted:
-                        found[currency, cohort, day] = (int(subscribers), parse_fraction(mrr), since)
-        return found
+        self.record_deltas(tx, (Delta(c.at, c.key, (c.subscribers, c.mrr)) for c in changes))
 
     def read(self, tx: ViewCursor, currency: str, first: str, stop: str,
              believed: tuple[str, tuple[Any, ...]]) -> list[tuple[str, str, int, Fraction]]:
@@ -144,23 +110,3 @@ class CohortSummary:
             f" WHERE currency = ? AND cohort >= ? AND cohort < ? AND day < ? AND {clause}",
             (currency, first, stop, stop, *params)).fetchall()
         return [(cohort, day, int(subscribers), parse_fraction(mrr)) for cohort, day, subscribers, mrr in rows]
-
-
-def _versions(key: Key, current: tuple[int, Fraction, str] | None,
-              changes: list[CohortChange]) -> list[tuple[Any, ...]]:
-    """The rows that replace ``key``'s open version after ``changes`` (any order); a
-    version whose totals are both 0 adds nothing and is not stored."""
-    subscribers, mrr, since = current if current is not None else (0, Fraction(0), None)
-    out: list[tuple[Any, ...]] = []
-    for change in sorted(changes, key=lambda c: c.at):
-        if since is not None and change.at != since:
-            if subscribers or mrr:
-                out.append((*key, subscribers, fraction_text(mrr), since, change.at))
-            since = None
-        if since is None:
-            since = change.at
-        subscribers += change.subscribers
-        mrr += change.mrr
-    if (subscribers or mrr) and since is not None:
-        out.append((*key, subscribers, fraction_text(mrr), since, FOREVER))
-    return out
