@@ -117,9 +117,12 @@ fi
 
 # Create the role if missing (and keep its password and rights as expected).
 # The DO block tolerates a concurrent creation by another run of this script.
+# pg_signal_backend: scratch databases are dropped WITH (FORCE), and an autovacuum worker
+# analysing a freshly filled one belongs to no role, so only this right lets the drop end it.
 (
     cd /   # postgres cannot read root's working directory; avoid psql's warning
     runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p "$port" -d postgres >/dev/null <<SQL
+SET client_min_messages = warning;
 DO \$\$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$ROLE') THEN
@@ -132,6 +135,7 @@ BEGIN
 END
 \$\$;
 ALTER ROLE $ROLE LOGIN CREATEDB PASSWORD '$PASSWORD';
+GRANT pg_signal_backend TO $ROLE;
 SQL
 ) || die "could not create role $ROLE."
 
