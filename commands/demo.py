@@ -9,11 +9,10 @@ same seed gives the same history (ids aside): every choice comes from one seeded
 
 from __future__ import annotations
 
-import gc
 import heapq
 import random
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from uuid import UUID
 from subledger.domain.errors import DomainError
 from subledger.domain.periods import add_months
 from subledger.domain.subscription import Subscription
+from subledger.store.collector import paused
 
 from .billing import run_billing
 from .demo_corrections import correct, dunning_followup
@@ -74,26 +74,12 @@ def generate(
     """Make the book. ``batched`` (the default) saves each simulated day's commands in one
     transaction (:meth:`LedgerStore.batch`); without it every command saves on its own,
     the same book, about ten times slower."""
-    with ledger.store.batch() if batched else nullcontext(), _without_cycle_collection():
+    # The collector off: the batch keeps every aggregate it saved, millions of objects at
+    # full size, and a full pass over them inside a save's transaction outlasted the
+    # library's 5-second idle-in-transaction timeout (100,000 subscribers x 24 months died
+    # at about 3 million events; without it the run took 8.5 minutes, peak 1.9 GB).
+    with ledger.store.batch() if batched else nullcontext(), paused():
         return _generate(ledger, subscribers, months, seed, progress, end)
-
-
-@contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """The cyclic garbage collector off while the book is made. The batch keeps every
-    aggregate it saved, millions of objects at full size, and each full pass of the
-    collector scans them all: a pass of seconds inside a save's transaction outlasted the
-    library's 5-second idle-in-transaction timeout, and PostgreSQL ended the connection
-    (100,000 subscribers x 24 months died at about 3 million events; without the collector
-    it finished in 8.5 minutes, its peak memory 1.9 GB against 1.8 GB). Reference counting
-    still frees what the demo drops."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _generate(ledger: Ledger, subscribers: int, months: int, seed: int,
