@@ -10,6 +10,8 @@ in the same run:
   over the events table in log order, the same columns the replay reads, touching each row;
 - the same cursor with ``json.loads`` of each stored state: the least any decoder built on
   the standard library's JSON can cost (context for the replay's rate, not a target);
+- the same cursor with each row made into its domain event by the store's mapper and nothing
+  else: the ceiling of any reader of typed events (context, not a target);
 - ``Replay`` over the whole log, every event decoded into its domain class by the library's
   mapper (upcasters applied) and read by the fold;
 - the same replay folded by a fold that counts events and adds up charges: only the charges
@@ -26,8 +28,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -39,6 +43,8 @@ from subledger.replay.export import export
 from subledger.replay.folds import run_fold
 from subledger.replay.reader import Replay
 from subledger.replay.selection import Selection
+from subledger.store.collector import relaxed
+from subledger.store.scan import StoredRow
 
 from .book import FastBook
 from .figures import record
@@ -79,8 +85,8 @@ class ChargesFold:
         return state
 
 
-def raw_cursor(url: str, *, decode_json: bool) -> tuple[int, float]:
-    """Rows read (and, if asked, their states parsed as JSON) per second, psycopg alone."""
+def raw_cursor(url: str, decode: Callable[[tuple[Any, ...]], object] | None = None) -> tuple[int, float]:
+    """Rows read (and, if given, each row passed to ``decode``) per second, psycopg alone."""
     with psycopg.connect(url) as conn, conn.transaction():
         conn.execute("SET TRANSACTION READ ONLY")
         with conn.cursor(name="bench_raw", binary=True, row_factory=tuple_row) as cursor:
@@ -91,10 +97,27 @@ def raw_cursor(url: str, *, decode_json: bool) -> tuple[int, float]:
             rows = 0
             while batch := cursor.fetchmany(10_000):
                 rows += len(batch)
-                if decode_json:
+                if decode is not None:
                     for row in batch:
-                        json.loads(row[4])
+                        decode(row)
             return rows, time.perf_counter() - began
+
+
+def json_state(row: tuple[Any, ...]) -> object:
+    return json.loads(row[4])
+
+
+def mapper_cursor(url: str) -> tuple[int, float]:
+    """The raw cursor with each row made into its domain event by the store's mapper, as a
+    replay decodes it (under the same collector policy), and nothing else: the most any
+    reader of typed events can do here."""
+    ledger = build_ledger(_settings(url))
+    try:
+        to_event = ledger.event_log.mapper.to_domain_event
+        with relaxed(), ledger.event_log.mapper.one_read():
+            return raw_cursor(url, lambda row: to_event(StoredRow._make(row)))
+    finally:
+        ledger.close()
 
 
 def _settings(url: str) -> Settings:
@@ -157,15 +180,17 @@ def run(events: int = 1_000_000) -> None:
     with scratch_database() as url:
         total = _book(url, events)
         _say("  raw server-side cursor ...")
-        rows, raw_seconds = raw_cursor(url, decode_json=False)
+        rows, raw_seconds = raw_cursor(url)
         _say("  raw cursor + json.loads ...")
-        _, json_seconds = raw_cursor(url, decode_json=True)
+        _, json_seconds = raw_cursor(url, json_state)
+        _say("  raw cursor + the mapper's decode ...")
+        _, mapper_seconds = mapper_cursor(url)
         _say("  replay, every event decoded, folded ...")
         replayed, replay_seconds = replay_once(url, total)
         _say("  replay, a fold of the charges ...")
         charged, charges_seconds = replay_once(url, total, ChargesFold())
         _say("  raw server-side cursor again ...")
-        rows_after, raw_after = raw_cursor(url, decode_json=False)
+        rows_after, raw_after = raw_cursor(url)
         _say("  Parquet export ...")
         ledger = build_ledger(_settings(url))
         try:
@@ -182,6 +207,7 @@ def run(events: int = 1_000_000) -> None:
     baseline = rows / min(raw_seconds, raw_after)  # the faster of the two reads: the stricter ratio
     lines = [("raw psycopg server-side cursor (baseline)", baseline, rows, min(raw_seconds, raw_after)),
              ("raw cursor + json.loads of each state", rows / json_seconds, rows, json_seconds),
+             ("raw cursor + the mapper's decode into domain events", rows / mapper_seconds, rows, mapper_seconds),
              ("replay: every event decoded into its domain class, folded", replayed / replay_seconds, replayed,
               replay_seconds),
              ("replay: a fold of the charges (only they are decoded)", charged / charges_seconds, charged,

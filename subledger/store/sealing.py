@@ -46,7 +46,6 @@ from .data_keys import KeyRing, KeyTable, KeyUnavailable, WrappedKey, seal, unse
 SEALED = "_personal_"
 CLEAR = b""
 """No key-encryption key: the subscriber's fields are stored in clear."""
-_MARK = b'"_personal_"'
 
 
 def personal_values(event: Any) -> dict[str, Any]:
@@ -74,6 +73,7 @@ class SealingMapper(Mapper[UUID]):
         self.table: KeyTable | None = None
         self._writing = threading.local()
         self._reading = threading.local()
+        self._classes: dict[str, tuple[type[Any], int]] = {}
 
     # -- writing --------------------------------------------------------------------------
 
@@ -148,21 +148,30 @@ class SealingMapper(Mapper[UUID]):
     # -- reading --------------------------------------------------------------------------
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
-        if _MARK not in stored_event.state:
-            return super().to_domain_event(stored_event)
-        cls = resolve_topic(stored_event.topic)
+        """The library's ``Mapper.to_domain_event`` (this mapper has no cipher and no
+        compressor), with the personal fields unsealed before any upcaster runs. Each
+        topic's class is looked up once: every reader of the log makes each event here, and
+        the library's look-ups per event were a third of the time beside decoding."""
+        topic = stored_event.topic
+        found = self._classes.get(topic)
+        if found is None:
+            cls = resolve_topic(topic)
+            found = self._classes[topic] = (cls, getattr(cls, "class_version", 1))
+        cls, class_version = found
         try:
             state: dict[str, Any] = self.transcoder.decode(stored_event.state)
         except Exception as e:
             raise MapperDeserialisationError(
-                f"Failed to deserialise state of stored event with topic '{stored_event.topic}',"
+                f"Failed to deserialise state of stored event with topic '{topic}',"
                 f" originator_id '{stored_event.originator_id}' and originator_version"
                 f" {stored_event.originator_version}: {e}") from e
-        state.update(self._unsealed(state.pop(SEALED), stored_event))
-        convert = find_id_convertor(cls, type(stored_event.originator_id))
-        state["originator_id"] = convert(stored_event.originator_id)
+        if SEALED in state:
+            state.update(self._unsealed(state.pop(SEALED), stored_event))
+        originator_id = stored_event.originator_id
+        if type(originator_id) is str:  # an id read as text, as the library allows
+            originator_id = find_id_convertor(cls, str)(originator_id)
+        state["originator_id"] = originator_id
         state["originator_version"] = stored_event.originator_version
-        class_version = getattr(cls, "class_version", 1)
         from_version = state.pop("class_version", 1)
         while from_version < class_version:
             getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(state)
