@@ -9,6 +9,8 @@ a renewal by the billing run (:mod:`.command_runs`); and changes over HTTP.
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import signal
 import socket
@@ -98,10 +100,7 @@ def http_rates(url: str, n: int, clients: int, *, workers: bool) -> tuple[float,
             time.sleep(0.1)
 
         def drive(ids: list[str], quantity: int) -> None:
-            with httpx.Client(base_url=base, timeout=30) as client:
-                for sid in ids:
-                    r = client.post(f"/subscriptions/{sid}/change", json={"quantity": quantity})
-                    r.raise_for_status()
+            post_changes(port, ids, quantity)
 
         single = rate(n, timed(lambda: drive(subs[:n], 3)))
         chunks = [subs[n + i::clients] for i in range(clients)]
@@ -118,6 +117,25 @@ def http_rates(url: str, n: int, clients: int, *, workers: bool) -> tuple[float,
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
+
+
+def post_changes(port: int, ids: list[str], quantity: int) -> None:
+    """``POST /subscriptions/{id}/change`` for each id, one kept-alive connection. The load
+    generator shares the machine's two cores with the server and PostgreSQL, so it is the
+    standard library's ``http.client``, which costs a client a fraction of what httpx does
+    (one client went from 104-120/s to 131-148/s against the same server)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    body = json.dumps({"quantity": quantity}).encode()
+    headers = {"Content-Type": "application/json"}
+    try:
+        for sid in ids:
+            conn.request("POST", f"/subscriptions/{sid}/change", body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"change of {sid} answered {response.status}")
+    finally:
+        conn.close()
 
 
 def run(n: int = 1000) -> None:
