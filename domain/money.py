@@ -109,8 +109,6 @@ def round_half_even(value: Fraction | Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
-
-
 GUARD_DIGITS = 24
 """Digits kept below the shown ones when a sum is added up by integer division."""
 
@@ -127,22 +125,33 @@ def round_minor_sum(parts: Mapping[int, int]) -> Decimal:
     If no rounding boundary (a half hundredth) lies in it, that decides the rounding;
     otherwise (a true tie, or within ``10**-24`` of one) the fractions are added up exactly."""
     scale = 10 ** (2 + GUARD_DIGITS)
-    unit = 10**GUARD_DIGITS
     low, inexact = 0, 0
     for denominator, numerator in parts.items():
         quotient, remainder = divmod(numerator * scale, denominator)
         low += quotient
         inexact += remainder != 0
-    hundredths, rest = divmod(low, unit)  # the sum x 100 is hundredths + (rest + part of inexact) / unit
-    half = unit // 2
-    if inexact == 0:
-        up = rest > half or (rest == half and hundredths % 2 == 1)
-    elif rest + inexact <= half:
-        up = False  # below the half-way point
-    elif rest >= half:
-        up = True  # above it (and far below the next one: inexact is tiny next to unit)
-    else:
+    decided = round_minor_between(low, inexact, GUARD_DIGITS)
+    if decided is None:
         return _quantize(sum((Fraction(n, d) for d, n in parts.items()), Fraction(0)), 2)
+    return decided
+
+
+def round_minor_between(low: int, width: int, digits: int) -> Decimal | None:
+    """``round_minor`` of a value known to within ``width`` units of ``10**-(2 + digits)``:
+    the value x 10**(2 + digits) is ``low`` when ``width`` is 0, else strictly between ``low``
+    and ``low + width``. None when a rounding boundary (a half hundredth) may lie in there:
+    only the exact value can decide."""
+    unit = 10**digits
+    hundredths, rest = divmod(low, unit)  # the value x 100 is hundredths + (rest + less than width) / unit
+    half = unit // 2
+    if width == 0:
+        up = rest > half or (rest == half and hundredths % 2 == 1)
+    elif rest + width <= half:
+        up = False  # below the half-way point
+    elif rest >= half and rest + width <= unit + half:
+        up = True  # above it, and below the next one
+    else:
+        return None
     return Decimal(f"{hundredths + up}E-2")
 
 

@@ -24,4 +24,13 @@ def fraction_text(value: Fraction) -> str:
 
 
 def parse_fraction(text: str) -> Fraction:
-    return Fraction(text)
+    """A fraction as :func:`fraction_text` stores it (``"n/d"``), or any text ``Fraction``
+    reads. Split by hand: ``Fraction``'s own parsing goes through a regular expression, once
+    per summary row a report reads."""
+    numerator, slash, denominator = text.partition("/")
+    try:
+        if not slash or denominator == "1":
+            return Fraction(int(numerator))
+        return Fraction(int(numerator), int(denominator))
+    except ValueError:
+        return Fraction(text)

@@ -20,13 +20,58 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from fractions import Fraction
+from typing import Any
+
+from subledger.domain.money import GUARD_DIGITS
 
 from .day_summary import Change, DaySummary
 from .recognition import EPOCH, Line
+from .store import ViewCursor
+from .versioned_totals import Values
 
-RECOGNITION_DAYS = DaySummary("view_revenue_recognition_days")
 DAY_US = 86_400_000_000
 KINDS = ("served_slope", "served_constant", "deferred_slope", "deferred_constant")
+SCALED_DIGITS = GUARD_DIGITS + 19
+"""Digits below the hundredth to which each stored total is also kept as an integer
+(``scaled``): the guard digits of ``round_minor_sum``, and 19 more because a slope is
+multiplied by an instant (fewer than 10**19 microseconds since the epoch)."""
+
+
+def _scaled(totals: Values) -> str:
+    return str(_scaled_parts(totals[0])[0])
+
+
+def _inexact(totals: Values) -> int:
+    return int(_scaled_parts(totals[0])[1] != 0)
+
+
+def _scaled_parts(total: Fraction) -> tuple[int, int]:
+    return divmod(total.numerator * 10 ** (2 + SCALED_DIGITS), total.denominator)
+
+
+class RecognitionDays(DaySummary):
+    """The per-day summaries of the revenue lines. Each total is also stored rounded down to
+    :data:`SCALED_DIGITS` digits below the hundredth, and whether that lost anything: the
+    exact totals' denominators grow with the variety of service lengths in a day (the least
+    common multiple of prorated periods), so reading and adding them up grew with the book,
+    where these integers stay a few dozen digits long. A report adds them up into an
+    interval that holds the exact value and falls back to the exact totals only when a
+    rounding boundary lies inside it."""
+
+    DERIVED = (("scaled", "TEXT", _scaled), ("scaled_inexact", "BIGINT", _inexact))
+
+    def read_scaled(self, tx: ViewCursor, currency: str, stop_day: str,
+                    believed: tuple[str, tuple[Any, ...]]) -> list[tuple[str, str, int, int]]:
+        """(day, kind, scaled, inexact) of each day before ``stop_day``, as believed where
+        ``believed`` says."""
+        clause, params = believed
+        rows = tx.execute(
+            f"SELECT day, kind, scaled, scaled_inexact FROM {self.table}"
+            f" WHERE currency = ? AND day < ? AND {clause}", (currency, stop_day, *params)).fetchall()
+        return [(day, kind, int(scaled), int(inexact)) for day, kind, scaled, inexact in rows]
+
+
+RECOGNITION_DAYS = RecognitionDays("view_revenue_recognition_days")
 
 
 def day_text(index: int) -> str:

@@ -60,9 +60,10 @@ def moves_cash(envelope: dict[str, Any]) -> bool:
 
 class RevenueModel:
     name = "revenue"
-    version = 6
+    version = 7
     """Of the stored form: a new one rebuilds the model (4: a line's ``fraction``; 5: the
-    per-day totals of the cash rows; 6: the per-day recognition summaries)."""
+    per-day totals of the cash rows; 6: the per-day recognition summaries; 7: their totals
+    also scaled to integers)."""
     metrics_version = "revenue-v3"
     """Of the definitions of the figures (a new one changes what a figure means; v3:
     corrections with their signs, as of the report's ``as_of``, recognized rounded

@@ -29,11 +29,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from subledger.domain.money import round_minor_sum
+from subledger.domain.money import round_minor_between, round_minor_sum
 
 from .mrr import parse_fraction, sortable
-from .recognition import Line, Parts, at_boundaries, difference, microseconds, plus
-from .recognition_days import DAY_US, KINDS, RECOGNITION_DAYS, day_text
+from .recognition import Boundary, Line, Parts, at_boundaries, difference, microseconds, plus
+from .recognition_days import DAY_US, KINDS, RECOGNITION_DAYS, SCALED_DIGITS, day_text
 from .report_window import Standpoint, Window, believed, pick_currency, recorded_by, report_head
 from .revenue import CASH_DAYS, RevenueModel
 from .store import ViewCursor, ViewStore
@@ -94,9 +94,70 @@ def _cash_by_day(tx: ViewCursor, currency: str, buckets: list[tuple[datetime, da
 def summary_recognition(tx: ViewCursor, currency: str, boundaries: list[int],
                         standpoint: Standpoint) -> list[tuple[Decimal, Decimal]]:
     """(R rounded, D rounded) at each boundary, from the per-day summaries
-    (:mod:`.recognition_days`): what the report reads."""
-    return [(round_minor_sum(served), round_minor_sum(deferred))
-            for served, deferred in at_midnights(tx, currency, boundaries, standpoint)]
+    (:mod:`.recognition_days`): what the report reads. Each value is first decided from the
+    summaries' scaled totals; the exact totals are read only if one of them is not (its
+    value within ``10**-24`` of a half hundredth: in practice a true tie)."""
+    out: list[tuple[Decimal, Decimal]] = []
+    exact: list[tuple[Parts, Parts]] | None = None
+    for index, values in enumerate(scaled_at_midnights(tx, currency, boundaries, standpoint)):
+        rounded = [round_minor_between(low, width, SCALED_DIGITS) for low, width in values]
+        if None in rounded:
+            exact = exact or at_midnights(tx, currency, boundaries, standpoint)
+            rounded = [round_minor_sum(parts) if value is None else value
+                       for value, parts in zip(rounded, exact[index], strict=True)]
+        out.append((rounded[0], rounded[1]))  # type: ignore[arg-type]
+    return out
+
+
+Interval = tuple[int, int]
+"""``(low, width)``: a value x 10**(2 + SCALED_DIGITS) that is ``low`` when ``width`` is 0,
+else strictly between ``low`` and ``low + width`` (see ``round_minor_between``)."""
+
+
+def scaled_at_midnights(tx: ViewCursor, currency: str, boundaries: list[int],
+                        standpoint: Standpoint) -> list[tuple[Interval, Interval]]:
+    """:func:`at_midnights` from the scaled totals, as intervals. Each total is stored rounded
+    down, so a day's slope is off by less than one unit times ``t`` (``t`` > 0), a constant
+    by less than one unit, and only those that lost something widen the interval."""
+    stop = day_text(boundaries[-1] // DAY_US + 1)
+    rows = sorted(RECOGNITION_DAYS.read_scaled(tx, currency, stop, believed(standpoint.as_known_at)))
+    sums = {kind: [0, 0] for kind in KINDS}
+    out: list[tuple[Interval, Interval]] = []
+    index = 0
+    for t in boundaries:
+        day = day_text(t // DAY_US)
+        while index < len(rows) and rows[index][0] <= day:
+            _day, kind, scaled, inexact = rows[index]
+            sums[kind][0] += scaled
+            sums[kind][1] += inexact
+            index += 1
+        out.append((_interval_at(sums["served_slope"], sums["served_constant"], t),
+                    _interval_at(sums["deferred_slope"], sums["deferred_constant"], t)))
+    later = _settled_later(tx, currency, boundaries, standpoint)
+    if later is None:
+        return out
+    return [(_less(served, _interval(at.served)), _less(deferred, _interval(at.deferred)))
+            for (served, deferred), at in zip(out, later, strict=True)]
+
+
+def _interval_at(slope: list[int], constant: list[int], t: int) -> Interval:
+    return slope[0] * t + constant[0], slope[1] * t + constant[1]
+
+
+def _interval(parts: Parts) -> Interval:
+    """Exact parts as an interval (each part rounded down)."""
+    scale = 10 ** (2 + SCALED_DIGITS)
+    low, width = 0, 0
+    for denominator, numerator in parts.items():
+        quotient, remainder = divmod(numerator * scale, denominator)
+        low += quotient
+        width += remainder != 0
+    return low, width
+
+
+def _less(value: Interval, other: Interval) -> Interval:
+    """``value - other``: lowest when ``other`` is highest, and the widths add up."""
+    return value[0] - other[0] - other[1], value[1] + other[1]
 
 
 def line_recognition(tx: ViewCursor, currency: str, boundaries: list[int],
@@ -171,20 +232,29 @@ def _line_at(slope: Parts, constant: Parts, t: int) -> Parts:
 def _less_settled_later(tx: ViewCursor, currency: str, boundaries: list[int], standpoint: Standpoint,
                         values: list[tuple[Parts, Parts]]) -> list[tuple[Parts, Parts]]:
     """``values`` less what the lines settled after ``as_of`` (recorded by K) add to them."""
+    later = _settled_later(tx, currency, boundaries, standpoint)
+    if later is None:
+        return values
+    return [(difference(served, at.served), difference(deferred, at.deferred))
+            for (served, deferred), at in zip(values, later, strict=True)]
+
+
+def _settled_later(tx: ViewCursor, currency: str, boundaries: list[int],
+                   standpoint: Standpoint) -> list[Boundary] | None:
+    """What the lines settled after ``as_of`` (recorded by K) add at each boundary: the
+    summaries hold every line, the report as of T none of those (None when there are none)."""
     clause, params = recorded_by(standpoint.as_known_at)
     rows: list[tuple[Any, ...]] = tx.execute(
         "SELECT amount, start_us, end_us, settled_us FROM view_revenue_lines"
         f" WHERE currency = ? AND settled_us > ? AND {clause}",
         (currency, microseconds(standpoint.as_of), *params)).fetchall()
     if not rows:
-        return values
+        return None
     lines = []
     for amount, start, end, settled in rows:
         value = parse_fraction(amount)
         lines.append(Line(int(start), int(end), int(settled), value.numerator, value.denominator))
-    later = at_boundaries(lines, boundaries)
-    return [(difference(served, at.served), difference(deferred, at.deferred))
-            for (served, deferred), at in zip(values, later, strict=True)]
+    return at_boundaries(lines, boundaries)
 
 
 class _Amounts:

@@ -14,7 +14,7 @@ versions do not depend on how the log was paged. A version whose totals say noth
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -45,6 +45,9 @@ class VersionedTotals:
     """The key columns: the currency first, then the column a page's keys are selected by."""
     VALUES: ClassVar[tuple[tuple[str, type], ...]]
     """The total columns and their types (``int``, or ``Fraction`` stored as exact text)."""
+    DERIVED: ClassVar[tuple[tuple[str, str, Callable[[Values], Any]], ...]] = ()
+    """Columns computed from a version's totals as it is stored: (name, SQL type, how).
+    Read by reports, never added up (the totals are)."""
 
     def __init__(self, table: str) -> None:
         self.table = table
@@ -55,8 +58,9 @@ class VersionedTotals:
 
     def create_table(self, tx: ViewCursor) -> None:
         keys = ", ".join(f"{name} TEXT NOT NULL" for name in self.KEYS)
-        values = ", ".join(f"{name} {'TEXT' if kind is Fraction else 'BIGINT'} NOT NULL"
-                           for name, kind in self.VALUES)
+        values = ", ".join([*(f"{name} {'TEXT' if kind is Fraction else 'BIGINT'} NOT NULL"
+                              for name, kind in self.VALUES),
+                            *(f"{name} {sql_type} NOT NULL" for name, sql_type, _ in self.DERIVED)])
         tx.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ({keys}, {values},"
                    " recorded_from TEXT NOT NULL, recorded_to TEXT NOT NULL)")
 
@@ -73,11 +77,12 @@ class VersionedTotals:
         for key, found in by_key.items():
             rows += self._versions(key, current.get(key), found)
         k0, k1, k2 = self.KEYS
-        names = ", ".join((*self.KEYS, *(name for name, _ in self.VALUES), "recorded_from", "recorded_to"))
+        stored = (*(name for name, _ in self.VALUES), *(name for name, _, _ in self.DERIVED))
+        names = ", ".join((*self.KEYS, *stored, "recorded_from", "recorded_to"))
         tx.executemany(f"DELETE FROM {self.table} WHERE {k0} = ? AND {k1} = ? AND {k2} = ?"
                        " AND recorded_to = ?", [(*key, FOREVER) for key in current])
         tx.executemany(f"INSERT INTO {self.table} ({names}) VALUES"
-                       f" ({', '.join('?' * (len(self.VALUES) + 5))})", rows)
+                       f" ({', '.join('?' * (len(stored) + 5))})", rows)
 
     def parsed(self, stored: Iterable[Any]) -> Values:
         """Stored totals as ints and Fractions."""
@@ -125,5 +130,6 @@ class VersionedTotals:
         return out
 
     def _stored(self, totals: Values) -> tuple[Any, ...]:
-        return tuple(fraction_text(value) if kind is Fraction else value
-                     for value, (_, kind) in zip(totals, self.VALUES, strict=True))
+        return (*(fraction_text(value) if kind is Fraction else value
+                  for value, (_, kind) in zip(totals, self.VALUES, strict=True)),
+                *(how(totals) for _, _, how in self.DERIVED))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from fractions import Fraction
 
@@ -18,6 +19,7 @@ from subledger.domain.money import (
     normalize_currency,
     round_half_even,
     round_minor,
+    round_minor_between,
     round_minor_sum,
     round_rate,
 )
@@ -241,3 +243,25 @@ def test_a_sum_just_off_half_way_is_rounded_by_the_side_it_is_on() -> None:
     assert round_minor_sum(_parts([Fraction(1, 200), -tiny])) == Decimal("0.00")
     assert round_minor_sum(_parts([Fraction(3, 200), -tiny])) == Decimal("0.01")
     assert round_minor_sum({}) == Decimal("0.00")
+
+
+@given(st.fractions(min_value=-10**9, max_value=10**9, max_denominator=10**20), st.integers(0, 10**6),
+       st.integers(0, 10**6), st.integers(3, 30))
+def test_rounding_from_an_interval_is_the_exact_rounding_of_the_value_inside_or_undecided(
+        value: Fraction, below: int, above: int, digits: int) -> None:
+    # The value strictly inside (low, low + width), as a report adds it up from rounded-down totals.
+    scaled = value * 10 ** (2 + digits)
+    low = math.ceil(scaled) - 1 - below
+    width = math.floor(scaled) + 1 + above - low
+    decided = round_minor_between(low, width, digits)
+    assert decided is None or decided == round_minor(value)
+    if scaled.denominator == 1:  # known exactly: always decided
+        assert round_minor_between(int(scaled), 0, digits) == round_minor(value)
+
+
+def test_an_interval_holding_a_half_hundredth_is_left_to_the_exact_value() -> None:
+    half = 5 * 10**23  # 0.005 minor units, x 10**(2 + 24)
+    assert round_minor_between(half - 1, 2, 24) is None
+    assert round_minor_between(half, 0, 24) == Decimal("0.00")  # exactly half-way: to even
+    assert round_minor_between(half, 1, 24) == Decimal("0.01")  # strictly above it
+    assert round_minor_between(half - 1, 1, 24) == Decimal("0.00")  # strictly below it

@@ -1,23 +1,30 @@
 """The revenue report's recognition read from per-day summaries equals the sweep of its
 lines, cent for cent: per line at every midnight (pure), and over random command histories
-(backdated events, corrections, refunds, disputes) as of T and as known at K, on SQLite.
+(backdated events, corrections, refunds, disputes) as of T and as known at K, on SQLite; a
+report decides from the summaries' scaled totals alone, and reads the exact ones for a tie.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from fractions import Fraction
+from typing import NoReturn
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.ledger_histories import CATALOG_AT, random_history
 
+from subledger.config import Settings
 from subledger.domain.time import report_as_of
 from subledger.projections.recognition import Line, at_boundaries, microseconds
-from subledger.projections.recognition_days import DAY_US, line_changes
+from subledger.projections.recognition_days import DAY_US, RECOGNITION_DAYS, changes, line_changes
 from subledger.projections.report_window import Standpoint, Window
+from subledger.projections.revenue import RevenueModel
 from subledger.projections.revenue_reports import line_recognition, summary_recognition
+from subledger.projections.store import ViewStore
 
 PROPERTY = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DAY = 20_000  # a day index in 2024
@@ -83,3 +90,44 @@ def test_recognition_from_the_summaries_equals_the_sweep_of_the_lines_as_of_t_an
                     assert [b[0] - a[0] for a, b in zip(summary, summary[1:], strict=False)] == \
                         [b[0] - a[0] for a, b in zip(swept, swept[1:], strict=False)], (standpoint, window)
                     assert [d for _, d in summary] == [d for _, d in swept], (standpoint, window)
+
+
+@pytest.fixture
+def revenue_views(settings: Settings) -> Iterator[ViewStore]:
+    store = ViewStore(settings)
+    with store.creating_tables() as tx:
+        RevenueModel(lambda subscriber_id, up_to: []).create(tx)
+    yield store
+    store.close()
+
+
+def _summarise(store: ViewStore, line: Line) -> None:
+    with store.transaction() as tx:
+        RECOGNITION_DAYS.record(tx, changes("USD", "2024-01-01T00:00:00.000000Z", line))
+
+
+def test_recognition_is_decided_from_the_scaled_totals_without_reading_the_exact_ones(
+        revenue_views: ViewStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    start = DAY * DAY_US
+    _summarise(revenue_views, Line(start, start + 3 * DAY_US, start - DAY_US, 7, 1))  # 7 over 3 days
+    monkeypatch.setattr(RECOGNITION_DAYS, "read", _no_exact_read)
+    with revenue_views.transaction() as tx:
+        found = summary_recognition(tx, "USD", [start + DAY_US, start + 2 * DAY_US], Standpoint(NOW))
+    assert found == [(Decimal("2.33"), Decimal("4.67")), (Decimal("4.67"), Decimal("2.33"))]
+
+
+def test_a_true_tie_at_a_midnight_is_read_exactly_and_rounded_to_even(revenue_views: ViewStore) -> None:
+    # One minor unit served over 200 days: 1/200 = 0.005 served after the first day, exactly
+    # half-way between hundredths; the scaled totals cannot tell which side, the exact ones can.
+    start = DAY * DAY_US
+    _summarise(revenue_views, Line(start, start + 200 * DAY_US, start - DAY_US, 1, 1))
+    midnights = [start + days * DAY_US for days in (1, 2, 3)]
+    with revenue_views.transaction() as tx:
+        found = summary_recognition(tx, "USD", midnights, Standpoint(NOW))
+    # Served 0.005, 0.01, 0.015 and deferred 0.995, 0.99, 0.985: ties go to the even hundredth.
+    assert found == [(Decimal("0.00"), Decimal("1.00")), (Decimal("0.01"), Decimal("0.99")),
+                     (Decimal("0.02"), Decimal("0.98"))]
+
+
+def _no_exact_read(*args: object, **kwargs: object) -> NoReturn:
+    raise AssertionError("the exact totals were read")
