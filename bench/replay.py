@@ -4,7 +4,8 @@ two sizes of the same log.
 
 The book is made by :mod:`bench.book` (the demo generator's subscriber lives, saved many
 subscribers to a transaction) until the log holds at least ``--replay-events`` events. Then,
-in the same run:
+in the same run, each read in a fresh process of its own (:func:`fresh`; as a CLI replay
+runs, and none of them carrying the heap this process grew while it made the book):
 
 - baseline: a psycopg server-side cursor (binary, 10,000 rows a fetch, in one transaction)
   over the events table in log order, the same columns the replay reads, touching each row;
@@ -17,8 +18,8 @@ in the same run:
 - the same replay folded by a fold that counts events and adds up charges: only the charges
   are decoded (an event is decoded when first read; its type comes from its stored topic);
 - ``subledger replay export --format parquet`` of the whole log (events and derived tables);
-- peak memory (peak RSS of a fresh process) of the same replay and fold over the first
-  100,000 events and over the whole log; growth = the second over the first.
+- peak memory (peak RSS of its process) of the replay over the whole log and of the same
+  replay over the first 100,000 events; growth = the first over the second.
 """
 
 from __future__ import annotations
@@ -133,15 +134,17 @@ def high_water_mark() -> int:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def peak_memory(url: str, until: int) -> tuple[int, float]:
-    """Peak RSS (KiB) of a fresh process replaying the first ``until`` events, and its rate."""
-    code = ("import sys, json; from bench.replay import high_water_mark, replay_once;"
-            " n, s = replay_once(sys.argv[1], int(sys.argv[2]));"
+def fresh(measure: str, url: str, until: int) -> tuple[int, float, int]:
+    """(events, seconds, peak RSS in KiB) of one of :data:`MEASURES` run in a fresh process:
+    every rate is measured alike, and none pays for the heap the benchmark's own process
+    grew while it made the book (a replay in that process ran a fifth slower)."""
+    code = ("import sys, json; from bench.replay import MEASURES, high_water_mark;"
+            " n, s = MEASURES[sys.argv[1]](sys.argv[2], int(sys.argv[3]));"
             " print(json.dumps([n, s, high_water_mark()]))")
-    out = subprocess.run([sys.executable, "-c", code, url, str(until)], check=True, capture_output=True,
-                         text=True, cwd=REPO)
+    out = subprocess.run([sys.executable, "-c", code, measure, url, str(until)], check=True,
+                         capture_output=True, text=True, cwd=REPO)
     events, seconds, rss = json.loads(out.stdout.strip().splitlines()[-1])
-    return int(rss), events / seconds
+    return int(events), float(seconds), int(rss)
 
 
 def replay_once(url: str, until: int, fold: object = None) -> tuple[int, float]:
@@ -154,6 +157,16 @@ def replay_once(url: str, until: int, fold: object = None) -> tuple[int, float]:
         return result.value[0], time.perf_counter() - began
     finally:
         ledger.close()
+
+
+MEASURES: dict[str, Callable[[str, int], tuple[int, float]]] = {
+    "raw": lambda url, until: raw_cursor(url),
+    "json": lambda url, until: raw_cursor(url, json_state),
+    "mapper": lambda url, until: mapper_cursor(url),
+    "replay": lambda url, until: replay_once(url, until),
+    "charges": lambda url, until: replay_once(url, until, ChargesFold()),
+}
+"""What :func:`fresh` can run: (events, seconds) over the log up to ``until``."""
 
 
 def _book(url: str, events: int) -> int:
@@ -180,17 +193,17 @@ def run(events: int = 1_000_000) -> None:
     with scratch_database() as url:
         total = _book(url, events)
         _say("  raw server-side cursor ...")
-        rows, raw_seconds = raw_cursor(url)
+        rows, raw_seconds, _ = fresh("raw", url, total)
         _say("  raw cursor + json.loads ...")
-        _, json_seconds = raw_cursor(url, json_state)
+        _, json_seconds, _ = fresh("json", url, total)
         _say("  raw cursor + the mapper's decode ...")
-        _, mapper_seconds = mapper_cursor(url)
+        _, mapper_seconds, _ = fresh("mapper", url, total)
         _say("  replay, every event decoded, folded ...")
-        replayed, replay_seconds = replay_once(url, total)
+        replayed, replay_seconds, large_rss = fresh("replay", url, total)
         _say("  replay, a fold of the charges ...")
-        charged, charges_seconds = replay_once(url, total, ChargesFold())
+        charged, charges_seconds, _ = fresh("charges", url, total)
         _say("  raw server-side cursor again ...")
-        rows_after, raw_after = raw_cursor(url)
+        rows_after, raw_after, _ = fresh("raw", url, total)
         _say("  Parquet export ...")
         ledger = build_ledger(_settings(url))
         try:
@@ -200,9 +213,9 @@ def run(events: int = 1_000_000) -> None:
                 export_seconds = time.perf_counter() - t
         finally:
             ledger.close()
-        _say("  peak memory at two sizes ...")
-        small_rss, small_rate = peak_memory(url, SMALL)
-        large_rss, large_rate = peak_memory(url, total)
+        _say("  peak memory of a replay of the first events ...")
+        small, small_seconds, small_rss = fresh("replay", url, min(SMALL, total))
+    small_rate, large_rate = small / small_seconds, replayed / replay_seconds
     assert rows == replayed == charged == total == rows_after, (rows, replayed, charged, total)
     baseline = rows / min(raw_seconds, raw_after)  # the faster of the two reads: the stricter ratio
     lines = [("raw psycopg server-side cursor (baseline)", baseline, rows, min(raw_seconds, raw_after)),
@@ -222,8 +235,8 @@ def run(events: int = 1_000_000) -> None:
     record("replay", f"peak RSS replaying {total:,} events", large_rss / 1024, "MiB",
            f"peak RSS replaying {min(SMALL, total):,} events", small_rss / 1024)
     print(f"  export rows: {', '.join(f'{t} {n:,}' for t, n in summary.rows.items())}")
-    print(f"  peak memory (peak RSS of a fresh process): {SMALL:,} events {small_rss / 1024:,.0f} MiB"
+    print(f"  peak memory (peak RSS of a fresh process): {small:,} events {small_rss / 1024:,.0f} MiB"
           f" ({small_rate:,.0f}/s), {total:,} events {large_rss / 1024:,.0f} MiB ({large_rate:,.0f}/s):"
-          f" growth {large_rss / small_rss:.2f}x for {total / SMALL:.0f}x the events")
+          f" growth {large_rss / small_rss:.2f}x for {total / small:.1f}x the events")
     print(f"  ({(time.perf_counter() - began_all) / 60:.1f} min in all;"
           f" this process's own peak RSS {high_water_mark() / 1024:,.0f} MiB)")
