@@ -145,8 +145,12 @@ class Replay:
         ended in it. Moves :attr:`position` along."""
         selection = self.selection
         known_at = selection.as_known_at
-        kept = []
         timed = selection.timed
+        if known_at is None and not narrow and not timed:  # the store selected them all
+            if events:
+                self.position = events[-1].position
+            return events, False
+        kept = []
         for logged in events:
             if known_at is not None and logged.event.timestamp > known_at:
                 return kept, True
