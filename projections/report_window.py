@@ -117,16 +117,21 @@ def currencies(store: ViewStore, as_known_at: datetime | None) -> list[str]:
 
 def _distinct_currencies(tx: ViewCursor, table: str, clause: str, params: tuple[Any, ...]) -> set[str]:
     """A skip scan: the next currency after the last one found, one indexed ``min`` each
-    (``currency`` leads an index of both tables), rather than ``DISTINCT`` over every row."""
+    (``currency`` leads an index of both tables), rather than ``DISTINCT`` over every row;
+    each kept if a version believed at K holds it, one indexed look-up. The belief is not
+    part of the ``min``: the index orders a currency's versions by ``recorded_to``, closed
+    ones first, so a ``min`` filtered by it walked every closed version of the book before
+    the first open one."""
     found: set[str] = set()
     last = ""
     while True:
-        row = tx.execute(f"SELECT min(currency) FROM {table} WHERE currency > ? AND {clause}",
-                         (last, *params)).fetchone()
+        row = tx.execute(f"SELECT min(currency) FROM {table} WHERE currency > ?", (last,)).fetchone()
         if row is None or row[0] is None:
             return found
         last = row[0]
-        found.add(last)
+        if tx.execute(f"SELECT 1 FROM {table} WHERE currency = ? AND {clause} LIMIT 1",
+                      (last, *params)).fetchone() is not None:
+            found.add(last)
 
 
 def pick_currency(store: ViewStore, currency: str | None, as_known_at: datetime | None) -> str | None:

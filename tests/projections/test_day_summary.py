@@ -2,7 +2,8 @@
 ``view_revenue_days`` of the cash rows) answer what the rows behind them answer, at every
 instant of recorded time, over random command histories on SQLite (see
 ``support.ledger_histories``: projected after random prefixes with random page sizes), and
-the versions of one day never overlap in recorded time."""
+the versions of one day never overlap in recorded time; and the currencies a report may pick
+are those of the versions believed at K."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.ledger_histories import History, random_history
 
+from subledger.config import Settings
+from subledger.projections.day_summary import Change
 from subledger.projections.mrr import DAYS, FOREVER, parse_fraction
-from subledger.projections.report_window import believed, recorded_by
+from subledger.projections.report_window import believed, currencies, recorded_by
 from subledger.projections.revenue import CASH_DAYS
+from subledger.projections.store import ViewStore
 
 PROPERTY = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -90,3 +94,27 @@ def test_the_versions_of_a_day_tile_recorded_time_without_overlap(
         assert sum(until == FOREVER for _since, until in found) <= 1
         for (_a, until), (since, _b) in zip(found, found[1:], strict=False):
             assert until <= since
+
+
+def test_the_currencies_a_report_may_pick_are_those_believed_at_k(settings: Settings) -> None:
+    # EUR believed from 01:00 until its only movement is retracted at 02:00; USD from 01:00 on.
+    store = ViewStore(settings)
+    try:
+        with store.creating_tables() as tx:
+            DAYS.create(tx)
+            CASH_DAYS.create(tx)
+        one, two = "2026-03-01T01:00:00.000000Z", "2026-03-01T02:00:00.000000Z"
+        with store.transaction() as tx:
+            DAYS.record(tx, [Change(one, "EUR", "2026-02-01", "new", Fraction(900), 1),
+                             Change(two, "EUR", "2026-02-01", "new", Fraction(-900), -1)])
+            CASH_DAYS.record(tx, [Change(one, "USD", "2026-02-01", "collected", Fraction(500), 1)])
+        assert currencies(store, None) == ["USD"]
+        assert currencies(store, _at("2026-03-01T01:30:00")) == ["EUR", "USD"]
+        assert currencies(store, _at("2026-03-01T00:30:00")) == []
+        assert currencies(store, _at("2026-03-01T02:00:00")) == ["USD"]
+    finally:
+        store.close()
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text + "+00:00")
