@@ -124,16 +124,23 @@ def round_minor_sum(parts: Mapping[int, int]) -> Decimal:
     ``[floor sum, floor sum + inexact parts)``, an interval far narrower than a hundredth.
     If no rounding boundary (a half hundredth) lies in it, that decides the rounding;
     otherwise (a true tie, or within ``10**-24`` of one) the fractions are added up exactly."""
-    scale = 10 ** (2 + GUARD_DIGITS)
-    low, inexact = 0, 0
-    for denominator, numerator in parts.items():
-        quotient, remainder = divmod(numerator * scale, denominator)
-        low += quotient
-        inexact += remainder != 0
-    decided = round_minor_between(low, inexact, GUARD_DIGITS)
+    decided = round_minor_between(*floor_sum(parts, GUARD_DIGITS), GUARD_DIGITS)
     if decided is None:
         return _quantize(sum((Fraction(n, d) for d, n in parts.items()), Fraction(0)), 2)
     return decided
+
+
+def floor_sum(parts: Mapping[int, int], digits: int) -> tuple[int, int]:
+    """The sum of ``numerator / denominator`` over ``{denominator: numerator}`` as ``(low,
+    width)`` for :func:`round_minor_between`: each part rounded down to ``digits`` digits
+    below the hundredth, and how many of them lost something."""
+    scale = 10 ** (2 + digits)
+    low, width = 0, 0
+    for denominator, numerator in parts.items():
+        quotient, remainder = divmod(numerator * scale, denominator)
+        low += quotient
+        width += remainder != 0
+    return low, width
 
 
 def round_minor_between(low: int, width: int, digits: int) -> Decimal | None:

@@ -25,11 +25,12 @@ the window are a read of those few rows, whatever the length of the history.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from subledger.domain.money import round_minor_between, round_minor_sum
+from subledger.domain.money import floor_sum, round_minor_between, round_minor_sum
 
 from .mrr import parse_fraction, sortable
 from .recognition import Boundary, Line, Parts, at_boundaries, difference, microseconds, plus
@@ -39,6 +40,7 @@ from .revenue import CASH_DAYS, RevenueModel
 from .store import ViewCursor, ViewStore
 
 REVENUE_VERSION = RevenueModel.metrics_version
+RowT = TypeVar("RowT", bound=tuple[Any, ...])
 
 
 def revenue_report(store: ViewStore, window: Window, currency: str | None,
@@ -120,17 +122,13 @@ def scaled_at_midnights(tx: ViewCursor, currency: str, boundaries: list[int],
     down, so a day's slope is off by less than one unit times ``t`` (``t`` > 0), a constant
     by less than one unit, and only those that lost something widen the interval."""
     stop = day_text(boundaries[-1] // DAY_US + 1)
-    rows = sorted(RECOGNITION_DAYS.read_scaled(tx, currency, stop, believed(standpoint.as_known_at)))
+    rows = RECOGNITION_DAYS.read_scaled(tx, currency, stop, believed(standpoint.as_known_at))
     sums = {kind: [0, 0] for kind in KINDS}
     out: list[tuple[Interval, Interval]] = []
-    index = 0
-    for t in boundaries:
-        day = day_text(t // DAY_US)
-        while index < len(rows) and rows[index][0] <= day:
-            _day, kind, scaled, inexact = rows[index]
+    for t, reached in _days_up_to(rows, boundaries):
+        for _day, kind, scaled, inexact in reached:
             sums[kind][0] += scaled
             sums[kind][1] += inexact
-            index += 1
         out.append((_interval_at(sums["served_slope"], sums["served_constant"], t),
                     _interval_at(sums["deferred_slope"], sums["deferred_constant"], t)))
     later = _settled_later(tx, currency, boundaries, standpoint)
@@ -145,14 +143,7 @@ def _interval_at(slope: list[int], constant: list[int], t: int) -> Interval:
 
 
 def _interval(parts: Parts) -> Interval:
-    """Exact parts as an interval (each part rounded down)."""
-    scale = 10 ** (2 + SCALED_DIGITS)
-    low, width = 0, 0
-    for denominator, numerator in parts.items():
-        quotient, remainder = divmod(numerator * scale, denominator)
-        low += quotient
-        width += remainder != 0
-    return low, width
+    return floor_sum(parts, SCALED_DIGITS)
 
 
 def _less(value: Interval, other: Interval) -> Interval:
@@ -207,21 +198,29 @@ def at_midnights(tx: ViewCursor, currency: str, boundaries: list[int],
     up as one ``Fraction`` would carry the least common multiple of every service length of
     the book (prorated periods) through each addition."""
     stop = day_text(boundaries[-1] // DAY_US + 1)
-    rows = sorted(RECOGNITION_DAYS.read(tx, currency, "", stop, believed(standpoint.as_known_at)),
-                  key=lambda row: row[0])
+    rows = RECOGNITION_DAYS.read(tx, currency, "", stop, believed(standpoint.as_known_at))
     sums: dict[str, Parts] = {kind: {} for kind in KINDS}
     out: list[tuple[Parts, Parts]] = []
-    index = 0
-    for t in boundaries:
-        day = day_text(t // DAY_US)
-        while index < len(rows) and rows[index][0] <= day:
-            _day, kind, total, _count = rows[index]
+    for t, reached in _days_up_to(rows, boundaries):
+        for _day, kind, total, _count in reached:
             parts = sums[kind]
             parts[total.denominator] = parts.get(total.denominator, 0) + total.numerator
-            index += 1
         out.append((_line_at(sums["served_slope"], sums["served_constant"], t),
                     _line_at(sums["deferred_slope"], sums["deferred_constant"], t)))
     return _less_settled_later(tx, currency, boundaries, standpoint, out)
+
+
+def _days_up_to(rows: list[RowT], boundaries: list[int]) -> Iterator[tuple[int, list[RowT]]]:
+    """Each boundary, with the rows (day first) of the days up to its own that no earlier
+    boundary had: the days' changes apply from their midnight on."""
+    rows = sorted(rows, key=lambda row: row[0])
+    index = 0
+    for t in boundaries:
+        day = day_text(t // DAY_US)
+        start = index
+        while index < len(rows) and rows[index][0] <= day:
+            index += 1
+        yield t, rows[start:index]
 
 
 def _line_at(slope: Parts, constant: Parts, t: int) -> Parts:
