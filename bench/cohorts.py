@@ -30,7 +30,7 @@ from .book import FastBook
 from .dashboard import _Server
 from .figures import record
 from .pg import scratch_database
-from .projections import MONTHS, _analyze, _say, _settings
+from .projections import MONTHS, analyze, say, settings_for
 
 RUNS = 5
 
@@ -52,16 +52,16 @@ def run(subscribers: int = 10_000, port: int = 8766) -> None:
     window = Window(first, end.date(), "month")
     query = f"from={first.isoformat()}&to={end.date().isoformat()}"
     with scratch_database() as url:
-        settings = _settings(url)
+        settings = settings_for(url)
         ledger = build_ledger(settings)
         projector = build_projector(settings, ledger)
         try:
-            _say(f"  generating {subscribers:,} subscribers ...")
+            say(f"  generating {subscribers:,} subscribers ...")
             FastBook(ledger, months=MONTHS, end=end, seed=1).add(subscribers, first=0)
-            _analyze(url)
-            _say(f"    {ledger.event_log.max_position():,} events; projecting ...")
+            analyze(url)
+            say(f"    {ledger.event_log.max_position():,} events; projecting ...")
             projector.run_once()
-            _analyze(url)
+            analyze(url)
             events = ledger.event_log.max_position()
             halfway = ledger.event_log.read(events // 2, 1).items[0]["recorded_at"]
             with projector.store.transaction() as tx:

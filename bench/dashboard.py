@@ -27,7 +27,7 @@ from subledger.bootstrap import build_api, build_ledger, build_projector
 from .book import FastBook
 from .figures import record
 from .pg import scratch_database
-from .projections import MONTHS, _analyze, _say, _settings
+from .projections import MONTHS, analyze, say, settings_for
 
 RUNS = 5
 WAIT = 900_000
@@ -103,17 +103,17 @@ def run(subscribers: int = 100_000, port: int = 8765) -> None:
           f" bench.book ({MONTHS} months); headless chromium, median of {RUNS} fresh visits")
     began = time.perf_counter()
     with scratch_database() as url:
-        settings = _settings(url)
+        settings = settings_for(url)
         ledger = build_ledger(settings)
         projector = build_projector(settings, ledger)
         try:
-            _say(f"  generating {subscribers:,} subscribers ...")
+            say(f"  generating {subscribers:,} subscribers ...")
             FastBook(ledger, months=MONTHS, end=datetime.now(UTC).replace(microsecond=0), seed=1).add(
                 subscribers, first=0)
-            _analyze(url)
-            _say(f"    {ledger.event_log.max_position():,} events; projecting ...")
+            analyze(url)
+            say(f"    {ledger.event_log.max_position():,} events; projecting ...")
             projector.run_once()
-            _analyze(url)
+            analyze(url)
             with _Server(build_api(settings, ledger=ledger, projector=projector), port):
                 runs, docs = _measure(f"http://127.0.0.1:{port}")
             events = ledger.event_log.max_position()
