@@ -31,6 +31,8 @@ from .raw_writes import raw_rate
 PAYLOAD = b"x" * 300  # about the size of a stored subscription event
 SINGLE = "raw psycopg INSERT+commit"
 SAME = "raw psycopg, same rows and transactions"
+SERVERS = ((False, 1), (False, 2), (True, 2))
+"""The servers timed over HTTP: (with the workers, API processes)."""
 
 
 def rate(n: int, seconds: float) -> float:
@@ -66,12 +68,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def http_rates(url: str, n: int, clients: int, *, workers: bool) -> tuple[float, float]:
-    """Changes/s over HTTP to `subledger serve` in its own process: one client, then
-    ``clients`` concurrent clients. Without ``workers`` the server is the API alone
-    (``--no-workers``), as when the projector runs in its own process; with them, the
-    projector shares the server's process and the machine's cores."""
-    schema = "bench_http_workers" if workers else "bench_http"
+def http_rates(url: str, n: int, clients: int, *, workers: bool, processes: int) -> tuple[float, float]:
+    """Changes/s over HTTP to `subledger serve --processes P` in processes of its own: one
+    client, then ``clients`` concurrent clients. Without ``workers`` the server is the API
+    alone (``--no-workers``), as when the projector runs in its own process; with them, the
+    projector shares the machine's cores."""
+    schema = f"bench_http_{processes}{'_workers' if workers else ''}"
     ledger = open_ledger(url, schema)
     try:
         subs = [str(s) for s in paying_book(ledger, 2 * n, 3)]
@@ -83,7 +85,7 @@ def http_rates(url: str, n: int, clients: int, *, workers: bool) -> tuple[float,
                SUBLEDGER_BILLING_INTERVAL="0")
     server = subprocess.Popen(
         [sys.executable, "-m", "subledger.cli", "serve", "--port", str(port),
-         *(() if workers else ("--no-workers",))],
+         "--processes", str(processes), *(() if workers else ("--no-workers",))],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
@@ -149,13 +151,15 @@ def run(n: int = 1000) -> None:
             measured.append((found, single, raw_rate(url, found.census, found.last_event, f"bench_{i}")))
         change = next(m for m in measured if m[0].kind == "change subscription now")
         single = raw_insert_commit(url, n)
-        http = {workers: http_rates(url, n, clients=4, workers=workers) for workers in (False, True)}
+        http = {setup: http_rates(url, n, clients=4, workers=setup[0], processes=setup[1])
+                for setup in SERVERS}
     for found, one, same in measured:
         _print(found, one, same)
         record("commands", f"application: {found.kind}", found.rate, "/s", SINGLE, one)
         record("commands", f"application: {found.kind}", found.rate, "/s", SAME, same)
-    for workers, rates in http.items():
-        server = "serve with its workers" if workers else "the API alone"
+    for (workers, processes), rates in http.items():
+        server = (f"{'serve with its workers' if workers else 'the API alone'},"
+                  f" {processes} process{'es' if processes > 1 else ''}")
         for clients, value in zip((1, 4), rates, strict=True):
             name = (f"HTTP ({server}): change subscription now,"
                     f" {clients} client{'s' if clients > 1 else ''}")
@@ -164,6 +168,8 @@ def run(n: int = 1000) -> None:
                   f" {single:,.0f}/s)")
             record("commands", name, value, "/s", "the application's change", change[0].rate)
         print(f"    {server}: 4 clients {rates[1] / rates[0]:.2f}x one client")
+        record("commands", f"HTTP ({server}): 4 clients against 1", rates[1], "/s",
+               "1 client, same server", rates[0])
 
 
 def _print(found: Measured, single: float, same: float) -> None:

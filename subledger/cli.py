@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-workers", action="store_true",
                        help="do not run the projector or relay in this process")
+    serve.add_argument("--processes", type=_positive, default=1, metavar="N",
+                       help="answer the API from N processes (PostgreSQL only); the workers "
+                       "still run once, in the process started")
     project = commands.add_parser("project", help="run the projections (follow the log)")
     project.add_argument("--once", action="store_true", help="catch up and exit")
     project.add_argument("--from-kafka", action="store_true",
@@ -131,7 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"subledger: {error}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        return workers.serve(settings, args.host, args.port, with_workers=not args.no_workers)
+        return workers.serve(settings, args.host, args.port, with_workers=not args.no_workers,
+                             processes=args.processes)
     if args.command == "audit" and args.audit_command == "witness":
         return audit_cli.run_witness(args)
     try:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import http_processes
 from .billing_worker import billing_follower
 from .bootstrap import (
     StoreUnavailable,
@@ -33,15 +35,19 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def serve(settings: Settings, host: str, port: int, *, with_workers: bool) -> int:
+def serve(settings: Settings, host: str, port: int, *, with_workers: bool, processes: int = 1) -> int:
     """The API on ``host:port`` (uvicorn), with the projector, the webhook dispatcher, the
     Merkle follower, the billing clock (unless its interval is 0), the mail worker (when SMTP
     is configured) and, when Kafka is configured, the relay in threads of this process unless
-    not ``with_workers``."""
+    not ``with_workers``. With ``processes`` above 1 the API is answered by that many
+    processes of its own (:mod:`.http_processes`) and this one runs only the workers."""
     import uvicorn
 
     if not 0 < port < 65536:
         print("subledger: --port must be from 1 to 65535", file=sys.stderr)
+        return 2
+    if (refused := http_processes.refusal(settings, processes)) is not None:
+        print(f"subledger: {refused}", file=sys.stderr)
         return 2
     log_to_stderr()
     try:
@@ -65,12 +71,18 @@ def serve(settings: Settings, host: str, port: int, *, with_workers: bool) -> in
         finish.append(start_merkle(settings, ledger, stop))
         finish.extend(start_mail(settings, ledger, stop))
     try:
-        app = build_api(settings, ledger=ledger, projector=projector)
         # uvicorn shuts down on SIGINT or SIGTERM, then raises the signal again for the handler
         # it found: this one, so the workers finish their round and the process exits 0
-        # instead of dying by the default handler with them mid-round.
+        # instead of dying by the default handler with them mid-round. (Its supervisor of
+        # several processes handles the signals itself, and returns.)
         stop_on_signals(stop)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        if processes == 1:
+            uvicorn.run(build_api(settings, ledger=ledger, projector=projector),
+                        host=host, port=port, log_level="info")
+        else:
+            http_processes.share_session_secret(settings, os.environ)
+            uvicorn.run(http_processes.APP_FACTORY, factory=True, workers=processes,
+                        host=host, port=port, log_level="info")
     finally:
         stop.set()
         for step in finish:

@@ -155,9 +155,9 @@ def test_each_process_command_parses_with_the_real_cli(compose, name: str) -> No
     assert args.command == SUBCOMMANDS[name]
 
 
-def test_the_api_listens_on_every_interface_without_in_process_workers(compose) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_listens_on_every_interface_from_two_processes_without_in_process_workers(compose) -> None:  # type: ignore[no-untyped-def]
     args = _parser().parse_args(compose["services"]["api"]["command"])
-    assert (args.host, args.port, args.no_workers) == ("0.0.0.0", 8000, True)
+    assert (args.host, args.port, args.no_workers, args.processes) == ("0.0.0.0", 8000, True, 2)
     assert compose["services"]["api"]["ports"] == ["8000:8000"]
 
 
