@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -77,19 +77,22 @@ def revenue_report(store: ViewStore, window: Window, currency: str | None,
 def _cash_by_day(tx: ViewCursor, currency: str, buckets: list[tuple[datetime, datetime]],
                  standpoint: Standpoint) -> list[tuple[Any, ...]]:
     """(kind, day, sum) of the window's cash effective by ``as_of`` and recorded by K, by
-    day: the model's per-day totals (``revenue.CASH_DAYS``, one row per day and figure
-    whatever the size of the book) for the days before ``as_of``'s, and the cash rows of
-    that day effective by ``as_of``, summed by the database."""
-    first_day, stop = sortable(buckets[0][0])[:10], sortable(buckets[-1][1])
-    stop_day, as_of_day = stop[:10], sortable(standpoint.as_of)[:10]
+    day, from the model's per-day totals (``revenue.CASH_DAYS``, one row per day and figure
+    whatever the size of the book), ``as_of``'s own day included. That day's rows effective
+    after ``as_of`` are then taken off, summed by the database: as of now, the few dated
+    up to the clock's tolerance ahead, instead of every row of the day so far."""
+    first_day, stop_day = _day(buckets[0][0]), _day(buckets[-1][1])
+    as_of_day = sortable(standpoint.as_of)[:10]
+    next_day = (standpoint.as_of.astimezone(UTC).date() + timedelta(days=1)).isoformat()
+    known = believed(standpoint.as_known_at)
     found = [(kind, day, int(total)) for day, kind, total, _count in
-             CASH_DAYS.read(tx, currency, first_day, min(stop_day, as_of_day), believed(standpoint.as_known_at))]
+             CASH_DAYS.read(tx, currency, first_day, min(stop_day, next_day), known)]
     if first_day <= as_of_day < stop_day:
-        effective, params = standpoint.cash()
-        found += tx.execute(
+        recorded, params = recorded_by(standpoint.as_known_at)
+        found += [(kind, day, -int(total)) for kind, day, total in tx.execute(
             "SELECT kind, day, sum(amount) FROM view_revenue_cash"
-            f" WHERE currency = ? AND at >= ? AND at < ? AND {effective} GROUP BY kind, day",
-            (currency, as_of_day, stop, *params)).fetchall()
+            f" WHERE currency = ? AND at > ? AND at < ? AND {recorded} GROUP BY kind, day",
+            (currency, sortable(standpoint.as_of), next_day, *params)).fetchall()]
     return sorted(found, key=lambda row: row[1])
 
 

@@ -134,3 +134,23 @@ def test_a_month_reads_the_same_in_a_one_month_a_twelve_month_and_a_daily_report
     assert (days[-1]["mrr"], days[-1]["subscribers"]) == (mrr["mrr"], mrr["subscribers"])
     churn = _bucket(client, "churn", "2026-03-01", "2026-03-31", "2026-03-01", **as_of)
     assert _bucket(client, "churn", "2025-07-01", "2026-06-30", "2026-03-01", **as_of) == churn
+
+
+def test_the_cash_of_the_as_of_day_counts_up_to_the_instant_and_not_after(
+    ledger, projector, client,  # type: ignore[no-untyped-def]
+) -> None:
+    ledger.catalog.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=3000,
+                               interval="month", effective_at=at(3, 1))
+    for hour, email in ((9, "ada@example.com"), (15, "bob@example.com")):
+        payer = ledger.subscribers.register(email=email, name=email, effective_at=at(3, 1))
+        ledger.subscribers.set_payment_method(payer.id, gateway="sandbox", token="tok_visa",
+                                              effective_at=at(3, 1))
+        ledger.subscriptions.start(payer.id, plan_id="basic", effective_at=at(4, 10).replace(hour=hour))
+    projector.run_once()
+    cash = ("billed", "collected")
+    for as_of, paid in (("2026-04-10T08:59:59Z", 0), ("2026-04-10T12:00:00Z", 3000),
+                        ("2026-04-10T15:00:00Z", 6000), ("2026-04-11T00:00:00Z", 6000)):
+        month = _bucket(client, "revenue", "2026-04-01", "2026-04-30", "2026-04-01", as_of=as_of)
+        day = _bucket(client, "revenue", "2026-04-01", "2026-04-30", "2026-04-10", interval="day", as_of=as_of)
+        year = _bucket(client, "revenue", "2025-05-01", "2026-04-30", "2026-04-01", as_of=as_of)
+        assert [[row[figure] for figure in cash] for row in (month, day, year)] == [[paid, paid]] * 3, as_of
