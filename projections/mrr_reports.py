@@ -20,6 +20,7 @@ from .mrr import DAYS, MrrModel, parse_fraction, sortable
 from .report_window import (
     Standpoint,
     Window,
+    as_of_day_bounds,
     believed,
     money,
     money_added,
@@ -88,21 +89,21 @@ def _flows(store: ViewStore, currency: str, buckets: list[tuple[datetime, dateti
     subscribers with MRR > 0 are its new and reactivation movements less its churns: the
     standing at the window's start adds up the days before it, and each bucket's flows the
     days inside it. The days are the model's per-day totals believed at the standpoint's K
-    (``mrr.DAYS``), one row per day and kind whatever the size of the book; only the day of
-    ``as_of`` is read from the movement rows, those effective by ``as_of``. Movements after it
-    count nowhere: a bucket ending after it shows the book as of it."""
-    window_start, stop = sortable(buckets[0][0]), sortable(buckets[-1][1])
-    first_day, stop_day, as_of_day = window_start[:10], stop[:10], sortable(standpoint.as_of)[:10]
-    clause, params = standpoint.movements()
+    (``mrr.DAYS``), one row per day and kind whatever the size of the book, ``as_of``'s own
+    day included, less that day's movements effective after ``as_of`` (read from the rows).
+    Movements after it count nowhere: a bucket ending after it shows the book as of it."""
+    first_day, stop_day = sortable(buckets[0][0])[:10], sortable(buckets[-1][1])[:10]
+    as_of_day, as_of, next_day = as_of_day_bounds(standpoint)
+    clause, params = believed(standpoint.as_known_at)
     width = 10 if interval == "day" else 7  # YYYY-MM-DD or YYYY-MM of the day
     with store.transaction() as tx:
-        days = DAYS.read(tx, currency, "", min(stop_day, as_of_day), believed(standpoint.as_known_at))
+        days = DAYS.read(tx, currency, "", min(stop_day, next_day), (clause, params))
         if as_of_day < stop_day:
-            days += [(as_of_day, kind, parse_fraction(amount) * int(count), int(count))
+            days += [(as_of_day, kind, -parse_fraction(amount) * int(count), -int(count))
                      for kind, amount, count in tx.execute(
                          "SELECT kind, amount, count(*) FROM view_mrr_movements"
-                         f" WHERE currency = ? AND at >= ? AND at < ? AND {clause} GROUP BY kind, amount",
-                         (currency, as_of_day, stop, *params)).fetchall()]
+                         f" WHERE currency = ? AND at > ? AND at < ? AND {clause} GROUP BY kind, amount",
+                         (currency, as_of, next_day, *params)).fetchall()]
     opening = _Tally()
     tallies: dict[str, _Tally] = defaultdict(_Tally)
     for day, kind, total, count in days:

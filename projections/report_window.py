@@ -90,6 +90,15 @@ def midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+def as_of_day_bounds(standpoint: Standpoint) -> tuple[str, str, str]:
+    """(``as_of``'s day, ``as_of``, the next midnight) as sortable text. A report reads
+    ``as_of``'s day from the day's totals like any other, less the rows between ``as_of``
+    and the next midnight: as of now, only those dated up to the clock's tolerance ahead."""
+    as_of = sortable(standpoint.as_of)
+    next_day = (standpoint.as_of.astimezone(UTC).date() + timedelta(days=1)).isoformat()
+    return as_of[:10], as_of, next_day
+
+
 def believed(as_known_at: datetime | None) -> tuple[str, tuple[Any, ...]]:
     """Bitemporal rows: those the ledger believed at K (now if None)."""
     if as_known_at is None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -35,7 +35,15 @@ from subledger.domain.money import floor_sum, round_minor_between, round_minor_s
 from .mrr import parse_fraction, sortable
 from .recognition import Boundary, Line, Parts, at_boundaries, difference, microseconds, plus
 from .recognition_days import DAY_US, KINDS, RECOGNITION_DAYS, SCALED_DIGITS, day_text
-from .report_window import Standpoint, Window, believed, pick_currency, recorded_by, report_head
+from .report_window import (
+    Standpoint,
+    Window,
+    as_of_day_bounds,
+    believed,
+    pick_currency,
+    recorded_by,
+    report_head,
+)
 from .revenue import CASH_DAYS, RevenueModel
 from .store import ViewCursor, ViewStore
 
@@ -82,8 +90,7 @@ def _cash_by_day(tx: ViewCursor, currency: str, buckets: list[tuple[datetime, da
     after ``as_of`` are then taken off, summed by the database: as of now, the few dated
     up to the clock's tolerance ahead, instead of every row of the day so far."""
     first_day, stop_day = _day(buckets[0][0]), _day(buckets[-1][1])
-    as_of_day = sortable(standpoint.as_of)[:10]
-    next_day = (standpoint.as_of.astimezone(UTC).date() + timedelta(days=1)).isoformat()
+    as_of_day, as_of, next_day = as_of_day_bounds(standpoint)
     known = believed(standpoint.as_known_at)
     found = [(kind, day, int(total)) for day, kind, total, _count in
              CASH_DAYS.read(tx, currency, first_day, min(stop_day, next_day), known)]
@@ -92,7 +99,7 @@ def _cash_by_day(tx: ViewCursor, currency: str, buckets: list[tuple[datetime, da
         found += [(kind, day, -int(total)) for kind, day, total in tx.execute(
             "SELECT kind, day, sum(amount) FROM view_revenue_cash"
             f" WHERE currency = ? AND at > ? AND at < ? AND {recorded} GROUP BY kind, day",
-            (currency, sortable(standpoint.as_of), next_day, *params)).fetchall()]
+            (currency, as_of, next_day, *params)).fetchall()]
     return sorted(found, key=lambda row: row[1])
 
 

@@ -136,7 +136,7 @@ def test_a_month_reads_the_same_in_a_one_month_a_twelve_month_and_a_daily_report
     assert _bucket(client, "churn", "2025-07-01", "2026-06-30", "2026-03-01", **as_of) == churn
 
 
-def test_the_cash_of_the_as_of_day_counts_up_to_the_instant_and_not_after(
+def test_the_cash_and_movements_of_the_as_of_day_count_up_to_the_instant_and_not_after(
     ledger, projector, client,  # type: ignore[no-untyped-def]
 ) -> None:
     ledger.catalog.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=3000,
@@ -154,3 +154,10 @@ def test_the_cash_of_the_as_of_day_counts_up_to_the_instant_and_not_after(
         day = _bucket(client, "revenue", "2026-04-01", "2026-04-30", "2026-04-10", interval="day", as_of=as_of)
         year = _bucket(client, "revenue", "2025-05-01", "2026-04-30", "2026-04-01", as_of=as_of)
         assert [[row[figure] for figure in cash] for row in (month, day, year)] == [[paid, paid]] * 3, as_of
+        mrr = [_bucket(client, "mrr", "2026-04-01", "2026-04-30", "2026-04-01", as_of=as_of),
+               _bucket(client, "mrr", "2026-04-01", "2026-04-30", "2026-04-10", interval="day", as_of=as_of),
+               _bucket(client, "mrr", "2025-05-01", "2026-04-30", "2026-04-01", as_of=as_of)]
+        expected = {"mrr": f"{paid}.00", "new": f"{paid}.00", "subscribers": paid // 3000}
+        assert [{key: row[key] for key in expected} for row in mrr] == [expected] * 3, as_of
+        churn = _bucket(client, "churn", "2026-04-01", "2026-05-31", "2026-05-01", as_of=as_of)
+        assert churn["customers_start"] == paid // 3000, as_of
