@@ -31,6 +31,8 @@ from .raw_writes import raw_rate
 PAYLOAD = b"x" * 300  # about the size of a stored subscription event
 SINGLE = "raw psycopg INSERT+commit"
 SAME = "raw psycopg, same rows and transactions"
+WARM_UP = 50
+"""Changes sent to a server, 4 clients at once, before it is timed."""
 SERVERS = ((False, 1), (False, 2), (True, 2))
 """The servers timed over HTTP: (with the workers, API processes)."""
 
@@ -76,7 +78,7 @@ def http_rates(url: str, n: int, clients: int, *, workers: bool, processes: int)
     schema = f"bench_http_{processes}{'_workers' if workers else ''}"
     ledger = open_ledger(url, schema)
     try:
-        subs = [str(s) for s in paying_book(ledger, 2 * n, 3)]
+        subs = [str(s) for s in paying_book(ledger, 2 * n + min(WARM_UP, n), 3)]
     finally:
         ledger.close()
     port = _free_port()
@@ -104,21 +106,25 @@ def http_rates(url: str, n: int, clients: int, *, workers: bool, processes: int)
         def drive(ids: list[str], quantity: int) -> None:
             post_changes(port, ids, quantity)
 
+        # Every process's pool and prepared statements warm before anything is timed.
+        warm = subs[2 * n:]
+        _parallel([warm[i::clients] for i in range(clients)], drive, 5)
         single = rate(n, timed(lambda: drive(subs[:n], 3)))
-        chunks = [subs[n + i::clients] for i in range(clients)]
-
-        def parallel() -> None:
-            threads = [threading.Thread(target=drive, args=(chunk, 4)) for chunk in chunks]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-
-        concurrent = rate(n, timed(parallel))
+        chunks = [subs[n + i:2 * n:clients] for i in range(clients)]
+        concurrent = rate(n, timed(lambda: _parallel(chunks, drive, 4)))
         return single, concurrent
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
+
+
+def _parallel(chunks: list[list[str]], drive: Callable[[list[str], int], None], quantity: int) -> None:
+    """``drive`` each chunk at once, one thread (one client) each."""
+    threads = [threading.Thread(target=drive, args=(chunk, quantity)) for chunk in chunks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 def post_changes(port: int, ids: list[str], quantity: int) -> None:
