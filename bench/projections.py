@@ -64,13 +64,16 @@ def raw_cursor_read(url: str) -> tuple[int, float]:
     return rows, seconds
 
 
-def _rebuild(settings: Settings, ledger: Ledger, view: str) -> tuple[int, float, str]:
+def _rebuild(settings: Settings, ledger: Ledger, view: str) -> tuple[int, float, str, tuple[float, float]]:
     """``subledger rebuild VIEW``: drop one read model and build it from position 0 with the
-    projector of every read model (the others are left alone)."""
+    projector of every read model (the others are left alone). Also the rate over the second
+    half of the log and over the first: about equal for a rebuild linear in the events."""
     projector = build_projector(settings, ledger)
+    marks: list[tuple[int, float]] = []
     try:
         began = time.perf_counter()
-        summary = projector.rebuild_model(view)
+        summary = projector.rebuild_model(
+            view, progress=lambda done, _total: marks.append((done, time.perf_counter())))
         seconds = time.perf_counter() - began
         cache = getattr(projector.model(view), "cache", None)
         note = "" if cache is None else f"; cache {cache.hits:,} hits, {cache.misses:,} log reads"
@@ -79,7 +82,14 @@ def _rebuild(settings: Settings, ledger: Ledger, view: str) -> tuple[int, float,
     finally:
         projector.close()
         projector.store.close()
-    return summary.events_read, seconds, note
+    return summary.events_read, seconds, note, _second_half_against_first(marks, began)
+
+
+def _second_half_against_first(marks: list[tuple[int, float]], began: float) -> tuple[float, float]:
+    """(events/s up to the middle page, events/s from it on)."""
+    done, at = marks[-1]
+    middle_done, middle_at = min(marks, key=lambda mark: abs(mark[0] - done / 2))
+    return middle_done / (middle_at - began), (done - middle_done) / (at - middle_at)
 
 
 def settings_for(url: str) -> Settings:
@@ -113,9 +123,9 @@ def run_rebuild(events: int = 500_000) -> None:
             say("  raw server-side cursor read ...")
             rows, raw_seconds = raw_cursor_read(url)
             say("  rebuilding subscriptions ...")
-            subs_read, subs_seconds, _ = _rebuild(settings, ledger, "subscriptions")
+            subs_read, subs_seconds, _, subs_halves = _rebuild(settings, ledger, "subscriptions")
             say("  rebuilding mrr ...")
-            mrr_read, mrr_seconds, mrr_note = _rebuild(settings, ledger, "mrr")
+            mrr_read, mrr_seconds, mrr_note, mrr_halves = _rebuild(settings, ledger, "mrr")
             say("  raw server-side cursor read again ...")
             rows_after, raw_after = raw_cursor_read(url)
         finally:
@@ -139,6 +149,11 @@ def run_rebuild(events: int = 500_000) -> None:
               f"   ({n:,} events, {seconds:.1f} s{note})")
     for name, value, *_ in lines[1:3]:
         record("projections", name, value, "events/s", "raw server-side cursor read", baseline)
+    for view, (first, second) in (("subscriptions", subs_halves), ("mrr", mrr_halves)):
+        print(f"  rebuild {view}: the second half of the log at {second:,.0f} events/s,"
+              f" {second / first:.2f}x the first half's {first:,.0f} (1.00x: linear in the events)")
+        record("projections", f"rebuild {view}: the log's second half", second, "events/s",
+               "its first half", first)
     print(f"  ({(time.perf_counter() - began_all) / 60:.1f} min in all)")
 
 
