@@ -8,7 +8,7 @@ with the others.
 on a book of ``--audit-events`` events, 1,000,000 by default) runs only when named.
 
 ``python -m bench projections`` (rebuild rate on a demo book of 500k events, report latency
-at 10k and 100k subscribers, each size a book of its own) takes about 35 minutes here; it
+at 10k and 100k subscribers, each size a book of its own) takes about 21 minutes here; it
 runs with the others, so that one run measures every figure of the ledger's own table;
 ``--part rebuild`` or ``--part latency`` runs one half.
 
