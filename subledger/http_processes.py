@@ -11,8 +11,10 @@ with the same secret. The background workers stay in the supervising process, on
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import sys
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING
 
@@ -21,6 +23,8 @@ from .database_url import SQLiteConfig
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+logger = logging.getLogger(__name__)
 
 APP_FACTORY = "subledger.http_processes:app_from_environment"
 """What each process imports and calls for its app (uvicorn's ``factory=True``)."""
@@ -47,9 +51,33 @@ def share_session_secret(settings: Settings, environ: MutableMapping[str, str]) 
         environ["SUBLEDGER_SESSION_SECRET"] = secrets.token_urlsafe(32)
 
 
+def serve(host: str, port: int, processes: int, app: str = APP_FACTORY) -> bool:
+    """The API from ``processes`` processes of ``app`` (the import string of a factory) on
+    ``host:port``, until SIGINT or SIGTERM. False if a process could not start: uvicorn's
+    supervisor then stops the others instead of starting it again and again, and the exit
+    code must say so (an orchestrator restarts a failed process, not one that ended well)."""
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(app, factory=True, workers=processes, host=host, port=port, log_level="info")
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    return not any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
+
+
 def app_from_environment() -> FastAPI:
     """The API of one serving process: the settings its supervisor was started with, its
-    own ledger; ``/readyz`` reports the read models' lag from their stored checkpoints."""
+    own ledger; ``/readyz`` reports the read models' lag from their stored checkpoints.
+    A process that cannot build it (its store unreachable, say) exits with the code that
+    tells the supervisor to stop, rather than being started again twice a second."""
+    from uvicorn.config import STARTUP_FAILURE
+
     from .bootstrap import build_api
 
-    return build_api(Settings.from_env(os.environ))
+    try:
+        return build_api(Settings.from_env(os.environ))
+    except Exception as error:  # noqa: BLE001 - whatever it is, this process cannot serve
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        logger.error("cannot build the API in process %d: %s", os.getpid(), reason)
+        sys.exit(STARTUP_FAILURE)

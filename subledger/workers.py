@@ -81,8 +81,10 @@ def serve(settings: Settings, host: str, port: int, *, with_workers: bool, proce
                         host=host, port=port, log_level="info")
         else:
             http_processes.share_session_secret(settings, os.environ)
-            uvicorn.run(http_processes.APP_FACTORY, factory=True, workers=processes,
-                        host=host, port=port, log_level="info")
+            if not http_processes.serve(host, port, processes):
+                print("subledger: an API process could not start (the log above says why)",
+                      file=sys.stderr)
+                return 1
     finally:
         stop.set()
         for step in finish:

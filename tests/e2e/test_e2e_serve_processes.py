@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,7 @@ from support.processes import processes, subledger_env, wait_for
 
 from subledger.cli import main
 from subledger.config import Settings
-from subledger.http_processes import share_session_secret
+from subledger.http_processes import serve, share_session_secret
 
 
 def _ready_and_caught_up(http: httpx.Client) -> bool:
@@ -54,6 +55,27 @@ def test_two_serving_processes_share_the_sessions_and_the_workers_run_once(
     assert [page.status_code for page in pages] == [200] * 16
     assert all("Hello, Ada" in page.text for page in pages)
     assert "Traceback" not in log
+
+
+@pytest.fixture
+def _signal_handlers_restored() -> Iterator[None]:
+    """uvicorn's supervisor sets its own handlers in the process that runs it: this one."""
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    saved = {sig: signal.getsignal(sig) for sig in signals}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+@pytest.mark.usefixtures("_signal_handlers_restored")
+def test_serving_processes_that_cannot_reach_their_store_stop_instead_of_restarting(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The store went away after the supervising process opened it: each serving process
+    # fails to build its app, and the supervisor stops them all and says so.
+    monkeypatch.setenv("SUBLEDGER_DATABASE_URL", f"postgresql://nobody:x@127.0.0.1:{free_port()}/gone")
+    monkeypatch.setenv("SUBLEDGER_STORE_TIMEOUT", "1")
+
+    assert serve("127.0.0.1", free_port(), 2) is False
 
 
 def test_an_open_servers_processes_are_given_one_session_secret() -> None:
