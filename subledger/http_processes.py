@@ -51,16 +51,15 @@ def share_session_secret(settings: Settings, environ: MutableMapping[str, str]) 
         environ["SUBLEDGER_SESSION_SECRET"] = secrets.token_urlsafe(32)
 
 
-def serve(host: str, port: int, processes: int, app: str = APP_FACTORY) -> bool:
-    """The API from ``processes`` processes of ``app`` (the import string of a factory) on
-    ``host:port``, until SIGINT or SIGTERM. False if a process could not start: uvicorn's
+def serve(host: str, port: int, processes: int) -> bool:
+    """The API from ``processes`` processes on ``host:port``, until SIGINT or SIGTERM. False if a process could not start: uvicorn's
     supervisor then stops the others instead of starting it again and again, and the exit
     code must say so (an orchestrator restarts a failed process, not one that ended well)."""
     import uvicorn
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
-    config = uvicorn.Config(app, factory=True, workers=processes, host=host, port=port, log_level="info")
+    config = uvicorn.Config(APP_FACTORY, factory=True, workers=processes, host=host, port=port, log_level="info")
     supervisor = Multiprocess(config, sockets=[config.bind_socket()])
     supervisor.run()
     return not any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
