@@ -246,4 +246,9 @@ def open_ledger(settings: Settings) -> Ledger:
     try:
         return build_ledger(settings)
     except Exception as error:  # noqa: BLE001 - any failure to open the store is the operator's to fix
-        raise StoreUnavailable(str(error).splitlines()[0] if str(error) else type(error).__name__) from None
+        raise StoreUnavailable(one_line(error)) from None
+
+
+def one_line(error: BaseException) -> str:
+    """What went wrong, in one line for an operator: the error's first line, or its type."""
+    return str(error).splitlines()[0] if str(error) else type(error).__name__

@@ -52,14 +52,16 @@ def share_session_secret(settings: Settings, environ: MutableMapping[str, str]) 
 
 
 def serve(host: str, port: int, processes: int) -> bool:
-    """The API from ``processes`` processes on ``host:port``, until SIGINT or SIGTERM. False if a process could not start: uvicorn's
-    supervisor then stops the others instead of starting it again and again, and the exit
-    code must say so (an orchestrator restarts a failed process, not one that ended well)."""
+    """The API from ``processes`` processes on ``host:port``, until SIGINT or SIGTERM.
+    False if a process could not start: uvicorn's supervisor then stops the others instead
+    of starting it again and again, and the exit code must say so (an orchestrator restarts
+    a failed process, not one that ended well)."""
     import uvicorn
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
-    config = uvicorn.Config(APP_FACTORY, factory=True, workers=processes, host=host, port=port, log_level="info")
+    config = uvicorn.Config(APP_FACTORY, factory=True, workers=processes, host=host, port=port,
+                            log_level="info")
     supervisor = Multiprocess(config, sockets=[config.bind_socket()])
     supervisor.run()
     return not any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
@@ -72,11 +74,10 @@ def app_from_environment() -> FastAPI:
     tells the supervisor to stop, rather than being started again twice a second."""
     from uvicorn.config import STARTUP_FAILURE
 
-    from .bootstrap import build_api
+    from .bootstrap import build_api, one_line
 
     try:
         return build_api(Settings.from_env(os.environ))
     except Exception as error:  # noqa: BLE001 - whatever it is, this process cannot serve
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        logger.error("cannot build the API in process %d: %s", os.getpid(), reason)
+        logger.error("cannot build the API in process %d: %s", os.getpid(), one_line(error))
         sys.exit(STARTUP_FAILURE)
