@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from support.processes import sigkilled
 
 from subledger.bootstrap import build_ledger, build_projector
 from subledger.commands.demo import generate
@@ -125,25 +125,17 @@ def _kill_one(admin: psycopg.Connection[Any], settings: Settings,
     """Start ``subledger project``, wait until it is seen at work, and SIGKILL it: at once
     (aimed at an open batch) or after a random while (its batches committing)."""
     assert isinstance(settings.database, PostgresConfig)
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=log)
-        try:
-            # A process starting on a loaded machine may take seconds to open its first batch.
-            deadline = time.monotonic() + 20
-            while not (inside := _view_transaction_open(admin, application)):
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(0.002)
-            if not aimed:
-                time.sleep(rng.uniform(0.3, 1.5))
-                inside = _view_transaction_open(admin, application)
-            head = _head(admin, settings.database.schema)
-            process.send_signal(signal.SIGKILL)
-            assert process.wait(timeout=30) == -signal.SIGKILL
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+    with sigkilled(command, env, log_path):
+        # A process starting on a loaded machine may take seconds to open its first batch.
+        deadline = time.monotonic() + 20
+        while not (inside := _view_transaction_open(admin, application)):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.002)
+        if not aimed:
+            time.sleep(rng.uniform(0.3, 1.5))
+            inside = _view_transaction_open(admin, application)
+        head = _head(admin, settings.database.schema)
     try:
         row = admin.execute(f"SELECT position FROM {settings.database.schema}.subledger_projections"
                             " WHERE name = 'mrr'").fetchone()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from support.broker import read_topic, values
+from support.processes import sigkilled
 
 from subledger.bootstrap import build_ledger, build_relay
 from subledger.commands.demo import generate
@@ -79,21 +79,13 @@ def test_a_relay_killed_twenty_times_during_writes_misses_nothing(pg_schema_url:
     try:
         for kill in range(20):
             before = checkpoint()
-            with (tmp_path / f"relay-{kill}.log").open("w") as log:
-                process = subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=log)
-                try:
-                    # Once this run has moved the checkpoint (so a slow start on a busy
-                    # machine still gets its chance), kill it at a random moment after.
-                    deadline = time.monotonic() + 30
-                    while checkpoint() == before and time.monotonic() < deadline:
-                        time.sleep(0.01)
-                    time.sleep(rng.uniform(0.0, 0.6))
-                    process.send_signal(signal.SIGKILL)
-                    assert process.wait(timeout=30) == -signal.SIGKILL
-                finally:
-                    if process.poll() is None:
-                        process.kill()
-                        process.wait()
+            with sigkilled(command, env, tmp_path / f"relay-{kill}.log"):
+                # Once this run has moved the checkpoint (so a slow start on a busy
+                # machine still gets its chance), kill it at a random moment after.
+                deadline = time.monotonic() + 30
+                while checkpoint() == before and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                time.sleep(rng.uniform(0.0, 0.6))
             kills.append((checkpoint(), ledger.event_log.max_position()))
     finally:
         stop.set()

@@ -91,3 +91,19 @@ def wait_for(condition: Callable[[], T], *, timeout: float, what: Callable[[], s
             raise AssertionError(f"gave up after {timeout:.0f}s waiting for {what()}")
         time.sleep(0.2)
     return value
+
+
+@contextmanager
+def sigkilled(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``command`` in a process of its own, ended by SIGKILL when the block ends (and that
+    it was the SIGKILL that ended it is asserted); killed at once if the block raises."""
+    with log.open("w") as out:
+        process = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=out)
+        try:
+            yield process
+            process.send_signal(signal.SIGKILL)
+            assert process.wait(timeout=30) == -signal.SIGKILL
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
