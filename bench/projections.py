@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psycopg
@@ -64,7 +65,7 @@ def raw_cursor_read(url: str) -> tuple[int, float]:
     return rows, seconds
 
 
-def _rebuild(settings: Settings, ledger: Ledger, view: str) -> tuple[int, float, str, tuple[float, float]]:
+def _rebuild(settings: Settings, ledger: Ledger, view: str) -> tuple[int, float, str, Pace]:
     """``subledger rebuild VIEW``: drop one read model and build it from position 0 with the
     projector of every read model (the others are left alone). Also the rate over the second
     half of the log and over the first: about equal for a rebuild linear in the events."""
@@ -82,14 +83,30 @@ def _rebuild(settings: Settings, ledger: Ledger, view: str) -> tuple[int, float,
     finally:
         projector.close()
         projector.store.close()
-    return summary.events_read, seconds, note, _second_half_against_first(marks, began)
+    return summary.events_read, seconds, note, _pace(marks, began)
 
 
-def _second_half_against_first(marks: list[tuple[int, float]], began: float) -> tuple[float, float]:
-    """(events/s up to the middle page, events/s from it on)."""
+@dataclass(frozen=True)
+class Pace:
+    """A rebuild's rate over parts of the log, events/s: about equal throughout for a rebuild
+    whose cost per event does not grow with the history."""
+
+    halves: tuple[float, float]
+    tenths: list[float]
+    """Over each tenth of the log (fewer when the pages are fewer than ten)."""
+
+
+def _pace(marks: list[tuple[int, float]], began: float) -> Pace:
+    """From (events done, time) after each page."""
     done, at = marks[-1]
     middle_done, middle_at = min(marks, key=lambda mark: abs(mark[0] - done / 2))
-    return middle_done / (middle_at - began), (done - middle_done) / (at - middle_at)
+    tenths: list[float] = []
+    last_done, last_at = 0, began
+    for mark_done, mark_at in marks:
+        if mark_done >= done * (len(tenths) + 1) / 10 and mark_at > last_at:
+            tenths.append((mark_done - last_done) / (mark_at - last_at))
+            last_done, last_at = mark_done, mark_at
+    return Pace((middle_done / (middle_at - began), (done - middle_done) / (at - middle_at)), tenths)
 
 
 def settings_for(url: str) -> Settings:
@@ -123,9 +140,9 @@ def run_rebuild(events: int = 500_000) -> None:
             say("  raw server-side cursor read ...")
             rows, raw_seconds = raw_cursor_read(url)
             say("  rebuilding subscriptions ...")
-            subs_read, subs_seconds, _, subs_halves = _rebuild(settings, ledger, "subscriptions")
+            subs_read, subs_seconds, _, subs_pace = _rebuild(settings, ledger, "subscriptions")
             say("  rebuilding mrr ...")
-            mrr_read, mrr_seconds, mrr_note, mrr_halves = _rebuild(settings, ledger, "mrr")
+            mrr_read, mrr_seconds, mrr_note, mrr_pace = _rebuild(settings, ledger, "mrr")
             say("  raw server-side cursor read again ...")
             rows_after, raw_after = raw_cursor_read(url)
         finally:
@@ -149,9 +166,12 @@ def run_rebuild(events: int = 500_000) -> None:
               f"   ({n:,} events, {seconds:.1f} s{note})")
     for name, value, *_ in lines[1:3]:
         record("projections", name, value, "events/s", "raw server-side cursor read", baseline)
-    for view, (first, second) in (("subscriptions", subs_halves), ("mrr", mrr_halves)):
+    for view, pace in (("subscriptions", subs_pace), ("mrr", mrr_pace)):
+        first, second = pace.halves
         print(f"  rebuild {view}: the second half of the log at {second:,.0f} events/s,"
               f" {second / first:.2f}x the first half's {first:,.0f} (1.00x: linear in the events)")
+        parts = "by tenth of the log" if len(pace.tenths) == 10 else f"in {len(pace.tenths)} parts of the log"
+        print(f"    {parts}: {', '.join(f'{rate:,.0f}' for rate in pace.tenths)} events/s")
         record("projections", f"rebuild {view}: the log's second half", second, "events/s",
                "its first half", first)
     print(f"  ({(time.perf_counter() - began_all) / 60:.1f} min in all)")
