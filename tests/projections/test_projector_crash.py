@@ -114,12 +114,7 @@ def _enough(kills: list[_Kill]) -> bool:
             and any(k.mid_way for k in kills))
 
 
-def _head(admin: psycopg.Connection[Any], schema: str) -> int:
-    row = admin.execute(f"SELECT coalesce(max(notification_id), 0) FROM {schema}.subledger_events").fetchone()
-    return int(row[0]) if row else 0
-
-
-def _kill_one(admin: psycopg.Connection[Any], settings: Settings,
+def _kill_one(admin: psycopg.Connection[Any], ledger: Ledger, settings: Settings,
               command: list[str], env: dict[str, str], application: str, log_path: Path, *,
               aimed: bool, rng: random.Random) -> _Kill:
     """Start ``subledger project``, wait until it is seen at work, and SIGKILL it: at once
@@ -135,7 +130,7 @@ def _kill_one(admin: psycopg.Connection[Any], settings: Settings,
         if not aimed:
             time.sleep(rng.uniform(0.3, 1.5))
             inside = _view_transaction_open(admin, application)
-        head = _head(admin, settings.database.schema)
+        head = ledger.event_log.max_position()
     try:
         row = admin.execute(f"SELECT position FROM {settings.database.schema}.subledger_projections"
                             " WHERE name = 'mrr'").fetchone()
@@ -172,7 +167,7 @@ def test_a_killed_projector_process_resumes_and_equals_a_rebuild(pg_schema_url: 
     try:
         with psycopg.connect(settings.database.conninfo(), autocommit=True) as admin:
             while len(kills) < 16 and not _enough(kills):
-                kills.append(_kill_one(admin, settings, command, env, application,
+                kills.append(_kill_one(admin, ledger, settings, command, env, application,
                                        tmp_path / f"project-{len(kills)}.log",
                                        aimed=bool(len(kills) % 2), rng=rng))
     finally:
