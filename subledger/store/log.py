@@ -12,6 +12,7 @@ from eventsourcing.utils import get_topic
 
 from subledger.contract.envelope import EVENT_TYPES, to_envelope
 
+from .envelopes import EnvelopeMaker
 from .recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
 from .sealing import SealingMapper
 
@@ -44,10 +45,12 @@ class EventLog:
     def __init__(self, recorder: LedgerPostgresRecorder | LedgerSQLiteRecorder, mapper: SealingMapper):
         self.recorder = recorder
         self.mapper = mapper
+        self.envelopes = EnvelopeMaker(mapper)
 
     def envelope(self, notification: Notification) -> dict[str, Any]:
-        event = self.mapper.to_domain_event(notification)
-        return to_envelope(notification.id, event)  # type: ignore[arg-type]
+        """The public envelope of a stored event (made straight from its stored state, see
+        :mod:`.envelopes`)."""
+        return self.envelopes.envelope(notification)
 
     def read_with_events(self, after: int, limit: int) -> tuple[Page, list[Any]]:
         """Like :meth:`read`, with each envelope's domain event alongside (same order)."""
