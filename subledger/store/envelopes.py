@@ -157,13 +157,14 @@ class EnvelopeMaker:
         if type(state) is not dict or SEALED in state or state.get("class_version", 1) != class_version:
             raise _Slow
         version = stored.originator_version
+        aggregate = str(aggregate_id)
         return {
             "position": stored.id,
-            "event_id": event_id_text(aggregate_id, version),
+            "event_id": event_id_text(aggregate, version),
             "type": name,
             "schema_version": class_version,
-            "subscriber_id": self._subscriber(source, aggregate_id, state),
-            "aggregate_id": str(aggregate_id),
+            "subscriber_id": self._subscriber(source, aggregate, state),
+            "aggregate_id": aggregate,
             "aggregate_version": version,
             "recorded_at": _tagged(state, "timestamp", "datetime_iso"),
             "effective_at": _tagged(state, "effective_at", "datetime_iso"),
@@ -171,11 +172,11 @@ class EnvelopeMaker:
         }
 
     @staticmethod
-    def _subscriber(source: int, aggregate_id: UUID, state: dict[str, Any]) -> str | None:
+    def _subscriber(source: int, aggregate: str, state: dict[str, Any]) -> str | None:
         if source == _NONE:
             return None
         if source == _ORIGINATOR:
-            return str(aggregate_id)
+            return aggregate
         if "subscriber_id" not in state:
             if source == _MEMBER:
                 raise _Slow  # the long way fails on it, and says why
