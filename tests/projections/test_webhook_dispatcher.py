@@ -198,6 +198,9 @@ def test_an_endpoint_that_hangs_does_not_hold_back_the_others(
         eventually(lambda: hung.delivered() == log, what="the hung endpoint's deliveries")
         stop.set()
         worker.join(timeout=10)
+        # The receiver counts a delivery once it has answered; the dispatcher commits the
+        # endpoint's position after reading that answer, in its pool: wait for it.
+        dispatcher.close()
         assert dispatcher.endpoints.get(stuck.endpoint_id).position == log[-1]["position"]
     finally:
         hung.close()
