@@ -27,7 +27,6 @@ from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import Notification
-from eventsourcing.utils import resolve_topic
 
 from subledger.contract.envelope import event_id_text, to_envelope
 from subledger.domain.base import EVENT_ENVELOPE_FIELDS, LedgerAggregate
@@ -129,7 +128,6 @@ class EnvelopeMaker:
     def __init__(self, mapper: SealingMapper) -> None:
         self.mapper = mapper
         self.slow = 0
-        self._classes: dict[str, tuple[str, int, int | None]] = {}
 
     def envelope(self, stored: Notification) -> dict[str, Any]:
         """The envelope of the event stored at ``stored.id`` in the global order."""
@@ -140,16 +138,9 @@ class EnvelopeMaker:
             event = self.mapper.to_domain_event(stored)
             return to_envelope(stored.id, event)  # type: ignore[arg-type]
 
-    def _class(self, topic: str) -> tuple[str, int, int | None]:
-        found = self._classes.get(topic)
-        if found is None:
-            cls = resolve_topic(topic)
-            found = self._classes[topic] = (
-                cls.__name__, int(getattr(cls, "class_version", 1)), subscriber_source(cls))
-        return found
-
     def _straight(self, stored: Notification) -> dict[str, Any]:
-        name, class_version, source = self._class(stored.topic)
+        cls, class_version = self.mapper.event_class(stored.topic)
+        source = subscriber_source(cls)
         aggregate_id = stored.originator_id
         if source is None or type(aggregate_id) is not UUID:
             raise _Slow
@@ -161,7 +152,7 @@ class EnvelopeMaker:
         return {
             "position": stored.id,
             "event_id": event_id_text(aggregate, version),
-            "type": name,
+            "type": cls.__name__,
             "schema_version": class_version,
             "subscriber_id": self._subscriber(source, aggregate, state),
             "aggregate_id": aggregate,

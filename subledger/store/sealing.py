@@ -153,11 +153,7 @@ class SealingMapper(Mapper[UUID]):
         topic's class is looked up once: every reader of the log makes each event here, and
         the library's look-ups per event were a third of the time beside decoding."""
         topic = stored_event.topic
-        found = self._classes.get(topic)
-        if found is None:
-            cls = resolve_topic(topic)
-            found = self._classes[topic] = (cls, getattr(cls, "class_version", 1))
-        cls, class_version = found
+        cls, class_version = self.event_class(topic)
         try:
             state: dict[str, Any] = self.transcoder.decode(stored_event.state)
         except Exception as e:
@@ -179,6 +175,15 @@ class SealingMapper(Mapper[UUID]):
         domain_event = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", state)
         return cast(DomainEventProtocol[UUID], domain_event)
+
+    def event_class(self, topic: str) -> tuple[type[Any], int]:
+        """The event class stored under ``topic`` and its ``class_version``, each topic
+        resolved once."""
+        found = self._classes.get(topic)
+        if found is None:
+            cls = resolve_topic(topic)
+            found = self._classes[topic] = (cls, getattr(cls, "class_version", 1))
+        return found
 
     @contextmanager
     def one_read(self) -> Iterator[None]:
