@@ -119,7 +119,9 @@ class _Fold:
     def total(self, instant: datetime) -> dict[str, Fraction]:
         sums = dict.fromkeys(self.currencies, ZERO)
         for state in self.states.values():
-            sums[state.currency] += mrr_at(state, instant)
+            mrr = mrr_at(state, instant)
+            if mrr:  # most states are not billed: adding a zero Fraction still costs a gcd
+                sums[state.currency] += mrr
         return sums
 
     def coupon_ends(self, after: datetime | None, before: datetime | None, *,

@@ -16,7 +16,7 @@ once per seat, and never takes the line below 0. A percent coupon is exact
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -114,11 +114,13 @@ def fold_subscription(state: SubscriptionMrr | None, envelope: Envelope) -> Subs
         raise ValueError(f"subscription {state.subscription_id} started twice")
     if at < state.as_of:
         raise ValueError(f"{kind} at {envelope['effective_at']} precedes the subscription's last event")
-    state = replace(state, as_of=at, status=status_after(kind, data, state.status))
+    status = status_after(kind, data, state.status)
     if kind == "SubscriptionChanged":
-        return replace(
-            state, amount=int(data["amount"]), quantity=int(data["quantity"]),
+        return SubscriptionMrr(
+            subscription_id=state.subscription_id, subscriber_id=state.subscriber_id,
+            status=status, amount=int(data["amount"]), quantity=int(data["quantity"]),
             interval=Interval(data["interval"]), currency=data["currency"],
+            coupon=state.coupon, as_of=at,
         )
     if kind == "CouponApplied":
         percent = data.get("percent_off")
@@ -132,8 +134,14 @@ def fold_subscription(state: SubscriptionMrr | None, envelope: Envelope) -> Subs
             ends_at=None if ends_at is None else parse_instant(ends_at),
             event_id=str(envelope["event_id"]),
         )
-        return replace(state, coupon=coupon)
-    return state
+    else:
+        coupon = state.coupon
+    # Built field by field: ``dataclasses.replace`` was a third of the fold's own time.
+    return SubscriptionMrr(
+        subscription_id=state.subscription_id, subscriber_id=state.subscriber_id, status=status,
+        amount=state.amount, quantity=state.quantity, interval=state.interval,
+        currency=state.currency, coupon=coupon, as_of=at,
+    )
 
 
 def mrr_at(state: SubscriptionMrr, instant: datetime) -> Fraction:
@@ -146,9 +154,13 @@ def mrr_at(state: SubscriptionMrr, instant: datetime) -> Fraction:
     """
     if state.status not in BILLED_STATUSES:
         return ZERO
-    price = Fraction(state.amount * state.quantity)
     coupon = state.coupon
-    if coupon is not None and coupon.in_force(instant):
+    if coupon is None:
+        # One exact fraction, not a price then a division: a report's fold asks this of
+        # every subscription at every instant.
+        return Fraction(state.amount * state.quantity, state.interval.months)
+    price = Fraction(state.amount * state.quantity)
+    if coupon.in_force(instant):
         if coupon.percent_off is not None:
             price *= 1 - coupon.percent_off / 100
         elif coupon.amount_off is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from .errors import EffectiveAtInFuture, InvalidAsOf, InvalidInput
 
@@ -115,7 +116,19 @@ def written_instant(text: object) -> datetime:
 
 def parse_instant(value: str | datetime) -> datetime:
     """An envelope time (``2026-01-31T00:00:00Z``) as an aware UTC datetime."""
-    instant = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if isinstance(value, str):
+        return _parse_instant_text(value)
+    return _utc(value, value)
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse_instant_text(text: str) -> datetime:
+    # A fold reads the same few instants again and again (each event's, each period's):
+    # a datetime is immutable, so one parse per text serves them all.
+    return _utc(datetime.fromisoformat(text), text)
+
+
+def _utc(instant: datetime, value: str | datetime) -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"time without a UTC offset: {value!r}")
     return instant.astimezone(UTC)

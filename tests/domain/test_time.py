@@ -5,10 +5,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from support.factories import utc
 
 from subledger.domain.errors import EffectiveAtInFuture, InvalidAsOf, InvalidInput
-from subledger.domain.time import as_utc, isoformat, report_as_of, resolve_effective_at
+from subledger.domain.time import (
+    UTC,
+    as_utc,
+    isoformat,
+    parse_instant,
+    report_as_of,
+    resolve_effective_at,
+)
 
 NOW = utc(2026, 3, 1, 12)
 
@@ -68,3 +77,22 @@ def test_an_as_of_after_now_or_after_as_known_at_is_refused_not_clamped() -> Non
                          (NOW + timedelta(seconds=1), NOW + timedelta(days=1))):
         with pytest.raises(InvalidAsOf):
             report_as_of(asked, known, NOW)
+
+
+@given(st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2199, 12, 31),
+                    timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)),
+                                               timezone(timedelta(hours=-11))])))
+def test_an_envelope_time_parses_to_the_same_utc_instant_every_time_it_is_read(instant: datetime) -> None:
+    text = instant.isoformat()
+
+    first, again = parse_instant(text), parse_instant(text)
+
+    assert first == again == instant
+    assert first.utcoffset() == again.utcoffset() == timedelta(0)
+    assert parse_instant(instant) == instant
+
+
+def test_an_envelope_time_without_an_offset_is_refused_each_time_it_is_read() -> None:
+    for _ in range(2):
+        with pytest.raises(ValueError, match="without a UTC offset"):
+            parse_instant("2026-03-01T12:00:00")
