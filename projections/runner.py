@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import psycopg
 
+from subledger.store.collector import relaxed
 from subledger.store.log import EventLog
 
 from .follow import Follower
@@ -132,6 +133,11 @@ class ProjectionRunner:
         Each page moves a model's checkpoint through :meth:`ViewStore.advance`: a second
         runner on the same views that moved or reset it meanwhile makes this one read again
         instead of applying a page twice."""
+        with relaxed():  # a catch-up is a long read (subledger.store.collector)
+            return self._catch_up(store, models, until=until, progress=progress)
+
+    def _catch_up(self, store: ViewStore, models: Sequence[ReadModel], *, until: int | None,
+                  progress: Progress | None) -> int:
         read = 0
         total = until if until is not None else (self.log.max_position() if progress else 0)
         while True:

@@ -7,8 +7,9 @@ everything the process holds. Over a replay that was about a third of the time (
 book: 16 full passes), for objects that hold no reference cycles, which reference counting
 frees anyway. Two policies, each a context manager:
 
-- :func:`relaxed` raises the collector's thresholds while a long read runs: it still collects
-  (the reader's caller may make cycles in its fold), a hundred times less often.
+- :func:`relaxed` raises the collector's thresholds while a long read runs (a replay, a
+  projection runner's catch-up): it still collects (the reader's caller may make cycles in
+  its fold), a hundred times less often.
 - :func:`paused` turns it off, for work that keeps millions of objects alive on purpose and
   must not stop for seconds inside a transaction (the demo's batch).
 
