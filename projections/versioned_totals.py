@@ -66,21 +66,39 @@ class VersionedTotals:
 
     def record_deltas(self, tx: ViewCursor, deltas: Iterable[Delta]) -> None:
         """Store a page's deltas: each touched key's open version is replaced by the
-        versions the deltas make, in two statements."""
+        versions the deltas make, the first of them written over it (an update, cheaper
+        than a delete and an insert), the rest inserted; deleted if they make none."""
         by_key: defaultdict[Key, list[Delta]] = defaultdict(list)
         for delta in deltas:
             by_key[delta.key].append(delta)
         if not by_key:
             return
         current = self._open(tx, list(by_key))
+        updates: list[tuple[Any, ...]] = []
+        deletes: list[tuple[Any, ...]] = []
         rows: list[tuple[Any, ...]] = []
         for key, found in by_key.items():
-            rows += self._versions(key, current.get(key), found)
+            opened = current.get(key)
+            versions = self._versions(key, opened, found)
+            if opened is not None and versions:
+                first, *versions = versions
+                updates.append((*first[len(key):], *key, FOREVER))
+            elif opened is not None:
+                deletes.append((*key, FOREVER))
+            rows += versions
+        self._write(tx, updates, deletes, rows)
+
+    def _write(self, tx: ViewCursor, updates: list[tuple[Any, ...]],
+               deletes: list[tuple[Any, ...]], rows: list[tuple[Any, ...]]) -> None:
+        """Open versions updated or deleted before new versions are inserted: the
+        statements find a key's open version by ``recorded_to`` = ``FOREVER``."""
         k0, k1, k2 = self.KEYS
+        where = f" WHERE {k0} = ? AND {k1} = ? AND {k2} = ? AND recorded_to = ?"
         stored = (*(name for name, _ in self.VALUES), *(name for name, _, _ in self.DERIVED))
+        assignments = ", ".join(f"{name} = ?" for name in (*stored, "recorded_from", "recorded_to"))
+        tx.executemany(f"UPDATE {self.table} SET {assignments}{where}", updates)
+        tx.executemany(f"DELETE FROM {self.table}{where}", deletes)
         names = ", ".join((*self.KEYS, *stored, "recorded_from", "recorded_to"))
-        tx.executemany(f"DELETE FROM {self.table} WHERE {k0} = ? AND {k1} = ? AND {k2} = ?"
-                       " AND recorded_to = ?", [(*key, FOREVER) for key in current])
         tx.executemany(f"INSERT INTO {self.table} ({names}) VALUES"
                        f" ({', '.join('?' * (len(stored) + 5))})", rows)
 
