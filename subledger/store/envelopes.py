@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import orjson
@@ -37,6 +37,9 @@ from subledger.domain.time import isoformat
 
 from .sealing import SEALED, SealingMapper
 from .transcoder import _uuid
+
+if TYPE_CHECKING:
+    from .scan import StoredRow
 
 
 class _Slow(Exception):
@@ -129,7 +132,7 @@ class EnvelopeMaker:
         self.mapper = mapper
         self.slow = 0
 
-    def envelope(self, stored: Notification) -> dict[str, Any]:
+    def envelope(self, stored: StoredRow | Notification) -> dict[str, Any]:
         """The envelope of the event stored at ``stored.id`` in the global order."""
         try:
             return self._straight(stored)
@@ -138,7 +141,7 @@ class EnvelopeMaker:
             event = self.mapper.to_domain_event(stored)
             return to_envelope(stored.id, event)  # type: ignore[arg-type]
 
-    def _straight(self, stored: Notification) -> dict[str, Any]:
+    def _straight(self, stored: StoredRow | Notification) -> dict[str, Any]:
         cls, class_version = self.mapper.event_class(stored.topic)
         source = subscriber_source(cls)
         aggregate_id = stored.originator_id

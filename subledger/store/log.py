@@ -14,6 +14,7 @@ from subledger.contract.envelope import EVENT_TYPES, to_envelope
 
 from .envelopes import EnvelopeMaker
 from .recorders import LedgerPostgresRecorder, LedgerSQLiteRecorder
+from .scan import ScanRange, StoredRow, read_page
 from .sealing import SealingMapper
 
 
@@ -47,15 +48,14 @@ class EventLog:
         self.mapper = mapper
         self.envelopes = EnvelopeMaker(mapper)
 
-    def envelope(self, notification: Notification) -> dict[str, Any]:
+    def envelope(self, notification: StoredRow | Notification) -> dict[str, Any]:
         """The public envelope of a stored event (made straight from its stored state, see
         :mod:`.envelopes`)."""
         return self.envelopes.envelope(notification)
 
     def read_with_events(self, after: int, limit: int) -> tuple[Page, list[Any]]:
         """Like :meth:`read`, with each envelope's domain event alongside (same order)."""
-        notifications = self.recorder.select_notifications(
-            start=after, limit=limit, inclusive_of_start=False)
+        notifications = read_page(self.recorder, ScanRange(after, None), limit)
         with self.mapper.one_read():
             events = [self.mapper.to_domain_event(n) for n in notifications]
         items = [to_envelope(n.id, e) for n, e in zip(notifications, events, strict=True)]  # type: ignore[arg-type]
@@ -72,27 +72,21 @@ class EventLog:
 
     def read(self, after: int, limit: int, types: Sequence[str] = ()) -> Page:
         """Up to ``limit`` events after ``after``, optionally only of some types."""
-        notifications = self.recorder.select_notifications(
-            start=after, limit=limit, topics=topics_for(types), inclusive_of_start=False
-        )
-        return self._page(notifications)
+        return self._page(read_page(self.recorder, ScanRange(after, None, topics_for(types)), limit))
 
     def history(self, subscriber_id: UUID, after: int, limit: int) -> Page:
         """Every event of the subscriber and their subscriptions, in global order."""
-        return self._page(self.recorder.select_subscriber_notifications(subscriber_id, after, limit))
+        return self._page(read_page(self.recorder, ScanRange(after, None, subscriber_id=subscriber_id), limit))
 
     def originators(self, type_name: str, after: int, limit: int) -> list[tuple[int, UUID]]:
         """(position, aggregate id) of events of one type: e.g. every plan ever created."""
-        notifications = self.recorder.select_notifications(
-            start=after, limit=limit, topics=topics_for([type_name]), inclusive_of_start=False
-        )
-        return [(n.id, UUID(str(n.originator_id))) for n in notifications]
+        rows = read_page(self.recorder, ScanRange(after, None, topics_for([type_name])), limit)
+        return [(n.id, UUID(str(n.originator_id))) for n in rows]
 
     def count_by_type(self, after: int, page: int = 10_000) -> dict[str, int]:
         """How many events of each type follow position ``after`` (read raw, not decoded)."""
         counts: dict[str, int] = {}
-        while notifications := self.recorder.select_notifications(
-                start=after, limit=page, inclusive_of_start=False):
+        while notifications := read_page(self.recorder, ScanRange(after, None), page):
             for notification in notifications:
                 name = notification.topic.rpartition(":")[2].rpartition(".")[2]
                 counts[name] = counts.get(name, 0) + 1
@@ -102,7 +96,7 @@ class EventLog:
     def max_position(self) -> int:
         return int(self.recorder.max_notification_id() or 0)
 
-    def _page(self, notifications: Sequence[Notification]) -> Page:
+    def _page(self, notifications: Sequence[StoredRow]) -> Page:
         with self.mapper.one_read():
             items = [self.envelope(n) for n in notifications]
         return Page(items=items, last_position=notifications[-1].id if notifications else None)

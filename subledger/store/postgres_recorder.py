@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper, Notification, StoredEvent
+from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
@@ -211,27 +211,6 @@ class LedgerPostgresRecorder(OneAttempt, PostgresApplicationRecorder):
                 (subscriber_id,),
             )
             return [row["originator_id"] for row in curs.fetchall()]
-
-    def select_subscriber_notifications(
-        self, subscriber_id: UUID, after: int, limit: int
-    ) -> list[Notification]:
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(
-                SQL(
-                    "SELECT e.* FROM {} e JOIN {} s ON s.originator_id = e.originator_id"
-                    " WHERE s.subscriber_id = %s AND e.notification_id > %s"
-                    " ORDER BY e.notification_id LIMIT %s"
-                ).format(self._events, self._streams),
-                (subscriber_id, after, limit),
-            )
-            return [
-                Notification(
-                    id=row["notification_id"], originator_id=row["originator_id"],
-                    originator_version=row["originator_version"], topic=row["topic"],
-                    state=bytes(row["state"]),
-                )
-                for row in curs.fetchall()
-            ]
 
     def select_due(
         self, until: datetime, after: tuple[datetime, UUID] | None, limit: int

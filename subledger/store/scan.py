@@ -8,6 +8,10 @@ pages (``rowid > last``), each in a short read transaction of its own, so a long
 holds the writer back; the log is append-only and the scan stops at a position fixed before
 it started, so the pages add up to one consistent prefix.
 
+:func:`read_page` is one such page, one query on either database: what the log's paged
+readers (``EventLog.read``, a projection runner's catch-up) ask for, ``limit`` rows after a
+position.
+
 Each row is a :class:`StoredRow`, which has what the library's mapper reads of a stored
 event (a plain tuple: a scan makes one per event, and the library's frozen dataclass costs
 several times more to build); decoding them into events is the mapper's
@@ -22,7 +26,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from .recorders import LedgerPostgresRecorder, LedgerRecorder, LedgerSQLiteRecorder
 
@@ -44,19 +48,19 @@ ends it."""
 
 @dataclass(frozen=True)
 class ScanRange:
-    """Which notifications a scan reads: positions in ``(after, until]``, optionally only of
-    some stored topics, or only of one subscriber's streams (their own and their
-    subscriptions')."""
+    """Which notifications a scan reads: positions in ``(after, until]`` (``until`` None: to
+    the end of the log), optionally only of some stored topics, or only of one subscriber's
+    streams (their own and their subscriptions')."""
 
     after: int
-    until: int
+    until: int | None
     topics: Sequence[str] = ()
     subscriber_id: UUID | None = None
 
 
 def scan(recorder: LedgerRecorder, selection: ScanRange, batch: int) -> Iterator[list[StoredRow]]:
     """The notifications of ``selection`` in position order, ``batch`` at a time."""
-    if selection.until <= selection.after:
+    if selection.until is not None and selection.until <= selection.after:
         return iter(())
     if isinstance(recorder, LedgerPostgresRecorder):
         return _scan_postgres(recorder, selection, batch)
@@ -64,8 +68,19 @@ def scan(recorder: LedgerRecorder, selection: ScanRange, batch: int) -> Iterator
     return _scan_sqlite(recorder, selection, batch)
 
 
-def _scan_postgres(recorder: LedgerPostgresRecorder, selection: ScanRange,
-                   batch: int) -> Iterator[list[StoredRow]]:
+def read_page(recorder: LedgerRecorder, selection: ScanRange, limit: int) -> list[StoredRow]:
+    """The first ``limit`` notifications of ``selection``, in position order."""
+    if isinstance(recorder, LedgerPostgresRecorder):
+        query, params = _postgres_query(recorder, selection)
+        with recorder.datastore.get_connection() as conn, \
+                conn.cursor(binary=True, row_factory=tuple_row) as cursor:
+            cursor.execute(query + SQL(" LIMIT %s"), [*params, limit], prepare=True)
+            return [StoredRow._make(row) for row in cursor.fetchall()]
+    assert isinstance(recorder, LedgerSQLiteRecorder)
+    return _sqlite_page(recorder, selection, selection.after, limit)
+
+
+def _postgres_query(recorder: LedgerPostgresRecorder, selection: ScanRange) -> tuple[Composed, list[object]]:
     schema = Identifier(recorder.datastore.schema)
     query = SQL("SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state"
                 " FROM {}.{} e").format(schema, Identifier(recorder.events_table_name))
@@ -74,12 +89,20 @@ def _scan_postgres(recorder: LedgerPostgresRecorder, selection: ScanRange,
         query += SQL(" JOIN {}.{} s ON s.originator_id = e.originator_id AND s.subscriber_id = %s").format(
             schema, Identifier(recorder.streams_table))
         params.append(selection.subscriber_id)
-    query += SQL(" WHERE e.notification_id > %s AND e.notification_id <= %s")
-    params += [selection.after, selection.until]
+    query += SQL(" WHERE e.notification_id > %s")
+    params.append(selection.after)
+    if selection.until is not None:
+        query += SQL(" AND e.notification_id <= %s")
+        params.append(selection.until)
     if selection.topics:
         query += SQL(" AND e.topic = ANY(%s)")
         params.append(list(selection.topics))
-    query += SQL(" ORDER BY e.notification_id")
+    return query + SQL(" ORDER BY e.notification_id"), params
+
+
+def _scan_postgres(recorder: LedgerPostgresRecorder, selection: ScanRange,
+                   batch: int) -> Iterator[list[StoredRow]]:
+    query, params = _postgres_query(recorder, selection)
     with recorder.datastore.get_connection() as conn, conn.transaction():
         conn.execute("SET TRANSACTION READ ONLY")
         # The pool's sessions end a transaction idle for 5 s; a reader's consumer may take
@@ -95,24 +118,32 @@ def _scan_postgres(recorder: LedgerPostgresRecorder, selection: ScanRange,
 
 def _scan_sqlite(recorder: LedgerSQLiteRecorder, selection: ScanRange,
                  batch: int) -> Iterator[list[StoredRow]]:
+    after = selection.after
+    while rows := _sqlite_page(recorder, selection, after, batch):
+        yield rows
+        after = rows[-1].id
+
+
+def _sqlite_page(recorder: LedgerSQLiteRecorder, selection: ScanRange, after: int,
+                 limit: int) -> list[StoredRow]:
+    """A keyset page of ``selection`` after ``after``, in a read transaction of its own."""
     table = recorder.events_table_name
     join, params = "", []
     if selection.subscriber_id is not None:
         join = (f" JOIN {recorder.streams_table} s ON s.originator_id = e.originator_id"
                 " AND s.subscriber_id = ?")
         params.append(selection.subscriber_id.hex)
-    topics = ""
+    clauses = ["e.rowid > ?"]
+    params.append(after)
+    if selection.until is not None:
+        clauses.append("e.rowid <= ?")
+        params.append(selection.until)
     if selection.topics:
-        topics = f" AND e.topic IN ({', '.join('?' * len(selection.topics))})"
+        clauses.append(f"e.topic IN ({', '.join('?' * len(selection.topics))})")
+        params += selection.topics
     statement = (f"SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state"
-                 f" FROM {table} e{join} WHERE e.rowid > ? AND e.rowid <= ?{topics}"
-                 " ORDER BY e.rowid LIMIT ?")
-    after = selection.after
-    while True:
-        with recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute(statement, (*params, after, selection.until, *selection.topics, batch))
-            rows = cursor.fetchall()
-        if not rows:
-            return
-        yield [StoredRow(row[0], UUID(row[1]), row[2], row[3], row[4]) for row in rows]
-        after = rows[-1][0]
+                 f" FROM {table} e{join} WHERE {' AND '.join(clauses)} ORDER BY e.rowid LIMIT ?")
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute(statement, (*params, limit))
+        rows = cursor.fetchall()
+    return [StoredRow(row[0], UUID(row[1]), row[2], row[3], row[4]) for row in rows]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper, Notification, StoredEvent
+from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from . import forgetting, key_table
@@ -164,25 +164,6 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 (subscriber_id.hex,),
             )
             return [UUID(row["originator_id"]) for row in c.fetchall()]
-
-    def select_subscriber_notifications(
-        self, subscriber_id: UUID, after: int, limit: int
-    ) -> list[Notification]:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT e.rowid AS notification_id, e.* FROM {self.events_table_name} e"
-                f" JOIN {self.streams_table} s ON s.originator_id = e.originator_id"
-                " WHERE s.subscriber_id = ? AND e.rowid > ? ORDER BY e.rowid LIMIT ?",
-                (subscriber_id.hex, after, limit),
-            )
-            return [
-                Notification(
-                    id=row["notification_id"], originator_id=UUID(row["originator_id"]),
-                    originator_version=row["originator_version"], topic=row["topic"],
-                    state=row["state"],
-                )
-                for row in c.fetchall()
-            ]
 
     def select_due(
         self, until: datetime, after: tuple[datetime, UUID] | None, limit: int
