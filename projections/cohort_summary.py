@@ -26,6 +26,7 @@ from fractions import Fraction
 from typing import Any
 
 from .bitemporal import parse_fraction
+from .open_versions import OpenVersions
 from .store import ViewCursor
 from .versioned_totals import Delta, VersionedTotals
 
@@ -95,10 +96,11 @@ class CohortSummary(VersionedTotals):
         tx.execute(f"CREATE INDEX IF NOT EXISTS {self.table}_believed"
                    f" ON {self.table} (currency, recorded_to, cohort)")
 
-    def record(self, tx: ViewCursor, changes: Iterable[CohortChange]) -> None:
+    def record(self, tx: ViewCursor, changes: Iterable[CohortChange],
+               kept: OpenVersions | None = None) -> None:
         """Store a page's changes: each touched key's open version is replaced by the
-        versions the changes make."""
-        self.record_deltas(tx, (Delta(c.at, c.key, (c.subscribers, c.mrr)) for c in changes))
+        versions the changes make (``kept``: see :meth:`VersionedTotals.record_deltas`)."""
+        self.record_deltas(tx, (Delta(c.at, c.key, (c.subscribers, c.mrr)) for c in changes), kept)
 
     def read(self, tx: ViewCursor, currency: str, first: str, stop: str,
              believed: tuple[str, tuple[Any, ...]]) -> list[tuple[str, str, int, Fraction]]:

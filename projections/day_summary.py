@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Any
 
 from .bitemporal import parse_fraction
+from .open_versions import OpenVersions
 from .store import ViewCursor
 from .versioned_totals import Delta, Values, VersionedTotals
 
@@ -51,11 +52,11 @@ class DaySummary(VersionedTotals):
         tx.execute(f"CREATE INDEX IF NOT EXISTS {self.table}_believed"
                    f" ON {self.table} (currency, recorded_to, day)")
 
-    def record(self, tx: ViewCursor, changes: Iterable[Change]) -> None:
+    def record(self, tx: ViewCursor, changes: Iterable[Change], kept: OpenVersions | None = None) -> None:
         """Store a page's changes: each touched day's open version is replaced by the
-        versions the changes make, in two statements."""
+        versions the changes make (``kept``: see :meth:`VersionedTotals.record_deltas`)."""
         self.record_deltas(tx, (Delta(c.at, (c.currency, c.day, c.kind), (c.amount, c.count))
-                                for c in changes))
+                                for c in changes), kept)
 
     def read(self, tx: ViewCursor, currency: str, first_day: str, stop_day: str,
              believed: tuple[str, tuple[Any, ...]]) -> list[tuple[str, str, Fraction, int]]:

@@ -31,8 +31,9 @@ from .bitemporal import FOREVER, fraction_text, parse_fraction, sortable  # noqa
 from .cohort_summary import CohortChange, CohortSummary, contributions, difference
 from .day_summary import Change, DaySummary
 from .mrr_fold import FOLD_CACHE_LIMIT, Advanced, SubscriberFolds
+from .open_versions import OpenVersions
 from .store import ViewCursor
-from .subscriber_cache import History
+from .subscriber_cache import History, last_position
 
 
 class KnownAt:
@@ -79,6 +80,8 @@ class MrrModel:
 
     def __init__(self, history: History, *, cache_limit: int = FOLD_CACHE_LIMIT) -> None:
         self.cache = SubscriberFolds(history, limit=cache_limit)
+        self.totals = OpenVersions()
+        """The open versions of the day and cohort totals, from page to page."""
 
     def create(self, tx: ViewCursor) -> None:
         self.clock.create(tx)
@@ -104,6 +107,7 @@ class MrrModel:
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
         stamps = self.clock.stamp(tx, envelopes)
         self.cache.begin_page(tx, self.name, envelopes)
+        self.totals.begin_page(tx, self.name)
         relevant = [e for e in envelopes if e["type"] in SUBSCRIPTION_EVENT_TYPES]
         by_subscriber = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
         believed = _believed(tx, sorted({e["subscriber_id"] for e in relevant}))
@@ -115,7 +119,8 @@ class MrrModel:
                 last = int(learned[-1]["position"])
                 advanced = self.cache.believe(subscriber_id, learned, last)
                 self._revise(writes, believed[subscriber_id], subscriber_id, advanced, known_at, last)
-        writes.flush(tx)
+        writes.flush(tx, self.totals)
+        self.totals.end_page(tx, last_position(envelopes))
 
     @staticmethod
     def _revise(writes: _Writes, believed: set[tuple[str, ...]], subscriber_id: str,
@@ -191,7 +196,7 @@ class _Writes:
         self._open[(subscriber_id, key)] = len(self.inserts)
         self.inserts.append([subscriber_id, *key, positions, recorded_at, FOREVER, position, None])
 
-    def flush(self, tx: ViewCursor) -> None:
+    def flush(self, tx: ViewCursor, totals: OpenVersions) -> None:
         tx.executemany(
             "UPDATE view_mrr_movements SET recorded_to = ?, retracted_position = ?"
             " WHERE subscriber_id = ?"
@@ -205,8 +210,8 @@ class _Writes:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             self.inserts,
         )
-        DAYS.record(tx, self._changes())
-        COHORTS.record(tx, self.cohorts)
+        DAYS.record(tx, self._changes(), totals)
+        COHORTS.record(tx, self.cohorts, totals)
 
     def _changes(self) -> Iterator[Change]:
         """What the page changes of the rows believed, for the per-day totals."""

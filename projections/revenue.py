@@ -27,6 +27,7 @@ from subledger.domain.revenue import RevenueLine, revenue_lines
 
 from .day_summary import Change, DaySummary
 from .mrr import KnownAt, fraction_text, sortable
+from .open_versions import OpenVersions
 from .recognition import Line, below_whole, microseconds
 from .recognition_days import RECOGNITION_DAYS, changes
 from .store import ViewCursor
@@ -77,6 +78,8 @@ class RevenueModel:
 
     def __init__(self, history: History, *, cache_limit: int = HISTORY_CACHE_LIMIT) -> None:
         self.cache = HistoryCache(history, limit=cache_limit)
+        self.totals = OpenVersions()
+        """The open versions of the cash and recognition totals, from page to page."""
 
     def create(self, tx: ViewCursor) -> None:
         self.clock.create(tx)
@@ -112,6 +115,7 @@ class RevenueModel:
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
         stamps = self.clock.stamp(tx, envelopes)
         self.cache.begin_page(tx, self.name, envelopes)
+        self.totals.begin_page(tx, self.name)
         relevant = [e for e in envelopes if moves_cash(e)]
         cash = [(e["event_id"], e["aggregate_id"], e["subscriber_id"], e["data"]["currency"], figure, at,
                  sign * int(e["data"][amount]), e["position"], stamps[int(e["position"])], at[:10],
@@ -124,7 +128,7 @@ class RevenueModel:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", cash)
         CASH_DAYS.record(tx, (Change(known_at, currency, day, kind, Fraction(value), 1)
                               for _id, _sub, _subscriber, currency, kind, _at, value, _position, known_at, day, _source
-                              in cash))
+                              in cash), self.totals)
         end = last_position(envelopes)
         recognition: list[Change] = []
         ordered = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
@@ -134,7 +138,8 @@ class RevenueModel:
                                                   key=lambda e: e["aggregate_id"]):
                 own = [e for e in history if e["aggregate_id"] == subscription_id]
                 recognition += self._add_lines(tx, subscription_id, own, list(group), stamps)
-        RECOGNITION_DAYS.record(tx, recognition)
+        RECOGNITION_DAYS.record(tx, recognition, self.totals)
+        self.totals.end_page(tx, end)
 
     def _add_lines(self, tx: ViewCursor, subscription_id: str, own: list[dict[str, Any]],
                    new_events: list[dict[str, Any]], stamps: dict[int, str]) -> list[Change]:

@@ -31,9 +31,11 @@ _CREATE_INDEX = re.compile(r"\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+IF\s+NOT\s+EXISTS
 class ViewCursor:
     """Executes ``?``-placeholder SQL on either database."""
 
-    def __init__(self, raw: Any, postgres: bool) -> None:
+    def __init__(self, raw: Any, postgres: bool, store: object = None) -> None:
         self._raw = raw
         self._postgres = postgres
+        self.store = store
+        """The views' database the transaction is in (what a model's kept state belongs to)."""
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s") if self._postgres else statement
@@ -132,12 +134,12 @@ class ViewStore:
             if self.postgres:
                 self._make_answering(asked)
                 with self._conn.transaction(), self._conn.cursor() as cursor:
-                    yield ViewCursor(cursor, True)
+                    yield ViewCursor(cursor, True, self)
             else:
                 cursor = self._conn.cursor()
                 cursor.execute("BEGIN IMMEDIATE")
                 try:
-                    yield ViewCursor(cursor, False)
+                    yield ViewCursor(cursor, False, self)
                 except BaseException:
                     cursor.execute("ROLLBACK")
                     raise

@@ -20,6 +20,7 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 from .bitemporal import FOREVER, fraction_text, parse_fraction
+from .open_versions import OpenVersions
 from .store import ViewCursor
 
 Key = tuple[str, str, str]
@@ -64,22 +65,29 @@ class VersionedTotals:
         tx.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ({keys}, {values},"
                    " recorded_from TEXT NOT NULL, recorded_to TEXT NOT NULL)")
 
-    def record_deltas(self, tx: ViewCursor, deltas: Iterable[Delta]) -> None:
+    def record_deltas(self, tx: ViewCursor, deltas: Iterable[Delta],
+                      kept: OpenVersions | None = None) -> None:
         """Store a page's deltas: each touched key's open version is replaced by the
         versions the deltas make, the first of them written over it (an update, cheaper
-        than a delete and an insert), the rest inserted; deleted if they make none."""
+        than a delete and an insert), the rest inserted; deleted if they make none.
+        ``kept``: the model's open versions from its last page (:mod:`.open_versions`),
+        read from the table only for keys it does not hold, and kept up to date."""
         by_key: defaultdict[Key, list[Delta]] = defaultdict(list)
         for delta in deltas:
             by_key[delta.key].append(delta)
         if not by_key:
             return
-        current = self._open(tx, list(by_key))
+        known = kept.known if kept is not None else {}
+        current = {key: found for key in by_key
+                   if (found := known.get((self.table, key))) is not None}
+        if kept is None or not kept.complete:
+            current.update(self._open(tx, [key for key in by_key if (self.table, key) not in known]))
         updates: list[tuple[Any, ...]] = []
         deletes: list[tuple[Any, ...]] = []
         rows: list[tuple[Any, ...]] = []
         for key, found in by_key.items():
             opened = current.get(key)
-            versions = self._versions(key, opened, found)
+            versions, known[self.table, key] = self._versions(key, opened, found)
             if opened is not None and versions:
                 first, *versions = versions
                 updates.append((*first[len(key):], *key, FOREVER))
@@ -130,8 +138,9 @@ class VersionedTotals:
         return found
 
     def _versions(self, key: Key, current: tuple[Values, str] | None,
-                  deltas: list[Delta]) -> list[tuple[Any, ...]]:
-        """The rows that replace ``key``'s open version after ``deltas`` (any order)."""
+                  deltas: list[Delta]) -> tuple[list[tuple[Any, ...]], tuple[Values, str] | None]:
+        """The rows that replace ``key``'s open version after ``deltas`` (any order), and
+        the open version they leave (None if none)."""
         zero = tuple(kind() for _, kind in self.VALUES)
         totals, since = current if current is not None else (zero, None)
         out: list[tuple[Any, ...]] = []
@@ -145,7 +154,8 @@ class VersionedTotals:
             totals = tuple(a + b for a, b in zip(totals, delta.values, strict=True))
         if since is not None and self.kept(totals):
             out.append((*key, *self._stored(totals), since, FOREVER))
-        return out
+            return out, (totals, since)
+        return out, None
 
     def _stored(self, totals: Values) -> tuple[Any, ...]:
         return (*(fraction_text(value) if kind is Fraction else value
