@@ -181,8 +181,8 @@ def test_a_rebuild_in_small_pages_gives_every_document_the_same_number_and_figur
 ) -> None:
     before = {r["invoice_id"]: r for r in _all(projector)}
     notes_before = [find_credit_note(projector.store, i) for i in book.credit_notes]
-    projector.page_size = 2  # every refund, charge and credit note meets its invoice on another page
-    projector.rebuild_model("invoices")
+    # every refund, charge and credit note meets its invoice on another page
+    projector.rebuild_model("invoices", page_size=2)
     assert {r["invoice_id"]: r for r in _all(projector)} == before
     assert [find_credit_note(projector.store, i) for i in book.credit_notes] == notes_before
     with scratch_views(settings) as scratch:

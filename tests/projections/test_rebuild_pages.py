@@ -1,0 +1,43 @@
+"""``rebuild_model`` reads the log in pages of its own size (larger than a live runner's by
+default, ``REBUILD_PAGE_SIZE``), and what it builds does not depend on that size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from subledger.commands.demo import generate
+from subledger.commands.ledger import Ledger
+from subledger.projections.runner import PAGE_SIZE, REBUILD_PAGE_SIZE, ProjectionRunner
+
+
+def _rows(projector: ProjectionRunner, table: str) -> list[tuple[Any, ...]]:
+    with projector.store.transaction() as tx:
+        return sorted(tx.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+
+
+def test_a_rebuild_reads_pages_of_the_size_asked_and_builds_the_same_rows(
+        ledger: Ledger, projector: ProjectionRunner) -> None:
+    generate(ledger, subscribers=3, months=2, seed=5)
+    projector.run_once()
+    head = ledger.event_log.max_position()
+    before = _rows(projector, "view_subscriptions")
+    reached: list[int] = []
+
+    summary = projector.rebuild_model("subscriptions", progress=lambda done, _total: reached.append(done),
+                                      page_size=7)
+
+    assert reached == [*range(7, head, 7), head]
+    assert summary.events_read == head
+    assert _rows(projector, "view_subscriptions") == before
+
+
+def test_a_rebuild_reads_larger_pages_than_a_live_runner_by_default(
+        ledger: Ledger, projector: ProjectionRunner) -> None:
+    generate(ledger, subscribers=80, months=8, seed=5)
+    head = ledger.event_log.max_position()
+    reached: list[int] = []
+
+    projector.rebuild_model("subscriptions", progress=lambda done, _total: reached.append(done))
+
+    assert PAGE_SIZE < head < REBUILD_PAGE_SIZE
+    assert reached == [head]  # one page, where a live runner reads more than one
