@@ -39,8 +39,8 @@ PAGE_SIZE = 1000
 REBUILD_PAGE_SIZE = 5000
 """Events per page of :meth:`ProjectionRunner.rebuild_model`: a model writes its per-day and
 cohort totals once per page for every key the page touches, and a rebuild's pages touch
-most keys, so larger pages write them fewer times (about a sixth of an ``mrr`` rebuild less
-than pages of 1,000: docs/performance.md). A live runner keeps :data:`PAGE_SIZE`: its pages
+most keys, so larger pages write them fewer times (an ``mrr`` rebuild about a tenth shorter
+than in pages of 1,000: docs/performance.md). A live runner keeps :data:`PAGE_SIZE`: its pages
 are what arrived since the last one."""
 
 Progress = Callable[[int, int], None]
