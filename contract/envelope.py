@@ -115,12 +115,12 @@ def event_id_text(aggregate_id: UUID | str, version: int) -> str:
     """``str(event_id(aggregate_id, version))``, written straight from the hash: every
     envelope carries one, and making the ``UUID`` object first was a quarter of the cost
     of an envelope. ``aggregate_id`` may be given as its text, ``str(aggregate_id)``."""
-    digest = sha1(_NAMESPACE_BYTES + f"{aggregate_id}/{version}".encode()).digest()
-    number = int.from_bytes(digest[:16], "big") & _CLEAR_VERSION_AND_VARIANT | _VERSION_5_RFC_4122
-    text = f"{number:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    text = sha1(_NAMESPACE_BYTES + f"{aggregate_id}/{version}".encode()).hexdigest()
+    # uuid5: the version nibble is 5, the variant's two high bits 10 (RFC 4122).
+    return (f"{text[:8]}-{text[8:12]}-5{text[13:16]}-{_VARIANT[text[16]]}{text[17:20]}"
+            f"-{text[20:32]}")
 
 
 _NAMESPACE_BYTES = _EVENT_ID_NAMESPACE.bytes
-_CLEAR_VERSION_AND_VARIANT = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
-_VERSION_5_RFC_4122 = (5 << 76) | (0x8000 << 48)
+_VARIANT = {digit: f"{int(digit, 16) & 0x3 | 0x8:x}" for digit in "0123456789abcdef"}
+"""A hex digit with its two high bits set to 10."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -68,9 +69,15 @@ _SKIPPED = EVENT_ENVELOPE_FIELDS | {"class_version"}
 """Stored members that are not the envelope's ``data``."""
 
 
+_LOWER_HEX = "0123456789abcdef"
+
+
+@lru_cache(maxsize=1 << 12)
 def instant_text(stored: str) -> str:
     """The envelope's text of an instant stored as ``stored`` (the library's
     ``isoformat()``): what ``isoformat(datetime.fromisoformat(stored))`` gives."""
+    # Cached: a log repeats its instants (each period's bounds in every event of the period,
+    # a billing run's in every renewal of the day), and the text is a pure function of them.
     size = len(stored)
     if ((size == 25 or (size == 32 and stored[19] == "." and stored[20:26] != "000000"))
             and stored[10] == "T" and stored.endswith("+00:00")
@@ -82,11 +89,12 @@ def instant_text(stored: str) -> str:
     return isoformat(datetime.fromisoformat(stored))
 
 
+@lru_cache(maxsize=1 << 12)
 def id_text(stored: str) -> str:
     """The envelope's text of an id stored as ``stored``: what ``str(UUID(stored))`` gives."""
-    if len(stored) == 32 and stored.isascii() and stored.isalnum():
-        digits = f"{int(stored, 16):032x}"
-        return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+    # Cached: a subscriber's id is in each of their events, a plan's in each subscription's.
+    if len(stored) == 32 and not stored.strip(_LOWER_HEX):
+        return f"{stored[:8]}-{stored[8:12]}-{stored[12:16]}-{stored[16:20]}-{stored[20:]}"
     return str(_uuid(stored))
 
 
@@ -131,6 +139,8 @@ class EnvelopeMaker:
     def __init__(self, mapper: SealingMapper) -> None:
         self.mapper = mapper
         self.slow = 0
+        self._kinds: dict[str, tuple[str, int, int | None]] = {}
+        """topic -> the envelope's ``type``, the class version, the subscriber's source."""
 
     def envelope(self, stored: StoredRow | Notification) -> dict[str, Any]:
         """The envelope of the event stored at ``stored.id`` in the global order."""
@@ -142,8 +152,11 @@ class EnvelopeMaker:
             return to_envelope(stored.id, event)  # type: ignore[arg-type]
 
     def _straight(self, stored: StoredRow | Notification) -> dict[str, Any]:
-        cls, class_version = self.mapper.event_class(stored.topic)
-        source = subscriber_source(cls)
+        kind = self._kinds.get(stored.topic)
+        if kind is None:
+            cls, version = self.mapper.event_class(stored.topic)
+            kind = self._kinds[stored.topic] = (cls.__name__, version, subscriber_source(cls))
+        name, class_version, source = kind
         aggregate_id = stored.originator_id
         if source is None or type(aggregate_id) is not UUID:
             raise _Slow
@@ -155,14 +168,15 @@ class EnvelopeMaker:
         return {
             "position": stored.id,
             "event_id": event_id_text(aggregate, version),
-            "type": cls.__name__,
+            "type": name,
             "schema_version": class_version,
             "subscriber_id": self._subscriber(source, aggregate, state),
             "aggregate_id": aggregate,
             "aggregate_version": version,
             "recorded_at": _tagged(state, "timestamp", "datetime_iso"),
             "effective_at": _tagged(state, "effective_at", "datetime_iso"),
-            "data": {key: _value(item) for key, item in state.items() if key not in _SKIPPED},
+            "data": {key: item if type(item) is str else _value(item)
+                     for key, item in state.items() if key not in _SKIPPED},
         }
 
     @staticmethod
