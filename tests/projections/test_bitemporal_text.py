@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -29,3 +30,21 @@ def test_an_instant_is_written_in_utc_with_every_microsecond_digit(instant: date
 def test_the_text_of_two_instants_sorts_as_the_instants_do(first: datetime, second: datetime) -> None:
     assert (sortable(first) < sortable(second)) == (first < second)
     assert (sortable(first) == sortable(second)) == (first == second)
+
+
+@given(INSTANTS)
+def test_a_text_already_in_the_form_is_written_as_it_is(instant: datetime) -> None:
+    text = instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    assert sortable(text) == text == sortable(instant)
+
+
+@pytest.mark.parametrize("text", ["2026-02-30T10:11:12.123456Z", "2026-01-01T25:11:12.123456Z",
+                                  "2026-01-01T10:11:12.12345xZ", "2026-01-01T10:11:12.123456X"])
+def test_a_text_of_the_form_that_is_no_instant_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        sortable(text)
+
+
+def test_a_text_of_the_same_width_in_another_form_is_converted() -> None:
+    assert sortable("2026-W01-1T10:11:12.123456Z") == "2025-12-29T10:11:12.123456Z"
