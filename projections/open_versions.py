@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .store import CHECKPOINTS, ViewCursor
+from .store import ViewCursor
 
 Kept = tuple[tuple[Any, ...], str] | None
 """A key's open version: its totals and ``recorded_from``; None: the key has none."""
@@ -41,8 +41,7 @@ class OpenVersions:
     def begin_page(self, tx: ViewCursor, model: str) -> None:
         """Before a page of ``model`` is written in ``tx``: drop what is kept unless the page
         follows the last one kept, in the same views' database."""
-        row = tx.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?", (model,)).fetchone()
-        here = (tx.store, None if row is None else int(row[0]))
+        here = (tx.store, tx.checkpoint(model))
         if self._valid_at != here:
             self.known.clear()
             self.complete = here[1] == 0

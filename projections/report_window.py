@@ -25,7 +25,7 @@ from subledger.domain.time import FIRST_DAY, LAST_DAY, UTC
 from .mrr import DAYS, FOREVER, sortable
 from .recognition import microseconds
 from .revenue import CASH_DAYS
-from .store import CHECKPOINTS, ViewCursor, ViewStore
+from .store import ViewCursor, ViewStore
 
 
 @dataclass(frozen=True)
@@ -158,8 +158,7 @@ def choose_currency(held: list[str], currency: str | None) -> str | None:
 
 def position(store: ViewStore, model: str = "mrr") -> int:
     with store.transaction() as tx:
-        row = tx.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?", (model,)).fetchone()
-    return int(row[0]) if row else 0
+        return tx.checkpoint(model) or 0
 
 
 def report_head(store: ViewStore, window: Window, currency: str | None, standpoint: Standpoint,

@@ -66,6 +66,12 @@ class ViewCursor:
         self._raw.execute("SELECT to_regclass(%s) IS NOT NULL", (relation,))
         return bool(self._raw.fetchone()[0])
 
+    def checkpoint(self, name: str) -> int | None:
+        """The position of checkpoint ``name`` as this transaction sees it (None: never set):
+        where a page applied in this transaction starts."""
+        row = self.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?", (name,)).fetchone()
+        return None if row is None else int(row[0])
+
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self._raw.executemany(self._sql(statement), rows)

@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 
 from subledger.domain.mrr import SUBSCRIPTION_EVENT_TYPES
 
-from .store import CHECKPOINTS, ViewCursor
+from .store import ViewCursor
 
 History = Callable[[str, int], list[dict[str, Any]]]
 """(subscriber id, up to position) -> the subscriber's history envelopes."""
@@ -64,8 +64,7 @@ class SubscriberCache(Generic[Entry]):
 
     def begin_page(self, tx: ViewCursor, model: str, envelopes: list[dict[str, Any]]) -> None:
         """Take a page of ``model`` (its envelopes after its checkpoint, in ``tx``) in."""
-        row = tx.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?", (model,)).fetchone()
-        start = None if row is None else int(row[0])
+        start = tx.checkpoint(model)
         if start is None or start != self.through:
             self.clear(start=start)
         # Not trusted while being extended: an error half way leaves it cleared next page.

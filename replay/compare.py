@@ -19,7 +19,7 @@ from typing import Any
 
 from subledger.projections.mrr import FOREVER
 from subledger.projections.runner import ReadModel
-from subledger.projections.store import CHECKPOINTS, ViewCursor, ViewStore
+from subledger.projections.store import ViewCursor, ViewStore
 
 INTERVAL = ("recorded_from", "recorded_to")
 NATURAL_KEYS: dict[str, tuple[str, ...]] = {
@@ -65,7 +65,7 @@ def snapshot(store: ViewStore, model: ReadModel) -> tuple[int, dict[str, Table]]
     with store.transaction() as tx:
         if store.postgres:
             tx.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        found = tx.execute(f"SELECT position FROM {CHECKPOINTS} WHERE name = ?", (model.name,)).fetchone()
+        found = tx.checkpoint(model.name)
         tables: dict[str, Table] = {}
         volatile: dict[str, tuple[str, ...]] = getattr(model, "volatile", {})
         for table in model.tables:
@@ -73,7 +73,7 @@ def snapshot(store: ViewStore, model: ReadModel) -> tuple[int, dict[str, Table]]
             columns = [c for c in columns if c not in volatile.get(table, ())]
             rows = tx.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
             tables[table] = (columns, key, rows)
-    return (0 if found is None else int(found[0])), tables
+    return found or 0, tables
 
 
 def _columns(store: ViewStore, tx: ViewCursor, table: str) -> tuple[list[str], list[str]]:
