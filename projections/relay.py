@@ -150,7 +150,7 @@ class Relay:
         if not self._lead():
             return 0  # the session (and the lock with it) died while the batch was read
         self.publisher.publish(messages)
-        self.store.advance(LOG_STREAM, after, page.last_position, RELAY_VERSION)
+        self._advance(LOG_STREAM, after, page.last_position)
         return len(messages)
 
     def _state_after(self, event: Subscription.Event) -> Subscription:
@@ -176,7 +176,7 @@ class Relay:
         if not self._lead():
             return 0
         self.publisher.publish([movement_message(self.prefix, row) for row in rows])
-        self.store.advance(MOVEMENTS_STREAM, after, until, RELAY_VERSION)
+        self._advance(MOVEMENTS_STREAM, after, until)
         return max(len(rows), 1)  # a window without movements still moved the cursor
 
     # -- checkpoints, leadership, status ----------------------------------------------------
@@ -202,6 +202,18 @@ class Relay:
             logger.info("another relay streams prefix %s; standing by", self.prefix)
         self._standing_by = not self._leader
         return self._leader
+
+    def _advance(self, stream: str, after: int, until: int) -> None:
+        """Move ``stream``'s checkpoint past a batch the broker acknowledged. A relay that
+        was reported down is reported ``ok`` in the same transaction: ``/readyz`` never shows
+        a relay caught up on a broker it still calls unavailable."""
+        ok = ("ok", None)
+        if self._status == ok:
+            self.store.advance(stream, after, until, RELAY_VERSION)
+            return
+        if self.store.advance(stream, after, until, RELAY_VERSION,
+                              write=lambda tx: record_status(tx, LOG_STREAM, *ok, self.clock())):
+            self._status = ok
 
     def _report(self, status: str, detail: str | None) -> None:
         if (status, detail) == self._status:

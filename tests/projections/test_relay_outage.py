@@ -17,10 +17,11 @@ from support.http import api_plan, api_subscriber, api_subscription
 from support.live import LiveServer
 
 from subledger.bootstrap import build_api
+from subledger.commands.demo import generate
 from subledger.config import Settings
 from subledger.projections.follow import follow
 from subledger.projections.kafka_publisher import BrokerUnavailable, KafkaPublisher, topic_specs
-from subledger.projections.relay import Relay
+from subledger.projections.relay import LOG_STREAM, Relay
 from subledger.projections.store import ViewStore
 
 
@@ -125,3 +126,50 @@ def test_the_relay_reports_an_unreachable_broker_apart_from_other_failures_and_o
     assert unavailable.getMessage() == "Kafka unavailable (no broker at 127.0.0.1:1); retrying in 0.0s"
     assert failed.levelno == logging.ERROR and failed.getMessage() == "relay failed; retrying in 0.0s"
     assert failed.exc_info is not None and str(failed.exc_info[1]) == "disk full"
+
+
+class _BackAfterOneOutage:
+    """A publisher whose first batch finds the broker down and whose later ones are
+    acknowledged; at each batch it notes the relay's checkpoint and status as another
+    session reads them."""
+
+    def __init__(self, watch: ViewStore) -> None:
+        self.watch = watch
+        self.seen: list[tuple[int, str | None]] = []
+
+    def ensure_topics(self, specs: Any) -> None:
+        pass
+
+    def publish(self, messages: Any) -> None:
+        checkpoint = self.watch.checkpoint(LOG_STREAM)
+        status = self.watch.workers().get("relay", {}).get("status")
+        self.seen.append((0 if checkpoint is None else checkpoint[0], status))
+        if len(self.seen) == 1:
+            raise BrokerUnavailable("no broker at 127.0.0.1:1")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_relay_whose_broker_came_back_is_never_seen_caught_up_and_unavailable(
+        settings: Settings, ledger: Any) -> None:
+    generate(ledger, subscribers=2, months=2, seed=5)
+    store, watch, stop = ViewStore(settings), ViewStore(settings), threading.Event()
+    publisher = _BackAfterOneOutage(watch)
+    relay = Relay(ledger.event_log, store, publisher, prefix="ledger",
+                  topics=topic_specs("ledger", 1, 1), page_size=5)
+    worker = threading.Thread(target=follow, args=(relay.follower(idle=0.05), stop),
+                              kwargs={"first_backoff": 0.01}, daemon=True)
+    worker.start()
+    try:
+        head = ledger.event_log.max_position()
+        _wait_for(lambda: (watch.checkpoint(LOG_STREAM) or (0,))[0] == head, "the relay caught up")
+        assert watch.workers()["relay"]["status"] == "ok"
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+        store.close()
+        watch.close()
+    assert publisher.seen[:2] == [(0, None), (0, "broker_unavailable")]
+    moved = [status for checkpoint, status in publisher.seen if checkpoint > 0]
+    assert len(moved) >= 2 and set(moved) == {"ok"}
