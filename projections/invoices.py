@@ -65,6 +65,7 @@ class InvoicesModel:
     name = "invoices"
     version = 1
     tables = ("view_invoices", "view_credit_notes")
+    types = tuple(sorted(EVENTS))
 
     def create(self, tx: ViewCursor) -> None:
         tx.execute(_table("view_invoices", INVOICE_COLUMNS, "invoice_id"))

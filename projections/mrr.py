@@ -73,6 +73,8 @@ class MrrModel:
     """Of the definitions of the MRR, movement and churn figures (v4: as of the report's
     ``as_of``, movement figures rounded cumulatively)."""
     tables = ("view_mrr_movements", "view_mrr_known_at", "view_mrr_days", "view_mrr_cohorts")
+    types: tuple[str, ...] = ()
+    """Every event: the model's known-at stamps follow every event's ``recorded_at``."""
     volatile = {"view_mrr_movements": ("known_position", "retracted_position")}
     """Columns that depend on how the log was paged (a belief closed and reopened at the
     same instant), left out when a rebuild is compared with the live model."""

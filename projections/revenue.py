@@ -71,6 +71,8 @@ class RevenueModel:
     cumulatively)."""
     tables = ("view_revenue_cash", "view_revenue_lines", "view_revenue_known_at", "view_revenue_days",
               "view_revenue_recognition_days")
+    types: tuple[str, ...] = ()
+    """Every event: the model's known-at stamps follow every event's ``recorded_at``."""
     volatile = {"view_revenue_lines": ("position",)}
     """A line's ``position`` is the last event of the belief that added it, which depends on
     how the log was paged: left out when a rebuild is compared with the live model."""

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import psycopg
 
 from subledger.store.collector import relaxed
-from subledger.store.log import EventLog
+from subledger.store.log import EventLog, Page
 
 from .follow import Follower
 from .store import ViewCursor, ViewStore
@@ -51,6 +51,9 @@ class ReadModel(Protocol):
     name: str
     version: int
     tables: tuple[str, ...]
+    types: tuple[str, ...]
+    """The event types the model reads; () for every event (the runner reads only these when
+    it catches up models that all name theirs: a rebuild of one of them)."""
 
     def create(self, tx: ViewCursor) -> None: ...
 
@@ -149,12 +152,13 @@ class ProjectionRunner:
                   progress: Progress | None, page_size: int) -> int:
         read = 0
         total = until if until is not None else (self.log.max_position() if progress else 0)
+        types = _types_read(models)
         while True:
             checkpoints = {m.name: (store.checkpoint(m.name) or (0, 0))[0] for m in models}
             after = min(checkpoints.values(), default=0)
             if until is not None and after >= until:
                 return read
-            page = self.log.read(after, page_size)
+            page = self._read(after, page_size, types)
             if page.last_position is None:
                 return read
             items, last = page.items, page.last_position
@@ -167,6 +171,21 @@ class ProjectionRunner:
                     _apply_page(store, model, checkpoints[model.name], last, items)
             if progress is not None:
                 progress(last, max(total, last))
+
+    def _read(self, after: int, size: int, types: tuple[str, ...]) -> Page:
+        """The page after ``after``; of only some ``types``, its ``last_position`` is how
+        far the read reached: the last event read when the page is full, else the head."""
+        if not types:
+            return self.log.read(after, size)
+        # Read before the page: every event up to this head is committed (each append holds
+        # the log's lock until it commits), so a page short of ``size`` holds every event of
+        # these types up to it.
+        head = self.log.max_position()
+        page = self.log.read(after, size, types)
+        if len(page.items) == size:
+            return page
+        reached = max(head, page.last_position or 0)
+        return Page(items=page.items, last_position=reached if reached > after else None)
 
     def lag(self) -> dict[str, int]:
         """Events each read model has still to apply."""
@@ -198,6 +217,14 @@ class ProjectionRunner:
         if self._listener is not None:
             self._listener.close()
             self._listener = None
+
+
+def _types_read(models: Sequence[ReadModel]) -> tuple[str, ...]:
+    """The event types a catch-up of ``models`` reads: () (every one) if any model reads every
+    event."""
+    if any(not model.types for model in models):
+        return ()
+    return tuple(sorted({name for model in models for name in model.types}))
 
 
 def _apply_page(store: ViewStore, model: ReadModel, seen: int, last: int,

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from subledger.domain.lifecycle import status_after
+from subledger.domain.mrr import SUBSCRIPTION_EVENT_TYPES
 
 from .store import ViewCursor
 
@@ -30,6 +31,8 @@ class SubscriptionsModel:
     name = "subscriptions"
     version = 2
     tables = ("view_subscriptions",)
+    types = tuple(sorted(SUBSCRIPTION_EVENT_TYPES))
+    """Only a subscription's own events change its row."""
 
     def create(self, tx: ViewCursor) -> None:
         numbers = ("plan_version", "amount", "quantity", "started_position", "position")

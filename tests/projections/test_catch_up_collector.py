@@ -31,6 +31,7 @@ class _Watching:
     name = "watching"
     version = 1
     tables = ("view_watching",)
+    types = ()
 
     def __init__(self, *, fail: bool = False) -> None:
         self.seen: list[tuple[int, int, int]] = []

@@ -1,5 +1,6 @@
 """``rebuild_model`` reads the log in pages of its own size (larger than a live runner's by
-default, ``REBUILD_PAGE_SIZE``), and what it builds does not depend on that size."""
+default, ``REBUILD_PAGE_SIZE``), only the event types its model reads, and what it builds
+depends on neither."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from subledger.commands.demo import generate
 from subledger.commands.ledger import Ledger
+from subledger.domain.mrr import SUBSCRIPTION_EVENT_TYPES
 from subledger.projections.runner import PAGE_SIZE, REBUILD_PAGE_SIZE, ProjectionRunner
 
 
@@ -20,14 +22,35 @@ def test_a_rebuild_reads_pages_of_the_size_asked_and_builds_the_same_rows(
     generate(ledger, subscribers=3, months=2, seed=5)
     projector.run_once()
     head = ledger.event_log.max_position()
+    before = _rows(projector, "view_mrr_days")
+    reached: list[int] = []
+
+    summary = projector.rebuild_model("mrr", progress=lambda done, _total: reached.append(done),
+                                      page_size=7)
+
+    assert projector.model("mrr").types == ()  # every event
+    assert reached == [*range(7, head, 7), head]
+    assert summary.events_read == head
+    assert _rows(projector, "view_mrr_days") == before
+
+
+def test_a_rebuild_reads_only_its_models_event_types_and_still_reaches_the_head(
+        ledger: Ledger, projector: ProjectionRunner) -> None:
+    generate(ledger, subscribers=3, months=2, seed=5)
+    ledger.subscribers.register(email="last@example.com", name="Last")  # the log ends past them
+    projector.run_once()
+    head = ledger.event_log.max_position()
     before = _rows(projector, "view_subscriptions")
+    theirs = [e["position"] for e in ledger.event_log.read(0, head).items
+              if e["type"] in SUBSCRIPTION_EVENT_TYPES]
     reached: list[int] = []
 
     summary = projector.rebuild_model("subscriptions", progress=lambda done, _total: reached.append(done),
                                       page_size=7)
 
-    assert reached == [*range(7, head, 7), head]
-    assert summary.events_read == head
+    assert summary.events_read == len(theirs) < head
+    assert reached == [*theirs[6::7], head]  # full pages end at their last event; the last reaches the head
+    assert summary.position == head and projector.lag()["subscriptions"] == 0
     assert _rows(projector, "view_subscriptions") == before
 
 
