@@ -151,12 +151,8 @@ class _Page:
         return self.invoices[invoice_id]
 
     def write(self) -> None:
-        updates = ", ".join(f"{c} = excluded.{c}" for c in INVOICE_COLUMNS[1:])
-        self.tx.executemany(
-            f"INSERT INTO view_invoices ({', '.join(INVOICE_COLUMNS)})"
-            f" VALUES ({', '.join('?' for _ in INVOICE_COLUMNS)})"
-            f" ON CONFLICT (invoice_id) DO UPDATE SET {updates}",
-            [tuple(row[c] for c in INVOICE_COLUMNS) for row in self.invoices.values()])
+        self.tx.upsert("view_invoices", INVOICE_COLUMNS,
+                       [tuple(row[c] for c in INVOICE_COLUMNS) for row in self.invoices.values()])
         self.tx.executemany(
             f"INSERT INTO view_credit_notes ({', '.join(CREDIT_NOTE_COLUMNS)})"
             f" VALUES ({', '.join('?' for _ in CREDIT_NOTE_COLUMNS)})",

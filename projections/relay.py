@@ -228,12 +228,8 @@ class Relay:
 
 def record_status(tx: ViewCursor, name: str, status: str, detail: str | None,
                   now: datetime) -> None:
-    tx.execute(
-        f"INSERT INTO {WORKERS} (name, status, detail, updated_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (name) DO UPDATE SET status = excluded.status, detail = excluded.detail,"
-        " updated_at = excluded.updated_at",
-        (name, status, detail, now.isoformat()),
-    )
+    tx.upsert(WORKERS, ("name", "status", "detail", "updated_at"),
+              [(name, status, detail, now.isoformat())])
 
 
 def relay_lag(store: ViewStore, head: int) -> dict[str, int]:

@@ -61,13 +61,8 @@ class SubscriptionsModel:
             row = fold(touched.get(sid), envelope)
             if row is not None:
                 touched[sid] = row
-        placeholders = ", ".join("?" for _ in COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
-        tx.executemany(
-            f"INSERT INTO view_subscriptions ({', '.join(COLUMNS)}) VALUES ({placeholders})"
-            f" ON CONFLICT (subscription_id) DO UPDATE SET {updates}",
-            [tuple(row[c] for c in COLUMNS) for row in touched.values()],
-        )
+        tx.upsert("view_subscriptions", COLUMNS,
+                  [tuple(row[c] for c in COLUMNS) for row in touched.values()])
 
     @staticmethod
     def _load(tx: ViewCursor, subscription_ids: list[str]) -> dict[str, dict[str, Any]]:
