@@ -96,11 +96,9 @@ class GroupMember:
         return applied
 
     def _store_offsets(self, tx: ViewCursor, moved: dict[int, tuple[int, int]]) -> None:
-        tx.executemany(
-            f"INSERT INTO {OFFSETS} (grp, topic, part, next_offset, position) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (grp, topic, part) DO UPDATE SET next_offset = excluded.next_offset,"
-            " position = excluded.position",
-            [(self.group, self.topic, p, o, pos) for p, (o, pos) in sorted(moved.items())])
+        tx.upsert(OFFSETS, ("grp", "topic", "part", "next_offset", "position"),
+                  [(self.group, self.topic, p, o, pos) for p, (o, pos) in sorted(moved.items())],
+                  keys=3)
 
     def seek_stored(self, partitions: Sequence[Any]) -> None:
         """Start each newly assigned partition where this group's stored offset says."""

@@ -79,14 +79,16 @@ class ViewCursor:
         if rows:
             self._raw.executemany(self._sql(statement), rows)
 
-    def upsert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """Write ``rows`` (values of ``columns``, the first the table's primary key, each key
-        once) into ``table``, each replacing the row of its key if there is one."""
+    def upsert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
+               keys: int = 1) -> None:
+        """Write ``rows`` (values of ``columns``, the first ``keys`` of them the table's
+        primary key, each key once) into ``table``, each replacing the row of its key if
+        there is one."""
         if not rows:
             return
         names = ", ".join(columns)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
-        conflict = f" ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}"
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns[keys:])
+        conflict = f" ON CONFLICT ({', '.join(columns[:keys])}) DO UPDATE SET {updates}"
         if not self._postgres or len(rows) < COPY_ROWS:
             insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' for _ in columns)}){conflict}"
             if len(rows) == 1:

@@ -75,3 +75,17 @@ def test_a_copied_upsert_follows_a_table_made_again_with_other_columns(store: Vi
         currencies = tx.execute("SELECT DISTINCT currency FROM view_upsert_probe").fetchall()
 
     assert currencies == [("EUR",)]
+
+
+@pytest.mark.parametrize("count", [3, MANY], ids=["few", "copied"])
+def test_an_upsert_on_a_key_of_several_columns_replaces_the_rows_of_known_keys(store: ViewStore, count: int) -> None:
+    with store.transaction() as tx:
+        tx.execute("DROP TABLE IF EXISTS view_upsert_pairs")
+        tx.execute("CREATE TABLE view_upsert_pairs (grp TEXT NOT NULL, part BIGINT NOT NULL,"
+                   " value BIGINT NOT NULL, PRIMARY KEY (grp, part))")
+        tx.upsert("view_upsert_pairs", ("grp", "part", "value"), [("a", i, 0) for i in range(count)], keys=2)
+        tx.upsert("view_upsert_pairs", ("grp", "part", "value"),
+                  [(grp, i, i) for grp in ("a", "b") for i in range(count)], keys=2)
+        rows = sorted(tx.execute("SELECT grp, part, value FROM view_upsert_pairs").fetchall())
+
+    assert rows == sorted((grp, i, i) for grp in ("a", "b") for i in range(count))
