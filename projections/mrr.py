@@ -152,15 +152,10 @@ MOVEMENT_COLUMNS = "currency, at, kind, amount, mrr_before, mrr_after, event_ids
 def _believed(tx: ViewCursor, subscribers: list[str]) -> defaultdict[str, set[tuple[str, ...]]]:
     """The movements believed now of each subscriber, read for a page at once."""
     found: defaultdict[str, set[tuple[str, ...]]] = defaultdict(set)
-    for start in range(0, len(subscribers), 500):
-        chunk = subscribers[start:start + 500]
-        rows = tx.execute(
-            f"SELECT subscriber_id, {MOVEMENT_COLUMNS} FROM view_mrr_movements"
-            f" WHERE recorded_to = ? AND subscriber_id IN ({', '.join('?' * len(chunk))})",
-            (FOREVER, *chunk),
-        ).fetchall()
-        for subscriber_id, *key in rows:
-            found[subscriber_id].add(tuple(key))
+    rows = tx.select_in(f"SELECT subscriber_id, {MOVEMENT_COLUMNS} FROM view_mrr_movements"
+                        " WHERE recorded_to = ? AND subscriber_id IN ({marks})", subscribers, (FOREVER,))
+    for subscriber_id, *key in rows:
+        found[subscriber_id].add(tuple(key))
     return found
 
 

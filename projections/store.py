@@ -24,6 +24,9 @@ CHECKPOINTS = "subledger_projections"
 COPY_ROWS = 1000
 """Rows from which :meth:`ViewCursor.upsert` copies them in on PostgreSQL (fewer: one
 ``INSERT`` each, without a staging table)."""
+IN_KEYS = 500
+"""Keys per statement of :meth:`ViewCursor.select_in` (SQLite allows 999 parameters in the
+oldest versions still met)."""
 WORKERS = "subledger_workers"
 """The last status each background worker reported (e.g. the relay: broker unavailable)."""
 
@@ -78,6 +81,17 @@ class ViewCursor:
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self._raw.executemany(self._sql(statement), rows)
+
+    def select_in(self, query: str, keys: Sequence[Any], params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of ``query`` for each of ``keys``: ``query`` ends in ``IN ({marks})``, run
+        once per :data:`IN_KEYS` keys with ``params`` before them (a page's rows read back by
+        key, in a few statements rather than one per key)."""
+        found: list[tuple[Any, ...]] = []
+        for start in range(0, len(keys), IN_KEYS):
+            chunk = keys[start:start + IN_KEYS]
+            statement = query.replace("{marks}", ", ".join("?" * len(chunk)))
+            found += self.execute(statement, (*params, *chunk)).fetchall()
+        return found
 
     def upsert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
                keys: int = 1) -> None:

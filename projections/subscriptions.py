@@ -51,7 +51,7 @@ class SubscriptionsModel:
 
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
         """Fold a page in memory and write each touched subscription once: the rows of the
-        subscriptions it continues are read in one statement per 500 of them."""
+        subscriptions it continues are read back in a few statements (``select_in``)."""
         mine = [e for e in envelopes if e["subscriber_id"] is not None
                 and not e["type"].startswith("Subscriber") and e["type"] != "PaymentMethodSet"]
         started = {e["aggregate_id"] for e in mine if e["type"] == "SubscriptionStarted"}
@@ -66,13 +66,9 @@ class SubscriptionsModel:
 
     @staticmethod
     def _load(tx: ViewCursor, subscription_ids: list[str]) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(subscription_ids), 500):
-            chunk = subscription_ids[start:start + 500]
-            rows = tx.execute(f"SELECT {', '.join(COLUMNS)} FROM view_subscriptions"
-                              f" WHERE subscription_id IN ({', '.join('?' * len(chunk))})", chunk).fetchall()
-            found.update((row[0], dict(zip(COLUMNS, row, strict=True))) for row in rows)
-        return found
+        rows = tx.select_in(f"SELECT {', '.join(COLUMNS)} FROM view_subscriptions"
+                            " WHERE subscription_id IN ({marks})", subscription_ids)
+        return {row[0]: dict(zip(COLUMNS, row, strict=True)) for row in rows}
 
 
 def fold(row: dict[str, Any] | None, envelope: dict[str, Any]) -> dict[str, Any] | None:

@@ -125,16 +125,12 @@ class VersionedTotals:
         k0, k1, k2 = self.KEYS
         values = ", ".join(name for name, _ in self.VALUES)
         for currency, each in selected.items():
-            ordered = sorted(each)
-            for start in range(0, len(ordered), 500):
-                chunk = ordered[start:start + 500]
-                rows = tx.execute(
-                    f"SELECT {k1}, {k2}, {values}, recorded_from FROM {self.table}"
-                    f" WHERE {k0} = ? AND recorded_to = ? AND {k1} IN ({', '.join('?' * len(chunk))})",
-                    (currency, FOREVER, *chunk)).fetchall()
-                for by, third, *stored, since in rows:
-                    if (currency, by, third) in wanted:
-                        found[currency, by, third] = (self.parsed(stored), since)
+            rows = tx.select_in(f"SELECT {k1}, {k2}, {values}, recorded_from FROM {self.table}"
+                                f" WHERE {k0} = ? AND recorded_to = ? AND {k1} IN ({{marks}})",
+                                sorted(each), (currency, FOREVER))
+            for by, third, *stored, since in rows:
+                if (currency, by, third) in wanted:
+                    found[currency, by, third] = (self.parsed(stored), since)
         return found
 
     def _versions(self, key: Key, current: tuple[Values, str] | None,
