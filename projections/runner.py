@@ -97,13 +97,22 @@ class ProjectionRunner:
         leaving the others alone; ``progress(position reached, head)`` after each page."""
         model = self.model(name)
         started = time.monotonic()
+        pages = 0
+
+        def paged(done: int, total: int) -> None:
+            nonlocal pages
+            pages += 1
+            if progress is not None:
+                progress(done, total)
+
         self.reset(self.store, model)
-        read = self.catch_up(self.store, [model], progress=progress, page_size=page_size)
+        read = self.catch_up(self.store, [model], progress=paged, page_size=page_size)
         with self.store.transaction() as tx:
             rows = {t: int(tx.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # type: ignore[index]
                     for t in model.tables}
         return RebuildSummary(view=name, position=(self.store.checkpoint(name) or (0, 0))[0],
-                              events_read=read, rows=rows, seconds=time.monotonic() - started)
+                              events_read=read, rows=rows, seconds=time.monotonic() - started,
+                              pages=pages, page_size=page_size)
 
     def model(self, name: str) -> ReadModel:
         """The read model called ``name`` (``KeyError`` if there is none)."""
@@ -246,9 +255,13 @@ class RebuildSummary:
     events_read: int
     rows: dict[str, int]
     seconds: float
+    pages: int
+    """Transactions that moved the model's checkpoint, each of up to ``page_size`` events."""
+    page_size: int
 
     def as_dict(self) -> dict[str, Any]:
         return {"view": self.view, "rebuilt": True, "position": self.position,
-                "events_read": self.events_read, "rows": self.rows,
+                "events_read": self.events_read, "rows": self.rows, "pages": self.pages,
+                "page_size": self.page_size,
                 "seconds": round(self.seconds, 3),
                 "events_per_second": round(self.events_read / self.seconds) if self.seconds else None}

@@ -20,7 +20,7 @@ import psycopg
 from psycopg import sql
 
 from subledger.config import PostgresConfig, Settings, SQLiteConfig
-from subledger.projections.runner import Progress, ProjectionRunner
+from subledger.projections.runner import REBUILD_PAGE_SIZE, Progress, ProjectionRunner
 from subledger.projections.store import ViewStore
 
 from .compare import Difference, first_difference, snapshot
@@ -49,17 +49,18 @@ class Verification:
 
 
 def verify(runner: ProjectionRunner, name: str, scratch: ViewStore, *,
-           progress: Progress | None = None) -> Verification:
+           progress: Progress | None = None, page_size: int = REBUILD_PAGE_SIZE) -> Verification:
     """Catch ``runner``'s live model ``name`` up, build it from position 0 into ``scratch``
-    up to the live model's position, and compare the two (see :mod:`.compare`); the live
-    model is only read. ``progress(position reached, target)`` after each page."""
+    up to the live model's position (in pages of ``page_size`` events, as a rebuild), and
+    compare the two (see :mod:`.compare`); the live model is only read.
+    ``progress(position reached, target)`` after each page."""
     model = runner.model(name)
     started = time.monotonic()
     runner.catch_up(runner.store, [model])
     runner.reset(scratch, model)
     target = (runner.store.checkpoint(name) or (0, 0))[0]
     for _ in range(100):
-        runner.catch_up(scratch, [model], until=target, progress=progress)
+        runner.catch_up(scratch, [model], until=target, progress=progress, page_size=page_size)
         position, live = snapshot(runner.store, model)
         if position == target:
             break

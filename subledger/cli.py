@@ -16,6 +16,7 @@ from .bootstrap import StoreUnavailable, open_ledger
 from .config import ConfigError, Settings
 from .domain.errors import DomainError
 from .progress import ProgressBar
+from .projections.runner import REBUILD_PAGE_SIZE
 from .replay.arrow import AnalyticsUnavailable
 
 if TYPE_CHECKING:
@@ -75,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--table", action="store_true",
                          help="print tables for a person instead of the JSON summary "
                          "(for scripts, keep the JSON)")
+    rebuild.add_argument("--page-size", type=_positive, default=REBUILD_PAGE_SIZE, metavar="N",
+                         help=f"events of the model's types per transaction (default "
+                         f"{REBUILD_PAGE_SIZE:,}): larger pages write each row they touch "
+                         "fewer times and hold more events in memory (docs/reports.md)")
     billing = commands.add_parser("billing", help="the billing clock")
     billing_commands = billing.add_subparsers(dest="billing_command", required=True,
                                               parser_class=_Parser)
@@ -163,7 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "audit":
             return audit_cli.run(settings, ledger, args)
         if args.command == "rebuild":
-            return _rebuild(settings, ledger, args.view, verify=args.verify, table=args.table)
+            return _rebuild(settings, ledger, args.view, verify=args.verify, table=args.table,
+                            page_size=args.page_size)
         if args.command == "replay":
             return replay_cli.run(args, ledger)
         if args.command == "export":
@@ -241,7 +247,7 @@ def _demo(ledger: Ledger, subscribers: int, months: int, seed: int) -> int:
 
 
 def _rebuild(settings: Settings, ledger: Ledger, view: str, *, verify: bool,
-             table: bool) -> int:
+             table: bool, page_size: int) -> int:
     from subledger.replay.verify import VerifyError, scratch_views
     from subledger.replay.verify import verify as verify_model
 
@@ -257,7 +263,7 @@ def _rebuild(settings: Settings, ledger: Ledger, view: str, *, verify: bool,
     try:
         if not verify:
             try:
-                summary = projector.rebuild_model(view, progress=bar)
+                summary = projector.rebuild_model(view, progress=bar, page_size=page_size)
             finally:
                 bar.close()
             if table:
@@ -267,7 +273,7 @@ def _rebuild(settings: Settings, ledger: Ledger, view: str, *, verify: bool,
             return 0
         try:
             with scratch_views(settings) as scratch:
-                outcome = verify_model(projector, view, scratch, progress=bar)
+                outcome = verify_model(projector, view, scratch, progress=bar, page_size=page_size)
         except VerifyError as error:
             print(f"subledger: {error}", file=sys.stderr)
             return 1

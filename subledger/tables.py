@@ -31,7 +31,9 @@ def print_rebuild(summary: dict[str, Any], console: Console | None = None) -> No
     console.print(table)
     # A line of its own: a caption would wrap to the width of the narrow table.
     console.print(Text(f"position {summary['position']:,}, {summary['events_read']:,} events read"
-                       f" in {summary['seconds']:.3f} s" + ("" if rate is None else f" ({rate:,}/s)")))
+                       f" in {summary['seconds']:.3f} s" + ("" if rate is None else f" ({rate:,}/s)")
+                       + f", {summary['pages']:,} {'page' if summary['pages'] == 1 else 'pages'}"
+                       f" of up to {summary['page_size']:,} events"))
 
 
 def print_verification(outcome: dict[str, Any], console: Console | None = None) -> None:
