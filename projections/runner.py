@@ -256,7 +256,8 @@ class RebuildSummary:
     rows: dict[str, int]
     seconds: float
     pages: int
-    """Transactions that moved the model's checkpoint, each of up to ``page_size`` events."""
+    """Pages of the log read and applied, each of up to ``page_size`` events of the model's
+    types."""
     page_size: int
 
     def as_dict(self) -> dict[str, Any]:
