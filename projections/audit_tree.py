@@ -66,16 +66,15 @@ def tree_size(tx: ViewCursor) -> int:
 
 
 def fetch_nodes(tx: ViewCursor, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """The hashes of the complete subtrees ``keys`` (level 0: the leaves), in two queries."""
+    """The hashes of the complete subtrees ``keys`` (level 0: the leaves): the leaves read
+    back by ``select_in``, the inner nodes in one query."""
     wanted = sorted(set(keys))
     found: dict[tuple[int, int], bytes] = {}
     leaves = [index for level, index in wanted if level == 0]
     inner = [key for key in wanted if key[0] > 0]
-    if leaves:
-        marks = ", ".join("?" * len(leaves))
-        for index, h in tx.execute(f"SELECT leaf_index, hash FROM {LEAVES} WHERE leaf_index IN ({marks})",
-                                   leaves).fetchall():
-            found[(0, int(index))] = bytes(h)
+    for index, h in tx.select_in(f"SELECT leaf_index, hash FROM {LEAVES} WHERE leaf_index IN ({{marks}})",
+                                 leaves):
+        found[(0, int(index))] = bytes(h)
     if inner:
         marks = " OR ".join(["(level = ? AND idx = ?)"] * len(inner))
         for level, index, h in tx.execute(f"SELECT level, idx, hash FROM {NODES} WHERE {marks}",
