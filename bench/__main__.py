@@ -44,7 +44,7 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def main() -> int:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--n", type=int, default=1000, help="commands per measurement")
     parser.add_argument("--subscriptions", type=int, default=2000, help="book size for billing")
@@ -70,7 +70,11 @@ def main() -> int:
                                                     "privacy", "projections", "audit", "dashboard",
                                                     "kafka-group", "cohorts"],
                         help="run one benchmark (audit, dashboard and cohorts run only when named)")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = _arguments()
     if args.quick:
         _quick(args)
     if args.only in (None, "commands"):

@@ -65,6 +65,39 @@ def raw_cursor_read(url: str) -> tuple[int, float]:
     return rows, seconds
 
 
+def _book(ledger: Ledger, events: int) -> tuple[int, float]:
+    """Demo subscribers added seed after seed until the log holds ``events``; returns the
+    subscribers made and the seconds it took."""
+    end = datetime.now(UTC).replace(microsecond=0)
+    subscribers, seed, generation_seconds = 0, 0, 0.0
+    per_subscriber = EVENTS_PER_SUBSCRIBER_GUESS
+    while ledger.event_log.max_position() < events:
+        more = math.ceil((events - ledger.event_log.max_position()) / per_subscriber * 1.03)
+        seed += 1
+        say(f"  generating {more:,} more subscribers (seed {seed}) ...")
+        t = time.perf_counter()
+        summary = generate(ledger, subscribers=more, months=MONTHS, seed=seed, end=end)
+        generation_seconds += time.perf_counter() - t
+        subscribers += summary.subscribers
+        per_subscriber = ledger.event_log.max_position() / subscribers
+        say(f"    {subscribers:,} subscribers, {ledger.event_log.max_position():,} events")
+    return subscribers, generation_seconds
+
+
+def _print_pace(view: str, pace: Pace) -> None:
+    """A rebuild's rate over the log's second half against its first, and by tenths."""
+    if pace.halves is None:
+        print(f"  rebuild {view}: one page, no halves to compare")
+        return
+    first, second = pace.halves
+    print(f"  rebuild {view}: the second half of the log at {second:,.0f} events/s,"
+          f" {second / first:.2f}x the first half's {first:,.0f} (1.00x: linear in the events)")
+    parts = "by tenth of the log" if len(pace.tenths) == 10 else f"in {len(pace.tenths)} parts of the log"
+    print(f"    {parts}: {', '.join(f'{rate:,.0f}' for rate in pace.tenths)} events/s")
+    record("projections", f"rebuild {view}: the log's second half", second, "events/s",
+           "its first half", first)
+
+
 def _rebuild(settings: Settings, ledger: Ledger, view: str) -> tuple[int, float, str, Pace]:
     """``subledger rebuild VIEW``: drop one read model and build it from position 0 with the
     projector of every read model (the others are left alone); returns the position it
@@ -129,19 +162,7 @@ def run_rebuild(events: int = 500_000) -> None:
         settings = settings_for(url)
         ledger = build_ledger(settings)
         try:
-            end = datetime.now(UTC).replace(microsecond=0)
-            subscribers, seed, generation_seconds = 0, 0, 0.0
-            per_subscriber = EVENTS_PER_SUBSCRIBER_GUESS
-            while ledger.event_log.max_position() < events:
-                more = math.ceil((events - ledger.event_log.max_position()) / per_subscriber * 1.03)
-                seed += 1
-                say(f"  generating {more:,} more subscribers (seed {seed}) ...")
-                t = time.perf_counter()
-                summary = generate(ledger, subscribers=more, months=MONTHS, seed=seed, end=end)
-                generation_seconds += time.perf_counter() - t
-                subscribers += summary.subscribers
-                per_subscriber = ledger.event_log.max_position() / subscribers
-                say(f"    {subscribers:,} subscribers, {ledger.event_log.max_position():,} events")
+            subscribers, generation_seconds = _book(ledger, events)
             analyze(url)
             total = ledger.event_log.max_position()
             say("  raw server-side cursor read ...")
@@ -174,16 +195,7 @@ def run_rebuild(events: int = 500_000) -> None:
     for name, value, *_ in lines[1:3]:
         record("projections", name, value, "events/s", "raw server-side cursor read", baseline)
     for view, pace in (("subscriptions", subs_pace), ("mrr", mrr_pace)):
-        if pace.halves is None:
-            print(f"  rebuild {view}: one page, no halves to compare")
-            continue
-        first, second = pace.halves
-        print(f"  rebuild {view}: the second half of the log at {second:,.0f} events/s,"
-              f" {second / first:.2f}x the first half's {first:,.0f} (1.00x: linear in the events)")
-        parts = "by tenth of the log" if len(pace.tenths) == 10 else f"in {len(pace.tenths)} parts of the log"
-        print(f"    {parts}: {', '.join(f'{rate:,.0f}' for rate in pace.tenths)} events/s")
-        record("projections", f"rebuild {view}: the log's second half", second, "events/s",
-               "its first half", first)
+        _print_pace(view, pace)
     print(f"  ({(time.perf_counter() - began_all) / 60:.1f} min in all)")
 
 

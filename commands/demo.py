@@ -88,6 +88,17 @@ def _generate(ledger: Ledger, subscribers: int, months: int, seed: int,
     end = (end or ledger.clock()).replace(microsecond=0) - timedelta(minutes=1)
     start = add_months(end, -months)
     summary = DemoSummary()
+    _open_catalog(ledger, start, summary)
+    actions = _schedule(rng, subscribers, start, end)
+    actions += _corrections(random.Random(seed * 7919 + 1), subscribers, start, end, len(actions))
+    actions.sort()
+    month_ends = [add_months(start, k) for k in range(1, months + 1)] + [end]
+    state = _play(ledger, rng, seed, actions, month_ends, end, summary, progress)
+    summary.subscribers = len(state)
+    return summary
+
+
+def _open_catalog(ledger: Ledger, start: datetime, summary: DemoSummary) -> None:
     for plan_id, name, tier, amount, interval, trial in PLANS:
         _try(summary, lambda p=plan_id, n=name, t=tier, a=amount, i=interval, d=trial:
              ledger.catalog.create_plan(plan_id=p, name=n, tier=t, currency="USD", amount=a,
@@ -95,6 +106,10 @@ def _generate(ledger: Ledger, subscribers: int, months: int, seed: int,
     for coupon in COUPONS:
         _try(summary, lambda c=coupon: ledger.catalog.create_coupon(**c, effective_at=start))
 
+
+def _schedule(rng: random.Random, subscribers: int, start: datetime,
+              end: datetime) -> list[_Action]:
+    """Each subscriber's signup and what happens to them after, in the order drawn."""
     actions: list[_Action] = []
     span = (end - start).total_seconds()
     for i in range(subscribers):
@@ -115,11 +130,15 @@ def _generate(ledger: Ledger, subscribers: int, months: int, seed: int,
                         back = life + timedelta(days=rng.uniform(20, 90))
                         if back < end:
                             actions.append(_Action(back, len(actions), "reactivate", i))
-    actions += _corrections(random.Random(seed * 7919 + 1), subscribers, start, end, len(actions))
-    actions.sort()
+    return actions
 
+
+def _play(ledger: Ledger, rng: random.Random, seed: int, actions: list[_Action],
+          month_ends: list[datetime], end: datetime, summary: DemoSummary,
+          progress: Progress | None) -> dict[int, dict[str, Any]]:
+    """Perform the actions in time order, the billing clock run at each month's end and
+    the dunning follow-ups queued as signups meet them; returns each subscriber's state."""
     state: dict[int, dict[str, Any]] = {}
-    month_ends = [add_months(start, k) for k in range(1, months + 1)] + [end]
     total = len(actions) + len(month_ends)
     done = 0
     heapq.heapify(actions)
@@ -150,8 +169,7 @@ def _generate(ledger: Ledger, subscribers: int, months: int, seed: int,
         done += 1
         if progress is not None:
             progress(done, total)
-    summary.subscribers = len(state)
-    return summary
+    return state
 
 
 def _bill(ledger: Ledger, until: datetime) -> None:

@@ -35,6 +35,18 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="subledger", description="An event-sourced subscription ledger.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_workers(commands)
+    _add_rebuild(commands)
+    _add_billing(commands)
+    audit_cli.add_parser(commands, _Parser)
+    _add_demo_and_keys(commands)
+    replay_cli.add_parser(commands)
+    export_cli.add_parser(commands)
+    return parser
+
+
+def _add_workers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The long-running processes: the API and each background worker."""
     serve = commands.add_parser("serve", help="serve the HTTP API (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -63,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
         "through SUBLEDGER_SMTP_URL, until SIGINT or SIGTERM. --once sends what is due now, "
         "prints the outbox's counts and exits. Exit 2 when SUBLEDGER_SMTP_URL is not set.")
     mail.add_argument("--once", action="store_true", help="send what is due now and exit")
+
+
+def _add_rebuild(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rebuild = commands.add_parser(
         "rebuild", help="drop a read model and build it again from position 0",
         description="Drop a read model and build it again from position 0 (a progress bar on "
@@ -80,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
                          help=f"events of the model's types per transaction (default "
                          f"{REBUILD_PAGE_SIZE:,}): larger pages write each row they touch "
                          "fewer times and hold more events in memory (docs/reports.md)")
+
+
+def _add_billing(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     billing = commands.add_parser("billing", help="the billing clock")
     billing_commands = billing.add_subparsers(dest="billing_command", required=True,
                                               parser_class=_Parser)
@@ -95,7 +113,9 @@ def _parser() -> argparse.ArgumentParser:
         "SIGINT or SIGTERM (the run in progress is finished first). Any number of these, "
         "serve processes and runs by hand may share a store: each step is recorded once. "
         "Exit 2 when SUBLEDGER_BILLING_INTERVAL is 0 (the clock is off).")
-    audit_cli.add_parser(commands, _Parser)
+
+
+def _add_demo_and_keys(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser("demo", help="generate realistic history through the commands")
     demo.add_argument("--subscribers", type=_positive, required=True)
     demo.add_argument("--months", type=_positive, required=True)
@@ -107,9 +127,6 @@ def _parser() -> argparse.ArgumentParser:
         "the old ones with SUBLEDGER_CIPHER_KEY_PREVIOUS; the log is not touched. Prints a JSON "
         "summary; safe to run again. Exit 2 without SUBLEDGER_CIPHER_KEY, or when a data key is "
         "wrapped by neither key.")
-    replay_cli.add_parser(commands)
-    export_cli.add_parser(commands)
-    return parser
 
 
 def _instant(text: str) -> datetime:
