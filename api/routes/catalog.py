@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from subledger.commands.writes import (
+from subledger.commands.catalog_writes import (
     AddPlanPrice,
     ArchiveCoupon,
     ArchivePlan,

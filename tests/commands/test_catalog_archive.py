@@ -8,8 +8,8 @@ from support.factories import utc
 from support.ledger import CARD, add_coupon, add_plan, add_subscriber, invoices_of, log_types
 
 from subledger.commands.billing import run_billing
+from subledger.commands.catalog_writes import ArchiveCoupon, ArchivePlan
 from subledger.commands.idempotency import OPEN_SCOPE, IdempotencyKey
-from subledger.commands.writes import ArchiveCoupon, ArchivePlan
 from subledger.domain.errors import CouponIsArchived, PlanIsArchived
 
 JAN_31 = utc(2026, 1, 31)

@@ -11,8 +11,9 @@ import pytest
 from support.factories import utc
 from support.ledger import CARD, add_coupon, add_plan, add_subscriber, loads_stale, log_types
 
+from subledger.commands.catalog_writes import CreatePlan
 from subledger.commands.idempotency import IdempotentRequest, fingerprint
-from subledger.commands.writes import ChangeSubscription, CreatePlan, RegisterSubscriber
+from subledger.commands.writes import ChangeSubscription, RegisterSubscriber
 from subledger.domain.errors import (
     ConcurrentModification,
     Conflict,
