@@ -90,8 +90,8 @@ class MerkleFollower:
         due = self._due(last, size, edge.size)
 
         def write(tx: ViewCursor) -> None:
-            tx.executemany(f"INSERT INTO {LEAVES} (leaf_index, position, hash) VALUES (?, ?, ?)", leaves)
-            tx.executemany(f"INSERT INTO {NODES} (level, idx, hash) VALUES (?, ?, ?)", nodes)
+            tx.insert(LEAVES, ("leaf_index", "position", "hash"), leaves)
+            tx.insert(NODES, ("level", "idx", "hash"), nodes)
             if due:
                 self._write_head(tx, edge.root(), edge.size, position)
 

@@ -167,10 +167,8 @@ class _Page:
     def write(self) -> None:
         self.tx.upsert("view_invoices", INVOICE_COLUMNS,
                        [tuple(row[c] for c in INVOICE_COLUMNS) for row in self.invoices.values()])
-        self.tx.executemany(
-            f"INSERT INTO view_credit_notes ({', '.join(CREDIT_NOTE_COLUMNS)})"
-            f" VALUES ({', '.join('?' for _ in CREDIT_NOTE_COLUMNS)})",
-            [tuple(row[c] for c in CREDIT_NOTE_COLUMNS) for row in self.credit_notes])
+        self.tx.insert("view_credit_notes", CREDIT_NOTE_COLUMNS,
+                       [tuple(row[c] for c in CREDIT_NOTE_COLUMNS) for row in self.credit_notes])
 
 
 def _json(value: Any) -> str:

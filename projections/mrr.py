@@ -201,12 +201,10 @@ class _Writes:
             " AND mrr_before = ? AND mrr_after = ? AND event_ids = ?",
             self.closes,
         )
-        tx.executemany(
-            f"INSERT INTO view_mrr_movements (subscriber_id, {MOVEMENT_COLUMNS}, positions,"
-            " recorded_from, recorded_to, known_position, retracted_position)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.inserts,
-        )
+        tx.insert("view_mrr_movements",
+                  ("subscriber_id", *MOVEMENT_COLUMNS.split(", "), "positions", "recorded_from",
+                   "recorded_to", "known_position", "retracted_position"),
+                  self.inserts)
         DAYS.record(tx, self._changes(), totals)
         COHORTS.record(tx, self.cohorts, totals)
 

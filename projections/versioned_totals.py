@@ -106,9 +106,7 @@ class VersionedTotals:
         assignments = ", ".join(f"{name} = ?" for name in (*stored, "recorded_from", "recorded_to"))
         tx.executemany(f"UPDATE {self.table} SET {assignments}{where}", updates)
         tx.executemany(f"DELETE FROM {self.table}{where}", deletes)
-        names = ", ".join((*self.KEYS, *stored, "recorded_from", "recorded_to"))
-        tx.executemany(f"INSERT INTO {self.table} ({names}) VALUES"
-                       f" ({', '.join('?' * (len(stored) + 5))})", rows)
+        tx.insert(self.table, (*self.KEYS, *stored, "recorded_from", "recorded_to"), rows)
 
     def parsed(self, stored: Iterable[Any]) -> Values:
         """Stored totals as ints and Fractions."""
