@@ -46,6 +46,11 @@ balance debit (a negative adjustment) takes it up; a lost dispute is refunded li
 (:func:`moves_cash`)."""
 REVENUE_EVENTS = frozenset(CASH)
 
+CASH_COLUMNS = ("event_id", "subscription_id", "subscriber_id", "currency", "kind", "at", "amount",
+                "position", "recorded_at", "day", "source")
+LINE_COLUMNS = ("subscription_id", "currency", "kind", "amount", "start_at", "end_at", "settled_at",
+                "source", "position", "recorded_at", "start_us", "end_us", "settled_us", "fraction")
+
 CASH_DAYS = DaySummary("view_revenue_days")
 """The cash rows, totalled per currency, day and figure (``revenue_reports`` reads them):
 append-only, so the version believed at K adds up the rows recorded by K."""
@@ -124,57 +129,63 @@ class RevenueModel:
                  e["data"][source])
                 for e in relevant for at in (sortable(e["effective_at"]),)
                 for figure, amount, source, sign in (CASH[e["type"]],)]
-        tx.executemany(
-            "INSERT INTO view_revenue_cash (event_id, subscription_id, subscriber_id, currency,"
-            " kind, at, amount, position, recorded_at, day, source)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", cash)
+        tx.insert("view_revenue_cash", CASH_COLUMNS, cash)
         CASH_DAYS.record(tx, (Change(known_at, currency, day, kind, Fraction(value), 1)
                               for _id, _sub, _subscriber, currency, kind, _at, value, _position, known_at, day, _source
                               in cash), self.totals)
         end = last_position(envelopes)
         recognition: list[Change] = []
+        rows: list[tuple[Any, ...]] = []
         ordered = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
+        stored = _stored_lines(tx, sorted({e["aggregate_id"] for e in relevant}))
         for subscriber_id, events in groupby(ordered, key=lambda e: e["subscriber_id"]):
             history = self.cache.history(subscriber_id, end)
             for subscription_id, group in groupby(sorted(events, key=lambda e: (e["aggregate_id"], e["position"])),
                                                   key=lambda e: e["aggregate_id"]):
                 own = [e for e in history if e["aggregate_id"] == subscription_id]
-                recognition += self._add_lines(tx, subscription_id, own, list(group), stamps)
+                recognition += _add_lines(rows, subscription_id, own, list(group), stamps,
+                                          stored.get(subscription_id, Counter()))
+        tx.insert("view_revenue_lines", LINE_COLUMNS, rows)
         RECOGNITION_DAYS.record(tx, recognition, self.totals)
         self.totals.end_page(tx, end)
 
-    def _add_lines(self, tx: ViewCursor, subscription_id: str, own: list[dict[str, Any]],
-                   new_events: list[dict[str, Any]], stamps: dict[int, str]) -> list[Change]:
-        """Store the lines the new events add; return their changes to the recognition
-        summaries."""
-        out: list[Change] = []
-        stored = Counter(tx.execute(
-            "SELECT kind, amount, start_at, end_at, settled_at, source FROM view_revenue_lines"
-            " WHERE subscription_id = ?", (subscription_id,)).fetchall())
-        for known_at, group in groupby(new_events, key=lambda e: stamps[int(e["position"])]):
-            last = list(group)[-1]["position"]
-            known = [e for e in own if e["position"] <= last]
-            keyed = [(_line_key(line), line) for line in revenue_lines(known)]
-            lines = dict(keyed)
-            wanted = Counter(key for key, _ in keyed)
-            fresh = wanted - stored
-            currency = _currency(known)
-            tx.executemany(
-                "INSERT INTO view_revenue_lines (subscription_id, currency, kind, amount, start_at,"
-                " end_at, settled_at, source, position, recorded_at, start_us, end_us, settled_us,"
-                " fraction) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(subscription_id, currency, *key, last, known_at,
+
+def _stored_lines(tx: ViewCursor, subscription_ids: list[str]) -> dict[str, Counter[tuple[str, ...]]]:
+    """The lines stored of each subscription (their keys, counted), read back in a few
+    statements (``select_in``)."""
+    stored: dict[str, Counter[tuple[str, ...]]] = {}
+    for subscription_id, *key in tx.select_in(
+            "SELECT subscription_id, kind, amount, start_at, end_at, settled_at, source"
+            " FROM view_revenue_lines WHERE subscription_id IN ({marks})", subscription_ids):
+        stored.setdefault(subscription_id, Counter())[tuple(key)] += 1
+    return stored
+
+
+def _add_lines(rows: list[tuple[Any, ...]], subscription_id: str, own: list[dict[str, Any]],
+               new_events: list[dict[str, Any]], stamps: dict[int, str],
+               stored: Counter[tuple[str, ...]]) -> list[Change]:
+    """Add to ``rows`` the lines the new events add to those ``stored``; return their
+    changes to the recognition summaries."""
+    out: list[Change] = []
+    for known_at, group in groupby(new_events, key=lambda e: stamps[int(e["position"])]):
+        last = list(group)[-1]["position"]
+        known = [e for e in own if e["position"] <= last]
+        keyed = [(_line_key(line), line) for line in revenue_lines(known)]
+        lines = dict(keyed)
+        wanted = Counter(key for key, _ in keyed)
+        fresh = wanted - stored
+        currency = _currency(known)
+        rows += [(subscription_id, currency, *key, last, known_at,
                   microseconds(lines[key].start), microseconds(lines[key].end),
                   microseconds(lines[key].settled_at), _fraction(lines[key]))
-                 for key, count in fresh.items() for _ in range(count)],
-            )
-            for key, count in fresh.items():
-                line = lines[key]
-                swept = Line(microseconds(line.start), microseconds(line.end), microseconds(line.settled_at),
-                             line.amount.numerator, line.amount.denominator)
-                out += changes(currency, known_at, swept) * count
-            stored = stored + fresh
-        return out
+                 for key, count in fresh.items() for _ in range(count)]
+        for key, count in fresh.items():
+            line = lines[key]
+            swept = Line(microseconds(line.start), microseconds(line.end), microseconds(line.settled_at),
+                         line.amount.numerator, line.amount.denominator)
+            out += changes(currency, known_at, swept) * count
+        stored = stored + fresh
+    return out
 
 
 def _currency(envelopes: list[dict[str, Any]]) -> str:

@@ -64,3 +64,29 @@ def test_a_rebuild_reads_larger_pages_than_a_live_runner_by_default(
 
     assert PAGE_SIZE < head < REBUILD_PAGE_SIZE
     assert reached == [head]  # one page, where a live runner reads more than one
+
+
+def test_revenue_rebuilt_in_small_pages_stores_each_line_once_as_the_default_does(
+        ledger: Ledger, projector: ProjectionRunner) -> None:
+    """A page reads back the lines its subscriptions stored in earlier pages: in pages of 7
+    nearly every subscription continues one, and none of its lines is stored again."""
+    generate(ledger, subscribers=4, months=3, seed=11)
+    projector.rebuild_model("revenue")
+    tables = ("view_revenue_cash", "view_revenue_recognition_days", "view_revenue_days")
+    before = {table: _rows(projector, table) for table in tables}
+    lines = _lines(projector)
+
+    projector.rebuild_model("revenue", page_size=7)
+
+    assert {table: _rows(projector, table) for table in tables} == before
+    assert _lines(projector) == lines
+    assert len(lines) > 10
+
+
+def _lines(projector: ProjectionRunner) -> list[tuple[Any, ...]]:
+    """The revenue lines without ``position`` (the last event of the page that added them)."""
+    with projector.store.transaction() as tx:
+        return sorted(tx.execute(
+            "SELECT subscription_id, currency, kind, amount, start_at, end_at, settled_at, source,"
+            " recorded_at, start_us, end_us, settled_us, fraction FROM view_revenue_lines").fetchall(),
+            key=repr)
