@@ -86,14 +86,16 @@ def revenue_lines(envelopes: Iterable[Envelope]) -> list[RevenueLine]:
       refund of the disputed charge would, at the dispute's closing; a won one moves nothing.
     - A balance adjustment of A is recognized at its instant (a credit is -A, a debit +A).
     """
-    book = _Book()
-    for envelope in sorted(envelopes, key=lambda e: int(e["position"])):
-        book.add(envelope["type"], envelope["data"], parse_instant(envelope["effective_at"]))
+    book = RevenueBook()
+    book.fold(envelopes)
     return book.out
 
 
-class _Book:
-    """The state :func:`revenue_lines` keeps while it reads the log in order."""
+class RevenueBook:
+    """The state :func:`revenue_lines` keeps while it reads the log in order. Folding more
+    envelopes, of later positions, resumes it: ``out`` only grows, so the lines of a longer
+    history are those of the shorter one followed by the new ones (a model folds each event
+    once, page after page)."""
 
     def __init__(self) -> None:
         self.invoices: dict[str, Mapping[str, Any]] = {}
@@ -104,6 +106,11 @@ class _Book:
         self.charge_invoice: dict[str, str | None] = {}
         self.cash_only: set[str] = set()  # refunds that settle a credit note
         self.out: list[RevenueLine] = []
+
+    def fold(self, envelopes: Iterable[Envelope]) -> None:
+        """Add ``envelopes`` (ordered here by ``position``), all after those folded before."""
+        for envelope in sorted(envelopes, key=lambda e: int(e["position"])):
+            self.add(envelope["type"], envelope["data"], parse_instant(envelope["effective_at"]))
 
     def add(self, kind: str, data: Mapping[str, Any], at: datetime) -> None:
         if kind == "InvoiceIssued":

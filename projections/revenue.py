@@ -23,13 +23,14 @@ from fractions import Fraction
 from itertools import groupby
 from typing import Any
 
-from subledger.domain.revenue import RevenueLine, revenue_lines
+from subledger.domain.revenue import RevenueLine
 
 from .day_summary import Change, DaySummary
 from .mrr import KnownAt, fraction_text, sortable
 from .open_versions import OpenVersions
 from .recognition import Line, below_whole, microseconds
 from .recognition_days import RECOGNITION_DAYS, changes
+from .revenue_books import Folded, RevenueBooks, advance
 from .store import ViewCursor
 from .subscriber_cache import HISTORY_CACHE_LIMIT, History, HistoryCache, last_position
 
@@ -85,6 +86,8 @@ class RevenueModel:
 
     def __init__(self, history: History, *, cache_limit: int = HISTORY_CACHE_LIMIT) -> None:
         self.cache = HistoryCache(history, limit=cache_limit)
+        self.books = RevenueBooks(limit=cache_limit)
+        """Each subscription's revenue lines folded so far (:mod:`.revenue_books`)."""
         self.totals = OpenVersions()
         """The open versions of the cash and recognition totals, from page to page."""
 
@@ -122,6 +125,7 @@ class RevenueModel:
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
         stamps = self.clock.stamp(tx, envelopes)
         self.cache.begin_page(tx, self.name, envelopes)
+        self.books.begin_page(tx, self.name, envelopes)
         self.totals.begin_page(tx, self.name)
         relevant = [e for e in envelopes if moves_cash(e)]
         cash = [(e["event_id"], e["aggregate_id"], e["subscriber_id"], e["data"]["currency"], figure, at,
@@ -137,43 +141,62 @@ class RevenueModel:
         recognition: list[Change] = []
         rows: list[tuple[Any, ...]] = []
         ordered = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
-        stored = _stored_lines(tx, sorted({e["aggregate_id"] for e in relevant}))
+        stored = _Stored(tx, sorted({e["aggregate_id"] for e in relevant
+                                     if e["aggregate_id"] not in (self.books.get(e["subscriber_id"]) or {})}))
         for subscriber_id, events in groupby(ordered, key=lambda e: e["subscriber_id"]):
             history = self.cache.history(subscriber_id, end)
+            books = dict(self.books.get(subscriber_id) or {})
             for subscription_id, group in groupby(sorted(events, key=lambda e: (e["aggregate_id"], e["position"])),
                                                   key=lambda e: e["aggregate_id"]):
-                own = [e for e in history if e["aggregate_id"] == subscription_id]
-                recognition += _add_lines(rows, subscription_id, own, list(group), stamps,
-                                          stored.get(subscription_id, Counter()))
+                own = sorted((e for e in history if e["aggregate_id"] == subscription_id),
+                             key=lambda e: e["position"])
+                changed, books[subscription_id] = _add_lines(
+                    rows, subscription_id, own, list(group), stamps, books.get(subscription_id), stored)
+                recognition += changed
+            self.books.keep(subscriber_id, books)
         tx.insert("view_revenue_lines", LINE_COLUMNS, rows)
         RECOGNITION_DAYS.record(tx, recognition, self.totals)
         self.totals.end_page(tx, end)
 
 
-def _stored_lines(tx: ViewCursor, subscription_ids: list[str]) -> dict[str, Counter[tuple[str, ...]]]:
-    """The lines stored of each subscription (their keys, counted), read back in a few
-    statements (``select_in``)."""
-    stored: dict[str, Counter[tuple[str, ...]]] = {}
-    for subscription_id, *key in tx.select_in(
-            "SELECT subscription_id, kind, amount, start_at, end_at, settled_at, source"
-            " FROM view_revenue_lines WHERE subscription_id IN ({marks})", subscription_ids):
-        stored.setdefault(subscription_id, Counter())[tuple(key)] += 1
-    return stored
+class _Stored:
+    """The lines stored of each subscription (their keys, counted): those of the subscriptions
+    asked for read back in a few statements (``select_in``), any other when first asked."""
+
+    def __init__(self, tx: ViewCursor, subscription_ids: list[str]) -> None:
+        self.tx = tx
+        self.lines = self._read(subscription_ids)
+
+    def of(self, subscription_id: str) -> Counter[tuple[str, ...]]:
+        if subscription_id not in self.lines:
+            self.lines.update(self._read([subscription_id]))
+        return self.lines[subscription_id]
+
+    def _read(self, subscription_ids: list[str]) -> dict[str, Counter[tuple[str, ...]]]:
+        lines: dict[str, Counter[tuple[str, ...]]] = {sid: Counter() for sid in subscription_ids}
+        for subscription_id, *key in self.tx.select_in(
+                "SELECT subscription_id, kind, amount, start_at, end_at, settled_at, source"
+                " FROM view_revenue_lines WHERE subscription_id IN ({marks})", subscription_ids):
+            lines[subscription_id][tuple(key)] += 1
+        return lines
 
 
 def _add_lines(rows: list[tuple[Any, ...]], subscription_id: str, own: list[dict[str, Any]],
-               new_events: list[dict[str, Any]], stamps: dict[int, str],
-               stored: Counter[tuple[str, ...]]) -> list[Change]:
-    """Add to ``rows`` the lines the new events add to those ``stored``; return their
-    changes to the recognition summaries."""
+               new_events: list[dict[str, Any]], stamps: dict[int, str], folded: Folded | None,
+               stored: _Stored) -> tuple[list[Change], Folded]:
+    """Add to ``rows`` the lines the new events add, belief by belief (``folded`` resumed, or
+    else every line of the history checked against those stored); return their changes to
+    the recognition summaries, and the book folded through the last of them."""
     out: list[Change] = []
     for known_at, group in groupby(new_events, key=lambda e: stamps[int(e["position"])]):
         last = list(group)[-1]["position"]
         known = [e for e in own if e["position"] <= last]
-        keyed = [(_line_key(line), line) for line in revenue_lines(known)]
+        folded, added, resumed = advance(folded, known)
+        keyed = [(_line_key(line), line) for line in added]
         lines = dict(keyed)
-        wanted = Counter(key for key, _ in keyed)
-        fresh = wanted - stored
+        fresh = Counter(key for key, _ in keyed)
+        if not resumed:
+            fresh -= stored.of(subscription_id)
         currency = _currency(known)
         rows += [(subscription_id, currency, *key, last, known_at,
                   microseconds(lines[key].start), microseconds(lines[key].end),
@@ -184,8 +207,8 @@ def _add_lines(rows: list[tuple[Any, ...]], subscription_id: str, own: list[dict
             swept = Line(microseconds(line.start), microseconds(line.end), microseconds(line.settled_at),
                          line.amount.numerator, line.amount.denominator)
             out += changes(currency, known_at, swept) * count
-        stored = stored + fresh
-    return out
+    assert folded is not None  # new_events is never empty
+    return out, folded
 
 
 def _currency(envelopes: list[dict[str, Any]]) -> str:

@@ -1,7 +1,8 @@
 """The caches of the ``mrr`` model (each subscriber's fold) and the ``revenue`` model (each
-subscriber's history) never serve a stale entry: a page that does not start right where the
-cache is complete (a page read again after its transaction rolled back, a checkpoint another
-runner moved) drops it first, and the models still equal a rebuild from zero."""
+subscriber's history, and each subscription's revenue book) never serve a stale entry: a
+page that does not start right where the cache is complete (a page read again after its
+transaction rolled back, a checkpoint another runner moved) drops it first, and the models
+still equal a rebuild from zero."""
 
 from __future__ import annotations
 
@@ -117,6 +118,8 @@ def test_a_rebuild_whose_cache_overflows_reads_evicted_subscribers_from_the_log_
         # subscriber and one per event of their last instant.
         for model, limit in zip(cached, (6, 40), strict=True):
             model.cache.limit = limit
+        books = runner.model("revenue").books  # type: ignore[attr-defined]
+        books.limit = 20  # each subscriber's revenue books, weighing an event each: a few at most
         runner.run_once()
         assert all(model.cache.misses > 0 and model.cache.hits > 0 for model in cached)
         for model in cached:
