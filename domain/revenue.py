@@ -95,7 +95,10 @@ class RevenueBook:
     """The state :func:`revenue_lines` keeps while it reads the log in order. Folding more
     envelopes, of later positions, resumes it: ``out`` only grows, so the lines of a longer
     history are those of the shorter one followed by the new ones (a model folds each event
-    once, page after page)."""
+    once, page after page). Only events of :attr:`TYPES` change it."""
+
+    TYPES = frozenset({"InvoiceIssued", "ChargeSucceeded", "RefundIssued", "DisputeClosed",
+                       "CreditNoteIssued", "BalanceAdjusted"})
 
     def __init__(self) -> None:
         self.invoices: dict[str, Mapping[str, Any]] = {}

@@ -23,14 +23,14 @@ from fractions import Fraction
 from itertools import groupby
 from typing import Any
 
-from subledger.domain.revenue import RevenueLine
+from subledger.domain.revenue import RevenueBook, RevenueLine
 
 from .day_summary import Change, DaySummary
 from .mrr import KnownAt, fraction_text, sortable
 from .open_versions import OpenVersions
 from .recognition import Line, below_whole, microseconds
 from .recognition_days import RECOGNITION_DAYS, changes
-from .revenue_books import Folded, RevenueBooks, advance
+from .revenue_books import Folded, RevenueBooks, fold_anew, resume
 from .store import ViewCursor
 from .subscriber_cache import HISTORY_CACHE_LIMIT, History, HistoryCache, last_position
 
@@ -140,19 +140,18 @@ class RevenueModel:
         end = last_position(envelopes)
         recognition: list[Change] = []
         rows: list[tuple[Any, ...]] = []
-        ordered = sorted(relevant, key=lambda e: (e["subscriber_id"], e["position"]))
-        stored = _Stored(tx, sorted({e["aggregate_id"] for e in relevant
+        booked = [e for e in envelopes if e["type"] in RevenueBook.TYPES]
+        ordered = sorted(booked, key=lambda e: (e["subscriber_id"], e["position"]))
+        stored = _Stored(tx, sorted({e["aggregate_id"] for e in booked
                                      if e["aggregate_id"] not in (self.books.get(e["subscriber_id"]) or {})}))
         for subscriber_id, events in groupby(ordered, key=lambda e: e["subscriber_id"]):
-            history = self.cache.history(subscriber_id, end)
             books = dict(self.books.get(subscriber_id) or {})
             for subscription_id, group in groupby(sorted(events, key=lambda e: (e["aggregate_id"], e["position"])),
                                                   key=lambda e: e["aggregate_id"]):
-                own = sorted((e for e in history if e["aggregate_id"] == subscription_id),
-                             key=lambda e: e["position"])
-                changed, books[subscription_id] = _add_lines(
-                    rows, subscription_id, own, list(group), stamps, books.get(subscription_id), stored)
-                recognition += changed
+                lines = _Lines(self.cache, subscriber_id, subscription_id, end, books.get(subscription_id))
+                recognition += lines.add(rows, list(group), stamps, stored)
+                if lines.folded is not None:
+                    books[subscription_id] = lines.folded
             self.books.keep(subscriber_id, books)
         tx.insert("view_revenue_lines", LINE_COLUMNS, rows)
         RECOGNITION_DAYS.record(tx, recognition, self.totals)
@@ -181,41 +180,53 @@ class _Stored:
         return lines
 
 
-def _add_lines(rows: list[tuple[Any, ...]], subscription_id: str, own: list[dict[str, Any]],
-               new_events: list[dict[str, Any]], stamps: dict[int, str], folded: Folded | None,
-               stored: _Stored) -> tuple[list[Change], Folded]:
-    """Add to ``rows`` the lines the new events add, belief by belief (``folded`` resumed, or
-    else every line of the history checked against those stored); return their changes to
-    the recognition summaries, and the book folded through the last of them."""
-    out: list[Change] = []
-    for known_at, group in groupby(new_events, key=lambda e: stamps[int(e["position"])]):
-        last = list(group)[-1]["position"]
-        known = [e for e in own if e["position"] <= last]
-        folded, added, resumed = advance(folded, known)
-        keyed = [(_line_key(line), line) for line in added]
-        lines = dict(keyed)
+class _Lines:
+    """One subscription's lines on a page, belief by belief: its book resumed with the page's
+    events, or else folded anew from its history and checked against the lines stored."""
+
+    def __init__(self, cache: HistoryCache, subscriber_id: str, subscription_id: str, end: int,
+                 folded: Folded | None) -> None:
+        self.cache, self.subscriber_id, self.subscription_id = cache, subscriber_id, subscription_id
+        self.end = end
+        self.folded = folded
+
+    def add(self, rows: list[tuple[Any, ...]], new_events: list[dict[str, Any]],
+            stamps: dict[int, str], stored: _Stored) -> list[Change]:
+        """Add to ``rows`` the lines the new events add; return their changes to the
+        recognition summaries."""
+        out: list[Change] = []
+        for known_at, group in groupby(new_events, key=lambda e: stamps[int(e["position"])]):
+            added = list(group)
+            fresh, lines, currency = self._fresh(added, stored)
+            last = added[-1]["position"]
+            rows += [(self.subscription_id, currency, *key, last, known_at,
+                      microseconds(lines[key].start), microseconds(lines[key].end),
+                      microseconds(lines[key].settled_at), _fraction(lines[key]))
+                     for key, count in fresh.items() for _ in range(count)]
+            for key, count in fresh.items():
+                line = lines[key]
+                swept = Line(microseconds(line.start), microseconds(line.end), microseconds(line.settled_at),
+                             line.amount.numerator, line.amount.denominator)
+                out += changes(currency, known_at, swept) * count
+        return out
+
+    def _fresh(self, added: list[dict[str, Any]], stored: _Stored
+               ) -> tuple[Counter[tuple[str, ...]], dict[tuple[str, ...], RevenueLine], str]:
+        """The keys of the lines a belief's events add (counted), the lines by key, and their
+        currency."""
+        resumed = None if self.folded is None else resume(self.folded, added)
+        if resumed is not None:
+            self.folded, new = resumed
+        else:
+            last = added[-1]["position"]
+            history = self.cache.history(self.subscriber_id, self.end)
+            self.folded, new = fold_anew(sorted((e for e in history if e["aggregate_id"] == self.subscription_id
+                                                 and e["position"] <= last), key=lambda e: e["position"]))
+        keyed = [(_line_key(line), line) for line in new]
         fresh = Counter(key for key, _ in keyed)
-        if not resumed:
-            fresh -= stored.of(subscription_id)
-        currency = _currency(known)
-        rows += [(subscription_id, currency, *key, last, known_at,
-                  microseconds(lines[key].start), microseconds(lines[key].end),
-                  microseconds(lines[key].settled_at), _fraction(lines[key]))
-                 for key, count in fresh.items() for _ in range(count)]
-        for key, count in fresh.items():
-            line = lines[key]
-            swept = Line(microseconds(line.start), microseconds(line.end), microseconds(line.settled_at),
-                         line.amount.numerator, line.amount.denominator)
-            out += changes(currency, known_at, swept) * count
-    assert folded is not None  # new_events is never empty
-    return out, folded
-
-
-def _currency(envelopes: list[dict[str, Any]]) -> str:
-    for e in envelopes:
-        if "currency" in e["data"]:
-            return str(e["data"]["currency"])
-    return ""
+        if resumed is None:
+            fresh -= stored.of(self.subscription_id)
+        return fresh, dict(keyed), self.folded.currency
 
 
 def _fraction(line: RevenueLine) -> str | None:

@@ -4,10 +4,10 @@ events it brings. Without it, every page a subscription appears in folded the
 subscription's whole history again: a rebuild slowing down as histories grow.
 
 The books are trusted as the model's history cache is (:mod:`.subscriber_cache`): only for a
-page that follows, without a gap, the last page they were kept for. A book that does not
-start with the events a page knows (dropped, never kept, or evicted beyond ``limit``) is
-folded again from the subscription's history, and its lines are then checked against those
-stored, as a first page's are.
+page that follows, without a gap, the last page they were kept for, so that a book has seen
+every event of its subscription up to the page. A subscription without a book (new, evicted
+beyond ``limit``, or dropped with the cache) is folded again from its history, and its lines
+are then checked against those stored, as a first page's are.
 """
 
 from __future__ import annotations
@@ -22,18 +22,13 @@ from .subscriber_cache import SubscriberCache
 
 @dataclass(frozen=True)
 class Folded:
-    """A subscription's book, folded through its first ``events`` events, the last at
-    position ``through``."""
+    """A subscription's book, folded through position ``through``; the currency of its
+    lines; how many events it folded (its weight in the cache)."""
 
     book: RevenueBook
-    events: int
     through: int
-
-    def resumes(self, known: list[dict[str, Any]]) -> bool:
-        """Whether ``known`` (the subscription's events up to a position, in log order)
-        starts with the events folded."""
-        return self.events <= len(known) and (
-            self.events == 0 or int(known[self.events - 1]["position"]) == self.through)
+    currency: str
+    events: int
 
 
 class RevenueBooks(SubscriberCache[dict[str, Folded]]):
@@ -43,15 +38,21 @@ class RevenueBooks(SubscriberCache[dict[str, Folded]]):
         self.put(subscriber_id, books, sum(folded.events for folded in books.values()))
 
 
-def advance(folded: Folded | None, known: list[dict[str, Any]]) -> tuple[Folded, list[RevenueLine], bool]:
-    """The book folded through ``known`` (not empty, in log order), the lines that folding
-    added, and whether it resumed ``folded``: if not, the lines are every line of ``known``,
-    some of which may be stored already."""
-    last = int(known[-1]["position"])
-    if folded is not None and folded.resumes(known):
-        before = len(folded.book.out)
-        folded.book.fold(known[folded.events:])
-        return Folded(folded.book, len(known), last), folded.book.out[before:], True
+def resume(folded: Folded, events: list[dict[str, Any]]) -> tuple[Folded, list[RevenueLine]] | None:
+    """``folded`` with the subscription's ``events`` that follow it (in log order), and the
+    lines they add; None if they do not all follow it."""
+    if int(events[0]["position"]) <= folded.through:
+        return None
+    before = len(folded.book.out)
+    folded.book.fold(events)
+    return (Folded(folded.book, int(events[-1]["position"]), folded.currency, folded.events + len(events)),
+            folded.book.out[before:])
+
+
+def fold_anew(known: list[dict[str, Any]]) -> tuple[Folded, list[RevenueLine]]:
+    """The book of a subscription's history ``known`` (not empty, in log order), and every
+    line of it (some may be stored already)."""
     book = RevenueBook()
     book.fold(known)
-    return Folded(book, len(known), last), book.out, False
+    currency = next((str(e["data"]["currency"]) for e in known if "currency" in e["data"]), "")
+    return Folded(book, int(known[-1]["position"]), currency, len(known)), book.out

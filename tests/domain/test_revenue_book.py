@@ -1,6 +1,7 @@
 """``RevenueBook`` resumed: the lines of a history folded in parts, cut anywhere, are the
-lines of the whole history folded at once, in the same order (what lets the revenue model
-fold each event once, page after page)."""
+lines of the whole history folded at once, in the same order, and only its ``TYPES`` of
+events make them (what lets the revenue model fold each event once, page after page, and
+only the events of those types)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,6 @@ def test_a_history_folded_in_parts_gives_the_lines_of_the_whole_history(
         seen = max(seen, cut)
 
     assert book.out == revenue_lines(envelopes)
+    booked = RevenueBook()
+    booked.fold([e for e in envelopes if e["type"] in RevenueBook.TYPES])
+    assert booked.out == book.out  # the other events change nothing
