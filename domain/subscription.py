@@ -6,9 +6,9 @@ scheduled changes and cancellations) exactly as the billing clock would, so that
 change meets the subscription in the right period (:meth:`BillingSchedule.advance_to`).
 
 The aggregate is composed by concern: the lifecycle here (events in
-``subscription_events``, statuses in ``lifecycle``), what falls due in
-``billing_schedule``, charges and dunning in ``charges``, invoices in ``invoicing``, refunds
-in ``refunds``, corrections of what was invoiced in ``corrections``.
+``subscription_events``, statuses in ``lifecycle``), plan changes in ``plan_changes``, what
+falls due in ``billing_schedule``, charges and dunning in ``charges``, invoices in
+``invoicing``, refunds in ``refunds``, corrections of what was invoiced in ``corrections``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from .coupons import CouponTerms
 from .disputes import Disputes
 from .errors import (
     CurrencyMismatch,
-    EmptyChange,
     InvalidInput,
     InvalidSchedule,
     NoCancellationScheduled,
@@ -43,7 +42,7 @@ from .errors import (
     SubscriptionNotPaused,
     SubscriptionPaused,
 )
-from .invoicing import Invoicing, discounted
+from .invoicing import Invoicing
 from .lifecycle import (
     ACTIVE,
     BILLED_STATUSES,
@@ -56,13 +55,16 @@ from .lifecycle import (
     check_quantity,
 )
 from .periods import Interval, Period, period_boundary
+from .plan_changes import PlanChanges, terms_fields
 from .plans import PlanTerms, check_trial_days
-from .proration import ChangeNow, Proration, prorate_change
 from .refunds import Refunds
 from .time import as_utc, isoformat
 
 
-class Subscription(Disputes, Corrections, Refunds, Invoicing, Charging, BillingSchedule, LedgerAggregate):
+class Subscription(
+    PlanChanges, Disputes, Corrections, Refunds, Invoicing, Charging, BillingSchedule,
+    LedgerAggregate,
+):
     """One subscriber's subscription to one plan version, with a quantity of seats."""
 
     subscriber_id: UUID
@@ -155,7 +157,7 @@ class Subscription(Disputes, Corrections, Refunds, Invoicing, Charging, BillingS
             cls.SubscriptionStarted, timestamp=recorded_at, effective_at=effective_at,
             subscriber_id=subscriber_id, quantity=quantity, status=status, trial_end=trial_end,
             billing_anchor=anchor, current_period_start=effective_at, current_period_end=end,
-            **_terms_fields(terms),
+            **terms_fields(terms),
         )
         if coupon is not None:
             subscription._record_coupon(coupon, effective_at, recorded_at)
@@ -174,45 +176,6 @@ class Subscription(Disputes, Corrections, Refunds, Invoicing, Charging, BillingS
                          trial_days=0)
 
     # -- commands ------------------------------------------------------------------------
-
-    def change(
-        self, *, terms: PlanTerms | None, quantity: int | None, when: str,
-        effective_at: datetime, recorded_at: datetime,
-    ) -> Proration | None:
-        """Change plan and/or quantity, ``now`` or at ``period_end``.
-
-        A change ``now`` of a billed subscription is prorated; the proration is returned for
-        the invoice. A change to the plan the subscription is on keeps its price version.
-        """
-        if when not in ("now", "period_end"):
-            raise InvalidInput("when must be 'now' or 'period_end'")
-        if terms is None and quantity is None:
-            raise EmptyChange("a change needs a plan_id or a quantity")
-        if quantity is not None:
-            check_quantity(quantity)
-        self._begin(effective_at, recorded_at)
-        terms, new_quantity = self._checked_change(terms, quantity)
-        if when == "period_end":
-            at = self.trial_end if self.status == TRIALING else self.current_period_end
-            self._record(self.ChangeScheduled, effective_at, recorded_at,
-                         at=at, quantity=new_quantity, **_terms_fields(terms))
-            return None
-        change = self._prorate(terms, new_quantity, effective_at)
-        old_description = self.description()
-        if change is None:
-            anchor, number, period = self.billing_anchor, self.period_number, self.current_period
-        else:
-            anchor, number, period = change.billing_anchor, change.period_number, change.period
-        self._record(
-            self.SubscriptionChanged, effective_at, recorded_at, timing="now",
-            quantity=new_quantity, **_terms_fields(terms), **self._previous_fields(),
-            billing_anchor=anchor, period_number=number,
-            current_period_start=period.start, current_period_end=period.end,
-        )
-        if change is None:
-            return None
-        self._invoice_change(change, old_description, effective_at, recorded_at)
-        return change.proration
 
     def cancel(
         self, *, when: str, at: datetime | None, comment: str | None, effective_at: datetime,
@@ -287,37 +250,6 @@ class Subscription(Disputes, Corrections, Refunds, Invoicing, Charging, BillingS
                 f"subscription {self.id} was canceled at {isoformat(self.canceled_at)}"  # type: ignore[arg-type]
             )
 
-    def _checked_change(self, terms: PlanTerms | None, quantity: int | None) -> tuple[PlanTerms, int]:
-        """The terms and quantity a change leads to, if it is allowed."""
-        if self.status == PAUSED:
-            raise SubscriptionPaused("a paused subscription cannot change; resume it first")
-        if terms is None or terms.plan_id == self.plan_id:
-            terms = self.terms
-        if terms.currency != self.currency:
-            raise CurrencyMismatch(
-                f"plan {terms.plan_id} is priced in {terms.currency}, the subscription in {self.currency}"
-            )
-        new_quantity = self.quantity if quantity is None else quantity
-        if terms.plan_id == self.plan_id and new_quantity == self.quantity:
-            raise EmptyChange("the subscription is already on this plan and quantity")
-        return terms, new_quantity
-
-    def _prorate(self, terms: PlanTerms, quantity: int, at: datetime) -> ChangeNow | None:
-        """The proration of a change ``now`` (None unless the subscription is billed).
-
-        Prices are prorated as billed: after the coupon in force (a ``once`` coupon
-        discounts one recurring invoice, never a proration)."""
-        if self.status not in BILLED_STATUSES:
-            return None
-        discount = self.discount_at(at, recurring=False)
-        return prorate_change(
-            old_total=discounted(self.amount * self.quantity, discount),
-            new_total=discounted(terms.amount * quantity, discount),
-            old_interval=self.interval, new_interval=terms.interval,
-            billing_anchor=self.billing_anchor, period_number=self.period_number,
-            period=self.current_period, at=at,
-        )
-
     def _record_coupon(self, coupon: CouponTerms, at: datetime, recorded_at: datetime) -> None:
         self._record(
             self.CouponApplied, at, recorded_at,
@@ -325,15 +257,6 @@ class Subscription(Disputes, Corrections, Refunds, Invoicing, Charging, BillingS
             amount_off=coupon.amount_off, currency=coupon.currency, duration=coupon.duration,
             duration_in_months=coupon.duration_in_months, ends_at=coupon.ends_at(at),
         )
-
-    def _previous_fields(self) -> dict[str, Any]:
-        return {
-            "previous_plan_id": self.plan_id,
-            "previous_plan_version": self.plan_version,
-            "previous_amount": self.amount,
-            "previous_interval": self.interval.value,
-            "previous_quantity": self.quantity,
-        }
 
     def _record(
         self, event_class: type[subscription_events.SubscriptionEvent], effective_at: datetime,
@@ -358,13 +281,3 @@ def _cancel_instant(when: str, at: datetime | None, effective_at: datetime) -> d
         raise InvalidSchedule("'at' must not be earlier than effective_at")
     return at
 
-
-def _terms_fields(terms: PlanTerms) -> dict[str, Any]:
-    return {
-        "plan_id": terms.plan_id,
-        "plan_version": terms.version,
-        "tier": terms.tier,
-        "amount": terms.amount,
-        "currency": terms.currency,
-        "interval": terms.interval.value,
-    }

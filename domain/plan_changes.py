@@ -1,0 +1,114 @@
+"""Plan changes: a subscription moved to another plan, price or quantity, ``now`` (prorated
+while it is billed) or at the end of its period (scheduled, applied by the billing clock in
+:mod:`.billing_schedule`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .errors import CurrencyMismatch, EmptyChange, InvalidInput, SubscriptionPaused
+from .invoicing import discounted
+from .lifecycle import BILLED_STATUSES, PAUSED, TRIALING, check_quantity
+from .plans import PlanTerms
+from .proration import ChangeNow, Proration, prorate_change
+
+if TYPE_CHECKING:
+    from .subscription import Subscription
+
+
+class PlanChanges:
+    """The plan-change commands of :class:`~.subscription.Subscription`."""
+
+    def change(
+        self: Subscription, *, terms: PlanTerms | None, quantity: int | None, when: str,
+        effective_at: datetime, recorded_at: datetime,
+    ) -> Proration | None:
+        """Change plan and/or quantity, ``now`` or at ``period_end``.
+
+        A change ``now`` of a billed subscription is prorated; the proration is returned for
+        the invoice. A change to the plan the subscription is on keeps its price version.
+        """
+        if when not in ("now", "period_end"):
+            raise InvalidInput("when must be 'now' or 'period_end'")
+        if terms is None and quantity is None:
+            raise EmptyChange("a change needs a plan_id or a quantity")
+        if quantity is not None:
+            check_quantity(quantity)
+        self._begin(effective_at, recorded_at)
+        terms, new_quantity = self._checked_change(terms, quantity)
+        if when == "period_end":
+            at = self.trial_end if self.status == TRIALING else self.current_period_end
+            self._record(self.ChangeScheduled, effective_at, recorded_at,
+                         at=at, quantity=new_quantity, **terms_fields(terms))
+            return None
+        change = self._prorate(terms, new_quantity, effective_at)
+        old_description = self.description()
+        if change is None:
+            anchor, number, period = self.billing_anchor, self.period_number, self.current_period
+        else:
+            anchor, number, period = change.billing_anchor, change.period_number, change.period
+        self._record(
+            self.SubscriptionChanged, effective_at, recorded_at, timing="now",
+            quantity=new_quantity, **terms_fields(terms), **self._previous_fields(),
+            billing_anchor=anchor, period_number=number,
+            current_period_start=period.start, current_period_end=period.end,
+        )
+        if change is None:
+            return None
+        self._invoice_change(change, old_description, effective_at, recorded_at)
+        return change.proration
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _checked_change(self: Subscription, terms: PlanTerms | None, quantity: int | None) -> tuple[PlanTerms, int]:
+        """The terms and quantity a change leads to, if it is allowed."""
+        if self.status == PAUSED:
+            raise SubscriptionPaused("a paused subscription cannot change; resume it first")
+        if terms is None or terms.plan_id == self.plan_id:
+            terms = self.terms
+        if terms.currency != self.currency:
+            raise CurrencyMismatch(
+                f"plan {terms.plan_id} is priced in {terms.currency}, the subscription in {self.currency}"
+            )
+        new_quantity = self.quantity if quantity is None else quantity
+        if terms.plan_id == self.plan_id and new_quantity == self.quantity:
+            raise EmptyChange("the subscription is already on this plan and quantity")
+        return terms, new_quantity
+
+    def _prorate(self: Subscription, terms: PlanTerms, quantity: int, at: datetime) -> ChangeNow | None:
+        """The proration of a change ``now`` (None unless the subscription is billed).
+
+        Prices are prorated as billed: after the coupon in force (a ``once`` coupon
+        discounts one recurring invoice, never a proration)."""
+        if self.status not in BILLED_STATUSES:
+            return None
+        discount = self.discount_at(at, recurring=False)
+        return prorate_change(
+            old_total=discounted(self.amount * self.quantity, discount),
+            new_total=discounted(terms.amount * quantity, discount),
+            old_interval=self.interval, new_interval=terms.interval,
+            billing_anchor=self.billing_anchor, period_number=self.period_number,
+            period=self.current_period, at=at,
+        )
+
+    def _previous_fields(self: Subscription) -> dict[str, Any]:
+        return {
+            "previous_plan_id": self.plan_id,
+            "previous_plan_version": self.plan_version,
+            "previous_amount": self.amount,
+            "previous_interval": self.interval.value,
+            "previous_quantity": self.quantity,
+        }
+
+
+def terms_fields(terms: PlanTerms) -> dict[str, Any]:
+    """The terms as an event records them."""
+    return {
+        "plan_id": terms.plan_id,
+        "plan_version": terms.version,
+        "tier": terms.tier,
+        "amount": terms.amount,
+        "currency": terms.currency,
+        "interval": terms.interval.value,
+    }
