@@ -89,14 +89,14 @@ def _verify(settings: Settings, ledger: Ledger) -> int:
 
 
 def _follow(settings: Settings, ledger: Ledger, *, once: bool) -> int:
-    from . import workers
+    from . import running
     from .bootstrap import build_merkle_follower
 
-    workers.log_to_stderr()
+    running.log_to_stderr()
     follower = build_merkle_follower(settings, ledger)
     try:
         if not once:
-            return workers.follow_until_stopped(follower.follower())
+            return running.follow_until_stopped(follower.follower())
         added = total = follower.run_once()
         while added:
             added = follower.run_once()
