@@ -98,9 +98,14 @@ def main() -> int:
 
         audit.run(events=args.audit_events)
     if args.only in (None, "projections"):
-        from . import projections
+        if args.part in (None, "rebuild"):
+            from .projections import run_rebuild
 
-        projections.run(events=args.events, sizes=args.latency_at, part=args.part)
+            run_rebuild(args.events)
+        if args.part in (None, "latency"):
+            from .latency import run_latency
+
+            run_latency(args.latency_at)
     if args.only == "dashboard":
         from . import dashboard
 

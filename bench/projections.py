@@ -234,12 +234,3 @@ def run_rebuild(events: int = 500_000) -> None:
     for view, (*_measured, pace) in rebuilt.items():
         _print_pace(view, pace)
     print(f"  ({(time.perf_counter() - began_all) / 60:.1f} min in all)")
-
-
-def run(events: int = 500_000, sizes: tuple[int, ...] = (10_000, 100_000), part: str | None = None) -> None:
-    if part in (None, "rebuild"):
-        run_rebuild(events)
-    if part in (None, "latency"):
-        from .latency import run_latency  # it uses this module's helpers
-
-        run_latency(sizes)

@@ -4,6 +4,8 @@ table show (the same figures, flattened)."""
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,8 +33,6 @@ def answer(command: str, args: argparse.Namespace, replay: Any) -> tuple[dict[st
 def _run(args: argparse.Namespace, replay: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     from subledger.replay.folds import load_fold, run_fold
     from subledger.replay.rows import cell
-
-    from .replay_cli import importable_here
 
     importable_here()
     result = run_fold(replay, load_fold(args.fold))
@@ -87,3 +87,11 @@ def _standpoint(args: argparse.Namespace) -> Any:
 
     as_of = report_as_of(args.as_of, args.as_known_at, datetime.now(UTC))
     return Standpoint(as_of, args.as_known_at)
+
+
+def importable_here() -> None:
+    """``replay run module:Name`` finds modules of the current directory, as ``python -m``
+    does (the console script's own directory is first on the path instead)."""
+    here = os.getcwd()
+    if here not in sys.path:
+        sys.path.insert(0, here)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -207,11 +206,3 @@ def _print(body: dict[str, Any], rows: list[dict[str, Any]], output: str, *, tit
     else:
         print_rows(rows, title=title)
     return 0
-
-
-def importable_here() -> None:
-    """``replay run module:Name`` finds modules of the current directory, as ``python -m``
-    does (the console script's own directory is first on the path instead)."""
-    here = os.getcwd()
-    if here not in sys.path:
-        sys.path.insert(0, here)
