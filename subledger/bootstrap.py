@@ -241,8 +241,14 @@ class StoreUnavailable(Exception):
     """The configured event store could not be opened (the reason in one line)."""
 
 
-def open_ledger(settings: Settings) -> Ledger:
-    """:func:`build_ledger`, with any failure to open the store as one line for an operator."""
+def open_ledger(settings: Settings, *, existing: bool = False) -> Ledger:
+    """:func:`build_ledger`, with any failure to open the store as one line for an operator.
+    ``existing``: for a command that reads a book, a SQLite file that is not there is that
+    failure (opening it would make an empty book, and answer from it)."""
+    db = settings.database
+    if existing and isinstance(db, SQLiteConfig) and not Path(db.path).exists():
+        raise StoreUnavailable(f"there is no SQLite file at {db.path}; run from the directory"
+                               " that holds it, or set SUBLEDGER_DATABASE_URL")
     try:
         return build_ledger(settings)
     except Exception as error:  # noqa: BLE001 - any failure to open the store is the operator's to fix

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from subledger.commands.ledger import Ledger
 
 
+READERS = frozenset({"replay", "export", "audit", "rebuild"})
+"""Commands that read a book already there: on SQLite they never make a new file."""
+
+
 class UsageError(Exception):
     pass
 
@@ -161,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "audit" and args.audit_command == "witness":
         return audit_cli.run_witness(args)
     try:
-        ledger = open_ledger(settings)
+        ledger = open_ledger(settings, existing=args.command in READERS)
     except StoreUnavailable as error:
         print(f"subledger: cannot open the event store: {error}", file=sys.stderr)
         return 2
