@@ -13,6 +13,8 @@ behaviour, never with a change of structure. ``SUBLEDGER_WRITE_GOLDEN=1`` rewrit
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import os
 import random
@@ -240,6 +242,18 @@ def test_every_golden_topic_resolves_to_its_class_and_back() -> None:
         assert get_topic(cls) == topic
     for topic in topics["aggregates"]:
         assert get_topic(resolve_topic(topic)) == topic
+
+
+def test_every_golden_topic_names_a_module_that_exports_its_class() -> None:
+    """A reader of the stored log with none of subledger's classes registered (the library's
+    ``resolve_topic`` in a fresh process, a service reading the events table) finds each
+    class by importing the module the topic names and following the names after the colon."""
+    topics = json.loads((DATA / "topics.json").read_text())
+    named = {**topics["events"], **{t.rpartition(":")[2]: t for t in topics["aggregates"]}}
+    for type_name, topic in named.items():
+        module, _, path = topic.partition(":")
+        found = functools.reduce(getattr, path.split("."), importlib.import_module(module))
+        assert found.__name__ == type_name, topic
 
 
 def test_the_golden_topics_cover_every_published_event_type(settings: Settings) -> None:
