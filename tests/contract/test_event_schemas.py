@@ -17,6 +17,7 @@ from subledger.commands.demo import generate
 from subledger.contract.envelope import EVENT_TYPES
 from subledger.contract.schemas import all_schemas, event_schema
 from subledger.domain.subscription_events import TrialEnded
+from subledger.schemas import write
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -28,6 +29,13 @@ SIGNATURE = re.compile(r"\w+\(.*\b\w+: '")
 def test_the_committed_schemas_are_the_ones_the_code_generates() -> None:
     committed = {p.stem: json.loads(p.read_text()) for p in SCHEMAS.glob("*.json")}
     assert committed == all_schemas(), "run `make schemas` and commit schemas/"
+
+
+def test_make_schemas_writes_the_committed_files_byte_for_byte(tmp_path: Path) -> None:
+    written = write(tmp_path / "out")
+    assert sorted(p.name for p in written) == sorted(p.name for p in SCHEMAS.glob("*.json"))
+    for path in written:
+        assert path.read_bytes() == (SCHEMAS / path.name).read_bytes(), path.name
 
 
 def test_every_message_of_a_demo_log_validates_against_its_schema(ledger) -> None:  # type: ignore[no-untyped-def]
