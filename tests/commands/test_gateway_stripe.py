@@ -250,6 +250,45 @@ def test_a_processing_payment_is_unavailable_until_it_settles_and_then_succeeds_
     ]
 
 
+@pytest.mark.parametrize(("settled", "error", "code"), [
+    ("requires_payment_method", {"code": "card_declined", "decline_code": "insufficient_funds"},
+     "insufficient_funds"),
+    ("requires_payment_method", {"code": "expired_card"}, "expired_card"),
+    ("requires_payment_method", None, "requires_payment_method"),
+    ("canceled", None, "canceled"),
+])
+def test_a_processing_payment_that_settles_as_failed_is_a_decline_on_the_retry_under_the_same_key(
+    gateway: StripeGateway, fake: FakeStripe, settled: str, error: dict[str, str] | None,
+    code: str,
+) -> None:
+    with pytest.raises(GatewayUnavailable, match="processing"):
+        gateway.charge(charge_request("pm_fake_processing"))
+    [intent] = fake.payment_intents.values()
+
+    fake.set_payment_intent_status(intent["id"], settled, last_payment_error=error)
+    result = gateway.charge(charge_request("pm_fake_processing"))
+
+    assert result == ChargeResult(succeeded=False, gateway_ref=intent["id"], decline_code=code)
+    assert len(fake.payment_intents) == 1
+
+
+def test_a_payment_intent_in_a_status_the_gateway_never_asks_for_is_unavailable_and_logged_as_an_error(
+    gateway: StripeGateway, fake: FakeStripe, caplog: pytest.LogCaptureFixture,
+) -> None:
+    with pytest.raises(GatewayUnavailable, match="processing"):
+        gateway.charge(charge_request("pm_fake_processing"))
+    [intent] = fake.payment_intents.values()
+    fake.set_payment_intent_status(intent["id"], "requires_capture")
+    caplog.clear()
+
+    with caplog.at_level(logging.ERROR, logger="subledger.commands.gateways.stripe"):
+        with pytest.raises(GatewayUnavailable, match="unexpected status 'requires_capture'"):
+            gateway.charge(charge_request("pm_fake_processing"))
+
+    assert [r.levelname for r in caplog.records] == ["ERROR"]
+    assert intent["id"] in caplog.records[0].getMessage()
+
+
 # -- the gateway cannot answer: GatewayUnavailable, nothing to record ------------------
 
 

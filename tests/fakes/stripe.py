@@ -210,12 +210,18 @@ class FakeStripe:
         with self._lock:
             self._faults.extend(_Fault("hang", seconds=seconds) for _ in range(n))
 
-    def set_payment_intent_status(self, intent_id: str, status: str) -> None:
+    def set_payment_intent_status(self, intent_id: str, status: str, *,
+                                  last_payment_error: dict[str, Any] | None = None) -> None:
+        """Move a PaymentIntent on, as Stripe does when a payment settles: to ``succeeded``,
+        or back to ``requires_payment_method`` with the failed attempt's
+        ``last_payment_error`` (its ``code`` and ``decline_code``), or to ``canceled``."""
         with self._lock:
             intent = self.payment_intents[intent_id]
             intent["status"] = status
             if status == "succeeded":
                 intent["amount_received"] = intent["amount"]
+            if last_payment_error is not None:
+                intent["last_payment_error"] = {"type": "card_error", **last_payment_error}
 
     def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == method and r.path == path]
