@@ -54,6 +54,17 @@ def test_a_paid_invoice_sends_one_receipt_with_the_invoice_pdf(post: Post) -> No
     assert "Ada Lovelace" in text and "USD 19.00" in text
 
 
+def test_a_receipt_waits_for_the_invoices_read_model_then_goes_once(post: Post) -> None:
+    worker = post.worker()
+    _signup(post)
+    while worker.run_once():  # the projector has not run: the invoice is not readable yet
+        pass
+    assert post.smtp.delivered == []
+    assert [m.status for m in outbox.outbox(worker.store)] == ["pending"]
+    post.deliver(worker)
+    assert [d.subject for d in post.smtp.delivered] == ["Receipt for your payment of USD 19.00"]
+
+
 def test_a_new_worker_on_the_same_outbox_sends_nothing_twice(post: Post) -> None:
     first = post.worker()
     _signup(post)
