@@ -23,7 +23,9 @@ MAX_FIELD = 255
 @dataclass(frozen=True)
 class PortalForm:
     """A posted form's fields, or why it could not be read (raised by :meth:`checked`, after
-    the session and the CSRF token are checked: who may post comes before what was posted)."""
+    the session is checked: who may post comes before what was posted). The CSRF token is
+    one of the fields, so a body that is not a readable form is refused with its reason
+    (415, 400) before the token is looked for; nothing runs either way."""
 
     fields: dict[str, str]
     problem: tuple[str, str] | None = None

@@ -35,11 +35,11 @@ Command = Callable[[PortalVisit], Write]
 
 
 def _act(request: Request, form: PortalForm, command: Command, done: str) -> Response:
-    """Check the session and the form's CSRF token, run the command under the form's
-    idempotency key in the session's own scope, and show the portal with the notice
-    ``done``."""
+    """Check the session, the form (a body that is not one is refused with its reason) and
+    its CSRF token, run the command under the form's idempotency key in the session's own
+    scope, and show the portal with the notice ``done``."""
     who = visit(request)
-    who.check_csrf(form.get(CSRF_FIELD))
+    who.check_csrf(form.checked().get(CSRF_FIELD))
     key = IdempotencyKey(f"portal:{who.session.id}", required(form.checked(), "idempotency_key"))
     request.app.state.ledger.execute(command(who), key, portal=who.session)
     return RedirectResponse(f"/portal?done={done}", status_code=303)
@@ -117,7 +117,7 @@ def payment_method(request: Request, form: Form) -> Response:
 def sign_out(request: Request, form: Form) -> Response:
     """End the session now (it is revoked, as an admin would) and forget its cookie."""
     who = visit(request)
-    who.check_csrf(form.get(CSRF_FIELD))
+    who.check_csrf(form.checked().get(CSRF_FIELD))
     request.app.state.ledger.execute(RevokePortalSession(who.session.id))
     answer = page("portal/signed_out.html")
     answer.delete_cookie(COOKIE, path=COOKIE_PATH)

@@ -7,12 +7,14 @@ from __future__ import annotations
 from dataclasses import replace
 from itertools import groupby
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi.testclient import TestClient
 from support.ledger import log_envelopes
 from support.portal import KEYS, PortalWorld, form_values, portal_settings
 
 from subledger.api.app import create_app
+from subledger.api.portal_forms import MAX_FIELD
 from subledger.config import Settings
 
 
@@ -117,6 +119,37 @@ def test_a_form_without_its_csrf_token_changes_nothing(portal_world: PortalWorld
         missing = ada.post(action, data={"idempotency_key": values["idempotency_key"]})
     assert (forged.status_code, missing.status_code) == (403, 403)
     assert portal_world.ledger.subscriptions.get(portal_world.ada_subscription).status == "active"
+
+
+def test_a_form_the_portal_cannot_take_is_refused_with_its_reason_and_changes_nothing(
+    portal_world: PortalWorld,
+) -> None:
+    sub = portal_world.ada_subscription
+    pause, change = f"/portal/subscriptions/{sub}/pause", f"/portal/subscriptions/{sub}/change"
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    with portal_world.portal_client(portal_world.ada) as ada:
+        values = form_values(_home(ada), pause)
+        answers = {
+            "json": ada.post(pause, json=values),
+            "repeated": ada.post(pause, headers=form, content=urlencode(
+                [*values.items(), ("idempotency_key", "another")])),
+            "too long": ada.post(pause, data={**values, "note": "x" * (MAX_FIELD + 1)}),
+        }
+        preview = ada.get(change, params={"plan_id": "pro-m"})
+        confirm = form_values(preview.text, change)
+        answers["seats"] = ada.post(change, data={**confirm, "quantity": "3x"})
+        answers["stale"] = ada.post(change, data={**confirm, "effective_at": "2020-01-01T00:00:00Z"})
+    assert {name: (a.status_code, a.headers["content-type"].split(";")[0])
+            for name, a in answers.items()} == {
+        "json": (415, "text/html"), "repeated": (400, "text/html"), "too long": (400, "text/html"),
+        "seats": (422, "text/html"), "stale": (422, "text/html")}
+    assert "application/x-www-form-urlencoded" in answers["json"].text
+    assert "repeated or too long" in answers["repeated"].text
+    assert "quantity must be a whole number" in answers["seats"].text
+    assert "older than this portal session" in answers["stale"].text
+    subscription = portal_world.ledger.subscriptions.get(sub)
+    assert (subscription.status, subscription.plan_id) == ("active", "basic-m")
+    assert log_envelopes(portal_world.ledger, types=("PortalActionTaken",)) == []
 
 
 def test_a_double_submit_is_one_change_recorded_as_made_through_the_portal(
