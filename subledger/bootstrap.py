@@ -247,8 +247,8 @@ def open_ledger(settings: Settings, *, existing: bool = False) -> Ledger:
     failure (opening it would make an empty book, and answer from it)."""
     db = settings.database
     if existing and isinstance(db, SQLiteConfig) and not Path(db.path).exists():
-        raise StoreUnavailable(f"there is no SQLite file at {db.path}; run from the directory"
-                               " that holds it, or set SUBLEDGER_DATABASE_URL")
+        raise StoreUnavailable(f"there is no SQLite file at {Path(db.path).absolute()}; run from"
+                               " the directory that holds it, or set SUBLEDGER_DATABASE_URL")
     try:
         return build_ledger(settings)
     except Exception as error:  # noqa: BLE001 - any failure to open the store is the operator's to fix

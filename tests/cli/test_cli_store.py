@@ -19,6 +19,16 @@ def _plain_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+def test_a_relative_sqlite_path_is_named_in_full_where_it_was_looked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SUBLEDGER_DATABASE_URL", "sqlite:///./subledger.db")
+    assert main(["replay", "mrr"]) == 2
+    assert f"there is no SQLite file at {tmp_path / 'subledger.db'};" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("argv", [
     ["replay", "mrr"], ["export", "subscribers"], ["audit", "verify"], ["rebuild", "subscriptions"],
 ])
