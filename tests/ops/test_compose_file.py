@@ -18,7 +18,7 @@ import yaml
 from packaging.requirements import Requirement
 
 from subledger import healthcheck
-from subledger.cli import UsageError, _parser
+from subledger.cli_parser import UsageError, build_parser
 from subledger.config import PostgresConfig, Settings, parse_database_url
 from subledger.domain.charges import DUNNING
 
@@ -148,7 +148,7 @@ def test_each_process_command_parses_with_the_real_cli(compose, name: str) -> No
     command = compose["services"][name]["command"]
     refused = None
     try:
-        args = _parser().parse_args(command)
+        args = build_parser().parse_args(command)
     except UsageError as error:
         refused = str(error)
     assert refused is None, f"service {name!r}: `subledger {shlex.join(command)}` is refused by the CLI: {refused}"
@@ -156,7 +156,7 @@ def test_each_process_command_parses_with_the_real_cli(compose, name: str) -> No
 
 
 def test_the_api_listens_on_every_interface_from_two_processes_without_in_process_workers(compose) -> None:  # type: ignore[no-untyped-def]
-    args = _parser().parse_args(compose["services"]["api"]["command"])
+    args = build_parser().parse_args(compose["services"]["api"]["command"])
     assert (args.host, args.port, args.no_workers, args.processes) == ("0.0.0.0", 8000, True, 2)
     assert compose["services"]["api"]["ports"] == ["8000:8000"]
 
@@ -178,10 +178,10 @@ def test_each_process_environment_passes_the_real_validation(compose, name: str)
 
 def test_the_billing_service_alone_runs_the_clock_every_minute_by_default(compose) -> None:  # type: ignore[no-untyped-def]
     services = compose["services"]
-    args = _parser().parse_args(services["billing"]["command"])
+    args = build_parser().parse_args(services["billing"]["command"])
     assert (args.command, args.billing_command) == ("billing", "follow")
     assert Settings.from_env(service_environment(services["billing"])).billing_interval == 60
-    commands = {name: _parser().parse_args(services[name]["command"]) for name in APP_SERVICES}
+    commands = {name: build_parser().parse_args(services[name]["command"]) for name in APP_SERVICES}
     with_workers = [name for name, a in commands.items() if a.command == "serve" and not a.no_workers]
     assert with_workers == [], "the API serves HTTP only; the clock is the billing service's"
 
@@ -301,7 +301,7 @@ def test_the_dockerfile_pins_its_base_and_runs_subledger_as_a_user() -> None:
     assert users and users[-1] not in ("root", "0")
     assert [exec_form(arg) for op, arg in instructions if op == "ENTRYPOINT"] == [["subledger"]]
     (cmd,) = [exec_form(arg) for op, arg in instructions if op == "CMD"]
-    args = _parser().parse_args(cmd)
+    args = build_parser().parse_args(cmd)
     assert (args.command, args.host, args.port, args.no_workers) == ("serve", "0.0.0.0", 8000, True)
     (check,) = [arg for op, arg in instructions if op == "HEALTHCHECK"]
     assert '"subledger.healthcheck", "http://127.0.0.1:8000/healthz"' in check
