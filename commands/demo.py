@@ -255,11 +255,10 @@ def _perform(ledger: Ledger, rng: random.Random, action: _Action,
 
 def refund_choice(rng: random.Random, subscription: Subscription) -> tuple[str, int] | None:
     """The demo's refund: the last charge with something left to refund, in full or half."""
-    refundable = [(c, v) for c, v in subscription.charges.items() if v["amount"] > v["refunded"]]
+    refundable = [(c, left) for c in subscription.charges if (left := subscription.refundable(c)) > 0]
     if not refundable:
         return None
-    charge_id, charge = refundable[-1]
-    amount = charge["amount"] - charge["refunded"]
+    charge_id, amount = refundable[-1]
     if rng.random() < 0.5:
         amount = max(1, amount // 2)
     return charge_id, amount

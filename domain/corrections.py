@@ -118,21 +118,24 @@ class BalanceAdjusted(SubscriptionEvent):
         aggregate.credit_balance += self.amount
 
 
-def credit_lines(invoice: dict[str, Any], wanted: list[tuple[int, int]] | None) -> list[dict[str, Any]]:
+def credit_lines(invoice: dict[str, Any], wanted: list[tuple[int, int]] | None,
+                 unreturned: int) -> list[dict[str, Any]]:
     """The lines a credit note credits: ``wanted`` as (line index, amount), each at most what
     is left of a line that charges; or, with None, everything left of the invoice, line by
-    line in order, up to its total less what was credited (its discounts stay)."""
+    line in order. Either way at most the invoice's total less what was credited (its
+    discounts stay), and at most ``unreturned``: what the subscriber does not have back of it
+    yet."""
     lines, credited = invoice["lines"], invoice["credited"]
     left = [0 if line["kind"] not in CREDITABLE else int(line["amount"]) - done
             for line, done in zip(lines, credited, strict=True)]
+    budget = min(int(invoice["total"]) - sum(credited), unreturned)
     if wanted is None:
-        budget = int(invoice["total"]) - sum(credited)
-        wanted = []
+        wanted, room_left = [], budget
         for index, room in enumerate(left):
-            take = min(room, budget)
+            take = min(room, room_left)
             if take > 0:
                 wanted.append((index, take))
-                budget -= take
+                room_left -= take
     chosen: list[dict[str, Any]] = []
     for index, amount in wanted:
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(lines):
@@ -146,6 +149,11 @@ def credit_lines(invoice: dict[str, Any], wanted: list[tuple[int, int]] | None) 
                        "description": f"credit: {lines[index]['description']}"})
     if not chosen:
         raise InvoiceNotCreditable(f"invoice {invoice['id']} has nothing left to credit")
+    total = sum(line["amount"] for line in chosen)
+    if total > budget:
+        raise InvoiceNotCreditable(
+            f"invoice {invoice['id']} has {max(budget, 0)} left to credit (its total less its"
+            f" discounts, earlier credit notes and refunds), not {total}")
     return chosen
 
 
@@ -180,7 +188,7 @@ class Corrections:
             raise InvoiceNotCreditable(
                 f"invoice {invoice_id} is {invoice['status']}: it can be credited as"
                 f" {' or '.join(allowed) if invoice['status'] in (PAID, OPEN) else 'nothing'}")
-        chosen = credit_lines({**invoice, "id": invoice_id}, lines)
+        chosen = credit_lines({**invoice, "id": invoice_id}, lines, self.unreturned(invoice_id))
         total = sum(line["amount"] for line in chosen)
         if settlement == AMOUNT_DUE and total > invoice["amount_due"]:
             raise InvoiceNotCreditable(f"invoice {invoice_id} has {invoice['amount_due']} due, not {total}")
@@ -212,6 +220,21 @@ class Corrections:
         self._record(BalanceAdjusted, effective_at, recorded_at, adjustment_id=adjustment_id,
                      amount=amount, currency=self.currency, reason=reason)
         return adjustment_id
+
+    def unreturned(self: Subscription, invoice_id: str) -> int:
+        """What of an invoice's total the subscriber does not have back yet: less its credit
+        notes kept as credit balance or taken off what was due, and less every refund of its
+        charge (requested, issued, or a lost dispute), whatever decided it. A refund and a
+        credit note never give the same money back twice."""
+        invoice = self._invoice(invoice_id)
+        credited = sum(note["total"] for note in self.credit_notes.values()
+                       if note["invoice_id"] == invoice_id and note["settlement"] != REFUND)
+        charge_id = invoice.get("charge_id")
+        if charge_id is None or charge_id not in self.charges:
+            return int(invoice["total"]) - credited
+        charge = self.charges[charge_id]
+        pending = sum(r["amount"] for r in self.pending_refunds.values() if r["charge_id"] == charge_id)
+        return int(invoice["total"]) - credited - int(charge["refunded"]) - pending
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -147,7 +147,7 @@ class Disputes:
         if key in self.refunds or any(r.get("gateway_ref") == gateway_ref
                                       for r in self.refunds.values()):
             return False
-        left = self.refundable(charge_id)
+        left = self.charge_left(charge_id)  # the provider did it: only the charge bounds it
         if amount > left:
             raise RefundExceedsCharge(
                 f"charge {charge_id} has {left} {self.currency} minor units left to refund, not {amount}")
@@ -167,5 +167,5 @@ class Disputes:
                          amount: int) -> dict[str, Any]:
         check_reference(gateway_ref, "gateway_ref")
         check_amount(amount)
-        self.refundable(charge_id)  # raises ChargeNotFound for an unknown charge
+        self.charge_left(charge_id)  # raises ChargeNotFound for an unknown charge
         return self.charges[charge_id]

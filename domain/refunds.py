@@ -2,7 +2,9 @@
 charge's gateway, then their outcome recorded.
 
 A refund is against one succeeded charge, at most its amount minus what was already
-refunded or is still waiting for its gateway. Refunds move cash and revenue, never MRR.
+refunded or is still waiting for its gateway, and never what a credit note of its invoice
+already gave back (see :meth:`~subledger.domain.corrections.Corrections.unreturned`). Refunds
+move cash and revenue, never MRR.
 """
 
 from __future__ import annotations
@@ -102,7 +104,18 @@ class Refunds:
     """A subscription's side of refunding its charges."""
 
     def refundable(self: Subscription, charge_id: str) -> int:
-        """What is left to refund of a succeeded charge (refunds requested count)."""
+        """What the ledger may still refund of a succeeded charge: what is left of the charge
+        (refunds requested count), and no more than its invoice's subscriber does not have
+        back already (credit notes kept as credit balance count)."""
+        left = self.charge_left(charge_id)
+        invoice_id = self.charges[charge_id]["invoice_id"]
+        if invoice_id is None or invoice_id not in self.invoices:
+            return left
+        return max(0, min(left, self.unreturned(invoice_id)))
+
+    def charge_left(self: Subscription, charge_id: str) -> int:
+        """What is left of a succeeded charge at its provider: its amount less what was
+        refunded, lost in a dispute, or requested and not answered yet."""
         charge = self.charges.get(charge_id)
         if charge is None:
             raise ChargeNotFound(f"no succeeded charge {charge_id}")
@@ -123,8 +136,8 @@ class Refunds:
         left = self.refundable(charge_id)
         if amount > left:
             raise RefundExceedsCharge(
-                f"charge {charge_id} has {left} {self.currency} minor units left to refund, not {amount}"
-            )
+                f"charge {charge_id} has {left} {self.currency} minor units left to refund (what"
+                f" its invoice's credit notes gave back counts), not {amount}")
         self.check_effective_at(effective_at)
         refund_id = refund_id or str(uuid5(UUID(charge_id), f"refund:{self.version + 1}"))
         self._record(

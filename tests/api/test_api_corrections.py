@@ -264,3 +264,31 @@ def test_a_charge_that_is_not_a_failed_attempt_cannot_be_retried(
     assert_refused(http, [("POST", f"/charges/{charge_id}/retry", {"json": {}}),
                           ("POST", "/charges/00000000-0000-4000-8000-000000000000/retry", {"json": {}})],
                    404, "charge-not-found")
+
+
+# -- nothing given back twice ------------------------------------------------------------------
+
+
+def test_a_refunded_invoice_is_not_credited_again_and_a_credited_one_not_refunded(
+        http: httpx.Client, plan: str) -> None:
+    refunded = subscribe(http, plan, "tok_visa")
+    other = api_subscriber(http, "other@example.com", token="tok_visa")
+    credited = api_subscription(http, plan, subscriber_id=other["subscriber_id"], effective_at=START)
+    refunded_invoice = first_invoice(http, refunded["subscription_id"])
+    charge_id = events_of(http, refunded["subscription_id"], "ChargeSucceeded")[0]["data"]["charge_id"]
+    answer = http.post(f"/charges/{charge_id}/refunds", json={"amount": 3000, "effective_at": LATER})
+    assert answer.status_code == 201, answer.text
+    credited_invoice = first_invoice(http, credited["subscription_id"])
+    answer = http.post(f"/invoices/{credited_invoice}/credit-notes",
+                       json={"settlement": "credit_balance", "effective_at": LATER})
+    assert answer.status_code == 201, answer.text
+    credited_charge = events_of(http, credited["subscription_id"], "ChargeSucceeded")[0]["data"]["charge_id"]
+    assert http.get(f"/charges/{credited_charge}").json()["refundable"] == 0
+    assert_refused(http, [
+        ("POST", f"/invoices/{refunded_invoice}/credit-notes", {"json": {"settlement": "credit_balance"}}),
+        ("POST", f"/invoices/{refunded_invoice}/credit-notes",
+         {"json": {"settlement": "credit_balance", "lines": [{"index": 0, "amount": 1}]}}),
+    ], 409, "invoice-not-creditable")
+    assert_refused(http, [("POST", f"/charges/{credited_charge}/refunds", {"json": {"amount": 1}})],
+                   409, "refund-exceeds-charge")
+    assert http.get(f"/subscriptions/{refunded['subscription_id']}").json()["credit_balance"] == 0

@@ -305,12 +305,19 @@ def test_a_paid_invoice_is_not_credited_off_what_is_due() -> None:
 
 
 def test_a_refund_beyond_what_the_charge_has_left_is_refused_with_the_way_out() -> None:
-    sub, invoice_id = paid(amount=3000)
-    (charge_id,) = sub.charges
-    sub.request_refund(charge_id, 2500, reason=None, **_at(sub, LATER))
-    with pytest.raises(InvoiceNotCreditable, match="credit_balance"):
-        sub.issue_credit_note(invoice_id, lines=[(0, 1000)], settlement="refund", reason=None,
-                              **_at(sub, LATER))
+    sub, first = paid(amount=3000)
+    sub.issue_credit_note(first, lines=[(0, 1000)], settlement="credit_balance", reason=None,
+                          **_at(sub, LATER))
+    sub.advance_to(utc(2026, 4, 1), recorded_at=RECORDED_AT, pay=pay_ok)
+    renewal = last_invoice_issued(sub)
+    assert (renewal.total, renewal.credit_applied, renewal.amount_due) == (3000, 1000, 2000)
+    at = _at(sub, utc(2026, 4, 2))
+    with pytest.raises(InvoiceNotCreditable, match="settle the rest as credit_balance"):
+        sub.issue_credit_note(renewal.invoice_id, lines=None, settlement="refund", reason=None, **at)
+    sub.issue_credit_note(renewal.invoice_id, lines=[(0, 2000)], settlement="refund", reason=None, **at)
+    sub.issue_credit_note(renewal.invoice_id, lines=None, settlement="credit_balance", reason=None, **at)
+    assert sub.invoices[renewal.invoice_id]["credited"] == [3000]
+    assert sub.credit_balance == 1000
 
 
 def test_a_voided_invoice_cannot_be_credited() -> None:
