@@ -275,8 +275,7 @@ class Charging:
         if currency != self.currency:
             raise CurrencyMismatch(f"the subscription is billed in {self.currency}, not {currency}")
         check_reference(gateway_ref, "gateway_ref")
-        self.check_effective_at(effective_at)
-        self.advance_to(effective_at, recorded_at=recorded_at)
+        self._begin(effective_at, recorded_at)  # a canceled subscription takes no new payment
         line = Line(MANUAL, amount, effective_at, effective_at, f"payment via {gateway} {gateway_ref}")
         invoice_id = self._issue_invoice(MANUAL, [line], effective_at, recorded_at)
         charge_id = str(uuid5(UUID(invoice_id), "manual"))

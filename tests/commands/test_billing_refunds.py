@@ -30,6 +30,7 @@ from subledger.domain.errors import (
     EffectiveAtOutOfOrder,
     InvalidInput,
     RefundExceedsCharge,
+    SubscriptionAlreadyCanceled,
     UnknownGateway,
 )
 
@@ -240,6 +241,18 @@ def test_a_bad_manual_charge_is_refused_and_appends_nothing(paid, fields, error)
 
     with pytest.raises(error):
         ledger.payments.record_charge(sub.id, **request)
+
+    assert log_envelopes(ledger) == before
+
+
+def test_a_canceled_subscription_takes_no_manual_charge(paid) -> None:  # type: ignore[no-untyped-def]
+    ledger, sub, _ = paid
+    ledger.subscriptions.cancel(sub.id, when="now", reason=None, effective_at=utc(2026, 4, 2))
+    before = log_envelopes(ledger)
+
+    with pytest.raises(SubscriptionAlreadyCanceled):
+        ledger.payments.record_charge(sub.id, amount=500, currency="USD", gateway="sandbox",
+                                      gateway_ref="pi_late", effective_at=utc(2026, 4, 3))
 
     assert log_envelopes(ledger) == before
 
