@@ -315,6 +315,13 @@ class NoCancellationScheduled(Conflict):
     title = "No cancellation is scheduled"
 
 
+class CancellationPending(Conflict):
+    """A change would bill a period that runs past the subscription's scheduled end."""
+
+    code = "cancellation-pending"
+    title = "A cancellation is scheduled"
+
+
 class RefundExceedsCharge(Conflict):
     code = "refund-exceeds-charge"
     title = "The refund is more than is left of the charge"

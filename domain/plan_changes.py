@@ -7,11 +7,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .errors import CurrencyMismatch, EmptyChange, InvalidInput, SubscriptionPaused
+from .errors import (
+    CancellationPending,
+    CurrencyMismatch,
+    EmptyChange,
+    InvalidInput,
+    SubscriptionPaused,
+)
 from .invoicing import discounted
 from .lifecycle import BILLED_STATUSES, PAUSED, TRIALING, check_quantity
 from .plans import PlanTerms
 from .proration import ChangeNow, Proration, prorate_change
+from .time import isoformat
 
 if TYPE_CHECKING:
     from .subscription import Subscription
@@ -43,6 +50,13 @@ class PlanChanges:
                          at=at, quantity=new_quantity, **terms_fields(terms))
             return None
         change = self._prorate(terms, new_quantity, effective_at)
+        if change is not None and self.cancel_at is not None \
+                and change.period.end != self.current_period_end:
+            # The cancellation was asked of the period paid for; a new whole period billed
+            # now would be paid for and cut short, with nothing given back.
+            raise CancellationPending(
+                f"the subscription is to end at {isoformat(self.cancel_at)}: a change to another"
+                " interval now would bill a new period past it; revoke the cancellation first")
         old_description = self.description()
         if change is None:
             anchor, number, period = self.billing_anchor, self.period_number, self.current_period

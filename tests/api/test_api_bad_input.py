@@ -294,6 +294,16 @@ def test_lifecycle_violations_are_409_problems(http: httpx.Client, world: World)
         assert_refused(http, [(method, path, kwargs)], 409, code)
 
 
+def test_a_change_of_interval_while_a_cancellation_is_scheduled_is_a_409_problem(
+        http: httpx.Client, world: World) -> None:
+    yearly = http.post("/plans", json=plan_json("basic-y", interval="year", amount=19000, trial_days=0))
+    assert yearly.status_code == 201, yearly.text
+    ending = http.post(sub_path(world.active, "cancel"), json={"when": "period_end"})
+    assert ending.status_code == 200, ending.text
+    assert_refused(http, [("POST", sub_path(world.active, "change"),
+                           {"json": {"plan_id": "basic-y", "when": "now"}})], 409, "cancellation-pending")
+
+
 def test_a_second_plan_or_coupon_with_a_taken_id_is_a_409_problem(http: httpx.Client, world: World) -> None:
     assert_refused(http, [
         ("POST", "/plans", {"json": plan_json("basic-m")}),
