@@ -1,8 +1,9 @@
 """Amounts in the formats the providers speak, converted exactly from the ledger's minor units.
 
-The ledger counts integer minor units with ISO 4217 exponents from Babel
-(:func:`subledger.domain.money.minor_unit_exponent`). A provider wants a decimal string
-(PayPal, Authorize.net) or integer subunits (Razorpay). Every conversion is exact: an amount
+The ledger counts integer minor units with the exponents of Babel (CLDR's digits:
+:func:`subledger.domain.money.minor_unit_exponent`; HUF, IDR, ISK and COP have none there,
+though ISO 4217 gives them two). A provider wants a decimal string (PayPal, Authorize.net),
+integer subunits (Razorpay), or integers in its own exponent for each currency (Stripe). Every conversion is exact: an amount
 a provider cannot express (PayPal takes no decimals for TWD, which ISO gives two; Razorpay wants the
 last of three decimals to be 0) raises :class:`UnrepresentableAmount` instead of rounding,
 and the adapter answers it as a decline ``invalid_amount`` without calling the provider.
@@ -66,6 +67,47 @@ def to_subunits(amount: int, currency: str, *, last_digit_zero_from: int = 3) ->
             f"{amount} minor units of {currency}: the provider takes the last decimal as 0 only"
         )
     return amount
+
+
+STRIPE_ZERO_DECIMAL = frozenset(
+    "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split())
+"""Stripe's zero-decimal currencies; ``BHD JOD KWD OMR TND`` take three decimals, every other
+currency two (ISK and HUF too: ``100`` is one króna or forint there)."""
+STRIPE_THREE_DECIMAL = frozenset("BHD JOD KWD OMR TND".split())
+
+
+def stripe_exponent(currency: str) -> int:
+    """The decimals of Stripe's integer amounts in ``currency``."""
+    code = currency.upper()
+    return 0 if code in STRIPE_ZERO_DECIMAL else 3 if code in STRIPE_THREE_DECIMAL else 2
+
+
+def to_stripe_amount(amount: int, currency: str) -> int:
+    """The ledger's minor units as Stripe's integer amount: ``5000`` HUF (forints) ->
+    ``500000``; ``1999`` USD -> ``1999``. A three-decimal currency's last digit must be 0
+    (Stripe's rule for card payments)."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+        raise UnrepresentableAmount(f"{amount!r} is not a non-negative integer of minor units")
+    shift = stripe_exponent(currency) - minor_unit_exponent(currency)
+    if shift < 0 and amount % 10**-shift:
+        raise UnrepresentableAmount(
+            f"{amount} minor units of {currency} has more decimals than Stripe takes")
+    scaled = amount * 10**shift if shift >= 0 else amount // 10**-shift
+    if stripe_exponent(currency) == 3 and scaled % 10:
+        raise UnrepresentableAmount(
+            f"{amount} minor units of {currency}: Stripe takes the last decimal as 0 only")
+    return scaled
+
+
+def from_stripe_amount(amount: int, currency: str) -> int:
+    """The inverse of :func:`to_stripe_amount`: Stripe's ``500000`` HUF -> ``5000``. An
+    amount finer than the ledger's minor unit raises ValueError."""
+    shift = stripe_exponent(currency) - minor_unit_exponent(currency)
+    if shift <= 0:
+        return amount * 10**-shift
+    if amount % 10**shift:
+        raise ValueError(f"{amount} of {currency} in Stripe's units is finer than the ledger's")
+    return amount // 10**shift
 
 
 def derived_reference(idempotency_key: str, max_length: int, prefix: str = "sl") -> str:

@@ -32,6 +32,9 @@ Refunds: ``succeeded`` and ``pending`` are successes (``gateway_ref`` = the refu
 (more than is left of the charge, already refunded, disputed, unknown payment) is a failure
 with Stripe's error code; anything else is handled as for charges.
 
+Amounts go to Stripe in its own exponent for the currency (``amounts.to_stripe_amount``: a
+forint is ``100``); one it cannot take is a decline ``invalid_amount``, Stripe not called.
+
 Tokens: a PaymentMethod id (``pm_...``), or ``cus_...:pm_...`` to charge a PaymentMethod
 attached to a Stripe Customer (which Stripe requires to reuse a card off-session).
 """
@@ -50,6 +53,7 @@ from . import (
     RefundRequest,
     RefundResult,
 )
+from .amounts import UnrepresentableAmount, to_stripe_amount
 
 logger = logging.getLogger(__name__)
 
@@ -147,8 +151,13 @@ class StripeGateway:
         }
         metadata["subledger_customer_ref"] = request.customer_ref
         metadata["subledger_attempt"] = str(request.attempt)
+        try:
+            amount = to_stripe_amount(request.amount, request.currency)
+        except UnrepresentableAmount as refused:
+            logger.info("stripe charge %s: %s", request.idempotency_key, refused)
+            return ChargeResult(succeeded=False, gateway_ref=None, decline_code="invalid_amount")
         params: dict[str, Any] = {
-            "amount": request.amount,
+            "amount": amount,
             "currency": request.currency.lower(),
             "payment_method": payment_method,
             "confirm": True,
@@ -244,10 +253,14 @@ class StripeGateway:
     # -- refunds ----------------------------------------------------------------------
 
     def refund(self, request: RefundRequest) -> RefundResult:
-        if request.amount <= 0:
+        try:
+            amount = to_stripe_amount(request.amount, request.currency)
+        except UnrepresentableAmount:
+            amount = 0
+        if amount <= 0:
             return RefundResult(succeeded=False, gateway_ref=None, failure_code="invalid_amount")
         ref = request.charge_gateway_ref
-        params: dict[str, Any] = {"amount": request.amount}
+        params: dict[str, Any] = {"amount": amount}
         # A payment recorded by hand may carry a Charge id rather than a PaymentIntent id.
         params["charge" if ref.startswith(("ch_", "py_")) else "payment_intent"] = ref
         # Stripe announces every refund (refund.created), this one too: the metadata tells

@@ -30,6 +30,7 @@ import stripe
 
 from subledger.domain.errors import GatewayEventMalformed, GatewaySignatureInvalid
 
+from .amounts import from_stripe_amount
 from .notices import (
     DISPUTE_CLOSED,
     DISPUTE_OPENED,
@@ -111,10 +112,14 @@ def _text(obj: dict[str, Any], name: str) -> str:
 
 
 def _amount(obj: dict[str, Any]) -> int:
+    """The object's amount in the ledger's minor units (Stripe's are its own per currency)."""
     value = obj.get("amount")
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise GatewayEventMalformed("the event's object has no amount in minor units")
-    return value
+    try:
+        return from_stripe_amount(value, _text(obj, "currency"))
+    except ValueError as error:
+        raise GatewayEventMalformed(str(error)) from None
 
 
 def _charge_refs(obj: dict[str, Any]) -> tuple[str, ...]:

@@ -12,7 +12,10 @@ from subledger.commands.gateways.amounts import (
     UnrepresentableAmount,
     derived_reference,
     from_decimal_string,
+    from_stripe_amount,
+    stripe_exponent,
     to_decimal_string,
+    to_stripe_amount,
     to_subunits,
 )
 from subledger.domain.money import MAX_AMOUNT, iso_currencies, minor_unit_exponent
@@ -85,3 +88,29 @@ def test_a_derived_reference_fits_the_providers_length_and_is_stable(key: str, l
     assert len(reference) <= length
     assert reference == derived_reference(key, length)
     assert reference == key or len(reference) == length
+
+
+@pytest.mark.parametrize(("amount", "currency", "stripe"), [
+    (1999, "USD", 1999), (500, "JPY", 500), (5000, "HUF", 500000), (5, "ISK", 500),
+    (10000, "IDR", 1000000), (1230, "KWD", 1230), (3000, "UGX", 3000), (1999, "TWD", 1999),
+])
+def test_stripe_takes_its_own_exponent_for_each_currency(amount: int, currency: str, stripe: int) -> None:
+    assert to_stripe_amount(amount, currency) == stripe
+    assert from_stripe_amount(stripe, currency) == amount
+
+
+def test_stripe_takes_a_three_decimal_amount_whose_last_decimal_is_zero_only() -> None:
+    with pytest.raises(UnrepresentableAmount, match="last decimal"):
+        to_stripe_amount(1234, "KWD")
+
+
+@given(amounts, currencies)
+def test_every_amount_stripe_can_take_comes_back_from_stripe_exactly(amount: int, currency: str) -> None:
+    try:
+        sent = to_stripe_amount(amount, currency)
+    except UnrepresentableAmount:
+        assert stripe_exponent(currency) < minor_unit_exponent(currency) or amount % 10
+    else:
+        assert from_stripe_amount(sent, currency) == amount
+        assert Decimal(sent).scaleb(-stripe_exponent(currency)) == \
+            Decimal(amount).scaleb(-minor_unit_exponent(currency))

@@ -54,13 +54,14 @@ def charge_request(
 
 
 def refund_request(
-    charge_ref: str, *, key: str = "refund_1", amount: int = 500, reason: str | None = None
+    charge_ref: str, *, key: str = "refund_1", amount: int = 500, reason: str | None = None,
+    currency: str = "EUR",
 ) -> RefundRequest:
     return RefundRequest(
         idempotency_key=key,
         charge_gateway_ref=charge_ref,
         amount=amount,
-        currency="EUR",
+        currency=currency,
         reason=reason,
     )
 
@@ -112,6 +113,27 @@ def test_a_charge_sends_amount_lower_case_currency_confirm_off_session_payment_m
     }
     assert "customer" not in sent.params
     assert sent.headers["authorization"] == f"Bearer {API_KEY}"
+
+
+def test_a_forint_is_sent_as_stripes_hundred_and_refunded_the_same_way(
+    gateway: StripeGateway, fake: FakeStripe
+) -> None:
+    result = gateway.charge(charge_request(amount=5000, currency="HUF", key="inv_huf:1"))
+    gateway.refund(refund_request(str(result.gateway_ref), amount=1200, currency="HUF"))
+
+    [charged] = fake.requests_to("POST", "/v1/payment_intents")
+    [refunded] = fake.requests_to("POST", "/v1/refunds")
+    assert (charged.params["amount"], charged.params["currency"]) == ("500000", "huf")
+    assert refunded.params["amount"] == "120000"
+
+
+def test_an_amount_stripe_cannot_take_is_a_decline_and_stripe_is_not_called(
+    gateway: StripeGateway, fake: FakeStripe
+) -> None:
+    result = gateway.charge(charge_request(amount=1234, currency="KWD"))
+
+    assert result == ChargeResult(succeeded=False, gateway_ref=None, decline_code="invalid_amount")
+    assert fake.requests_to("POST", "/v1/payment_intents") == []
 
 
 def test_a_charge_sends_the_ledgers_idempotency_key_to_stripe(

@@ -79,3 +79,13 @@ def test_a_card_expiring_in_december_stops_working_on_january_first() -> None:
 def test_other_types_are_nothing_to_record() -> None:
     assert notice_of(_event("invoice.paid", {"id": "in_1"})) is None
     assert notice_of(_event("charge.dispute.updated", _dispute("under_review"))) is None
+
+
+def test_an_amount_in_stripes_units_becomes_the_ledgers_minor_units() -> None:
+    refund = {"id": "re_1", "amount": 500000, "currency": "huf", "payment_intent": "pi_1",
+              "status": "succeeded", "metadata": {}}
+    assert notice_of(_event("refund.created", refund)).amount == 5000  # type: ignore[union-attr]
+    dispute = {**_dispute("lost"), "amount": 1230, "currency": "kwd"}
+    assert notice_of(_event("charge.dispute.closed", dispute)).amount == 1230  # type: ignore[union-attr]
+    with pytest.raises(GatewayEventMalformed, match="finer than the ledger's"):
+        notice_of(_event("refund.created", {**refund, "amount": 500050}))
