@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid5
 
-from .errors import CurrencyMismatch, InvalidInput, InvoiceNotOpen
+from .errors import CurrencyMismatch, InvalidInput, InvoiceNotOpen, PaymentAlreadyRecorded
 from .invoicing import MANUAL, PAID, Line
 from .lifecycle import ACTIVE, INVOLUNTARY, PAST_DUE
 from .money import check_amount
@@ -276,6 +276,10 @@ class Charging:
             raise CurrencyMismatch(f"the subscription is billed in {self.currency}, not {currency}")
         check_reference(gateway_ref, "gateway_ref")
         self._begin(effective_at, recorded_at)  # a canceled subscription takes no new payment
+        for charge_id, charge in self.charges.items():
+            if (charge["gateway"], charge["gateway_ref"]) == (gateway, gateway_ref):
+                raise PaymentAlreadyRecorded(
+                    f"{gateway} payment {gateway_ref} is already charge {charge_id} of this subscription")
         line = Line(MANUAL, amount, effective_at, effective_at, f"payment via {gateway} {gateway_ref}")
         invoice_id = self._issue_invoice(MANUAL, [line], effective_at, recorded_at)
         charge_id = str(uuid5(UUID(invoice_id), "manual"))

@@ -322,6 +322,13 @@ class CancellationPending(Conflict):
     title = "A cancellation is scheduled"
 
 
+class PaymentAlreadyRecorded(Conflict):
+    """The gateway's payment is already a charge of the subscription: counted once."""
+
+    code = "payment-already-recorded"
+    title = "The payment is already recorded"
+
+
 class RefundExceedsCharge(Conflict):
     code = "refund-exceeds-charge"
     title = "The refund is more than is left of the charge"

@@ -29,6 +29,7 @@ from subledger.domain.errors import (
     CurrencyMismatch,
     EffectiveAtOutOfOrder,
     InvalidInput,
+    PaymentAlreadyRecorded,
     RefundExceedsCharge,
     SubscriptionAlreadyCanceled,
     UnknownGateway,
@@ -255,6 +256,20 @@ def test_a_canceled_subscription_takes_no_manual_charge(paid) -> None:  # type: 
                                       gateway_ref="pi_late", effective_at=utc(2026, 4, 3))
 
     assert log_envelopes(ledger) == before
+
+
+def test_the_same_payment_is_recorded_once(paid) -> None:  # type: ignore[no-untyped-def]
+    ledger, sub, _ = paid
+    payment = {"amount": 500, "currency": "USD", "gateway": "sandbox", "gateway_ref": "pi_wire_1"}
+    ledger.payments.record_charge(sub.id, **payment, effective_at=utc(2026, 4, 2))
+    before = log_envelopes(ledger)
+
+    with pytest.raises(PaymentAlreadyRecorded, match="pi_wire_1"):
+        ledger.payments.record_charge(sub.id, **payment, effective_at=utc(2026, 4, 3))
+
+    assert log_envelopes(ledger) == before
+    ledger.payments.record_charge(sub.id, **{**payment, "gateway_ref": "pi_wire_2"},
+                                  effective_at=utc(2026, 4, 3))
 
 
 # -- a refund that loses a race ----------------------------------------------------------------
