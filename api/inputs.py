@@ -98,6 +98,7 @@ Name = _text({"minLength": 1, "maxLength": text.MAX_NAME, "pattern": text.NAME})
 ExternalRef = _text({"minLength": 1, "maxLength": text.MAX_NAME, "pattern": text.REFERENCE})
 Reference = _text({"minLength": 1, "maxLength": text.MAX_REFERENCE, "pattern": text.REFERENCE})
 Comment = _text({"maxLength": text.MAX_COMMENT, "pattern": text.FREE_TEXT})
+Reason = _text({"minLength": 1, "maxLength": text.MAX_COMMENT, "pattern": text.REASON})
 Email = _text({"maxLength": text.MAX_EMAIL, "pattern": text.EMAIL})
 IdentifierFilter = _checked(lambda v: text.check_identifier(v, "plan_id"),
                             {"pattern": text.IDENTIFIER, "maxLength": 64})

@@ -31,6 +31,7 @@ from .inputs import (
     Percent,
     PositiveAmount,
     Quantity,
+    Reason,
     Reference,
     SignedAmount,
     Uuid,
@@ -252,7 +253,7 @@ class CreditNoteIn(Request):
 class BalanceIn(Request):
     amount: SignedAmount = Field(description="A credit (positive) or a debit (negative), minor"
                                              " units of the subscription's currency")
-    reason: Name = Field(description="Why, for the record")
+    reason: Reason = Field(description="Why, for the record (free text, not blank)")
     subscription_id: Uuid | None = Field(
         None, description="The subscription whose balance moves; needed when the subscriber has"
                           " several still running")

@@ -26,7 +26,7 @@ from .invoicing import CREDITABLE, OPEN, PAID, UNCOLLECTIBLE, VOID
 from .lifecycle import PAST_DUE, check_comment
 from .money import check_amount
 from .subscription_events import SubscriptionEvent
-from .text import check_name
+from .text import check_reason
 
 if TYPE_CHECKING:
     from .subscription import Subscription
@@ -214,7 +214,7 @@ class Corrections:
         if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
             raise InvalidInput("amount must be a whole number of minor units, not 0")
         check_amount(abs(amount))
-        check_name(reason, "reason", 500)
+        check_reason(reason, "reason")
         self._begin(effective_at, recorded_at)
         adjustment_id = str(uuid5(self.id, f"balance:{self.version + 1}"))
         self._record(BalanceAdjusted, effective_at, recorded_at, adjustment_id=adjustment_id,

@@ -3,12 +3,16 @@ API's schemas publish, so a client can know before sending what will be refused.
 
 - An **identifier** (a plan or coupon id, a tier) is ASCII: a letter or digit, then letters,
   digits, ``.``, ``_`` or ``-``; at most 64 characters.
-- A **reference** (an external reference, a payment token, a gateway's reference) becomes an
-  id elsewhere, a URL parameter or a header: it holds no control character and no line
-  break, and something other than white space.
-- **Free text** (a name, a description, a reason) may hold any character but the control
-  characters (C0 and C1), except tab, line feed and carriage return. A name must hold
-  something other than white space.
+- A **name** (a subscriber's, a plan's, a coupon's) and a **reference** (an external
+  reference, a payment token, a gateway's reference) are one line: a name becomes an
+  e-mail's display name or part of its subject, a reference an id elsewhere, a URL
+  parameter or a header, where a line break would end the header and start another. Each
+  holds no control character, no tab and no line break, and something other than white
+  space.
+- **Free text** (a description, a reason, a comment) may run over several lines: it may
+  hold any character but the control characters (C0 and C1), except tab, line feed and
+  carriage return. A **reason** that must be given (a balance adjustment's) is free text
+  with something other than white space.
 
 Patterns are ECMAScript- and Python-compatible, anchored with ``^`` and ``$``, and always
 matched whole (``re.fullmatch``): ``$`` alone would let a trailing line feed through.
@@ -29,8 +33,9 @@ SPACES = (LINE_BREAKS + " \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u2
 
 IDENTIFIER = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 FREE_TEXT = f"^[^{CONTROLS}]*$"
-NAME = f"^[^{CONTROLS}]*[^{SPACES}{CONTROLS}][^{CONTROLS}]*$"
-REFERENCE = f"^[^{CONTROLS}{LINE_BREAKS}]*[^{SPACES}{CONTROLS}][^{CONTROLS}{LINE_BREAKS}]*$"
+REASON = f"^[^{CONTROLS}]*[^{SPACES}{CONTROLS}][^{CONTROLS}]*$"
+ONE_LINE = f"^[^{CONTROLS}{LINE_BREAKS}]*[^{SPACES}{CONTROLS}][^{CONTROLS}{LINE_BREAKS}]*$"
+NAME = REFERENCE = ONE_LINE
 EMAIL = (f"^[^@{SPACES}{CONTROLS}]{{1,64}}@[^@{SPACES}{CONTROLS}]+"
          f"\\.[^@{SPACES}{CONTROLS}]+$")
 
@@ -41,8 +46,8 @@ MAX_COMMENT = 500
 
 _IDENTIFIER = re.compile(IDENTIFIER)
 _FREE_TEXT = re.compile(FREE_TEXT)
-_NAME = re.compile(NAME)
-_REFERENCE = re.compile(REFERENCE)
+_REASON = re.compile(REASON)
+_ONE_LINE = re.compile(ONE_LINE)
 _EMAIL = re.compile(EMAIL)
 
 
@@ -56,14 +61,21 @@ def check_identifier(value: object, field: str) -> str:
 
 
 def check_name(value: object, field: str, max_length: int = MAX_NAME) -> str:
-    if not isinstance(value, str) or len(value) > max_length or not _NAME.fullmatch(value):
+    if not isinstance(value, str) or len(value) > max_length or not _ONE_LINE.fullmatch(value):
         raise InvalidInput(f"{field} must be text of 1 to {max_length} characters, not all white"
-                           " space, without control characters")
+                           " space, without control characters or line breaks")
+    return value
+
+
+def check_reason(value: object, field: str, max_length: int = MAX_COMMENT) -> str:
+    if not isinstance(value, str) or len(value) > max_length or not _REASON.fullmatch(value):
+        raise InvalidInput(f"{field} must be text of 1 to {max_length} characters, not all white"
+                           " space, without control characters (line breaks are kept)")
     return value
 
 
 def check_reference(value: object, field: str, max_length: int = MAX_REFERENCE) -> str:
-    if not isinstance(value, str) or len(value) > max_length or not _REFERENCE.fullmatch(value):
+    if not isinstance(value, str) or len(value) > max_length or not _ONE_LINE.fullmatch(value):
         raise InvalidInput(f"{field} must be 1 to {max_length} characters, not all white space,"
                            " without control characters or line breaks")
     return value

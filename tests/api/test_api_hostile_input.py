@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from support.http import World, api_events, assert_refused, plan_json
+from support.http import Case, World, api_events, assert_refused, plan_json
 
 REPORTS = ["/reports/mrr", "/reports/churn", "/reports/revenue", "/reports/mrr/movements",
            "/reports/revenue/lines", "/reports/revenue/recognition"]
@@ -87,6 +87,33 @@ def test_control_characters_are_refused_in_names_and_references_but_free_text_ke
     kept = http.post(f"/subscriptions/{world.active}/cancel",
                      json={"when": "period_end", "reason": "moving on:\n\tcheaper elsewhere"})
     assert kept.status_code == 200, kept.text
+
+
+NAMES_THAT_BREAK_A_LINE = ["Bo\n", "B\no", "Bo\t", "Bo\r", "Eve\r\nBcc: x@evil.example"]
+
+
+def test_a_line_break_or_tab_in_a_name_is_refused_wherever_a_name_is_set(
+    http: httpx.Client, world: World,
+) -> None:
+    # A name becomes one line of an e-mail header (a display name, a subject): a line break
+    # there would start a header of the sender's choosing.
+    cases: list[Case] = []
+    for name in NAMES_THAT_BREAK_A_LINE:
+        cases += [
+            ("POST", "/subscribers", {"json": {"email": "bo@example.com", "name": name}}),
+            ("PATCH", f"/subscribers/{world.subscriber_id}", {"json": {"name": name}}),
+            ("POST", "/plans", {"json": plan_json("bo-m", name=name)}),
+            ("POST", "/coupons", {"json": {"coupon_id": "BO20", "name": name,
+                                           "percent_off": "20", "duration": "forever"}}),
+        ]
+    assert_refused(http, cases, 422, "invalid-input")
+    refused = http.post("/subscribers", json={"email": "eve@example.com",
+                                              "name": "Eve\nBcc: x@evil.example"})
+    assert "without control characters or line breaks" in refused.json()["detail"]
+    kept = http.post(f"/subscribers/{world.subscriber_id}/balance",
+                     json={"amount": 500, "subscription_id": world.active,
+                           "reason": "goodwill:\n\tthe outage of 3 March"})
+    assert kept.status_code == 201, kept.text
 
 
 def test_a_body_that_repeats_a_key_is_a_400_and_appends_nothing(http: httpx.Client) -> None:
