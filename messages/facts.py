@@ -19,7 +19,7 @@ from subledger.domain.errors import NotFound
 from subledger.projections.invoice_queries import find_invoice
 from subledger.projections.store import ViewStore
 
-from .compose import Attachment, Composed, render
+from .compose import Attachment, Composed, one_line, render
 from .kinds import MARKETING, PAYMENT_FAILED, RECEIPT, SUBSCRIPTION_CANCELED, WIN_BACK
 from .outbox import Outgoing
 
@@ -50,8 +50,9 @@ def compose(ledger: Ledger, views: ViewStore, seller: Sequence[str],
     if outgoing.kind in MARKETING and not subscriber.marketing_consent:
         raise Skip("the subscriber opted out of marketing messages")
     data = outgoing.data
+    # Names are one line in the text too: a plan's name is in subjects, cut at a line break.
     context: dict[str, Any] = {
-        "name": subscriber.name, "plan": _plan_name(ledger, subscription.plan_id),
+        "name": one_line(subscriber.name), "plan": one_line(_plan_name(ledger, subscription.plan_id)),
         "price": money(subscription.amount * subscription.quantity, subscription.currency),
         "interval": subscription.interval.value}
     attachments: tuple[Attachment, ...] = ()

@@ -1,7 +1,8 @@
 """The mail worker against a real SMTP server (aiosmtpd), on SQLite and PostgreSQL: each
 message once per cause, retried when the server cannot take it now, never sent again after
-a crash, the messages that wait for a date sent when the ledger's clock reaches it, and
-marketing messages only to subscribers who did not opt out."""
+a crash, the messages that wait for a date sent when the ledger's clock reaches it,
+marketing messages only to subscribers who did not opt out, and no header made from a name
+the log kept with a line break."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pypdf
 from support.factories import utc
 from support.post import START, Post
 
+from subledger.domain.subscriber import Subscriber
 from subledger.messages import outbox
 from subledger.messages.worker import MailWorker
 
@@ -186,3 +188,28 @@ def test_a_worker_started_on_a_ledger_with_history_begins_at_its_head(post: Post
     worker = post.worker()
     post.deliver(worker)
     assert post.smtp.delivered == []
+
+
+def _renamed_as_the_log_may_hold(post: Post, who: Any, name: str) -> None:
+    """Record ``name`` as a ledger that let line breaks into names did: the log keeps that
+    event for good, whatever the rule is now."""
+    subscriber = post.ledger.subscribers.get(who.id)
+    subscriber.trigger_event(Subscriber.SubscriberDetailsChanged, timestamp=post.clock(),
+                             effective_at=post.clock(), changes={"name": name})
+    post.ledger.subscribers.store.commit(subscriber, result=None, idempotency=None)
+
+
+def test_a_stored_name_with_a_line_break_makes_no_header_and_the_receipt_still_goes(
+        post: Post) -> None:
+    worker = post.worker()
+    eve, _ = _signup(post, email="eve@example.com")
+    _renamed_as_the_log_may_hold(post, eve, "Eve\r\nBcc: x@evil.example")
+    post.deliver(worker)
+    [receipt] = post.smtp.delivered
+    assert receipt.recipients == ["eve@example.com"]
+    assert receipt.message.get_all("Bcc") is None
+    [to] = receipt.message["To"].addresses
+    assert (to.display_name, to.addr_spec) == ("Eve Bcc: x@evil.example", "eve@example.com")
+    assert "Hello Eve Bcc: x@evil.example," in receipt.text
+    assert [m.status for m in outbox.outbox(worker.store)] == ["sent"]
+
