@@ -5,9 +5,9 @@ SQLite:
   and the message's kind (``message_id``), so a message is decided once per cause however
   often the log is read. Its ``status``: ``pending`` (to send at ``next_attempt_at``),
   ``sending`` (handed to the SMTP server; if the process dies now, the message is not sent
-  again: at most once), ``sent``, ``failed`` (refused for good, or out of attempts) and
-  ``skipped`` (nobody to send it to: no address, or a marketing message to a subscriber who
-  opted out).
+  again: at most once), ``sent``, ``failed`` (refused for good, out of attempts, or
+  impossible to write, then never claimed) and ``skipped`` (nobody to send it to: no
+  address, or a marketing message to a subscriber who opted out).
 - ``subledger_mail_due``: the messages that wait for a date (``waiting``), until they are
   moved to the outbox (``enqueued``) or found no longer true (``dropped``, with why).
 

@@ -13,9 +13,11 @@ Each round does three things, each safe to stop at any point:
 3. **Send**: each pending message is written (:mod:`.facts`), marked ``sending`` and handed
    to the SMTP server, then marked ``sent``. A message the server could not take now is
    tried again after ``retry_base * 2**(attempts-1)`` seconds (capped), up to
-   ``max_attempts``; one it refused for good is ``failed``. A process that dies between
-   handing a message over and marking it sent leaves it ``sending``: it is not sent again
-   (at most once per cause).
+   ``max_attempts``; one it refused for good is ``failed``. A message that cannot be written
+   (an address an e-mail cannot carry, a template that fails) is ``failed`` before it is
+   marked ``sending``, with why, and the round goes on with the next one. A process that dies
+   between handing a message over and marking it sent leaves it ``sending``: it is not sent
+   again (at most once per cause).
 
 A worker created on a ledger that has a log already starts at its head: switching e-mails on
 does not send the receipts of years past. Never run inside a command: commands never wait
@@ -25,10 +27,15 @@ on e-mails.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import TYPE_CHECKING
 from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import PersistenceError
 
 from subledger.domain.errors import NotFound
 from subledger.domain.lifecycle import BILLED_STATUSES, CANCELED, TRIALING
@@ -51,6 +58,9 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT = "mail"
 VERSION = 1
+UNREADABLE = (PersistenceError, psycopg.Error, sqlite3.Error, OSError)
+"""Errors of reading the ledger or the views while writing a message: not the message's
+fault, so it stays ``pending`` and the follow loop tries again after its backoff."""
 
 
 class MailWorker:
@@ -152,7 +162,7 @@ class MailWorker:
 
     def _deliver(self, outgoing: outbox.Outgoing, now: datetime) -> int:
         try:
-            composed, name, address = compose(self.ledger, self.store, self.seller, outgoing)
+            message, address, subject = self._write(outgoing, now)
         except NotReady:
             return 0  # the next round looks again
         except Skip as skipped:
@@ -160,10 +170,27 @@ class MailWorker:
                           from_status=outbox.PENDING)
             logger.info("mail %s skipped: %s", outgoing.message_id, skipped)
             return 1
-        if not outbox.claim(self.store, outgoing.message_id, address, composed.subject):
+        except UNREADABLE:
+            raise
+        except Exception as broken:  # noqa: BLE001 - the message's own fault: it would fail again
+            why = f"could not be written: {type(broken).__name__}: {broken}"[:500]
+            outbox.finish(self.store, outgoing.message_id, outbox.FAILED, error=why,
+                          from_status=outbox.PENDING)
+            logger.error("mail %s failed: %s", outgoing.message_id, why)
+            return 1
+        if not outbox.claim(self.store, outgoing.message_id, address, subject):
             return 0
+        return self._send(outgoing, message, now)
+
+    def _write(self, outgoing: outbox.Outgoing, now: datetime) -> tuple[EmailMessage, str, str]:
+        """The whole message, its address and subject, written before it is claimed: a
+        message that cannot be written is never left ``sending``."""
+        composed, name, address = compose(self.ledger, self.store, self.seller, outgoing)
         message = mime(composed, sender=self.settings.sender, name=name, address=address,
                        message_id=outgoing.message_id, date=now)
+        return message, address, str(message["Subject"])
+
+    def _send(self, outgoing: outbox.Outgoing, message: EmailMessage, now: datetime) -> int:
         attempts = outgoing.attempts + 1
         try:
             self.sender.send(message)

@@ -1,12 +1,13 @@
 """The mail worker against a real SMTP server (aiosmtpd), on SQLite and PostgreSQL: each
 message once per cause, retried when the server cannot take it now, never sent again after
 a crash, the messages that wait for a date sent when the ledger's clock reaches it,
-marketing messages only to subscribers who did not opt out, and no header made from a name
-the log kept with a line break."""
+marketing messages only to subscribers who did not opt out, no header made from a name the
+log kept with a line break, and a message that cannot be written failed while the others go."""
 
 from __future__ import annotations
 
 import io
+import logging
 from typing import Any
 
 import pypdf
@@ -213,3 +214,24 @@ def test_a_stored_name_with_a_line_break_makes_no_header_and_the_receipt_still_g
     assert "Hello Eve Bcc: x@evil.example," in receipt.text
     assert [m.status for m in outbox.outbox(worker.store)] == ["sent"]
 
+
+def test_a_message_that_cannot_be_written_is_failed_with_why_and_the_next_ones_go(
+        post: Post, caplog: Any) -> None:
+    worker = post.worker()
+    # The ledger's e-mail rule lets a comma through; an e-mail's To cannot carry it.
+    ada, _ = _signup(post, email="ada,lovelace@example.com")
+    _signup(post, email="bob@example.com")
+    with caplog.at_level(logging.INFO, logger="subledger.messages.worker"):
+        post.deliver(worker)
+    assert [d.recipients for d in post.smtp.delivered] == [["bob@example.com"]]
+    failed = {m.subscriber_id: m for m in outbox.outbox(worker.store, status="failed")}
+    assert list(failed) == [str(ada.id)]
+    why = failed[str(ada.id)].last_error or ""
+    assert why.startswith("could not be written: ") and "ada,lovelace@example.com" in why
+    assert failed[str(ada.id)].attempts == 0  # never handed to the server
+    assert any(failed[str(ada.id)].message_id in r.getMessage() and why in r.getMessage()
+               for r in caplog.records)
+    post.clock.advance(days=1)
+    post.deliver(worker)
+    assert len(post.smtp.delivered) == 1
+    assert outbox.counts(worker.store)["failed"] == 1
