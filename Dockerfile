@@ -8,6 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
+# Every folder of pyproject.toml's package-dir mapping (tests/ops/test_compose_file.py checks).
 COPY pyproject.toml README.md constraints.txt ./
 COPY subledger/ subledger/
 COPY domain/ domain/
@@ -15,6 +16,9 @@ COPY commands/ commands/
 COPY projections/ projections/
 COPY replay/ replay/
 COPY api/ api/
+COPY contract/ contract/
+COPY audit/ audit/
+COPY messages/ messages/
 RUN pip install --constraint constraints.txt . \
     && rm -rf /src \
     && useradd --system --uid 10001 --user-group --home-dir /var/lib/subledger --create-home subledger

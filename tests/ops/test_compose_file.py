@@ -316,6 +316,52 @@ def test_the_build_context_leaves_out_what_the_image_does_not_need() -> None:
     assert not {entry.rstrip("/") for entry in ignored} & copied
 
 
+def copied_into_the_build() -> set[str]:
+    """The context paths the Dockerfile's COPY instructions bring into the build (WORKDIR),
+    each as a path relative to the context, without trailing slash."""
+    copied: set[str] = set()
+    for op, arg in dockerfile_instructions():
+        if op != "COPY":
+            continue
+        words = [w for w in arg.split() if not w.startswith("--")]
+        sources, destination = words[:-1], words[-1]
+        for source in sources:
+            source = source.rstrip("/")
+            # `COPY x/ x/` or `COPY a b ./`: the source lands at its own path under WORKDIR.
+            assert destination in ("./", ".") or destination.rstrip("/") == source, (
+                f"COPY {arg}: the build expects {source} at its own path"
+            )
+            copied.add(source)
+    return copied
+
+
+def test_the_dockerfile_copies_everything_pip_install_needs() -> None:
+    """`pip install .` in the image builds from pyproject.toml: every folder of its package
+    mapping, its readme, and the constraints file the RUN line names must be copied in, and
+    not left out of the context by .dockerignore."""
+    import tomllib
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    setuptools = pyproject["tool"]["setuptools"]
+    needed = {"pyproject.toml", pyproject["project"]["readme"]}
+    needed |= {folder.rstrip("/") for folder in setuptools["package-dir"].values()}
+    for package in setuptools["packages"]:  # subpackages live under their parent's folder
+        parent = max((p for p in setuptools["package-dir"] if package == p or package.startswith(p + ".")),
+                     key=len)
+        folder = Path(setuptools["package-dir"][parent], *package[len(parent):].split(".")[1:])
+        assert (REPO / folder / "__init__.py").is_file(), f"{package}: no {folder}/__init__.py"
+    installs = [arg for op, arg in dockerfile_instructions() if op == "RUN" and "pip install" in arg]
+    for install in installs:
+        needed |= set(re.findall(r"(?:--constraint|-c|--requirement|-r)[ =](\S+)", install))
+    assert all((REPO / path).exists() for path in needed), needed
+    copied = copied_into_the_build()
+    missing = sorted(needed - copied)
+    assert not missing, f"the Dockerfile does not COPY {missing}; `pip install .` fails without them"
+    ignored = {line.strip().rstrip("/") for line in (REPO / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert not needed & ignored, f".dockerignore leaves out {sorted(needed & ignored)}"
+
+
 def test_the_image_pins_every_runtime_dependency_within_its_range() -> None:
     import tomllib
 
