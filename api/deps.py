@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Header, Path, Query, Request
@@ -14,7 +14,7 @@ from subledger.domain.errors import InvalidInput, NotFound
 from subledger.projections.store import ViewStore
 
 from .inputs import UUID_TEXT, uuid_text
-from .security import ApiProblem, Principal, authenticate
+from .security import ApiProblem, Principal, authenticate, require_admin
 from .writes import IDEMPOTENCY_HEADER
 
 
@@ -37,6 +37,19 @@ def get_principal(request: Request) -> Principal:
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 ViewsDep = Annotated[ViewStore, Depends(get_views)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def admin_key(what: str) -> Any:
+    """A dependency: the caller's principal, which must be an admin key (or an open server)
+    to ``what``. As a dependency it is checked before the request's body is validated, so a
+    key without the role gets its 403 whatever body it sent."""
+
+    def require(principal: PrincipalDep) -> Principal:
+        return require_admin(principal, what)
+
+    return Depends(require)
+
+
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size, at most 1000")]
 CURSOR = "^[0-9]{1,18}$"
 Cursor = Annotated[str | None, Query(

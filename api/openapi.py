@@ -108,7 +108,15 @@ def _operation(operation: dict[str, Any], route: APIRoute, method: str, *, secur
 
 
 def _needs_key(route: APIRoute) -> bool:
-    return any(d.call is get_principal for d in route.dependant.dependencies)
+    """Whether the route takes the caller's key, itself or through a dependency of its own
+    (such as ``deps.admin_key``)."""
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependency = pending.pop()
+        if dependency.call is get_principal:
+            return True
+        pending.extend(dependency.dependencies)
+    return False
 
 
 def _problems(route: APIRoute, method: str, guarded: bool) -> set[int]:

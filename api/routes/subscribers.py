@@ -26,13 +26,14 @@ from ..deps import (
     LedgerDep,
     Limit,
     PrincipalDep,
+    admin_key,
     parse_cursor,
     path_id,
 )
 from ..inputs import EmailFilter, ReferenceFilter
 from ..requests import MarketingConsentIn, PaymentMethodIn, SubscriberIn, SubscriberPatch
 from ..schemas import EventList, SubscriberForgottenOut, SubscriberList, SubscriberOut
-from ..security import require_admin
+from ..security import Principal
 from ..writes import respond
 
 router = APIRouter(tags=["subscribers"])
@@ -99,15 +100,14 @@ def set_marketing_consent(subscriber_id: IdPath, body: MarketingConsentIn, ledge
 
 
 @router.post("/subscribers/{subscriber_id}/forget", response_model=SubscriberForgottenOut)
-def forget(subscriber_id: IdPath, ledger: LedgerDep, principal: PrincipalDep,
-           key: IdempotencyKeyHeader = None) -> Response:
+def forget(principal: Annotated[Principal, admin_key("forget subscribers")], subscriber_id: IdPath,
+           ledger: LedgerDep, key: IdempotencyKeyHeader = None) -> Response:
     """Forget the subscriber (admin key): records `SubscriberForgotten` and destroys their
     data key, so their personal fields read as null everywhere from now on; amounts, ids,
     dates and reports are unchanged. `encrypted` false: the server has no
     `SUBLEDGER_CIPHER_KEY`, the log holds their personal fields in clear and forgetting
     cannot erase them (see `detail`). A forgotten subscriber cannot be forgotten again
     (409 `subscriber-forgotten`)."""
-    require_admin(principal, "forget subscribers")
     return respond(principal, ledger, ForgetSubscriber(path_id(subscriber_id, SubscriberNotFound)), key)
 
 

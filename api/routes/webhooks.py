@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from subledger.contract.envelope import MAX_POSITION
 from subledger.projections.webhook_endpoints import WebhookEndpoints
 
-from ..deps import Cursor, IdPath, LedgerDep, Limit, PrincipalDep, parse_cursor
+from ..deps import Cursor, IdPath, LedgerDep, Limit, PrincipalDep, admin_key, parse_cursor
 from ..requests import WebhookIn, WebhookReplayIn
 from ..schemas import DeliveryList, WebhookCreated, WebhookList, WebhookOut
-from ..security import ApiProblem, require_admin
+from ..security import ApiProblem, Principal
 
 router = APIRouter(tags=["webhooks"])
 
@@ -35,12 +35,11 @@ WebhooksDep = Annotated[WebhookEndpoints, Depends(get_webhooks)]
 
 
 @router.post("/webhooks", status_code=201, response_model=WebhookCreated)
-def register(body: WebhookIn, webhooks: WebhooksDep, ledger: LedgerDep,
-             principal: PrincipalDep) -> dict[str, Any]:
+def register(_: Annotated[Principal, admin_key("register webhook endpoints")], body: WebhookIn,
+             webhooks: WebhooksDep, ledger: LedgerDep) -> dict[str, Any]:
     """Register an endpoint (admin key). The answer holds its signing `secret`, shown only
     here. It receives events after the current head of the log, or every event from
     `from_position` on."""
-    require_admin(principal, "register webhook endpoints")
     endpoint, secret = webhooks.register(body.url, body.event_types, body.description,
                                          body.from_position, body.personal_data)
     return {**endpoint.as_dict(ledger.event_log.max_position()), "secret": secret}
@@ -64,9 +63,9 @@ def get_webhook(endpoint_id: IdPath, webhooks: WebhooksDep, ledger: LedgerDep,
 
 
 @router.delete("/webhooks/{endpoint_id}", status_code=204)
-def delete_webhook(endpoint_id: IdPath, webhooks: WebhooksDep, principal: PrincipalDep) -> Response:
+def delete_webhook(_: Annotated[Principal, admin_key("remove webhook endpoints")],
+                   endpoint_id: IdPath, webhooks: WebhooksDep) -> Response:
     """Remove the endpoint and its delivery log (admin key)."""
-    require_admin(principal, "remove webhook endpoints")
     webhooks.delete(endpoint_id)
     return Response(status_code=204)
 
@@ -84,10 +83,9 @@ def deliveries(
 
 
 @router.post("/webhooks/{endpoint_id}/replay", response_model=WebhookOut)
-def replay(endpoint_id: IdPath, body: WebhookReplayIn, webhooks: WebhooksDep, ledger: LedgerDep,
-           principal: PrincipalDep) -> dict[str, Any]:
+def replay(_: Annotated[Principal, admin_key("replay webhook endpoints")], endpoint_id: IdPath,
+           body: WebhookReplayIn, webhooks: WebhooksDep, ledger: LedgerDep) -> dict[str, Any]:
     """Deliver again every event of the endpoint's types from `from_position` on (admin key);
     its failed attempts are forgotten and it is due at once."""
-    require_admin(principal, "replay webhook endpoints")
     endpoint = webhooks.replay(endpoint_id, body.from_position)
     return endpoint.as_dict(ledger.event_log.max_position())

@@ -6,10 +6,14 @@ session. The status class each gets is the table of docs/access.md, which this t
 Reads name records that exist, so an allowed read answers 2xx. Writes name records that
 do not exist or send incomplete bodies, so a write that passes the access checks is refused
 by the route's own checks (4xx) and nothing is written; the portal's sign-out comes last.
+That holds because every role check is a dependency (``deps.admin_key``), resolved before
+the body is validated: a check in a route's own code would come after, and the walk's
+incomplete body would get a 422 where a valid one gets a 403.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from collections.abc import Iterator
@@ -133,3 +137,12 @@ def test_every_route_answers_each_caller_as_docs_access_md_says(portal_world: Po
         DOC.write_text(text[:text.index(BEGIN) + len(BEGIN)] + "\n" + actual + "\n"
                        + text[text.index(END):], encoding="utf-8")
     assert actual == documented()
+
+
+def test_no_route_checks_a_role_in_its_own_code(portal_world: PortalWorld) -> None:
+    """Role checks are dependencies, so the walk above reports roles, not bodies."""
+    checking = [f"{sorted(route.methods)} {route.path_format}"
+                for context in iter_route_contexts(portal_world.app.routes)
+                if isinstance(route := context.original_route, APIRoute)
+                and "require_admin(" in inspect.getsource(route.endpoint)]
+    assert checking == [], "check the role with a dependency (deps.admin_key)"

@@ -40,3 +40,21 @@ def test_only_an_admin_key_may_register_replay_or_remove_an_endpoint(http: httpx
         assert "secret" not in http.get("/webhooks", headers=headers).json()["items"][0]
     assert http.post(f"{path}/replay", json={"from_position": 0}, headers=ADMIN).status_code == 200
     assert http.delete(path, headers=ADMIN).status_code == 204
+
+
+def test_the_role_is_checked_before_the_body(http: httpx.Client) -> None:
+    """A key without the admin role gets its 403 whatever it sends: no body, an incomplete
+    one, an invalid one or a valid one (an access check that came after the body's
+    validation would answer 422 to some and 403 to others)."""
+    no_id = "00000000-0000-4000-8000-000000000000"
+    nothing = f"/webhooks/{no_id}"
+    bodies = [None, {}, {"url": 7, "from_position": -1}, {"url": "https://crm.example.com/hooks"}]
+    for headers in (WRITER, READER):
+        for body in bodies:
+            assert_problem(http.post("/webhooks", json=body, headers=headers), 403, "forbidden")
+            assert_problem(http.post(f"{nothing}/replay", json=body, headers=headers), 403,
+                           "forbidden")
+        assert_problem(http.post(f"/subscribers/{no_id}/forget", headers=headers), 403,
+                       "forbidden")
+    assert_problem(http.post("/webhooks", json={}, headers=ADMIN), 422, "validation-error")
+    assert_problem(http.post(f"{nothing}/replay", json={}, headers=ADMIN), 422, "validation-error")
