@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import jsonschema
@@ -94,3 +95,35 @@ def test_an_event_class_without_a_docstring_is_described_plainly(monkeypatch: py
     assert (Undocumented.__doc__ or "").startswith("Undocumented(")  # what dataclasses make
     monkeypatch.setitem(EVENT_TYPES, "TrialEnded", Undocumented)
     assert event_schema("TrialEnded")["description"] == "The TrialEnded event."
+
+
+EVENTS_DOC = Path(__file__).resolve().parents[2] / "docs" / "events.md"
+CATALOGUE_ROW = re.compile(r"^\| `(?P<type>\w+)` \| (?P<aggregate>\w+) \| (?P<version>\d+) \| (?P<data>.*) \|$")
+
+
+def catalogue() -> dict[str, dict[str, str]]:
+    """The rows of docs/events.md's catalogue, by event type."""
+    rows = [m.groupdict() for line in EVENTS_DOC.read_text(encoding="utf-8").splitlines()
+            if (m := CATALOGUE_ROW.match(line))]
+    assert len(rows) == len({row["type"] for row in rows}), "an event type listed twice"
+    return {row["type"]: row for row in rows}
+
+
+def committed_event_schemas() -> dict[str, dict[str, Any]]:
+    """The committed schemas of event types (the other Kafka messages have no envelope)."""
+    schemas = {p.stem: json.loads(p.read_text()) for p in SCHEMAS.glob("*.json")}
+    return {name: schema for name, schema in schemas.items() if "data" in schema["properties"]}
+
+
+def test_docs_events_md_lists_every_event_type_with_its_version_and_fields() -> None:
+    rows = catalogue()
+    schemas = committed_event_schemas()
+    assert set(schemas) == set(EVENT_TYPES)
+    assert sorted(set(schemas) - set(rows)) == [], "add the type's row to docs/events.md's catalogue"
+    assert sorted(set(rows) - set(schemas)) == [], "docs/events.md lists a type the log does not have"
+    for name, schema in schemas.items():
+        properties = schema["properties"]
+        assert int(rows[name]["version"]) == properties["schema_version"]["const"], name
+        fields = properties["data"]["properties"]
+        unnamed = [field for field in fields if f"`{field}`" not in rows[name]["data"]]
+        assert unnamed == [], f"docs/events.md: {name} does not name {unnamed}"
