@@ -127,3 +127,8 @@ def test_docs_events_md_lists_every_event_type_with_its_version_and_fields() -> 
         fields = properties["data"]["properties"]
         unnamed = [field for field in fields if f"`{field}`" not in rows[name]["data"]]
         assert unnamed == [], f"docs/events.md: {name} does not name {unnamed}"
+        # The envelope's own fields are not the event's data (`effective_at` is named as a
+        # time: "from `effective_at` on").
+        named = set(re.findall(r"`(\w+)`", rows[name]["data"]))
+        envelope = (set(properties) - {"data", "effective_at"}) & named - set(fields)
+        assert envelope == set(), f"docs/events.md: {name} lists envelope fields {envelope} as data"
