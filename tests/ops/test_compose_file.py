@@ -234,6 +234,75 @@ def test_the_mail_worker_runs_only_with_its_profile_and_the_smtp_server_given() 
                for n in others), "only the mail service sends e-mails"
 
 
+class _Recording(dict[str, str]):
+    """An environment that remembers every variable asked of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, key, default=None):  # type: ignore[no-untyped-def, override]
+        self.asked.add(key)
+        return super().get(key, default)
+
+
+def variables_the_processes_read() -> set[str]:
+    environ = _Recording()
+    Settings.from_env(environ)
+    return environ.asked
+
+
+def compose_doc_section() -> str:
+    text = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
+    return text[text.index("## Docker Compose variables"):]
+
+
+def documented_names(cell: str, known: set[str]) -> set[str]:
+    """The variables a cell of docs/configuration.md names: `SUBLEDGER_X` in full, `_Y`
+    after `SUBLEDGER_A_B...` for the known variable of the same family ending in `_Y`, and
+    `..._Y` for every known variable ending in `_Y`."""
+    names: set[str] = set()
+    family = ""
+    for name in re.findall(r"`((?:\.\.\.)?_?[A-Z][A-Z0-9_]*)`", cell):
+        if name.startswith("SUBLEDGER_"):
+            names.add(name)
+            family = "_".join(name.split("_")[:2]) + "_"
+        elif name.startswith("..._"):
+            names |= {k for k in known if k.endswith(name[3:])}
+        elif name.startswith("_") and family:
+            (expanded,) = [k for k in known if k.startswith(family) and k.endswith(name)]
+            names.add(expanded)
+    return names
+
+
+def test_every_service_gets_the_variables_docs_configuration_md_says(compose) -> None:  # type: ignore[no-untyped-def]
+    known = variables_the_processes_read()
+    services = {name: service_environment(compose["services"][name]) for name in APP_SERVICES}
+    section = compose_doc_section()
+    rows = [line for line in section.splitlines() if line.startswith("| `SUBLEDGER_")]
+    everywhere = [row for row in rows if "for every service" in row]
+    assert everywhere
+    for row in everywhere:
+        for variable in documented_names(row.split(" | ")[0], known):
+            missing = [name for name, env in services.items() if variable not in env]
+            assert missing == [], f"docker-compose.yml does not pass {variable} to {missing}"
+    passed = set().union(*services.values())
+    (unpassed,) = [sentence for sentence in re.split(r"\.\s", section) if "not passed through" in sentence]
+    said = documented_names(unpassed, known)
+    assert not said & passed, f"docs/configuration.md says {sorted(said & passed)} are not passed"
+    assert sorted(known - passed - said) == [], (
+        "pass these in docker-compose.yml, or say in docs/configuration.md they are not passed")
+
+
+def test_the_shell_sets_when_the_merkle_follower_signs_a_tree_head() -> None:
+    compose = load_compose({**REQUIRED, "SUBLEDGER_AUDIT_HEAD_EVENTS": "500",
+                            "SUBLEDGER_AUDIT_HEAD_SECONDS": "30"})
+    settings = Settings.from_env(service_environment(compose["services"]["merkle"]))
+    assert (settings.audit_head_events, settings.audit_head_seconds) == (500, 30)
+    defaults = Settings.from_env(service_environment(load_compose()["services"]["merkle"]))
+    assert (defaults.audit_head_events, defaults.audit_head_seconds) == (1000, 60)
+
+
 def test_api_keys_must_be_given(compose) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(MissingVariable, match="SUBLEDGER_API_KEYS"):
         load_compose({})
