@@ -135,3 +135,13 @@ def test_a_405_names_every_method_the_path_has(http: httpx.Client) -> None:
     assert answer.status_code == 405
     assert set(answer.headers["allow"].split(", ")) >= {"GET", "POST"}
     assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("path", ["/plans", "/subscribers", "/events", "/healthz", "/pricing"])
+def test_the_routes_answer_head_and_options_with_a_405(http: httpx.Client, path: str) -> None:
+    """docs/http-api.md: a reader may `GET`; the routes take no `HEAD` or `OPTIONS`."""
+    assert http.get(path).status_code == 200
+    for method in ("HEAD", "OPTIONS"):
+        answer = http.request(method, path)
+        assert answer.status_code == 405, method
+        assert "GET" in answer.headers["allow"].split(", ")
