@@ -1,10 +1,12 @@
 """The Kafka message contract: every message the relay produces validates against its
 published JSON Schema, the subscription state's schema is the API's response model, and the
-AsyncAPI document describes the four topics."""
+AsyncAPI document describes the five topics, as the docs name them."""
 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +15,7 @@ from support.broker import read_topic
 
 from subledger.api.schemas import SubscriptionOut
 from subledger.commands.demo import generate
+from subledger.contract.asyncapi import asyncapi
 from subledger.contract.bodies import subscription_body
 from subledger.contract.envelope import EVENT_TYPES
 from subledger.contract.schemas import schema, schema_names
@@ -67,7 +70,7 @@ def test_a_subscription_body_is_valid_for_its_message_schema_and_its_http_model(
         assert SubscriptionOut.model_validate(body).model_dump() == body
 
 
-def test_the_asyncapi_document_describes_the_four_topics(client) -> None:  # type: ignore[no-untyped-def]
+def test_the_asyncapi_document_describes_the_five_topics(client) -> None:  # type: ignore[no-untyped-def]
     document: dict[str, Any] = client.get("/asyncapi.json").json()
 
     assert document["asyncapi"].startswith("3.")
@@ -100,3 +103,24 @@ def test_the_asyncapi_document_describes_the_four_topics(client) -> None:  # typ
             message = resolve(resolve(ref["$ref"])["$ref"])
             assert "ce_type" in message["headers"]["properties"]
             resolve(message["payload"]["$ref"])
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_the_docs_name_every_topic_the_asyncapi_document_describes() -> None:
+    """The topic prefix's row of docs/configuration.md and the message contract of
+    docs/streaming.md name each topic, and say how many there are."""
+    addresses = [c["address"] for c in asyncapi("subledger", 3, version="0")["channels"].values()]
+    topics = {"`<prefix>." + address.removeprefix("subledger.") + "`" for address in addresses}
+    count = {3: "three", 4: "four", 5: "five", 6: "six", 7: "seven"}[len(topics)]
+    (prefix_row,) = [line for line in (DOCS / "configuration.md").read_text().splitlines()
+                     if line.startswith("| `SUBLEDGER_TOPIC_PREFIX` |")]
+    assert {t for t in topics if t not in prefix_row} == set()
+    assert f"the {count} topics" in prefix_row
+    streaming = (DOCS / "streaming.md").read_text()
+    contract = streaming[streaming.index("## The message contract"):]
+    contract = contract[:contract.index("\n\n", contract.index("| topic |"))]
+    assert {t for t in topics if t not in contract} == set()
+    said = re.findall(r"\b(three|four|five|six|seven) topics\b", streaming)
+    assert said and set(said) == {count}, said
