@@ -4,6 +4,8 @@ loading nothing from outside the app; the problem catalogue answers."""
 from __future__ import annotations
 
 import re
+from collections import Counter
+from pathlib import Path
 
 import httpx
 from support.pages import assert_served_offline
@@ -85,3 +87,11 @@ def test_every_write_that_takes_an_idempotency_key_declares_the_replay_header_on
         assert successes, (method, path)
         for response in successes:
             assert set(response["headers"]) == {"Idempotent-Replayed"}, (method, path)
+
+
+def test_docs_http_api_md_describes_each_route_in_one_row() -> None:
+    """Two rows for one route (a stale one left beside its update) say two things."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "http-api.md").read_text(encoding="utf-8")
+    routes = [line.split(" | ")[0] for line in text.splitlines()
+              if re.match(r"\| `(GET|POST|PUT|PATCH|DELETE) /", line)]
+    assert routes and [route for route, n in Counter(routes).items() if n > 1] == []
