@@ -367,6 +367,24 @@ def test_a_bad_page_size_cursor_or_position_is_a_422_problem(http: httpx.Client,
     assert_refused(http, cases, 422)
 
 
+def test_a_filter_value_its_rule_refuses_is_a_422_problem(http: httpx.Client) -> None:
+    """docs/http-api.md: a refused filter is 422 `validation-error`, and a currency not in
+    ISO 4217 (in capitals) 422 `unknown-currency`."""
+    assert_refused(http, [
+        ("GET", "/subscriptions", {"params": {"status": "sleeping"}}),
+        ("GET", "/subscriptions", {"params": {"plan_id": "no spaces"}}),
+        ("GET", "/invoices", {"params": {"subscriber_id": "not-an-id"}}),
+        ("GET", "/subscribers", {"params": {"email": "not-an-address"}}),
+    ], 422, "validation-error")
+    window = {"from": "2026-01-01", "to": "2026-03-31"}
+    assert_refused(http, [
+        ("GET", "/subscriptions", {"params": {"currency": "ABC"}}),
+        ("GET", "/subscriptions", {"params": {"currency": "usd"}}),
+        ("GET", "/invoices", {"params": {"currency": "XXQ"}}),
+        ("GET", "/reports/mrr", {"params": {**window, "currency": "ABC"}}),
+    ], 422, "unknown-currency")
+
+
 def test_an_unknown_route_or_method_is_a_problem(http: httpx.Client) -> None:
     assert_refused(http, [("GET", "/no-such-route", {}), ("POST", "/charges", {"json": {}})],
                    404, "route-not-found")
