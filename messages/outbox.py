@@ -34,6 +34,7 @@ from .plan import Message, Plan
 OUTBOX = "subledger_mail_outbox"
 DUE = "subledger_mail_due"
 PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
+STATUSES = (PENDING, SENDING, SENT, FAILED, SKIPPED)
 WAITING, ENQUEUED, DROPPED = "waiting", "enqueued", "dropped"
 _OUTBOX_COLUMNS = ("message_id, kind, cause_event_id, position, subscriber_id, subscription_id,"
                    " data, status, attempts, next_attempt_at, last_error, recipient, subject,"
@@ -189,9 +190,10 @@ def outbox(store: ViewStore, *, status: str | None = None) -> list[Outgoing]:
 
 
 def counts(store: ViewStore) -> dict[str, int]:
-    """Messages by status, and the messages still waiting for their date."""
+    """Messages by status, every status named (0 when none), and the messages still waiting
+    for their date: the same keys every time, for a script or a monitor to read."""
     with store.transaction() as tx:
         found = {status: int(n) for status, n in tx.execute(
             f"SELECT status, count(*) FROM {OUTBOX} GROUP BY status").fetchall()}
         waiting = tx.execute(f"SELECT count(*) FROM {DUE} WHERE state = ?", (WAITING,)).fetchone()
-    return {**found, "waiting": int(waiting[0]) if waiting else 0}
+    return {**dict.fromkeys(STATUSES, 0), **found, "waiting": int(waiting[0]) if waiting else 0}

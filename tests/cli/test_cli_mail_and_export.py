@@ -89,7 +89,9 @@ def test_mail_once_sends_what_is_due_and_prints_the_outbox(
         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("SUBLEDGER_SMTP_URL", smtp_server.url)
     assert main(["mail", "--once"]) == 0  # the worker starts at the head of the log
-    capsys.readouterr()
+    # Every status is named, 0 when none (docs/cli.md): a script reads the same keys always.
+    assert json.loads(capsys.readouterr().out) == {"lag": 0, "messages": {
+        "pending": 0, "sending": 0, "sent": 0, "failed": 0, "skipped": 0, "waiting": 0}}
     _book(url)
     assert main(["project", "--once"]) == 0  # the receipts attach invoices from the views
     capsys.readouterr()
@@ -98,6 +100,8 @@ def test_mail_once_sends_what_is_due_and_prints_the_outbox(
     assert answer["lag"] == 0
     subjects = sorted(m.subject for m in smtp_server.delivered)
     assert answer["messages"]["sent"] == len(subjects)
+    assert list(answer["messages"]) == ["pending", "sending", "sent", "failed", "skipped", "waiting"]
+    assert answer["messages"]["failed"] == 0
     # Ada's first invoice, Bob's first and his renewal on Feb 10 performed by his cancellation
     # that day; the process's clock being today's, renewal reminders may be due as well.
     assert subjects.count("Receipt for your payment of USD 19.00") == 3

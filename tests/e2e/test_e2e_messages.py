@@ -115,4 +115,5 @@ def test_a_trial_a_failed_charge_its_recovery_a_cancellation_and_the_win_back_of
     kinds = [(m.kind, m.status) for m in outbox.outbox(worker.store)]
     assert kinds == [("trial_ending", "sent"), ("payment_failed", "sent"), ("receipt", "sent"),
                      ("subscription_canceled", "sent"), ("win_back", "sent")]
-    assert outbox.counts(worker.store) == {"sent": 5, "waiting": 0}
+    assert outbox.counts(worker.store) == {"pending": 0, "sending": 0, "sent": 5, "failed": 0,
+                                           "skipped": 0, "waiting": 0}
