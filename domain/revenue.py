@@ -71,17 +71,23 @@ def revenue_lines(envelopes: Iterable[Envelope]) -> list[RevenueLine]:
       charge of it succeeds or a credit note takes what is due to 0; at full value either
       way (a total partly paid by credit is collected, the credit having been collected
       before). Unpaid, voided and written-off invoices never count.
+    - What is left of a line to serve after an instant t is its part for service after t
+      less what every earlier refund and credit note of its invoice (in log order, so
+      effective by t) took off that part. A refund or a credit note takes at most that off,
+      so a line that charges is never left below 0 to serve; what it gives back beyond it
+      is taken off revenue at its instant, as a zero-length line.
     - A refund of R at instant r against a charge of invoice I is attributed to I's lines in
-      proportion to what is left of each line's service after r: with U the value of I's
-      lines still unserved after r (net of earlier refunds and credit notes of I), min(R, U)
-      comes off the lines pro rata, each line's share spread evenly over its remaining
-      service [r, end) (so the invoice's future recognition and deferral shrink by the same
-      factor); the rest of R (all of it when nothing is left to serve, e.g. a manual charge
-      or an ended period) is taken off revenue at r, as a zero-length line. The refund that
-      settles a credit note is cash only: the note's own lines already took it off.
-    - A credit note at instant c crediting C of a line takes C off that line from c on: the
-      line's part still unserved after c, spread over [c, end), and the rest at c. Its lines
-      count when its invoice is settled (an unpaid invoice's credit counts with it, or never).
+      proportion to what is left of each line to serve after r: with U the sum of it over
+      I's lines, min(R, U) comes off the lines pro rata, each line's share spread evenly over
+      its remaining service [r, end) (so the invoice's future recognition and deferral shrink
+      by the same factor); the rest of R (all of it when nothing is left to serve, e.g. a
+      manual charge or an ended period) is taken off revenue at r, as a zero-length line.
+      The refund that settles a credit note is cash only: the note's own lines already took
+      it off.
+    - A credit note at instant c crediting C of a line takes C off that line from c on: as
+      much of C as is left of the line to serve after c, spread over [c, end), and the rest
+      at c. Its lines count when its invoice is settled (an unpaid invoice's credit counts
+      with it, or never).
     - A lost dispute (``DisputeClosed`` with outcome ``lost``) takes its amount off as a
       refund of the disputed charge would, at the dispute's closing; a won one moves nothing.
     - A balance adjustment of A is recognized at its instant (a credit is -A, a debit +A).
@@ -89,6 +95,21 @@ def revenue_lines(envelopes: Iterable[Envelope]) -> list[RevenueLine]:
     book = RevenueBook()
     book.fold(envelopes)
     return book.out
+
+
+class _Served:
+    """An invoice line (``whole``, its ``settled_at`` the invoice's issue) and what refunds and
+    credit notes have taken off it so far, spread over the rest of its service."""
+
+    def __init__(self, whole: RevenueLine) -> None:
+        self.whole = whole
+        self.taken: list[RevenueLine] = []
+
+    def left(self, instant: datetime) -> Fraction:
+        """What is left of the line to serve after ``instant``: every refund and credit note
+        folded so far is netted, so that a later one cannot take the same service off twice
+        (and push deferred revenue below 0)."""
+        return self.whole.unserved(instant) + sum((part.unserved(instant) for part in self.taken), ZERO)
 
 
 class RevenueBook:
@@ -102,10 +123,10 @@ class RevenueBook:
 
     def __init__(self) -> None:
         self.invoices: dict[str, Mapping[str, Any]] = {}
+        self.served: dict[str, list[_Served]] = {}  # invoice id -> its lines, net of corrections
         self.due: dict[str, int] = {}
-        self.settled: dict[str, list[RevenueLine]] = {}
+        self.settled: set[str] = set()
         self.credits: dict[str, list[RevenueLine]] = {}  # of invoices not settled yet
-        self.remaining: dict[str, Fraction] = {}  # invoice id -> share not yet refunded
         self.charge_invoice: dict[str, str | None] = {}
         self.cash_only: set[str] = set()  # refunds that settle a credit note
         self.out: list[RevenueLine] = []
@@ -117,52 +138,57 @@ class RevenueBook:
 
     def add(self, kind: str, data: Mapping[str, Any], at: datetime) -> None:
         if kind == "InvoiceIssued":
-            self.invoices[data["invoice_id"]] = data
-            self.due[data["invoice_id"]] = int(data["amount_due"])
-            if int(data["amount_due"]) == 0:
-                self.settle(data["invoice_id"], at)
+            self.issue(data, at)
         elif kind == "ChargeSucceeded":
             self.charge_invoice[data["charge_id"]] = data.get("invoice_id")
             if data.get("invoice_id") is not None:
                 self.settle(data["invoice_id"], at)
         elif kind == "RefundIssued":
-            if data["charge_id"] not in self.charge_invoice:
-                raise ValueError(f"refund {data['refund_id']} of charge {data['charge_id']}, "
-                                 "whose ChargeSucceeded is not among the envelopes")
             if data["refund_id"] not in self.cash_only:
-                invoice_id = self.charge_invoice[data["charge_id"]]
-                self.out.extend(_refund_lines(data, at, invoice_id, self.settled, self.remaining))
+                self.refund(data, data["refund_id"], at, REFUND)
         elif kind == "DisputeClosed" and data["outcome"] == "lost":
-            if data["charge_id"] not in self.charge_invoice:
-                raise ValueError(f"dispute {data['dispute_id']} of charge {data['charge_id']}, "
-                                 "whose ChargeSucceeded is not among the envelopes")
-            invoice_id = self.charge_invoice[data["charge_id"]]
-            taken = {**data, "refund_id": data["dispute_id"]}
-            self.out.extend(_refund_lines(taken, at, invoice_id, self.settled, self.remaining,
-                                          LOST_DISPUTE))
+            self.refund(data, data["dispute_id"], at, LOST_DISPUTE)
         elif kind == "CreditNoteIssued":
             self.credit(data, at)
         elif kind == "BalanceAdjusted":
             self.out.append(RevenueLine(Fraction(-int(data["amount"])), data["currency"], at, at,
                                         at, ADJUSTMENT, data["adjustment_id"]))
 
-    def settle(self, invoice_id: str, at: datetime) -> None:
-        if invoice_id in self.settled or invoice_id not in self.invoices:
-            return
-        data = self.invoices[invoice_id]
-        lines = [
-            RevenueLine(
+    def issue(self, data: Mapping[str, Any], at: datetime) -> None:
+        invoice_id = data["invoice_id"]
+        self.invoices[invoice_id] = data
+        self.served[invoice_id] = [
+            _Served(RevenueLine(
                 amount=Fraction(int(line["amount"])), currency=data["currency"],
                 start=parse_instant(line["period_start"]), end=parse_instant(line["period_end"]),
                 settled_at=at, kind=line["kind"], source=invoice_id,
-            )
+            ))
             for line in data["lines"]
         ]
+        self.due[invoice_id] = int(data["amount_due"])
+        if int(data["amount_due"]) == 0:
+            self.settle(invoice_id, at)
+
+    def settle(self, invoice_id: str, at: datetime) -> None:
+        if invoice_id in self.settled or invoice_id not in self.invoices:
+            return
+        lines = [replace(line.whole, settled_at=at) for line in self.served[invoice_id]]
         credits = [replace(line, settled_at=max(line.settled_at, at))
                    for line in self.credits.pop(invoice_id, [])]
-        self.settled[invoice_id] = lines + credits
-        self.remaining[invoice_id] = Fraction(1)
+        self.settled.add(invoice_id)
         self.out.extend(lines + credits)
+
+    def refund(self, data: Mapping[str, Any], refund_id: str, at: datetime, kind: str) -> None:
+        """A refund, or a lost dispute, of ``data["amount"]`` (see :func:`revenue_lines`)."""
+        charge_id = data["charge_id"]
+        if charge_id not in self.charge_invoice:
+            what = "refund" if kind == REFUND else "dispute"
+            raise ValueError(f"{what} {refund_id} of charge {charge_id}, "
+                             "whose ChargeSucceeded is not among the envelopes")
+        invoice_id = self.charge_invoice[charge_id]
+        lines = self.served.get(invoice_id, []) if invoice_id in self.settled else []
+        self.out.extend(_refund_lines(Fraction(int(data["amount"])), data["currency"], at, lines,
+                                      kind, refund_id))
 
     def credit(self, data: Mapping[str, Any], at: datetime) -> None:
         invoice_id = data["invoice_id"]
@@ -172,12 +198,11 @@ class RevenueBook:
                              "whose InvoiceIssued is not among the envelopes")
         if data.get("refund_id"):
             self.cash_only.add(data["refund_id"])
-        lines = [_credit_lines(invoice["lines"][int(c["index"])], Fraction(int(c["amount"])),
-                               invoice["currency"], at, data["credit_note_id"])
-                 for c in data["lines"]]
-        flat = [line for group in lines for line in group]
+        served = self.served[invoice_id]
+        flat = [part for c in data["lines"]
+                for part in _credit_lines(served[int(c["index"])], Fraction(int(c["amount"])), at,
+                                          data["credit_note_id"])]
         if invoice_id in self.settled:
-            self.settled[invoice_id].extend(flat)
             self.out.extend(flat)
             return
         self.credits.setdefault(invoice_id, []).extend(flat)
@@ -187,46 +212,41 @@ class RevenueBook:
                 self.settle(invoice_id, at)
 
 
-def _credit_lines(line: Mapping[str, Any], amount: Fraction, currency: str, at: datetime,
-                  source: str) -> list[RevenueLine]:
-    """What crediting ``amount`` of an invoice line at ``at`` takes off it: its unserved part
-    from ``at`` to its end, the rest at ``at``."""
-    start, end = parse_instant(line["period_start"]), parse_instant(line["period_end"])
-    whole = RevenueLine(Fraction(int(line["amount"])), currency, start, end, at, CREDIT, source)
-    unserved = whole.unserved(at) if whole.amount else ZERO
-    later = min(amount, unserved)
+def _credit_lines(line: _Served, amount: Fraction, at: datetime, source: str) -> list[RevenueLine]:
+    """What crediting ``amount`` of an invoice line at ``at`` takes off it: as much as is left
+    of it to serve (spread from ``at`` to its end), the rest at ``at``."""
+    whole = line.whole
+    left = line.left(at)
+    later = min(amount, left) if left > 0 else ZERO
     out: list[RevenueLine] = []
     if later > 0:
-        out.append(RevenueLine(-later, currency, max(at, start), end, at, CREDIT, source))
+        spread = RevenueLine(-later, whole.currency, max(at, whole.start), whole.end, at, CREDIT, source)
+        line.taken.append(spread)
+        out.append(spread)
     if amount > later:
-        out.append(RevenueLine(later - amount, currency, at, at, at, CREDIT, source))
+        out.append(RevenueLine(later - amount, whole.currency, at, at, at, CREDIT, source))
     return out
 
 
-def _refund_lines(
-    data: Mapping[str, Any], at: datetime, invoice_id: str | None,
-    settled: Mapping[str, list[RevenueLine]], remaining: dict[str, Fraction],
-    kind: str = REFUND,
-) -> list[RevenueLine]:
-    refund = Fraction(int(data["amount"]))
-    lines = settled.get(invoice_id, []) if invoice_id is not None else []
-    unserved = sum((line.unserved(at) for line in lines), ZERO)
-    share = remaining.get(invoice_id, ZERO) if invoice_id is not None else ZERO
-    attributed = min(refund, share * unserved) if unserved > 0 and share > 0 else ZERO
+def _refund_lines(refund: Fraction, currency: str, at: datetime, lines: Sequence[_Served],
+                  kind: str, refund_id: str) -> list[RevenueLine]:
+    """What a refund of ``refund`` at ``at`` takes off the ``lines`` of its charge's invoice
+    (none when it has no settled invoice): pro rata of what is left of each to serve, the rest
+    at ``at``."""
+    left = [line.left(at) for line in lines]
+    unserved = sum(left, ZERO)
+    attributed = min(refund, unserved) if unserved > 0 else ZERO
     out: list[RevenueLine] = []
-    if attributed:
-        assert invoice_id is not None
-        fraction = attributed / unserved  # of each line's unserved part
-        remaining[invoice_id] = share - fraction
-        for line in lines:
-            part = line.unserved(at)
-            if part:
-                start = line.start if line.start == line.end else max(at, line.start)
-                out.append(RevenueLine(-fraction * part, data["currency"], start, line.end,
-                                       at, kind, data["refund_id"]))
+    for line, part in zip(lines, left, strict=True):
+        if attributed and part:
+            whole = line.whole
+            start = whole.start if whole.start == whole.end else max(at, whole.start)
+            share = RevenueLine(-attributed * part / unserved, currency, start, whole.end, at, kind,
+                                refund_id)
+            line.taken.append(share)
+            out.append(share)
     if refund > attributed:
-        out.append(RevenueLine(attributed - refund, data["currency"], at, at, at, kind,
-                               data["refund_id"]))
+        out.append(RevenueLine(attributed - refund, currency, at, at, at, kind, refund_id))
     return out
 
 

@@ -159,3 +159,65 @@ def test_a_refund_after_a_credit_note_is_attributed_to_what_the_note_left() -> N
     assert (f["billed"], f["collected"], f["refunded"]) == (1500, 3000, 1000)
     assert f["recognized"] == 500
     assert deferred_at(f["lines"], APR_16) == 0
+
+
+# -- refunds and credit notes of one invoice, each net of the earlier ones -----------------
+# A 3000 April, paid on April 1: 100 a day. Each correction takes off what is left of the
+# line to serve after its instant, net of every earlier refund and credit note, and the rest
+# at its instant; so deferred revenue never falls below 0.
+
+
+def refund(sub: Subscription, amount: int, instant: datetime) -> None:
+    (charge_id,) = sub.charges
+    sub.request_refund(charge_id, amount, reason=None, **at(instant))
+    refund_all_pending(sub)
+
+
+def credit(sub: Subscription, invoice_id: str, amount: int, instant: datetime) -> None:
+    sub.issue_credit_note(invoice_id, lines=[(0, amount)], settlement="credit_balance",
+                          reason=None, **at(instant))
+
+
+def test_a_credit_note_after_a_refund_takes_off_only_what_the_refund_left_to_serve() -> None:
+    sub, invoice_id = paid_in_april()
+    refund(sub, 1500, APR_16)  # 1500 unserved on April 16: all of it refunded
+    credit(sub, invoice_id, 1200, APR_16)  # nothing left to serve: all of it at once
+    lines = figures(sub)["lines"]
+    assert deferred_at(lines, APR_16) == 0
+    assert deferred_at(lines, utc(2026, 4, 23)) == 0
+    assert recognized(lines, APR_16, utc(2026, 4, 17)) == -1200
+    assert recognized(lines, utc(2026, 4, 17), MAY) == 0
+    assert recognized(lines, APR, MAY) == 3000 - 1500 - 1200
+
+
+def test_a_credit_note_after_a_partial_refund_spreads_what_is_left_and_takes_the_rest_at_once() -> None:
+    sub, invoice_id = paid_in_april()
+    refund(sub, 600, APR_16)  # 900 of April 16's 1500 left to serve
+    credit(sub, invoice_id, 1200, APR_16)  # 900 over the rest of April, 300 at once
+    lines = figures(sub)["lines"]
+    assert deferred_at(lines, APR_16) == 0
+    assert recognized(lines, APR_16, utc(2026, 4, 17)) == -300
+    assert recognized(lines, APR, MAY) == 3000 - 600 - 1200
+
+
+def test_a_second_credit_note_of_a_line_takes_off_what_the_first_left_to_serve() -> None:
+    sub, invoice_id = paid_in_april()
+    credit(sub, invoice_id, 1000, APR)  # 2000 left to serve over April: 2/3 of each day
+    credit(sub, invoice_id, 2000, APR_16)  # 1000 left on April 16: spread; 1000 at once
+    lines = figures(sub)["lines"]
+    assert deferred_at(lines, APR_16) == 0
+    assert recognized(lines, APR, APR_16) == 1000
+    assert recognized(lines, APR_16, utc(2026, 4, 17)) == -1000
+    assert recognized(lines, utc(2026, 4, 17), MAY) == 0
+
+
+def test_a_refund_after_a_refund_and_a_credit_note_takes_off_what_both_left() -> None:
+    sub, invoice_id = paid_in_april()
+    refund(sub, 1000, utc(2026, 4, 6))  # of 2500 left: 1500 left
+    credit(sub, invoice_id, 300, utc(2026, 4, 11))  # of 1200 left: 900 left
+    refund(sub, 1000, utc(2026, 4, 21))  # of 900 x 10/20 = 450 left: 550 at once
+    lines = figures(sub)["lines"]
+    assert deferred_at(lines, utc(2026, 4, 11)) == 900
+    assert deferred_at(lines, utc(2026, 4, 21)) == 0
+    assert recognized(lines, utc(2026, 4, 21), utc(2026, 4, 22)) == -550
+    assert recognized(lines, APR, MAY) == 3000 - 1000 - 300 - 1000
