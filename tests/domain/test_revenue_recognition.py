@@ -7,18 +7,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from support.factories import RECORDED_AT, SUBSCRIBER_ID, pay_ok, plan_terms, utc
+from support.revenue_log import Log
 
 from subledger.contract.envelope import to_envelope
 from subledger.domain.money import round_minor
 from subledger.domain.revenue import RevenueLine, deferred_at, recognized, revenue_lines
 from subledger.domain.subscription import Subscription
-from subledger.domain.time import isoformat
 
 JAN, FEB, MAR, APR, MAY, JUN = (utc(2026, m, 1) for m in range(1, 7))
 
@@ -104,36 +103,6 @@ def test_recognized_before_plus_deferred_is_what_was_collected(
 
 
 # -- from envelopes: paid invoices, refunds ------------------------------------------------
-
-
-class Log:
-    def __init__(self) -> None:
-        self.envelopes: list[dict[str, Any]] = []
-
-    def add(self, kind: str, at: datetime, **data: Any) -> None:
-        n = len(self.envelopes) + 1
-        self.envelopes.append({
-            "position": n, "event_id": f"e{n}", "type": kind, "schema_version": 1,
-            "subscriber_id": "subscriber-1", "aggregate_id": "sub-a", "aggregate_version": n,
-            "recorded_at": "2030-01-01T00:00:00Z", "effective_at": isoformat(at), "data": data,
-        })
-
-    def invoice(self, invoice_id: str, at: datetime, lines: list[tuple[str, int, datetime, datetime]],
-                amount_due: int | None = None) -> None:
-        total = sum(amount for _k, amount, _s, _e in lines)
-        self.add("InvoiceIssued", at, invoice_id=invoice_id, reason="renewal", total=total,
-                 currency="USD", credit_applied=0, credit_added=0,
-                 amount_due=total if amount_due is None else amount_due,
-                 lines=[{"kind": k, "amount": a, "period_start": isoformat(s),
-                         "period_end": isoformat(e), "description": k} for k, a, s, e in lines])
-
-    def charge(self, charge_id: str, invoice_id: str, at: datetime, amount: int) -> None:
-        self.add("ChargeSucceeded", at, charge_id=charge_id, invoice_id=invoice_id, amount=amount,
-                 currency="USD", gateway="sandbox", gateway_ref="r", attempt=1)
-
-    def refund(self, refund_id: str, charge_id: str, at: datetime, amount: int) -> None:
-        self.add("RefundIssued", at, refund_id=refund_id, charge_id=charge_id, amount=amount,
-                 currency="USD", reason=None, gateway="sandbox", gateway_ref="r")
 
 
 def april_paid() -> Log:
