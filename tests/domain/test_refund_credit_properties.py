@@ -1,6 +1,7 @@
-"""Refunds, lost disputes and credit notes of one paid invoice, in any order and amounts the
-domain accepts (docs/business-rules.md, Revenue): each takes off what is left of the lines
-to serve net of every earlier one, and the rest at its instant. So, at every instant:
+"""Refunds, lost disputes and credit notes of one paid invoice of lines that charge (no
+discount), in any order and amounts the domain accepts (docs/business-rules.md, Revenue):
+each takes off what is left of the lines to serve net of every earlier one, and the rest at
+its instant. So, at every instant:
 
 - deferred revenue is never below 0 (exactly: the lines are exact fractions, rounded only
   when a report shows them);
