@@ -92,3 +92,27 @@ def test_a_report_as_known_before_the_corrections_shows_the_book_without_them(
     void = next(i for i, e in enumerate(log) if e["type"] == "InvoiceVoided")
     before = _month(client, as_known_at=log[void - 1]["recorded_at"].replace("Z", "+00:00"))
     assert before["billed"] == 4 * 3000
+
+
+def test_a_credit_note_after_a_refund_of_the_same_invoice_projected_page_by_page_leaves_nothing_deferred(
+        ledger: Any, projector: Any, client: Any) -> None:
+    """Eve pays 30.00 for April; on Apr 16 the 15.00 left to serve is refunded, then 12.00 of
+    the invoice credited to her balance, each projected on a page of its own (the model's
+    book resumed): the note finds nothing left to serve and takes its 12.00 at once."""
+    ledger.catalog.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD",
+                               amount=3000, interval="month", effective_at=at(3, 1))
+    eve = ledger.subscribers.register(email="eve@example.com", name="Eve", effective_at=at(3, 1))
+    ledger.subscribers.set_payment_method(eve.id, gateway="sandbox", token="tok_visa",
+                                          effective_at=at(3, 1))
+    sub = ledger.subscriptions.start(eve.id, plan_id="basic", effective_at=at(4, 1))
+    ((invoice_id, invoice),) = sub.invoices.items()
+    projector.run_once()
+    ledger.payments.refund_charge(invoice["charge_id"], amount=1500, effective_at=at(4, 16))
+    projector.run_once()
+    ledger.corrections.issue_credit_note(invoice_id, settlement="credit_balance", lines=[(0, 1200)],
+                                         effective_at=at(4, 16))
+    projector.run_once()
+    days = client.get("/reports/revenue", params={"from": "2026-04-15", "to": "2026-04-17",
+                                                  "interval": "day"}).json()["buckets"]
+    assert [(d["recognized"], d["deferred"]) for d in days] == [
+        ("100.00", "1500.00"), ("-1200.00", "0.00"), ("0.00", "0.00")]
