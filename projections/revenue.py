@@ -67,10 +67,11 @@ def moves_cash(envelope: dict[str, Any]) -> bool:
 
 class RevenueModel:
     name = "revenue"
-    version = 7
+    version = 8
     """Of the stored form: a new one rebuilds the model (4: a line's ``fraction``; 5: the
     per-day totals of the cash rows; 6: the per-day recognition summaries; 7: their totals
-    also scaled to integers)."""
+    also scaled to integers; 8: the lines of refunds and credit notes of one invoice each
+    net of the earlier ones, which a book folded anew would not match with those stored)."""
     metrics_version = "revenue-v3"
     """Of the definitions of the figures (a new one changes what a figure means; v3:
     corrections with their signs, as of the report's ``as_of``, recognized rounded
