@@ -72,10 +72,10 @@ class RevenueModel:
     per-day totals of the cash rows; 6: the per-day recognition summaries; 7: their totals
     also scaled to integers; 8: the lines of refunds and credit notes of one invoice each
     net of the earlier ones, which a book folded anew would not match with those stored)."""
-    metrics_version = "revenue-v3"
+    metrics_version = "revenue-v4"
     """Of the definitions of the figures (a new one changes what a figure means; v3:
     corrections with their signs, as of the report's ``as_of``, recognized rounded
-    cumulatively)."""
+    cumulatively; v4: each refund and credit note of an invoice net of the earlier ones)."""
     tables = ("view_revenue_cash", "view_revenue_lines", "view_revenue_known_at", "view_revenue_days",
               "view_revenue_recognition_days")
     types: tuple[str, ...] = ()
