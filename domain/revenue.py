@@ -144,8 +144,7 @@ class RevenueBook:
             if data.get("invoice_id") is not None:
                 self.settle(data["invoice_id"], at)
         elif kind == "RefundIssued":
-            if data["refund_id"] not in self.cash_only:
-                self.refund(data, data["refund_id"], at, REFUND)
+            self.refund(data, data["refund_id"], at, REFUND)
         elif kind == "DisputeClosed" and data["outcome"] == "lost":
             self.refund(data, data["dispute_id"], at, LOST_DISPUTE)
         elif kind == "CreditNoteIssued":
@@ -185,6 +184,8 @@ class RevenueBook:
             what = "refund" if kind == REFUND else "dispute"
             raise ValueError(f"{what} {refund_id} of charge {charge_id}, "
                              "whose ChargeSucceeded is not among the envelopes")
+        if refund_id in self.cash_only:  # a credit note's refund: the note took it off already
+            return
         invoice_id = self.charge_invoice[charge_id]
         lines = self.served.get(invoice_id, []) if invoice_id in self.settled else []
         self.out.extend(_refund_lines(Fraction(int(data["amount"])), data["currency"], at, lines,
