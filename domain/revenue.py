@@ -85,8 +85,8 @@ def revenue_lines(envelopes: Iterable[Envelope]) -> list[RevenueLine]:
       The refund that settles a credit note is cash only: the note's own lines already took
       it off.
     - A credit note at instant c crediting C of a line takes C off that line from c on: as
-      much of C as is left of the line to serve after c, spread over [c, end), and the rest
-      at c. Its lines count when its invoice is settled (an unpaid invoice's credit counts
+      much of C as is left of the line to serve after c, and of its invoice (net of its
+      discounts), spread over [c, end), and the rest at c. Its lines count when its invoice is settled (an unpaid invoice's credit counts
       with it, or never).
     - A lost dispute (``DisputeClosed`` with outcome ``lost``) takes its amount off as a
       refund of the disputed charge would, at the dispute's closing; a won one moves nothing.
@@ -200,9 +200,10 @@ class RevenueBook:
         if data.get("refund_id"):
             self.cash_only.add(data["refund_id"])
         served = self.served[invoice_id]
+        room = [sum((line.left(at) for line in served), ZERO)]  # the invoice's, discounts net
         flat = [part for c in data["lines"]
                 for part in _credit_lines(served[int(c["index"])], Fraction(int(c["amount"])), at,
-                                          data["credit_note_id"])]
+                                          data["credit_note_id"], room)]
         if invoice_id in self.settled:
             self.out.extend(flat)
             return
@@ -213,12 +214,15 @@ class RevenueBook:
                 self.settle(invoice_id, at)
 
 
-def _credit_lines(line: _Served, amount: Fraction, at: datetime, source: str) -> list[RevenueLine]:
+def _credit_lines(line: _Served, amount: Fraction, at: datetime, source: str,
+                  room: list[Fraction]) -> list[RevenueLine]:
     """What crediting ``amount`` of an invoice line at ``at`` takes off it: as much as is left
-    of it to serve (spread from ``at`` to its end), the rest at ``at``."""
+    of the line to serve, and of its invoice (``room[0]``, net of its discounts, what the
+    note's earlier lines took made less), spread from ``at`` to its end; the rest at ``at``."""
     whole = line.whole
-    left = line.left(at)
+    left = min(line.left(at), room[0])
     later = min(amount, left) if left > 0 else ZERO
+    room[0] -= later
     out: list[RevenueLine] = []
     if later > 0:
         spread = RevenueLine(-later, whole.currency, max(at, whole.start), whole.end, at, CREDIT, source)

@@ -1,5 +1,5 @@
-"""Refunds, lost disputes and credit notes of one paid invoice of lines that charge (no
-discount), in any order and amounts the domain accepts (docs/business-rules.md, Revenue):
+"""Refunds, lost disputes and credit notes of one paid invoice (its lines that charge, and
+a coupon's discount line), in any order and amounts the domain accepts (docs/business-rules.md, Revenue):
 each takes off what is left of the lines to serve net of every earlier one, and the rest at
 its instant. So, at every instant:
 
@@ -16,14 +16,16 @@ together), which is within the domain's caps today and within "paid less refunde
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.factories import RECORDED_AT, pay_ok, plan_terms, start_subscription, utc
+from support.factories import RECORDED_AT, SUBSCRIBER_ID, pay_ok, plan_terms, utc
 from support.revenue_log import Log
 
 from subledger.contract.envelope import to_envelope
+from subledger.domain.coupons import CouponTerms
 from subledger.domain.revenue import RevenueLine, deferred_at, recognized, revenue_lines
 from subledger.domain.subscription import Subscription
 
@@ -97,13 +99,19 @@ def give_back(sub: Subscription, kind: str, amount: int, at: datetime, n: int) -
     signup=st.integers(0, 3 * 365 * 86400).map(lambda s: utc(2025, 1, 1) + timedelta(seconds=s)),
     terms=st.sampled_from(PLANS),
     quantity=st.integers(1, 3),
+    percent_off=st.sampled_from([None, 20, 50, 99]),
     steps=corrections,
 )
 def test_refunds_disputes_and_credit_notes_of_a_paid_invoice_never_take_deferred_revenue_below_zero(
-    signup: datetime, terms: Any, quantity: int, steps: list[tuple[str, timedelta, int, int]],
+    signup: datetime, terms: Any, quantity: int, percent_off: int | None,
+    steps: list[tuple[str, timedelta, int, int]],
 ) -> None:
     at = signup
-    sub = start_subscription(terms, at=at, quantity=quantity, pay=pay_ok)
+    coupon = None if percent_off is None else CouponTerms(
+        "off", Decimal(percent_off), None, None, "forever", None)
+    sub = Subscription.start(subscriber_id=SUBSCRIBER_ID, terms=terms, quantity=quantity,
+                             trial_days=None, effective_at=at, recorded_at=RECORDED_AT, coupon=coupon)
+    sub.advance_to(at, recorded_at=RECORDED_AT, pay=pay_ok)
     # One invoice: the subscription ends with its first period.
     sub.cancel(when="period_end", at=None, comment=None, effective_at=at, recorded_at=RECORDED_AT)
     left = sum(charge["amount"] for charge in sub.charges.values())
