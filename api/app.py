@@ -3,10 +3,8 @@ error becomes a problem document."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,6 +22,7 @@ from subledger.domain.errors import DomainError
 from subledger.projections.store import ViewStore
 
 from . import openapi
+from .json_bodies import repeated_key
 from .pages import FORM_PATHS, FORM_TYPE, mount_assets
 from .portal_auth import link_key
 from .problems import STORE_UNAVAILABLE, domain_problem, edge_problem, problem
@@ -106,7 +105,7 @@ class BodyLimit:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        repeated = _repeated_key(body) if content_type in _JSON_TYPES or content_type.endswith("+json") else None
+        repeated = repeated_key(body) if content_type in _JSON_TYPES or content_type.endswith("+json") else None
         if repeated is not None:
             await edge_problem("malformed-request", f"the body repeats the key {repeated!r}",
                                path)(scope, receive, send)
@@ -121,33 +120,6 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
-
-
-class _Repeated(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
-
-
-def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise _Repeated(key)
-        seen[key] = value
-    return seen
-
-
-def _repeated_key(body: bytes) -> str | None:
-    """The first key a JSON body repeats in one object, if any: JSON leaves its meaning
-    open, and taking the last (as Python does) would silently drop what the client sent."""
-    try:
-        json.loads(body, object_pairs_hook=_no_repeats)
-    except _Repeated as repeated:
-        return repeated.key
-    except (ValueError, RecursionError):
-        return None  # not JSON the framework accepts: it answers that
-    return None
 
 
 def create_app(

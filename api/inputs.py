@@ -3,8 +3,8 @@ published in the OpenAPI document with that rule's pattern and bounds, so a requ
 schema allows is one the ledger accepts (rules that depend on the ledger's state or clock
 are said in the descriptions).
 
-Amounts are strict integers (a JSON float is refused, never rounded); times and days are
-text in one written form (a number is not a time).
+Amounts are strict integers (a JSON number with a fraction is refused, never rounded);
+times and days are text in one written form (a number is not a time).
 """
 
 from __future__ import annotations
@@ -118,10 +118,18 @@ Day = Annotated[date, BeforeValidator(_as_field_error(written_day)), WithJsonSch
 """YYYY-MM-DD, from 1970-01-01 to 2199-12-31."""
 
 
+_WHOLE_DIGITS = 4300
+"""The most digits a whole number written with a point or an exponent may have to be read as
+one: Python's own limit on an integer literal, so ``1e30`` answers as ``10**30`` written out
+does (out of bounds), and ``1e999999999`` is not expanded into a billion digits."""
+
+
 def _whole(value: Any) -> Any:
-    """A JSON number with nothing after its point (1900.0) is the whole number it writes, as
-    JSON Schema's ``integer`` says; any other float stays a float, refused, never rounded."""
-    if isinstance(value, float) and value.is_integer():
+    """A JSON number, read exactly (``json_bodies``), with nothing after its point (``1900.0``,
+    ``1e3``) is the whole number it writes, as JSON Schema's ``integer`` says; any other stays
+    a decimal, refused, never rounded (``1899.9999999999999999`` is not 1900)."""
+    if (isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value()
+            and value.adjusted() < _WHOLE_DIGITS):
         return int(value)
     return value
 
@@ -166,7 +174,8 @@ def _percent(value: Any) -> Decimal:
 Percent = Annotated[Decimal, BeforeValidator(_percent), WithJsonSchema({"anyOf": [
     {"type": "integer", "minimum": 1, "maximum": 100},
     {"type": "string", "pattern": PERCENT}]})]
-"""A whole number from 1 to 100, or a decimal written as text ("12.5"); never a float."""
+"""A whole number from 1 to 100, or a decimal written as text ("12.5"); never a number with a
+fraction."""
 
 
 def _event_type(value: str) -> str:

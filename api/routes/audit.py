@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from pydantic import BaseModel, Field
 
 from subledger.audit.heads import ALGORITHM, HeadSigner, public_key_text
@@ -16,8 +16,9 @@ from subledger.projections.audit_tree import AuditTree
 from subledger.projections.audit_verify import verify
 
 from ..deps import LedgerDep, PrincipalDep, ViewsDep
+from ..json_bodies import api_router
 
-router = APIRouter(tags=["audit"])
+router = api_router(tags=["audit"])
 
 Size = Annotated[int, Query(ge=0, le=MAX_POSITION)]
 HEX = "^[0-9a-f]{64}$"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import Response
 
 from subledger.commands.writes import RecordCharge, RefundCharge, RunBilling
@@ -12,11 +11,12 @@ from subledger.contract.bodies import charge_body
 from subledger.domain.errors import SubscriptionNotFound
 
 from ..deps import IdempotencyKeyHeader, IdPath, LedgerDep, PrincipalDep, path_id
+from ..json_bodies import api_router
 from ..requests import BillingRunIn, ManualChargeIn, RefundIn
 from ..schemas import BillingRunOut, ChargeOut, RefundOut
 from ..writes import respond
 
-router = APIRouter(tags=["billing"])
+router = api_router(tags=["billing"])
 
 
 @router.post("/billing/run", response_model=BillingRunOut)

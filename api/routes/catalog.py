@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from fastapi.responses import Response
 
 from subledger.commands.catalog_writes import (
@@ -18,11 +18,12 @@ from subledger.contract.bodies import coupon_body, plan_body
 from subledger.domain.text import IDENTIFIER
 
 from ..deps import Cursor, IdempotencyKeyHeader, LedgerDep, Limit, PrincipalDep, parse_cursor
+from ..json_bodies import api_router
 from ..requests import CouponIn, EffectiveIn, PlanIn, PriceIn
 from ..schemas import CouponList, CouponOut, PlanList, PlanOut
 from ..writes import respond
 
-router = APIRouter(tags=["catalog"])
+router = api_router(tags=["catalog"])
 CatalogId = Annotated[str, Path(json_schema_extra={"pattern": IDENTIFIER})]
 Archived = Annotated[bool | None, Query(
     description="false: only what is on sale (what a pricing page shows); true: only what"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import Response
 
 from subledger.projections.cohort_reports import cohort_matrix_report
@@ -14,9 +13,10 @@ from subledger.replay.cohorts import check_months, cohort_rows
 
 from ..answers import Format, answer
 from ..deps import PrincipalDep, ViewsDep
+from ..json_bodies import api_router
 from .reports import CSV, From, KnownAt, ReportCurrency, To
 
-router = APIRouter(tags=["reports"])
+router = api_router(tags=["reports"])
 
 
 @router.get("/reports/cohorts", responses=CSV)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter
 from fastapi.responses import Response
 
 from subledger.commands.correction_writes import (
@@ -19,10 +18,11 @@ from subledger.contract.correction_bodies import ADJUSTMENT, CREDIT_NOTE, INVOIC
 from subledger.domain.errors import ChargeNotFound, InvoiceNotFound, SubscriberNotFound
 
 from ..deps import IdempotencyKeyHeader, IdPath, LedgerDep, PrincipalDep, path_id
+from ..json_bodies import api_router
 from ..requests import BalanceIn, CorrectionIn, CreditNoteIn, EffectiveIn
 from ..writes import respond
 
-router = APIRouter(tags=["corrections"])
+router = api_router(tags=["corrections"])
 InvoiceStateOut = INVOICE_STATE.model()
 CreditNoteOut = CREDIT_NOTE.model()
 BalanceAdjustmentOut = ADJUSTMENT.model()

@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from subledger.commands.idempotency import IdempotencyKey
@@ -24,12 +24,13 @@ from subledger.domain.periods import add_months
 from subledger.domain.reporting import PERIOD
 from subledger.projections.report_window import currencies
 
+from ..json_bodies import api_router
 from ..page_session import visit
 from ..pages import page_problem, render, session_form
 from ..problems import problem_catalog
 from .reports import close_command
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 WINDOW_MONTHS = 12
 """The window the dashboard opens on: the last twelve months, this one included."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -23,10 +23,11 @@ from subledger.commands.notice_writes import RecordGatewayNotice, notice_body
 from subledger.domain.errors import GatewayEventsNotReceived
 
 from ..deps import LedgerDep
+from ..json_bodies import api_router
 from ..schemas import GatewayEventOut
 from ..writes import REPLAYED_HEADER
 
-router = APIRouter(tags=["gateway events"])
+router = api_router(tags=["gateway events"])
 
 RECEIVING = ("stripe",)
 """The gateways whose events this server can read."""

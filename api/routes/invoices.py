@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from subledger.commands.ledger import Ledger
@@ -39,10 +39,11 @@ from ..deps import (
 )
 from ..documents import Document, buyer_lines, credit_note_document, invoice_document, render_html
 from ..inputs import Currency
+from ..json_bodies import api_router
 from ..pdf import render_pdf
 from ..schemas import CreditNoteOut, InvoiceList, InvoiceOut
 
-router = APIRouter(tags=["invoices"])
+router = api_router(tags=["invoices"])
 
 Status = Annotated[Literal[INVOICE_STATUSES] | None, Query(  # type: ignore[valid-type]
     description="open, past_due (a charge failed), paid, void or uncollectible")]

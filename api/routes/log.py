@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, WithJsonSchema
 
@@ -15,10 +15,11 @@ from subledger.contract.schemas import schema, schema_names
 from subledger.domain.errors import NotFound
 
 from ..deps import LedgerDep, Limit, PrincipalDep
+from ..json_bodies import api_router
 from ..problems import RETRY_AFTER, STORE_UNAVAILABLE, ProblemType, problem_catalog
 from ..schemas import EventList, ProblemTypeList
 
-router = APIRouter()
+router = api_router()
 
 _TYPE = "|".join(EVENT_TYPES)
 TYPE_LIST = f"^({_TYPE})(,({_TYPE}))*$"

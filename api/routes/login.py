@@ -6,15 +6,16 @@ carry the session's CSRF token, and answer HTML or a redirect.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ..json_bodies import api_router
 from ..page_session import PageVisit, sign_in, sign_out, visit
 from ..pages import render, session_form
 from ..security import key_principal
 from ..sessions import LIFETIME
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 
 def local_target(target: str | None) -> str:

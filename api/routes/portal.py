@@ -7,7 +7,7 @@ from datetime import UTC
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from subledger.contract.preview_bodies import change_preview_body
@@ -18,13 +18,14 @@ from subledger.projections.invoice_queries import find_invoice
 
 from ..deps import get_views, path_id
 from ..documents import invoice_document
+from ..json_bodies import api_router
 from ..portal_auth import COOKIE, COOKIE_PATH, PortalVisit, visit
 from ..portal_forms import change_fields
 from ..portal_pages import page, shows_errors
 from ..portal_view import NOTICES, home, new_key
 from .invoices import document_parties, pdf_answer
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 
 def own_subscription(request: Request, who: PortalVisit, subscription_id: str) -> Subscription:

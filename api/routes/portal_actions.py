@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from subledger.commands.idempotency import IdempotencyKey
@@ -23,13 +23,14 @@ from subledger.commands.writes import (
     Write,
 )
 
+from ..json_bodies import api_router
 from ..portal_auth import COOKIE, COOKIE_PATH, PortalVisit, visit
 from ..portal_forms import PortalForm, confirmed_fields, form_fields, previewed_at, required
 from ..portal_pages import page, shows_errors
 from ..sessions import CSRF_FIELD
 from .portal import own_subscription
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 Form = Annotated[PortalForm, Depends(form_fields)]
 Command = Callable[[PortalVisit], Write]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from subledger.commands.idempotency import IdempotencyKey
@@ -14,12 +14,13 @@ from subledger.contract.portal_bodies import portal_session_body
 from subledger.domain.errors import PortalSessionNotFound, SubscriberNotFound
 
 from ..deps import IdempotencyKeyHeader, IdPath, LedgerDep, PrincipalDep, path_id
+from ..json_bodies import api_router
 from ..portal_auth import ENTRY_PATH, sign
 from ..requests import PortalSessionIn
 from ..schemas import PortalSessionLinkOut, PortalSessionOut
 from ..writes import respond
 
-router = APIRouter(tags=["portal"])
+router = api_router(tags=["portal"])
 CLOSED = {409: {"description": "`portal-session-closed`: the session was already revoked or"
                                " has expired"}}
 

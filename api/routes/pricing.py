@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from subledger.commands.ledger import Ledger
@@ -17,9 +16,10 @@ from subledger.domain.plans import Plan
 
 from ..deps import LedgerDep
 from ..formats import money
+from ..json_bodies import api_router
 from ..portal_pages import HTML, page
 
-router = APIRouter(tags=["pages"])
+router = api_router(tags=["pages"])
 INTERVALS = [Interval.MONTH, Interval.QUARTER, Interval.YEAR]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from subledger.commands.ledger import Ledger
@@ -31,9 +31,10 @@ from ..deps import (
     parse_cursor,
 )
 from ..inputs import Currency, Day, Instant
+from ..json_bodies import api_router
 from ..writes import respond
 
-router = APIRouter(tags=["reports"])
+router = api_router(tags=["reports"])
 
 From = Annotated[Day, Query(alias="from", description="First day, YYYY-MM-DD")]
 To = Annotated[Day, Query(description="Last day, inclusive, YYYY-MM-DD; not before `from`")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import Response
 
 from subledger.commands.ledger import Ledger
@@ -31,12 +31,13 @@ from ..deps import (
     path_id,
 )
 from ..inputs import EmailFilter, ReferenceFilter
+from ..json_bodies import api_router
 from ..requests import MarketingConsentIn, PaymentMethodIn, SubscriberIn, SubscriberPatch
 from ..schemas import EventList, SubscriberForgottenOut, SubscriberList, SubscriberOut
 from ..security import Principal
 from ..writes import respond
 
-router = APIRouter(tags=["subscribers"])
+router = api_router(tags=["subscribers"])
 
 
 def _body(ledger: Ledger, subscriber: Subscriber) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import Response
 
 from subledger.commands.writes import (
@@ -36,11 +36,12 @@ from ..deps import (
     path_id,
 )
 from ..inputs import Currency, EmailFilter, IdentifierFilter
+from ..json_bodies import api_router
 from ..requests import CancelIn, ChangeIn, CouponApplyIn, EffectiveIn, SubscriptionIn
 from ..schemas import ChangePreviewOut, InvoicePreviewOut, SubscriptionList, SubscriptionOut
 from ..writes import respond
 
-router = APIRouter(tags=["subscriptions"])
+router = api_router(tags=["subscriptions"])
 
 
 def _id(subscription_id: str) -> Any:

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from subledger.contract.envelope import MAX_POSITION
 from subledger.projections.webhook_endpoints import WebhookEndpoints
 
 from ..deps import Cursor, IdPath, LedgerDep, Limit, PrincipalDep, admin_key, parse_cursor
+from ..json_bodies import api_router
 from ..requests import WebhookIn, WebhookReplayIn
 from ..schemas import DeliveryList, WebhookCreated, WebhookList, WebhookOut
 from ..security import ApiProblem, Principal
 
-router = APIRouter(tags=["webhooks"])
+router = api_router(tags=["webhooks"])
 
 
 def get_webhooks(request: Request, ledger: LedgerDep) -> WebhookEndpoints:
