@@ -39,7 +39,10 @@ class Subscriptions:
         subscriber = self.subscribers.get(subscriber_id)
         subscriber.check_not_forgotten()
         plan = self.catalog.plan_reference(plan_id)
-        coupon_terms = self.catalog.coupon_reference(coupon).offered_at(effective) if coupon else None
+        # A coupon given is looked up even when empty: "" names no coupon (422), it is not
+        # the absence of one, which would silently charge the full price.
+        coupon_terms = (None if coupon is None
+                        else self.catalog.coupon_reference(coupon).offered_at(effective))
         if effective < subscriber.registered_at:
             raise NotYetAvailable(
                 f"subscriber {subscriber_id} was registered at {isoformat(subscriber.registered_at)},"

@@ -1,6 +1,6 @@
 """Hostile input that once reached a 500 or slipped past a rule: report windows at the end of
-the calendar, control characters, ids with a trailing line feed, repeated JSON keys. Each
-is refused with a problem document and changes nothing, on both stores."""
+the calendar, control characters, ids with a trailing line feed, repeated JSON keys, empty
+optional ids. Each is refused with a problem document and changes nothing, on both stores."""
 
 from __future__ import annotations
 
@@ -145,3 +145,23 @@ def test_the_routes_answer_head_and_options_with_a_405(http: httpx.Client, path:
         answer = http.request(method, path)
         assert answer.status_code == 405, method
         assert "GET" in answer.headers["allow"].split(", ")
+
+
+def test_an_empty_value_given_for_an_optional_field_is_refused_not_taken_as_left_out(
+    http: httpx.Client, world: World,
+) -> None:
+    w = world
+    start = f"/subscribers/{w.subscriber_id}/subscriptions"
+    log = api_events(http)
+    assert_refused(http, [
+        ("POST", start, {"json": {"plan_id": "pro-m", "coupon": ""}}),
+        ("POST", f"/subscriptions/{w.active}/coupon", {"json": {"coupon": ""}}),
+        ("POST", f"/subscriptions/{w.active}/change", {"json": {"plan_id": ""}}),
+    ], 422, "unknown-reference")
+    assert_refused(http, [
+        ("POST", "/subscribers", {"json": {"email": "e@example.com", "name": "E", "external_ref": ""}}),
+        ("PATCH", f"/subscribers/{w.subscriber_id}", {"json": {"external_ref": ""}}),
+        ("POST", f"/subscriptions/{w.active}/charges", {"json": {
+            "amount": 100, "currency": "USD", "gateway": "sandbox", "gateway_ref": ""}}),
+    ], 422)
+    assert api_events(http) == log
