@@ -111,8 +111,12 @@ Currency = Annotated[StrictStr, AfterValidator(_currency), WithJsonSchema(
      "description": "ISO 4217 code in use, in capitals"})]
 
 Instant = Annotated[datetime, BeforeValidator(_as_field_error(written_instant)), WithJsonSchema(
-    {"type": "string", "format": "date-time", "pattern": INSTANT})]
-"""RFC 3339 with seconds and an offset, on a day from 1970 to 2199."""
+    {"type": "string", "format": "date-time", "pattern": INSTANT,
+     "description": "RFC 3339 with seconds and a UTC offset, on a day from 1970-01-01 to"
+                    " 2199-12-31 both as written and in UTC"})]
+"""RFC 3339 with seconds and an offset, on a day from 1970 to 2199 as written and in UTC (the
+pattern sees the written day; which offsets move an instant of the first or last day out of
+the range it cannot practically say, so the description does)."""
 Day = Annotated[date, BeforeValidator(_as_field_error(written_day)), WithJsonSchema(
     {"type": "string", "format": "date", "pattern": DATE})]
 """YYYY-MM-DD, from 1970-01-01 to 2199-12-31."""

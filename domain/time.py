@@ -20,9 +20,16 @@ LAST_DAY = date(2199, 12, 31)
 and any schedule, and far from the ends of Python's calendar, where period arithmetic and
 report buckets would overflow."""
 
+FIRST_INSTANT = datetime(FIRST_DAY.year, FIRST_DAY.month, FIRST_DAY.day, tzinfo=UTC)
+END_INSTANT = datetime(LAST_DAY.year + 1, 1, 1, tzinfo=UTC)
+"""The instants a client may write: from the first day's first one to the last day's last,
+in UTC (the offset an instant is written with does not move it out of those days)."""
+
 EARLIEST = datetime(1969, 12, 31, tzinfo=UTC)
 LATEST = datetime(2200, 1, 2, tzinfo=UTC)
-"""The instants those days can name, whatever their UTC offset (at most 23:59 either way)."""
+"""The instants the ledger reads, a day wider than a client may write either way: an
+instant written on the first or last day with an offset that took it out of the range was
+accepted before the range was judged in UTC, and the log that holds it must stay readable."""
 
 _YEAR = "(19[7-9][0-9]|2[01][0-9]{2})"
 _DAY = f"{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
@@ -103,7 +110,9 @@ def written_day(text: object) -> date:
 
 
 def written_instant(text: object) -> datetime:
-    """An instant a client wrote (:data:`INSTANT`), in UTC, or :class:`InvalidInput`."""
+    """An instant a client wrote (:data:`INSTANT`), in UTC, or :class:`InvalidInput`. The
+    range is judged in UTC: ``1970-01-01T00:00:00+14:00`` is 1969-12-31T10:00:00Z, refused as
+    that instant written with ``Z`` is."""
     if not isinstance(text, str) or not _INSTANT.fullmatch(text):
         raise InvalidInput("an instant is written like 2026-01-31T00:00:00Z or with an offset"
                            " (+01:00), on a day from 1970-01-01 to 2199-12-31")
@@ -111,7 +120,11 @@ def written_instant(text: object) -> datetime:
         instant = datetime.fromisoformat(text.upper())
     except ValueError:
         raise InvalidInput(f"{text} is not an instant of the calendar") from None
-    return as_utc(instant)
+    utc = as_utc(instant)
+    if not FIRST_INSTANT <= utc < END_INSTANT:
+        raise InvalidInput(f"{text} is {isoformat(utc)}: an instant must fall, in UTC, on a day"
+                           " from 1970-01-01 to 2199-12-31")
+    return utc
 
 
 def parse_instant(value: str | datetime) -> datetime:

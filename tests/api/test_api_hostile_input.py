@@ -165,3 +165,22 @@ def test_an_empty_value_given_for_an_optional_field_is_refused_not_taken_as_left
             "amount": 100, "currency": "USD", "gateway": "sandbox", "gateway_ref": ""}}),
     ], 422)
     assert api_events(http) == log
+
+
+def test_an_instant_whose_offset_takes_it_out_of_the_calendar_in_utc_is_refused(
+    http: httpx.Client, world: World,
+) -> None:
+    w = world
+    window = {"from": "2026-01-01", "to": "2026-01-31"}
+    assert_refused(http, [
+        ("POST", "/subscribers", {"json": {"email": "e@example.com", "name": "E",
+                                           "effective_at": "1970-01-01T00:00:00+14:00"}}),
+        ("POST", "/plans", {"json": plan_json("p1", effective_at="1970-01-01T13:59:59.999999+14:00")}),
+        ("POST", f"/subscriptions/{w.active}/cancel",
+         {"json": {"when": "at", "at": "2199-12-31T23:59:59-05:00"}}),
+        ("GET", "/reports/mrr", {"params": {**window, "as_of": "1970-01-01T00:00:00+14:00"}}),
+    ], 422, "validation-error")
+    first = http.post("/subscribers", json={"email": "f@example.com", "name": "F",
+                                            "effective_at": "1970-01-01T14:00:00+14:00"})
+    assert first.status_code == 201, first.text
+    assert first.json()["registered_at"] == "1970-01-01T00:00:00Z"

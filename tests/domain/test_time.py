@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from support.factories import utc
 
@@ -17,6 +17,7 @@ from subledger.domain.time import (
     parse_instant,
     report_as_of,
     resolve_effective_at,
+    written_instant,
 )
 
 NOW = utc(2026, 3, 1, 12)
@@ -96,3 +97,29 @@ def test_an_envelope_time_without_an_offset_is_refused_each_time_it_is_read() ->
     for _ in range(2):
         with pytest.raises(ValueError, match="without a UTC offset"):
             parse_instant("2026-03-01T12:00:00")
+
+
+_WRITTEN_DAYS = st.one_of(  # mostly the first and last days, where an offset crosses the range
+    st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(1970, 1, 1, 23, 59, 59, 999999)),
+    st.datetimes(min_value=datetime(2199, 12, 31), max_value=datetime(2199, 12, 31, 23, 59, 59, 999999)),
+    st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2199, 12, 31, 23, 59, 59, 999999)),
+)
+_OFFSETS = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59).map(
+    lambda minutes: timezone(timedelta(minutes=minutes)))
+
+
+@given(written=_WRITTEN_DAYS, offset=_OFFSETS)
+@example(written=datetime(1970, 1, 1), offset=timezone(timedelta(hours=14)))
+@example(written=datetime(2199, 12, 31, 23, 59, 59), offset=timezone(timedelta(hours=-5)))
+def test_an_instant_written_with_any_offset_is_accepted_exactly_when_it_is_in_range_in_utc(
+    written: datetime, offset: timezone,
+) -> None:
+    text = written.replace(tzinfo=offset).isoformat()
+    utc = written.replace(tzinfo=offset).astimezone(UTC)
+
+    if datetime(1970, 1, 1, tzinfo=UTC) <= utc < datetime(2200, 1, 1, tzinfo=UTC):
+        assert written_instant(text) == utc
+        assert written_instant(text).utcoffset() == timedelta(0)
+    else:
+        with pytest.raises(InvalidInput, match="in UTC"):
+            written_instant(text)
