@@ -60,32 +60,34 @@ def check_identifier(value: object, field: str) -> str:
     return value
 
 
-def check_name(value: object, field: str, max_length: int = MAX_NAME) -> str:
-    if not isinstance(value, str) or len(value) > max_length or not _ONE_LINE.fullmatch(value):
-        raise InvalidInput(f"{field} must be text of 1 to {max_length} characters, not all white"
-                           " space, without control characters or line breaks")
+def _matching(value: object, pattern: re.Pattern[str], max_length: int, refusal: str) -> str:
+    if not isinstance(value, str) or len(value) > max_length or not pattern.fullmatch(value):
+        raise InvalidInput(refusal)
     return value
+
+
+def check_name(value: object, field: str, max_length: int = MAX_NAME) -> str:
+    return _matching(value, _ONE_LINE, max_length,
+                     f"{field} must be text of 1 to {max_length} characters, not all white space,"
+                     " without control characters or line breaks")
 
 
 def check_reason(value: object, field: str, max_length: int = MAX_COMMENT) -> str:
-    if not isinstance(value, str) or len(value) > max_length or not _REASON.fullmatch(value):
-        raise InvalidInput(f"{field} must be text of 1 to {max_length} characters, not all white"
-                           " space, without control characters (line breaks are kept)")
-    return value
+    return _matching(value, _REASON, max_length,
+                     f"{field} must be text of 1 to {max_length} characters, not all white space,"
+                     " without control characters (line breaks are kept)")
 
 
 def check_reference(value: object, field: str, max_length: int = MAX_REFERENCE) -> str:
-    if not isinstance(value, str) or len(value) > max_length or not _ONE_LINE.fullmatch(value):
-        raise InvalidInput(f"{field} must be 1 to {max_length} characters, not all white space,"
-                           " without control characters or line breaks")
-    return value
+    return _matching(value, _ONE_LINE, max_length,
+                     f"{field} must be 1 to {max_length} characters, not all white space,"
+                     " without control characters or line breaks")
 
 
 def check_free_text(value: object, field: str, max_length: int = MAX_COMMENT) -> str:
-    if not isinstance(value, str) or len(value) > max_length or not _FREE_TEXT.fullmatch(value):
-        raise InvalidInput(f"{field} must be text of at most {max_length} characters without"
-                           " control characters")
-    return value
+    return _matching(value, _FREE_TEXT, max_length,
+                     f"{field} must be text of at most {max_length} characters without"
+                     " control characters")
 
 
 def check_email(value: object) -> str:
