@@ -148,7 +148,9 @@ def credit_lines(invoice: dict[str, Any], wanted: list[tuple[int, int]] | None,
         chosen.append({"index": index, "amount": amount,
                        "description": f"credit: {lines[index]['description']}"})
     if not chosen:
-        raise InvoiceNotCreditable(f"invoice {invoice['id']} has nothing left to credit")
+        raise InvoiceNotCreditable(
+            f"invoice {invoice['id']} has nothing left to credit (its total less its discounts,"
+            " earlier credit notes and refunds)")
     total = sum(line["amount"] for line in chosen)
     if total > budget:
         raise InvoiceNotCreditable(
