@@ -171,7 +171,10 @@ class RevenueBook:
     def settle(self, invoice_id: str, at: datetime) -> None:
         if invoice_id in self.settled or invoice_id not in self.invoices:
             return
-        lines = [replace(line.whole, settled_at=at) for line in self.served[invoice_id]]
+        # Most invoices are paid at the instant they are issued: their lines are then the very
+        # objects kept to net corrections against, not copies (a rebuild holds every line).
+        lines = [line.whole if line.whole.settled_at == at else replace(line.whole, settled_at=at)
+                 for line in self.served[invoice_id]]
         credits = [replace(line, settled_at=max(line.settled_at, at))
                    for line in self.credits.pop(invoice_id, [])]
         self.settled.add(invoice_id)
