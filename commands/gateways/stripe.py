@@ -108,6 +108,28 @@ def _describe(err: stripe.StripeError) -> str:
     return f"{' '.join(parts)}: {err.user_message or '<no message>'}"
 
 
+def _refund_params(request: RefundRequest) -> dict[str, Any] | None:
+    """Stripe's parameters of a refund (None: an amount Stripe cannot take)."""
+    try:
+        amount = to_stripe_amount(request.amount, request.currency)
+    except UnrepresentableAmount:
+        return None
+    if amount <= 0:
+        return None
+    ref = request.charge_gateway_ref
+    params: dict[str, Any] = {"amount": amount}
+    # A payment recorded by hand may carry a Charge id rather than a PaymentIntent id.
+    params["charge" if ref.startswith(("ch_", "py_")) else "payment_intent"] = ref
+    # Stripe announces every refund (refund.created), this one too: the metadata tells the
+    # ledger's inbound events that it is the ledger's own (stripe_events.py).
+    params["metadata"] = {"subledger_refund_id": request.idempotency_key[:_METADATA_VALUE_MAX]}
+    if request.reason in _STRIPE_REFUND_REASONS:
+        params["reason"] = request.reason
+    elif request.reason:
+        params["metadata"]["subledger_reason"] = request.reason[:_METADATA_VALUE_MAX]
+    return params
+
+
 def _split_token(token: str) -> tuple[str | None, str]:
     """``cus_X:pm_Y`` -> (``cus_X``, ``pm_Y``); a bare ``pm_Y`` -> (None, ``pm_Y``)."""
     customer, sep, payment_method = token.partition(":")
@@ -253,23 +275,9 @@ class StripeGateway:
     # -- refunds ----------------------------------------------------------------------
 
     def refund(self, request: RefundRequest) -> RefundResult:
-        try:
-            amount = to_stripe_amount(request.amount, request.currency)
-        except UnrepresentableAmount:
-            amount = 0
-        if amount <= 0:
+        params = _refund_params(request)
+        if params is None:
             return RefundResult(succeeded=False, gateway_ref=None, failure_code="invalid_amount")
-        ref = request.charge_gateway_ref
-        params: dict[str, Any] = {"amount": amount}
-        # A payment recorded by hand may carry a Charge id rather than a PaymentIntent id.
-        params["charge" if ref.startswith(("ch_", "py_")) else "payment_intent"] = ref
-        # Stripe announces every refund (refund.created), this one too: the metadata tells
-        # the ledger's inbound events that it is the ledger's own (stripe_events.py).
-        params["metadata"] = {"subledger_refund_id": request.idempotency_key[:_METADATA_VALUE_MAX]}
-        if request.reason in _STRIPE_REFUND_REASONS:
-            params["reason"] = request.reason
-        elif request.reason:
-            params["metadata"]["subledger_reason"] = request.reason[:_METADATA_VALUE_MAX]
         try:
             refund = self._client.v1.refunds.create(
                 params=params,  # type: ignore[arg-type]
