@@ -234,9 +234,8 @@ class Corrections:
         charge_id = invoice.get("charge_id")
         if charge_id is None or charge_id not in self.charges:
             return int(invoice["total"]) - credited
-        charge = self.charges[charge_id]
-        pending = sum(r["amount"] for r in self.pending_refunds.values() if r["charge_id"] == charge_id)
-        return int(invoice["total"]) - credited - int(charge["refunded"]) - pending
+        given_back = int(self.charges[charge_id]["amount"]) - self.charge_left(charge_id)
+        return int(invoice["total"]) - credited - given_back
 
     # -- helpers ----------------------------------------------------------------------------
 
