@@ -5,7 +5,8 @@ SQLite:
   and the message's kind (``message_id``), so a message is decided once per cause however
   often the log is read. Its ``status``: ``pending`` (to send at ``next_attempt_at``),
   ``sending`` (handed to the SMTP server; if the process dies now, the message is not sent
-  again: at most once), ``sent``, ``failed`` (refused for good, out of attempts, or
+  again: at most once, unless an operator who read the server's log says so,
+  :func:`settle_by_hand`), ``sent``, ``failed`` (refused for good, out of attempts, or
   impossible to write, then never claimed) and ``skipped`` (nobody to send it to: no
   address, or a marketing message to a subscriber who opted out).
 - ``subledger_mail_due``: the messages that wait for a date (``waiting``), until they are
@@ -178,6 +179,30 @@ def finish(store: ViewStore, message_id: str, status: str, *, error: str | None 
                    " WHERE message_id = ? AND status = ?",
                    (status, error, retry_at, None if sent_at is None else isoformat(sent_at),
                     message_id, from_status))
+
+
+BY_HAND = {PENDING: (SENDING, FAILED), FAILED: (PENDING, SENDING)}
+"""What an operator may move a message to, from which statuses: a message left ``sending``
+by a process that died (or ``failed``) sent again, or one not to send given up."""
+GIVEN_UP = "given up by hand"
+
+
+def settle_by_hand(store: ViewStore, message_id: str, status: str, now: datetime) -> str | None:
+    """Move one message to ``status`` (a key of :data:`BY_HAND`) if its status allows it;
+    its status before (None: no such message). Sent again, it has a fresh round of attempts
+    from ``now``; given up, it is ``failed`` with why."""
+    with store.transaction() as tx:
+        row = tx.execute(f"SELECT status FROM {OUTBOX} WHERE message_id = ?", (message_id,)).fetchone()
+        if row is None or row[0] not in BY_HAND[status]:
+            return None if row is None else str(row[0])
+        if status == PENDING:
+            tx.execute(f"UPDATE {OUTBOX} SET status = ?, attempts = 0, next_attempt_at = ?"
+                       " WHERE message_id = ? AND status = ?",
+                       (PENDING, now.timestamp(), message_id, row[0]))
+        else:
+            tx.execute(f"UPDATE {OUTBOX} SET status = ?, last_error = ? WHERE message_id = ?"
+                       " AND status = ?", (FAILED, GIVEN_UP, message_id, row[0]))
+        return str(row[0])
 
 
 def outbox(store: ViewStore, *, status: str | None = None) -> list[Outgoing]:

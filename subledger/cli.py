@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from . import audit_cli, export_cli, replay_cli, workers
+from . import audit_cli, export_cli, mail_cli, replay_cli, workers
 from .bootstrap import StoreUnavailable, open_ledger
 from .cli_parser import UsageError, build_parser
 from .config import ConfigError, Settings
@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "webhooks":
             return workers.webhooks(settings, ledger, once=args.once)
         if args.command == "mail":
-            return workers.mail(settings, ledger, once=args.once)
+            return mail_cli.run(settings, ledger, args)
         if args.command == "audit":
             return audit_cli.run(settings, ledger, args)
         if args.command == "rebuild":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
-from . import audit_cli, export_cli, replay_cli
+from . import audit_cli, export_cli, mail_cli, replay_cli
 from .projections.runner import REBUILD_PAGE_SIZE
 
 
@@ -55,13 +55,7 @@ def _add_workers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     relay.add_argument("--once", action="store_true", help="catch up and exit")
     webhooks = commands.add_parser("webhooks", help="deliver the webhooks (and nothing else)")
     webhooks.add_argument("--once", action="store_true", help="deliver what is due and exit")
-    mail = commands.add_parser(
-        "mail", help="send the e-mails to subscribers (and nothing else)",
-        description="Follow the log and send the e-mails it makes due (receipts, payment "
-        "failures, cancellations, trial-ending notices, renewal reminders, win-back offers) "
-        "through SUBLEDGER_SMTP_URL, until SIGINT or SIGTERM. --once sends what is due now, "
-        "prints the outbox's counts and exits. Exit 2 when SUBLEDGER_SMTP_URL is not set.")
-    mail.add_argument("--once", action="store_true", help="send what is due now and exit")
+    mail_cli.add_parser(commands)
 
 
 def _add_rebuild(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
