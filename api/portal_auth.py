@@ -9,7 +9,9 @@ to ``/portal``; every portal request then checks the signature, the expiry, and 
 session in the ledger (revoked sessions are refused there). Each form carries a CSRF
 token, an HMAC of the session id under the same key, checked on every POST: the portal's
 own CSRF proof, since its visitor has no page session (the pages' rule, a token derived
-from the visitor's session, in the field ``csrf_token`` as theirs).
+from the visitor's session, in the field ``csrf_token`` as theirs). A change's preview seals
+what it showed (the subscription, plan, seats and instant) the same way, so its
+confirmation cannot be edited into another change, nor moved to another instant.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
@@ -32,6 +36,9 @@ from .security import ApiProblem
 COOKIE = "subledger_portal"
 COOKIE_PATH = "/portal"
 ENTRY_PATH = "/portal/session/"
+SEAL_FIELD = "preview"
+SEALED = ("plan_id", "quantity", "effective_at")
+"""The fields of a change's confirmation that its preview seals."""
 _CONTEXT = b"subledger portal link v1"
 
 
@@ -73,6 +80,7 @@ class PortalVisit:
     session: PortalSession
     subscriber: Subscriber
     csrf: str
+    secret: bytes = field(repr=False)
 
     def check_owner(self, subscriber_id: UUID, what: str) -> None:
         """Refuse (403) anything that is not the session's own subscriber's."""
@@ -82,6 +90,20 @@ class PortalVisit:
     def check_csrf(self, presented: str | None) -> None:
         if presented is None or not hmac.compare_digest(presented, self.csrf):
             raise ApiProblem("forbidden", "the form's CSRF token is missing or wrong; reload the page")
+
+    def preview_seal(self, subscription_id: UUID, change: Mapping[str, str]) -> str:
+        """The seal of a previewed change: its confirmation form's ``plan_id``, ``quantity``
+        and ``effective_at`` as the preview page wrote them, for this session only."""
+        values = [subscription_id.hex, *(change.get(name, "").strip() for name in SEALED)]
+        return _mac(self.secret, "preview", self.session.id.hex, json.dumps(values))
+
+    def check_preview(self, subscription_id: UUID, form: Mapping[str, str]) -> None:
+        """Refuse (403) a confirmation whose change or instant is not the one previewed:
+        an instant moved back would prorate time already used as unused."""
+        presented = form.get(SEAL_FIELD)
+        if presented is None or not hmac.compare_digest(
+                presented, self.preview_seal(subscription_id, form)):
+            raise ApiProblem("forbidden", "this change is not the one previewed; preview it again")
 
 
 def visit(request: Request, token: str | None = None) -> PortalVisit:
@@ -99,4 +121,4 @@ def visit(request: Request, token: str | None = None) -> PortalVisit:
     if int(session.expires_at.timestamp()) != expiry:
         raise ApiProblem("unauthorized", "this portal link is not valid; ask for a new one")
     subscriber = ledger.subscribers.get(session.subscriber_id)
-    return PortalVisit(session, subscriber, csrf_token(secret, session))
+    return PortalVisit(session, subscriber, csrf_token(secret, session), secret)

@@ -19,7 +19,7 @@ from subledger.projections.invoice_queries import find_invoice
 from ..deps import get_views, path_id
 from ..documents import invoice_document
 from ..json_bodies import api_router
-from ..portal_auth import COOKIE, COOKIE_PATH, PortalVisit, visit
+from ..portal_auth import COOKIE, COOKIE_PATH, SEAL_FIELD, PortalVisit, visit
 from ..portal_forms import change_fields
 from ..portal_pages import page, shows_errors
 from ..portal_view import NOTICES, home, new_key
@@ -67,10 +67,11 @@ def preview_change(request: Request, subscription_id: str,
     subscription = own_subscription(request, who, subscription_id)
     fields = change_fields(subscription, plan_id, quantity)
     preview = request.app.state.ledger.previews.change(subscription.id, **fields)
-    body = change_preview_body(preview)
-    return page("portal/change.html", preview=body, fields=fields, csrf=who.csrf,
-                subscription=subscription, key=new_key(),
-                effective_at=isoformat(preview.effective_at.astimezone(UTC)))
+    confirm = {"plan_id": fields["plan_id"] or "", "quantity": str(fields["quantity"] or ""),
+               "effective_at": isoformat(preview.effective_at.astimezone(UTC))}
+    return page("portal/change.html", preview=change_preview_body(preview), confirm=confirm,
+                seal=who.preview_seal(subscription.id, confirm), seal_field=SEAL_FIELD,
+                csrf=who.csrf, subscription=subscription, key=new_key())
 
 
 @router.get("/portal/invoices/{invoice_id}.pdf")

@@ -56,10 +56,12 @@ def _on_subscription(request: Request, subscription_id: str,
 @shows_errors
 def change(request: Request, subscription_id: str, form: Form) -> Response:
     """Confirm a previewed change: it takes effect at the preview's instant, so it invoices
-    exactly the proration the preview showed."""
+    exactly the proration the preview showed (the preview sealed the change and its instant,
+    so neither can be edited in the form)."""
 
     def command(who: PortalVisit) -> Write:
         subscription = own_subscription(request, who, subscription_id)
+        who.check_preview(subscription.id, form.checked())
         fields = confirmed_fields(form.checked())
         at = previewed_at(required(form.checked(), "effective_at"), who.session.opened_at,
                           request.app.state.ledger.store.clock())

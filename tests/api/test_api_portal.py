@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi.testclient import TestClient
 from support.ledger import log_envelopes
-from support.portal import KEYS, PortalWorld, form_values, portal_settings
+from support.portal import KEYS, NOW, PortalWorld, at, form_values, portal_settings
 
 from subledger.api.app import create_app
 from subledger.api.portal_forms import MAX_FIELD
@@ -142,14 +142,39 @@ def test_a_form_the_portal_cannot_take_is_refused_with_its_reason_and_changes_no
     assert {name: (a.status_code, a.headers["content-type"].split(";")[0])
             for name, a in answers.items()} == {
         "json": (415, "text/html"), "repeated": (400, "text/html"), "too long": (400, "text/html"),
-        "seats": (422, "text/html"), "stale": (422, "text/html")}
+        "seats": (403, "text/html"), "stale": (403, "text/html")}
     assert "application/x-www-form-urlencoded" in answers["json"].text
     assert "repeated or too long" in answers["repeated"].text
-    assert "quantity must be a whole number" in answers["seats"].text
-    assert "older than this portal session" in answers["stale"].text
+    assert "not the one previewed" in answers["seats"].text
+    assert "not the one previewed" in answers["stale"].text
     subscription = portal_world.ledger.subscriptions.get(sub)
     assert (subscription.status, subscription.plan_id) == ("active", "basic-m")
     assert log_envelopes(portal_world.ledger, types=("PortalActionTaken",)) == []
+
+
+def test_a_confirmation_edited_to_an_earlier_instant_or_another_change_changes_nothing(
+    portal_world: PortalWorld,
+) -> None:
+    """Moved back to the session's opening, a cut from 10 seats to 1 previewed on day 6
+    would credit 9 seats' unused time from day 0 (USD 62.41 instead of the USD 45.00
+    shown): the preview seals the change and its instant."""
+    sub = portal_world.ada_subscription
+    portal_world.ledger.subscriptions.change(sub, quantity=10)
+    link = portal_world.open_session(portal_world.ada, ttl_seconds=7 * 86400)["url"]
+    change = f"/portal/subscriptions/{sub}/change"
+    with portal_world.browser_client() as ada:
+        assert ada.get(link).status_code == 303
+        portal_world.clock.advance(days=6)
+        confirm = form_values(ada.get(change, params={"quantity": "1"}).text, change)
+        moved = ada.post(change, data={**confirm, "effective_at": at(NOW)})
+        other = ada.post(change, data={**confirm, "quantity": "2", "idempotency_key": "other"})
+        assert (moved.status_code, other.status_code) == (403, 403)
+        assert "not the one previewed" in moved.text
+        assert portal_world.ledger.subscriptions.get(sub).quantity == 10
+        assert ada.post(change, data=confirm).status_code == 303
+    issued = log_envelopes(portal_world.ledger, types=("InvoiceIssued",))[-1]
+    assert issued["effective_at"] == "2026-03-16T12:00:00Z"
+    assert [line["amount"] for line in issued["data"]["lines"]] == [-5000, 500]
 
 
 def test_a_double_submit_is_one_change_recorded_as_made_through_the_portal(
