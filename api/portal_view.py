@@ -8,6 +8,7 @@ session's own subscriber only.
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,12 +55,18 @@ def _subscriptions(ledger: Ledger, visit: PortalVisit) -> Iterator[Subscription]
 
 
 def invoices(views: ViewStore | None, visit: PortalVisit) -> list[dict[str, Any]]:
-    """The subscriber's invoices, newest first (from the invoices read model)."""
+    """The subscriber's newest invoices (at most ``MAX_INVOICES``), newest first, from the
+    invoices read model. Its pages run oldest first, so every page is read and only the
+    last ones kept: the first page alone would leave out the invoices that matter most."""
     if views is None:
         return []
-    records, _ = invoice_page(views, InvoiceFilter(subscriber_id=str(visit.subscriber.id)),
-                              after=0, limit=MAX_INVOICES)
-    return [invoice_body(record) for record in reversed(records)]
+    which = InvoiceFilter(subscriber_id=str(visit.subscriber.id))
+    newest: deque[dict[str, Any]] = deque(maxlen=MAX_INVOICES)
+    after: int | None = 0
+    while after is not None:
+        records, after = invoice_page(views, which, after=after, limit=MAX_INVOICES)
+        newest.extend(records)
+    return [invoice_body(record) for record in reversed(newest)]
 
 
 def home(ledger: Ledger, views: ViewStore | None, visit: PortalVisit) -> dict[str, Any]:

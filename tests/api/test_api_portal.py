@@ -4,17 +4,21 @@ change recorded as made through the portal."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from itertools import groupby
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 from fastapi.testclient import TestClient
 from support.ledger import log_envelopes
 from support.portal import KEYS, NOW, PortalWorld, at, form_values, portal_settings
 
+from subledger.api import portal_view
 from subledger.api.app import create_app
 from subledger.api.portal_forms import MAX_FIELD
+from subledger.commands.billing import run_billing
 from subledger.config import Settings
 
 
@@ -245,6 +249,20 @@ def test_the_portal_shows_invoices_with_their_pdf_and_refuses_anothers_pdf(
     assert ada_invoice["number"] in home and bob_invoice["number"] not in home
     assert own.status_code == 200 and own.content.startswith(b"%PDF")
     assert other.status_code == 403
+
+
+def test_the_portal_lists_the_newest_invoices_when_there_are_more_than_it_shows(
+    portal_world: PortalWorld, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(portal_view, "MAX_INVOICES", 2)
+    portal_world.clock.advance(days=62)  # two renewals: April's and May's invoices
+    run_billing(portal_world.ledger, portal_world.clock())
+    portal_world.catch_up()
+    with portal_world.api() as api:
+        numbers = [i["number"] for i in api.get(f"/subscribers/{portal_world.ada}/invoices").json()["items"]]
+    with portal_world.portal_client(portal_world.ada) as ada:
+        shown = re.findall(r'<td data-label="Number">([^<]+)</td>', _home(ada))
+    assert len(numbers) == 3 and shown == [numbers[2], numbers[1]]
 
 
 def test_signing_out_revokes_the_session(portal_world: PortalWorld) -> None:
