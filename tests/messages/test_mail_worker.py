@@ -16,6 +16,7 @@ from support.post import START, Post
 
 from subledger.domain.subscriber import Subscriber
 from subledger.messages import outbox
+from subledger.messages.compose import TEMPLATES
 from subledger.messages.worker import MailWorker
 
 
@@ -132,7 +133,15 @@ def test_the_trial_ending_notice_is_sent_three_days_before_the_trial_ends(post: 
     post.deliver(worker)
     [notice] = post.smtp.delivered
     assert notice.subject == "Your trial of Basic monthly ends on 2026-01-15"
-    assert "costs USD 19.00 per month" in notice.text
+    assert "After that, your subscription costs USD 19.00 per month" in notice.text
+    assert ">From" not in notice.text
+
+
+def test_no_message_template_starts_a_line_with_from() -> None:
+    """smtplib writes a body line that starts with "From " as ">From " (mbox quoting), so
+    the subscriber would read the ">"."""
+    for template in TEMPLATES.glob("*.txt"):
+        assert not any(line.startswith("From ") for line in template.read_text().splitlines()), template
 
 
 def test_a_trial_canceled_before_the_notice_gets_no_notice(post: Post) -> None:
