@@ -15,12 +15,12 @@ from uuid import UUID
 from subledger.api.documents import buyer_lines, invoice_document, span
 from subledger.api.formats import day, money
 from subledger.api.pdf import render_pdf
-from subledger.domain.errors import NotFound
+from subledger.domain.errors import NotFound, NoUpcomingInvoice
 from subledger.projections.invoice_queries import find_invoice
 from subledger.projections.store import ViewStore
 
 from .compose import Attachment, Composed, one_line, render
-from .kinds import MARKETING, PAYMENT_FAILED, RECEIPT, SUBSCRIPTION_CANCELED, WIN_BACK
+from .kinds import MARKETING, PAYMENT_FAILED, RECEIPT, SUBSCRIPTION_CANCELED, TRIAL_ENDING, WIN_BACK
 from .outbox import Outgoing
 
 if TYPE_CHECKING:
@@ -74,8 +74,20 @@ def compose(ledger: Ledger, views: ViewStore, seller: Sequence[str],
                     "coupon": data.get("coupon")}
     else:  # the trial ending, the renewal reminder
         context |= {"trial_end": day(data.get("trial_end")),
-                    "renews_on": day(data.get("period_end"))}
+                    "renews_on": day(data.get("period_end")),
+                    "first_invoice": _first_invoice(ledger, subscription.id)
+                    if outgoing.kind == TRIAL_ENDING else None}
     return render(outgoing.kind, context, attachments), subscriber.name, subscriber.email
+
+
+def _first_invoice(ledger: Ledger, subscription_id: UUID) -> str | None:
+    """What the trial's end will charge, as the billing clock will invoice it (a coupon, a
+    credit balance, the seats), which the plan's price alone does not say."""
+    try:
+        invoice = ledger.previews.upcoming_invoice(subscription_id)
+    except NoUpcomingInvoice:
+        return None
+    return money(invoice.amount_due, invoice.currency)
 
 
 def _plan_name(ledger: Ledger, plan_id: str) -> str:

@@ -135,6 +135,21 @@ def test_the_trial_ending_notice_is_sent_three_days_before_the_trial_ends(post: 
     assert notice.subject == "Your trial of Basic monthly ends on 2026-01-15"
     assert "After that, your subscription costs USD 19.00 per month" in notice.text
     assert ">From" not in notice.text
+    assert "Your first invoice, on 2026-01-15, will charge USD 19.00." in notice.text
+
+
+def test_the_trial_ending_notice_states_what_the_first_invoice_will_charge(post: Post) -> None:
+    """A coupon applied during the trial takes 20 % off USD 19.00: the notice tells the
+    USD 15.20 the trial's end will charge, not the plan's price alone."""
+    worker = post.worker()
+    _, sub = _signup(post, trial_days=14)
+    post.ledger.catalog.create_coupon(coupon_id="TWENTY", percent_off=20, duration="forever")
+    post.ledger.subscriptions.apply_coupon(sub.id, coupon="TWENTY")
+    post.at(utc(2026, 1, 12))
+    post.deliver(worker)
+    [notice] = post.smtp.delivered
+    assert "costs USD 19.00 per month before any discount" in notice.text
+    assert "Your first invoice, on 2026-01-15, will charge USD 15.20." in notice.text
 
 
 def test_no_message_template_starts_a_line_with_from() -> None:
