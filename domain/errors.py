@@ -322,6 +322,14 @@ class CancellationPending(Conflict):
     title = "A cancellation is scheduled"
 
 
+class CouponAlreadyRedeemed(Conflict):
+    """A subscription redeems a coupon once: applied again, a ``once`` coupon would take its
+    discount off every invoice and a ``repeating`` one would never end."""
+
+    code = "coupon-already-redeemed"
+    title = "The coupon was already redeemed on this subscription"
+
+
 class PaymentAlreadyRecorded(Conflict):
     """The gateway's payment is already a charge of the subscription: counted once."""
 

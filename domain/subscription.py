@@ -33,6 +33,7 @@ from .corrections import Corrections
 from .coupons import CouponTerms
 from .disputes import Disputes
 from .errors import (
+    CouponAlreadyRedeemed,
     CurrencyMismatch,
     InvalidInput,
     InvalidSchedule,
@@ -89,6 +90,7 @@ class Subscription(
     paused_at: datetime | None
     scheduled_change: dict[str, Any] | None
     coupon: dict[str, Any] | None
+    redeemed_coupons: frozenset[str]
     credit_balance: int
     open_invoices: dict[str, dict[str, Any]]
     invoices: dict[str, dict[str, Any]]
@@ -230,11 +232,15 @@ class Subscription(
     def apply_coupon(
         self, coupon: CouponTerms, *, effective_at: datetime, recorded_at: datetime
     ) -> None:
-        """Apply (or replace) the subscription's coupon; it stays across plan changes."""
+        """Apply (or replace) the subscription's coupon; it stays across plan changes. A
+        coupon the subscription has had before is refused: each is redeemed once."""
         if coupon.currency is not None and coupon.currency != self.currency:
             raise CurrencyMismatch(
                 f"coupon {coupon.coupon_id} is in {coupon.currency}, the subscription in {self.currency}"
             )
+        if coupon.coupon_id in self.redeemed_coupons:
+            raise CouponAlreadyRedeemed(
+                f"coupon {coupon.coupon_id} was already redeemed on subscription {self.id}")
         self._begin(effective_at, recorded_at)
         self._record_coupon(coupon, effective_at, recorded_at)
 

@@ -90,6 +90,7 @@ class SubscriptionStarted(SubscriptionEvent, LedgerAggregate.Created):
         aggregate.paused_at = None
         aggregate.scheduled_change = None
         aggregate.coupon = None
+        aggregate.redeemed_coupons = frozenset()
         aggregate.credit_balance = 0
         aggregate.open_invoices = {}
         aggregate.invoices = {}
@@ -195,6 +196,7 @@ class CouponApplied(SubscriptionEvent):
             "ends_at": self.ends_at,
             "used": False,
         }
+        aggregate.redeemed_coupons = aggregate.redeemed_coupons | {self.coupon_id}
 
 
 class CancellationScheduled(SubscriptionEvent):

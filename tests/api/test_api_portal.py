@@ -235,6 +235,21 @@ def test_every_lifecycle_form_runs_the_apis_command(portal_world: PortalWorld) -
             "aggregate_version": charged["aggregate_version"]} in resumed
 
 
+def test_a_coupon_applied_again_in_the_portal_is_refused_and_changes_nothing(
+    portal_world: PortalWorld,
+) -> None:
+    sub = portal_world.ada_subscription
+    path = f"/portal/subscriptions/{sub}/coupon"
+    with portal_world.portal_client(portal_world.ada) as ada:
+        first = ada.post(path, data={**form_values(_home(ada), path), "coupon": "LOYAL10"})
+        assert first.status_code == 303, first.text
+        before = log_envelopes(portal_world.ledger)
+        again = ada.post(path, data={**form_values(_home(ada), path), "coupon": "LOYAL10"})
+    assert again.status_code == 409 and "coupon-already-redeemed" in again.text
+    assert "already redeemed" in again.text
+    assert log_envelopes(portal_world.ledger) == before
+
+
 def test_the_portal_shows_invoices_with_their_pdf_and_refuses_anothers_pdf(
     portal_world: PortalWorld,
 ) -> None:

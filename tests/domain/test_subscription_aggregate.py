@@ -26,6 +26,7 @@ from support.factories import (
 from subledger.domain.billing_schedule import ChargesDue
 from subledger.domain.coupons import CouponTerms
 from subledger.domain.errors import (
+    CouponAlreadyRedeemed,
     CurrencyMismatch,
     DomainError,
     EffectiveAtOutOfOrder,
@@ -829,9 +830,9 @@ def test_a_change_scheduled_before_a_pause_applies_at_the_resume() -> None:
 
 
 def _coupon(duration: str = "repeating", months: int | None = 3, currency: str | None = None,
-            amount_off: int | None = None) -> CouponTerms:
+            amount_off: int | None = None, coupon_id: str = "welcome") -> CouponTerms:
     return CouponTerms(
-        coupon_id="welcome", percent_off=None if amount_off else Decimal("20"), amount_off=amount_off,
+        coupon_id=coupon_id, percent_off=None if amount_off else Decimal("20"), amount_off=amount_off,
         currency=currency, duration=duration, duration_in_months=months,
     )
 
@@ -855,6 +856,30 @@ def test_an_amount_off_coupon_in_another_currency_is_a_currency_mismatch() -> No
     with pytest.raises(CurrencyMismatch):
         sub.apply_coupon(_coupon("forever", None, currency="EUR", amount_off=500),
                          effective_at=utc(2026, 2, 1), recorded_at=RECORDED_AT)
+
+
+@pytest.mark.parametrize("duration,months", [("once", None), ("repeating", 3), ("forever", None)])
+def test_a_coupon_the_subscription_had_is_not_redeemed_again(duration: str, months: int | None) -> None:
+    sub = started(BASIC, at=utc(2026, 1, 31))
+    sub.apply_coupon(_coupon(duration, months), effective_at=utc(2026, 2, 1), recorded_at=RECORDED_AT)
+    sub.apply_coupon(_coupon(duration, months, coupon_id="other"), effective_at=utc(2026, 2, 2),
+                     recorded_at=RECORDED_AT)
+    sub.collect_events()
+
+    with pytest.raises(CouponAlreadyRedeemed) as info:  # not even after another one replaced it
+        sub.apply_coupon(_coupon(duration, months), effective_at=utc(2026, 4, 1), recorded_at=RECORDED_AT)
+
+    assert info.value.code == "coupon-already-redeemed"
+    assert sub.collect_events() == []  # nothing, not even the renewals it would have caught up
+    assert sub.coupon is not None and sub.coupon["coupon_id"] == "other"
+
+
+def test_a_coupon_given_at_signup_is_not_redeemed_again() -> None:
+    sub = Subscription.start(subscriber_id=SUBSCRIBER_ID, terms=BASIC, quantity=1, trial_days=None,
+                             effective_at=utc(2026, 1, 31), recorded_at=RECORDED_AT,
+                             coupon=_coupon("once", None))
+    with pytest.raises(CouponAlreadyRedeemed):
+        sub.apply_coupon(_coupon("once", None), effective_at=utc(2026, 3, 1), recorded_at=RECORDED_AT)
 
 
 # -- refusals common to every command --------------------------------------------------------
