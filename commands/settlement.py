@@ -200,6 +200,7 @@ class Settlement:
         self, subscription: Subscription, effective: datetime, now: datetime, decide: Decide,
         idempotency: IdempotentRequest | None,
         result_of: Callable[[Subscription, Any], Any] = lambda s, _: s,
+        catch_up_to: datetime | None = None,
     ) -> tuple[Subscription, Any]:
         """A command on a subscription: first what is due up to its effective_at (charges
         included, saved), then its decision, then the charges the decision makes due.
@@ -210,10 +211,12 @@ class Settlement:
         that depends on the state (a conflict) may depend on how the charges due turn out
         (a void of an invoice whose retry is due): then it is tried with them declined too;
         a command refused alike both ways is refused before the gateway is asked, any other
-        is decided on what the charges really did."""
-        if _due_before(subscription, effective):
-            self._probe(subscription, effective, now, decide)
-            subscription = self._settle_before(subscription, effective, now)
+        is decided on what the charges really did. ``catch_up_to`` (default ``effective``)
+        is how far the command itself catches up first (see ``caught_up_before``)."""
+        before = effective if catch_up_to is None else catch_up_to
+        if _due_before(subscription, before):
+            self._probe(subscription, effective, now, decide, before)
+            subscription = self._settle_before(subscription, before, now)
         # Else nothing is performed before the decision, so the probe would decide exactly
         # this: a refusal raises here, before anything is saved, and nothing is copied.
         outcome = decide(subscription, effective, now)
@@ -221,9 +224,10 @@ class Settlement:
             idempotency, lambda s: result_of(s, outcome)))
         return settled.answer, outcome
 
-    def _probe(self, subscription: Subscription, effective: datetime, now: datetime, decide: Decide) -> None:
+    def _probe(self, subscription: Subscription, effective: datetime, now: datetime,
+               decide: Decide, before: datetime) -> None:
         """Refuse, before anything is appended, a command that would be refused however the
-        charges due before it turn out (see :meth:`decide`)."""
+        charges due before it (up to ``before``) turn out (see :meth:`decide`)."""
         refusals: list[Conflict] = []
         for assumed in (assume_paid, _assume_declined):
             asked: list[ChargeIntent] = []
@@ -234,7 +238,7 @@ class Settlement:
                 return assumed(intent)
 
             probe = copy.deepcopy(subscription)
-            probe.advance_to(effective, recorded_at=now, pay=pay, dunning=self.dunning)
+            probe.advance_to(before, recorded_at=now, pay=pay, dunning=self.dunning)
             try:
                 decide(probe, effective, now)
                 return

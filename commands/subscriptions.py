@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from subledger.domain.billing_schedule import caught_up_before
 from subledger.domain.errors import NotYetAvailable
 from subledger.domain.subscription import Subscription
 from subledger.domain.time import isoformat
@@ -86,7 +87,7 @@ class Subscriptions:
         def decide(sub: Subscription, effective: datetime, now: datetime) -> None:
             sub.cancel(when=when, at=at, comment=reason, effective_at=effective, recorded_at=now)
 
-        return self._decide(subscription_id, effective_at, idempotency, decide)
+        return self._decide(subscription_id, effective_at, idempotency, decide, ends_service=True)
 
     def revoke_cancellation(
         self, subscription_id: UUID, *, effective_at: datetime | None = None,
@@ -104,7 +105,7 @@ class Subscriptions:
         def decide(sub: Subscription, effective: datetime, now: datetime) -> None:
             sub.pause(effective_at=effective, recorded_at=now)
 
-        return self._decide(subscription_id, effective_at, idempotency, decide)
+        return self._decide(subscription_id, effective_at, idempotency, decide, ends_service=True)
 
     def resume(
         self, subscription_id: UUID, *, effective_at: datetime | None = None,
@@ -137,6 +138,11 @@ class Subscriptions:
         return subscription, effective, now
 
     def _decide(self, subscription_id: UUID, effective_at: datetime | None,
-                idempotency: IdempotentRequest | None, decide: Decide) -> Subscription:
+                idempotency: IdempotentRequest | None, decide: Decide,
+                ends_service: bool = False) -> Subscription:
+        """``ends_service``: the command ends the service at its instant (a cancellation, a
+        pause), so it is caught up only to just before it, as the aggregate does."""
         subscription, effective, now = self.command_at(subscription_id, effective_at)
-        return self.settlement.decide(subscription, effective, now, decide, idempotency)[0]
+        before = caught_up_before(effective) if ends_service else None
+        return self.settlement.decide(subscription, effective, now, decide, idempotency,
+                                      catch_up_to=before)[0]

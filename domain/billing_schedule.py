@@ -10,7 +10,7 @@ instant.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .charges import DUNNING, ChargeIntent, Dunning, Payer, attempt_charge_id, attempt_due
@@ -26,6 +26,18 @@ from .subscription_events import (
 
 if TYPE_CHECKING:
     from .subscription import Subscription
+
+
+RESOLUTION = timedelta(microseconds=1)
+"""The smallest step between two instants of the ledger."""
+
+
+def caught_up_before(instant: datetime) -> datetime:
+    """How far a command that ends the service at ``instant`` (a cancellation, a pause) is
+    caught up first: to just before it. The period ending at ``instant`` is then the last one
+    served, so the renewal or trial conversion due at that very instant is neither performed
+    nor billed, exactly as a cancellation scheduled for that instant would have it."""
+    return instant - RESOLUTION
 
 
 class ChargesDue(RuntimeError):

@@ -27,7 +27,7 @@ from . import (
     subscription_events,
 )
 from .base import LedgerAggregate
-from .billing_schedule import BillingSchedule
+from .billing_schedule import BillingSchedule, caught_up_before
 from .charges import Charging, in_dunning
 from .corrections import Corrections
 from .coupons import CouponTerms
@@ -186,7 +186,7 @@ class Subscription(
         """Cancel ``now``, at ``period_end`` (the trial's end while trialing), or ``at`` a time."""
         check_comment(comment)
         at = _cancel_instant(when, at, effective_at)
-        self._begin(effective_at, recorded_at)
+        self._begin(effective_at, recorded_at, until=caught_up_before(effective_at))
         if when == "period_end":
             if self.status == PAUSED:
                 raise SubscriptionPaused(
@@ -207,7 +207,7 @@ class Subscription(
         self._record(self.CancellationRevoked, effective_at, recorded_at, revoked_at=self.cancel_at)
 
     def pause(self, *, effective_at: datetime, recorded_at: datetime) -> None:
-        self._begin(effective_at, recorded_at)
+        self._begin(effective_at, recorded_at, until=caught_up_before(effective_at))
         if self.status not in BILLED_STATUSES:
             raise SubscriptionNotPausable(
                 f"only an active or past_due subscription can be paused; this one is {self.status}"
@@ -246,11 +246,13 @@ class Subscription(
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _begin(self, effective_at: datetime, recorded_at: datetime) -> None:
-        """Every command: order check, then catch up with what is due (the application
-        has already taken the charges due to the gateway)."""
+    def _begin(self, effective_at: datetime, recorded_at: datetime,
+               until: datetime | None = None) -> None:
+        """Every command: order check, then catch up with what is due up to ``until``
+        (default ``effective_at``; the application has already taken the charges due to
+        the gateway)."""
         self.check_effective_at(effective_at)
-        self.advance_to(effective_at, recorded_at=recorded_at)
+        self.advance_to(effective_at if until is None else until, recorded_at=recorded_at)
         if self.status == CANCELED:
             raise SubscriptionAlreadyCanceled(
                 f"subscription {self.id} was canceled at {isoformat(self.canceled_at)}"  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from subledger.domain.billing_schedule import caught_up_before
 from subledger.domain.charges import Payer
 from subledger.domain.errors import DomainError
 from subledger.domain.plans import PlanTerms
@@ -91,7 +92,9 @@ def change(sub: Subscription, command: tuple[Any, ...], at: datetime) -> None:
 
 def run(sub: Subscription, command: tuple[Any, ...], at: datetime, pay: Payer) -> None:
     kind = command[0]
-    sub.advance_to(at, recorded_at=RECORDED_AT, pay=pay)  # the application catches up first
+    # The application catches up first (a cancellation or a pause to just before its instant).
+    ends_service = kind in ("pause", "cancel")
+    sub.advance_to(caught_up_before(at) if ends_service else at, recorded_at=RECORDED_AT, pay=pay)
     if kind == "advance":
         pass
     elif kind == "change":
