@@ -316,7 +316,7 @@ class NoCancellationScheduled(Conflict):
 
 
 class CancellationPending(Conflict):
-    """A change would bill a period that runs past the subscription's scheduled end."""
+    """A change or a resume would bill a period that runs past the subscription's scheduled end."""
 
     code = "cancellation-pending"
     title = "A cancellation is scheduled"

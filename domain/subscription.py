@@ -33,6 +33,7 @@ from .corrections import Corrections
 from .coupons import CouponTerms
 from .disputes import Disputes
 from .errors import (
+    CancellationPending,
     CouponAlreadyRedeemed,
     CurrencyMismatch,
     InvalidInput,
@@ -218,6 +219,7 @@ class Subscription(
         self._begin(effective_at, recorded_at)
         if self.status != PAUSED:
             raise SubscriptionNotPaused(f"the subscription is {self.status}, not paused")
+        self._check_resumed_period_ends_in_time(effective_at)
         if self.scheduled_change is not None:
             self._apply_scheduled_change(effective_at, recorded_at)
         self._record(
@@ -245,6 +247,16 @@ class Subscription(
         self._record_coupon(coupon, effective_at, recorded_at)
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _check_resumed_period_ends_in_time(self, at: datetime) -> None:
+        """A resume at ``at`` bills a new period whole: refused if a scheduled cancellation
+        would cut it short with nothing given back (as a change to another interval is)."""
+        change = self.scheduled_change
+        interval = self.interval if change is None else Interval(change["interval"])
+        if self.cancel_at is not None and self.cancel_at < period_boundary(at, interval, 1):
+            raise CancellationPending(
+                f"the subscription is to end at {isoformat(self.cancel_at)}: a resume now would"
+                " bill a new period past it; revoke the cancellation first")
 
     def _begin(self, effective_at: datetime, recorded_at: datetime,
                until: datetime | None = None) -> None:

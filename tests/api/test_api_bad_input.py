@@ -304,6 +304,15 @@ def test_a_change_of_interval_while_a_cancellation_is_scheduled_is_a_409_problem
                            {"json": {"plan_id": "basic-y", "when": "now"}})], 409, "cancellation-pending")
 
 
+def test_a_resume_billing_a_period_past_a_scheduled_cancellation_is_a_409_problem(
+        http: httpx.Client, world: World) -> None:
+    in_ten_days = (datetime.now(UTC) + timedelta(days=10)).isoformat().replace("+00:00", "Z")
+    ending = http.post(sub_path(world.paused, "cancel"), json={"when": "at", "at": in_ten_days})
+    assert ending.status_code == 200, ending.text
+    assert_refused(http, [("POST", sub_path(world.paused, "resume"), {})], 409,
+                   "cancellation-pending")
+
+
 def test_a_second_plan_or_coupon_with_a_taken_id_is_a_409_problem(http: httpx.Client, world: World) -> None:
     assert_refused(http, [
         ("POST", "/plans", {"json": plan_json("basic-m")}),

@@ -62,3 +62,40 @@ def test_a_change_within_the_period_goes_on_and_the_subscription_ends_when_it_wa
     sub.advance_to(utc(2026, 3, 31), recorded_at=RECORDED_AT, pay=pay_ok)
     renewals = [e for e in sub.collect_events() if type(e).__name__ == "SubscriptionRenewed"]
     assert (sub.status, sub.canceled_at, renewals) == (CANCELED, utc(2026, 2, 28), [])
+
+
+def paused_and_ending(cancel_at: datetime) -> Subscription:
+    """A monthly subscription from Jan 1, paid, paused on Jan 15, to end at ``cancel_at``."""
+    sub = start_subscription(BASIC, at=utc(2026, 1, 1), pay=pay_ok)
+    sub.pause(effective_at=utc(2026, 1, 15), recorded_at=RECORDED_AT)
+    sub.cancel(when="at", at=cancel_at, comment=None, effective_at=utc(2026, 1, 16),
+               recorded_at=RECORDED_AT)
+    sub.collect_events()
+    return sub
+
+
+def test_a_resume_that_would_bill_a_period_past_a_scheduled_cancellation_is_refused() -> None:
+    sub = paused_and_ending(utc(2026, 2, 1))
+    before = copy.deepcopy(state(sub))
+    with pytest.raises(CancellationPending, match="revoke the cancellation first"):
+        sub.resume(effective_at=utc(2026, 1, 20), recorded_at=RECORDED_AT)
+    assert state(sub) == before
+    assert sub.pending_events == []
+
+
+def test_a_cancellation_scheduled_at_period_end_then_paused_blocks_the_resume_too() -> None:
+    sub = start_subscription(BASIC, at=utc(2026, 1, 1), pay=pay_ok)
+    sub.cancel(when="period_end", at=None, comment=None, effective_at=utc(2026, 1, 10),
+               recorded_at=RECORDED_AT)
+    sub.pause(effective_at=utc(2026, 1, 15), recorded_at=RECORDED_AT)
+    with pytest.raises(CancellationPending):
+        sub.resume(effective_at=utc(2026, 1, 20), recorded_at=RECORDED_AT)
+
+
+def test_a_resume_whose_period_ends_by_the_scheduled_cancellation_goes_on() -> None:
+    sub = paused_and_ending(utc(2026, 2, 20))
+    sub.resume(effective_at=utc(2026, 1, 20), recorded_at=RECORDED_AT)
+    sub.advance_to(utc(2026, 3, 31), recorded_at=RECORDED_AT, pay=pay_ok)
+    invoices = [e for e in sub.collect_events() if type(e).__name__ == "InvoiceIssued"]
+    assert [i.reason for i in invoices] == ["resume"]
+    assert (sub.status, sub.canceled_at) == (CANCELED, utc(2026, 2, 20))
