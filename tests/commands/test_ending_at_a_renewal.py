@@ -9,6 +9,7 @@ from support.factories import utc
 from support.ledger import add_plan, events_of, invoices_of, paying_subscriber, timeline
 
 from subledger.commands.billing import run_billing
+from subledger.domain.errors import SubscriptionNotPausable
 
 
 @pytest.fixture
@@ -97,3 +98,14 @@ def test_a_cancellation_now_just_after_the_renewal_instant_still_follows_the_ren
 
     assert len(events_of(ledger, sub.id, "SubscriptionRenewed")) == 1
     assert len(invoices_of(ledger, sub.id)) == 2
+
+
+def test_a_pause_at_the_trials_end_is_refused_and_invoices_nothing(catalog) -> None:
+    ledger = catalog
+    ada = paying_subscriber(ledger, "ada@example.com")
+    sub = ledger.subscriptions.start(ada.id, plan_id="trial", effective_at=utc(2026, 3, 1))
+
+    with pytest.raises(SubscriptionNotPausable):
+        ledger.subscriptions.pause(sub.id, effective_at=utc(2026, 3, 15))
+
+    assert invoices_of(ledger, sub.id) == []
