@@ -6,10 +6,11 @@ from collections.abc import Collection
 from datetime import datetime
 from uuid import UUID
 
-from subledger.domain.errors import ChargeNotFound
+from subledger.domain.errors import ChargeNotFound, PaymentAlreadyRecorded
 from subledger.domain.money import normalize_currency
 from subledger.domain.subscription import Subscription
 
+from .document_index import gateway_ref_key
 from .idempotency import IdempotentRequest
 from .settlement import Settlement, load_subscription
 from .store import LedgerStore
@@ -31,6 +32,12 @@ class Payments:
         charge id)."""
         check_gateway(gateway, self.gateways)
         subscription = load_subscription(self.store, subscription_id)
+        # The subscription itself refuses its own charges again; the index knows the others'.
+        elsewhere = self.store.locate(gateway_ref_key(gateway, gateway_ref)) \
+            if isinstance(gateway_ref, str) else None
+        if elsewhere is not None and elsewhere != subscription.id:
+            raise PaymentAlreadyRecorded(
+                f"{gateway} payment {gateway_ref} is already a charge of subscription {elsewhere}")
         effective, now = self.store.times(effective_at)
         subscription.check_effective_at(effective)
 
