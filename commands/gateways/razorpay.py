@@ -6,7 +6,9 @@ which wants the customer's e-mail and phone, read from the Customer). Razorpay h
 idempotency key on these calls, so what guards a retry is the order's ``receipt``, derived
 from the ledger's idempotency key (:func:`~.amounts.derived_reference`, at most 40
 characters): every charge first looks its order up by receipt, and a retried charge finds
-the order and its payments instead of making new ones. It pays a found order only if no
+the order and its payments instead of making new ones; a charge that makes an order looks
+again and goes on with the oldest one of that receipt, so two processes racing past the
+first look-up pay the same order. It pays a found order only if no
 payment on it succeeded or failed yet; a payment that is still ``created``/``authorized``
 is :class:`GatewayUnavailable` (asked again later, with the same receipt). A refund is
 guarded the same way: the refund's ``receipt`` is derived from its key, and the payment's
@@ -108,15 +110,25 @@ class RazorpayGateway:
         return outcome
 
     def _order(self, request: ChargeRequest, receipt: str, amount: int) -> dict[str, Any]:
-        """The order of this charge: the one made by an earlier try, else a new one."""
-        found = self._client.order.all({"receipt": receipt}, timeout=self._timeout).get("items") or []
-        if found:
-            return dict(found[0])
-        return dict(self._client.order.create({
-            "amount": amount, "currency": request.currency, "receipt": receipt,
-            "payment_capture": True,
-            "notes": {k: str(v)[:256] for k, v in list(request.metadata.items())[:14]},
-        }, timeout=self._timeout))
+        """The order of this charge: the first one made with its receipt, by this try or
+        an earlier or concurrent one."""
+        found = self._orders(receipt)
+        if not found:
+            self._client.order.create({
+                "amount": amount, "currency": request.currency, "receipt": receipt,
+                "payment_capture": True,
+                "notes": {k: str(v)[:256] for k, v in list(request.metadata.items())[:14]},
+            }, timeout=self._timeout)
+            # Another process may have made one too since the look-up: every try settles
+            # on the oldest, so that only one order of the attempt is ever paid.
+            found = self._orders(receipt)
+        if not found:
+            raise GatewayUnavailable(f"razorpay: no order with receipt {receipt} after making one")
+        return dict(min(found, key=lambda o: (o.get("created_at") or 0, o.get("id") or "")))
+
+    def _orders(self, receipt: str) -> list[dict[str, Any]]:
+        return list(self._client.order.all({"receipt": receipt}, timeout=self._timeout)
+                    .get("items") or [])
 
     def _outcome(self, order_id: str) -> ChargeResult | None:
         """The answer the order's payments give: success, a decline, or None (none yet)."""
