@@ -16,6 +16,8 @@ How PayPal's answers map onto the port:
 
 - capture ``COMPLETED`` (or ``PENDING``: PayPal took it and settles later) -> success,
   ``gateway_ref`` = the capture id (what a refund needs);
+- an order created with status ``PAYER_ACTION_REQUIRED`` and no capture (3-D Secure wanted;
+  nobody is there to do it) -> decline ``authentication_required``;
 - capture ``DECLINED`` / ``FAILED`` -> a decline; the card's processor response code
   (``5120``, ``5400``, ...) or the 422 error detail (``INSTRUMENT_DECLINED``,
   ``PAYER_ACTION_REQUIRED``, ...) is mapped to the ledger's code by :data:`DECLINES`;
@@ -151,6 +153,12 @@ class PayPalGateway:
         units = getattr(order, "purchase_units", None) or []
         payments = getattr(units[0], "payments", None) if units else None
         captures = getattr(payments, "captures", None) or []
+        if not captures and getattr(order, "status", None) == "PAYER_ACTION_REQUIRED":
+            # 3-D Secure or an approval wanted: nobody is there to give it, and the same
+            # PayPal-Request-Id answers this order again on every retry.
+            logger.info("paypal charge %s: order %s wants the payer's action",
+                        request.idempotency_key, getattr(order, "id", None))
+            return ChargeResult(False, None, d.AUTHENTICATION_REQUIRED)
         if not captures:
             logger.error("paypal charge %s: order %s (%s) has no capture", request.idempotency_key,
                          getattr(order, "id", None), getattr(order, "status", None))

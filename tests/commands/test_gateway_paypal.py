@@ -110,6 +110,15 @@ def test_a_declined_card_capture_keeps_the_capture_id(gateway: PayPalGateway, fa
     assert result.gateway_ref == capture["id"] and capture["status"] == "DECLINED"
 
 
+def test_an_order_waiting_for_the_payers_3ds_is_a_decline_authentication_required_every_time(
+    gateway: PayPalGateway, fake: FakePayPal,
+) -> None:
+    declined = ChargeResult(False, None, "authentication_required")
+    assert gateway.charge(charge("card_3ds", key="subledger-c1")) == declined
+    assert gateway.charge(charge("card_3ds", key="subledger-c1")) == declined
+    assert len(fake.orders) == 1 and fake.captured() == 0
+
+
 def test_a_retried_charge_answers_the_first_order_and_captures_once(gateway: PayPalGateway, fake: FakePayPal) -> None:
     first = gateway.charge(charge(key="subledger-c1"))
     again = gateway.charge(charge(key="subledger-c1"))

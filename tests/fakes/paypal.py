@@ -21,6 +21,8 @@ Vault ids (tokens) for tests:
   (``card_5120`` insufficient funds, ``card_5400`` expired card, ``card_0500`` do not honor);
 - ``paypal_declined``: 422 ``INSTRUMENT_DECLINED``; ``paypal_action``: 422
   ``PAYER_ACTION_REQUIRED``;
+- ``card_3ds``: the card wants 3-D Secure: the order is created (201) with status
+  ``PAYER_ACTION_REQUIRED``, a ``payer-action`` link and no capture;
 - anything else: 404 ``RESOURCE_NOT_FOUND`` / ``INVALID_RESOURCE_ID``.
 """
 
@@ -139,6 +141,8 @@ class FakePayPal(FakeProvider):
         if vault_id == "paypal_action":
             return _unprocessable("PAYER_ACTION_REQUIRED", "Transaction cannot complete "
                                   "successfully, instruct the buyer to return to PayPal.")
+        if vault_id == "card_3ds":
+            return self._awaiting_payer(units[0], kind, vault_id)
         if vault_id not in ("card_ok", "paypal_ok") and not (kind == "card" and vault_id.startswith("card_")):
             return paypal_error(404, "RESOURCE_NOT_FOUND", "The specified resource does not exist.",
                                 "INVALID_RESOURCE_ID", "Specified resource ID does not exist. "
@@ -159,6 +163,19 @@ class FakePayPal(FakeProvider):
                      {k: v for k, v in capture.items() if k != "minor"}]}}],
                  "create_time": "2026-12-04T09:00:00Z",
                  "links": [{"href": f"{self.url}/v2/checkout/orders/{order_id}", "rel": "self",
+                            "method": "GET"}]}
+        self.orders[order_id] = order
+        return Answer(201, order)
+
+    def _awaiting_payer(self, unit: dict[str, Any], kind: str, vault_id: str) -> Answer:
+        order_id = new_id("", 17, _ID)
+        order = {"id": order_id, "intent": "CAPTURE", "status": "PAYER_ACTION_REQUIRED",
+                 "payment_source": {kind: {"vault_id": vault_id}}, "purchase_units": [unit],
+                 "create_time": "2026-12-04T09:00:00Z",
+                 "links": [{"href": f"{self.url}/v2/checkout/orders/{order_id}", "rel": "self",
+                            "method": "GET"},
+                           {"href": f"https://www.paypal.com/webapps/helios?action=verify"
+                                    f"&flow=3ds&cart_id={order_id}", "rel": "payer-action",
                             "method": "GET"}]}
         self.orders[order_id] = order
         return Answer(201, order)
