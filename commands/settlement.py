@@ -32,6 +32,7 @@ from subledger.domain.errors import (
     Conflict,
     GatewayUnavailableError,
     SubscriptionNotFound,
+    UnknownGateway,
 )
 from subledger.domain.refunds import RefundIntent
 from subledger.domain.subscription import Subscription
@@ -213,6 +214,7 @@ class Settlement:
         a command refused alike both ways is refused before the gateway is asked, any other
         is decided on what the charges really did. ``catch_up_to`` (default ``effective``)
         is how far the command itself catches up first (see ``caught_up_before``)."""
+        decide = self._routable(decide)
         before = effective if catch_up_to is None else catch_up_to
         if _due_before(subscription, before):
             self._probe(subscription, effective, now, decide, before)
@@ -223,6 +225,26 @@ class Settlement:
         settled = self.settle(subscription, effective, now, decision=Decision(
             idempotency, lambda s: result_of(s, outcome)))
         return settled.answer, outcome
+
+    def _routable(self, decide: Decide) -> Decide:
+        """The decision, refused when a refund it requests must go back through a gateway not
+        configured here: it would wait for that gateway forever, and every later command on
+        the subscription (which settles it first) with it."""
+
+        def checked(subscription: Subscription, effective: datetime, now: datetime) -> Any:
+            before = set(subscription.pending_refunds)
+            outcome = decide(subscription, effective, now)
+            for refund_id in subscription.pending_refunds.keys() - before:
+                gateway = subscription.pending_refunds[refund_id]["gateway"]
+                # None only in a probe, for a charge it assumed paid with no gateway asked.
+                if gateway is not None and gateway not in self.gateways:
+                    raise UnknownGateway(
+                        f"charge {subscription.pending_refunds[refund_id]['charge_id']} was"
+                        f" taken through gateway {gateway!r}, which is not configured; it"
+                        f" cannot be refunded through the ledger")
+            return outcome
+
+        return checked
 
     def _probe(self, subscription: Subscription, effective: datetime, now: datetime,
                decide: Decide, before: datetime) -> None:
