@@ -20,7 +20,7 @@ decimal must be 0, as Razorpay wants: else a decline ``invalid_amount``).
 
 Answers: a ``captured`` payment -> success (``gateway_ref`` = the payment id); ``failed`` ->
 a decline, its ``error_reason`` mapped by :data:`DECLINES`; a token Razorpay refuses with no
-payment made -> ``invalid_token``. The SDK raises ``BadRequestError`` for every 4xx
+payment made, or whose Customer Razorpay does not know -> ``invalid_token``. The SDK raises ``BadRequestError`` for every 4xx
 (authentication included) and ``ServerError``/``GatewayError`` for 5xx: outside the payment
 itself, a 4xx is a configuration error (:class:`GatewayUnavailable`, logged at ERROR); a 5xx,
 a timeout or a refused connection is :class:`GatewayUnavailable` logged at WARNING.
@@ -88,7 +88,13 @@ class RazorpayGateway:
             outcome = self._outcome(order["id"])
             if outcome is not None:
                 return outcome
-            customer = self._client.customer.fetch(customer_id, timeout=self._timeout)
+            try:
+                customer = self._client.customer.fetch(customer_id, timeout=self._timeout)
+            except BadRequestError as refused:
+                # The order's look-up just passed with these keys: the customer is unknown.
+                logger.info("razorpay charge %s: customer refused: %s", request.idempotency_key,
+                            refused)
+                return ChargeResult(False, None, d.INVALID_TOKEN)
             try:
                 self._client.payment.createRecurring({
                     "email": customer.get("email"), "contact": customer.get("contact"),

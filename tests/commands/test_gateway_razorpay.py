@@ -111,6 +111,15 @@ def test_a_token_razorpay_refuses_or_that_is_not_customer_and_token_is_invalid_t
     assert gateway.charge(request) == ChargeResult(False, None, "invalid_token")
 
 
+def test_a_token_of_a_customer_razorpay_does_not_know_is_invalid_token_with_nothing_paid(
+    gateway: RazorpayGateway, fake: FakeRazorpay,
+) -> None:
+    request = dataclasses.replace(charge(), token="cust_Gone000000001:token_ok")
+    assert gateway.charge(request) == ChargeResult(False, None, "invalid_token")
+    assert gateway.charge(request) == ChargeResult(False, None, "invalid_token")
+    assert fake.payments == {}
+
+
 def test_three_decimals_with_a_last_digit_razorpay_cannot_take_is_invalid_amount_without_a_call(
     gateway: RazorpayGateway, fake: FakeRazorpay,
 ) -> None:
