@@ -27,7 +27,8 @@ and refused connections: :class:`GatewayUnavailable` logged at WARNING.
 A refund reads the charge (``getTransactionDetailsRequest``) for its profile, then sends a
 ``refundTransaction`` to that profile with ``refTransId``. Authorize.net refunds settled
 transactions only (reason code 54, ``transaction_not_settled``) and at most what was
-charged (55, ``amount_too_large``).
+charged (55, ``amount_too_large``). A refund refused as a duplicate (11) is answered by the
+look-up, as a charge is.
 """
 
 from __future__ import annotations
@@ -157,8 +158,7 @@ class AuthorizeNetGateway:
             customer, payment = profile.get("customerProfileId"), profile.get("customerPaymentProfileId")
             found = self._find(customer, payment, invoice, "refund", key) if customer else None
             if found is not None:
-                return RefundResult(found.get("transactionStatus") in _PAID, found.get("transId"),
-                                    None if found.get("transactionStatus") in _PAID else "failed")
+                return _refund_found(found)
             answer = self._call("createTransactionRequest", "refund", key, {
                 "refId": invoice,
                 "transactionRequest": {
@@ -172,11 +172,16 @@ class AuthorizeNetGateway:
                     "transactionSettings": {"setting": [
                         {"settingName": "duplicateWindow", "settingValue": str(DUPLICATE_WINDOW)}]},
                 }})
+            response = answer.get("transactionResponse") or {}
+            if _reason(response) == "11":  # a duplicate: a concurrent try refunded first
+                found = self._find(customer, payment, invoice, "refund", key) if customer else None
+                if found is None:
+                    raise GatewayUnavailable("authorizenet: a duplicate of a refund not found yet")
+                return _refund_found(found)
         except _Refused as refused:
             if refused.code in _REFUND_FAILURES:
                 return RefundResult(False, None, _REFUND_FAILURES[refused.code])
             raise self._misconfigured("refund", key, refused) from refused
-        response = answer.get("transactionResponse") or {}
         if str(response.get("responseCode")) == "1":
             return RefundResult(True, response.get("transId"))
         reason = _reason(response) or "failed"
@@ -225,6 +230,11 @@ class AuthorizeNetGateway:
     def _misconfigured(operation: str, key: str, refused: _Refused) -> GatewayUnavailable:
         logger.error("authorizenet %s %s: refused, check the configuration: %s", operation, key, refused)
         return GatewayUnavailable(f"authorizenet {operation}: {refused}")
+
+
+def _refund_found(found: dict[str, Any]) -> RefundResult:
+    paid = found.get("transactionStatus") in _PAID
+    return RefundResult(paid, found.get("transId"), None if paid else "failed")
 
 
 def _reason(response: dict[str, Any]) -> str | None:

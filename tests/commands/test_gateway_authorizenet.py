@@ -217,3 +217,17 @@ def test_a_refund_of_an_unsettled_or_unknown_transaction_fails(fake: FakeAuthori
     assert unsettled.gateway_ref is not None
     assert gateway.refund(refund(unsettled.gateway_ref)) == RefundResult(False, None, "transaction_not_settled")
     assert gateway.refund(refund("123")) == RefundResult(False, None, "resource_missing")
+
+
+def test_a_duplicate_refund_refused_by_authorizenet_answers_the_original_refund(
+    gateway: AuthorizeNetGateway, fake: FakeAuthorizeNet, paid: str,
+) -> None:
+    # A refund try that raced past the look-up: Authorize.net refunded, the list hid it.
+    first = gateway.refund(refund(paid))
+    listed = fake._list
+    fake._list = lambda body: listed({**body, "customerProfileId": "hidden"})  # type: ignore[method-assign]
+    with pytest.raises(GatewayUnavailable, match="duplicate"):
+        gateway.refund(refund(paid))
+    fake._list = listed  # type: ignore[method-assign]
+    assert gateway.refund(refund(paid)) == first
+    assert first.succeeded and fake.refunded() == 500
