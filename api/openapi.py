@@ -94,12 +94,13 @@ def _operation(operation: dict[str, Any], route: APIRoute, method: str, *, secur
     elif secured:
         operation["security"] = []
     responses = operation.setdefault("responses", {})
-    responses.pop("422", None)  # the framework's own, for an error it never answers as such
+    declared = _declared(route)
+    if 422 not in declared:
+        responses.pop("422", None)  # the framework's own, for an error it never answers as such
     if any(p.alias == IDEMPOTENCY_HEADER for p in route.dependant.header_params):
         for status, response in responses.items():
             if status.startswith("2"):
                 response["headers"] = REPLAYED
-    declared = _declared(route)
     for status in sorted(_problems(route, method, guarded)):
         # A problem the route declares itself is described as the route says.
         said = responses[str(status)].get("description") if status in declared else None

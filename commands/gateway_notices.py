@@ -72,8 +72,8 @@ class GatewayNotices:
         effective = max(min(notice.occurred_at, now), subscription.last_effective_at)
 
         def decide(sub: Subscription, effective: datetime, now: datetime) -> bool:
-            fields: dict[str, Any] = {"amount": notice.amount, "effective_at": effective,
-                                      "recorded_at": now}
+            fields: dict[str, Any] = {"amount": notice.amount, "currency": notice.currency,
+                                      "effective_at": effective, "recorded_at": now}
             if notice.kind == DISPUTE_OPENED:
                 return sub.dispute_opened(charge_id, gateway_ref=notice.ref or "",
                                           reason=notice.reason, **fields)

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid5
 
-from .errors import InvalidInput, RefundExceedsCharge
+from .errors import CurrencyMismatch, InvalidInput, RefundExceedsCharge
 from .lifecycle import check_comment
 from .money import check_amount
 from .refunds import RefundIssued
@@ -95,10 +95,11 @@ class Disputes:
     def dispute_opened(
         self: Subscription, charge_id: str, *, gateway_ref: str, amount: int,
         reason: str | None, effective_at: datetime, recorded_at: datetime,
+        currency: str | None = None,
     ) -> bool:
         """Record a dispute of a succeeded charge; False (nothing recorded) when it is
         already known."""
-        charge = self._disputed_charge(charge_id, gateway_ref, amount)
+        charge = self._disputed_charge(charge_id, gateway_ref, amount, currency)
         key = dispute_id(charge["gateway"], gateway_ref)
         if key in getattr(self, "disputes", {}):
             return False
@@ -111,13 +112,13 @@ class Disputes:
 
     def dispute_closed(
         self: Subscription, charge_id: str, *, gateway_ref: str, amount: int, outcome: str,
-        effective_at: datetime, recorded_at: datetime,
+        effective_at: datetime, recorded_at: datetime, currency: str | None = None,
     ) -> bool:
         """Record how a dispute closed (it need not have been recorded as opened); False
         when it is already recorded as closed."""
         if outcome not in OUTCOMES:
             raise InvalidInput(f"a dispute's outcome is {' or '.join(OUTCOMES)}, not {outcome!r}")
-        charge = self._disputed_charge(charge_id, gateway_ref, amount)
+        charge = self._disputed_charge(charge_id, gateway_ref, amount, currency)
         key = dispute_id(charge["gateway"], gateway_ref)
         known = getattr(self, "disputes", {}).get(key)
         if known is not None and known["status"] != "open":
@@ -134,6 +135,7 @@ class Disputes:
     def refunded_at_gateway(
         self: Subscription, charge_id: str, *, gateway_ref: str, amount: int,
         reason: str | None, effective_at: datetime, recorded_at: datetime,
+        currency: str | None = None,
     ) -> bool:
         """Record a refund the provider made outside the ledger (its dashboard); False when
         it is already recorded (by this or by the ledger's own refund with that reference)."""
@@ -142,6 +144,7 @@ class Disputes:
         check_comment(reason)
         if amount == 0:
             raise InvalidInput("a refund needs an amount above 0")
+        self._in_charge_currency(charge_id, currency)
         key = gateway_refund_id(self.charges[charge_id]["gateway"], gateway_ref) \
             if charge_id in self.charges else ""
         if key in self.refunds or any(r.get("gateway_ref") == gateway_ref
@@ -164,8 +167,17 @@ class Disputes:
         self.advance_to(effective_at, recorded_at=recorded_at)
 
     def _disputed_charge(self: Subscription, charge_id: str, gateway_ref: str,
-                         amount: int) -> dict[str, Any]:
+                         amount: int, currency: str | None) -> dict[str, Any]:
         check_reference(gateway_ref, "gateway_ref")
         check_amount(amount)
-        self.charge_left(charge_id)  # raises ChargeNotFound for an unknown charge
+        self._in_charge_currency(charge_id, currency)
         return self.charges[charge_id]
+
+    def _in_charge_currency(self: Subscription, charge_id: str, currency: str | None) -> None:
+        """Refuse a provider's amount in another currency than its charge's: its minor units
+        are not the charge's (1900 yen are not 19.00 dollars). None: the provider named none."""
+        self.charge_left(charge_id)  # raises ChargeNotFound for an unknown charge
+        charged = self.charges[charge_id]["currency"]
+        if currency is not None and currency.upper() != charged:
+            raise CurrencyMismatch(f"charge {charge_id} is in {charged}; the provider's amount is"
+                                   f" in {currency.upper()}")

@@ -58,6 +58,8 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
                          " (`gateway-events-not-received`: not one of "
                          + ", ".join(RECEIVING) + ", or its signing secret is not configured)"},
     413: {"description": "The body is over 1 MiB"},
+    422: {"description": "A dispute or refund whose amount is in another currency than its"
+                         " charge's (`currency-mismatch`), or a refund of 0 (`invalid-input`)"},
     415: {"description": "The body is not application/json"},
 }
 

@@ -197,3 +197,17 @@ def test_without_a_signing_secret_no_events_are_received(http: httpx.Client) -> 
     answer = http.post("/gateways/stripe/events", json={"id": "evt_1"})
     assert answer.status_code == 404
     assert answer.json()["type"] == "/problems/gateway-events-not-received"
+
+
+def test_a_notice_in_another_currency_than_its_charge_is_refused(shop: Shop) -> None:
+    before = log_types(shop.ledger)
+    refund = {"id": "re_yen", "object": "refund", "amount": 1900, "currency": "jpy",
+              "payment_intent": shop.intent, "status": "succeeded", "metadata": {}}
+    yen = _send(shop, _event("refund.created", refund, "evt_8"))
+    euros = _send(shop, _event("charge.dispute.closed",
+                               {**_dispute(shop, "lost"), "currency": "eur"}, "evt_9"))
+    for answer in (yen, euros):
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["type"] == "/problems/currency-mismatch"
+    assert log_types(shop.ledger) == before
+    assert shop.http.get(f"/charges/{shop.charge_id}").json()["refundable"] == 1900
