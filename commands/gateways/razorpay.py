@@ -16,7 +16,8 @@ refunds are looked up first.
 
 Tokens: ``cust_...:token_...`` (a Razorpay Customer and a token saved with it).
 Amounts: integer subunits, the ledger's minor units (a three-decimal currency's last
-decimal must be 0, as Razorpay wants: else a decline ``invalid_amount``).
+decimal must be 0, as Razorpay wants: else a decline, or a failed refund, ``invalid_amount``,
+Razorpay not called).
 
 Answers: a ``captured`` payment -> success (``gateway_ref`` = the payment id); ``failed`` ->
 a decline, its ``error_reason`` mapped by :data:`DECLINES`; a token Razorpay refuses with no
@@ -154,7 +155,12 @@ class RazorpayGateway:
                             d.ledger_code(DECLINES, reason, gateway=self.name, logger=logger))
 
     def refund(self, request: RefundRequest) -> RefundResult:
-        if request.amount <= 0:
+        try:
+            amount = to_subunits(request.amount, request.currency)
+        except UnrepresentableAmount as refused:
+            logger.info("razorpay refund %s: %s", request.idempotency_key, refused)
+            return RefundResult(False, None, d.INVALID_AMOUNT)
+        if amount <= 0:
             return RefundResult(False, None, d.INVALID_AMOUNT)
         receipt = derived_reference(request.idempotency_key, RECEIPT_MAX)
         payment_id = request.charge_gateway_ref
@@ -170,12 +176,12 @@ class RazorpayGateway:
             left = int(payment.get("amount", 0)) - int(payment.get("amount_refunded", 0))
             if payment.get("status") not in ("captured", "refunded"):
                 return RefundResult(False, None, "payment_not_captured")
-            if left <= 0 or request.amount > left:
+            if left <= 0 or amount > left:
                 return RefundResult(False, None,
                                     "charge_already_refunded" if left <= 0 else "amount_too_large")
             try:
                 refund = self._client.payment.refund(payment_id, {
-                    "amount": request.amount, "speed": "normal", "receipt": receipt,
+                    "amount": amount, "speed": "normal", "receipt": receipt,
                     "notes": {"subledger_reason": (request.reason or "")[:256]},
                 }, timeout=self._timeout)
             except BadRequestError as refused:

@@ -205,3 +205,14 @@ def test_a_refund_retried_after_a_timeout_finds_its_refund_by_receipt(fake: Fake
 
 def test_a_refund_of_an_unknown_payment_fails(gateway: RazorpayGateway) -> None:
     assert gateway.refund(refund("pay_NoSuchPayment1")) == RefundResult(False, None, "resource_missing")
+
+
+def test_a_refund_with_a_third_decimal_razorpay_cannot_take_is_invalid_amount_without_a_call(
+    gateway: RazorpayGateway, fake: FakeRazorpay,
+) -> None:
+    paid = gateway.charge(charge(amount=295990, currency="KWD")).gateway_ref
+    assert paid is not None
+    sent = len(fake.requests)
+    request = dataclasses.replace(refund(paid, amount=1235), currency="KWD")
+    assert gateway.refund(request) == RefundResult(False, None, "invalid_amount")
+    assert len(fake.requests) == sent and fake.refunded() == 0
