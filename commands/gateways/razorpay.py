@@ -19,8 +19,10 @@ Amounts: integer subunits, the ledger's minor units (a three-decimal currency's 
 decimal must be 0, as Razorpay wants: else a decline, or a failed refund, ``invalid_amount``,
 Razorpay not called).
 
-Answers: a ``captured`` payment -> success (``gateway_ref`` = the payment id); ``failed`` ->
-a decline, its ``error_reason`` mapped by :data:`DECLINES`; a token Razorpay refuses with no
+Answers: a ``captured`` payment (or one refunded after its capture) -> success
+(``gateway_ref`` = the payment id); ``failed`` -> a decline, its ``error_reason`` mapped by
+:data:`DECLINES`; an authorization Razorpay refunded uncaptured -> a decline
+``processing_error`` (no money was taken); a token Razorpay refuses with no
 payment made, or whose Customer Razorpay does not know -> ``invalid_token``. The SDK raises ``BadRequestError`` for every 4xx
 (authentication included) and ``ServerError``/``GatewayError`` for 5xx: outside the payment
 itself, a 4xx is a configuration error (:class:`GatewayUnavailable`, logged at ERROR); a 5xx,
@@ -140,16 +142,20 @@ class RazorpayGateway:
     def _outcome(self, order_id: str) -> ChargeResult | None:
         """The answer the order's payments give: success, a decline, or None (none yet)."""
         payments = self._client.order.payments(order_id, timeout=self._timeout).get("items") or []
-        captured = [p for p in payments if p.get("status") in ("captured", "refunded")]
+        captured = [p for p in payments if p.get("status") == "captured"
+                    or (p.get("status") == "refunded" and p.get("captured") is True)]
         if captured:
             return ChargeResult(True, captured[0]["id"])
         pending = [p for p in payments if p.get("status") in ("created", "authorized")]
         if pending:
             raise GatewayUnavailable(f"razorpay: payment {pending[0]['id']} is {pending[0]['status']}")
-        failed = [p for p in payments if p.get("status") == "failed"]
+        # An authorization never captured is refunded by Razorpay itself: no money was taken.
+        failed = [p for p in payments if p.get("status") in ("failed", "refunded")]
         if not failed:
             return None
         payment = max(failed, key=lambda p: p.get("created_at") or 0)
+        if payment.get("status") == "refunded":
+            return ChargeResult(False, payment["id"], d.PROCESSING_ERROR)
         reason = payment.get("error_reason") or payment.get("error_code")
         return ChargeResult(False, payment["id"],
                             d.ledger_code(DECLINES, reason, gateway=self.name, logger=logger))

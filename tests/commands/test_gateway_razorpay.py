@@ -216,3 +216,25 @@ def test_a_refund_with_a_third_decimal_razorpay_cannot_take_is_invalid_amount_wi
     request = dataclasses.replace(refund(paid, amount=1235), currency="KWD")
     assert gateway.refund(request) == RefundResult(False, None, "invalid_amount")
     assert len(fake.requests) == sent and fake.refunded() == 0
+
+
+def test_an_authorized_payment_refunded_uncaptured_is_a_decline_not_a_payment(
+    gateway: RazorpayGateway, fake: FakeRazorpay,
+) -> None:
+    recurring = fake._recurring
+
+    def authorized_only(body: dict) -> object:  # type: ignore[type-arg]
+        answer = recurring(body)
+        for payment in fake.payments.values():
+            payment.update(status="authorized", captured=False)
+        return answer
+
+    fake._recurring = authorized_only  # type: ignore[method-assign]
+    with pytest.raises(GatewayUnavailable, match="authorized"):
+        gateway.charge(charge())
+    # Never captured, Razorpay refunds the authorization on its own.
+    [payment] = fake.payments.values()
+    payment.update(status="refunded", amount_refunded=payment["amount"], refund_status="full")
+
+    assert gateway.charge(charge()) == ChargeResult(False, payment["id"], "processing_error")
+    assert fake.captured() == 0
