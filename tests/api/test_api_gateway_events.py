@@ -211,3 +211,18 @@ def test_a_notice_in_another_currency_than_its_charge_is_refused(shop: Shop) -> 
         assert answer.json()["type"] == "/problems/currency-mismatch"
     assert log_types(shop.ledger) == before
     assert shop.http.get(f"/charges/{shop.charge_id}").json()["refundable"] == 1900
+
+
+def test_an_ignored_event_sent_again_once_its_charge_is_known_is_recorded(shop: Shop) -> None:
+    refund = {"id": "re_early", "object": "refund", "amount": 500, "currency": "usd",
+              "payment_intent": "pi_later", "status": "succeeded", "metadata": {}}
+    body = _event("refund.created", refund, "evt_10")
+    assert _send(shop, body).json()["outcome"] == "ignored"
+    paid = shop.http.post(f"/subscriptions/{shop.subscription_id}/charges", json={
+        "amount": 1900, "currency": "USD", "gateway": "stripe", "gateway_ref": "pi_later"})
+    assert paid.status_code == 201, paid.text
+
+    again = _send(shop, body)
+
+    assert again.json()["outcome"] == "recorded", again.text
+    assert shop.http.get(f"/charges/{paid.json()['charge_id']}").json()["refundable"] == 1400
