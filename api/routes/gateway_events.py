@@ -72,7 +72,7 @@ async def receive(name: str, request: Request, ledger: LedgerDep) -> Response:
     cash and revenue), a refund made in Stripe's dashboard, a card about to expire. Needs no
     API key: Stripe's signature is checked instead. Any other event type is answered 200
     `ignored`; the same event sent again is answered as the first time and appends nothing
-    (`Idempotent-Replayed: true`)."""
+    (`Idempotent-Replayed: true`), except one answered `ignored`, which is looked at anew."""
     secret = request.app.state.settings.stripe_webhook_secret
     if name not in RECEIVING or not secret:
         raise GatewayEventsNotReceived(
