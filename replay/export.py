@@ -4,12 +4,16 @@ analysts already use (DuckDB, pandas, spreadsheets). The tables and their column
 :mod:`.export_schema` and ``docs/analysts.md``.
 
 Personal data (``domain.personal``) is left out unless asked for. The export writes only
-into its own directory, which must be empty or absent; the ledger is only read.
+into its own directory, which must be empty or absent; the ledger is only read. The files
+are written into a staging directory beside it, renamed into place once the manifest is
+written: a reader never finds half an export, and a failed one leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
+import shutil
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -47,6 +51,33 @@ def export(replay: Replay, out: Path, fmt: str, *, personal_data: bool = False) 
     if fmt not in FORMATS:
         raise InvalidInput(f"the export format is one of {', '.join(FORMATS)}, not {fmt!r}")
     check_out(out)
+    staging = _staging(out)
+    try:
+        summary = _write(replay, staging, fmt, personal_data=personal_data)._replace(out=str(out))
+        (staging / MANIFEST).write_text(json.dumps({**summary._asdict(), "selection": _selection(replay.selection)},
+                                                   indent=2) + "\n", encoding="utf-8")
+        if out.exists():
+            out.rmdir()  # empty, as checked
+        staging.rename(out)
+    except OSError as error:
+        raise InvalidInput(f"cannot write the export into {out}: {error.strerror or error}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return summary
+
+
+def _staging(out: Path) -> Path:
+    """A new directory beside ``out`` to write the export into (a rename moves it to ``out``,
+    in one step, on the same file system)."""
+    staging = out.parent / f".{out.name}.partial-{secrets.token_hex(4)}"
+    try:
+        staging.mkdir(parents=True)
+    except OSError as error:
+        raise InvalidInput(f"cannot write the export into {out}: {error.strerror or error}") from None
+    return staging
+
+
+def _write(replay: Replay, out: Path, fmt: str, *, personal_data: bool) -> ExportSummary:
     tables = writer(fmt, out)
     derived = Derived(personal_data=personal_data)
     for batch in replay.batches():
@@ -57,11 +88,8 @@ def export(replay: Replay, out: Path, fmt: str, *, personal_data: bool = False) 
             tables.write(table, rows)
     for table, rows in derived.finish():
         tables.write(table, rows)
-    summary = ExportSummary(format=fmt, out=str(out), position=replay.position, rows=tables.close(),
-                            personal_data=personal_data)
-    (out / MANIFEST).write_text(json.dumps({**summary._asdict(), "selection": _selection(replay.selection)},
-                                           indent=2) + "\n", encoding="utf-8")
-    return summary
+    return ExportSummary(format=fmt, out=str(out), position=replay.position, rows=tables.close(),
+                         personal_data=personal_data)
 
 
 def _selection(selection: Selection) -> dict[str, Any]:

@@ -131,3 +131,36 @@ def _prices(directory: Path) -> Path:
     path = directory / "prices.json"
     path.write_text('{"basic": {"percent": "20"}}', encoding="utf-8")
     return path
+
+
+def test_an_export_where_no_directory_can_be_made_is_one_line_and_exit_2(
+        settings: Settings, book_ledger: Ledger, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUBLEDGER_DATABASE_URL", settings.database_url)
+    place = tmp_path / "out"
+    place.mkdir()
+    (place / "a-file").write_text("not a directory", encoding="utf-8")
+
+    assert main(["replay", "export", "--format", "csv", "--out", str(place / "a-file" / "export")]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("subledger: cannot write the export into") and err.count("\n") == 1
+    assert [p.name for p in place.iterdir()] == ["a-file"]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_an_export_that_fails_half_way_leaves_no_files_behind(
+        book_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    def disk_full(self: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    # The events and the streamed tables are written by then; the disk fills at the end.
+    monkeypatch.setattr("subledger.replay.derived.Derived.finish", disk_full)
+    place = tmp_path / "out"
+    (place / "export").mkdir(parents=True)
+
+    with pytest.raises(InvalidInput, match="No space left on device"):
+        export(Replay(book_ledger.event_log), place / "export", fmt)
+
+    assert [p.name for p in place.iterdir()] == ["export"]
+    assert list((place / "export").iterdir()) == []
