@@ -63,12 +63,16 @@ def _price(plan_id: str, entry: Any) -> Price:
     try:
         if isinstance(percent, bool) or not isinstance(percent, int | str):
             raise InvalidOperation
-        value = Fraction(Decimal(str(percent)))
-    except (InvalidOperation, ValueError):
-        raise InvalidInput(f"price of {plan_id!r}: percent is a whole number or a decimal written as text") from None
-    if not -100 < value <= 10_000:
+        written = Decimal(str(percent))
+    except InvalidOperation:
+        written = Decimal("NaN")
+    if not written.is_finite():  # "NaN" and "Infinity" are decimals too, but no percent
+        raise InvalidInput(f"price of {plan_id!r}: percent is a whole number or a decimal written as text")
+    # Bounded before it becomes a Fraction: "1e999999999" would make an integer of a
+    # billion digits.
+    if not -100 < written <= 10_000:
         raise InvalidInput(f"price of {plan_id!r}: percent must be more than -100 and at most 10000")
-    return Price(percent=value)
+    return Price(percent=Fraction(written))
 
 
 def parse_prices(document: Any) -> dict[str, Price]:

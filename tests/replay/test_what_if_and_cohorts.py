@@ -79,6 +79,20 @@ def test_a_price_file_that_says_nothing_clear_is_refused(tmp_path: Path) -> None
         read_prices(tmp_path / "bad.json")
 
 
+@pytest.mark.parametrize("percent", ["Infinity", "-Infinity", "NaN", "1e999999999"])
+def test_a_percent_that_is_no_finite_number_is_refused_in_one_line(
+        settings: Settings, book_ledger: Ledger, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, percent: str) -> None:
+    monkeypatch.setenv("SUBLEDGER_DATABASE_URL", settings.database_url)
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"basic": {"percent": percent}}), encoding="utf-8")
+
+    assert main(["replay", "what-if", "--prices", str(prices), "--from", "2026-01-01", "--to", "2026-04-30"]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("subledger: price of 'basic': percent") and err.count("\n") == 1
+
+
 COHORTS = [  # worked out by hand: each month's end, subscribers retained / their MRR
     ("2026-01-01", 2, "4000.00", [(2, "4000.00", "1.000000", "1.000000"), (2, "4000.00", "1.000000", "1.000000"),
                                   (1, "1000.00", "0.500000", "0.250000"), (1, "1000.00", "0.500000", "0.250000")]),
