@@ -17,8 +17,10 @@ How envelopes are repriced (:class:`Repricer`), the model's assumptions:
 - Cash and revenue: each invoice, its lines (proration and discounts included) and what it
   leaves due are scaled by the ratio of the new price to the recorded one of the plan the
   subscription is on when the invoice is issued, each amount rounded half-even to minor
-  units; a charge is scaled by the ratio of its invoice, a refund by that of its charge.
-  An amount-off coupon therefore scales with the price (it does not in the ledger).
+  units; a void or a credit note by the ratio of its invoice; a charge by the ratio of its
+  invoice, a refund or a lost dispute by that of its charge. A balance adjustment is as
+  recorded (it is no price). An amount-off coupon therefore scales with the price (it does
+  not in the ledger).
 """
 
 from __future__ import annotations
@@ -116,18 +118,40 @@ class Repricer:
         if kind == "InvoiceIssued":
             ratio = self.ratios.get(envelope["aggregate_id"], Fraction(1))
             self.ratios[data["invoice_id"]] = ratio
-            lines = [{**line, "amount": _scaled(line["amount"], ratio)} for line in data["lines"]]
+            lines = _scaled_lines(data["lines"], ratio)
             scaled = {name: _scaled(data[name], ratio) for name in ("amount_due", "credit_applied", "credit_added")}
             return {**envelope, "data": {**data, **scaled, "lines": lines,
                                          "total": sum(line["amount"] for line in lines)}}
+        if kind in CORRECTIONS:
+            return {**envelope, "data": self._corrected(kind, data)}
         if kind == "ChargeSucceeded":
             ratio = self.ratios.get(data.get("invoice_id") or "", Fraction(1))
             self.ratios[data["charge_id"]] = ratio
             return {**envelope, "data": {**data, "amount": _scaled(data["amount"], ratio)}}
-        if kind == "RefundIssued":
+        if kind in GIVEN_BACK:
             ratio = self.ratios.get(data["charge_id"], Fraction(1))
             return {**envelope, "data": {**data, "amount": _scaled(data["amount"], ratio)}}
         return envelope
+
+    def _corrected(self, kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """A void or a credit note scaled as its invoice was: what it takes back of the
+        invoice is what the invoice billed under the same prices."""
+        ratio = self.ratios.get(data["invoice_id"], Fraction(1))
+        if kind == "InvoiceVoided":
+            return {**data, "total": _scaled(data["total"], ratio),
+                    "credit_restored": _scaled(data["credit_restored"], ratio)}
+        lines = _scaled_lines(data["lines"], ratio)
+        return {**data, "lines": lines, "total": sum(line["amount"] for line in lines)}
+
+
+CORRECTIONS = frozenset({"InvoiceVoided", "CreditNoteIssued"})
+"""Corrections of an invoice, scaled by its ratio."""
+GIVEN_BACK = frozenset({"RefundIssued", "DisputeClosed"})
+"""Money given back of a charge (a lost dispute moves cash as a refund), scaled by its ratio."""
+
+
+def _scaled_lines(lines: list[dict[str, Any]], ratio: Fraction) -> list[dict[str, Any]]:
+    return [{**line, "amount": _scaled(line["amount"], ratio)} for line in lines]
 
 
 def _scaled(amount: Any, ratio: Fraction) -> int:

@@ -24,9 +24,9 @@ from .revenue import revenue_report
 
 ASSUMPTIONS = ("the same subscribers make the same choices at the same times (signups, plan and"
                " quantity changes, coupons, pauses, cancellations, failed payments, refunds);"
-               " only the prices differ. MRR is recomputed from the new prices; invoices,"
-               " charges and refunds are scaled by the new price over the recorded one of the"
-               " plan each subscription was on.")
+               " only the prices differ. MRR is recomputed from the new prices; invoices (their"
+               " voids and credit notes with them), charges, refunds and lost disputes are scaled"
+               " by the new price over the recorded one of the plan each subscription was on.")
 
 SIDE_BY_SIDE = {
     "mrr": ("mrr", "buckets", "mrr"), "new": ("mrr", "buckets", "new"),

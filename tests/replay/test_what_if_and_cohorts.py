@@ -8,6 +8,7 @@ import csv
 import io
 import json
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.books import BOOK_CLOCK
+from support.invoices import BOOK_CLOCK as INVOICES_CLOCK
+from support.invoices import invoice_book
+from support.ledger import FakeClock
 from support.ledger_histories import random_history
 
 from subledger.bootstrap import build_api, build_projector
@@ -77,6 +81,23 @@ def test_a_price_file_that_says_nothing_clear_is_refused(tmp_path: Path) -> None
     (tmp_path / "bad.json").write_text("{nope", encoding="utf-8")
     with pytest.raises(InvalidInput, match="not JSON"):
         read_prices(tmp_path / "bad.json")
+
+
+def test_what_if_takes_voids_and_credit_notes_back_at_their_invoices_new_price(
+        ledger_on: Any, settings: Settings) -> None:
+    # A void (1000) and credit notes (400 off what is due; 500 refunded and 300 to the
+    # balance of a paid invoice): doubled prices double every amount, so every figure doubles.
+    ledger = ledger_on(clock=FakeClock(INVOICES_CLOCK))
+    invoice_book(ledger, settings)
+    window = Window(date(2026, 3, 1), date(2027, 6, 30), "month")
+
+    body = what_if(Replay(ledger.event_log), parse_prices({"basic": {"percent": "100"}}), window, "USD",
+                   Standpoint(datetime(2028, 1, 1, tzinfo=UTC), None))
+
+    totals = {figure: [sum(Decimal(str(b[figure][side])) for b in body["buckets"]) for side in ("real", "what_if")]
+              for figure in ("billed", "collected", "recognized")}
+    assert totals == {"billed": [6038, 12076], "collected": [4238, 8476],
+                      "recognized": [Decimal("3238.00"), Decimal("6476.00")]}
 
 
 @pytest.mark.parametrize("percent", ["Infinity", "-Infinity", "NaN", "1e999999999"])
