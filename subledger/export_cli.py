@@ -36,8 +36,9 @@ def add_parser(commands: Any) -> None:
         description="Print one row per subscriber, in the order they registered: id, e-mail, "
         "name, external reference, status (the liveliest of their subscriptions), every "
         "subscription's status, the plans they are on, MRR (minor units, 2 decimals) and its "
-        "currency, when they registered, when their last subscription ended (empty while one "
-        "is live), and their consent to marketing messages.")
+        "currency (one figure per currency, ';'-separated as the currencies are), when they "
+        "registered, when their last subscription ended (empty while one is live), and their "
+        "consent to marketing messages.")
     export.add_argument("what", choices=["subscribers"])
     export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
 
@@ -77,8 +78,11 @@ def _row(ledger: Ledger, subscriber: Any, now: datetime) -> dict[str, Any]:
     subscriptions = [ledger.subscriptions.get(i)
                      for i in ledger.subscribers.subscription_ids(subscriber.id)]
     live = [s for s in subscriptions if s.status != CANCELED]
-    mrr = sum((aggregate_mrr(s, now) for s in live), Fraction(0))
-    currencies = sorted({s.currency for s in live})
+    # MRR is per currency: amounts in two currencies are never added up.
+    mrr: dict[str, Fraction] = {}
+    for subscription in live:
+        mrr[subscription.currency] = mrr.get(subscription.currency, Fraction(0)) + aggregate_mrr(subscription, now)
+    currencies = sorted(mrr)
     ended = [s.canceled_at for s in subscriptions if s.canceled_at is not None]
     return {
         "subscriber_id": str(subscriber.id), "email": subscriber.email, "name": subscriber.name,
@@ -86,7 +90,8 @@ def _row(ledger: Ledger, subscriber: Any, now: datetime) -> dict[str, Any]:
         "status": min((s.status for s in subscriptions), key=_LIVELINESS.__getitem__, default=None),
         "subscription_statuses": ";".join(s.status for s in subscriptions),
         "plans": ";".join(sorted({s.plan_id for s in live})),
-        "mrr": str(round_minor(mrr)), "currency": ";".join(currencies) or None,
+        "mrr": ";".join(str(round_minor(mrr[code])) for code in currencies) or str(round_minor(Fraction(0))),
+        "currency": ";".join(currencies) or None,
         "created_at": isoformat(subscriber.registered_at),
         "canceled_at": isoformat(max(ended)) if ended and not live else None,
         "marketing_consent": subscriber.marketing_consent,

@@ -84,6 +84,24 @@ def test_export_subscribers_as_json_lines(url: str, capsys: pytest.CaptureFixtur
         ("ada@example.com", True, None), ("bob@example.com", False, "2026-02-10T00:00:00Z")]
 
 
+def test_export_subscribers_gives_mrr_per_currency_never_a_sum_of_two(
+        url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    _book(url)
+    ledger = build_ledger(Settings.from_env({"SUBLEDGER_DATABASE_URL": url}),
+                          clock=FakeClock(utc(2026, 3, 2)))
+    try:
+        add_plan(ledger, "euro", currency="EUR", amount=1500)
+        [ada], _ = ledger.subscribers.find(email="ada@example.com")
+        ledger.subscriptions.start(ada.id, plan_id="euro", effective_at=utc(2026, 2, 1))
+    finally:
+        ledger.close()
+
+    assert main(["export", "subscribers", "--format", "csv"]) == 0
+
+    ada_row, _ = csv.DictReader(io.StringIO(capsys.readouterr().out))
+    assert (ada_row["mrr"], ada_row["currency"]) == ("1500.00;1900.00", "EUR;USD")
+
+
 def test_mail_once_sends_what_is_due_and_prints_the_outbox(
         url: str, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
