@@ -32,3 +32,18 @@ def table_of_rows(rows: list[dict[str, Any]]) -> Any:
     pa = pyarrow()
     names = columns(rows)
     return pa.table({name: pa.array([row.get(name) for row in rows]) for name in names})
+
+
+def to_pandas(table: Any) -> Any:
+    """A ``pyarrow.Table`` as a ``pandas.DataFrame`` whose integer columns stay integers.
+
+    pandas' own conversion turns an integer column holding a null (an ``amount`` of an
+    event without one) into float64: minor units would become floats. Integers become
+    pandas' nullable integer types instead (``Int64``: exact, nulls as ``pd.NA``)."""
+    import pandas as pd
+
+    pa = pyarrow()
+    nullable = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+                pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
+                pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype()}
+    return table.to_pandas(types_mapper=nullable.get)

@@ -68,7 +68,9 @@ class FoldResult(NamedTuple):
         return table_of_rows(self.rows())
 
     def to_pandas(self) -> pandas.DataFrame:
-        return self.to_arrow().to_pandas()
+        from .arrow import to_pandas
+
+        return to_pandas(self.to_arrow())
 
 
 def run_fold(events: Replay | Iterable[LoggedEvent], fold: Fold[Any]) -> FoldResult:

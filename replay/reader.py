@@ -174,7 +174,10 @@ class Replay:
         return events_table(self, personal_data=personal_data)
 
     def to_pandas(self, *, personal_data: bool = False) -> pandas.DataFrame:
-        return self.to_arrow(personal_data=personal_data).to_pandas()
+        """The events as a pandas frame (integer columns as ``Int64``, never floats)."""
+        from .arrow import to_pandas
+
+        return to_pandas(self.to_arrow(personal_data=personal_data))
 
 
 @functools.cache

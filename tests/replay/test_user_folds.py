@@ -128,10 +128,32 @@ def test_a_fold_result_and_a_replay_are_arrow_tables_and_pandas_frames(book_ledg
     table = run_fold(replay, _ByCurrency()).to_arrow()
 
     assert list(frame["amount"]) == [1000, 3000, 120_000, 1000, 3000, 3000, 1000, 1000, 1000]
-    assert str(frame["amount"].dtype) == "int64"
+    assert str(frame["amount"].dtype) == "Int64"
     assert table.to_pylist() == [{"key": "USD", "value": Decimal("134000.0000000000")}]
     value_type = table.schema.field("value").type
     assert pa.types.is_decimal(value_type) and value_type.scale == 10  # exact, never a float
+
+
+def test_minor_units_stay_integers_in_pandas_where_some_events_have_no_amount(book_ledger: Ledger) -> None:
+    subscriber = next(iter(Replay(book_ledger.event_log, Selection(types=("SubscriberRegistered",))))).aggregate_id
+    replay = Replay(book_ledger.event_log, Selection(subscriber_id=subscriber))
+
+    history = replay.to_pandas()
+    folded = run_fold(replay, _Amounts()).to_pandas()
+
+    for frame in (history, folded):
+        assert str(frame["amount"].dtype) == "Int64"  # not float64
+        assert list(frame["amount"].isna()[:2]) == [True, True]  # SubscriberRegistered, PaymentMethodSet
+        assert set(frame["amount"].dropna()) == {1000}  # Ada's basic plan: price, invoices, charges
+
+
+class _Amounts:
+    def initial(self) -> list[dict[str, Any]]:
+        return []
+
+    def apply(self, state: list[dict[str, Any]], event: LoggedEvent) -> list[dict[str, Any]]:
+        state.append({"type": event.type, "amount": getattr(event.event, "amount", None)})
+        return state
 
 
 class _ByCurrency:
