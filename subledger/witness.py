@@ -88,7 +88,7 @@ def witness(state_file: Path, url: str | None, api_key: str | None) -> Accepted:
     try:
         public_key = base64.b64decode(state["public_key"], validate=True)
         previous = TreeHead.from_fields(state["head"]) if "head" in state else None
-    except ValueError as error:
+    except (TypeError, ValueError) as error:  # a key that is no text is damage too
         raise WitnessError(f"the state file {state_file} is damaged: {error}") from None
     answer = api.get("/audit/head")
     try:

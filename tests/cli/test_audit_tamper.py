@@ -169,3 +169,15 @@ def test_the_witness_refuses_a_head_signed_by_another_key(book: AuditedLedger, c
 def test_a_witness_that_cannot_reach_the_ledger_exits_2(cli: Cli, tmp_path: Path) -> None:
     code, _, err = cli("audit", "witness", "--state", str(tmp_path / "w.json"), "--url", "http://127.0.0.1:9")
     assert code == 2 and err.startswith("subledger: GET http://127.0.0.1:9/audit/public-key failed")
+
+
+@pytest.mark.parametrize("damage", [{"public_key": 5}, {"public_key": "AAAA", "head": [1]},
+                                    {"public_key": None}, {"public_key": "AAAA", "head": "x"}])
+def test_a_witness_whose_state_file_is_damaged_exits_2_in_one_line(
+        cli: Cli, tmp_path: Path, damage: dict[str, object]) -> None:
+    state = tmp_path / "w.json"
+    state.write_text(json.dumps({"url": "http://127.0.0.1:9", **damage}))
+
+    code, _, err = cli("audit", "witness", "--state", str(state))
+
+    assert code == 2 and err.startswith(f"subledger: the state file {state} is damaged") and err.count("\n") == 1
