@@ -51,14 +51,15 @@ def export(replay: Replay, out: Path, fmt: str, *, personal_data: bool = False) 
     if fmt not in FORMATS:
         raise InvalidInput(f"the export format is one of {', '.join(FORMATS)}, not {fmt!r}")
     check_out(out)
-    staging = _staging(out)
+    place = out.resolve() if out.is_symlink() else out  # a link to an empty directory: fill that one
+    staging = _staging(place)
     try:
         summary = _write(replay, staging, fmt, personal_data=personal_data)._replace(out=str(out))
         (staging / MANIFEST).write_text(json.dumps({**summary._asdict(), "selection": _selection(replay.selection)},
                                                    indent=2) + "\n", encoding="utf-8")
-        if out.exists():
-            out.rmdir()  # empty, as checked
-        staging.rename(out)
+        if place.exists():
+            place.rmdir()  # empty, as checked
+        staging.rename(place)
     except OSError as error:
         raise InvalidInput(f"cannot write the export into {out}: {error.strerror or error}") from None
     finally:

@@ -164,3 +164,13 @@ def test_an_export_that_fails_half_way_leaves_no_files_behind(
 
     assert [p.name for p in place.iterdir()] == ["export"]
     assert list((place / "export").iterdir()) == []
+
+
+def test_an_export_into_a_link_to_an_empty_directory_fills_that_directory(book_ledger: Ledger, tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+
+    summary = export(Replay(book_ledger.event_log), tmp_path / "link", "csv")
+
+    assert (tmp_path / "link").is_symlink() and summary.out == str(tmp_path / "link")
+    assert sorted(p.name for p in (tmp_path / "real").iterdir())[:2] == ["charges.csv", "events.csv"]
