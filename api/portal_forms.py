@@ -4,7 +4,7 @@ by the same rules as the API's JSON (the commands check the rest)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -18,6 +18,9 @@ from .pages import FORM_TYPE
 from .security import ApiProblem
 
 MAX_FIELD = 255
+PREVIEW_LIFETIME = timedelta(minutes=15)
+"""How long a previewed change can be confirmed at its instant: a change confirmed later
+would prorate the days since the preview as if they were still to come."""
 
 
 @dataclass(frozen=True)
@@ -90,11 +93,16 @@ def confirmed_fields(form: dict[str, str]) -> dict[str, Any]:
 
 def previewed_at(value: str, opened_at: datetime, now: datetime) -> datetime:
     """The instant a change was previewed at, which its confirmation takes effect at so that
-    it invoices what was shown: within the session (from its opening to now)."""
+    it invoices what was shown: within the session (from its opening to now) and at most
+    :data:`PREVIEW_LIFETIME` ago."""
     try:
         instant = parse_instant(value)
     except ValueError:
         raise InvalidInput("effective_at must be the preview's instant") from None
     if not opened_at <= instant <= now:
         raise InvalidInput("the preview is older than this portal session; preview again")
+    if now - instant > PREVIEW_LIFETIME:
+        minutes = int(PREVIEW_LIFETIME.total_seconds() // 60)
+        raise InvalidInput(f"the preview is more than {minutes} minutes old; preview the change"
+                           " again to see what it costs now")
     return instant

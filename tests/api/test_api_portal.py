@@ -156,6 +156,28 @@ def test_a_form_the_portal_cannot_take_is_refused_with_its_reason_and_changes_no
     assert log_envelopes(portal_world.ledger, types=("PortalActionTaken",)) == []
 
 
+def test_a_preview_confirmed_more_than_15_minutes_later_is_refused_and_changes_nothing(
+    portal_world: PortalWorld,
+) -> None:
+    """Confirmed a day later at its instant, a cut from 10 seats to 1 would credit a day
+    already used as if it were still to come."""
+    sub = portal_world.ada_subscription
+    portal_world.ledger.subscriptions.change(sub, quantity=10)
+    link = portal_world.open_session(portal_world.ada, ttl_seconds=7 * 86400)["url"]
+    change = f"/portal/subscriptions/{sub}/change"
+    with portal_world.browser_client() as ada:
+        assert ada.get(link).status_code == 303
+        confirm = form_values(ada.get(change, params={"quantity": "1"}).text, change)
+        portal_world.clock.advance(minutes=15, seconds=1)
+        late = ada.post(change, data=confirm)
+        assert late.status_code == 422 and "more than 15 minutes old" in late.text
+        assert portal_world.ledger.subscriptions.get(sub).quantity == 10
+        again = form_values(ada.get(change, params={"quantity": "1"}).text, change)
+        portal_world.clock.advance(minutes=15)
+        assert ada.post(change, data=again).status_code == 303
+    assert portal_world.ledger.subscriptions.get(sub).quantity == 1
+
+
 def test_a_confirmation_edited_to_an_earlier_instant_or_another_change_changes_nothing(
     portal_world: PortalWorld,
 ) -> None:
