@@ -158,9 +158,11 @@ class Settlement:
             self.take_refunds(subscription, refunds, now)
 
     def take_charge(self, subscription: Subscription, intent: ChargeIntent, now: datetime) -> None:
-        """Ask the subscriber's gateway for a saved charge attempt and record its answer on
+        """Ask the gateway of the subscriber's payment method as it was when the attempt
+        fell due (:func:`method_moment`) for a saved charge attempt, and record its answer on
         the aggregate (saved by the caller). Raises :class:`GatewayUnavailable`."""
-        method = self.subscribers.get(subscription.subscriber_id).payment_method
+        subscriber = self.subscribers.get(subscription.subscriber_id)
+        method = subscriber.payment_method_at(intent.method_as_of)
         if method is None:
             outcome = ChargeOutcome(False, None, None, NO_PAYMENT_METHOD)
         else:

@@ -29,6 +29,8 @@ class Subscriber(LedgerAggregate):
     name: str | None
     external_ref: str | None
     payment_method: dict[str, str | None] | None
+    payment_methods: tuple[tuple[datetime, dict[str, str | None] | None], ...]
+    """Every payment method the subscriber had, from when it was recorded (None: none)."""
     registered_at: datetime
     marketing_consent: bool
     payment_method_expires_at: datetime | None
@@ -54,6 +56,7 @@ class Subscriber(LedgerAggregate):
             aggregate.name = self.name
             aggregate.external_ref = self.external_ref
             aggregate.payment_method = None
+            aggregate.payment_methods = ()
             aggregate.registered_at = self.effective_at
             # Marketing messages are opt-out: a subscriber receives them until they say no.
             aggregate.marketing_consent = True
@@ -93,6 +96,7 @@ class Subscriber(LedgerAggregate):
 
         def evolve(self, aggregate: Any) -> None:
             aggregate.payment_method = {"gateway": self.gateway, "token": self.token}
+            aggregate.payment_methods += ((self.timestamp, aggregate.payment_method),)
             aggregate.payment_method_expires_at = None
 
     class PaymentMethodExpiring(Event):
@@ -128,7 +132,20 @@ class Subscriber(LedgerAggregate):
             for detail in DETAILS:
                 setattr(aggregate, detail, None)
             aggregate.payment_method = None
+            aggregate.payment_methods += ((self.timestamp, None),)
             aggregate.forgotten_at = self.effective_at
+
+    def payment_method_at(self, moment: datetime | None) -> dict[str, str | None] | None:
+        """The payment method as recorded at ``moment`` (None: the current one); none once
+        the subscriber is forgotten."""
+        if moment is None or self.forgotten_at is not None:
+            return self.payment_method
+        method = None
+        for recorded, then in self.payment_methods:
+            if recorded > moment:
+                break
+            method = then
+        return method
 
     @classmethod
     def register(

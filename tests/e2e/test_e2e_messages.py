@@ -95,7 +95,8 @@ def test_a_trial_a_failed_charge_its_recovery_a_cancellation_and_the_win_back_of
         assert str(message.message["To"]) == "Ada Lovelace <ada@example.com>"
         assert message.mail_from == "billing@shop.test"
         assert "Hello Ada Lovelace," in message.text
-    assert "From then on your subscription costs USD 19.00 per month" in trial.text
+    assert "After that, your subscription costs USD 19.00 per month" in trial.text
+    assert "Your first invoice, on 2026-01-15, will charge USD 19.00." in trial.text
     assert "attempt 1: card_declined" in failed.text
     assert "We will try again on 2026-01-18." in failed.text
     assert "Paid on: 2026-01-18" in receipt.text
