@@ -202,7 +202,8 @@ class LedgerStore:
     def _personal_rows(self, aggregates: tuple[LedgerAggregate, ...], kwargs: dict[str, Any]) -> None:
         """What moves with a save because of personal data: the subscribers' lookup keys (a
         forgotten one's rows go), the data keys made for the events to seal (the mapper is
-        readied for them here), and a subscriber's stored answer sealed with their key."""
+        readied for them here), and the stored answer of a write about one subscriber (their
+        own, or one of their subscriptions') sealed with their key."""
         subscribers = [a for a in aggregates if isinstance(a, Subscriber)]
         if subscribers:
             kwargs["subscriber_keys"] = [SubscriberKeys(s.id, email_key(s.email), s.external_ref)
@@ -214,11 +215,13 @@ class LedgerStore:
                                    if isinstance(e, Subscriber.SubscriberForgotten)]
         kwargs["data_keys"] = self.mapper.prepare(e for a in aggregates for e in a.pending_events)
         record = kwargs.get("idempotency")
-        if record is not None and len(subscribers) == 1:
-            key = self.mapper.writing_key(subscribers[0].id)
+        owners = {s.id for s in subscribers} | {
+            a.subscriber_id for a in aggregates if isinstance(a, Subscription)}
+        if record is not None and len(owners) == 1:
+            [owner] = owners
+            key = self.mapper.writing_key(owner)
             if key is not None:
-                kwargs["idempotency"] = replace(
-                    record, body=seal_answer(record.body, subscribers[0].id, key))
+                kwargs["idempotency"] = replace(record, body=seal_answer(record.body, owner, key))
 
     def list_created(self, type_name: str, cls: type[A], after: int, limit: int,
                      keep: Callable[[A], bool] | None = None) -> tuple[list[A], int | None]:

@@ -1,6 +1,7 @@
 """Which fields of which events hold personal data (docs/business-rules.md, "Personal
 data"): a subscriber's name, e-mail and external reference, a payment token, and free text
-written by or about a person (a cancellation's comment, a refund's reason in words).
+written by or about a person (a cancellation's comment, the reason in words of a refund or
+of a correction).
 
 Amounts, dates, plan ids, statuses, codes and event types are not personal. A reader that
 shows or sends events outside the ledger's own answers (an export) leaves these out unless
@@ -20,6 +21,11 @@ PERSONAL_FIELDS: Mapping[str, frozenset[str]] = {
     "SubscriptionCanceled": frozenset({"comment"}),
     "RefundRequested": frozenset({"reason"}),
     "RefundIssued": frozenset({"reason"}),
+    # The reasons typed for a correction are words about the subscriber, as a refund's are.
+    "CreditNoteIssued": frozenset({"reason"}),
+    "InvoiceVoided": frozenset({"reason"}),
+    "InvoiceMarkedUncollectible": frozenset({"reason"}),
+    "BalanceAdjusted": frozenset({"reason"}),
 }
 """event type -> the fields of its ``data`` that are personal."""
 

@@ -43,7 +43,7 @@ INVOICE_COLUMNS = (
 CREDIT_NOTE_COLUMNS = (
     "credit_note_id", "number", "series", "sequence", "invoice_id", "invoice_number",
     "subscription_id", "subscriber_id", "currency", "total", "settlement", "refund_id",
-    "reason", "lines", "effective_at", "recorded_at", "position",
+    "lines", "effective_at", "recorded_at", "position",
 )
 _INTEGERS = frozenset({"sequence", "total", "credit_applied", "credit_added", "amount_due",
                        "amount_paid", "credited", "refunded", "failed_attempts", "position"})
@@ -63,7 +63,9 @@ def _table(name: str, columns: tuple[str, ...], key: str) -> str:
 
 class InvoicesModel:
     name = "invoices"
-    version = 1
+    version = 2
+    """2: a credit note's reason is not kept here: it is personal, read from its event (which
+    forgetting erases), as a document is shown."""
     tables = ("view_invoices", "view_credit_notes")
     types = tuple(sorted(EVENTS))
 
@@ -249,7 +251,7 @@ def credit_note(envelope: dict[str, Any], invoice: dict[str, Any], series_name: 
         "invoice_number": invoice["number"], "subscription_id": envelope["aggregate_id"],
         "subscriber_id": envelope["subscriber_id"], "currency": data["currency"],
         "total": data["total"], "settlement": data["settlement"],
-        "refund_id": data["refund_id"], "reason": data["reason"], "lines": _json(data["lines"]),
+        "refund_id": data["refund_id"], "lines": _json(data["lines"]),
         "effective_at": sortable(envelope["effective_at"]),
         "recorded_at": sortable(envelope["recorded_at"]), "position": envelope["position"],
     }

@@ -109,10 +109,14 @@ def _invoice(request: Request, invoice_id: str) -> dict[str, Any]:
 
 
 def _credit_note(request: Request, credit_note_id: str) -> dict[str, Any]:
+    """The credit note as the read model keeps it, with its reason read from its event: the
+    reason is personal, so only the log (which forgetting erases) holds it."""
     record = find_credit_note(get_views(request), str(path_id(credit_note_id, CreditNoteNotFound)))
     if record is None:
         raise CreditNoteNotFound(f"no credit note {credit_note_id}")
-    return record
+    [issued] = request.app.state.ledger.event_log.read(record["position"] - 1, 1).items
+    assert issued["data"]["credit_note_id"] == record["credit_note_id"]
+    return {**record, "reason": issued["data"]["reason"]}
 
 
 def document_parties(request: Request, ledger: Ledger, record: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,8 @@
 - their data key is shredded (:mod:`.key_table`): every field sealed with it is unreadable;
 - their rows in the subscriber lookup are deleted: no e-mail or reference finds them;
 - the stored answers of idempotent requests about them (a subscriber's body, with e-mail,
-  name, reference and payment method) keep their shape with those fields null, and their
+  name, reference and payment method; a credit note's, with its reason) keep their shape
+  with those fields null, and their
   request fingerprint (a hash of a body that held the personal data) is replaced, so a
   retry with such a key is refused as another request rather than answered.
 
@@ -65,4 +66,6 @@ def _scrub(value: Any, subscriber_id: str) -> Any:
                 out[name] = None
         if "payment_method" in out:
             out["payment_method"] = None
+    if "credit_note_id" in out and "reason" in out:
+        out["reason"] = None  # words typed about the subscriber (domain.personal)
     return out

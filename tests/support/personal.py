@@ -46,6 +46,7 @@ def write_person(client: TestClient, tag: str, *, key: str) -> Person:
     email, later = f"{tag}.first@example.com", f"{tag}.second@example.org"
     name, ref = f"{tag.capitalize()} Person", f"crm-{tag}-7731"
     token, comment, reason = f"tok_{tag}_unused_card", f"{tag} moves away", f"{tag} asked nicely"
+    noted, adjusted = f"{tag} was double billed", f"{tag} goodwill after a call"
 
     def post(path: str, body: dict[str, Any], n: int, method: str = "POST") -> Any:
         headers = {"Idempotency-Key": f"{key}-{n}"}
@@ -62,11 +63,12 @@ def write_person(client: TestClient, tag: str, *, key: str) -> Person:
     subscription = post(f"/subscribers/{sid}/subscriptions",
                         {"plan_id": "basic", "effective_at": "2026-01-03T00:00:00Z"}, 5)
     return Person(sid, subscription["subscription_id"],
-                  (email, later, name, ref, token, comment, reason), later)
+                  (email, later, name, ref, token, comment, reason, noted, adjusted), later)
 
 
 def finish_person(client: TestClient, person: Person, *, key: str) -> None:
-    """Bill, refund with a reason, cancel with a comment (after the billing run)."""
+    """Bill, refund with a reason, credit an invoice and adjust the balance with reasons,
+    cancel with a comment (after the billing run)."""
     comment, reason = person.data[5], person.data[6]
     charges = [e["data"]["charge_id"] for e in _history(client, person.subscriber_id)
                if e["type"] == "ChargeSucceeded"]
@@ -74,6 +76,15 @@ def finish_person(client: TestClient, person: Person, *, key: str) -> None:
     _ok(client.post(f"/charges/{charges[0]}/refunds", json={
         "amount": 100, "reason": reason, "effective_at": "2026-03-10T00:00:00Z"},
         headers={"Idempotency-Key": f"{key}-6"}))
+    paid = [e["data"]["invoice_id"] for e in _history(client, person.subscriber_id)
+            if e["type"] == "ChargeSucceeded"]
+    _ok(client.post(f"/invoices/{paid[1]}/credit-notes", json={
+        "settlement": "credit_balance", "lines": [{"index": 0, "amount": 100}],
+        "reason": person.data[7], "effective_at": "2026-03-20T00:00:00Z"},
+        headers={"Idempotency-Key": f"{key}-8"}))
+    _ok(client.post(f"/subscribers/{person.subscriber_id}/balance", json={
+        "amount": 50, "reason": person.data[8], "subscription_id": person.subscription_id,
+        "effective_at": "2026-03-21T00:00:00Z"}, headers={"Idempotency-Key": f"{key}-9"}))
     _ok(client.post(f"/subscriptions/{person.subscription_id}/cancel", json={
         "when": "now", "reason": comment, "effective_at": "2026-04-15T00:00:00Z"},
         headers={"Idempotency-Key": f"{key}-7"}))
