@@ -158,11 +158,11 @@ class Settlement:
             self.take_refunds(subscription, refunds, now)
 
     def take_charge(self, subscription: Subscription, intent: ChargeIntent, now: datetime) -> None:
-        """Ask the gateway of the subscriber's payment method as it was when the attempt
-        fell due (:func:`method_moment`) for a saved charge attempt, and record its answer on
-        the aggregate (saved by the caller). Raises :class:`GatewayUnavailable`."""
+        """Ask the gateway of the subscriber's payment method in effect when a saved charge
+        attempt fell due, and record its answer on the aggregate (saved by the caller).
+        Raises :class:`GatewayUnavailable`."""
         subscriber = self.subscribers.get(subscription.subscriber_id)
-        method = subscriber.payment_method_at(intent.method_as_of)
+        method = subscriber.payment_method_at(intent.effective_at)
         if method is None:
             outcome = ChargeOutcome(False, None, None, NO_PAYMENT_METHOD)
         else:

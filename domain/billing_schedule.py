@@ -13,15 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .charges import (
-    DUNNING,
-    ChargeIntent,
-    Dunning,
-    Payer,
-    attempt_charge_id,
-    attempt_due,
-    method_moment,
-)
+from .charges import DUNNING, ChargeIntent, Dunning, Payer, attempt_charge_id, attempt_due
 from .lifecycle import BILLED_STATUSES, CANCELED, TRIALING, VOLUNTARY
 from .periods import Interval, period_boundary
 from .subscription_events import (
@@ -146,7 +138,6 @@ class BillingSchedule:
             attempt=attempt,
             effective_at=due,  # type: ignore[arg-type]
             manual=due != invoice["next_attempt_at"],
-            method_as_of=method_moment(due, self.attempts_scheduled.get(invoice_id)),  # type: ignore[arg-type]
         )
 
     # -- performing it ----------------------------------------------------------------------

@@ -77,18 +77,6 @@ class ChargeIntent:
     effective_at: datetime
     manual: bool = False
     """A retry asked for by hand: it leaves the dunning schedule as it was."""
-    method_as_of: datetime | None = None
-    """The moment whose payment method the attempt is asked of (see
-    :func:`method_moment`); None: the subscriber's current one."""
-
-
-def method_moment(due: datetime, scheduled: datetime | None) -> datetime | None:
-    """The moment whose payment method a charge attempt is asked of: the later of when it
-    falls due and when the log scheduled it (recorded time). A method recorded after that
-    serves the next attempt, not this one: an attempt whose answer was lost is asked again
-    of the gateway and the token it was first asked of, under the same key, so a change of
-    method in between cannot take the money a second time elsewhere."""
-    return None if scheduled is None else max(due, scheduled)
 
 
 @dataclass(frozen=True)
@@ -158,7 +146,6 @@ class ChargeFailed(SubscriptionEvent):
         if invoice is None:
             return
         invoice["attempts"] = self.attempt
-        aggregate.attempts_scheduled[self.invoice_id] = self.timestamp
         if invoice["first_failure_at"] is None:
             invoice["first_failure_at"] = self.effective_at
         invoice["next_attempt_at"] = self.next_attempt_at
@@ -175,7 +162,6 @@ class ChargeRetryScheduled(SubscriptionEvent):
 
     def evolve(self, aggregate: Any) -> None:
         aggregate.open_invoices[self.invoice_id]["retry_at"] = self.at
-        aggregate.attempts_scheduled[self.invoice_id] = self.timestamp
 
 
 class SubscriptionPastDue(SubscriptionEvent):

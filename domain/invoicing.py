@@ -174,7 +174,6 @@ class InvoiceIssued(SubscriptionEvent):
                 "first_failure_at": None,
                 "next_attempt_at": self.effective_at,
             }
-            aggregate.attempts_scheduled[self.invoice_id] = self.timestamp
         coupon = aggregate.coupon
         if coupon is not None and coupon["duration"] == "once" and any(
             line["kind"] == RECURRING for line in self.lines

@@ -30,7 +30,7 @@ class Subscriber(LedgerAggregate):
     external_ref: str | None
     payment_method: dict[str, str | None] | None
     payment_methods: tuple[tuple[datetime, dict[str, str | None] | None], ...]
-    """Every payment method the subscriber had, from when it was recorded (None: none)."""
+    """Every payment method the subscriber had, from when it took effect (None: none)."""
     registered_at: datetime
     marketing_consent: bool
     payment_method_expires_at: datetime | None
@@ -96,7 +96,7 @@ class Subscriber(LedgerAggregate):
 
         def evolve(self, aggregate: Any) -> None:
             aggregate.payment_method = {"gateway": self.gateway, "token": self.token}
-            aggregate.payment_methods += ((self.timestamp, aggregate.payment_method),)
+            aggregate.payment_methods += ((self.effective_at, aggregate.payment_method),)
             aggregate.payment_method_expires_at = None
 
     class PaymentMethodExpiring(Event):
@@ -132,17 +132,19 @@ class Subscriber(LedgerAggregate):
             for detail in DETAILS:
                 setattr(aggregate, detail, None)
             aggregate.payment_method = None
-            aggregate.payment_methods += ((self.timestamp, None),)
+            aggregate.payment_methods += ((self.effective_at, None),)
             aggregate.forgotten_at = self.effective_at
 
-    def payment_method_at(self, moment: datetime | None) -> dict[str, str | None] | None:
-        """The payment method as recorded at ``moment`` (None: the current one); none once
-        the subscriber is forgotten."""
-        if moment is None or self.forgotten_at is not None:
-            return self.payment_method
+    def payment_method_at(self, instant: datetime) -> dict[str, str | None] | None:
+        """The payment method in effect at ``instant``; none once the subscriber is
+        forgotten. A charge attempt is asked of the method in effect when it falls due, so
+        an attempt asked again (its answer lost) goes to the same gateway and token under
+        the same key, whatever was set since."""
+        if self.forgotten_at is not None:
+            return None
         method = None
-        for recorded, then in self.payment_methods:
-            if recorded > moment:
+        for effective, then in self.payment_methods:
+            if effective > instant:
                 break
             method = then
         return method

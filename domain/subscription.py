@@ -92,9 +92,6 @@ class Subscription(
     scheduled_change: dict[str, Any] | None
     coupon: dict[str, Any] | None
     redeemed_coupons: frozenset[str]
-    attempts_scheduled: dict[str, datetime]
-    """When (recorded time) each open invoice's next charge attempt was scheduled: the
-    payment method it is asked of is the one on record by then (see ``method_moment``)."""
     credit_balance: int
     open_invoices: dict[str, dict[str, Any]]
     invoices: dict[str, dict[str, Any]]

@@ -93,7 +93,6 @@ class SubscriptionStarted(SubscriptionEvent, LedgerAggregate.Created):
         aggregate.redeemed_coupons = frozenset()
         aggregate.credit_balance = 0
         aggregate.open_invoices = {}
-        aggregate.attempts_scheduled = {}
         aggregate.invoices = {}
         aggregate.credit_notes = {}
         aggregate.charges = {}

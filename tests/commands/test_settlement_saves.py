@@ -72,9 +72,8 @@ def test_a_command_with_nothing_due_before_it_decides_once_on_the_subscription_i
 def test_a_command_with_a_charge_due_before_it_is_tried_on_a_copy_first(ledger: Ledger) -> None:
     loaded, decided, decide = _a_change_that_records_what_it_decided_on(ledger)
 
-    # A month later the renewal and its charge are due first (recorded now, when the
-    # subscriber's card is on record).
-    ledger.settlement.decide(loaded, utc(2026, 3, 10), ledger.store.clock(), decide, None)
+    # A month later the renewal and its charge are due first.
+    ledger.settlement.decide(loaded, utc(2026, 3, 10), utc(2026, 3, 10), decide, None)
 
     assert len(decided) == 2 and decided[0] is not loaded
     assert log_types(ledger, loaded.id)[3:6] == ["SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded"]
