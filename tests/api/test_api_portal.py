@@ -156,15 +156,21 @@ def test_a_form_the_portal_cannot_take_is_refused_with_its_reason_and_changes_no
     assert log_envelopes(portal_world.ledger, types=("PortalActionTaken",)) == []
 
 
+def _ten_seats_and_a_week_long_link(portal_world: PortalWorld) -> tuple[Any, str, str]:
+    """Ada's subscription at 10 seats, a portal link of hers good for a week, and the path
+    of the subscription's change form."""
+    sub = portal_world.ada_subscription
+    portal_world.ledger.subscriptions.change(sub, quantity=10)
+    link = portal_world.open_session(portal_world.ada, ttl_seconds=7 * 86400)["url"]
+    return sub, link, f"/portal/subscriptions/{sub}/change"
+
+
 def test_a_preview_confirmed_more_than_15_minutes_later_is_refused_and_changes_nothing(
     portal_world: PortalWorld,
 ) -> None:
     """Confirmed a day later at its instant, a cut from 10 seats to 1 would credit a day
     already used as if it were still to come."""
-    sub = portal_world.ada_subscription
-    portal_world.ledger.subscriptions.change(sub, quantity=10)
-    link = portal_world.open_session(portal_world.ada, ttl_seconds=7 * 86400)["url"]
-    change = f"/portal/subscriptions/{sub}/change"
+    sub, link, change = _ten_seats_and_a_week_long_link(portal_world)
     with portal_world.browser_client() as ada:
         assert ada.get(link).status_code == 303
         confirm = form_values(ada.get(change, params={"quantity": "1"}).text, change)
@@ -184,10 +190,7 @@ def test_a_confirmation_edited_to_an_earlier_instant_or_another_change_changes_n
     """Moved back to the session's opening, a cut from 10 seats to 1 previewed on day 6
     would credit 9 seats' unused time from day 0 (USD 62.41 instead of the USD 45.00
     shown): the preview seals the change and its instant."""
-    sub = portal_world.ada_subscription
-    portal_world.ledger.subscriptions.change(sub, quantity=10)
-    link = portal_world.open_session(portal_world.ada, ttl_seconds=7 * 86400)["url"]
-    change = f"/portal/subscriptions/{sub}/change"
+    sub, link, change = _ten_seats_and_a_week_long_link(portal_world)
     with portal_world.browser_client() as ada:
         assert ada.get(link).status_code == 303
         portal_world.clock.advance(days=6)
