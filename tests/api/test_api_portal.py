@@ -260,6 +260,15 @@ def test_every_lifecycle_form_runs_the_apis_command(portal_world: PortalWorld) -
             "aggregate_version": charged["aggregate_version"]} in resumed
 
 
+def test_the_portal_shows_a_change_scheduled_for_the_period_end(portal_world: PortalWorld) -> None:
+    sub = portal_world.ada_subscription
+    subscription = portal_world.ledger.subscriptions.change(sub, quantity=3, when="period_end")
+    with portal_world.portal_client(portal_world.ada) as ada:
+        home = _home(ada)
+    end = subscription.current_period_end.strftime("%Y-%m-%d")
+    assert re.search(rf"<dt>From {end}</dt><dd class=\"scheduled\">[^<]*× 3 seats \(scheduled\)", home)
+
+
 def test_a_coupon_applied_again_in_the_portal_is_refused_and_changes_nothing(
     portal_world: PortalWorld,
 ) -> None:
