@@ -66,7 +66,7 @@ def _describe(doc: dict[str, Any], app: FastAPI, *, secured: bool, gateways: lis
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(problem.pop("$defs", {}))
     schemas["Problem"] = problem
-    for model in ("PaymentMethodIn", "ManualChargeIn"):
+    for model in ("PaymentMethodIn", "ManualChargeIn", "InvoicePaymentIn"):
         schemas[model]["properties"]["gateway"]["enum"] = gateways
     if secured:
         doc["components"]["securitySchemes"] = {

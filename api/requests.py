@@ -216,6 +216,14 @@ class ManualChargeIn(Request):
                                      "gateway_ref": "pi_3Nx42"}])
 
 
+class InvoicePaymentIn(Request):
+    gateway: str = Field(description=GATEWAY)
+    gateway_ref: Reference = Field(description="The gateway's id of the payment")
+    effective_at: Instant | None = Field(None, description=EFFECTIVE_AT)
+
+    model_config = _rules(examples=[{"gateway": "sandbox", "gateway_ref": "pi_3Nx43"}])
+
+
 class RefundIn(Request):
     amount: PositiveAmount = Field(description="Minor units, at most what is left of the charge")
     reason: Comment | None = None

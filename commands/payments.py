@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from uuid import UUID
 
-from subledger.domain.errors import ChargeNotFound, PaymentAlreadyRecorded
+from subledger.domain.errors import ChargeNotFound, InvoiceNotFound, PaymentAlreadyRecorded
 from subledger.domain.money import normalize_currency
 from subledger.domain.subscription import Subscription
 
@@ -32,12 +32,7 @@ class Payments:
         charge id)."""
         check_gateway(gateway, self.gateways)
         subscription = load_subscription(self.store, subscription_id)
-        # The subscription itself refuses its own charges again; the index knows the others'.
-        elsewhere = self.store.locate(gateway_ref_key(gateway, gateway_ref)) \
-            if isinstance(gateway_ref, str) else None
-        if elsewhere is not None and elsewhere != subscription.id:
-            raise PaymentAlreadyRecorded(
-                f"{gateway} payment {gateway_ref} is already a charge of subscription {elsewhere}")
+        self._check_elsewhere(subscription, gateway, gateway_ref)
         effective, now = self.store.times(effective_at)
         subscription.check_effective_at(effective)
 
@@ -49,6 +44,36 @@ class Payments:
 
         return self.settlement.decide(subscription, effective, now, decide, idempotency,
                                       result_of=lambda s, charge_id: (s, charge_id))
+
+    def pay_invoice(
+        self, invoice_id: str, *, gateway: str, gateway_ref: str,
+        effective_at: datetime | None = None, idempotency: IdempotentRequest | None = None,
+    ) -> tuple[Subscription, str]:
+        """An open invoice paid in full outside the billing clock, through a configured
+        gateway (returns the subscription and the charge id): its dunning ends."""
+        check_gateway(gateway, self.gateways)
+        subscription_id = self.store.locate(invoice_id)
+        if subscription_id is None:
+            raise InvoiceNotFound(f"no invoice {invoice_id!r}")
+        subscription = load_subscription(self.store, subscription_id)
+        self._check_elsewhere(subscription, gateway, gateway_ref)
+        effective, now = self.store.times(effective_at)
+        subscription.check_effective_at(effective)
+
+        def decide(sub: Subscription, effective: datetime, now: datetime) -> str:
+            return sub.pay_outside(invoice_id, gateway=gateway, gateway_ref=gateway_ref,
+                                   effective_at=effective, recorded_at=now)
+
+        return self.settlement.decide(subscription, effective, now, decide, idempotency,
+                                      result_of=lambda s, charge_id: (s, charge_id))
+
+    def _check_elsewhere(self, subscription: Subscription, gateway: str, gateway_ref: str) -> None:
+        """The subscription itself refuses its own charges again; the index knows the others'."""
+        elsewhere = self.store.locate(gateway_ref_key(gateway, gateway_ref)) \
+            if isinstance(gateway_ref, str) else None
+        if elsewhere is not None and elsewhere != subscription.id:
+            raise PaymentAlreadyRecorded(
+                f"{gateway} payment {gateway_ref} is already a charge of subscription {elsewhere}")
 
     def refund_charge(
         self, charge_id: str, *, amount: int, reason: str | None = None,

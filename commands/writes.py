@@ -220,6 +220,21 @@ class RecordCharge(Write):
 
 
 @dataclass(frozen=True)
+class PayInvoice(Write):
+    creates: ClassVar[bool] = True
+    invoice_id: str
+    gateway: str
+    gateway_ref: str
+    effective_at: datetime | None = None
+
+    def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
+        return ledger.payments.pay_invoice(**fields_of(self), idempotency=idempotency)
+
+    def answer(self, ledger: Ledger, result: tuple[Subscription, str]) -> Any:
+        return charge_body(*result)
+
+
+@dataclass(frozen=True)
 class RefundCharge(Write):
     creates: ClassVar[bool] = True
     charge_id: str

@@ -15,12 +15,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid5
 
-from .errors import CurrencyMismatch, InvalidInput, InvoiceNotOpen, PaymentAlreadyRecorded
-from .invoicing import MANUAL, PAID, Line
+from .errors import InvoiceNotOpen
+from .invoicing import PAID
 from .lifecycle import ACTIVE, INVOLUNTARY, PAST_DUE
-from .money import check_amount
 from .subscription_events import SubscriptionCanceled, SubscriptionEvent
-from .text import check_reference
 
 if TYPE_CHECKING:
     from .subscription import Subscription
@@ -262,30 +260,3 @@ class Charging:
                              invoice_id=invoice_id, at=effective_at)
                 return invoice_id
         raise InvoiceNotOpen(f"charge {charge_id} is not a failed attempt at an unpaid invoice")
-
-    def record_manual_charge(
-        self: Subscription, *, amount: int, currency: str, gateway: str, gateway_ref: str,
-        effective_at: datetime, recorded_at: datetime,
-    ) -> str:
-        """A payment taken outside the billing clock: a ``manual`` invoice line, paid by a
-        succeeded charge. Returns the charge id."""
-        check_amount(amount)
-        if amount == 0:
-            raise InvalidInput("a manual charge needs an amount above 0")
-        if currency != self.currency:
-            raise CurrencyMismatch(f"the subscription is billed in {self.currency}, not {currency}")
-        check_reference(gateway_ref, "gateway_ref")
-        self._begin(effective_at, recorded_at)  # a canceled subscription takes no new payment
-        for charge_id, charge in self.charges.items():
-            if (charge["gateway"], charge["gateway_ref"]) == (gateway, gateway_ref):
-                raise PaymentAlreadyRecorded(
-                    f"{gateway} payment {gateway_ref} is already charge {charge_id} of this subscription")
-        line = Line(MANUAL, amount, effective_at, effective_at, f"payment via {gateway} {gateway_ref}")
-        invoice_id = self._issue_invoice(MANUAL, [line], effective_at, recorded_at)
-        charge_id = str(uuid5(UUID(invoice_id), "manual"))
-        self._record(
-            ChargeSucceeded, effective_at, recorded_at,
-            charge_id=charge_id, invoice_id=invoice_id, amount=amount, currency=currency,
-            gateway=gateway, gateway_ref=gateway_ref, attempt=1,
-        )
-        return charge_id

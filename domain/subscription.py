@@ -56,6 +56,7 @@ from .lifecycle import (
     check_comment,
     check_quantity,
 )
+from .outside_payments import OutsidePayments
 from .periods import Interval, Period, period_boundary
 from .plan_changes import PlanChanges, terms_fields
 from .plans import PlanTerms, check_trial_days
@@ -64,7 +65,8 @@ from .time import as_utc, isoformat
 
 
 class Subscription(
-    PlanChanges, Disputes, Corrections, Refunds, Invoicing, Charging, BillingSchedule,
+    PlanChanges, Disputes, Corrections, Refunds, Invoicing, Charging, OutsidePayments,
+    BillingSchedule,
     LedgerAggregate,
 ):
     """One subscriber's subscription to one plan version, with a quantity of seats."""

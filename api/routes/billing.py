@@ -1,4 +1,4 @@
-"""The billing clock, manual charges and refunds."""
+"""The billing clock, payments recorded by hand and refunds."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from typing import Any
 
 from fastapi.responses import Response
 
-from subledger.commands.writes import RecordCharge, RefundCharge, RunBilling
+from subledger.commands.writes import PayInvoice, RecordCharge, RefundCharge, RunBilling
 from subledger.contract.bodies import charge_body
-from subledger.domain.errors import SubscriptionNotFound
+from subledger.domain.errors import InvoiceNotFound, SubscriptionNotFound
 
 from ..deps import IdempotencyKeyHeader, IdPath, LedgerDep, PrincipalDep, path_id
 from ..json_bodies import api_router
-from ..requests import BillingRunIn, ManualChargeIn, RefundIn
+from ..requests import BillingRunIn, InvoicePaymentIn, ManualChargeIn, RefundIn
 from ..schemas import BillingRunOut, ChargeOut, RefundOut
 from ..writes import respond
 
@@ -32,6 +32,18 @@ def billing_run(body: BillingRunIn, ledger: LedgerDep,
 def manual_charge(subscription_id: IdPath, body: ManualChargeIn, ledger: LedgerDep, principal: PrincipalDep, key: IdempotencyKeyHeader = None) -> Response:
     """Record a payment taken outside the billing clock (a `manual` invoice, paid)."""
     command = RecordCharge(path_id(subscription_id, SubscriptionNotFound), **body.model_dump())
+    return respond(principal, ledger, command, key)
+
+
+@router.post("/invoices/{invoice_id}/payments", status_code=201, response_model=ChargeOut)
+def pay_invoice(invoice_id: IdPath, body: InvoicePaymentIn, ledger: LedgerDep,
+                principal: PrincipalDep, key: IdempotencyKeyHeader = None) -> Response:
+    """Record that an open invoice was paid in full outside the billing clock (a payment
+    taken through a configured gateway by other means): the invoice's next attempt,
+    succeeded with the gateway's reference. Its dunning ends: no retry charges it again, and
+    a subscription past due on it alone is active again. An invoice that is not open is a
+    409 `invoice-not-open`; a payment already recorded, a 409 `payment-already-recorded`."""
+    command = PayInvoice(str(path_id(invoice_id, InvoiceNotFound)), **body.model_dump())
     return respond(principal, ledger, command, key)
 
 
