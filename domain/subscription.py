@@ -28,28 +28,23 @@ from . import (
 )
 from .base import LedgerAggregate
 from .billing_schedule import BillingSchedule, caught_up_before
-from .charges import Charging, in_dunning
+from .charges import Charging
 from .corrections import Corrections
 from .coupons import CouponTerms
 from .disputes import Disputes
 from .errors import (
-    CancellationPending,
     CouponAlreadyRedeemed,
     CurrencyMismatch,
     InvalidInput,
     InvalidSchedule,
     NoCancellationScheduled,
     SubscriptionAlreadyCanceled,
-    SubscriptionNotPausable,
-    SubscriptionNotPaused,
     SubscriptionPaused,
 )
 from .invoicing import Invoicing
 from .lifecycle import (
     ACTIVE,
-    BILLED_STATUSES,
     CANCELED,
-    PAST_DUE,
     PAUSED,
     TRIALING,
     VOLUNTARY,
@@ -57,6 +52,7 @@ from .lifecycle import (
     check_quantity,
 )
 from .outside_payments import OutsidePayments
+from .pausing import Pausing
 from .periods import Interval, Period, period_boundary
 from .plan_changes import PlanChanges, terms_fields
 from .plans import PlanTerms, check_trial_days
@@ -65,7 +61,7 @@ from .time import as_utc, isoformat
 
 
 class Subscription(
-    PlanChanges, Disputes, Corrections, Refunds, Invoicing, Charging, OutsidePayments,
+    PlanChanges, Pausing, Disputes, Corrections, Refunds, Invoicing, Charging, OutsidePayments,
     BillingSchedule,
     LedgerAggregate,
 ):
@@ -209,30 +205,6 @@ class Subscription(
             raise NoCancellationScheduled("no cancellation is scheduled for this subscription")
         self._record(self.CancellationRevoked, effective_at, recorded_at, revoked_at=self.cancel_at)
 
-    def pause(self, *, effective_at: datetime, recorded_at: datetime) -> None:
-        self._begin(effective_at, recorded_at, until=caught_up_before(effective_at))
-        if self.status not in BILLED_STATUSES:
-            raise SubscriptionNotPausable(
-                f"only an active or past_due subscription can be paused; this one is {self.status}"
-            )
-        self._record(self.SubscriptionPaused, effective_at, recorded_at)
-
-    def resume(self, *, effective_at: datetime, recorded_at: datetime) -> None:
-        self._begin(effective_at, recorded_at)
-        if self.status != PAUSED:
-            raise SubscriptionNotPaused(f"the subscription is {self.status}, not paused")
-        self._check_resumed_period_ends_in_time(effective_at)
-        if self.scheduled_change is not None:
-            self._apply_scheduled_change(effective_at, recorded_at)
-        self._record(
-            self.SubscriptionResumed, effective_at, recorded_at,
-            status=PAST_DUE if in_dunning(self.open_invoices) else ACTIVE,
-            billing_anchor=effective_at,
-            current_period_start=effective_at,
-            current_period_end=period_boundary(effective_at, self.interval, 1),
-        )
-        self._invoice_period("resume", effective_at, recorded_at)
-
     def apply_coupon(
         self, coupon: CouponTerms, *, effective_at: datetime, recorded_at: datetime
     ) -> None:
@@ -249,16 +221,6 @@ class Subscription(
         self._record_coupon(coupon, effective_at, recorded_at)
 
     # -- helpers -------------------------------------------------------------------------
-
-    def _check_resumed_period_ends_in_time(self, at: datetime) -> None:
-        """A resume at ``at`` bills a new period whole: refused if a scheduled cancellation
-        would cut it short with nothing given back (as a change to another interval is)."""
-        change = self.scheduled_change
-        interval = self.interval if change is None else Interval(change["interval"])
-        if self.cancel_at is not None and self.cancel_at < period_boundary(at, interval, 1):
-            raise CancellationPending(
-                f"the subscription is to end at {isoformat(self.cancel_at)}: a resume now would"
-                " bill a new period past it; revoke the cancellation first")
 
     def _begin(self, effective_at: datetime, recorded_at: datetime,
                until: datetime | None = None) -> None:

@@ -1,0 +1,54 @@
+"""Pausing and resuming a subscription. A pause ends the service at its instant, so it is
+caught up only to just before it (the period ending then is the last one served); a resume
+starts a new period whole at its instant, billed at once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from .billing_schedule import caught_up_before
+from .charges import in_dunning
+from .errors import CancellationPending, SubscriptionNotPausable, SubscriptionNotPaused
+from .lifecycle import ACTIVE, BILLED_STATUSES, PAST_DUE, PAUSED
+from .periods import Interval, period_boundary
+from .time import isoformat
+
+if TYPE_CHECKING:
+    from .subscription import Subscription
+
+
+class Pausing:
+    def pause(self: Subscription, *, effective_at: datetime, recorded_at: datetime) -> None:
+        self._begin(effective_at, recorded_at, until=caught_up_before(effective_at))
+        if self.status not in BILLED_STATUSES:
+            raise SubscriptionNotPausable(
+                f"only an active or past_due subscription can be paused; this one is {self.status}"
+            )
+        self._record(self.SubscriptionPaused, effective_at, recorded_at)
+
+    def resume(self: Subscription, *, effective_at: datetime, recorded_at: datetime) -> None:
+        self._begin(effective_at, recorded_at)
+        if self.status != PAUSED:
+            raise SubscriptionNotPaused(f"the subscription is {self.status}, not paused")
+        self._check_resumed_period_ends_in_time(effective_at)
+        if self.scheduled_change is not None:
+            self._apply_scheduled_change(effective_at, recorded_at)
+        self._record(
+            self.SubscriptionResumed, effective_at, recorded_at,
+            status=PAST_DUE if in_dunning(self.open_invoices) else ACTIVE,
+            billing_anchor=effective_at,
+            current_period_start=effective_at,
+            current_period_end=period_boundary(effective_at, self.interval, 1),
+        )
+        self._invoice_period("resume", effective_at, recorded_at)
+
+    def _check_resumed_period_ends_in_time(self: Subscription, at: datetime) -> None:
+        """A resume at ``at`` bills a new period whole: refused if a scheduled cancellation
+        would cut it short with nothing given back (as a change to another interval is)."""
+        change = self.scheduled_change
+        interval = self.interval if change is None else Interval(change["interval"])
+        if self.cancel_at is not None and self.cancel_at < period_boundary(at, interval, 1):
+            raise CancellationPending(
+                f"the subscription is to end at {isoformat(self.cancel_at)}: a resume now would"
+                " bill a new period past it; revoke the cancellation first")
