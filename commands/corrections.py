@@ -19,7 +19,6 @@ from uuid import UUID
 from subledger.domain.charges import attempt_charge_id
 from subledger.domain.errors import (
     ChargeNotFound,
-    DomainError,
     InvoiceNotFound,
     SubscriberNotFound,
     SubscriptionNotFound,
@@ -29,7 +28,7 @@ from subledger.domain.lifecycle import CANCELED
 from subledger.domain.subscription import Subscription
 
 from .idempotency import IdempotentRequest
-from .settlement import Settlement, load_subscription
+from .settlement import Settlement, load_subscription, located_subscription
 from .store import LedgerStore
 
 
@@ -94,7 +93,8 @@ class Corrections:
                      idempotency: IdempotentRequest | None = None) -> Retried:
         """Take another attempt at the unpaid invoice a failed charge was for, now; the
         dunning schedule goes on as it was if it fails."""
-        subscription = self._located(charge_id, ChargeNotFound(f"no failed charge {charge_id!r}"))
+        subscription = located_subscription(self.store, charge_id,
+                                            ChargeNotFound(f"no failed charge {charge_id!r}"))
         answer, invoice_id = self._decide(subscription, effective_at, idempotency,
                                           lambda sub, at, now: sub.retry_charge(
                                               charge_id, effective_at=at, recorded_at=now))
@@ -105,7 +105,8 @@ class Corrections:
     def _on_invoice(self, invoice_id: str, effective_at: datetime | None,
                     idempotency: IdempotentRequest | None,
                     decide: Callable[[Subscription, datetime, datetime], Any]) -> tuple[Subscription, Any]:
-        subscription = self._located(invoice_id, InvoiceNotFound(f"no invoice {invoice_id!r}"))
+        subscription = located_subscription(self.store, invoice_id,
+                                            InvoiceNotFound(f"no invoice {invoice_id!r}"))
         return self._decide(subscription, effective_at, idempotency, decide)
 
     def _decide(self, subscription: Subscription, effective_at: datetime | None,
@@ -115,12 +116,6 @@ class Corrections:
         subscription.check_effective_at(effective)
         return self.settlement.decide(subscription, effective, now, decide, idempotency,
                                       result_of=lambda s, outcome: (s, outcome))
-
-    def _located(self, document_id: str, not_found: DomainError) -> Subscription:
-        subscription_id = self.store.locate(document_id)
-        if subscription_id is None:
-            raise not_found
-        return load_subscription(self.store, subscription_id)
 
     def _subscribers_subscription(self, subscriber_id: UUID,
                                   subscription_id: UUID | None) -> Subscription:

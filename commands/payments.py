@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from uuid import UUID
 
@@ -12,7 +12,7 @@ from subledger.domain.subscription import Subscription
 
 from .document_index import gateway_ref_key
 from .idempotency import IdempotentRequest
-from .settlement import Settlement, load_subscription
+from .settlement import Settlement, load_subscription, located_subscription
 from .store import LedgerStore
 from .subscribers import check_gateway
 
@@ -32,9 +32,6 @@ class Payments:
         charge id)."""
         check_gateway(gateway, self.gateways)
         subscription = load_subscription(self.store, subscription_id)
-        self._check_elsewhere(subscription, gateway, gateway_ref)
-        effective, now = self.store.times(effective_at)
-        subscription.check_effective_at(effective)
 
         def decide(sub: Subscription, effective: datetime, now: datetime) -> str:
             return sub.record_manual_charge(
@@ -42,8 +39,7 @@ class Payments:
                 gateway_ref=gateway_ref, effective_at=effective, recorded_at=now,
             )
 
-        return self.settlement.decide(subscription, effective, now, decide, idempotency,
-                                      result_of=lambda s, charge_id: (s, charge_id))
+        return self._recorded(subscription, gateway, gateway_ref, effective_at, idempotency, decide)
 
     def pay_invoice(
         self, invoice_id: str, *, gateway: str, gateway_ref: str,
@@ -52,28 +48,32 @@ class Payments:
         """An open invoice paid in full outside the billing clock, through a configured
         gateway (returns the subscription and the charge id): its dunning ends."""
         check_gateway(gateway, self.gateways)
-        subscription_id = self.store.locate(invoice_id)
-        if subscription_id is None:
-            raise InvoiceNotFound(f"no invoice {invoice_id!r}")
-        subscription = load_subscription(self.store, subscription_id)
-        self._check_elsewhere(subscription, gateway, gateway_ref)
-        effective, now = self.store.times(effective_at)
-        subscription.check_effective_at(effective)
+        subscription = located_subscription(self.store, invoice_id,
+                                            InvoiceNotFound(f"no invoice {invoice_id!r}"))
 
         def decide(sub: Subscription, effective: datetime, now: datetime) -> str:
             return sub.pay_outside(invoice_id, gateway=gateway, gateway_ref=gateway_ref,
                                    effective_at=effective, recorded_at=now)
 
-        return self.settlement.decide(subscription, effective, now, decide, idempotency,
-                                      result_of=lambda s, charge_id: (s, charge_id))
+        return self._recorded(subscription, gateway, gateway_ref, effective_at, idempotency, decide)
 
-    def _check_elsewhere(self, subscription: Subscription, gateway: str, gateway_ref: str) -> None:
-        """The subscription itself refuses its own charges again; the index knows the others'."""
+    def _recorded(
+        self, subscription: Subscription, gateway: str, gateway_ref: str,
+        effective_at: datetime | None, idempotency: IdempotentRequest | None,
+        decide: Callable[[Subscription, datetime, datetime], str],
+    ) -> tuple[Subscription, str]:
+        """A payment recorded by hand (the subscription and the charge id): counted once in
+        the whole ledger. The subscription itself refuses its own charges again; the index
+        knows the others'."""
         elsewhere = self.store.locate(gateway_ref_key(gateway, gateway_ref)) \
             if isinstance(gateway_ref, str) else None
         if elsewhere is not None and elsewhere != subscription.id:
             raise PaymentAlreadyRecorded(
                 f"{gateway} payment {gateway_ref} is already a charge of subscription {elsewhere}")
+        effective, now = self.store.times(effective_at)
+        subscription.check_effective_at(effective)
+        return self.settlement.decide(subscription, effective, now, decide, idempotency,
+                                      result_of=lambda s, charge_id: (s, charge_id))
 
     def refund_charge(
         self, charge_id: str, *, amount: int, reason: str | None = None,

@@ -30,6 +30,7 @@ from subledger.domain.charges import (
 from subledger.domain.errors import (
     ConcurrentModification,
     Conflict,
+    DomainError,
     GatewayUnavailableError,
     SubscriptionNotFound,
     UnknownGateway,
@@ -55,6 +56,15 @@ def load_subscription(store: LedgerStore, subscription_id: UUID,
                       version: int | None = None) -> Subscription:
     return store.load(subscription_id, Subscription,
                       SubscriptionNotFound(f"no subscription {subscription_id}"), version=version)
+
+
+def located_subscription(store: LedgerStore, document_id: str, not_found: DomainError) -> Subscription:
+    """The subscription a document (an invoice, a charge attempt) belongs to, by the
+    document index; ``not_found`` when none."""
+    subscription_id = store.locate(document_id)
+    if subscription_id is None:
+        raise not_found
+    return load_subscription(store, subscription_id)
 
 
 def _assume_declined(intent: ChargeIntent) -> ChargeOutcome:
