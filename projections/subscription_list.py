@@ -62,3 +62,17 @@ def subscription_page(store: ViewStore, wanted: SubscriptionFilter, after: int,
             " ORDER BY started_position LIMIT ?", (after, *params, limit + 1)).fetchall()
     more = len(rows) > limit
     return [row[0] for row in rows[:limit]], int(rows[limit - 1][1]) if more else None
+
+
+def busiest_currency(store: ViewStore, held: Sequence[str]) -> str | None:
+    """Of the currencies ``held``, the one most subscriptions are billed in now (``active``
+    or ``past_due``), the first alphabetically among equals; None if none is held. Counting
+    subscriptions, not adding MRR, because amounts in two currencies do not compare."""
+    if not held:
+        return None
+    with store.transaction() as tx:
+        rows = tx.execute(
+            "SELECT currency, COUNT(*) FROM view_subscriptions"
+            " WHERE status IN ('active', 'past_due') GROUP BY currency").fetchall()
+    counts = {str(row[0]): int(row[1]) for row in rows}
+    return min(held, key=lambda code: (-counts.get(code, 0), code))

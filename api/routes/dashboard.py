@@ -23,6 +23,7 @@ from subledger.domain.money import minor_unit_exponent
 from subledger.domain.periods import add_months
 from subledger.domain.reporting import PERIOD
 from subledger.projections.report_window import currencies
+from subledger.projections.subscription_list import busiest_currency
 
 from ..json_bodies import api_router
 from ..page_session import visit
@@ -64,10 +65,11 @@ def dashboard(request: Request) -> Response:
     start = add_months(now.replace(day=1), 1 - WINDOW_MONTHS).date()
     today = now.date()
     query = request.query_params
+    currency = query.get("currency") or (busiest_currency(views, held) if views is not None else None)
     return render(
         request, page, "dashboard.html",
         controls={"from": query.get("from", start.isoformat()), "to": query.get("to", today.isoformat()),
-                  "interval": query.get("interval", "month"), "currency": query.get("currency", ""),
+                  "interval": query.get("interval", "month"), "currency": currency or "",
                   "as_known_at": query.get("as_known_at", "")},
         currencies=held, exponents={c: minor_unit_exponent(c) for c in held},
         months=_months_before(now, WINDOW_MONTHS), idempotency_key=str(uuid.uuid4()),

@@ -3,8 +3,11 @@ headers it answers with, and its one form, closing a month."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import httpx
-from support.http import api_events
+from support.http import api_events, api_subscriber, api_subscription, api_world
 from support.live import LiveServer
 from support.pages import form_token, sign_in
 
@@ -53,3 +56,19 @@ def test_closing_a_month_from_the_page_is_the_apis_close(http: httpx.Client) -> 
         "/?close_error=period-already-closed").text
     assert http.post("/dashboard/close-period", data={"period": "2020-02"}).status_code == 403
     assert len(api_events(http, "PeriodClosed")) == 1
+
+
+def test_the_dashboard_opens_on_the_currency_most_subscriptions_are_billed_in(
+    http: httpx.Client, projector: Any,
+) -> None:
+    world = api_world(http)  # one active USD subscription, the rest trialing, paused, canceled
+    grace = api_subscriber(http, "grace@example.com", token="tok_visa")["subscriber_id"]
+    api_subscription(http, "eur-m", subscriber_id=grace)
+    api_subscription(http, "pro-m", subscriber_id=world.subscriber_id)
+    projector.run_once()
+
+    def selected(path: str) -> list[str]:
+        return re.findall(r'<option value="([A-Z]{3})" selected>', http.get(path).text)
+
+    assert selected("/") == ["USD"]  # 2 active in USD, 1 in EUR, though EUR sorts first
+    assert selected("/?currency=EUR") == ["EUR"]
