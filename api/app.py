@@ -22,7 +22,7 @@ from subledger.domain.errors import DomainError
 from subledger.projections.store import ViewStore
 
 from . import openapi
-from .json_bodies import repeated_key
+from .json_bodies import RepeatedKey
 from .pages import FORM_PATHS, FORM_TYPE, mount_assets
 from .portal_auth import link_key
 from .problems import STORE_UNAVAILABLE, domain_problem, edge_problem, problem
@@ -105,11 +105,6 @@ class BodyLimit:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        repeated = repeated_key(body) if content_type in _JSON_TYPES or content_type.endswith("+json") else None
-        if repeated is not None:
-            await edge_problem("malformed-request", f"the body repeats the key {repeated!r}",
-                               path)(scope, receive, send)
-            return
         replayed = False
 
         async def replay() -> Message:
@@ -212,7 +207,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def on_validation_error(request: Request, error: RequestValidationError) -> Response:
         errors = error.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
-            return edge_problem("malformed-request", "the body is not valid JSON", request.url.path)
+            cause = error.__cause__
+            detail = str(cause.msg) if isinstance(cause, RepeatedKey) else "the body is not valid JSON"
+            return edge_problem("malformed-request", detail, request.url.path)
         details = [
             {"loc": [str(part) for part in e.get("loc", ())], "msg": e.get("msg", ""),
              "type": e.get("type", "")}

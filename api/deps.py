@@ -34,6 +34,9 @@ def get_principal(request: Request) -> Principal:
     return authenticate(request, request.app.state.settings.api_keys, request.app.state.sessions)
 
 
+get_principal.before_body = get_principal  # type: ignore[attr-defined]
+
+
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 ViewsDep = Annotated[ViewStore, Depends(get_views)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -47,6 +50,7 @@ def admin_key(what: str) -> Any:
     def require(principal: PrincipalDep) -> Principal:
         return require_admin(principal, what)
 
+    require.before_body = lambda request: require_admin(get_principal(request), what)  # type: ignore[attr-defined]
     return Depends(require)
 
 

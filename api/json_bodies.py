@@ -15,7 +15,9 @@ from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 
@@ -51,11 +53,39 @@ def repeated_key(body: bytes) -> str | None:
     return None
 
 
+class RepeatedKey(json.JSONDecodeError):
+    """A body that repeats a key: not JSON the API reads, as a syntax error is not."""
+
+
 class _ExactRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = read_json(await self.body())
+            body = await self.body()
+            repeated = repeated_key(body)
+            if repeated is not None:
+                raise RepeatedKey(f"the body repeats the key {repeated!r}", body.decode("utf-8", "replace"), 0)
+            self._json = read_json(body)
         return self._json
+
+
+Guard = Callable[[Request], object]
+
+
+def _guards(dependant: Dependant) -> list[Guard]:
+    """The ``before_body`` checks of a route's dependencies, at any depth, outermost first."""
+    found: list[Guard] = []
+    for dependency in dependant.dependencies:
+        guard = getattr(dependency.call, "before_body", None)
+        if guard is not None:
+            found.append(guard)
+        found.extend(_guards(dependency))
+    return found
+
+
+def _unreadable(error: Exception) -> bool:
+    if isinstance(error, RequestValidationError):
+        return any(e.get("type") == "json_invalid" for e in error.errors())
+    return isinstance(error, HTTPException) and error.status_code == 400
 
 
 class ExactJsonRoute(APIRoute):
@@ -63,9 +93,17 @@ class ExactJsonRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        guards = _guards(self.dependant)
 
         async def exact(request: Request) -> Response:
-            return await handler(_ExactRequest(request.scope, request.receive))
+            exact_request = _ExactRequest(request.scope, request.receive)
+            try:
+                return await handler(exact_request)
+            except (RequestValidationError, HTTPException) as error:
+                if _unreadable(error):
+                    for guard in guards:
+                        guard(exact_request)  # the caller's key and role answer first
+                raise
 
         return exact
 

@@ -58,3 +58,25 @@ def test_the_role_is_checked_before_the_body(http: httpx.Client) -> None:
                        "forbidden")
     assert_problem(http.post("/webhooks", json={}, headers=ADMIN), 422, "validation-error")
     assert_problem(http.post(f"{nothing}/replay", json={}, headers=ADMIN), 422, "validation-error")
+
+
+@pytest.mark.parametrize("body", [b"{not json", b'{"url": "https://a.example", "url": "https://b.example"}',
+                                  b"\xff\xfe"])
+def test_a_body_that_cannot_be_read_is_answered_after_the_key_and_role(
+    http: httpx.Client, body: bytes,
+) -> None:
+    """Not JSON, a repeated key or bytes that are not UTF-8: a caller with no key, an
+    unknown key or a key without the role learns nothing about its body before its 401 or
+    403; an admin key gets the 400."""
+    json_type = {"content-type": "application/json"}
+    no_id = "00000000-0000-4000-8000-000000000000"
+    for path in ("/webhooks", f"/webhooks/{no_id}/replay", "/subscribers"):
+        assert_problem(http.post(path, content=body, headers=json_type), 401, "unauthorized")
+        assert_problem(http.post(path, content=body, headers={**json_type, "Authorization": "Bearer x"}),
+                       401, "unauthorized")
+        assert_problem(http.post(path, content=body, headers={**json_type, **READER}), 403, "forbidden")
+    for path in ("/webhooks", f"/webhooks/{no_id}/replay"):
+        assert_problem(http.post(path, content=body, headers={**json_type, **WRITER}), 403, "forbidden")
+    for path, headers in (("/subscribers", WRITER), ("/webhooks", ADMIN)):
+        assert_problem(http.post(path, content=body, headers={**json_type, **headers}), 400,
+                       "malformed-request")
