@@ -123,9 +123,8 @@ class Disputes:
         known = getattr(self, "disputes", {}).get(key)
         if known is not None and known["status"] != "open":
             return False
-        if outcome == LOST and amount > charge["amount"] - charge["refunded"]:
-            raise RefundExceedsCharge(f"charge {charge_id} has {charge['amount'] - charge['refunded']}"
-                                      f" {self.currency} minor units left, not {amount}")
+        if outcome == LOST:
+            amount = self._lost(charge_id, charge, amount)
         self._catch_up(effective_at, recorded_at)
         self._record(DisputeClosed, effective_at, recorded_at, dispute_id=key,
                      charge_id=charge_id, outcome=outcome, amount=amount, currency=self.currency,
@@ -159,6 +158,17 @@ class Disputes:
                      amount=amount, currency=self.currency, reason=reason,
                      gateway=self.charges[charge_id]["gateway"], gateway_ref=gateway_ref)
         return True
+
+    def _lost(self: Subscription, charge_id: str, charge: dict[str, Any], disputed: int) -> int:
+        """What a lost dispute takes: the amount disputed, but at most what is left of the
+        charge. A payer may dispute the whole charge after a partial refund; the issuer then
+        gives the seller back the part already refunded (Stripe shows the dispute as lost,
+        "partially won"), so only what was left leaves the seller: refused, the notice would
+        be answered with an error until the provider gave up, and its loss never recorded."""
+        if disputed > charge["amount"]:
+            raise RefundExceedsCharge(f"charge {charge_id} is {charge['amount']} {self.currency}"
+                                      f" minor units, not {disputed}")
+        return min(disputed, charge["amount"] - charge["refunded"])
 
     def _catch_up(self: Subscription, effective_at: datetime, recorded_at: datetime) -> None:
         # Like every command, what was due before it first (a canceled subscription has

@@ -116,6 +116,31 @@ def test_a_lost_dispute_is_refunded_in_cash_and_revenue_and_a_won_one_is_not(
     assert (invoice["status"], invoice["amount_paid"], invoice["refunded"]) == ("paid", 1900, 1900)
 
 
+def test_a_lost_dispute_of_the_whole_charge_after_a_refund_takes_what_was_left(
+        shop: Shop) -> None:
+    """Refunded 5.00 of 19.00, the payer disputed all 19.00 and won: the issuer gave the
+    refunded 5.00 back to the seller, so 14.00 left, and the notice is recorded (refused,
+    Stripe would have sent it again for days and the loss never been counted)."""
+    refund = {"id": "re_dash", "object": "refund", "amount": 500, "currency": "usd",
+              "charge": "ch_1", "payment_intent": shop.intent, "status": "succeeded",
+              "reason": None, "metadata": {}}
+    assert _send(shop, _event("refund.created", refund, "evt_r")).json()["outcome"] == "recorded"
+    lost = _send(shop, _event("charge.dispute.closed", _dispute(shop, "lost"), "evt_l"))
+    assert (lost.status_code, lost.json()["outcome"]) == (200, "recorded"), lost.text
+    [closed] = log_envelopes(shop.ledger, types=("DisputeClosed",))
+    assert closed["data"]["amount"] == 1400
+    charge = shop.http.get(f"/charges/{shop.charge_id}").json()
+    assert (charge["refunded"], charge["refundable"]) == (1900, 0)
+    projector = build_projector(shop.settings, shop.ledger)
+    try:
+        projector.run_once()
+        invoice = shop.http.get(f"/subscribers/{shop.subscriber_id}/invoices").json()["items"][0]
+    finally:
+        projector.close()
+        projector.store.close()
+    assert (invoice["amount_paid"], invoice["refunded"]) == (1900, 1900)
+
+
 def test_a_won_dispute_moves_no_money(shop: Shop) -> None:
     won = _send(shop, _event("charge.dispute.closed", _dispute(shop, "won"), "evt_3"))
     assert won.json()["outcome"] == "recorded"

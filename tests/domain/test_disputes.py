@@ -63,6 +63,23 @@ def test_a_dispute_or_refund_of_a_canceled_subscription_is_still_recorded() -> N
     assert sub.refundable(charge) == 0
 
 
+def test_a_dispute_of_the_whole_charge_after_a_partial_refund_takes_what_was_left() -> None:
+    """The payer was refunded 6.00 of 10.00 and still disputed all 10.00: the issuer gives
+    the seller the refunded part back, so the lost dispute takes 4.00 and no more."""
+    sub, charge = _paid()
+    assert sub.refunded_at_gateway(charge, gateway_ref="re_1", amount=600, reason=None,
+                                   effective_at=LATER, recorded_at=LATER)
+    assert sub.dispute_closed(charge, gateway_ref="dp_1", amount=1000, outcome="lost",
+                              effective_at=LATER, recorded_at=LATER)
+    closed = sub.pending_events[-1]
+    assert (type(closed).__name__, closed.amount) == ("DisputeClosed", 400)
+    assert sub.refundable(charge) == 0
+    assert sub.dispute_closed(charge, gateway_ref="dp_2", amount=1000, outcome="lost",
+                              effective_at=LATER, recorded_at=LATER)  # nothing left: 0 taken
+    assert sub.pending_events[-1].amount == 0
+    assert replay(sub.collect_events()).refundable(charge) == 0
+
+
 def test_what_the_ledger_cannot_take_is_refused() -> None:
     sub, charge = _paid()
     with pytest.raises(RefundExceedsCharge):
