@@ -7,58 +7,26 @@ its service period, and what is recognized in a window or deferred at an instant
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
 from .mrr import ZERO, Envelope
-from .time import microseconds, parse_instant
+from .revenue_lines import (
+    ADJUSTMENT,
+    CREDIT,
+    LOST_DISPUTE,
+    REFUND,
+    RevenueLine,
+    Served,
+    credit_lines,
+    refund_lines,
+)
+from .time import parse_instant
 
-# -- revenue -------------------------------------------------------------------------------
-
-REFUND = "refund"
-LOST_DISPUTE = "lost_dispute"
-CREDIT = "credit_note"
-ADJUSTMENT = "balance_adjustment"
-
-
-@dataclass(frozen=True)
-class RevenueLine:
-    """An amount recognized evenly over [start, end), or at ``start`` when ``end == start``."""
-
-    amount: Fraction
-    """Minor units; negative for discounts, proration credits and refunds."""
-    currency: str
-    start: datetime
-    end: datetime
-    settled_at: datetime
-    """When it was collected (its invoice's charge succeeded, or nothing was due) or, for a
-    refund's line, refunded."""
-    kind: str
-    """The invoice line's kind, or ``refund``, ``lost_dispute``, ``credit_note``,
-    ``balance_adjustment``."""
-    source: str
-    """The invoice, refund, credit note or adjustment id."""
-
-    def _length(self) -> int:
-        return microseconds(self.end - self.start)
-
-    def unserved(self, instant: datetime) -> Fraction:
-        """The part of the line for service after ``instant``."""
-        length = self._length()
-        if length == 0:
-            return self.amount if self.start > instant else ZERO
-        left = microseconds(self.end - max(instant, self.start))
-        return self.amount * Fraction(min(max(left, 0), length), length)
-
-    def within(self, start: datetime, end: datetime) -> Fraction:
-        """The part of the line recognized in [start, end)."""
-        length = self._length()
-        if length == 0:
-            return self.amount if start <= self.start < end else ZERO
-        overlap = microseconds(min(end, self.end) - max(start, self.start))
-        return self.amount * Fraction(max(overlap, 0), length) if overlap > 0 else ZERO
+__all__ = ["ADJUSTMENT", "CREDIT", "LOST_DISPUTE", "REFUND", "RevenueBook", "RevenueLine",
+           "deferred_at", "recognized", "revenue_lines"]
 
 
 def revenue_lines(envelopes: Iterable[Envelope]) -> list[RevenueLine]:
@@ -97,21 +65,6 @@ def revenue_lines(envelopes: Iterable[Envelope]) -> list[RevenueLine]:
     return book.out
 
 
-class _Served:
-    """An invoice line (``whole``, its ``settled_at`` the invoice's issue) and what refunds and
-    credit notes have taken off it so far, spread over the rest of its service."""
-
-    def __init__(self, whole: RevenueLine) -> None:
-        self.whole = whole
-        self.taken: list[RevenueLine] = []
-
-    def left(self, instant: datetime) -> Fraction:
-        """What is left of the line to serve after ``instant``: every refund and credit note
-        folded so far is netted, so that a later one cannot take the same service off twice
-        (and push deferred revenue below 0)."""
-        return self.whole.unserved(instant) + sum((part.unserved(instant) for part in self.taken), ZERO)
-
-
 class RevenueBook:
     """The state :func:`revenue_lines` keeps while it reads the log in order. Folding more
     envelopes, of later positions, resumes it: ``out`` only grows, so the lines of a longer
@@ -123,7 +76,7 @@ class RevenueBook:
 
     def __init__(self) -> None:
         self.invoices: dict[str, Mapping[str, Any]] = {}
-        self.served: dict[str, list[_Served]] = {}  # invoice id -> its lines, net of corrections
+        self.served: dict[str, list[Served]] = {}  # invoice id -> its lines, net of corrections
         self.due: dict[str, int] = {}
         self.settled: set[str] = set()
         self.credits: dict[str, list[RevenueLine]] = {}  # of invoices not settled yet
@@ -157,7 +110,7 @@ class RevenueBook:
         invoice_id = data["invoice_id"]
         self.invoices[invoice_id] = data
         self.served[invoice_id] = [
-            _Served(RevenueLine(
+            Served(RevenueLine(
                 amount=Fraction(int(line["amount"])), currency=data["currency"],
                 start=parse_instant(line["period_start"]), end=parse_instant(line["period_end"]),
                 settled_at=at, kind=line["kind"], source=invoice_id,
@@ -191,7 +144,7 @@ class RevenueBook:
             return
         invoice_id = self.charge_invoice[charge_id]
         lines = self.served.get(invoice_id, []) if invoice_id in self.settled else []
-        self.out.extend(_refund_lines(Fraction(int(data["amount"])), data["currency"], at, lines,
+        self.out.extend(refund_lines(Fraction(int(data["amount"])), data["currency"], at, lines,
                                       kind, refund_id))
 
     def credit(self, data: Mapping[str, Any], at: datetime) -> None:
@@ -205,7 +158,7 @@ class RevenueBook:
         served = self.served[invoice_id]
         room = [sum((line.left(at) for line in served), ZERO)]  # the invoice's, discounts net
         flat = [part for c in data["lines"]
-                for part in _credit_lines(served[int(c["index"])], Fraction(int(c["amount"])), at,
+                for part in credit_lines(served[int(c["index"])], Fraction(int(c["amount"])), at,
                                           data["credit_note_id"], room)]
         if invoice_id in self.settled:
             self.out.extend(flat)
@@ -215,47 +168,6 @@ class RevenueBook:
             self.due[invoice_id] -= int(data["total"])
             if self.due[invoice_id] <= 0:
                 self.settle(invoice_id, at)
-
-
-def _credit_lines(line: _Served, amount: Fraction, at: datetime, source: str,
-                  room: list[Fraction]) -> list[RevenueLine]:
-    """What crediting ``amount`` of an invoice line at ``at`` takes off it: as much as is left
-    of the line to serve, and of its invoice (``room[0]``, net of its discounts, what the
-    note's earlier lines took made less), spread from ``at`` to its end; the rest at ``at``."""
-    whole = line.whole
-    left = min(line.left(at), room[0])
-    later = min(amount, left) if left > 0 else ZERO
-    room[0] -= later
-    out: list[RevenueLine] = []
-    if later > 0:
-        spread = RevenueLine(-later, whole.currency, max(at, whole.start), whole.end, at, CREDIT, source)
-        line.taken.append(spread)
-        out.append(spread)
-    if amount > later:
-        out.append(RevenueLine(later - amount, whole.currency, at, at, at, CREDIT, source))
-    return out
-
-
-def _refund_lines(refund: Fraction, currency: str, at: datetime, lines: Sequence[_Served],
-                  kind: str, refund_id: str) -> list[RevenueLine]:
-    """What a refund of ``refund`` at ``at`` takes off the ``lines`` of its charge's invoice
-    (none when it has no settled invoice): pro rata of what is left of each to serve, the rest
-    at ``at``."""
-    left = [line.left(at) for line in lines]
-    unserved = sum(left, ZERO)
-    attributed = min(refund, unserved) if unserved > 0 else ZERO
-    out: list[RevenueLine] = []
-    for line, part in zip(lines, left, strict=True):
-        if attributed and part:
-            whole = line.whole
-            start = whole.start if whole.start == whole.end else max(at, whole.start)
-            share = RevenueLine(-attributed * part / unserved, currency, start, whole.end, at, kind,
-                                refund_id)
-            line.taken.append(share)
-            out.append(share)
-    if refund > attributed:
-        out.append(RevenueLine(attributed - refund, currency, at, at, at, kind, refund_id))
-    return out
 
 
 def _one_currency(lines: Sequence[RevenueLine]) -> None:
