@@ -20,8 +20,10 @@ from .revenue_lines import (
     REFUND,
     RevenueLine,
     Served,
+    Taken,
     credit_lines,
     refund_lines,
+    reversal_lines,
 )
 from .time import parse_instant
 
@@ -58,6 +60,11 @@ def revenue_lines(envelopes: Iterable[Envelope]) -> list[RevenueLine]:
       with it, or never).
     - A lost dispute (``DisputeClosed`` with outcome ``lost``) takes its amount off as a
       refund of the disputed charge would, at the dispute's closing; a won one moves nothing.
+    - A refund reversed at v (``RefundReversed``: it failed at the provider) gives back
+      exactly what it took off, from v on: each line's share still to serve after v is put
+      back over the same service, and the rest (what it took off before v, or at once) at v,
+      so what was recognized before v stays. A credit note's refund is given back as cash
+      only, as it was taken.
     - A balance adjustment of A is recognized at its instant (a credit is -A, a debit +A).
     """
     book = RevenueBook()
@@ -72,7 +79,7 @@ class RevenueBook:
     once, page after page). Only events of :attr:`TYPES` change it."""
 
     TYPES = frozenset({"InvoiceIssued", "ChargeSucceeded", "RefundIssued", "DisputeClosed",
-                       "CreditNoteIssued", "BalanceAdjusted"})
+                       "CreditNoteIssued", "BalanceAdjusted", "RefundReversed"})
 
     def __init__(self) -> None:
         self.invoices: dict[str, Mapping[str, Any]] = {}
@@ -82,6 +89,7 @@ class RevenueBook:
         self.credits: dict[str, list[RevenueLine]] = {}  # of invoices not settled yet
         self.charge_invoice: dict[str, str | None] = {}
         self.cash_only: set[str] = set()  # refunds that settle a credit note
+        self.given: dict[str, list[Taken]] = {}  # refund id -> what it took off, until reversed
         self.out: list[RevenueLine] = []
 
     def fold(self, envelopes: Iterable[Envelope]) -> None:
@@ -102,6 +110,8 @@ class RevenueBook:
             self.refund(data, data["dispute_id"], at, LOST_DISPUTE)
         elif kind == "CreditNoteIssued":
             self.credit(data, at)
+        elif kind == "RefundReversed":
+            self.reverse(data, at)
         elif kind == "BalanceAdjusted":
             self.out.append(RevenueLine(Fraction(-int(data["amount"])), data["currency"], at, at,
                                         at, ADJUSTMENT, data["adjustment_id"]))
@@ -144,8 +154,21 @@ class RevenueBook:
             return
         invoice_id = self.charge_invoice[charge_id]
         lines = self.served.get(invoice_id, []) if invoice_id in self.settled else []
-        self.out.extend(refund_lines(Fraction(int(data["amount"])), data["currency"], at, lines,
-                                      kind, refund_id))
+        taken = refund_lines(Fraction(int(data["amount"])), data["currency"], at, lines, kind, refund_id)
+        if kind == REFUND:
+            self.given[refund_id] = taken
+        self.out.extend(part for _line, part in taken)
+
+    def reverse(self, data: Mapping[str, Any], at: datetime) -> None:
+        """A refund reversed at ``at`` (``RefundReversed``): what it took off given back."""
+        refund_id = data["refund_id"]
+        if refund_id in self.cash_only:  # a credit note's refund took nothing off: cash only
+            return
+        taken = self.given.pop(refund_id, None)
+        if taken is None:
+            raise ValueError(f"reversal of refund {refund_id}, whose RefundIssued is not among"
+                             " the envelopes")
+        self.out.extend(reversal_lines(taken, at, data["reversal_id"]))
 
     def credit(self, data: Mapping[str, Any], at: datetime) -> None:
         invoice_id = data["invoice_id"]

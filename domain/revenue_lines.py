@@ -16,6 +16,7 @@ REFUND = "refund"
 LOST_DISPUTE = "lost_dispute"
 CREDIT = "credit_note"
 ADJUSTMENT = "balance_adjustment"
+REVERSAL = "refund_reversal"
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,8 @@ class RevenueLine:
     """An amount recognized evenly over [start, end), or at ``start`` when ``end == start``."""
 
     amount: Fraction
-    """Minor units; negative for discounts, proration credits and refunds."""
+    """Minor units; negative for discounts, proration credits and refunds (positive for a
+    refund's reversal)."""
     currency: str
     start: datetime
     end: datetime
@@ -32,9 +34,9 @@ class RevenueLine:
     refund's line, refunded."""
     kind: str
     """The invoice line's kind, or ``refund``, ``lost_dispute``, ``credit_note``,
-    ``balance_adjustment``."""
+    ``balance_adjustment``, ``refund_reversal``."""
     source: str
-    """The invoice, refund, credit note or adjustment id."""
+    """The invoice, refund, credit note, adjustment or refund reversal id."""
 
     def _length(self) -> int:
         return microseconds(self.end - self.start)
@@ -71,8 +73,12 @@ class Served:
         return self.whole.unserved(instant) + sum((part.unserved(instant) for part in self.taken), ZERO)
 
 
+Taken = tuple[Served | None, RevenueLine]
+"""A part a refund took off: the invoice line it took it off (None: off revenue at once)."""
+
+
 def credit_lines(line: Served, amount: Fraction, at: datetime, source: str,
-                  room: list[Fraction]) -> list[RevenueLine]:
+                 room: list[Fraction]) -> list[RevenueLine]:
     """What crediting ``amount`` of an invoice line at ``at`` takes off it: as much as is left
     of the line to serve, and of its invoice (``room[0]``, net of its discounts, what the
     note's earlier lines took made less), spread from ``at`` to its end; the rest at ``at``."""
@@ -91,14 +97,14 @@ def credit_lines(line: Served, amount: Fraction, at: datetime, source: str,
 
 
 def refund_lines(refund: Fraction, currency: str, at: datetime, lines: Sequence[Served],
-                  kind: str, refund_id: str) -> list[RevenueLine]:
+                 kind: str, refund_id: str) -> list[Taken]:
     """What a refund of ``refund`` at ``at`` takes off the ``lines`` of its charge's invoice
     (none when it has no settled invoice): pro rata of what is left of each to serve, the rest
-    at ``at``."""
+    at ``at`` (a part of no line)."""
     left = [line.left(at) for line in lines]
     unserved = sum(left, ZERO)
     attributed = min(refund, unserved) if unserved > 0 else ZERO
-    out: list[RevenueLine] = []
+    out: list[Taken] = []
     for line, part in zip(lines, left, strict=True):
         if attributed and part:
             whole = line.whole
@@ -106,7 +112,27 @@ def refund_lines(refund: Fraction, currency: str, at: datetime, lines: Sequence[
             share = RevenueLine(-attributed * part / unserved, currency, start, whole.end, at, kind,
                                 refund_id)
             line.taken.append(share)
-            out.append(share)
+            out.append((line, share))
     if refund > attributed:
-        out.append(RevenueLine(attributed - refund, currency, at, at, at, kind, refund_id))
+        out.append((None, RevenueLine(attributed - refund, currency, at, at, at, kind, refund_id)))
+    return out
+
+
+def reversal_lines(taken: Sequence[Taken], at: datetime, source: str) -> list[RevenueLine]:
+    """What reversing a refund at ``at`` gives back, the exact opposite of what it ``taken``
+    off: each line's share still to serve after ``at`` put back on that line over the same
+    service, and the rest (what the refund took off before ``at``, or at once) at ``at``, so
+    that what was recognized before ``at`` stays."""
+    out: list[RevenueLine] = []
+    rest = ZERO
+    for line, part in taken:
+        later = part.unserved(at)
+        if line is not None and later:
+            back = RevenueLine(-later, part.currency, max(at, part.start), part.end, at, REVERSAL,
+                               source)
+            line.taken.append(back)
+            out.append(back)
+        rest += part.amount - later
+    if rest and taken:
+        out.append(RevenueLine(-rest, taken[0][1].currency, at, at, at, REVERSAL, source))
     return out

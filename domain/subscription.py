@@ -23,6 +23,7 @@ from . import (
     corrections,
     disputes,
     invoicing,
+    refund_reversals,
     refunds,
     subscription_events,
 )
@@ -56,13 +57,14 @@ from .pausing import Pausing
 from .periods import Interval, Period, period_boundary
 from .plan_changes import PlanChanges, terms_fields
 from .plans import PlanTerms, check_trial_days
+from .refund_reversals import RefundReversals
 from .refunds import Refunds
 from .time import as_utc, isoformat
 
 
 class Subscription(
-    PlanChanges, Pausing, Disputes, Corrections, Refunds, Invoicing, Charging, OutsidePayments,
-    BillingSchedule,
+    PlanChanges, Pausing, Disputes, Corrections, RefundReversals, Refunds, Invoicing, Charging,
+    OutsidePayments, BillingSchedule,
     LedgerAggregate,
 ):
     """One subscriber's subscription to one plan version, with a quantity of seats."""
@@ -123,6 +125,7 @@ class Subscription(
     RefundRequested = refunds.RefundRequested
     RefundFailed = refunds.RefundFailed
     RefundIssued = refunds.RefundIssued
+    RefundReversed = refund_reversals.RefundReversed
     ChargeRetryScheduled = charges.ChargeRetryScheduled
     InvoiceVoided = corrections.InvoiceVoided
     InvoiceMarkedUncollectible = corrections.InvoiceMarkedUncollectible

@@ -43,6 +43,7 @@ def figures(sub: Subscription, start: datetime = APR, end: datetime = MAY) -> di
         "BalanceAdjusted": lambda d: ("billed", -d["amount"]),
         "ChargeSucceeded": lambda d: ("collected", d["amount"]),
         "RefundIssued": lambda d: ("refunded", d["amount"]),
+        "RefundReversed": lambda d: ("refunded", -d["amount"]),
     }
     for envelope in envelopes:
         move = moves.get(envelope["type"])
