@@ -5,7 +5,8 @@
   refunds of its charge. Amounts are integer minor units: ``total``, ``credit_applied``
   (from the credit balance), ``amount_due`` (what is left to pay), ``amount_paid``
   (succeeded charges), ``credited`` (credit notes), ``refunded`` (refunds of its charge, a
-  credit note's refund included). Its ``lines`` (JSON) say what is credited of each.
+  credit note's refund included, less the refunds reversed since). Its ``lines`` (JSON) say
+  what is credited of each.
 - ``view_credit_notes``: one row per credit note (``CreditNoteIssued``), append-only.
 
 Numbers (``domain.document_numbers``) are given here, as the log is folded: the next of the
@@ -49,7 +50,9 @@ _INTEGERS = frozenset({"sequence", "total", "credit_applied", "credit_added", "a
                        "amount_paid", "credited", "refunded", "failed_attempts", "position"})
 EVENTS = frozenset({"InvoiceIssued", "ChargeSucceeded", "ChargeFailed", "InvoiceVoided",
                     "InvoiceMarkedUncollectible", "CreditNoteIssued", "RefundIssued",
-                    "DisputeClosed"})
+                    "DisputeClosed", "RefundReversed"})
+GIVEN_BACK = ("RefundIssued", "DisputeClosed", "RefundReversed")
+"""The events about what a charge gave back, which name the charge rather than its invoice."""
 
 
 def _table(name: str, columns: tuple[str, ...], key: str) -> str:
@@ -111,10 +114,9 @@ class _Page:
         few statements (``select_in``) rather than one per event."""
         issued = {e["data"]["invoice_id"] for e in envelopes if e["type"] == "InvoiceIssued"}
         succeeded = {e["data"]["charge_id"] for e in envelopes if e["type"] == "ChargeSucceeded"}
-        by_charge = {e["data"]["charge_id"] for e in envelopes
-                     if e["type"] in ("RefundIssued", "DisputeClosed")} - succeeded
+        by_charge = {e["data"]["charge_id"] for e in envelopes if e["type"] in GIVEN_BACK} - succeeded
         by_invoice = {e["data"].get("invoice_id") for e in envelopes
-                      if e["type"] not in ("InvoiceIssued", "RefundIssued", "DisputeClosed")}
+                      if e["type"] != "InvoiceIssued" and e["type"] not in GIVEN_BACK}
         select = f"SELECT {', '.join(INVOICE_COLUMNS)} FROM view_invoices WHERE"
         rows = self.tx.select_in(select + " charge_id IN ({marks})", sorted(by_charge))
         rows += self.tx.select_in(select + " invoice_id IN ({marks})",
@@ -133,7 +135,7 @@ class _Page:
             return
         if kind == "DisputeClosed" and data["outcome"] != "lost":
             return  # a won dispute gives nothing back
-        if kind in ("RefundIssued", "DisputeClosed"):
+        if kind in GIVEN_BACK:
             invoice_id = self._charged(data["charge_id"])
         else:
             invoice_id = data.get("invoice_id")
@@ -220,6 +222,8 @@ def after(row: dict[str, Any], envelope: dict[str, Any],
         row.update(status=UNCOLLECTIBLE, next_attempt_at=None)
     elif kind in ("RefundIssued", "DisputeClosed"):  # a lost dispute is given back as a refund
         row["refunded"] += data["amount"]
+    elif kind == "RefundReversed":  # the refund failed at the provider: the money stayed
+        row["refunded"] -= data["amount"]
     elif kind == "CreditNoteIssued":
         lines = json.loads(row["lines"])
         for credit in data["lines"]:

@@ -40,11 +40,13 @@ CASH = {"InvoiceIssued": ("billed", "total", "invoice_id", 1),
         "BalanceAdjusted": ("billed", "amount", "adjustment_id", -1),
         "ChargeSucceeded": ("collected", "amount", "charge_id", 1),
         "RefundIssued": ("refunded", "amount", "refund_id", 1),
-        "DisputeClosed": ("refunded", "amount", "dispute_id", 1)}
+        "DisputeClosed": ("refunded", "amount", "dispute_id", 1),
+        "RefundReversed": ("refunded", "amount", "reversal_id", -1)}
 """event type -> (figure, the field of its amount, the field of its id: the row's source, the
 sign it moves the figure by): a void, a credit note and a balance credit take billed down, a
 balance debit (a negative adjustment) takes it up; a lost dispute is refunded like a refund
-(:func:`moves_cash`)."""
+(:func:`moves_cash`); a refund reversed (it failed at the provider) takes refunded down at
+its own instant, so net stays collected - refunded."""
 REVENUE_EVENTS = frozenset(CASH)
 
 CASH_COLUMNS = ("event_id", "subscription_id", "subscriber_id", "currency", "kind", "at", "amount",

@@ -145,7 +145,7 @@ class Derived:
         e = logged.event
         self.streamed["refunds"].append({
             "refund_id": e.refund_id, "charge_id": e.charge_id, **_where(logged), "outcome": outcome,
-            "amount": e.amount, "currency": e.currency, "reason": self._personal(e.reason),
+            "amount": e.amount, "currency": e.currency, "reason": self._personal(getattr(e, "reason", None)),
             "failure_code": getattr(e, "failure_code", None)})
 
     def _on_RefundIssued(self, logged: LoggedEvent) -> None:  # noqa: N802
@@ -153,6 +153,10 @@ class Derived:
 
     def _on_RefundFailed(self, logged: LoggedEvent) -> None:  # noqa: N802
         self._refund(logged, "failed")
+
+    def _on_RefundReversed(self, logged: LoggedEvent) -> None:  # noqa: N802
+        # A refund issued, then failed at the gateway: a row of its own, the money back.
+        self._refund(logged, "reversed")
 
 
 _TERMS = ("plan_id", "plan_version", "tier", "currency", "amount", "interval", "quantity")

@@ -198,8 +198,10 @@ def test_the_movement_identity_holds_exactly_in_every_bucket_of_the_model(
                         + flows["reactivation"] - flows["contraction"] - flows["churn"]), (known_at, begin)
 
 
-CASH = {"InvoiceIssued": ("billed", "total"), "ChargeSucceeded": ("collected", "amount"),
-        "RefundIssued": ("refunded", "amount")}
+CASH = {"InvoiceIssued": ("billed", "total", 1), "ChargeSucceeded": ("collected", "amount", 1),
+        "RefundIssued": ("refunded", "amount", 1), "RefundReversed": ("refunded", "amount", -1)}
+"""event type -> (figure, the field of its amount, its sign): a reversed refund takes
+refunded back."""
 
 
 def _as_of(data: st.DataObject, known_at: datetime | None) -> datetime:
@@ -229,8 +231,8 @@ def _revenue_rows(events: list[dict[str, Any]], currency: str,
         for e in events:
             at = datetime.fromisoformat(e["effective_at"])
             if e["type"] in CASH and e["data"]["currency"] == currency and begin <= at < end:
-                figure, field = CASH[e["type"]]
-                cash[figure] += int(e["data"][field])
+                figure, field, sign = CASH[e["type"]]
+                cash[figure] += sign * int(e["data"][field])
         deferred = sum((line.unserved(end) for line in lines if line.settled_at < end), Fraction(0))
         rows.append({"date": begin.date().isoformat(), **cash, "net": cash["collected"] - cash["refunded"],
                      "recognized": str(round_minor(served(end)) - round_minor(served(begin))),
