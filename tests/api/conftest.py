@@ -13,6 +13,7 @@ from support.invoices import BOOK_CLOCK, SELLER, Book, invoice_book
 from support.ledger import FakeClock
 from support.live import LiveServer
 from support.portal import portal_world  # noqa: F401 - a fixture used by the tests here
+from support.stripe_shop import shop  # noqa: F401 - a fixture used by the tests here
 
 from subledger.bootstrap import build_api, build_projector
 from subledger.config import Settings
