@@ -1,5 +1,5 @@
 """Recording what a payment provider reports on its own: disputes, refunds made in its
-dashboard, a payment method about to expire (:class:`~.gateways.notices.GatewayNotice`).
+dashboard, a refund that failed after it was announced, a payment method about to expire (:class:`~.gateways.notices.GatewayNotice`).
 
 The charge a notice is about is found by the provider's reference of it (the
 ``gateway_ref`` of its ``ChargeSucceeded``), the subscriber by a hash of their payment token,
@@ -26,6 +26,7 @@ from .gateways.notices import (
     DISPUTE_CLOSED,
     DISPUTE_OPENED,
     PAYMENT_METHOD_EXPIRING,
+    REFUND_FAILED,
     REFUNDED,
     GatewayNotice,
 )
@@ -68,6 +69,11 @@ class GatewayNotices:
                            gateway, notice.kind, ", ".join(notice.charge_refs) or "(none)")
             return NoticeOutcome(IGNORED, "no charge of this ledger has that reference")
         subscription, charge_id, charge_ref = found
+        if notice.kind == REFUND_FAILED and subscription.issued_refund(charge_id, notice.ref or "") is None:
+            # A refund still waiting for the ledger's answer, or one it never recorded.
+            logger.warning("%s refund %s of charge %s failed: no issued refund of this ledger has"
+                           " that reference; ignored", gateway, notice.ref, charge_id)
+            return NoticeOutcome(IGNORED, "no issued refund of this ledger has that reference")
         now = self.store.clock()
         effective = max(min(notice.occurred_at, now), subscription.last_effective_at)
 
@@ -80,6 +86,11 @@ class GatewayNotices:
             if notice.kind == DISPUTE_CLOSED:
                 return sub.dispute_closed(charge_id, gateway_ref=notice.ref or "",
                                           outcome=notice.outcome or "", **fields)
+            if notice.kind == REFUND_FAILED:
+                refund_id = sub.issued_refund(charge_id, notice.ref or "")
+                return refund_id is not None and sub.reverse_refund(
+                    refund_id, failure_code=notice.reason or "failed", currency=notice.currency,
+                    effective_at=effective, recorded_at=now)
             if notice.kind != REFUNDED:
                 raise ValueError(f"not a notice about a charge: {notice.kind}")
             return sub.refunded_at_gateway(charge_id, gateway_ref=notice.ref or "",

@@ -12,8 +12,9 @@ from datetime import datetime
 DISPUTE_OPENED = "dispute_opened"
 DISPUTE_CLOSED = "dispute_closed"
 REFUNDED = "refunded"
+REFUND_FAILED = "refund_failed"
 PAYMENT_METHOD_EXPIRING = "payment_method_expiring"
-KINDS = (DISPUTE_OPENED, DISPUTE_CLOSED, REFUNDED, PAYMENT_METHOD_EXPIRING)
+KINDS = (DISPUTE_OPENED, DISPUTE_CLOSED, REFUNDED, REFUND_FAILED, PAYMENT_METHOD_EXPIRING)
 
 
 class InvalidNotice(ValueError):
@@ -30,6 +31,8 @@ class GatewayNotice:
       disputed amount, ``outcome`` (closed) ``won`` or ``lost``, ``reason`` the provider's
       reason code;
     - ``refunded``: a refund made at the provider; ``ref`` is its id, ``amount`` its amount;
+    - ``refund_failed``: a refund (made at the provider or asked for by the ledger) failed
+      after it was announced; ``ref`` is its id, ``reason`` the provider's failure reason;
     - ``payment_method_expiring``: ``tokens`` the payment tokens the card may be set as,
       ``expires_at`` when it stops working.
     """

@@ -11,6 +11,10 @@ timestamp at most 5 minutes old). What the ledger records, by event type:
 - ``refund.created`` with status ``succeeded`` or ``pending`` -> a refund made in Stripe's
   dashboard (``RefundIssued``), unless the ledger asked for it itself (its metadata carries
   ``subledger_refund_id``, which the ``stripe`` gateway sets);
+- ``charge.refund.updated``, ``refund.updated`` and ``refund.failed`` with status ``failed``
+  or ``canceled`` -> a refund that failed after it was announced (``RefundReversed``), the
+  ledger's own refunds too: Stripe gave the money back to the balance. Any other status
+  is nothing to record;
 - ``customer.source.expiring`` -> the card stops working at the end of its expiry month
   (``PaymentMethodExpiring``). Stripe sends it for cards saved as Card or Source objects;
   for a PaymentMethod it sends none, and the next charge's decline (``expired_card``) says it.
@@ -35,6 +39,7 @@ from .notices import (
     DISPUTE_CLOSED,
     DISPUTE_OPENED,
     PAYMENT_METHOD_EXPIRING,
+    REFUND_FAILED,
     REFUNDED,
     GatewayNotice,
 )
@@ -42,8 +47,12 @@ from .notices import (
 SIGNATURE_HEADER = "Stripe-Signature"
 LEDGER_REFUND_KEY = "subledger_refund_id"
 """Metadata of a refund the ledger asked Stripe for (set by the ``stripe`` gateway)."""
+REFUND_UPDATES = ("charge.refund.updated", "refund.updated", "refund.failed")
+"""A Refund object changed (the first on every API version, the others on newer ones)."""
+FAILED_REFUND = ("failed", "canceled")
+"""A refund's statuses after which the money stayed with the seller."""
 RECORDED_TYPES = ("charge.dispute.created", "charge.dispute.closed", "refund.created",
-                  "customer.source.expiring")
+                  "customer.source.expiring", *REFUND_UPDATES)
 
 
 def verify(payload: bytes, signature: str | None, secret: str) -> dict[str, Any]:
@@ -89,11 +98,26 @@ def notice_of(event: dict[str, Any]) -> GatewayNotice | None:
                              charge_refs=_charge_refs(obj), amount=_amount(obj),
                              currency=_text(obj, "currency").upper(),
                              reason=reason if isinstance(reason, str) else None)
+    if kind in REFUND_UPDATES:
+        return _failed_refund(obj, at)
     card = _text(obj, "id")
     customer = obj.get("customer")
     tokens = (card,) + ((f"{customer}:{card}",) if isinstance(customer, str) else ())
     return GatewayNotice(kind=PAYMENT_METHOD_EXPIRING, occurred_at=at, tokens=tokens,
                          expires_at=_end_of_month(obj.get("exp_month"), obj.get("exp_year")))
+
+
+def _failed_refund(obj: dict[str, Any], at: datetime) -> GatewayNotice | None:
+    """A refund that failed (its ``failure_reason``, else its status); None for any other
+    status (a refund pending, or succeeded after it was pending, changes nothing)."""
+    status = obj.get("status")
+    if status not in FAILED_REFUND:
+        return None
+    failure = obj.get("failure_reason")
+    return GatewayNotice(kind=REFUND_FAILED, occurred_at=at, ref=_text(obj, "id"),
+                         charge_refs=_charge_refs(obj), amount=_amount(obj),
+                         currency=_text(obj, "currency").upper(),
+                         reason=failure if isinstance(failure, str) and failure else str(status))
 
 
 def _object(event: dict[str, Any]) -> dict[str, Any]:

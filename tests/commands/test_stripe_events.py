@@ -89,3 +89,17 @@ def test_an_amount_in_stripes_units_becomes_the_ledgers_minor_units() -> None:
     assert notice_of(_event("charge.dispute.closed", dispute)).amount == 1230  # type: ignore[union-attr]
     with pytest.raises(GatewayEventMalformed, match="finer than the ledger's"):
         notice_of(_event("refund.created", {**refund, "amount": 500050}))
+
+
+@pytest.mark.parametrize("kind", ["charge.refund.updated", "refund.updated", "refund.failed"])
+def test_a_refund_that_failed_or_was_canceled_is_a_notice_whoever_asked_for_it(kind: str) -> None:
+    refund = {"id": "re_1", "amount": 200, "currency": "usd", "payment_intent": "pi_1",
+              "charge": "ch_1", "status": "failed", "failure_reason": "lost_or_stolen_card",
+              "metadata": {"subledger_refund_id": "subledger-1"}}
+    assert notice_of(_event(kind, refund)) == GatewayNotice(
+        kind="refund_failed", occurred_at=datetime(2026, 1, 1, tzinfo=UTC), ref="re_1",
+        charge_refs=("pi_1", "ch_1"), amount=200, currency="USD", reason="lost_or_stolen_card")
+    canceled = notice_of(_event(kind, {**refund, "status": "canceled", "failure_reason": None}))
+    assert canceled is not None and canceled.reason == "canceled"
+    for status in ("pending", "succeeded", "requires_action"):
+        assert notice_of(_event(kind, {**refund, "status": status})) is None
