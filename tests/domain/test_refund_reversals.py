@@ -121,3 +121,22 @@ def test_a_partial_refund_reversed_restores_the_lines_it_shrank() -> None:
     lines = revenue_lines(envelopes(sub))
     assert deferred_at(lines, utc(2026, 4, 27)) == 0
     assert recognized(lines, APR, MAY) == 0
+
+
+def test_a_credit_notes_refund_reversed_gives_back_cash_only() -> None:
+    # The note stands (its lines stay taken off); the money it paid back did not leave.
+    sub = start_subscription(plan_terms(amount=3000), at=APR, pay=pay_ok)
+    (invoice_id,) = sub.invoices
+    (charge,) = sub.charges
+    sub.issue_credit_note(invoice_id, lines=None, settlement="refund", reason=None, **at(APR_16))
+    for intent in sub.pending_refund_intents():
+        sub.record_refund_outcome(intent, succeeded=True, gateway_ref="re_1", failure_code=None,
+                                  recorded_at=RECORDED_AT)
+    refund_id = sub.issued_refund(charge, "re_1")
+    assert refund_id is not None
+    assert sub.reverse_refund(refund_id, failure_code="failed", **at(APR_21))
+    lines = revenue_lines(envelopes(sub))
+    assert [line.kind for line in lines] == ["recurring", "credit_note", "credit_note"]
+    assert recognized(lines, APR, MAY) == 0
+    assert sub.charges[charge]["refunded"] == 0
+    assert sub.refundable(charge) == 3000  # what the note promised can be paid back again
