@@ -4,7 +4,7 @@ recognition the refund took off from the reversal on, and the charge refundable 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -12,6 +12,13 @@ from fastapi.testclient import TestClient
 from subledger.commands.billing import run_billing
 from subledger.commands.gateways.notices import REFUND_FAILED, GatewayNotice
 from subledger.commands.ledger import Ledger
+from subledger.projections import revenue_reports
+from subledger.projections.report_window import Standpoint, Window
+from subledger.replay import revenue
+from subledger.replay.book import Book
+from subledger.replay.folds import run_fold
+from subledger.replay.reader import Replay
+from subledger.replay.selection import Selection
 
 
 def at(month: int, day: int) -> datetime:
@@ -74,3 +81,16 @@ def test_the_reversal_is_traceable_to_its_event(ledger: Ledger, projector: Any,
     log = {e["event_id"]: e["type"] for e in ledger.event_log.read(0, 1000).items}
     assert [(i["kind"], i["amount"], log[i["event_id"]]) for i in items] \
         == [("refunded", -1000, "RefundReversed")]
+
+
+def test_the_replayed_revenue_report_counts_the_reversal_as_the_read_model_does(
+        ledger: Ledger, projector: Any) -> None:
+    _refunded_then_reversed(ledger)
+    projector.run_once()
+    book = run_fold(Replay(ledger.event_log, Selection(), batch=5), Book()).value
+    standpoint = Standpoint(datetime(2026, 6, 1, tzinfo=UTC), None)
+    for window in (Window(date(2026, 4, 1), date(2026, 5, 31), "month"),
+                   Window(date(2026, 4, 14), date(2026, 4, 23), "day")):
+        replayed = revenue.revenue_report(book, window, "USD", standpoint)["buckets"]
+        assert replayed == revenue_reports.revenue_report(projector.store, window, "USD", standpoint)["buckets"]
+        assert sum(b["refunded"] for b in replayed) == 0
