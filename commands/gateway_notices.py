@@ -1,5 +1,6 @@
 """Recording what a payment provider reports on its own: disputes, refunds made in its
-dashboard, a refund that failed after it was announced, a payment method about to expire (:class:`~.gateways.notices.GatewayNotice`).
+dashboard, a refund that failed after it was announced, a payment method about to expire
+(:class:`~.gateways.notices.GatewayNotice`).
 
 The charge a notice is about is found by the provider's reference of it (the
 ``gateway_ref`` of its ``ChargeSucceeded``), the subscriber by a hash of their payment token,
