@@ -63,6 +63,14 @@ class AmountOutOfBounds(InvalidInput):
     title = "Amount outside the allowed range"
 
 
+class AmountNotSettleable(InvalidInput):
+    """An amount finer than its currency settles in: in a three-decimal currency (KWD, BHD,
+    JOD, LYD, OMR, TND) the last digit of the minor units must be 0."""
+
+    code = "amount-not-settleable"
+    title = "Amount finer than the currency settles in"
+
+
 class QuantityOutOfBounds(InvalidInput):
     code = "quantity-out-of-bounds"
     title = "Quantity outside the allowed range"

@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 from uuid import uuid5
 
-from .money import round_half_even
+from .money import round_to_increment, settlement_increment
 from .periods import Period
 from .proration import ChangeNow, Proration
 from .subscription_events import SubscriptionEvent
@@ -61,31 +61,33 @@ class Discount:
     amount_off: int | None
 
 
-def discount_amount(discount: Discount, base: int) -> int:
-    """How much ``discount`` takes off ``base`` (>= 0): never more than ``base``."""
+def discount_amount(discount: Discount, base: int, increment: int = 1) -> int:
+    """How much ``discount`` takes off ``base`` (>= 0): never more than ``base``. A percent
+    is rounded to a multiple of ``increment`` (the currency's settlement increment)."""
     if base <= 0:
         return 0
     if discount.percent_off is not None:
-        off = round_half_even(Fraction(base) * Fraction(discount.percent_off) / 100)
+        off = round_to_increment(Fraction(base) * Fraction(discount.percent_off) / 100, increment)
     else:
         off = discount.amount_off or 0
     return min(off, base)
 
 
-def discounted(amount: int, discount: Discount | None) -> int:
+def discounted(amount: int, discount: Discount | None, increment: int = 1) -> int:
     """``amount`` after ``discount`` (if any)."""
-    return amount if discount is None else amount - discount_amount(discount, amount)
+    return amount if discount is None else amount - discount_amount(discount, amount, increment)
 
 
 def recurring_lines(
     *, description: str, unit_amount: int, quantity: int, period: Period,
-    discount: Discount | None,
+    discount: Discount | None, increment: int = 1,
 ) -> list[Line]:
-    """The lines of a period's invoice: the price times the quantity, and any discount."""
+    """The lines of a period's invoice: the price times the quantity, and any discount
+    (rounded to a multiple of ``increment``, the currency's settlement increment)."""
     base = unit_amount * quantity
     lines = [Line(RECURRING, base, period.start, period.end, f"{description} × {quantity}")]
     if discount is not None:
-        off = discount_amount(discount, base)
+        off = discount_amount(discount, base, increment)
         if off:
             lines.append(Line(DISCOUNT, -off, period.start, period.end, f"coupon {discount.coupon_id}"))
     return lines
@@ -206,6 +208,7 @@ class Invoicing:
         lines = recurring_lines(
             description=self.description(), unit_amount=self.amount, quantity=self.quantity,
             period=self.current_period, discount=self.discount_at(at, recurring=True),
+            increment=settlement_increment(self.currency),
         )
         self._issue_invoice(reason, lines, at, recorded_at)
 
@@ -238,6 +241,7 @@ class Invoicing:
                 description=self.description(), unit_amount=self.amount,
                 quantity=self.quantity, period=self.current_period,
                 discount=self.discount_at(at, recurring=True),
+                increment=settlement_increment(self.currency),
             )
         else:
             lines = proration_lines(

@@ -17,7 +17,7 @@ from typing import Any
 from babel.core import get_global
 from babel.numbers import get_currency_precision
 
-from .errors import AmountOutOfBounds, CurrencyMismatch, UnknownCurrency
+from .errors import AmountNotSettleable, AmountOutOfBounds, CurrencyMismatch, UnknownCurrency
 
 MAX_AMOUNT = 10**12
 """Largest amount accepted from a client, in minor units (docs/http-api.md)."""
@@ -49,6 +49,37 @@ def normalize_currency(code: str) -> str:
 def minor_unit_exponent(currency: str) -> int:
     """Digits after the decimal point of the currency's minor unit (USD 2, JPY 0, KWD 3)."""
     return int(get_currency_precision(normalize_currency(currency)))
+
+
+def settlement_increment(currency: str) -> int:
+    """The smallest step, in minor units, in which ``currency`` is charged and refunded: 10
+    where the minor unit has three digits (BHD, JOD, KWD, LYD, OMR, TND), 1 elsewhere.
+
+    Card networks settle those currencies to the hundredth of the major unit only, and the
+    providers refuse a last digit other than 0 (Stripe: 5.124 KWD must be sent as 5.120).
+    So the ledger never computes, nor accepts, an amount finer than this: every invoice
+    total, charge and refund is then a multiple of it by construction."""
+    return 10 if minor_unit_exponent(currency) == 3 else 1
+
+
+def round_to_increment(value: Fraction | Decimal | int, increment: int = 1) -> int:
+    """``value`` (minor units) rounded half-even to a multiple of ``increment`` (a
+    :func:`settlement_increment`), once, from the exact value: how every amount the ledger
+    computes (a proration line, a percent discount) is rounded."""
+    return increment * round_half_even(Fraction(value) / increment)
+
+
+def check_settleable(amount: int, currency: str, field: str = "amount") -> int:
+    """An amount a client gives in ``currency`` must be a multiple of its
+    :func:`settlement_increment` (``AmountNotSettleable`` otherwise), or it could never be
+    charged or refunded as it stands."""
+    increment = settlement_increment(currency)
+    if amount % increment:
+        raise AmountNotSettleable(
+            f"{field} must be a multiple of {increment} minor units in {currency}: card payments"
+            f" settle it to {minor_unit_exponent(currency) - 1} decimals, so the last of its"
+            f" {minor_unit_exponent(currency)} is 0")
+    return amount
 
 
 def check_amount(amount: int, field: str = "amount") -> int:

@@ -16,6 +16,7 @@ from .errors import (
 )
 from .invoicing import discounted
 from .lifecycle import BILLED_STATUSES, PAUSED, TRIALING, check_quantity
+from .money import settlement_increment
 from .plans import PlanTerms
 from .proration import ChangeNow, Proration, prorate_change
 from .time import isoformat
@@ -98,12 +99,13 @@ class PlanChanges:
         if self.status not in BILLED_STATUSES:
             return None
         discount = self.discount_at(at, recurring=False)
+        increment = settlement_increment(self.currency)
         return prorate_change(
-            old_total=discounted(self.amount * self.quantity, discount),
-            new_total=discounted(terms.amount * quantity, discount),
+            old_total=discounted(self.amount * self.quantity, discount, increment),
+            new_total=discounted(terms.amount * quantity, discount, increment),
             old_interval=self.interval, new_interval=terms.interval,
             billing_anchor=self.billing_anchor, period_number=self.period_number,
-            period=self.current_period, at=at,
+            period=self.current_period, at=at, increment=increment,
         )
 
     def _previous_fields(self: Subscription) -> dict[str, Any]:

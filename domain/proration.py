@@ -7,7 +7,10 @@ At instant ``at`` inside the period ``[start, end)``, a change from price ``old`
 - a charge for the rest of the period at the new price: ``round(new * remaining / period)``;
 
 where ``remaining / period`` is the exact ratio of the period's remaining time to its
-length, and each line is rounded half-even to whole minor units on its own.
+length, and each line is rounded half-even on its own, to whole minor units, or to tens of
+them in a three-decimal currency (its settlement increment, see
+:func:`~subledger.domain.money.settlement_increment`): every line, and so the invoice, can
+then be charged.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 
-from .money import round_half_even
+from .money import round_to_increment
 from .periods import Interval, Period, period_boundary
 from .time import microseconds
 
@@ -45,11 +48,13 @@ def remaining_fraction(period: Period, at: datetime) -> Fraction:
     return Fraction(microseconds(period.end - at), total)
 
 
-def prorate(old_amount: int, new_amount: int, period: Period, at: datetime) -> Proration:
-    """The credit and charge lines of a change from ``old_amount`` to ``new_amount`` at ``at``."""
+def prorate(old_amount: int, new_amount: int, period: Period, at: datetime, *,
+            increment: int = 1) -> Proration:
+    """The credit and charge lines of a change from ``old_amount`` to ``new_amount`` at ``at``,
+    each rounded to a multiple of ``increment`` (the currency's settlement increment)."""
     fraction = remaining_fraction(period, at)
-    credit = -round_half_even(old_amount * fraction)
-    charge = round_half_even(new_amount * fraction)
+    credit = -round_to_increment(old_amount * fraction, increment)
+    charge = round_to_increment(new_amount * fraction, increment)
     return Proration(credit=credit, charge=charge, fraction=fraction)
 
 
@@ -68,15 +73,16 @@ class ChangeNow:
 def prorate_change(
     *, old_total: int, new_total: int, old_interval: Interval, new_interval: Interval,
     billing_anchor: datetime | None, period_number: int, period: Period, at: datetime,
+    increment: int,
 ) -> ChangeNow:
     """Prorate a change at ``at`` from ``old_total`` to ``new_total`` (each a whole period's
     price as billed). On the same interval the calendar is kept; a new interval re-anchors
     it at the change (as Stripe does): the old price's unused part is credited and the new
     period is charged whole."""
     if new_interval == old_interval:
-        return ChangeNow(prorate(old_total, new_total, period, at), billing_anchor,
-                         period_number, period, None)
-    credit = prorate(old_total, 0, period, at).credit
+        return ChangeNow(prorate(old_total, new_total, period, at, increment=increment),
+                         billing_anchor, period_number, period, None)
+    credit = prorate(old_total, 0, period, at, increment=increment).credit
     new_period = Period(at, period_boundary(at, new_interval, 1))
     return ChangeNow(Proration(credit=credit, charge=new_total, fraction=Fraction(1)), at, 0,
                      new_period, period)
