@@ -24,7 +24,7 @@ from .charges import SubscriptionRecovered, in_dunning
 from .errors import InvalidInput, InvoiceNotCreditable, InvoiceNotFound, InvoiceNotOpen
 from .invoicing import CREDITABLE, OPEN, PAID, UNCOLLECTIBLE, VOID
 from .lifecycle import PAST_DUE, check_comment
-from .money import check_amount
+from .money import check_amount, check_settleable
 from .subscription_events import SubscriptionEvent
 from .text import check_reason
 
@@ -142,6 +142,7 @@ def credit_lines(invoice: dict[str, Any], wanted: list[tuple[int, int]] | None,
             raise InvalidInput(f"invoice {invoice['id']} has no line {index}")
         if check_amount(amount) == 0:
             raise InvalidInput("a credited amount is more than 0")
+        check_settleable(amount, invoice["currency"])
         if amount > left[index]:
             raise InvoiceNotCreditable(
                 f"line {index} of invoice {invoice['id']} has {left[index]} left to credit, not {amount}")
@@ -215,7 +216,7 @@ class Corrections:
         adjustment's id."""
         if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
             raise InvalidInput("amount must be a whole number of minor units, not 0")
-        check_amount(abs(amount))
+        check_settleable(check_amount(abs(amount)), self.currency)
         check_reason(reason, "reason")
         self._begin(effective_at, recorded_at)
         adjustment_id = str(uuid5(self.id, f"balance:{self.version + 1}"))

@@ -17,7 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from .base import LedgerAggregate
 from .errors import CouponIsArchived, InvalidInput, NotYetAvailable
-from .money import check_amount, normalize_currency
+from .money import check_amount, check_settleable, normalize_currency
 from .periods import add_months
 from .text import check_identifier, check_name
 from .time import isoformat
@@ -90,7 +90,9 @@ def _check_discount(percent_off: Decimal | int | str | None, amount_off: int | N
         raise InvalidInput("amount_off must be more than 0")
     if currency is None:
         raise InvalidInput("an amount_off coupon needs a currency")
-    return None, normalize_currency(currency)
+    code = normalize_currency(currency)
+    check_settleable(amount_off, code, "amount_off")  # type: ignore[arg-type]
+    return None, code
 
 
 @dataclass(frozen=True)

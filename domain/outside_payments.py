@@ -12,7 +12,7 @@ from uuid import UUID, uuid5
 from .charges import ChargeIntent, ChargeOutcome, ChargeSucceeded, attempt_charge_id
 from .errors import CurrencyMismatch, InvalidInput, InvoiceNotOpen, PaymentAlreadyRecorded
 from .invoicing import MANUAL, Line
-from .money import check_amount
+from .money import check_amount, check_settleable
 from .text import check_reference
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ class OutsidePayments:
             raise InvalidInput("a manual charge needs an amount above 0")
         if currency != self.currency:
             raise CurrencyMismatch(f"the subscription is billed in {self.currency}, not {currency}")
+        check_settleable(amount, currency)
         check_reference(gateway_ref, "gateway_ref")
         self._begin(effective_at, recorded_at)  # a canceled subscription takes no new payment
         self._check_not_recorded(gateway, gateway_ref)

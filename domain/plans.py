@@ -17,7 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from .base import LedgerAggregate
 from .errors import InvalidInput, NotYetAvailable, PlanIsArchived
-from .money import check_amount, normalize_currency
+from .money import check_amount, check_settleable, normalize_currency
 from .periods import Interval
 from .text import check_identifier, check_name
 from .time import isoformat
@@ -155,7 +155,7 @@ class Plan(LedgerAggregate):
             name=check_name(name, "name"),
             tier=check_identifier(tier, "tier"),
             currency=normalize_currency(currency),
-            amount=check_amount(amount),
+            amount=check_settleable(check_amount(amount), normalize_currency(currency)),
             interval=Interval.parse(interval).value,
             trial_days=check_trial_days(trial_days),
             version=1,
@@ -164,7 +164,7 @@ class Plan(LedgerAggregate):
     def add_price(self, *, amount: int, effective_at: datetime, recorded_at: datetime) -> None:
         """A new price version; subscriptions already on the plan keep theirs. An archived
         plan takes none: nothing new could be priced on it."""
-        check_amount(amount)
+        check_settleable(check_amount(amount), self.currency)
         self.check_effective_at(effective_at)
         self._check_on_sale(effective_at)
         self.trigger_event(

@@ -16,7 +16,7 @@ from uuid import UUID, uuid5
 
 from .errors import ChargeNotFound, InvalidInput, RefundExceedsCharge
 from .lifecycle import check_comment
-from .money import check_amount
+from .money import check_amount, check_settleable
 from .subscription_events import SubscriptionEvent
 
 if TYPE_CHECKING:
@@ -133,6 +133,7 @@ class Refunds:
         check_comment(reason)
         if amount == 0:
             raise InvalidInput("a refund needs an amount above 0")
+        check_settleable(amount, self.currency)
         left = self.refundable(charge_id)
         if amount > left:
             raise RefundExceedsCharge(
