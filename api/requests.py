@@ -45,6 +45,8 @@ EFFECTIVE_AT = (
 TrialDays = bounded(0, MAX_TRIAL_DAYS, check_trial_days)
 Position = bounded(0, MAX_POSITION)
 Months = bounded(1, MAX_REPEATING_MONTHS)
+SETTLED = ("; in a three-decimal currency (BHD, JOD, KWD, LYD, OMR, TND) a multiple of 10, as"
+           " card payments settle it (422 amount-not-settleable)")
 GATEWAY = "a configured payment gateway (the OpenAPI document lists this server's)"
 
 
@@ -82,7 +84,7 @@ class PlanIn(Request):
     name: Name
     tier: Identifier
     currency: Currency
-    amount: Amount = Field(description="Price per billing period, minor units")
+    amount: Amount = Field(description="Price per billing period, minor units" + SETTLED)
     interval: Literal["month", "quarter", "year"]
     trial_days: TrialDays = Field(0, description="0 = no trial")
     effective_at: Instant | None = Field(None, description=EFFECTIVE_AT)
@@ -93,7 +95,7 @@ class PlanIn(Request):
 
 
 class PriceIn(Request):
-    amount: Amount = Field(description="The new price per billing period, minor units")
+    amount: Amount = Field(description="The new price per billing period, minor units" + SETTLED)
     effective_at: Instant | None = Field(None, description=EFFECTIVE_AT)
 
     model_config = _rules(examples=[{"amount": 2100}])
@@ -103,7 +105,7 @@ class CouponIn(Request):
     coupon_id: Identifier
     name: Name | None = None
     percent_off: Percent | None = Field(None, description="Percent off: more than 0, at most 100")
-    amount_off: PositiveAmount | None = Field(None, description="Amount off, minor units of currency")
+    amount_off: PositiveAmount | None = Field(None, description="Amount off, minor units of currency" + SETTLED)
     currency: Currency | None = Field(None, description="With amount_off only")
     duration: Literal["once", "repeating", "forever"]
     duration_in_months: Months | None = Field(None, description="With repeating only")
@@ -206,7 +208,7 @@ class CouponApplyIn(Request):
 
 
 class ManualChargeIn(Request):
-    amount: PositiveAmount = Field(description="Minor units, in the subscription's currency")
+    amount: PositiveAmount = Field(description="Minor units, in the subscription's currency" + SETTLED)
     currency: Currency
     gateway: str = Field(description=GATEWAY)
     gateway_ref: Reference = Field(description="The gateway's id of the payment")
@@ -225,7 +227,7 @@ class InvoicePaymentIn(Request):
 
 
 class RefundIn(Request):
-    amount: PositiveAmount = Field(description="Minor units, at most what is left of the charge")
+    amount: PositiveAmount = Field(description="Minor units, at most what is left of the charge" + SETTLED)
     reason: Comment | None = None
     effective_at: Instant | None = Field(None, description=EFFECTIVE_AT)
 
@@ -241,7 +243,7 @@ class CorrectionIn(Request):
 
 class CreditLineIn(Request):
     index: bounded(0, 999) = Field(description="The invoice line's place in its `lines`, from 0")  # type: ignore[valid-type]
-    amount: PositiveAmount = Field(description="Minor units, at most what is left of the line")
+    amount: PositiveAmount = Field(description="Minor units, at most what is left of the line" + SETTLED)
 
 
 class CreditNoteIn(Request):
@@ -260,7 +262,7 @@ class CreditNoteIn(Request):
 
 class BalanceIn(Request):
     amount: SignedAmount = Field(description="A credit (positive) or a debit (negative), minor"
-                                             " units of the subscription's currency")
+                                             " units of the subscription's currency" + SETTLED)
     reason: Reason = Field(description="Why, for the record (free text, not blank)")
     subscription_id: Uuid | None = Field(
         None, description="The subscription whose balance moves; needed when the subscriber has"

@@ -7,7 +7,8 @@ subscription already is, a coupon in another currency than the subscription, det
 are already the subscriber's), its clock (an ``effective_at`` more than 5 minutes after the
 server's clock, a billing run until a time not yet come, a cancellation ``at`` before the
 command's default ``effective_at``, now, a report's ``as_of`` not yet come), or two
-parameters together (a report's ``to`` before its ``from``, a window of more than 5000
+parameters together (an amount whose last digit is not 0 in a three-decimal currency, the
+body's or its plan's, charge's or subscription's; a report's ``to`` before its ``from``, a window of more than 5000
 buckets, a report's ``as_of`` after its ``as_known_at``, a report that must name one of the
 several currencies the ledger holds, a consistency proof's ``first`` after its ``second``). A schema-valid request refused for one of these is not
 a schema that lies, so that one failure is dropped; every other check stays as it is.
@@ -30,6 +31,7 @@ STATE_OR_CLOCK = frozenset({
     "/problems/invalid-as-of",
     "/problems/currency-required",
     "/problems/invalid-tree-sizes",
+    "/problems/amount-not-settleable",
 })
 
 
