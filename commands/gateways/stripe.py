@@ -41,7 +41,6 @@ attached to a Stripe Customer (which Stripe requires to reuse a card off-session
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import stripe
@@ -54,80 +53,16 @@ from . import (
     RefundResult,
 )
 from .amounts import UnrepresentableAmount, to_stripe_amount
-
-logger = logging.getLogger(__name__)
+from .stripe_common import METADATA_VALUE_MAX as _METADATA_VALUE_MAX
+from .stripe_common import describe as _describe
+from .stripe_common import get as _get
+from .stripe_common import logger, unavailable
+from .stripe_refunds import refund as _refund
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 
-# Stripe's enum for Refund.reason; any other reason goes to the refund's metadata.
-_STRIPE_REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
-
-# Invalid-request codes with which Stripe refuses a refund on its merits: a result, not a bug.
-_REFUND_REFUSAL_CODES = frozenset(
-    {
-        "amount_too_large",
-        "amount_too_small",
-        "charge_already_refunded",
-        "charge_disputed",
-        "refund_disputed_payment",
-        "charge_not_refundable",
-        "payment_intent_unexpected_state",
-        "resource_missing",
-    }
-)
-_REFUND_REFUSAL_PARAMS = frozenset({"amount", "payment_intent", "charge"})
-
-# Stripe's limits on metadata values and descriptions.
-_METADATA_VALUE_MAX = 500
+# Stripe's limit on descriptions.
 _DESCRIPTION_MAX = 1000
-
-
-def _get(obj: Any, name: str) -> Any:
-    """An attribute of a StripeObject (or a key of a plain dict), None when absent."""
-    if obj is None:
-        return None
-    if isinstance(obj, dict):
-        return obj.get(name)
-    try:
-        return obj[name]
-    except (KeyError, TypeError, AttributeError):
-        return getattr(obj, name, None)
-
-
-def _describe(err: stripe.StripeError) -> str:
-    error = err.error
-    parts = [type(err).__name__]
-    if err.http_status is not None:
-        parts.append(f"HTTP {err.http_status}")
-    for label in ("type", "code", "param"):
-        value = _get(error, label)
-        if value:
-            parts.append(f"{label}={value}")
-    if err.request_id:
-        parts.append(f"request_id={err.request_id}")
-    return f"{' '.join(parts)}: {err.user_message or '<no message>'}"
-
-
-def _refund_params(request: RefundRequest) -> dict[str, Any] | None:
-    """Stripe's parameters of a refund (None: an amount Stripe cannot take)."""
-    try:
-        amount = to_stripe_amount(request.amount, request.currency)
-    except UnrepresentableAmount:
-        return None
-    if amount <= 0:
-        return None
-    ref = request.charge_gateway_ref
-    params: dict[str, Any] = {"amount": amount}
-    # A payment recorded by hand may carry a Charge id rather than a PaymentIntent id.
-    params["charge" if ref.startswith(("ch_", "py_")) else "payment_intent"] = ref
-    # Stripe announces every refund (refund.created), this one too: the metadata tells the
-    # ledger's inbound events that it is the ledger's own (stripe_events.py).
-    params["metadata"] = {"subledger_refund_id": request.idempotency_key[:_METADATA_VALUE_MAX]}
-    if request.reason in _STRIPE_REFUND_REASONS:
-        params["reason"] = request.reason
-    elif request.reason:
-        params["metadata"]["subledger_reason"] = request.reason[:_METADATA_VALUE_MAX]
-    return params
 
 
 def _split_token(token: str) -> tuple[str | None, str]:
@@ -275,68 +210,10 @@ class StripeGateway:
     # -- refunds ----------------------------------------------------------------------
 
     def refund(self, request: RefundRequest) -> RefundResult:
-        params = _refund_params(request)
-        if params is None:
-            return RefundResult(succeeded=False, gateway_ref=None, failure_code="invalid_amount")
-        try:
-            refund = self._client.v1.refunds.create(
-                params=params,  # type: ignore[arg-type]
-                options={"idempotency_key": request.idempotency_key},
-            )
-        except (stripe.InvalidRequestError, stripe.CardError) as err:
-            code = err.code or _get(err.error, "code")
-            param = _get(err.error, "param")
-            if (
-                isinstance(err, stripe.CardError)
-                or code in _REFUND_REFUSAL_CODES
-                or param in _REFUND_REFUSAL_PARAMS
-            ):
-                logger.info("stripe refund %s refused: %s", request.idempotency_key, _describe(err))
-                return RefundResult(
-                    succeeded=False,
-                    gateway_ref=None,
-                    failure_code=code or f"invalid_{param or 'request'}",
-                )
-            raise self._unavailable("refund", request.idempotency_key, err) from err
-        except stripe.StripeError as err:
-            raise self._unavailable("refund", request.idempotency_key, err) from err
-
-        status = _get(refund, "status")
-        refund_id = _get(refund, "id")
-        currency = _get(refund, "currency")
-        if currency and currency.lower() != request.currency.lower():
-            logger.error(
-                "stripe refund %s: Stripe refunded in %s, the ledger asked for %s",
-                request.idempotency_key,
-                currency,
-                request.currency,
-            )
-        if status in ("succeeded", "pending"):
-            return RefundResult(succeeded=True, gateway_ref=refund_id)
-        failure = _get(refund, "failure_reason") or status or "failed"
-        logger.info(
-            "stripe refund %s failed: Refund %s status %s (%s)",
-            request.idempotency_key,
-            refund_id,
-            status,
-            failure,
-        )
-        return RefundResult(succeeded=False, gateway_ref=refund_id, failure_code=failure)
+        return _refund(self._client, request)
 
     # -- errors -----------------------------------------------------------------------
 
     @staticmethod
     def _unavailable(operation: str, key: str, err: stripe.StripeError) -> GatewayUnavailable:
-        description = _describe(err)
-        transient = isinstance(err, stripe.APIConnectionError | stripe.RateLimitError) or (
-            err.http_status is not None and (err.http_status >= 500 or err.http_status == 409)
-        )
-        if transient:
-            logger.warning("stripe %s %s: unavailable: %s", operation, key, description)
-        else:
-            # Authentication, permission, idempotency-key misuse, malformed request: a bug
-            # or a misconfiguration that no retry will cure; nothing is recorded meanwhile.
-            logger.error(
-                "stripe %s %s: refused, check the configuration: %s", operation, key, description
-            )
-        return GatewayUnavailable(f"stripe {operation}: {description}")
+        return unavailable(operation, key, err)
