@@ -184,6 +184,7 @@ class Settlement:
                 description=f"subscription {subscription.id} invoice {intent.invoice_id}",
                 attempt=intent.attempt,
                 metadata={"subscription_id": str(subscription.id), "invoice_id": intent.invoice_id},
+                due_at=intent.effective_at, sent_at=now,
             ))
             outcome = ChargeOutcome(result.succeeded, gateway.name, result.gateway_ref,
                                     result.decline_code)

@@ -7,11 +7,17 @@ the adapter passes to the provider, so a retried call never charges or refunds t
 A *decline* (the card was refused) is a result, recorded as ``ChargeFailed``; a gateway that
 cannot be reached or answers with a server error raises :class:`GatewayUnavailable`, and
 nothing is recorded: the billing clock tries the same attempt again on its next run.
+
+Providers keep an idempotency key for a while only (Stripe 24 hours, PayPal 6). A request
+therefore says how old an earlier sending of its attempt may be (:meth:`ChargeRequest.
+may_be_older_than`); an adapter whose provider may have forgotten the key looks the earlier
+payment up by a reference the ledger set on it before sending again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Protocol
 
 
@@ -35,6 +41,19 @@ class ChargeRequest:
     attempt: int = 1
     """1 for the first attempt at an invoice, then 2, 3, 4 for dunning retries."""
     metadata: dict[str, str] = field(default_factory=dict)
+    due_at: datetime | None = None
+    """When the attempt fell due. No sending of it happened before (give or take an
+    ``effective_at`` a few minutes ahead), so ``sent_at - due_at`` bounds the age of an
+    earlier sending whose answer was lost."""
+    sent_at: datetime | None = None
+    """The ledger's clock as it sends this request."""
+
+    def may_be_older_than(self, window: timedelta) -> bool:
+        """Whether an earlier sending of this attempt may be older than ``window`` (so the
+        provider may have forgotten its key). Without both times nothing is known: True."""
+        if self.due_at is None or self.sent_at is None:
+            return True
+        return self.sent_at - self.due_at >= window
 
 
 @dataclass(frozen=True)

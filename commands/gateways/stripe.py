@@ -5,6 +5,11 @@ A charge creates and confirms a PaymentIntent in one call (``confirm=true``,
 call replays Stripe's first answer instead of charging again. A refund creates a Refund on
 the PaymentIntent, under the refund's idempotency key.
 
+Stripe may forget a key after 24 hours. The PaymentIntent carries the key in its metadata
+(``subledger_key``), and a charge whose earlier sending may be older than that searches for
+it first (``stripe_lookup.py``): one found is the answer, and nothing is charged again. A
+refund looks its earlier Refund up among the payment's every time (``subledger_refund_id``).
+
 How Stripe's answers map onto the port:
 
 - PaymentIntent ``succeeded`` -> ``ChargeResult(succeeded=True, gateway_ref=pi id)``.
@@ -57,6 +62,7 @@ from .stripe_common import METADATA_VALUE_MAX as _METADATA_VALUE_MAX
 from .stripe_common import describe as _describe
 from .stripe_common import get as _get
 from .stripe_common import logger, unavailable
+from .stripe_lookup import ATTEMPT_KEY, earlier_payment_intent
 from .stripe_refunds import refund as _refund
 
 DEFAULT_API_BASE = "https://api.stripe.com"
@@ -108,6 +114,8 @@ class StripeGateway:
         }
         metadata["subledger_customer_ref"] = request.customer_ref
         metadata["subledger_attempt"] = str(request.attempt)
+        # What a retry looks the payment up by once Stripe may have forgotten the key.
+        metadata[ATTEMPT_KEY] = request.idempotency_key[:_METADATA_VALUE_MAX]
         try:
             amount = to_stripe_amount(request.amount, request.currency)
         except UnrepresentableAmount as refused:
@@ -127,6 +135,9 @@ class StripeGateway:
         }
         if customer is not None:
             params["customer"] = customer
+        earlier = earlier_payment_intent(self._client, request)
+        if earlier is not None:
+            return self._charge_result(request, earlier, refetch=True)
         try:
             intent = self._client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ import stripe
 from . import RefundRequest, RefundResult
 from .amounts import UnrepresentableAmount, to_stripe_amount
 from .stripe_common import METADATA_VALUE_MAX, describe, get, logger, unavailable
+from .stripe_lookup import REFUND_KEY, earlier_refund
 
 # Stripe's enum for Refund.reason; any other reason goes to the refund's metadata.
 _STRIPE_REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
@@ -44,7 +45,7 @@ def _refund_params(request: RefundRequest) -> dict[str, Any] | None:
     params["charge" if ref.startswith(("ch_", "py_")) else "payment_intent"] = ref
     # Stripe announces every refund (refund.created), this one too: the metadata tells the
     # ledger's inbound events that it is the ledger's own (stripe_events.py).
-    params["metadata"] = {"subledger_refund_id": request.idempotency_key[:METADATA_VALUE_MAX]}
+    params["metadata"] = {REFUND_KEY: request.idempotency_key[:METADATA_VALUE_MAX]}
     if request.reason in _STRIPE_REFUND_REASONS:
         params["reason"] = request.reason
     elif request.reason:
@@ -57,6 +58,12 @@ def refund(client: stripe.StripeClient, request: RefundRequest) -> RefundResult:
     params = _refund_params(request)
     if params is None:
         return RefundResult(succeeded=False, gateway_ref=None, failure_code="invalid_amount")
+    # Stripe may have forgotten the key of an earlier sending (24 hours): its refund, found
+    # among the payment's by the ledger's metadata, is the answer.
+    target = {name: params[name] for name in ("payment_intent", "charge") if name in params}
+    earlier = earlier_refund(client, request, target)
+    if earlier is not None:
+        return refund_result(request, earlier)
     try:
         created = client.v1.refunds.create(
             params=params,  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from fakes.stripe import FakeStripe, card_error
@@ -20,6 +21,7 @@ from subledger.commands.gateways import (
 from subledger.commands.gateways.stripe import StripeGateway
 
 API_KEY = "sk_test_subledger123"
+SENT_AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -50,6 +52,9 @@ def charge_request(
         description="Invoice inv_1",
         attempt=attempt,
         metadata={"invoice_id": "inv_1"},
+        # A fresh attempt: Stripe still knows its key, no look-up first.
+        due_at=SENT_AT,
+        sent_at=SENT_AT,
     )
 
 
@@ -110,6 +115,7 @@ def test_a_charge_sends_amount_lower_case_currency_confirm_off_session_payment_m
         "invoice_id": "inv_1",
         "subledger_customer_ref": "3f0c8a1e-sub",
         "subledger_attempt": "2",
+        "subledger_key": "inv_1:2",
     }
     assert "customer" not in sent.params
     assert sent.headers["authorization"] == f"Bearer {API_KEY}"

@@ -9,7 +9,8 @@ so the official SDK, its HTTP client, its encoding and its error mapping are all
         assert fake.requests[-1].params["currency"] == "eur"
 
 Endpoints: ``POST /v1/payment_intents``, ``GET /v1/payment_intents/{id}``,
-``POST /v1/refunds``. Requests are form-encoded as Stripe's (``metadata[key]=value``) and
+``POST /v1/refunds``, and the look-ups of ``stripe_lookups.py`` (``GET
+/v1/payment_intents/search``, ``GET /v1/refunds``). Requests are form-encoded as Stripe's (``metadata[key]=value``) and
 need ``Authorization: Bearer sk_test_...`` (else 401, as Stripe answers a bad key).
 Objects and error bodies follow Stripe's API reference (trimmed to the useful fields).
 
@@ -31,6 +32,9 @@ Idempotency as Stripe's: a request carrying ``Idempotency-Key`` that the API exe
 or a 402) is stored; the same key with the same method, path and parameters replays the
 stored answer with ``Idempotent-Replayed: true``; with anything else, 400
 ``idempotency_error``. Validation errors (other 4xx) and injected failures are not stored.
+As Stripe documents, a key is forgotten once it is 24 hours old (:data:`KEY_RETENTION_SECONDS`
+of the fake's own clock, which :meth:`FakeStripe.advance` moves on): the same request under
+it is then executed again, as a new one.
 
 Refunds: ``payment_intent`` (or ``charge``) of a succeeded PaymentIntent; ``amount`` at most
 what is left after earlier refunds, else 400 ``invalid_request_error`` with code
@@ -54,7 +58,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
+from .stripe_lookups import list_refunds, search_payment_intents
+
 TEST_KEY_PREFIX = "sk_test_"
+KEY_RETENTION_SECONDS = 24 * 3600
 
 _DECLINES: dict[str, tuple[str, str, str]] = {
     # payment method -> (code, decline_code, message)
@@ -137,6 +144,8 @@ class _Fault:
     status: int = 500
     body: dict[str, Any] | None = None
     seconds: float = 0.0
+    path: str | None = None
+    """Only a POST to this path meets the fault (None: any request)."""
 
 
 class FakeStripe:
@@ -148,8 +157,9 @@ class FakeStripe:
         self.refunds: dict[str, dict[str, Any]] = {}
         self._refunded: dict[str, int] = {}
         self._idempotency: dict[
-            str, tuple[tuple[str, str, tuple[tuple[str, str], ...]], _Answer]
+            str, tuple[tuple[str, str, tuple[tuple[str, str], ...]], _Answer, float]
         ] = {}
+        self._clock_offset = 0.0
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -204,11 +214,11 @@ class FakeStripe:
         with self._lock:
             self._faults.extend(_Fault("fail", status=status, body=body) for _ in range(n))
 
-    def hang_next(self, n: int = 1, *, seconds: float = 10.0) -> None:
-        """Execute the next ``n`` requests but send each answer only after ``seconds`` (or
-        when the server stops)."""
+    def hang_next(self, n: int = 1, *, seconds: float = 10.0, path: str | None = None) -> None:
+        """Execute the next ``n`` requests (POSTs to ``path``, if given) but send each answer only
+        after ``seconds`` (or when the server stops)."""
         with self._lock:
-            self._faults.extend(_Fault("hang", seconds=seconds) for _ in range(n))
+            self._faults.extend(_Fault("hang", seconds=seconds, path=path) for _ in range(n))
 
     def set_payment_intent_status(self, intent_id: str, status: str, *,
                                   last_payment_error: dict[str, Any] | None = None) -> None:
@@ -223,6 +233,15 @@ class FakeStripe:
             if last_payment_error is not None:
                 intent["last_payment_error"] = {"type": "card_error", **last_payment_error}
 
+    def now(self) -> float:
+        """The fake's own clock (epoch seconds): the real one, moved on by :meth:`advance`."""
+        return time.time() + self._clock_offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's clock on (idempotency keys age, objects become searchable)."""
+        with self._lock:
+            self._clock_offset += seconds
+
     def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == method and r.path == path]
 
@@ -235,7 +254,10 @@ class FakeStripe:
         recorded = RecordedRequest(method, path, dict(headers), dict(params))
         with self._lock:
             self.requests.append(recorded)
-            fault = self._faults.pop(0) if self._faults else None
+            fault = next((f for f in self._faults
+                          if f.path is None or (method, f.path) == ("POST", path)), None)
+            if fault is not None:
+                self._faults.remove(fault)
             if fault is not None and fault.kind == "fail":
                 body = fault.body or error_body(
                     "api_error", "An unknown error occurred (injected by FakeStripe)."
@@ -250,7 +272,10 @@ class FakeStripe:
             key = headers.get("idempotency-key") if method == "POST" else None
             fingerprint = (method, path, tuple(sorted(params.items())))
             if key is not None and key in self._idempotency:
-                stored_fingerprint, stored = self._idempotency[key]
+                if self.now() - self._idempotency[key][2] >= KEY_RETENTION_SECONDS:
+                    del self._idempotency[key]  # pruned: the request is a new one
+            if key is not None and key in self._idempotency:
+                stored_fingerprint, stored, _ = self._idempotency[key]
                 if stored_fingerprint != fingerprint:
                     return _Answer(
                         400,
@@ -270,7 +295,7 @@ class FakeStripe:
             if key is not None:
                 answer.headers["Idempotency-Key"] = key
                 if 200 <= answer.status < 300 or answer.status == 402:
-                    self._idempotency[key] = (fingerprint, answer)
+                    self._idempotency[key] = (fingerprint, answer, self.now())
             return answer, delay
 
     @staticmethod
@@ -302,6 +327,10 @@ class FakeStripe:
     def _route(self, method: str, path: str, params: dict[str, str]) -> _Answer:
         if method == "POST" and path == "/v1/payment_intents":
             return self._create_payment_intent(params)
+        if method == "GET" and path == "/v1/payment_intents/search":
+            return _Answer(*search_payment_intents(self.payment_intents, params, self.now()))
+        if method == "GET" and path == "/v1/refunds":
+            return _Answer(*list_refunds(self.refunds, params))
         if method == "GET" and path.startswith("/v1/payment_intents/"):
             intent_id = path.removeprefix("/v1/payment_intents/")
             intent = self.payment_intents.get(intent_id)
@@ -376,7 +405,7 @@ class FakeStripe:
             "capture_method": "automatic",
             "client_secret": f"{intent_id}_secret_{secrets.token_hex(8)}",
             "confirmation_method": "automatic",
-            "created": int(time.time()),
+            "created": int(self.now()),
             "currency": params["currency"].lower(),
             "customer": params.get("customer"),
             "description": params.get("description"),
@@ -521,7 +550,7 @@ class FakeStripe:
             "amount": amount,
             "balance_transaction": _new_id("txn"),
             "charge": intent["latest_charge"],
-            "created": int(time.time()),
+            "created": int(self.now()),
             "currency": intent["currency"],
             "destination_details": {"card": {"type": "refund"}, "type": "card"},
             "metadata": {
