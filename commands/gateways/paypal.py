@@ -4,7 +4,9 @@ A charge is one call, with the official ``paypal-server-sdk``: an order with ``i
 CAPTURE`` and the saved payment method as its ``payment_source`` (``card.vault_id`` with a
 merchant-initiated stored credential, or ``paypal.vault_id``), which PayPal creates and
 captures at once. ``PayPal-Request-Id`` is the ledger's idempotency key: a retried call
-answers the order the first one created, so PayPal never captures twice. A refund refunds
+answers the order the first one created, so PayPal never captures twice. PayPal keeps that
+id for 6 hours: a retry whose earlier sending may be older looks its capture up by the
+order's ``invoice_id`` (the key too) first (``paypal_lookup.py``). A refund refunds
 the capture, under the refund's key as ``PayPal-Request-Id``.
 
 Tokens (``PUT /subscribers/{id}/payment-method {"gateway": "paypal", ...}``): a vault id of
@@ -23,6 +25,9 @@ How PayPal's answers map onto the port:
   ``PAYER_ACTION_REQUIRED``, ...) is mapped to the ledger's code by :data:`DECLINES`;
 - 404 ``INVALID_RESOURCE_ID`` on a charge (the vault id is unknown) -> decline
   ``invalid_token``;
+- 422 ``DUPLICATE_INVOICE_ID`` on a charge -> :class:`GatewayUnavailable`, logged at ERROR
+  for an operator: an earlier sending of the attempt was captured and PayPal no longer knows
+  its ``PayPal-Request-Id`` (kept 6 hours) while the look-up did not find the capture;
 - 5xx, 429, 409, timeouts and connection errors -> :class:`GatewayUnavailable` (WARNING);
   401/403, a refused OAuth token and other 4xx -> :class:`GatewayUnavailable` logged at ERROR
   (a configuration error: nothing is recorded, the operator must act).
@@ -52,6 +57,7 @@ from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
 from . import ChargeRequest, ChargeResult, GatewayUnavailable, RefundRequest, RefundResult
 from . import declines as d
 from .amounts import UnrepresentableAmount, to_decimal_string
+from .paypal_lookup import earlier_capture
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +135,14 @@ class PayPalGateway:
         except UnrepresentableAmount as refused:
             logger.info("paypal charge %s: %s", request.idempotency_key, refused)
             return ChargeResult(False, None, d.INVALID_AMOUNT)
+        try:
+            earlier = earlier_capture(self._client, request)
+        except ApiException as err:
+            raise self._unavailable("charge", request.idempotency_key, err) from err
+        except (requests.RequestException, AuthValidationException) as err:
+            raise self._unreachable("charge", request.idempotency_key, err) from err
+        if earlier is not None:
+            return earlier
         body = OrderRequest(intent="CAPTURE", purchase_units=[PurchaseUnitRequest(
             amount=AmountWithBreakdown(currency_code=request.currency, value=value),
             reference_id=request.metadata.get("invoice_id", "default")[:256],
@@ -144,6 +158,8 @@ class PayPalGateway:
             if err.response_code in (404, 422) and detail in DECLINES:
                 code = d.ledger_code(DECLINES, detail, gateway=self.name, logger=logger)
                 return ChargeResult(False, None, code)
+            if detail == "DUPLICATE_INVOICE_ID":
+                raise _already_captured(request) from err
             raise self._unavailable("charge", request.idempotency_key, err) from err
         except (requests.RequestException, AuthValidationException) as err:
             raise self._unreachable("charge", request.idempotency_key, err) from err
@@ -215,6 +231,20 @@ class PayPalGateway:
         else:
             logger.warning("paypal %s %s: unreachable: %s", operation, key, err)
         return GatewayUnavailable(f"paypal {operation}: {type(err).__name__}: {err}")
+
+
+def _already_captured(request: ChargeRequest) -> GatewayUnavailable:
+    """PayPal refuses the order because an earlier sending of this attempt was captured, and
+    the look-up did not find it (Transaction Search lags up to three hours, or the sending
+    was beyond its range): the attempt stays pending for a person, never charged again
+    (docs/billing.md, "Plugging PayPal")."""
+    logger.error(
+        "paypal charge %s: PayPal already captured invoice_id %s (an earlier sending whose "
+        "answer was lost); find the capture in PayPal by that invoice id and record it with "
+        "POST /invoices/%s/payments", request.idempotency_key, request.idempotency_key[:127],
+        request.metadata.get("invoice_id", "{invoice_id}"))
+    return GatewayUnavailable(f"paypal charge: invoice_id {request.idempotency_key[:127]} was "
+                              "already captured; record that capture by hand")
 
 
 def _payment_source(token: str) -> PaymentSource:

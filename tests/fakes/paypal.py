@@ -7,7 +7,13 @@
   ``payment_source`` (``card.vault_id`` or ``paypal.vault_id``) is created and captured in
   one call (201, status ``COMPLETED``, the capture in ``purchase_units[0].payments``).
   ``PayPal-Request-Id`` is required with a payment source; the same id again answers the
-  order it created (200) without capturing again.
+  order it created (200) without capturing again, for :data:`REQUEST_ID_RETENTION` seconds
+  of the fake's clock (PayPal: "The server stores keys for 6 hours"); after that the request
+  is a new one. With :attr:`FakePayPal.block_duplicate_invoice_ids` (the account setting
+  "block accidental payments", on by default here), an order whose ``invoice_id`` was already
+  captured is refused: 422 ``DUPLICATE_INVOICE_ID``.
+- ``GET /v1/reporting/transactions``: Transaction Search over the captures
+  (``paypal_search.py``).
 - ``POST /v2/payments/captures/{id}/refund``: a refund of ``amount`` (default: what is left)
   of a completed capture, under ``PayPal-Request-Id`` too.
 
@@ -34,10 +40,13 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
+from .paypal_search import LISTING_LAG_SECONDS, search_transactions
 from .provider_server import Answer, FakeProvider, Recorded, new_id
 
 CLIENT_ID = "AcmeClientId-sandbox"
 CLIENT_SECRET = "EL1tVxAjhT7cJimnz5-Nsx9k2reTKSVfErNQF-CmrwJgxRtylkGTKlU4RvrX"
+REQUEST_ID_RETENTION = 6 * 3600
+"""How long PayPal keeps a PayPal-Request-Id (seconds), its documented default."""
 _ERRORS_DOC = "https://developer.paypal.com/api/rest/reference/orders/v2/errors/"
 _ID = string.ascii_uppercase + string.digits
 
@@ -66,7 +75,10 @@ class FakePayPal(FakeProvider):
         self.orders: dict[str, dict[str, Any]] = {}
         self.captures: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
-        self._by_request_id: dict[tuple[str, str], Answer] = {}
+        self._by_request_id: dict[tuple[str, str], tuple[Answer, float]] = {}
+        self.block_duplicate_invoice_ids = True
+        self.listing_lag = LISTING_LAG_SECONDS
+        """How long a capture takes to appear in Transaction Search (seconds)."""
 
     def server_error(self, status: int) -> Answer:
         return paypal_error(status, "INTERNAL_SERVER_ERROR", "An internal server error occurred.",
@@ -84,6 +96,9 @@ class FakePayPal(FakeProvider):
         if request.headers.get("authorization", "").removeprefix("Bearer ") not in self.tokens:
             return paypal_error(401, "AUTHENTICATION_FAILURE", "Authentication failed due to "
                                 "invalid authentication credentials or a missing Authorization header.")
+        if request.method == "GET" and request.path == "/v1/reporting/transactions":
+            return Answer(*search_transactions(self.captures, request.query, self.now(),
+                                              self.listing_lag))
         if request.method == "POST" and request.path == "/v2/checkout/orders":
             return self._idempotent(request, "orders", self._create_order)
         parts = request.path.strip("/").split("/")
@@ -114,11 +129,12 @@ class FakePayPal(FakeProvider):
                                 "A PayPal-Request-Id is required if you are trying to process "
                                 "payment for an Order.")
         stored = self._by_request_id.get((kind, request_id))
-        if stored is not None:  # PayPal answers the resource it made, with 200
-            return Answer(200, stored.body, stored.headers)
+        if stored is not None and self.now() - stored[1] < REQUEST_ID_RETENTION:
+            # PayPal answers the resource it made, with 200
+            return Answer(200, stored[0].body, stored[0].headers)
         answer = create(request)
         if answer.status in (200, 201):
-            self._by_request_id[(kind, request_id)] = answer
+            self._by_request_id[(kind, request_id)] = (answer, self.now())
         return answer
 
     def _create_order(self, request: Recorded) -> Answer:
@@ -141,6 +157,12 @@ class FakePayPal(FakeProvider):
         if vault_id == "paypal_action":
             return _unprocessable("PAYER_ACTION_REQUIRED", "Transaction cannot complete "
                                   "successfully, instruct the buyer to return to PayPal.")
+        invoice_id = units[0].get("invoice_id")
+        if self.block_duplicate_invoice_ids and invoice_id and any(
+                c["invoice_id"] == invoice_id and c["status"] != "DECLINED"
+                for c in self.captures.values()):
+            return _unprocessable("DUPLICATE_INVOICE_ID", "Requested invoice number has been "
+                                  "previously captured. Possible duplicate transaction.")
         if vault_id == "card_3ds":
             return self._awaiting_payer(units[0], kind, vault_id)
         if vault_id not in ("card_ok", "paypal_ok") and not (kind == "card" and vault_id.startswith("card_")):
@@ -152,7 +174,7 @@ class FakePayPal(FakeProvider):
         capture = {"id": capture_id, "status": "COMPLETED" if code == "0000" else "DECLINED",
                    "amount": amount, "final_capture": True, "minor": minor,
                    "invoice_id": units[0].get("invoice_id"), "custom_id": units[0].get("custom_id"),
-                   "create_time": "2026-12-04T09:00:00Z"}
+                   "create_time": "2026-12-04T09:00:00Z", "at": self.now()}
         if kind == "card":
             capture["processor_response"] = {"avs_code": "Y", "cvv_code": "X", "response_code": code}
         self.captures[capture_id] = capture
@@ -160,7 +182,7 @@ class FakePayPal(FakeProvider):
         order = {"id": order_id, "intent": "CAPTURE", "status": "COMPLETED",
                  "payment_source": {kind: {"vault_id": vault_id}},
                  "purchase_units": [{**units[0], "payments": {"captures": [
-                     {k: v for k, v in capture.items() if k != "minor"}]}}],
+                     {k: v for k, v in capture.items() if k not in ("minor", "at")}]}}],
                  "create_time": "2026-12-04T09:00:00Z",
                  "links": [{"href": f"{self.url}/v2/checkout/orders/{order_id}", "rel": "self",
                             "method": "GET"}]}

@@ -6,7 +6,9 @@ subclass answers one request at a time in :meth:`FakeProvider.route` (under a lo
 state needs none of its own). Every request is recorded in :attr:`FakeProvider.requests`;
 :meth:`FakeProvider.fail_next` answers the next requests with an error without executing
 them, :meth:`FakeProvider.hang_next` executes them but holds the answer back (a timeout on
-the client's side, after the provider did the work).
+the client's side, after the provider did the work). Each fake has a clock of its own,
+:meth:`FakeProvider.now`, which :meth:`FakeProvider.advance` moves on: what a provider
+remembers for a while (an idempotency key, a duplicate window) ages by it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import secrets
 import string
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -83,6 +86,7 @@ class FakeProvider:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
+        self._clock_offset = 0.0
 
     # -- what a subclass provides ---------------------------------------------------------
 
@@ -152,6 +156,14 @@ class FakeProvider:
         given) but answer each only after ``seconds`` (or when the server stops)."""
         with self._lock:
             self._faults.extend(_Fault("hang", seconds=seconds, path=path, when=when) for _ in range(n))
+
+    def now(self) -> float:
+        """The provider's clock (epoch seconds): the real one, moved on by :meth:`advance`."""
+        return time.time() + self._clock_offset
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._clock_offset += seconds
 
     def requests_to(self, method: str, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and r.path == path]

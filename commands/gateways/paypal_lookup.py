@@ -1,0 +1,90 @@
+"""Finding what an earlier sending of a PayPal charge did, for when PayPal may no longer
+know its ``PayPal-Request-Id``.
+
+PayPal keeps a ``PayPal-Request-Id`` for 6 hours (longer only by arrangement), then treats
+the same request as a new one. Every order carries the ledger's key as its ``invoice_id``,
+and PayPal's Transaction Search API (``GET /v1/reporting/transactions``) lists each capture
+with that ``invoice_id``. The Orders API has no search, so a charge whose earlier sending may
+be older than :data:`LOOKUP_AFTER` lists the captures of the time that sending may have
+happened (at most 31 days a call, newest first, as far back as the API lists: three years)
+and answers one with its ``invoice_id``. The listing is up to three hours behind; the
+sendings it must find are at least five hours old. The REST app needs PayPal's "Transaction
+Search" permission: without it the look-up is refused (logged at ERROR) and the attempt waits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from . import ChargeRequest, ChargeResult
+from . import declines as d
+
+logger = logging.getLogger("subledger.commands.gateways.paypal")
+
+REQUEST_ID_RETENTION = timedelta(hours=6)
+"""How long PayPal keeps a PayPal-Request-Id (Orders v2, ``PayPal-Request-Id`` header)."""
+LOOKUP_AFTER = REQUEST_ID_RETENTION - timedelta(hours=1)
+"""A retry whose earlier sending may be older than this looks it up first."""
+_SPAN = timedelta(days=31)  # PayPal's longest start_date..end_date range
+_HISTORY = timedelta(days=3 * 365)  # how far back the API lists
+_EARLY = timedelta(minutes=10)  # an effective_at may be a few minutes ahead of the clock
+_PAGE_SIZE = 500  # PayPal's largest page
+# transaction_status: S success, P pending (PayPal took it and settles later), D denied,
+# V reversed (refunded or charged back: it was taken).
+_TAKEN = frozenset({"S", "P", "V"})
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _spans(request: ChargeRequest) -> Iterator[tuple[datetime, datetime]]:
+    """The ranges an earlier sending PayPal may have forgotten can lie in, newest first."""
+    assert request.due_at is not None and request.sent_at is not None
+    end = request.sent_at - LOOKUP_AFTER
+    earliest = max(request.due_at - _EARLY, request.sent_at - _HISTORY)
+    while end > earliest:
+        start = max(end - _SPAN, earliest)
+        yield start, end
+        end = start
+
+
+def _matching(response: Any, invoice_id: str) -> Any | None:
+    for detail in getattr(response, "transaction_details", None) or []:
+        info = getattr(detail, "transaction_info", None)
+        if getattr(info, "invoice_id", None) == invoice_id:
+            return info
+    return None
+
+
+def earlier_capture(client: Any, request: ChargeRequest) -> ChargeResult | None:
+    """The answer of an earlier sending of this attempt that PayPal may have forgotten, by
+    the order's ``invoice_id``; None when the attempt is young or nothing is listed. Raises
+    the SDK's errors (the caller maps them)."""
+    if request.due_at is None or request.sent_at is None \
+            or not request.may_be_older_than(LOOKUP_AFTER):
+        return None
+    invoice_id = request.idempotency_key[:127]
+    for start, end in _spans(request):
+        page, pages = 1, 1
+        while page <= pages:
+            response = client.transaction_search.search_transactions({
+                "start_date": _iso(start), "end_date": _iso(end), "fields": "transaction_info",
+                "page_size": _PAGE_SIZE, "page": page}).body
+            info = _matching(response, invoice_id)
+            if info is not None:
+                return _found(request, info)
+            page, pages = page + 1, getattr(response, "total_pages", None) or 1
+    return None
+
+
+def _found(request: ChargeRequest, info: Any) -> ChargeResult:
+    status = getattr(info, "transaction_status", None)
+    logger.info("paypal charge %s: answered by the earlier capture %s (status %s)",
+                request.idempotency_key, info.transaction_id, status)
+    if status in _TAKEN:
+        return ChargeResult(True, info.transaction_id)
+    return ChargeResult(False, info.transaction_id, d.CARD_DECLINED)
