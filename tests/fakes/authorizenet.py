@@ -8,8 +8,9 @@ Every answer is HTTP 200 starting with a UTF-8 byte-order mark, as Authorize.net
 - ``createTransactionRequest``: ``authCaptureTransaction`` of a customer profile (settled at
   once, unlike the real one's nightly batch, unless :attr:`FakeAuthorizeNet.settle` is
   False), ``refundTransaction`` of a settled transaction (reason 54 otherwise, 55 above what
-  is left). ``duplicateWindow`` is honoured: the same profile, amount and invoice number in
-  the window is refused with reason code 11.
+  is left). ``duplicateWindow`` (seconds, default 120) is honoured on the fake's clock: the
+  same profile, amount and invoice number inside the window is refused with reason code 11;
+  outside it, it is a new transaction, as Authorize.net's.
 - ``getTransactionListForCustomerRequest``: the profile's transactions, newest first.
 - ``getTransactionDetailsRequest``: one transaction.
 
@@ -107,7 +108,7 @@ class FakeAuthorizeNet(FakeProvider):
         window = next((int(s["settingValue"]) for s in (request.get("transactionSettings") or {})
                        .get("setting", []) if s.get("settingName") == "duplicateWindow"), 120)
         if any(t["invoiceNumber"] == invoice and t["amount"] == amount and t["payment"] == payment
-               and t["transactionType"] == kind and time.time() - t["at"] < window
+               and t["transactionType"] == kind and self.now() - t["at"] < window
                for t in self.transactions.values()):
             return self._response(body, "3", "11", None)
         if kind == "refundTransaction":
@@ -139,8 +140,9 @@ class FakeAuthorizeNet(FakeProvider):
         self._next_id += 1
         made = {"transId": str(self._next_id), "transactionType": kind, "amount": amount,
                 "minor": int(amount.scaleb(2)), "invoiceNumber": invoice, "payment": payment,
-                "responseCode": code, "transactionStatus": status, "at": time.time(),
-                "submitTimeUTC": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()), **extra}
+                "responseCode": code, "transactionStatus": status, "at": self.now(),
+                "submitTimeUTC": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(self.now())),
+                **extra}
         self.transactions[made["transId"]] = made
         return made
 
