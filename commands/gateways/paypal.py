@@ -6,7 +6,8 @@ merchant-initiated stored credential, or ``paypal.vault_id``), which PayPal crea
 captures at once. ``PayPal-Request-Id`` is the ledger's idempotency key: a retried call
 answers the order the first one created, so PayPal never captures twice. PayPal keeps that
 id for 6 hours: a retry whose earlier sending may be older looks its capture up by the
-order's ``invoice_id`` (the key too) first (``paypal_lookup.py``). A refund refunds
+order's ``invoice_id`` (the key too) first (``paypal_lookup.py``); a refund, whose
+``invoice_id`` is its key, is looked up among the order's refunds every time. A refund refunds
 the capture, under the refund's key as ``PayPal-Request-Id``.
 
 Tokens (``PUT /subscribers/{id}/payment-method {"gateway": "paypal", ...}``): a vault id of
@@ -57,7 +58,7 @@ from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
 from . import ChargeRequest, ChargeResult, GatewayUnavailable, RefundRequest, RefundResult
 from . import declines as d
 from .amounts import UnrepresentableAmount, to_decimal_string
-from .paypal_lookup import earlier_capture
+from .paypal_lookup import earlier_capture, earlier_refund
 
 logger = logging.getLogger(__name__)
 
@@ -196,8 +197,14 @@ class PayPalGateway:
         except UnrepresentableAmount:
             return RefundResult(False, None, d.INVALID_AMOUNT)
         body = PayPalRefundRequest(amount=Money(currency_code=request.currency, value=value),
+                                   invoice_id=request.idempotency_key[:127],
                                    note_to_payer=(request.reason or None) and request.reason[:255])
         try:
+            # PayPal forgets the PayPal-Request-Id after 6 hours: an earlier sending's refund,
+            # found by its invoice_id, is the answer.
+            earlier = earlier_refund(self._client, request)
+            if earlier is not None:
+                return earlier
             refund = self._client.payments.refund_captured_payment({
                 "capture_id": request.charge_gateway_ref, "body": body,
                 "paypal_request_id": request.idempotency_key}).body

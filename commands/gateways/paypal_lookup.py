@@ -10,6 +10,10 @@ happened (at most 31 days a call, newest first, as far back as the API lists: th
 and answers one with its ``invoice_id``. The listing is up to three hours behind; the
 sendings it must find are at least five hours old. The REST app needs PayPal's "Transaction
 Search" permission: without it the look-up is refused (logged at ERROR) and the attempt waits.
+
+A refund carries its key as the refund's ``invoice_id`` and is looked up every time, among
+the refunds of the capture's order (``GET /v2/payments/captures/{id}`` names the order,
+``GET /v2/checkout/orders/{id}`` lists them): two reads, consistent, and refunds are rare.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import ChargeRequest, ChargeResult
+from paypalserversdk.exceptions.api_exception import ApiException
+
+from . import ChargeRequest, ChargeResult, RefundRequest, RefundResult
 from . import declines as d
 
 logger = logging.getLogger("subledger.commands.gateways.paypal")
@@ -88,3 +94,31 @@ def _found(request: ChargeRequest, info: Any) -> ChargeResult:
     if status in _TAKEN:
         return ChargeResult(True, info.transaction_id)
     return ChargeResult(False, info.transaction_id, d.CARD_DECLINED)
+
+
+def earlier_refund(client: Any, request: RefundRequest) -> RefundResult | None:
+    """The refund an earlier sending of this refund made, by its ``invoice_id``; None when
+    there is none (or the capture is unknown: the refund itself answers why). Raises the
+    SDK's errors but a 404 (the caller maps them)."""
+    try:
+        capture = client.payments.get_captured_payment(
+            {"capture_id": request.charge_gateway_ref}).body
+    except ApiException as err:
+        if err.response_code == 404:
+            return None
+        raise
+    related = getattr(getattr(capture, "supplementary_data", None), "related_ids", None)
+    order_id = getattr(related, "order_id", None)
+    if not order_id:
+        return None
+    order = client.orders.get_order({"id": order_id}).body
+    invoice_id = request.idempotency_key[:127]
+    for unit in getattr(order, "purchase_units", None) or []:
+        for refund in getattr(getattr(unit, "payments", None), "refunds", None) or []:
+            if getattr(refund, "invoice_id", None) == invoice_id:
+                logger.info("paypal refund %s: answered by the earlier refund %s",
+                            request.idempotency_key, refund.id)
+                if refund.status in ("COMPLETED", "PENDING"):
+                    return RefundResult(True, refund.id)
+                return RefundResult(False, refund.id, (refund.status or "failed").lower())
+    return None

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fakes.paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
 
-from subledger.commands.gateways import ChargeRequest, GatewayUnavailable
+from subledger.commands.gateways import ChargeRequest, GatewayUnavailable, RefundRequest
 from subledger.commands.gateways.paypal import PayPalGateway
 
 HOUR = timedelta(hours=1)
@@ -121,3 +121,21 @@ def test_the_fake_forgets_a_request_id_after_6_hours(
     fake.advance(6 * HOUR.total_seconds())
     gateway.charge(charge(timedelta(0)))  # a fresh-looking request: no look-up asked for
     assert fake.captured() == 2 * 4900
+
+
+def test_a_refund_retried_seven_hours_after_a_lost_answer_refunds_once(
+    fake: FakePayPal, gateway: PayPalGateway, charge: Charge,
+) -> None:
+    paid = gateway.charge(charge(timedelta(0)))
+    request = RefundRequest(idempotency_key="subledger-re_1", charge_gateway_ref=str(paid.gateway_ref),
+                            amount=1000, currency="USD")
+    fake.hang_next(seconds=2, path=f"/v2/payments/captures/{paid.gateway_ref}/refund")
+    with pytest.raises(GatewayUnavailable):
+        gateway.refund(request)
+    [first] = fake.refunds.values()
+
+    fake.advance(7 * HOUR.total_seconds())
+    result = gateway.refund(request)
+
+    assert (result.succeeded, result.gateway_ref) == (True, first["id"])
+    assert fake.refunded() == 1000, "PayPal forgot the request id: only the look-up saves it"

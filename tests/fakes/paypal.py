@@ -12,6 +12,9 @@
   is a new one. With :attr:`FakePayPal.block_duplicate_invoice_ids` (the account setting
   "block accidental payments", on by default here), an order whose ``invoice_id`` was already
   captured is refused: 422 ``DUPLICATE_INVOICE_ID``.
+- ``GET /v2/payments/captures/{id}`` (with ``supplementary_data.related_ids.order_id``) and
+  ``GET /v2/checkout/orders/{id}`` (its captures and the refunds made of them, each with the
+  ``invoice_id`` its refund request set).
 - ``GET /v1/reporting/transactions``: Transaction Search over the captures
   (``paypal_search.py``).
 - ``POST /v2/payments/captures/{id}/refund``: a refund of ``amount`` (default: what is left)
@@ -102,6 +105,10 @@ class FakePayPal(FakeProvider):
         if request.method == "POST" and request.path == "/v2/checkout/orders":
             return self._idempotent(request, "orders", self._create_order)
         parts = request.path.strip("/").split("/")
+        if request.method == "GET" and parts[:3] == ["v2", "payments", "captures"] and len(parts) == 4:
+            return self._get_capture(parts[3])
+        if request.method == "GET" and parts[:3] == ["v2", "checkout", "orders"] and len(parts) == 4:
+            return self._get_order(parts[3])
         if request.method == "POST" and parts[:3] == ["v2", "payments", "captures"] and parts[4:] == ["refund"]:
             return self._idempotent(request, "refunds", lambda r: self._refund(r, parts[3]))
         return paypal_error(404, "RESOURCE_NOT_FOUND", "The specified resource does not exist.")
@@ -178,16 +185,37 @@ class FakePayPal(FakeProvider):
         if kind == "card":
             capture["processor_response"] = {"avs_code": "Y", "cvv_code": "X", "response_code": code}
         self.captures[capture_id] = capture
-        order_id = new_id("", 17, _ID)
+        order_id = capture["order_id"] = new_id("", 17, _ID)
         order = {"id": order_id, "intent": "CAPTURE", "status": "COMPLETED",
                  "payment_source": {kind: {"vault_id": vault_id}},
                  "purchase_units": [{**units[0], "payments": {"captures": [
-                     {k: v for k, v in capture.items() if k not in ("minor", "at")}]}}],
+                     _public(capture)]}}],
                  "create_time": "2026-12-04T09:00:00Z",
                  "links": [{"href": f"{self.url}/v2/checkout/orders/{order_id}", "rel": "self",
                             "method": "GET"}]}
         self.orders[order_id] = order
         return Answer(201, order)
+
+    def _get_capture(self, capture_id: str) -> Answer:
+        capture = self.captures.get(capture_id)
+        if capture is None:
+            return paypal_error(404, "RESOURCE_NOT_FOUND", "The specified resource does not exist.",
+                                "INVALID_RESOURCE_ID", "Specified resource ID does not exist.")
+        return Answer(200, {**_public(capture), "supplementary_data": {
+            "related_ids": {"order_id": capture["order_id"]}}})
+
+    def _get_order(self, order_id: str) -> Answer:
+        """The order as it is now: its capture's status and the refunds made of it."""
+        order = self.orders.get(order_id)
+        if order is None:
+            return paypal_error(404, "RESOURCE_NOT_FOUND", "The specified resource does not exist.",
+                                "INVALID_RESOURCE_ID", "Specified resource ID does not exist.")
+        captures = [c for c in self.captures.values() if c.get("order_id") == order_id]
+        refunds = [{k: v for k, v in r.items() if k not in ("minor", "capture_id")}
+                   for r in self.refunds.values() if r["capture_id"] in {c["id"] for c in captures}]
+        unit = {**order["purchase_units"][0], "payments": {
+            "captures": [_public(c) for c in captures], **({"refunds": refunds} if refunds else {})}}
+        return Answer(200, {**order, "purchase_units": [unit]})
 
     def _awaiting_payer(self, unit: dict[str, Any], kind: str, vault_id: str) -> Answer:
         order_id = new_id("", 17, _ID)
@@ -227,11 +255,18 @@ class FakePayPal(FakeProvider):
             return _unprocessable("REFUND_AMOUNT_EXCEEDED", "The refund amount must be less than or "
                                   "equal to the capture amount that has not yet been refunded.")
         refund_id = new_id("", 17, _ID)
-        self.refunds[refund_id] = {"id": refund_id, "capture_id": capture_id, "minor": minor}
+        self.refunds[refund_id] = {"id": refund_id, "capture_id": capture_id, "minor": minor,
+                                   "status": "COMPLETED", "amount": amount,
+                                   "invoice_id": (request.json() or {}).get("invoice_id")}
         capture["status"] = "REFUNDED" if minor == left else "PARTIALLY_REFUNDED"
         return Answer(201, {"id": refund_id, "status": "COMPLETED", "amount": amount,
                             "links": [{"href": f"{self.url}/v2/payments/refunds/{refund_id}",
                                        "rel": "self", "method": "GET"}]})
+
+
+def _public(capture: dict[str, Any]) -> dict[str, Any]:
+    """A capture as PayPal shows it (without the fake's own bookkeeping)."""
+    return {k: v for k, v in capture.items() if k not in ("minor", "at", "order_id")}
 
 
 def _minor(amount: dict[str, Any]) -> tuple[int, Answer | None]:
