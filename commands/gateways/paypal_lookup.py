@@ -68,8 +68,9 @@ def _matching(response: Any, invoice_id: str) -> Any | None:
 
 def earlier_capture(client: Any, request: ChargeRequest) -> ChargeResult | None:
     """The answer of an earlier sending of this attempt that PayPal may have forgotten, by
-    the order's ``invoice_id``; None when the attempt is young or nothing is listed. Raises
-    the SDK's errors (the caller maps them)."""
+    the order's ``invoice_id``; None when the attempt is young, when its times are unknown
+    (there is no range to search: the request id alone guards it), or when nothing is
+    listed. Raises the SDK's errors (the caller maps them)."""
     if request.due_at is None or request.sent_at is None \
             or not request.may_be_older_than(LOOKUP_AFTER):
         return None
