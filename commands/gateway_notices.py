@@ -8,6 +8,14 @@ both through the document index (:mod:`.document_index`). A notice about somethi
 ledger does not know (a charge taken by another system on the same account) is answered
 ``ignored`` and appends nothing.
 
+A notice may come before the ledger has the answer it is about: the provider took a payment
+or a refund, but its answer was lost on the way back, and the ledger would send it again
+(same key) on the billing clock's next run. Ignored, such a notice would be lost (a provider
+sends an answered notice once). So a notice about a payment the gateway says this ledger
+made (:class:`~.gateways.PaymentOwners`), or about a refund of a charge that has a refund
+waiting for its answer, first has what is waiting on that subscription sent again, as any
+command on it would; unreachable, the notice is answered 503 and the provider sends it again.
+
 The provider's time is the event's ``effective_at``, clamped between the subscription's (or
 subscriber's) last event and now: a notice that arrives after the ledger moved on is
 recorded when the ledger learned it, never before what it already recorded.
@@ -19,10 +27,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
+from subledger.domain.errors import GatewayUnavailableError, SubscriptionNotFound
 from subledger.domain.subscription import Subscription
 
 from .document_index import gateway_ref_key, token_key
+from .gateways import GatewayUnavailable, PaymentOwners
 from .gateways.notices import (
     DISPUTE_CLOSED,
     DISPUTE_OPENED,
@@ -32,7 +43,7 @@ from .gateways.notices import (
     GatewayNotice,
 )
 from .idempotency import IdempotentRequest
-from .settlement import Settlement, load_subscription
+from .settlement import Settlement, due_before, load_subscription
 from .store import LedgerStore
 from .subscribers import Subscribers
 
@@ -64,12 +75,15 @@ class GatewayNotices:
                idempotency: IdempotentRequest | None = None) -> NoticeOutcome:
         if notice.kind == PAYMENT_METHOD_EXPIRING:
             return self._expiring(gateway, notice, idempotency)
-        found = self._charge(gateway, notice.charge_refs)
+        found = self._charge(gateway, notice.charge_refs) or self._answered_first(gateway, notice)
         if found is None:
             logger.warning("%s %s: no charge of this ledger has reference %s; ignored",
                            gateway, notice.kind, ", ".join(notice.charge_refs) or "(none)")
             return NoticeOutcome(IGNORED, "no charge of this ledger has that reference")
         subscription, charge_id, charge_ref = found
+        if notice.kind == REFUND_FAILED and subscription.issued_refund(charge_id, notice.ref or "") is None \
+                and subscription.pending_refunds:
+            subscription = self._settled(subscription)  # the refund's own answer first
         if notice.kind == REFUND_FAILED and subscription.issued_refund(charge_id, notice.ref or "") is None:
             # A refund still waiting for the ledger's answer, or one it never recorded.
             logger.warning("%s refund %s of charge %s failed: no issued refund of this ledger has"
@@ -118,6 +132,37 @@ class GatewayNotices:
                 if charge["gateway"] == gateway and charge["gateway_ref"] == ref:
                     return subscription, charge_id, ref
         return None
+
+    def _answered_first(self, gateway: str, notice: GatewayNotice) -> tuple[Subscription, str, str] | None:
+        """The charge a notice is about, once what waits on the subscription the gateway says
+        its payment was for has been sent again (the lost answer comes back with it); None
+        when the payment is not this ledger's or nothing of it is waiting."""
+        source = self.settlement.gateways.get(gateway)
+        if not isinstance(source, PaymentOwners):
+            return None
+        for ref in notice.charge_refs:
+            try:
+                owner = source.charged_subscription(ref)
+            except GatewayUnavailable as error:
+                raise GatewayUnavailableError(f"{gateway} could not say whose payment {ref} is"
+                                              f" ({error}); send the notice again later") from error
+            try:
+                subscription = load_subscription(self.store, UUID(owner)) if owner else None
+            except (ValueError, SubscriptionNotFound):
+                subscription = None  # another ledger's metadata on the same account
+            if subscription is not None and due_before(subscription, self.store.clock()):
+                self._settled(subscription)
+                return self._charge(gateway, notice.charge_refs)
+        return None
+
+    def _settled(self, subscription: Subscription) -> Subscription:
+        now = self.store.clock()
+        settled = self.settlement.settle(subscription, now, now)
+        if not settled.complete:
+            raise GatewayUnavailableError(
+                "the payment this notice is about still waits for its gateway's answer;"
+                " send the notice again later")
+        return settled.subscription
 
     def _expiring(self, gateway: str, notice: GatewayNotice,
                   idempotency: IdempotentRequest | None) -> NoticeOutcome:

@@ -229,7 +229,7 @@ class Settlement:
         is how far the command itself catches up first (see ``caught_up_before``)."""
         decide = self._routable(decide)
         before = effective if catch_up_to is None else catch_up_to
-        if _due_before(subscription, before):
+        if due_before(subscription, before):
             self._probe(subscription, effective, now, decide, before)
             subscription = self._settle_before(subscription, before, now)
         # Else nothing is performed before the decision, so the probe would decide exactly
@@ -287,7 +287,7 @@ class Settlement:
     def _settle_before(self, subscription: Subscription, instant: datetime, now: datetime) -> Subscription:
         """What is due before a command's own decision; refuse the command (nothing of it
         done) if a gateway it needs first is unavailable."""
-        if not _due_before(subscription, instant):
+        if not due_before(subscription, instant):
             return subscription
         settled = self.settle(subscription, instant, now)
         if not settled.complete:
@@ -298,7 +298,7 @@ class Settlement:
         return settled.subscription
 
 
-def _due_before(subscription: Subscription, instant: datetime) -> bool:
+def due_before(subscription: Subscription, instant: datetime) -> bool:
     """Whether anything is to be performed on the subscription before a command at
     ``instant``: something due by then, or a refund waiting for its gateway."""
     due = subscription.next_due()

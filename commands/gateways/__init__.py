@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class GatewayUnavailable(Exception):
@@ -87,3 +87,15 @@ class PaymentGateway(Protocol):
     def charge(self, request: ChargeRequest) -> ChargeResult: ...
 
     def refund(self, request: RefundRequest) -> RefundResult: ...
+
+
+@runtime_checkable
+class PaymentOwners(Protocol):
+    """A gateway that can say which subscription of this ledger a payment was taken for (the
+    metadata the ledger set on it), for a provider's notice about a payment whose answer the
+    ledger lost: the notice can then wait for that answer instead of being ignored."""
+
+    def charged_subscription(self, payment_ref: str) -> str | None:
+        """The ``subscription_id`` the ledger set on the payment; None for a payment it did
+        not make. Raises :class:`GatewayUnavailable`."""
+        ...

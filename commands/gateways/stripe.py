@@ -223,6 +223,20 @@ class StripeGateway:
     def refund(self, request: RefundRequest) -> RefundResult:
         return _refund(self._client, request)
 
+    def charged_subscription(self, payment_ref: str) -> str | None:
+        """The subscription a PaymentIntent of this ledger's was for (its ``subscription_id``
+        metadata); None for a Charge id, an unknown payment or one another system made."""
+        if not payment_ref.startswith("pi_"):
+            return None
+        try:
+            intent = self._client.v1.payment_intents.retrieve(payment_ref)
+        except stripe.InvalidRequestError:
+            return None
+        except stripe.StripeError as err:
+            raise self._unavailable("look-up", payment_ref, err) from err
+        owner = _get(_get(intent, "metadata"), "subscription_id")
+        return str(owner) if owner else None
+
     # -- errors -----------------------------------------------------------------------
 
     @staticmethod
