@@ -61,6 +61,9 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     422: {"description": "A dispute or refund whose amount is in another currency than its"
                          " charge's (`currency-mismatch`), or a refund of 0 (`invalid-input`)"},
     415: {"description": "The body is not application/json"},
+    503: {"description": "The event is about a payment or refund whose answer the ledger is still"
+                         " waiting for, and the gateway cannot be reached to ask for it"
+                         " (`gateway-unavailable`): nothing recorded; the provider sends it again"},
 }
 
 
