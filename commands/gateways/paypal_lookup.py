@@ -9,7 +9,10 @@ be older than :data:`LOOKUP_AFTER` lists the captures of the time that sending m
 happened (at most 31 days a call, newest first, as far back as the API lists: three years)
 and answers one with its ``invoice_id``. The listing is up to three hours behind; the
 sendings it must find are at least five hours old. The REST app needs PayPal's "Transaction
-Search" permission: without it the look-up is refused (logged at ERROR) and the attempt waits.
+Search" permission. Without it (403) the look-up is logged at ERROR and the order is sent:
+its ``invoice_id`` is then the only guard (PayPal refuses a captured one again while the
+account blocks duplicate invoice ids), rather than every attempt sent five hours after it
+fell due (any attempt of a billing clock run daily) waiting for the permission.
 
 A refund carries its key as the refund's ``invoice_id`` and is looked up every time, among
 the refunds of the capture's order (``GET /v2/payments/captures/{id}`` names the order,
@@ -78,9 +81,18 @@ def earlier_capture(client: Any, request: ChargeRequest) -> ChargeResult | None:
     for start, end in _spans(request):
         page, pages = 1, 1
         while page <= pages:
-            response = client.transaction_search.search_transactions({
-                "start_date": _iso(start), "end_date": _iso(end), "fields": "transaction_info",
-                "page_size": _PAGE_SIZE, "page": page}).body
+            try:
+                response = client.transaction_search.search_transactions({
+                    "start_date": _iso(start), "end_date": _iso(end), "fields": "transaction_info",
+                    "page_size": _PAGE_SIZE, "page": page}).body
+            except ApiException as err:
+                if err.response_code != 403:
+                    raise
+                logger.error("paypal charge %s: Transaction Search is not permitted to this REST"
+                             " app; sent without looking for an earlier capture, guarded only by"
+                             " the order's invoice_id: grant the app that permission",
+                             request.idempotency_key)
+                return None
             info = _matching(response, invoice_id)
             if info is not None:
                 return _found(request, info)

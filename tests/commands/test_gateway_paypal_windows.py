@@ -96,6 +96,24 @@ def test_a_late_first_sending_finds_nothing_and_captures(
     assert searches(fake) == 1 and capture["invoice_id"] == KEY
 
 
+def test_without_the_search_permission_a_late_attempt_is_sent_and_a_lost_one_is_refused_as_a_duplicate(
+    fake: FakePayPal, gateway: PayPalGateway, charge: Charge, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An app without "Transaction Search": an attempt first sent two days late is captured
+    (not left waiting for the permission), and a retry after PayPal forgot the request id of
+    a captured sending is refused by the account's duplicate invoice id guard, never
+    captured twice."""
+    fake.transaction_search_permitted = False
+    late = gateway.charge(charge(48 * HOUR, token="card_ok"))
+    assert late.succeeded and fake.captured() == 4900
+    assert "Transaction Search is not permitted" in caplog.text
+
+    fake.advance(48 * HOUR.total_seconds())
+    with pytest.raises(GatewayUnavailable):
+        gateway.charge(charge(96 * HOUR))
+    assert fake.captured() == 4900
+
+
 def test_a_capture_not_yet_listed_is_refused_as_a_duplicate_and_left_for_a_person(
     fake: FakePayPal, gateway: PayPalGateway, charge: Charge, caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -81,6 +81,8 @@ class FakePayPal(FakeProvider):
         self._by_request_id: dict[tuple[str, str], tuple[Answer, float]] = {}
         self.block_duplicate_invoice_ids = True
         self.listing_lag = LISTING_LAG_SECONDS
+        self.transaction_search_permitted = True
+        """The REST app's "Transaction Search" permission; without it PayPal answers 403."""
         """How long a capture takes to appear in Transaction Search (seconds)."""
 
     def server_error(self, status: int) -> Answer:
@@ -100,6 +102,11 @@ class FakePayPal(FakeProvider):
             return paypal_error(401, "AUTHENTICATION_FAILURE", "Authentication failed due to "
                                 "invalid authentication credentials or a missing Authorization header.")
         if request.method == "GET" and request.path == "/v1/reporting/transactions":
+            if not self.transaction_search_permitted:
+                return paypal_error(403, "NOT_AUTHORIZED", "Authorization failed due to"
+                                    " insufficient permissions.", "PERMISSION_DENIED",
+                                    "You do not have permission to access or perform operations"
+                                    " on this resource.")
             return Answer(*search_transactions(self.captures, request.query, self.now(),
                                               self.listing_lag))
         if request.method == "POST" and request.path == "/v2/checkout/orders":
