@@ -6,7 +6,8 @@ scheduled changes and cancellations) exactly as the billing clock would, so that
 change meets the subscription in the right period (:meth:`BillingSchedule.advance_to`).
 
 The aggregate is composed by concern: the lifecycle here (events in
-``subscription_events``, statuses in ``lifecycle``), plan changes in ``plan_changes``, what
+``subscription_events``, statuses in ``lifecycle``), cancelling in ``cancellation``, pausing
+in ``pausing``, plan changes in ``plan_changes``, what
 falls due in ``billing_schedule``, charges and dunning in ``charges``, invoices in
 ``invoicing``, refunds in ``refunds``, corrections of what was invoiced in ``corrections``.
 """
@@ -28,30 +29,15 @@ from . import (
     subscription_events,
 )
 from .base import LedgerAggregate
-from .billing_schedule import BillingSchedule, caught_up_before
+from .billing_schedule import BillingSchedule
+from .cancellation import Cancellation
 from .charges import Charging
 from .corrections import Corrections
 from .coupons import CouponTerms
 from .disputes import Disputes
-from .errors import (
-    CouponAlreadyRedeemed,
-    CurrencyMismatch,
-    InvalidInput,
-    InvalidSchedule,
-    NoCancellationScheduled,
-    SubscriptionAlreadyCanceled,
-    SubscriptionPaused,
-)
+from .errors import CouponAlreadyRedeemed, CurrencyMismatch, SubscriptionAlreadyCanceled
 from .invoicing import Invoicing
-from .lifecycle import (
-    ACTIVE,
-    CANCELED,
-    PAUSED,
-    TRIALING,
-    VOLUNTARY,
-    check_comment,
-    check_quantity,
-)
+from .lifecycle import ACTIVE, CANCELED, TRIALING, check_quantity
 from .outside_payments import OutsidePayments
 from .pausing import Pausing
 from .periods import Interval, Period, period_boundary
@@ -59,12 +45,12 @@ from .plan_changes import PlanChanges, terms_fields
 from .plans import PlanTerms, check_trial_days
 from .refund_reversals import RefundReversals
 from .refunds import Refunds
-from .time import as_utc, isoformat
+from .time import isoformat
 
 
 class Subscription(
-    PlanChanges, Pausing, Disputes, Corrections, RefundReversals, Refunds, Invoicing, Charging,
-    OutsidePayments, BillingSchedule,
+    PlanChanges, Pausing, Cancellation, Disputes, Corrections, RefundReversals, Refunds, Invoicing,
+    Charging, OutsidePayments, BillingSchedule,
     LedgerAggregate,
 ):
     """One subscriber's subscription to one plan version, with a quantity of seats."""
@@ -181,33 +167,6 @@ class Subscription(
 
     # -- commands ------------------------------------------------------------------------
 
-    def cancel(
-        self, *, when: str, at: datetime | None, comment: str | None, effective_at: datetime,
-        recorded_at: datetime,
-    ) -> None:
-        """Cancel ``now``, at ``period_end`` (the trial's end while trialing), or ``at`` a time."""
-        check_comment(comment)
-        at = _cancel_instant(when, at, effective_at)
-        self._begin(effective_at, recorded_at, until=caught_up_before(effective_at))
-        if when == "period_end":
-            if self.status == PAUSED:
-                raise SubscriptionPaused(
-                    "a paused subscription has no current period; cancel it now or at a time"
-                )
-            at = self.trial_end if self.status == TRIALING else self.current_period_end
-        if when == "now" or at == effective_at:
-            self._record(self.SubscriptionCanceled, effective_at, recorded_at,
-                         reason=VOLUNTARY, comment=comment)
-            return
-        self._record(self.CancellationScheduled, effective_at, recorded_at,
-                     at=at, reason=VOLUNTARY, comment=comment)
-
-    def revoke_cancellation(self, *, effective_at: datetime, recorded_at: datetime) -> None:
-        self._begin(effective_at, recorded_at)
-        if self.cancel_at is None:
-            raise NoCancellationScheduled("no cancellation is scheduled for this subscription")
-        self._record(self.CancellationRevoked, effective_at, recorded_at, revoked_at=self.cancel_at)
-
     def apply_coupon(
         self, coupon: CouponTerms, *, effective_at: datetime, recorded_at: datetime
     ) -> None:
@@ -251,20 +210,3 @@ class Subscription(
     ) -> None:
         self.trigger_event(event_class, timestamp=recorded_at, effective_at=effective_at,
                            subscriber_id=self.subscriber_id, **fields)
-
-
-def _cancel_instant(when: str, at: datetime | None, effective_at: datetime) -> datetime | None:
-    """The ``at`` of a cancellation, checked against its ``when``."""
-    if when not in ("now", "period_end", "at"):
-        raise InvalidInput("when must be 'now', 'period_end' or 'at'")
-    if when != "at":
-        if at is not None:
-            raise InvalidInput("'at' is only for when 'at'")
-        return None
-    if at is None:
-        raise InvalidInput("when 'at' needs the time to cancel at in 'at'")
-    at = as_utc(at)
-    if at < effective_at:
-        raise InvalidSchedule("'at' must not be earlier than effective_at")
-    return at
-
