@@ -32,6 +32,8 @@ MANUAL = "manual"
 CREDITABLE = frozenset({RECURRING, PRORATION_CHARGE, MANUAL})
 """Lines a credit note can credit (the ones that charge; a discount or a credit is not)."""
 LINE_KINDS = (RECURRING, DISCOUNT, PRORATION_CREDIT, PRORATION_CHARGE, MANUAL)
+PAUSE = "pause"
+"""The reason of the invoice of a pause: the credit for the unused part of the period."""
 
 
 @dataclass(frozen=True)

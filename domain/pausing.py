@@ -1,6 +1,7 @@
 """Pausing and resuming a subscription. A pause ends the service at its instant, so it is
-caught up only to just before it (the period ending then is the last one served); a resume
-starts a new period whole at its instant, billed at once."""
+caught up only to just before it (the period ending then is the last one served), and the
+unused part of the period is credited, as a change ``now`` to nothing would credit it; a
+resume starts a new period whole at its instant, billed at once."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 from .billing_schedule import caught_up_before
 from .charges import in_dunning
 from .errors import CancellationPending, SubscriptionNotPausable, SubscriptionNotPaused
+from .invoicing import PAUSE, proration_lines
 from .lifecycle import ACTIVE, BILLED_STATUSES, PAST_DUE, PAUSED
 from .periods import Interval, period_boundary
 from .time import isoformat
@@ -26,6 +28,7 @@ class Pausing:
                 f"only an active or past_due subscription can be paused; this one is {self.status}"
             )
         self._record(self.SubscriptionPaused, effective_at, recorded_at)
+        self._credit_unused_time(effective_at, recorded_at)
 
     def resume(self: Subscription, *, effective_at: datetime, recorded_at: datetime) -> None:
         self._begin(effective_at, recorded_at)
@@ -42,6 +45,16 @@ class Pausing:
             current_period_end=period_boundary(effective_at, self.interval, 1),
         )
         self._invoice_period("resume", effective_at, recorded_at)
+
+    def _credit_unused_time(self: Subscription, at: datetime, recorded_at: datetime) -> None:
+        """The invoice of a pause: a credit for the part of the period left unserved, kept as
+        the credit balance and taken off the next invoices (none at the period's end)."""
+        lines = proration_lines(
+            proration=self._unused_time(at), old_description=self.description(),
+            new_description=self.description(), at=at, period_end=self.current_period_end,
+        )
+        if lines:
+            self._issue_invoice(PAUSE, lines, at, recorded_at)
 
     def _check_resumed_period_ends_in_time(self: Subscription, at: datetime) -> None:
         """A resume at ``at`` bills a new period whole: refused if a scheduled cancellation

@@ -98,15 +98,31 @@ class PlanChanges:
         discounts one recurring invoice, never a proration)."""
         if self.status not in BILLED_STATUSES:
             return None
-        discount = self.discount_at(at, recurring=False)
         increment = settlement_increment(self.currency)
         return prorate_change(
-            old_total=discounted(self.amount * self.quantity, discount, increment),
-            new_total=discounted(terms.amount * quantity, discount, increment),
+            old_total=self._price_as_prorated(self.amount, self.quantity, at),
+            new_total=self._price_as_prorated(terms.amount, quantity, at),
             old_interval=self.interval, new_interval=terms.interval,
             billing_anchor=self.billing_anchor, period_number=self.period_number,
             period=self.current_period, at=at, increment=increment,
         )
+
+    def _price_as_prorated(self: Subscription, amount: int, quantity: int, at: datetime) -> int:
+        """A whole period's price of ``quantity`` at ``amount`` as a proration at ``at``
+        counts it: after the coupon in force (a ``once`` coupon discounts one recurring
+        invoice, never a proration)."""
+        return discounted(amount * quantity, self.discount_at(at, recurring=False),
+                          settlement_increment(self.currency))
+
+    def _unused_time(self: Subscription, at: datetime) -> Proration:
+        """The proration of the current terms to nothing at ``at``: the credit for the part
+        of the period left unserved (a change ``now`` to a price of 0)."""
+        return prorate_change(
+            old_total=self._price_as_prorated(self.amount, self.quantity, at), new_total=0,
+            old_interval=self.interval, new_interval=self.interval,
+            billing_anchor=self.billing_anchor, period_number=self.period_number,
+            period=self.current_period, at=at, increment=settlement_increment(self.currency),
+        ).proration
 
     def _previous_fields(self: Subscription) -> dict[str, Any]:
         return {

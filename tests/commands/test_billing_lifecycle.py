@@ -225,7 +225,8 @@ def test_a_paused_subscription_is_not_invoiced_and_resuming_invoices_a_period_an
 
     quiet = run_billing(ledger, utc(2026, 3, 31))
     assert not quiet.events
-    assert len(invoices_of(ledger, sub.id)) == 1
+    # The first and the pause's credit of its unused part: 21 of 31 days, 677.
+    assert [i["data"]["total"] for i in invoices_of(ledger, sub.id)] == [1000, -677]
 
     ledger.subscriptions.resume(sub.id, effective_at=utc(2026, 4, 5, 12))
 
@@ -235,7 +236,8 @@ def test_a_paused_subscription_is_not_invoiced_and_resuming_invoices_a_period_an
     (line,) = resume["data"]["lines"]
     assert (line["amount"], line["period_start"], line["period_end"]) == (
         1000, "2026-04-05T12:00:00Z", "2026-05-05T12:00:00Z")
-    assert charges_of(ledger, sub.id)[-1] == ("2026-04-05T12:00:00Z", 1000)
+    assert resume["data"]["credit_applied"] == 677
+    assert charges_of(ledger, sub.id)[-1] == ("2026-04-05T12:00:00Z", 323)
 
     run_billing(ledger, utc(2026, 5, 5, 12))
     renewal = invoices_of(ledger, sub.id)[-1]

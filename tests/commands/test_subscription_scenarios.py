@@ -148,7 +148,7 @@ def test_a_change_scheduled_for_period_end_applies_at_the_renewal(ledger) -> Non
     assert [e["type"] for e in events] == [
         "SubscriptionStarted", "InvoiceIssued", "ChargeSucceeded", "ChangeScheduled",
         "SubscriptionChanged", "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded",
-        "SubscriptionPaused",
+        "SubscriptionPaused", "InvoiceIssued",
     ]
     assert events[3]["data"]["at"] == "2026-02-28T00:00:00Z"
     change = events[4]
@@ -213,17 +213,18 @@ def test_resuming_a_paused_subscription_starts_a_new_anchor(ledger) -> None:
 
     resumed = ledger.subscriptions.resume(sub.id, effective_at=utc(2026, 3, 15))
 
-    # Nothing renews while paused (Feb 28 passed without a renewal); the resume invoices.
+    # Nothing renews while paused (Feb 28 passed without a renewal); the pause credits the
+    # unused part of its period, and the resume invoices, less that credit.
     assert log_types(ledger, sub.id) == [
         "SubscriptionStarted", "InvoiceIssued", "ChargeSucceeded", "SubscriptionPaused",
-        "SubscriptionResumed", "InvoiceIssued", "ChargeSucceeded",
+        "InvoiceIssued", "SubscriptionResumed", "InvoiceIssued", "ChargeSucceeded",
     ]
     assert resumed.status == "active"
     assert resumed.billing_anchor == utc(2026, 3, 15)
     assert (resumed.current_period_start, resumed.current_period_end) == (utc(2026, 3, 15), utc(2026, 4, 15))
 
     ledger.subscriptions.change(sub.id, quantity=2, effective_at=utc(2026, 4, 20))
-    renewal = log_envelopes(ledger, sub.id)[7]
+    renewal = log_envelopes(ledger, sub.id)[8]
     assert renewal["type"] == "SubscriptionRenewed"
     assert periods([renewal]) == [
         ("2026-04-15T00:00:00Z", "2026-04-15T00:00:00Z", "2026-05-15T00:00:00Z")

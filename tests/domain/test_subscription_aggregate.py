@@ -756,7 +756,8 @@ def test_pause_stops_renewals() -> None:
 
     pause(sub, utc(2026, 2, 10))
 
-    assert event_names(sub.collect_events()) == ["SubscriptionPaused"]
+    # The pause's own invoice credits the unused part of the period; no renewal follows.
+    assert event_names(sub.collect_events()) == ["SubscriptionPaused", "InvoiceIssued"]
     assert (sub.status, sub.paused_at) == ("paused", utc(2026, 2, 10))
     assert sub.next_due() is None
     assert advance(sub, utc(2027, 1, 1)) == []
@@ -926,7 +927,7 @@ def test_every_command_earlier_than_the_last_event_is_out_of_order(command: str)
     [
         ("change", ["SubscriptionChanged", "InvoiceIssued"]),
         ("cancel_now", ["SubscriptionCanceled"]),
-        ("pause", ["SubscriptionPaused"]),
+        ("pause", ["SubscriptionPaused", "InvoiceIssued"]),  # the whole period credited
     ],
 )
 def test_a_command_at_the_same_instant_as_the_last_event_is_in_order(
@@ -966,7 +967,8 @@ def test_a_command_meeting_a_due_charge_it_was_not_given_is_charges_due() -> Non
     sub.advance_to(utc(2026, 3, 5), recorded_at=RECORDED_AT, pay=pay_ok)
     pause(sub, utc(2026, 3, 5))
     assert event_names(sub.collect_events()) == [
-        "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded", "SubscriptionPaused"
+        "SubscriptionRenewed", "InvoiceIssued", "ChargeSucceeded", "SubscriptionPaused",
+        "InvoiceIssued",
     ]
 
 

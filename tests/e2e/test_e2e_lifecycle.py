@@ -50,6 +50,7 @@ LIFECYCLE_TYPES = [
     "InvoiceIssued",
     "ChargeSucceeded",
     "SubscriptionPaused",         # 06-10
+    "InvoiceIssued",              # 06-10, the credit of the period's unused part
     "SubscriptionResumed",        # 07-31, a new period anchored at the resume
     "InvoiceIssued",              # 07-31, the new period
     "ChargeSucceeded",
@@ -214,11 +215,12 @@ def test_the_history_lists_every_event_of_the_lifecycle_in_order(http: httpx.Cli
         ("2026-01-31T00:00:00Z", "trial_end"), ("2026-02-28T00:00:00Z", "renewal"),
         ("2026-03-15T12:00:00Z", "proration"), ("2026-03-31T00:00:00Z", "renewal"),
         ("2026-04-30T00:00:00Z", "renewal"), ("2026-05-31T00:00:00Z", "renewal"),
-        ("2026-07-31T00:00:00Z", "resume"), ("2026-08-31T00:00:00Z", "renewal"),
+        ("2026-06-10T00:00:00Z", "pause"), ("2026-07-31T00:00:00Z", "resume"), ("2026-08-31T00:00:00Z", "renewal"),
     ]
     charges = [e for e in history if e["type"] == "ChargeSucceeded"]
     assert [(c["effective_at"], c["data"]["invoice_id"], c["data"]["amount"]) for c in charges] == [
         (i["effective_at"], i["data"]["invoice_id"], i["data"]["amount_due"]) for i in invoices
+        if i["data"]["amount_due"] > 0  # the pause's credit charges nothing
     ]
 
     # The catalogue's minimum data fields (docs/events.md).
