@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 from .billing_schedule import caught_up_before
 from .errors import InvalidInput, InvalidSchedule, NoCancellationScheduled, SubscriptionPaused
-from .lifecycle import PAUSED, TRIALING, VOLUNTARY, check_comment
+from .invoicing import CANCELLATION_CHANGED
+from .lifecycle import BILLED_STATUSES, PAUSED, TRIALING, VOLUNTARY, check_comment
+from .periods import Period
 from .time import as_utc
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ class Cancellation:
             return
         self._record(self.CancellationScheduled, effective_at, recorded_at,
                      at=at, reason=VOLUNTARY, comment=comment)
+        self._bill_rest_of_period(effective_at, recorded_at)
 
     def revoke_cancellation(self: Subscription, *, effective_at: datetime,
                             recorded_at: datetime) -> None:
@@ -46,6 +49,17 @@ class Cancellation:
         if self.cancel_at is None:
             raise NoCancellationScheduled("no cancellation is scheduled for this subscription")
         self._record(self.CancellationRevoked, effective_at, recorded_at, revoked_at=self.cancel_at)
+        self._bill_rest_of_period(effective_at, recorded_at)
+
+    def _bill_rest_of_period(self: Subscription, at: datetime, recorded_at: datetime) -> None:
+        """When the service now goes on past the instant the period's invoice was cut at (the
+        cancellation revoked or moved later), the part up to the new end (a cancellation
+        inside the period, else its end) is invoiced at once, prorated on the current terms."""
+        billed, until = self.billed_until(), self._billable_part().end
+        if self.status in BILLED_STATUSES and billed < until:
+            rest = Period(billed, until)
+            self._issue_invoice(CANCELLATION_CHANGED, self._period_lines(at, served=rest), at,
+                                recorded_at)
 
 
 def _cancel_instant(when: str, at: datetime | None, effective_at: datetime) -> datetime | None:

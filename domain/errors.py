@@ -324,7 +324,10 @@ class NoCancellationScheduled(Conflict):
 
 
 class CancellationPending(Conflict):
-    """A change or a resume would bill a period that runs past the subscription's scheduled end."""
+    """A change or a resume would bill a period that runs past the subscription's scheduled end.
+
+    No longer raised: such a period is billed only up to the cancellation. The code stays
+    documented for clients that handled it."""
 
     code = "cancellation-pending"
     title = "A cancellation is scheduled"

@@ -18,7 +18,7 @@ from uuid import uuid5
 
 from .money import round_to_increment, settlement_increment
 from .periods import Period
-from .proration import ChangeNow, Proration
+from .proration import ChangeNow, Proration, share_of
 from .subscription_events import SubscriptionEvent
 
 if TYPE_CHECKING:
@@ -34,6 +34,9 @@ CREDITABLE = frozenset({RECURRING, PRORATION_CHARGE, MANUAL})
 LINE_KINDS = (RECURRING, DISCOUNT, PRORATION_CREDIT, PRORATION_CHARGE, MANUAL)
 PAUSE = "pause"
 """The reason of the invoice of a pause: the credit for the unused part of the period."""
+CANCELLATION_CHANGED = "cancellation_changed"
+"""The reason of the invoice of a cancellation that had cut its period's invoice short and
+was revoked or moved later: the rest of the period, up to the new end."""
 
 
 @dataclass(frozen=True)
@@ -82,16 +85,23 @@ def discounted(amount: int, discount: Discount | None, increment: int = 1) -> in
 
 def recurring_lines(
     *, description: str, unit_amount: int, quantity: int, period: Period,
-    discount: Discount | None, increment: int = 1,
+    discount: Discount | None, served: Period | None = None, increment: int = 1,
 ) -> list[Line]:
-    """The lines of a period's invoice: the price times the quantity, and any discount
-    (rounded to a multiple of ``increment``, the currency's settlement increment)."""
+    """The lines of a period's invoice: the price times the quantity, and any discount, each
+    rounded to a multiple of ``increment`` (the currency's settlement increment).
+
+    ``served``: the part of ``period`` billed when it is not all of it (up to a cancellation
+    scheduled inside it, or the rest after that cancellation is revoked): the price by its
+    share of the period's seconds, rounded half-even, the discount taken off that."""
     base = unit_amount * quantity
-    lines = [Line(RECURRING, base, period.start, period.end, f"{description} × {quantity}")]
+    part = period if served is None else served
+    if part != period:
+        base = round_to_increment(base * share_of(period, part), increment)
+    lines = [Line(RECURRING, base, part.start, part.end, f"{description} × {quantity}")]
     if discount is not None:
         off = discount_amount(discount, base, increment)
         if off:
-            lines.append(Line(DISCOUNT, -off, period.start, period.end, f"coupon {discount.coupon_id}"))
+            lines.append(Line(DISCOUNT, -off, part.start, part.end, f"coupon {discount.coupon_id}"))
     return lines
 
 
@@ -207,12 +217,35 @@ class Invoicing:
         return f"{self.plan_id} v{self.plan_version} ({self.interval.value})"
 
     def _invoice_period(self: Subscription, reason: str, at: datetime, recorded_at: datetime) -> None:
-        lines = recurring_lines(
+        self._issue_invoice(reason, self._period_lines(at), at, recorded_at)
+
+    def _period_lines(self: Subscription, at: datetime, served: Period | None = None) -> list[Line]:
+        """The current period's recurring lines, billed up to a cancellation scheduled
+        inside it (``served`` overrides: the part of the period to bill)."""
+        return recurring_lines(
             description=self.description(), unit_amount=self.amount, quantity=self.quantity,
             period=self.current_period, discount=self.discount_at(at, recurring=True),
             increment=settlement_increment(self.currency),
+            served=self._billable_part() if served is None else served,
         )
-        self._issue_invoice(reason, lines, at, recorded_at)
+
+    def _billable_part(self: Subscription) -> Period:
+        """The part of the current period an invoice issued now bills: up to a cancellation
+        scheduled inside it (Stripe bills up to ``cancel_at``), else all of it."""
+        period, end = self.current_period, self.cancel_at
+        if end is not None and period.start < end < period.end:
+            return Period(period.start, end)
+        return period
+
+    def billed_until(self: Subscription) -> datetime:
+        """How far the current period is billed: the end of the latest recurring line inside
+        it (a period invoiced while a cancellation was scheduled inside it is billed only up
+        to it); the period's end when no line bills it (a trial)."""
+        period = self.current_period
+        ends = [line["period_end"] for invoice in self.invoices.values()
+                for line in invoice["lines"] if line["kind"] == RECURRING
+                and period.start <= line["period_start"] and line["period_end"] <= period.end]
+        return max(ends, default=period.end)
 
     def _issue_invoice(self: Subscription, reason: str, lines: list[Line], at: datetime,
                        recorded_at: datetime) -> str:
@@ -239,16 +272,11 @@ class Invoicing:
             if change.proration.credit:
                 lines.append(Line(PRORATION_CREDIT, change.proration.credit, at,
                                   change.reanchored_from.end, f"unused time on {old_description}"))
-            lines += recurring_lines(
-                description=self.description(), unit_amount=self.amount,
-                quantity=self.quantity, period=self.current_period,
-                discount=self.discount_at(at, recurring=True),
-                increment=settlement_increment(self.currency),
-            )
+            lines += self._period_lines(at)
         else:
             lines = proration_lines(
                 proration=change.proration, old_description=old_description,
-                new_description=self.description(), at=at, period_end=self.current_period_end,
+                new_description=self.description(), at=at, period_end=self.billed_until(),
             )
         if lines:
             self._issue_invoice("proration", lines, at, recorded_at)

@@ -1,7 +1,8 @@
 """Pausing and resuming a subscription. A pause ends the service at its instant, so it is
 caught up only to just before it (the period ending then is the last one served), and the
 unused part of the period is credited, as a change ``now`` to nothing would credit it; a
-resume starts a new period whole at its instant, billed at once."""
+resume starts a new period at its instant, billed at once (up to a cancellation
+scheduled inside it)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ from typing import TYPE_CHECKING
 
 from .billing_schedule import caught_up_before
 from .charges import in_dunning
-from .errors import CancellationPending, SubscriptionNotPausable, SubscriptionNotPaused
+from .errors import SubscriptionNotPausable, SubscriptionNotPaused
 from .invoicing import PAUSE, proration_lines
 from .lifecycle import ACTIVE, BILLED_STATUSES, PAST_DUE, PAUSED
-from .periods import Interval, period_boundary
-from .time import isoformat
+from .periods import period_boundary
 
 if TYPE_CHECKING:
     from .subscription import Subscription
@@ -34,7 +34,6 @@ class Pausing:
         self._begin(effective_at, recorded_at)
         if self.status != PAUSED:
             raise SubscriptionNotPaused(f"the subscription is {self.status}, not paused")
-        self._check_resumed_period_ends_in_time(effective_at)
         if self.scheduled_change is not None:
             self._apply_scheduled_change(effective_at, recorded_at)
         self._record(
@@ -51,17 +50,7 @@ class Pausing:
         the credit balance and taken off the next invoices (none at the period's end)."""
         lines = proration_lines(
             proration=self._unused_time(at), old_description=self.description(),
-            new_description=self.description(), at=at, period_end=self.current_period_end,
+            new_description=self.description(), at=at, period_end=self.billed_until(),
         )
         if lines:
             self._issue_invoice(PAUSE, lines, at, recorded_at)
-
-    def _check_resumed_period_ends_in_time(self: Subscription, at: datetime) -> None:
-        """A resume at ``at`` bills a new period whole: refused if a scheduled cancellation
-        would cut it short with nothing given back (as a change to another interval is)."""
-        change = self.scheduled_change
-        interval = self.interval if change is None else Interval(change["interval"])
-        if self.cancel_at is not None and self.cancel_at < period_boundary(at, interval, 1):
-            raise CancellationPending(
-                f"the subscription is to end at {isoformat(self.cancel_at)}: a resume now would"
-                " bill a new period past it; revoke the cancellation first")

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
-    CancellationPending,
     CurrencyMismatch,
     EmptyChange,
     InvalidInput,
@@ -19,7 +18,6 @@ from .lifecycle import BILLED_STATUSES, PAUSED, TRIALING, check_quantity
 from .money import settlement_increment
 from .plans import PlanTerms
 from .proration import ChangeNow, Proration, prorate_change
-from .time import isoformat
 
 if TYPE_CHECKING:
     from .subscription import Subscription
@@ -51,13 +49,6 @@ class PlanChanges:
                          at=at, quantity=new_quantity, **terms_fields(terms))
             return None
         change = self._prorate(terms, new_quantity, effective_at)
-        if change is not None and self.cancel_at is not None \
-                and change.period.end != self.current_period_end:
-            # The cancellation was asked of the period paid for; a new whole period billed
-            # now would be paid for and cut short, with nothing given back.
-            raise CancellationPending(
-                f"the subscription is to end at {isoformat(self.cancel_at)}: a change to another"
-                " interval now would bill a new period past it; revoke the cancellation first")
         old_description = self.description()
         if change is None:
             anchor, number, period = self.billing_anchor, self.period_number, self.current_period
@@ -105,6 +96,7 @@ class PlanChanges:
             old_interval=self.interval, new_interval=terms.interval,
             billing_anchor=self.billing_anchor, period_number=self.period_number,
             period=self.current_period, at=at, increment=increment,
+            billed_until=self.billed_until(),
         )
 
     def _price_as_prorated(self: Subscription, amount: int, quantity: int, at: datetime) -> int:
@@ -122,6 +114,7 @@ class PlanChanges:
             old_interval=self.interval, new_interval=self.interval,
             billing_anchor=self.billing_anchor, period_number=self.period_number,
             period=self.current_period, at=at, increment=settlement_increment(self.currency),
+            billed_until=self.billed_until(),
         ).proration
 
     def _previous_fields(self: Subscription) -> dict[str, Any]:

@@ -1,18 +1,16 @@
-"""A change while a cancellation is scheduled (docs/business-rules.md, Changes): a change
-`now` that would bill a new whole period (another interval) is refused, since the
-cancellation would cut that period short with nothing given back; a change within the period
-goes on, and the subscription still ends when it was to end."""
+"""A change or a resume while a cancellation is scheduled (docs/business-rules.md, Changes,
+Pause and resume): a new period it starts is billed only up to the cancellation (it was
+refused while a new period was billed whole, cut short with nothing given back); a change
+within the period goes on, and the subscription still ends when it was to end."""
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime
 from typing import Any
 
 import pytest
-from support.factories import RECORDED_AT, pay_ok, plan_terms, start_subscription, state, utc
+from support.factories import RECORDED_AT, pay_ok, plan_terms, start_subscription, utc
 
-from subledger.domain.errors import CancellationPending
 from subledger.domain.lifecycle import CANCELED
 from subledger.domain.subscription import Subscription
 
@@ -35,18 +33,32 @@ def change(sub: Subscription, terms: Any, at: datetime) -> Any:
                       recorded_at=RECORDED_AT)
 
 
-@pytest.mark.parametrize(("when", "cancel_at"), [("period_end", None), ("at", utc(2026, 6, 1))])
-def test_a_change_to_another_interval_is_refused_while_a_cancellation_is_scheduled(
-        when: str, cancel_at: datetime | None) -> None:
+def invoices(sub: Subscription) -> list[Any]:
+    return [e for e in sub.collect_events() if type(e).__name__ == "InvoiceIssued"]
+
+
+@pytest.mark.parametrize(("when", "cancel_at", "new_period_billed"), [
+    # [Feb 14, Feb 28) of a 365-day year: 12000 * 14 / 365 = 460.27
+    ("period_end", None, (460, utc(2026, 2, 14), utc(2026, 2, 28))),
+    # [Feb 14, Jun 1) of it: 12000 * 107 / 365 = 3517.81
+    ("at", utc(2026, 6, 1), (3518, utc(2026, 2, 14), utc(2026, 6, 1))),
+])
+def test_a_change_to_another_interval_bills_its_new_period_up_to_the_scheduled_cancellation(
+        when: str, cancel_at: datetime | None, new_period_billed: tuple[Any, ...]) -> None:
     sub = ending(when, cancel_at)
-    before = copy.deepcopy(state(sub))
-    with pytest.raises(CancellationPending, match="revoke the cancellation first"):
-        change(sub, ANNUAL, utc(2026, 2, 14))
-    assert state(sub) == before
-    assert sub.pending_events == []
+    change(sub, ANNUAL, utc(2026, 2, 14))
+
+    (invoice,) = invoices(sub)
+    credit, recurring = invoice.lines
+    # The old month's unused half is credited: [Feb 14, Feb 28) of 28 days.
+    assert (credit["kind"], credit["amount"]) == ("proration_credit", -500)
+    assert (recurring["kind"], recurring["amount"], recurring["period_start"],
+            recurring["period_end"]) == ("recurring", *new_period_billed)
+    sub.advance_to(utc(2026, 6, 2), recorded_at=RECORDED_AT, pay=pay_ok)
+    assert (sub.status, sub.canceled_at) == (CANCELED, new_period_billed[2])
 
 
-def test_once_the_cancellation_is_revoked_the_interval_can_change() -> None:
+def test_once_the_cancellation_is_revoked_a_change_of_interval_bills_the_year_whole() -> None:
     sub = ending()
     sub.revoke_cancellation(effective_at=utc(2026, 2, 14), recorded_at=RECORDED_AT)
     proration = change(sub, ANNUAL, utc(2026, 2, 14))
@@ -74,22 +86,32 @@ def paused_and_ending(cancel_at: datetime) -> Subscription:
     return sub
 
 
-def test_a_resume_that_would_bill_a_period_past_a_scheduled_cancellation_is_refused() -> None:
+def test_a_resume_before_a_scheduled_cancellation_bills_its_period_up_to_it() -> None:
     sub = paused_and_ending(utc(2026, 2, 1))
-    before = copy.deepcopy(state(sub))
-    with pytest.raises(CancellationPending, match="revoke the cancellation first"):
-        sub.resume(effective_at=utc(2026, 1, 20), recorded_at=RECORDED_AT)
-    assert state(sub) == before
-    assert sub.pending_events == []
+
+    sub.resume(effective_at=utc(2026, 1, 20), recorded_at=RECORDED_AT)
+
+    (resumed,) = invoices(sub)
+    # [Jan 20, Feb 1) of [Jan 20, Feb 20): 1000 * 12 / 31 = 387.10
+    assert (resumed.reason, [(line["amount"], line["period_start"], line["period_end"])
+                             for line in resumed.lines]) == (
+        "resume", [(387, utc(2026, 1, 20), utc(2026, 2, 1))])
+    sub.advance_to(utc(2026, 2, 2), recorded_at=RECORDED_AT, pay=pay_ok)
+    assert (sub.status, sub.canceled_at) == (CANCELED, utc(2026, 2, 1))
 
 
-def test_a_cancellation_scheduled_at_period_end_then_paused_blocks_the_resume_too() -> None:
+def test_a_cancellation_scheduled_at_period_end_then_paused_bills_the_resume_up_to_it() -> None:
     sub = start_subscription(BASIC, at=utc(2026, 1, 1), pay=pay_ok)
     sub.cancel(when="period_end", at=None, comment=None, effective_at=utc(2026, 1, 10),
                recorded_at=RECORDED_AT)
     sub.pause(effective_at=utc(2026, 1, 15), recorded_at=RECORDED_AT)
-    with pytest.raises(CancellationPending):
-        sub.resume(effective_at=utc(2026, 1, 20), recorded_at=RECORDED_AT)
+    sub.collect_events()
+
+    sub.resume(effective_at=utc(2026, 1, 20), recorded_at=RECORDED_AT)
+
+    (resumed,) = invoices(sub)
+    assert [(line["amount"], line["period_end"]) for line in resumed.lines] == [
+        (387, utc(2026, 2, 1))]
 
 
 def test_a_resume_whose_period_ends_by_the_scheduled_cancellation_goes_on() -> None:
