@@ -5,6 +5,7 @@ while it is billed) or at the end of its period (scheduled, applied by the billi
 from __future__ import annotations
 
 from datetime import datetime
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -13,9 +14,9 @@ from .errors import (
     InvalidInput,
     SubscriptionPaused,
 )
-from .invoicing import discounted
+from .invoicing import DISCOUNT, RECURRING, discounted
 from .lifecycle import BILLED_STATUSES, PAUSED, TRIALING, check_quantity
-from .money import settlement_increment
+from .money import round_to_increment, settlement_increment
 from .plans import PlanTerms
 from .proration import ChangeNow, Proration, prorate_change
 
@@ -91,7 +92,7 @@ class PlanChanges:
             return None
         increment = settlement_increment(self.currency)
         return prorate_change(
-            old_total=self._price_as_prorated(self.amount, self.quantity, at),
+            old_total=self._price_as_billed(at),
             new_total=self._price_as_prorated(terms.amount, quantity, at),
             old_interval=self.interval, new_interval=terms.interval,
             billing_anchor=self.billing_anchor, period_number=self.period_number,
@@ -106,11 +107,34 @@ class PlanChanges:
         return discounted(amount * quantity, self.discount_at(at, recurring=False),
                           settlement_increment(self.currency))
 
+    def _price_as_billed(self: Subscription, at: datetime) -> int:
+        """A whole period's price of the terms in force as the period's own invoice billed it,
+        which a credit for unused time is a share of: it never gives back more than was
+        billed. A ``once`` coupon (a free first month) or a ``repeating`` one that has run out
+        since discounted that invoice as the terms' price as prorated now would not. When
+        the period's latest recurring line is not of these terms (they changed inside it,
+        and a proration charged them), the price as prorated."""
+        period, base = self.current_period, self.amount * self.quantity
+        latest: tuple[dict[str, Any], list[dict[str, Any]]] | None = None
+        for invoice in self.invoices.values():
+            for line in invoice["lines"]:
+                if line["kind"] == RECURRING and period.start <= line["period_start"] \
+                        and line["period_end"] <= period.end:
+                    latest = line, invoice["lines"]
+        if latest is None or latest[0]["description"] != f"{self.description()} × {self.quantity}":
+            return self._price_as_prorated(self.amount, self.quantity, at)
+        line, lines = latest
+        if line["amount"] == 0:
+            return 0
+        off = -sum(other["amount"] for other in lines if other["kind"] == DISCOUNT)
+        return round_to_increment(base * (1 - Fraction(off, line["amount"])),
+                                  settlement_increment(self.currency))
+
     def _unused_time(self: Subscription, at: datetime) -> Proration:
         """The proration of the current terms to nothing at ``at``: the credit for the part
         of the period left unserved (a change ``now`` to a price of 0)."""
         return prorate_change(
-            old_total=self._price_as_prorated(self.amount, self.quantity, at), new_total=0,
+            old_total=self._price_as_billed(at), new_total=0,
             old_interval=self.interval, new_interval=self.interval,
             billing_anchor=self.billing_anchor, period_number=self.period_number,
             period=self.current_period, at=at, increment=settlement_increment(self.currency),

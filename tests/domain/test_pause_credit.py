@@ -106,7 +106,9 @@ def test_a_pause_while_past_due_credits_as_a_change_now_would_and_dunning_goes_o
     assert list(sub.open_invoices) != []  # the unpaid period is still pursued
 
 
-def test_a_once_coupon_is_not_taken_off_the_credit_as_it_is_not_off_a_change_now() -> None:
+def test_a_once_coupon_on_the_periods_invoice_is_taken_off_the_credit_as_off_a_change_now() -> None:
+    """May's invoice billed 3 seats at half price (a ``once`` coupon): the unused 21 of 31
+    days give back a share of the 45.00 billed, not of the 90.00 price."""
     sub = start_subscription(PRO, at=APR, quantity=3, pay=pay_ok)
     sub.apply_coupon(coupon("once"), effective_at=APR, recorded_at=RECORDED_AT)
     sub.advance_to(MAY, recorded_at=RECORDED_AT, pay=pay_ok)  # May's invoice used the coupon
@@ -117,7 +119,22 @@ def test_a_once_coupon_is_not_taken_off_the_credit_as_it_is_not_off_a_change_now
 
     (credit,) = invoices(sub.collect_events())[-1:]
     assert credit.reason == "pause"
-    assert credit.total == expected == -round(9000 * Fraction(21, 31))
+    assert credit.total == expected == -round(4500 * Fraction(21, 31))
+
+
+def test_a_free_first_month_gives_nothing_back_at_a_pause_or_a_downgrade() -> None:
+    """A ``once`` 100% coupon: the first month was free, so pausing or moving to a cheaper
+    plan on its first day leaves no credit to spend on later invoices."""
+    for act in ("pause", "downgrade"):
+        sub = start_subscription(PRO, at=APR, quantity=3, pay=pay_ok)
+        sub.apply_coupon(coupon("once", "100"), effective_at=APR, recorded_at=RECORDED_AT)
+        sub.advance_to(MAY, recorded_at=RECORDED_AT, pay=pay_ok)
+        if act == "pause":
+            pause(sub, utc(2026, 5, 2))
+        else:
+            sub.change(terms=None, quantity=1, when="now", effective_at=utc(2026, 5, 2),
+                       recorded_at=RECORDED_AT)
+        assert sub.credit_balance == 0, act
 
 
 def test_a_forever_coupon_is_taken_off_the_credit() -> None:
