@@ -31,6 +31,7 @@ NOTICES = {
     "paused": "Your subscription is paused.",
     "resumed": "Your subscription was resumed.",
     "canceled": "Your subscription will end at the end of the current period.",
+    "ended": "Your subscription was canceled.",
     "kept": "The cancellation was revoked: your subscription continues.",
     "payment-method": "Your payment method was replaced.",
 }

@@ -22,6 +22,7 @@ from subledger.commands.writes import (
     SetPaymentMethod,
     Write,
 )
+from subledger.domain.lifecycle import PAUSED
 
 from ..json_bodies import api_router
 from ..portal_auth import COOKIE, COOKIE_PATH, PortalVisit, visit
@@ -93,9 +94,13 @@ def resume(request: Request, subscription_id: str, form: Form) -> Response:
 @router.post("/portal/subscriptions/{subscription_id}/cancel")
 @shows_errors
 def cancel(request: Request, subscription_id: str, form: Form) -> Response:
-    """Cancel at the end of the current period (revocable until then)."""
+    """Cancel at the end of the current period (revocable until then); a paused
+    subscription, which has no current period to run out (and is billed nothing), at once."""
+    paused = own_subscription(request, visit(request), subscription_id).status == PAUSED
+    when = "now" if paused else "period_end"
     return _act(request, form, _on_subscription(
-        request, subscription_id, lambda sid: CancelSubscription(sid, when="period_end")), "canceled")
+        request, subscription_id, lambda sid: CancelSubscription(sid, when=when)),
+        "ended" if paused else "canceled")
 
 
 @router.post("/portal/subscriptions/{subscription_id}/cancel/revoke")

@@ -96,6 +96,23 @@ def test_a_portal_cancels_at_period_end_and_revokes_the_cancellation(
     assert page.locator("button:has-text('Cancel at period end')").count() == 1
 
 
+def test_a_paused_subscription_is_resumed_before_it_changes_and_canceled_at_once(
+    portal_world: PortalWorld, page: Any,
+) -> None:
+    """A paused subscription has no period to run out: the portal offers no change (it
+    would be refused) and its cancel button ends it now, instead of a "Cancel at period
+    end" that the ledger refuses for a paused subscription."""
+    _enter(page, portal_world, portal_world.ada)
+    _submit(page, "Pause")
+    assert "Your subscription is paused." in page.inner_text("[role=status]")
+    assert page.locator("button:has-text('Preview the change')").count() == 0
+    assert "Resume the subscription to change its plan or seats." in page.inner_text("main")
+    assert page.locator("button:has-text('Cancel at period end')").count() == 0
+    _submit(page, "Cancel now")
+    assert "Your subscription was canceled." in page.inner_text("[role=status]")
+    assert portal_world.ledger.subscriptions.get(portal_world.ada_subscription).status == "canceled"
+
+
 def test_a_portal_session_cannot_open_another_subscribers_subscription(
     portal_world: PortalWorld, refused_page: Any,
 ) -> None:
