@@ -25,7 +25,7 @@ run: venv
 test: venv
 	@bash scripts/ensure-chromium.sh >/dev/null || echo "make test: the browser tests will skip (no chromium)" >&2
 	@url="$$(bash scripts/ensure-postgres.sh)" && \
-	SUBLEDGER_TEST_PG_ADMIN_URL="$$url" $(BIN)/python -m pytest $(PYTEST_ARGS)
+	SUBLEDGER_TEST_PG_ADMIN_URL="$$url" $(BIN)/python -m pytest --durations=30 $(PYTEST_ARGS)
 
 ## conformance: schemathesis against the API, a longer budget, on SQLite and PostgreSQL
 conformance: venv
