@@ -83,6 +83,11 @@ def discounted(amount: int, discount: Discount | None, increment: int = 1) -> in
     return amount if discount is None else amount - discount_amount(discount, amount, increment)
 
 
+def recurring_description(description: str, quantity: int) -> str:
+    """How a recurring line names the terms it bills (what tells one period's terms apart)."""
+    return f"{description} × {quantity}"
+
+
 def recurring_lines(
     *, description: str, unit_amount: int, quantity: int, period: Period,
     discount: Discount | None, served: Period | None = None, increment: int = 1,
@@ -97,7 +102,7 @@ def recurring_lines(
     part = period if served is None else served
     if part != period:
         base = round_to_increment(base * share_of(period, part), increment)
-    lines = [Line(RECURRING, base, part.start, part.end, f"{description} × {quantity}")]
+    lines = [Line(RECURRING, base, part.start, part.end, recurring_description(description, quantity))]
     if discount is not None:
         off = discount_amount(discount, base, increment)
         if off:

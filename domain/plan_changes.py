@@ -14,7 +14,7 @@ from .errors import (
     InvalidInput,
     SubscriptionPaused,
 )
-from .invoicing import DISCOUNT, RECURRING, discounted
+from .invoicing import DISCOUNT, RECURRING, discounted, recurring_description
 from .lifecycle import BILLED_STATUSES, PAUSED, TRIALING, check_quantity
 from .money import round_to_increment, settlement_increment
 from .plans import PlanTerms
@@ -121,7 +121,8 @@ class PlanChanges:
                 if line["kind"] == RECURRING and period.start <= line["period_start"] \
                         and line["period_end"] <= period.end:
                     latest = line, invoice["lines"]
-        if latest is None or latest[0]["description"] != f"{self.description()} × {self.quantity}":
+        if latest is None or latest[0]["description"] != recurring_description(self.description(),
+                                                                               self.quantity):
             return self._price_as_prorated(self.amount, self.quantity, at)
         line, lines = latest
         if line["amount"] == 0:
