@@ -5,7 +5,7 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test conformance lint bench bench-quick clean schemas vendor
+.PHONY: venv run test soak conformance lint bench bench-quick clean schemas vendor
 
 ## venv: create .venv and install the package with its test and analytics extras
 venv: $(STAMP)
@@ -26,6 +26,12 @@ test: venv
 	@bash scripts/ensure-chromium.sh >/dev/null || echo "make test: the browser tests will skip (no chromium)" >&2
 	@url="$$(bash scripts/ensure-postgres.sh)" && \
 	SUBLEDGER_TEST_PG_ADMIN_URL="$$url" $(BIN)/python -m pytest --durations=30 $(PYTEST_ARGS)
+
+## soak: the crash tests at full length (the relay killed 20 times while commands are written)
+soak: venv
+	@url="$$(bash scripts/ensure-postgres.sh)" && \
+	SUBLEDGER_TEST_PG_ADMIN_URL="$$url" SUBLEDGER_SOAK=1 \
+	$(BIN)/python -m pytest -s tests/projections/test_relay_crash.py $(PYTEST_ARGS)
 
 ## conformance: schemathesis against the API, a longer budget, on SQLite and PostgreSQL
 conformance: venv
