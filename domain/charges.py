@@ -117,6 +117,7 @@ class ChargeSucceeded(SubscriptionEvent):
             "gateway": self.gateway,
             "gateway_ref": self.gateway_ref,
             "invoice_id": self.invoice_id,
+            "attempt": self.attempt,
         }
         if self.invoice_id is not None:
             aggregate.open_invoices.pop(self.invoice_id, None)

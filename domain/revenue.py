@@ -15,6 +15,7 @@ from typing import Any
 from .mrr import ZERO, Envelope
 from .revenue_lines import (
     ADJUSTMENT,
+    CHARGE_REVERSAL,
     CREDIT,
     LOST_DISPUTE,
     REFUND,
@@ -65,6 +66,9 @@ def revenue_lines(envelopes: Iterable[Envelope]) -> list[RevenueLine]:
       back over the same service, and the rest (what it took off before v, or at once) at v,
       so what was recognized before v stays. A credit note's refund is given back as cash
       only, as it was taken.
+    - A charge reversed at v (``ChargeReversed``: the provider denied it) takes off what was
+      left of it as a refund of it would, at v: its invoice is unpaid again. A later charge
+      of that invoice gives back exactly what the reversal took, as a reversed refund does.
     - A balance adjustment of A is recognized at its instant (a credit is -A, a debit +A).
     """
     book = RevenueBook()
@@ -79,7 +83,8 @@ class RevenueBook:
     once, page after page). Only events of :attr:`TYPES` change it."""
 
     TYPES = frozenset({"InvoiceIssued", "ChargeSucceeded", "RefundIssued", "DisputeClosed",
-                       "CreditNoteIssued", "BalanceAdjusted", "RefundReversed"})
+                       "CreditNoteIssued", "BalanceAdjusted", "RefundReversed",
+                       "ChargeReversed"})
 
     def __init__(self) -> None:
         self.invoices: dict[str, Mapping[str, Any]] = {}
@@ -90,6 +95,7 @@ class RevenueBook:
         self.charge_invoice: dict[str, str | None] = {}
         self.cash_only: set[str] = set()  # refunds that settle a credit note
         self.given: dict[str, list[Taken]] = {}  # refund id -> what it took off, until reversed
+        self.unpaid: dict[str, list[Taken]] = {}  # invoice id -> what its charge's reversal took
         self.out: list[RevenueLine] = []
 
     def fold(self, envelopes: Iterable[Envelope]) -> None:
@@ -104,6 +110,9 @@ class RevenueBook:
             self.charge_invoice[data["charge_id"]] = data.get("invoice_id")
             if data.get("invoice_id") is not None:
                 self.settle(data["invoice_id"], at)
+                if data["invoice_id"] in self.unpaid:  # paid again after a reversal
+                    self.out.extend(reversal_lines(self.unpaid.pop(data["invoice_id"]), at,
+                                                   data["charge_id"], CHARGE_REVERSAL))
         elif kind == "RefundIssued":
             self.refund(data, data["refund_id"], at, REFUND)
         elif kind == "DisputeClosed" and data["outcome"] == "lost":
@@ -112,6 +121,10 @@ class RevenueBook:
             self.credit(data, at)
         elif kind == "RefundReversed":
             self.reverse(data, at)
+        elif kind == "ChargeReversed":
+            taken = self.refund(data, data["reversal_id"], at, CHARGE_REVERSAL)
+            if data.get("invoice_id") is not None:
+                self.unpaid[data["invoice_id"]] = taken
         elif kind == "BalanceAdjusted":
             self.out.append(RevenueLine(Fraction(-int(data["amount"])), data["currency"], at, at,
                                         at, ADJUSTMENT, data["adjustment_id"]))
@@ -143,21 +156,24 @@ class RevenueBook:
         self.settled.add(invoice_id)
         self.out.extend(lines + credits)
 
-    def refund(self, data: Mapping[str, Any], refund_id: str, at: datetime, kind: str) -> None:
-        """A refund, or a lost dispute, of ``data["amount"]`` (see :func:`revenue_lines`)."""
+    def refund(self, data: Mapping[str, Any], refund_id: str, at: datetime,
+               kind: str) -> list[Taken]:
+        """A refund, a lost dispute or a charge reversal of ``data["amount"]`` (see
+        :func:`revenue_lines`): what it took off."""
         charge_id = data["charge_id"]
         if charge_id not in self.charge_invoice:
             what = "refund" if kind == REFUND else "dispute"
             raise ValueError(f"{what} {refund_id} of charge {charge_id}, "
                              "whose ChargeSucceeded is not among the envelopes")
         if refund_id in self.cash_only:  # a credit note's refund: the note took it off already
-            return
+            return []
         invoice_id = self.charge_invoice[charge_id]
         lines = self.served.get(invoice_id, []) if invoice_id in self.settled else []
         taken = refund_lines(Fraction(int(data["amount"])), data["currency"], at, lines, kind, refund_id)
         if kind == REFUND:
             self.given[refund_id] = taken
         self.out.extend(part for _line, part in taken)
+        return taken
 
     def reverse(self, data: Mapping[str, Any], at: datetime) -> None:
         """A refund reversed at ``at`` (``RefundReversed``): what it took off given back."""

@@ -17,6 +17,7 @@ LOST_DISPUTE = "lost_dispute"
 CREDIT = "credit_note"
 ADJUSTMENT = "balance_adjustment"
 REVERSAL = "refund_reversal"
+CHARGE_REVERSAL = "charge_reversal"
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,11 @@ class RevenueLine:
     refund's line, refunded."""
     kind: str
     """The invoice line's kind, or ``refund``, ``lost_dispute``, ``credit_note``,
-    ``balance_adjustment``, ``refund_reversal``."""
+    ``balance_adjustment``, ``refund_reversal``, ``charge_reversal`` (a charge denied at the
+    provider; a later charge of its invoice gives it back under its own charge id)."""
     source: str
-    """The invoice, refund, credit note, adjustment or refund reversal id."""
+    """The invoice, refund, credit note, adjustment, refund or charge reversal id, or the
+    charge that paid again an invoice whose charge was reversed."""
 
     def _length(self) -> int:
         return microseconds(self.end - self.start)
@@ -118,7 +121,8 @@ def refund_lines(refund: Fraction, currency: str, at: datetime, lines: Sequence[
     return out
 
 
-def reversal_lines(taken: Sequence[Taken], at: datetime, source: str) -> list[RevenueLine]:
+def reversal_lines(taken: Sequence[Taken], at: datetime, source: str,
+                   kind: str = REVERSAL) -> list[RevenueLine]:
     """What reversing a refund at ``at`` gives back, the exact opposite of what it ``taken``
     off: each line's share still to serve after ``at`` put back on that line over the same
     service, and the rest (what the refund took off before ``at``, or at once) at ``at``, so
@@ -128,11 +132,11 @@ def reversal_lines(taken: Sequence[Taken], at: datetime, source: str) -> list[Re
     for line, part in taken:
         later = part.unserved(at)
         if line is not None and later:
-            back = RevenueLine(-later, part.currency, max(at, part.start), part.end, at, REVERSAL,
+            back = RevenueLine(-later, part.currency, max(at, part.start), part.end, at, kind,
                                source)
             line.taken.append(back)
             out.append(back)
         rest += part.amount - later
     if rest and taken:
-        out.append(RevenueLine(-rest, taken[0][1].currency, at, at, at, REVERSAL, source))
+        out.append(RevenueLine(-rest, taken[0][1].currency, at, at, at, kind, source))
     return out

@@ -20,6 +20,7 @@ from uuid import UUID
 
 from . import (
     billing_schedule,
+    charge_reversals,
     charges,
     corrections,
     disputes,
@@ -31,6 +32,7 @@ from . import (
 from .base import LedgerAggregate
 from .billing_schedule import BillingSchedule
 from .cancellation import Cancellation
+from .charge_reversals import ChargeReversals
 from .charges import Charging
 from .corrections import Corrections
 from .coupons import CouponTerms
@@ -49,8 +51,8 @@ from .time import isoformat
 
 
 class Subscription(
-    PlanChanges, Pausing, Cancellation, Disputes, Corrections, RefundReversals, Refunds, Invoicing,
-    Charging, OutsidePayments, BillingSchedule,
+    PlanChanges, Pausing, Cancellation, Disputes, Corrections, ChargeReversals, RefundReversals,
+    Refunds, Invoicing, Charging, OutsidePayments, BillingSchedule,
     LedgerAggregate,
 ):
     """One subscriber's subscription to one plan version, with a quantity of seats."""
@@ -112,6 +114,7 @@ class Subscription(
     RefundFailed = refunds.RefundFailed
     RefundIssued = refunds.RefundIssued
     RefundReversed = refund_reversals.RefundReversed
+    ChargeReversed = charge_reversals.ChargeReversed
     ChargeRetryScheduled = charges.ChargeRetryScheduled
     InvoiceVoided = corrections.InvoiceVoided
     InvoiceMarkedUncollectible = corrections.InvoiceMarkedUncollectible
