@@ -1,5 +1,6 @@
 """Recording what a payment provider reports on its own: disputes, refunds made in its
-dashboard, a refund that failed after it was announced, a payment method about to expire
+dashboard, a refund that failed after it was announced, a payment it denied after it was
+reported taken, a payment method about to expire
 (:class:`~.gateways.notices.GatewayNotice`).
 
 The charge a notice is about is found by the provider's reference of it (the
@@ -35,6 +36,7 @@ from subledger.domain.subscription import Subscription
 from .document_index import gateway_ref_key, token_key
 from .gateways import GatewayUnavailable, PaymentOwners
 from .gateways.notices import (
+    CHARGE_DENIED,
     DISPUTE_CLOSED,
     DISPUTE_OPENED,
     PAYMENT_METHOD_EXPIRING,
@@ -106,6 +108,10 @@ class GatewayNotices:
                 return refund_id is not None and sub.reverse_refund(
                     refund_id, failure_code=notice.reason or "failed", currency=notice.currency,
                     effective_at=effective, recorded_at=now)
+            if notice.kind == CHARGE_DENIED:
+                return sub.reverse_charge(charge_id, reason=notice.reason or "denied",
+                                          currency=notice.currency, effective_at=effective,
+                                          recorded_at=now, dunning=self.settlement.dunning)
             if notice.kind != REFUNDED:
                 raise ValueError(f"not a notice about a charge: {notice.kind}")
             return sub.refunded_at_gateway(charge_id, gateway_ref=notice.ref or "",

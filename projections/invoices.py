@@ -50,8 +50,8 @@ _INTEGERS = frozenset({"sequence", "total", "credit_applied", "credit_added", "a
                        "amount_paid", "credited", "refunded", "failed_attempts", "position"})
 EVENTS = frozenset({"InvoiceIssued", "ChargeSucceeded", "ChargeFailed", "InvoiceVoided",
                     "InvoiceMarkedUncollectible", "CreditNoteIssued", "RefundIssued",
-                    "DisputeClosed", "RefundReversed"})
-GIVEN_BACK = ("RefundIssued", "DisputeClosed", "RefundReversed")
+                    "DisputeClosed", "RefundReversed", "ChargeReversed"})
+GIVEN_BACK = ("RefundIssued", "DisputeClosed", "RefundReversed", "ChargeReversed")
 """The events about what a charge gave back, which name the charge rather than its invoice."""
 
 
@@ -224,6 +224,11 @@ def after(row: dict[str, Any], envelope: dict[str, Any],
         row["refunded"] += data["amount"]
     elif kind == "RefundReversed":  # the refund failed at the provider: the money stayed
         row["refunded"] -= data["amount"]
+    elif kind == "ChargeReversed":  # the provider denied the charge: due again, in dunning
+        next_attempt = data["next_attempt_at"]
+        row.update(amount_paid=row["amount_paid"] - data["amount"], amount_due=data["amount"],
+                   failed_attempts=row["failed_attempts"] + 1,
+                   next_attempt_at=None if next_attempt is None else sortable(next_attempt))
     elif kind == "CreditNoteIssued":
         lines = json.loads(row["lines"])
         for credit in data["lines"]:

@@ -41,12 +41,14 @@ CASH = {"InvoiceIssued": ("billed", "total", "invoice_id", 1),
         "ChargeSucceeded": ("collected", "amount", "charge_id", 1),
         "RefundIssued": ("refunded", "amount", "refund_id", 1),
         "DisputeClosed": ("refunded", "amount", "dispute_id", 1),
-        "RefundReversed": ("refunded", "amount", "reversal_id", -1)}
+        "RefundReversed": ("refunded", "amount", "reversal_id", -1),
+        "ChargeReversed": ("collected", "amount", "reversal_id", -1)}
 """event type -> (figure, the field of its amount, the field of its id: the row's source, the
 sign it moves the figure by): a void, a credit note and a balance credit take billed down, a
 balance debit (a negative adjustment) takes it up; a lost dispute is refunded like a refund
 (:func:`moves_cash`); a refund reversed (it failed at the provider) takes refunded down at
-its own instant, so net stays collected - refunded."""
+its own instant, so net stays collected - refunded; a charge reversed (the provider denied
+it) takes collected down at its own instant."""
 REVENUE_EVENTS = frozenset(CASH)
 
 CASH_COLUMNS = ("event_id", "subscription_id", "subscriber_id", "currency", "kind", "at", "amount",

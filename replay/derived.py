@@ -132,14 +132,19 @@ class Derived:
         e = logged.event
         self.streamed["charges"].append({
             "charge_id": e.charge_id, "invoice_id": e.invoice_id, **_where(logged), "outcome": outcome,
-            "amount": e.amount, "currency": e.currency, "gateway": e.gateway, "attempt": e.attempt,
-            "decline_code": getattr(e, "decline_code", None)})
+            "amount": e.amount, "currency": e.currency, "gateway": e.gateway,
+            "attempt": getattr(e, "attempt", None),
+            "decline_code": getattr(e, "decline_code", None) or getattr(e, "reason", None)})
 
     def _on_ChargeSucceeded(self, logged: LoggedEvent) -> None:  # noqa: N802
         self._charge(logged, "succeeded")
 
     def _on_ChargeFailed(self, logged: LoggedEvent) -> None:  # noqa: N802
         self._charge(logged, "failed")
+
+    def _on_ChargeReversed(self, logged: LoggedEvent) -> None:  # noqa: N802
+        # A charge succeeded, then denied at the gateway: a row of its own, the money gone.
+        self._charge(logged, "reversed")
 
     def _refund(self, logged: LoggedEvent, outcome: str) -> None:
         e = logged.event

@@ -146,9 +146,10 @@ class Repricer:
 
 CORRECTIONS = frozenset({"InvoiceVoided", "CreditNoteIssued"})
 """Corrections of an invoice, scaled by its ratio."""
-GIVEN_BACK = frozenset({"RefundIssued", "DisputeClosed", "RefundReversed"})
-"""Money given back of a charge (a lost dispute moves cash as a refund), and a refund's
-reversal (scaled as its refund was, so it takes back exactly that), scaled by its ratio."""
+GIVEN_BACK = frozenset({"RefundIssued", "DisputeClosed", "RefundReversed", "ChargeReversed"})
+"""Money given back of a charge (a lost dispute moves cash as a refund), a refund's
+reversal (scaled as its refund was, so it takes back exactly that) and a charge's reversal
+(what was left of it, denied at the provider), scaled by its ratio."""
 
 
 def _scaled_lines(lines: list[dict[str, Any]], ratio: Fraction) -> list[dict[str, Any]]:

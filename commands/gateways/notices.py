@@ -14,7 +14,9 @@ DISPUTE_CLOSED = "dispute_closed"
 REFUNDED = "refunded"
 REFUND_FAILED = "refund_failed"
 PAYMENT_METHOD_EXPIRING = "payment_method_expiring"
-KINDS = (DISPUTE_OPENED, DISPUTE_CLOSED, REFUNDED, REFUND_FAILED, PAYMENT_METHOD_EXPIRING)
+CHARGE_DENIED = "charge_denied"
+KINDS = (DISPUTE_OPENED, DISPUTE_CLOSED, REFUNDED, REFUND_FAILED, PAYMENT_METHOD_EXPIRING,
+         CHARGE_DENIED)
 
 
 class InvalidNotice(ValueError):
@@ -33,6 +35,9 @@ class GatewayNotice:
     - ``refunded``: a refund made at the provider; ``ref`` is its id, ``amount`` its amount;
     - ``refund_failed``: a refund (made at the provider or asked for by the ledger) failed
       after it was announced; ``ref`` is its id, ``reason`` the provider's failure reason;
+    - ``charge_denied``: a payment the provider had reported taken (a PayPal capture
+      ``PENDING``) was denied: the money never arrived; ``ref`` is the payment's id,
+      ``reason`` why;
     - ``payment_method_expiring``: ``tokens`` the payment tokens the card may be set as,
       ``expires_at`` when it stops working.
     """
