@@ -38,11 +38,13 @@ Vault ids (tokens) for tests:
 from __future__ import annotations
 
 import base64
-import string
-from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
+from .paypal_errors import ID_ALPHABET as _ID
+from .paypal_errors import minor_units as _minor
+from .paypal_errors import paypal_error
+from .paypal_errors import unprocessable as _unprocessable
 from .paypal_search import LISTING_LAG_SECONDS, search_transactions
 from .provider_server import Answer, FakeProvider, Recorded, new_id
 
@@ -50,23 +52,6 @@ CLIENT_ID = "AcmeClientId-sandbox"
 CLIENT_SECRET = "EL1tVxAjhT7cJimnz5-Nsx9k2reTKSVfErNQF-CmrwJgxRtylkGTKlU4RvrX"
 REQUEST_ID_RETENTION = 6 * 3600
 """How long PayPal keeps a PayPal-Request-Id (seconds), its documented default."""
-_ERRORS_DOC = "https://developer.paypal.com/api/rest/reference/orders/v2/errors/"
-_ID = string.ascii_uppercase + string.digits
-
-
-def paypal_error(status: int, name: str, message: str, detail: str | None = None,
-                 description: str = "") -> Answer:
-    body: dict[str, Any] = {"name": name, "message": message, "debug_id": new_id("", 13, _ID.lower())}
-    if detail is not None:
-        body["details"] = [{"issue": detail, "description": description or detail}]
-        body["links"] = [{"href": _ERRORS_DOC + "#" + detail, "rel": "information_link", "method": "GET"}]
-    return Answer(status, body)
-
-
-def _unprocessable(detail: str, description: str) -> Answer:
-    return paypal_error(422, "UNPROCESSABLE_ENTITY", "The requested action could not be "
-                        "performed, semantically incorrect, or failed business validation.",
-                        detail, description)
 
 
 class FakePayPal(FakeProvider):
@@ -274,20 +259,3 @@ class FakePayPal(FakeProvider):
 def _public(capture: dict[str, Any]) -> dict[str, Any]:
     """A capture as PayPal shows it (without the fake's own bookkeeping)."""
     return {k: v for k, v in capture.items() if k not in ("minor", "at", "order_id")}
-
-
-def _minor(amount: dict[str, Any]) -> tuple[int, Answer | None]:
-    """PayPal's money object in cents (the fake takes two-decimal currencies and JPY)."""
-    value, currency = amount.get("value"), amount.get("currency_code")
-    places = 0 if currency in ("JPY", "HUF", "TWD") else 2
-    try:
-        decimal = Decimal(value)
-    except Exception:  # noqa: BLE001 - any bad value is PayPal's 400
-        decimal = Decimal("NaN")
-    if not decimal.is_finite() or decimal <= 0 or -decimal.as_tuple().exponent > places:  # type: ignore[operator]
-        detail = "DECIMAL_PRECISION" if decimal.is_finite() and decimal > 0 else "INVALID_PARAMETER_VALUE"
-        return 0, paypal_error(422 if detail == "DECIMAL_PRECISION" else 400, "UNPROCESSABLE_ENTITY"
-                               if detail == "DECIMAL_PRECISION" else "INVALID_REQUEST",
-                               "The value of a field is invalid.", detail,
-                               "If the currency supports decimals, only two decimal place precision is supported.")
-    return int(decimal.scaleb(places)), None
