@@ -19,6 +19,9 @@
   (``paypal_search.py``).
 - ``POST /v2/payments/captures/{id}/refund``: a refund of ``amount`` (default: what is left)
   of a completed capture, under ``PayPal-Request-Id`` too.
+- ``POST /v1/notifications/verify-webhook-signature``: the webhooks the fake sends
+  (:meth:`FakePayPal.deny`, :meth:`FakePayPal.refund_in_dashboard`, signed by
+  ``webhooks.signed``) verified as PayPal does (``paypal_webhooks.py``).
 
 Errors are PayPal's: ``{"name", "message", "debug_id", "details": [{"issue",
 "description"}], "links"}`` with 400/401/404/422, and 500 ``INTERNAL_SERVER_ERROR``.
@@ -26,6 +29,8 @@ Errors are PayPal's: ``{"name", "message", "debug_id", "details": [{"issue",
 Vault ids (tokens) for tests:
 
 - ``card_ok`` / ``paypal_ok``: the capture completes;
+- ``card_pending`` / ``paypal_pending``: the capture is ``PENDING`` (``PENDING_REVIEW``):
+  PayPal took it and settles later, or denies it (:meth:`FakePayPal.deny`);
 - ``card_<code>``: the capture is ``DECLINED`` with processor response code ``<code>``
   (``card_5120`` insufficient funds, ``card_5400`` expired card, ``card_0500`` do not honor);
 - ``paypal_declined``: 422 ``INSTRUMENT_DECLINED``; ``paypal_action``: 422
@@ -46,6 +51,7 @@ from .paypal_errors import minor_units as _minor
 from .paypal_errors import paypal_error
 from .paypal_errors import unprocessable as _unprocessable
 from .paypal_search import LISTING_LAG_SECONDS, search_transactions
+from .paypal_webhooks import Webhooks, event, refund_resource
 from .provider_server import Answer, FakeProvider, Recorded, new_id
 
 CLIENT_ID = "AcmeClientId-sandbox"
@@ -67,6 +73,7 @@ class FakePayPal(FakeProvider):
         self.block_duplicate_invoice_ids = True
         self.listing_lag = LISTING_LAG_SECONDS
         self.transaction_search_permitted = True
+        self.webhooks = Webhooks(self)
         """The REST app's "Transaction Search" permission; without it PayPal answers 403."""
         """How long a capture takes to appear in Transaction Search (seconds)."""
 
@@ -96,6 +103,8 @@ class FakePayPal(FakeProvider):
                                               self.listing_lag))
         if request.method == "POST" and request.path == "/v2/checkout/orders":
             return self._idempotent(request, "orders", self._create_order)
+        if request.method == "POST" and request.path == "/v1/notifications/verify-webhook-signature":
+            return self.webhooks.verify(request)
         parts = request.path.strip("/").split("/")
         if request.method == "GET" and parts[:3] == ["v2", "payments", "captures"] and len(parts) == 4:
             return self._get_capture(parts[3])
@@ -164,16 +173,21 @@ class FakePayPal(FakeProvider):
                                   "previously captured. Possible duplicate transaction.")
         if vault_id == "card_3ds":
             return self._awaiting_payer(units[0], kind, vault_id)
-        if vault_id not in ("card_ok", "paypal_ok") and not (kind == "card" and vault_id.startswith("card_")):
+        if vault_id not in ("card_ok", "paypal_ok", "paypal_pending") \
+                and not (kind == "card" and vault_id.startswith("card_")):
             return paypal_error(404, "RESOURCE_NOT_FOUND", "The specified resource does not exist.",
                                 "INVALID_RESOURCE_ID", "Specified resource ID does not exist. "
                                 "Please check the resource ID and try again.")
-        code = "0000" if vault_id.endswith("_ok") else vault_id.removeprefix("card_")
+        code = "0000" if vault_id.endswith(("_ok", "_pending")) else vault_id.removeprefix("card_")
         capture_id = new_id("", 17, _ID)
-        capture = {"id": capture_id, "status": "COMPLETED" if code == "0000" else "DECLINED",
+        status = "PENDING" if vault_id.endswith("_pending") else "COMPLETED" if code == "0000" \
+            else "DECLINED"
+        capture = {"id": capture_id, "status": status,
                    "amount": amount, "final_capture": True, "minor": minor,
                    "invoice_id": units[0].get("invoice_id"), "custom_id": units[0].get("custom_id"),
                    "create_time": "2026-12-04T09:00:00Z", "at": self.now()}
+        if status == "PENDING":  # PayPal took it and settles it later
+            capture["status_details"] = {"reason": "PENDING_REVIEW"}
         if kind == "card":
             capture["processor_response"] = {"avs_code": "Y", "cvv_code": "X", "response_code": code}
         self.captures[capture_id] = capture
@@ -187,6 +201,33 @@ class FakePayPal(FakeProvider):
                             "method": "GET"}]}
         self.orders[order_id] = order
         return Answer(201, order)
+
+    def deny(self, capture_id: str) -> dict[str, Any]:
+        """PayPal denies a pending capture (the eCheck bounced, the review failed): the
+        ``PAYMENT.CAPTURE.DENIED`` event it sends."""
+        capture = self.captures[capture_id]
+        capture["status"] = "DECLINED"
+        capture.pop("status_details", None)
+        return event("PAYMENT.CAPTURE.DENIED", "capture", _public(capture),
+                     f"Payment denied for {capture['amount']['value']} {capture['amount']['currency_code']}")
+
+    def refund_in_dashboard(self, capture_id: str, minor: int) -> dict[str, Any]:
+        """A refund made in PayPal's dashboard (no invoice id): the
+        ``PAYMENT.CAPTURE.REFUNDED`` event PayPal sends."""
+        capture = self.captures[capture_id]
+        value = f"{minor // 100}.{minor % 100:02d}"
+        refund_id = new_id("", 17, _ID)
+        self.refunds[refund_id] = refund = {
+            "id": refund_id, "capture_id": capture_id, "minor": minor, "status": "COMPLETED",
+            "amount": {"currency_code": capture["amount"]["currency_code"], "value": value},
+            "invoice_id": None}
+        return self.refunded_event(refund)
+
+    def refunded_event(self, refund: dict[str, Any]) -> dict[str, Any]:
+        """The ``PAYMENT.CAPTURE.REFUNDED`` event of a refund, however it was made."""
+        return event("PAYMENT.CAPTURE.REFUNDED", "refund", refund_resource(self.url, refund),
+                     f"A {refund['amount']['value']} {refund['amount']['currency_code']} capture"
+                     " payment was refunded")
 
     def _get_capture(self, capture_id: str) -> Answer:
         capture = self.captures.get(capture_id)
