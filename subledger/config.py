@@ -86,6 +86,9 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     """E-mails to subscribers (``SUBLEDGER_SMTP_URL`` and the rest: docs/messages.md)."""
     paypal: GatewayCredentials | None = None
+    paypal_webhook_id: str | None = None
+    """The id of PayPal's webhook whose events this ledger receives (the listener URL's id in
+    the app's settings); None: PayPal's events are not received."""
     razorpay: GatewayCredentials | None = None
     authorizenet: GatewayCredentials | None = None
     billing_interval: int = DEFAULT_BILLING_INTERVAL
@@ -153,6 +156,7 @@ class Settings:
             dunning=parse_dunning(get("SUBLEDGER_DUNNING")),
             seller=parse_seller(get("SUBLEDGER_SELLER")),
             stripe_webhook_secret=get("SUBLEDGER_STRIPE_WEBHOOK_SECRET"),
+            paypal_webhook_id=get("SUBLEDGER_PAYPAL_WEBHOOK_ID"),
             mail=parse_mail(get),
             session_secret=parse_session_secret(get("SUBLEDGER_SESSION_SECRET")),
             portal_ttl=parse_portal_ttl(get("SUBLEDGER_PORTAL_TTL")),

@@ -18,7 +18,9 @@ and TWD, as PayPal wants; an amount with cents of TWD is a decline ``invalid_amo
 How PayPal's answers map onto the port:
 
 - capture ``COMPLETED`` (or ``PENDING``: PayPal took it and settles later) -> success,
-  ``gateway_ref`` = the capture id (what a refund needs);
+  ``gateway_ref`` = the capture id (what a refund needs); a ``PENDING`` capture PayPal
+  denies afterwards is reversed when its ``PAYMENT.CAPTURE.DENIED`` webhook arrives
+  (``paypal_events.py``);
 - an order created with status ``PAYER_ACTION_REQUIRED`` and no capture (3-D Secure wanted;
   nobody is there to do it) -> decline ``authentication_required``;
 - capture ``DECLINED`` / ``FAILED`` -> a decline; the card's processor response code
@@ -126,8 +128,25 @@ class PayPalGateway:
             client_credentials_auth_credentials=ClientCredentialsAuthCredentials(
                 o_auth_client_id=client_id.strip(), o_auth_client_secret=client_secret.strip()),
         )
-        config.api_base = api_base.rstrip("/")
+        config.api_base = self.api_base = api_base.rstrip("/")
+        self.timeout = timeout
         self._client = PaypalServersdkClient(config=config)
+
+    def authorization(self) -> dict[str, str]:
+        """The ``Authorization`` header for a call the SDK has no method for
+        (verify-webhook-signature): the SDK's own OAuth token, fetched or renewed as for its
+        calls. Unobtainable: :class:`GatewayUnavailable`."""
+        oauth = self._client.oauth_2
+        try:
+            valid = oauth.is_valid()
+        except (requests.RequestException, AuthValidationException) as err:
+            raise self._unreachable("token", "-", err) from err
+        if not valid:
+            logger.error("paypal: no OAuth token, check the credentials and the API base")
+            raise GatewayUnavailable("paypal: no OAuth token")
+        headers: dict[str, str] = {}
+        oauth.apply(_Headers(headers))
+        return headers
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
         try:
@@ -238,6 +257,13 @@ class PayPalGateway:
         else:
             logger.warning("paypal %s %s: unreachable: %s", operation, key, err)
         return GatewayUnavailable(f"paypal {operation}: {type(err).__name__}: {err}")
+
+
+class _Headers:
+    """What the SDK's auth manager adds its header to."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        self.add_header = headers.__setitem__
 
 
 def _already_captured(request: ChargeRequest) -> GatewayUnavailable:

@@ -12,6 +12,7 @@ from support.http import World, api_world
 from support.invoices import BOOK_CLOCK, SELLER, Book, invoice_book
 from support.ledger import FakeClock
 from support.live import LiveServer
+from support.paypal_shop import paypal_shop  # noqa: F401 - a fixture used by the tests here
 from support.portal import portal_world  # noqa: F401 - a fixture used by the tests here
 from support.stripe_shop import shop  # noqa: F401 - a fixture used by the tests here
 
