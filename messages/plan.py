@@ -82,6 +82,12 @@ def plan(envelope: dict[str, Any], timing: Timing) -> Plan:
     elif kind == "ChargeFailed":
         out.messages.append(Message(PAYMENT_FAILED, cause, _pick(
             data, "invoice_id", "amount", "currency", "decline_code", "attempt", "next_attempt_at")))
+    elif kind == "ChargeReversed" and data.get("invoice_id"):
+        # A payment the provider denied after it was reported taken: the subscriber hears it
+        # as a failed payment, with the invoice's next attempt.
+        out.messages.append(Message(PAYMENT_FAILED, cause, {**_pick(
+            data, "invoice_id", "amount", "currency", "next_attempt_at"),
+            "decline_code": data["reason"], "attempt": None}))
     elif kind == "SubscriptionCanceled":
         out.messages.append(Message(SUBSCRIPTION_CANCELED, cause, {"reason": data["reason"]}))
         out.ended += [(RENEWAL_REMINDER, subscription), (TRIAL_ENDING, subscription)]

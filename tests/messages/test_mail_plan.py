@@ -81,6 +81,15 @@ def test_payments_make_receipts_and_failure_notices_keyed_by_their_event() -> No
     assert [m.data["next_attempt_at"] for m in failed.messages] == ["2026-01-18T00:00:00Z"]
 
 
+def test_a_payment_denied_after_it_was_taken_is_told_as_a_failed_payment() -> None:
+    denied = plan(_envelope("ChargeReversed", utc(2026, 1, 15), reversal_id="r", charge_id="c",
+                            invoice_id="i", amount=1900, currency="USD", gateway="paypal",
+                            gateway_ref="CAP1", reason="denied",
+                            next_attempt_at="2026-01-18T00:00:00Z"), TIMING)
+    assert [(m.kind, m.data["decline_code"], m.data["attempt"], m.data["next_attempt_at"])
+            for m in denied.messages] == [("payment_failed", "denied", None, "2026-01-18T00:00:00Z")]
+
+
 def test_a_pause_ends_the_reminder_and_other_events_make_nothing() -> None:
     assert plan(_envelope("SubscriptionPaused", utc(2026, 1, 5)), TIMING).ended == [
         ("renewal_reminder", "sub-1")]

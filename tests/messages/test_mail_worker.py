@@ -14,6 +14,7 @@ import pypdf
 from support.factories import utc
 from support.post import START, Post
 
+from subledger.commands.gateways.notices import CHARGE_DENIED, GatewayNotice
 from subledger.domain.subscriber import Subscriber
 from subledger.messages import outbox
 from subledger.messages.compose import TEMPLATES
@@ -259,3 +260,17 @@ def test_a_message_that_cannot_be_written_is_failed_with_why_and_the_next_ones_g
     post.deliver(worker)
     assert len(post.smtp.delivered) == 1
     assert outbox.counts(worker.store)["failed"] == 1
+
+
+def test_a_payment_denied_after_it_was_taken_says_when_it_will_be_tried_again(post: Post) -> None:
+    worker = post.worker()
+    _who, sub = _signup(post)
+    [(_charge_id, charge)] = sub.charges.items()
+    post.ledger.gateway_notices.record("sandbox", GatewayNotice(
+        kind=CHARGE_DENIED, occurred_at=post.ledger.clock(), ref=charge["gateway_ref"],
+        charge_refs=(charge["gateway_ref"],), amount=1900, currency="USD", reason="denied"))
+    post.deliver(worker)
+    denied = [m for m in post.smtp.delivered if "did not go through" in m.subject]
+    assert [m.subject for m in denied] == ["Your payment of USD 19.00 did not go through"]
+    assert "(denied)." in denied[0].text
+    assert "We will try again on 2026-01-04." in denied[0].text
