@@ -60,7 +60,7 @@ from paypalserversdk.paypal_serversdk_client import PaypalServersdkClient
 from . import ChargeRequest, ChargeResult, GatewayUnavailable, RefundRequest, RefundResult
 from . import declines as d
 from .amounts import UnrepresentableAmount, to_decimal_string
-from .paypal_lookup import earlier_capture, earlier_refund
+from .paypal_lookup import capture_owner, earlier_capture, earlier_refund
 
 logger = logging.getLogger(__name__)
 
@@ -238,6 +238,16 @@ class PayPalGateway:
         if refund.status in ("COMPLETED", "PENDING"):
             return RefundResult(True, refund.id)
         return RefundResult(False, refund.id, (refund.status or "failed").lower())
+
+    def charged_subscription(self, payment_ref: str) -> str | None:
+        """The subscription a capture of this ledger's was for (``PaymentOwners``); None
+        for one PayPal does not know or another system made."""
+        try:
+            return capture_owner(self._client, payment_ref)
+        except ApiException as err:
+            raise self._unavailable("look-up", payment_ref, err) from err
+        except (requests.RequestException, AuthValidationException) as err:
+            raise self._unreachable("look-up", payment_ref, err) from err
 
     def _unavailable(self, operation: str, key: str, err: ApiException) -> GatewayUnavailable:
         description = _describe(err)

@@ -17,11 +17,14 @@ fell due (any attempt of a billing clock run daily) waiting for the permission.
 A refund carries its key as the refund's ``invoice_id`` and is looked up every time, among
 the refunds of the capture's order (``GET /v2/payments/captures/{id}`` names the order,
 ``GET /v2/checkout/orders/{id}`` lists them): two reads, consistent, and refunds are rare.
+The same two reads tell whose payment a capture is (:func:`capture_owner`), for a webhook
+about a capture whose answer the ledger lost.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -113,18 +116,9 @@ def earlier_refund(client: Any, request: RefundRequest) -> RefundResult | None:
     """The refund an earlier sending of this refund made, by its ``invoice_id``; None when
     there is none (or the capture is unknown: the refund itself answers why). Raises the
     SDK's errors but a 404 (the caller maps them)."""
-    try:
-        capture = client.payments.get_captured_payment(
-            {"capture_id": request.charge_gateway_ref}).body
-    except ApiException as err:
-        if err.response_code == 404:
-            return None
-        raise
-    related = getattr(getattr(capture, "supplementary_data", None), "related_ids", None)
-    order_id = getattr(related, "order_id", None)
-    if not order_id:
+    order = _order_of(client, request.charge_gateway_ref)
+    if order is None:
         return None
-    order = client.orders.get_order({"id": order_id}).body
     invoice_id = request.idempotency_key[:127]
     for unit in getattr(order, "purchase_units", None) or []:
         for refund in getattr(getattr(unit, "payments", None), "refunds", None) or []:
@@ -135,3 +129,31 @@ def earlier_refund(client: Any, request: RefundRequest) -> RefundResult | None:
                     return RefundResult(True, refund.id)
                 return RefundResult(False, refund.id, (refund.status or "failed").lower())
     return None
+
+
+def _order_of(client: Any, capture_id: str) -> Any | None:
+    """The order a capture was made by (``GET /v2/payments/captures/{id}`` names it); None
+    for a capture PayPal does not know. Raises the SDK's errors but a 404."""
+    try:
+        capture = client.payments.get_captured_payment({"capture_id": capture_id}).body
+    except ApiException as err:
+        if err.response_code == 404:
+            return None
+        raise
+    related = getattr(getattr(capture, "supplementary_data", None), "related_ids", None)
+    order_id = getattr(related, "order_id", None)
+    return client.orders.get_order({"id": order_id}).body if order_id else None
+
+
+_OWNER = re.compile(r"subscription ([0-9a-f-]{36}) invoice \S+")
+"""The description the ledger gives an order it charges (``Settlement.take_charge``)."""
+
+
+def capture_owner(client: Any, capture_id: str) -> str | None:
+    """The subscription a capture of this ledger's was for, read from the description the
+    ledger gave its order; None for a capture PayPal does not know or another system made.
+    Raises the SDK's errors but a 404."""
+    order = _order_of(client, capture_id)
+    units = getattr(order, "purchase_units", None) or []
+    match = _OWNER.fullmatch(getattr(units[0], "description", None) or "") if units else None
+    return match[1] if match else None

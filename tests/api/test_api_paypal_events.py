@@ -5,12 +5,14 @@ PayPal answered ``PENDING`` (FakePayPal), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import httpx
-from fakes.paypal import FakePayPal
-from support.ledger import log_envelopes, log_types
+from fakes.paypal import CLIENT_ID, CLIENT_SECRET, FakePayPal
+from support.ledger import add_plan, log_envelopes, log_types
 from support.live import LiveServer
 from support.paypal_shop import PayPalShop, paypal_settings, send_paypal, tampered
 
-from subledger.bootstrap import build_api, build_ledger, build_projector
+from subledger.bootstrap import build_api, build_ledger, build_projector, key_ring, ledger_env
+from subledger.commands.gateways.paypal import PayPalGateway
+from subledger.commands.ledger import Ledger
 from subledger.config import Settings
 
 
@@ -142,3 +144,34 @@ def test_without_a_webhook_id_paypals_events_are_not_received(settings: Settings
         finally:
             ledger.close()
     assert (answer.status_code, answer.json()["type"]) == (404, "/problems/gateway-events-not-received")
+
+
+def test_a_denial_of_a_capture_whose_answer_was_lost_records_the_capture_then_its_reversal(
+        settings: Settings) -> None:
+    """PayPal took the pending capture, the answer timed out on the way back; the denial
+    comes before the billing clock's next run: the ledger asks PayPal whose capture it is
+    (its order's description), has the charge sent again under the same PayPal-Request-Id,
+    records PayPal's answer, then the reversal (PayPal sends an answered event once)."""
+    with FakePayPal() as fake:
+        configured = paypal_settings(settings, fake)
+        gateway = PayPalGateway(CLIENT_ID, CLIENT_SECRET, api_base=fake.url, timeout=1)
+        ledger = Ledger(ledger_env(configured), gateways={"paypal": gateway}, keys=key_ring(configured))
+        try:
+            add_plan(ledger, "basic", amount=1900)
+            who = ledger.subscribers.register(email="ada@example.com", name="Ada")
+            ledger.subscribers.set_payment_method(who.id, gateway="paypal", token="paypal:paypal_pending")
+            fake.hang_next(seconds=3, path="/v2/checkout/orders")
+            sub = ledger.subscriptions.start(who.id, plan_id="basic")
+            [capture] = fake.captures
+            assert not sub.charges  # taken, not recorded
+            with LiveServer(build_api(configured, ledger=ledger)) as server, \
+                    httpx.Client(base_url=server.url, timeout=30) as http:
+                body, headers = fake.webhooks.signed(fake.deny(capture))
+                answer = http.post("/gateways/paypal/events", content=body, headers=headers)
+            recorded = log_types(ledger)[-3:]
+        finally:
+            ledger.close()
+        assert len(fake.requests_to("POST", "/v2/checkout/orders")) == 2  # asked again, same key
+    assert (answer.status_code, answer.json()["outcome"]) == (200, "recorded"), answer.text
+    assert answer.json()["subscription_id"] == str(sub.id)
+    assert recorded == ["ChargeSucceeded", "ChargeReversed", "SubscriptionPastDue"]
