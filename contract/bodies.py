@@ -243,6 +243,7 @@ CHARGE = Body("ChargeOut", (
     Field("gateway_ref", _MAYBE_TEXT, str | None, lambda r: r[0].charges[r[1]]["gateway_ref"]),
     Field("refunded", t.INTEGER, int, lambda r: r[0].charges[r[1]]["refunded"]),
     Field("refundable", t.INTEGER, int, lambda r: r[0].refundable(r[1])),
+    Field("reversed", t.INTEGER, int, lambda r: r[0].charges[r[1]].get("reversed", 0)),
 ))
 """A succeeded charge of a subscription (the record is the subscription and the charge id)."""
 

@@ -52,8 +52,7 @@ class ChargeReversed(SubscriptionEvent):
         charge = aggregate.charges.get(self.charge_id)
         if charge is None:
             return
-        charge["reversed"] = self.amount
-        charge["refunded"] += self.amount  # nothing of it is left to refund or dispute
+        charge["reversed"] = self.amount  # nothing of it is left to refund or to lose
         invoice = aggregate.invoices.get(self.invoice_id) if self.invoice_id else None
         if invoice is None:
             return

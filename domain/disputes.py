@@ -168,7 +168,7 @@ class Disputes:
         if disputed > charge["amount"]:
             raise RefundExceedsCharge(f"charge {charge_id} is {charge['amount']} {self.currency}"
                                       f" minor units, not {disputed}")
-        return min(disputed, charge["amount"] - charge["refunded"])
+        return max(0, min(disputed, charge["amount"] - charge["refunded"] - charge.get("reversed", 0)))
 
     def _catch_up(self: Subscription, effective_at: datetime, recorded_at: datetime) -> None:
         # Like every command, what was due before it first (a canceled subscription has

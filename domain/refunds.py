@@ -115,12 +115,13 @@ class Refunds:
 
     def charge_left(self: Subscription, charge_id: str) -> int:
         """What is left of a succeeded charge at its provider: its amount less what was
-        refunded, lost in a dispute, or requested and not answered yet."""
+        refunded, lost in a dispute, denied by the provider afterwards (a reversal), or
+        requested and not answered yet."""
         charge = self.charges.get(charge_id)
         if charge is None:
             raise ChargeNotFound(f"no succeeded charge {charge_id}")
         pending = sum(r["amount"] for r in self.pending_refunds.values() if r["charge_id"] == charge_id)
-        return int(charge["amount"] - charge["refunded"] - pending)
+        return int(charge["amount"] - charge["refunded"] - charge.get("reversed", 0) - pending)
 
     def request_refund(
         self: Subscription, charge_id: str, amount: int, *, reason: str | None,
