@@ -94,7 +94,7 @@ def test_signing_out_ends_the_session(http: httpx.Client) -> None:
 
 def test_sign_in_goes_back_to_a_path_of_this_server_only(api_url: str) -> None:
     for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
-        with httpx.Client(base_url=api_url) as http:
+        with httpx.Client(base_url=api_url, timeout=30) as http:
             assert sign_in(http, "r1", target).headers["location"] == "/"
 
 
