@@ -38,7 +38,6 @@ from .corrections import Corrections
 from .coupons import CouponTerms
 from .disputes import Disputes
 from .errors import CouponAlreadyRedeemed, CurrencyMismatch, SubscriptionAlreadyCanceled
-from .invoicing import Invoicing
 from .lifecycle import ACTIVE, CANCELED, TRIALING, check_quantity
 from .outside_payments import OutsidePayments
 from .pausing import Pausing
@@ -47,6 +46,7 @@ from .plan_changes import PlanChanges, terms_fields
 from .plans import PlanTerms, check_trial_days
 from .refund_reversals import RefundReversals
 from .refunds import Refunds
+from .subscription_invoicing import Invoicing
 from .time import isoformat
 
 

@@ -1,0 +1,115 @@
+"""How a subscription invoices: the period invoice (billed up to a cancellation scheduled
+inside it), the invoice of a change ``now``, how far the current period is billed, and the
+coupon in force. The arithmetic of lines and totals is in :mod:`.invoicing`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import uuid5
+
+from .invoicing import (
+    MANUAL,
+    PRORATION_CREDIT,
+    RECURRING,
+    Discount,
+    InvoiceIssued,
+    Line,
+    proration_lines,
+    recurring_lines,
+    settle,
+    total,
+)
+from .money import settlement_increment
+from .periods import Period
+from .proration import ChangeNow
+
+if TYPE_CHECKING:
+    from .subscription import Subscription
+
+
+class Invoicing:
+    """How a subscription invoices: its periods, its changes, and its coupon."""
+
+    def discount_at(self: Subscription, instant: datetime, *, recurring: bool) -> Discount | None:
+        """The coupon's discount on an invoice issued at ``instant``, if one is in force:
+        ``once`` on the first recurring invoice after it was applied, ``repeating`` until
+        its ``ends_at``, ``forever`` always."""
+        coupon = self.coupon
+        if coupon is None:
+            return None
+        duration = coupon["duration"]
+        if duration == "once" and (coupon["used"] or not recurring):
+            return None
+        if duration == "repeating" and coupon["ends_at"] is not None and instant >= coupon["ends_at"]:
+            return None
+        return Discount(coupon["coupon_id"], coupon["percent_off"], coupon["amount_off"])
+
+    def description(self: Subscription) -> str:
+        """The plan version as an invoice line names it."""
+        return f"{self.plan_id} v{self.plan_version} ({self.interval.value})"
+
+    def _invoice_period(self: Subscription, reason: str, at: datetime, recorded_at: datetime) -> None:
+        self._issue_invoice(reason, self._period_lines(at), at, recorded_at)
+
+    def _period_lines(self: Subscription, at: datetime, served: Period | None = None) -> list[Line]:
+        """The current period's recurring lines, billed up to a cancellation scheduled
+        inside it (``served`` overrides: the part of the period to bill)."""
+        return recurring_lines(
+            description=self.description(), unit_amount=self.amount, quantity=self.quantity,
+            period=self.current_period, discount=self.discount_at(at, recurring=True),
+            increment=settlement_increment(self.currency),
+            served=self._billable_part() if served is None else served,
+        )
+
+    def _billable_part(self: Subscription) -> Period:
+        """The part of the current period an invoice issued now bills: up to a cancellation
+        scheduled inside it (Stripe bills up to ``cancel_at``), else all of it."""
+        period, end = self.current_period, self.cancel_at
+        if end is not None and period.start < end < period.end:
+            return Period(period.start, end)
+        return period
+
+    def billed_until(self: Subscription) -> datetime:
+        """How far the current period is billed: the end of the latest recurring line inside
+        it (a period invoiced while a cancellation was scheduled inside it is billed only up
+        to it); the period's end when no line bills it (a trial)."""
+        period = self.current_period
+        ends = [line["period_end"] for invoice in self.invoices.values()
+                for line in invoice["lines"] if line["kind"] == RECURRING
+                and period.start <= line["period_start"] and line["period_end"] <= period.end]
+        return max(ends, default=period.end)
+
+    def _issue_invoice(self: Subscription, reason: str, lines: list[Line], at: datetime,
+                       recorded_at: datetime) -> str:
+        # Deterministic: two processes deciding the same invoice give it the same id, so
+        # the gateway's idempotency key (derived from it) dedupes their charges.
+        invoice_id = str(uuid5(self.id, f"invoice:{self.version + 1}"))
+        invoice_total = total(lines)
+        settlement = settle(invoice_total, 0 if reason == MANUAL else self.credit_balance)
+        self._record(
+            InvoiceIssued, at, recorded_at,
+            invoice_id=invoice_id, reason=reason, total=invoice_total, currency=self.currency,
+            lines=[line.as_dict() for line in lines],
+            credit_applied=settlement.credit_applied, credit_added=settlement.credit_added,
+            amount_due=settlement.amount_due,
+        )
+        return invoice_id
+
+    def _invoice_change(self: Subscription, change: ChangeNow, old_description: str,
+                        at: datetime, recorded_at: datetime) -> None:
+        """The invoice of a change ``now``: proration lines, or, when the interval changed
+        and the calendar was re-anchored, the old price's credit and the new period whole."""
+        if change.reanchored_from is not None:
+            lines: list[Line] = []
+            if change.proration.credit:
+                lines.append(Line(PRORATION_CREDIT, change.proration.credit, at,
+                                  change.reanchored_from.end, f"unused time on {old_description}"))
+            lines += self._period_lines(at)
+        else:
+            lines = proration_lines(
+                proration=change.proration, old_description=old_description,
+                new_description=self.description(), at=at, period_end=self.billed_until(),
+            )
+        if lines:
+            self._issue_invoice("proration", lines, at, recorded_at)
