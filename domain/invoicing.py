@@ -79,6 +79,11 @@ def discounted(amount: int, discount: Discount | None, increment: int = 1) -> in
     return amount if discount is None else amount - discount_amount(discount, amount, increment)
 
 
+def discount_description(coupon_id: str) -> str:
+    """How a discount line names the coupon it takes off."""
+    return f"coupon {coupon_id}"
+
+
 def recurring_description(description: str, quantity: int) -> str:
     """How a recurring line names the terms it bills (what tells one period's terms apart)."""
     return f"{description} × {quantity}"
@@ -102,7 +107,8 @@ def recurring_lines(
     if discount is not None:
         off = discount_amount(discount, base, increment)
         if off:
-            lines.append(Line(DISCOUNT, -off, part.start, part.end, f"coupon {discount.coupon_id}"))
+            lines.append(Line(DISCOUNT, -off, part.start, part.end,
+                              discount_description(discount.coupon_id)))
     return lines
 
 

@@ -111,24 +111,26 @@ class PlanChanges:
         """A whole period's price of the terms in force as the period's own invoice billed it,
         which a credit for unused time is a share of: it never gives back more than was
         billed. A ``once`` coupon (a free first month) or a ``repeating`` one that has run out
-        since discounted that invoice as the terms' price as prorated now would not. When
-        the period's latest recurring line is not of these terms (they changed inside it,
-        and a proration charged them), the price as prorated."""
-        period, base = self.current_period, self.amount * self.quantity
-        latest: tuple[dict[str, Any], list[dict[str, Any]]] | None = None
-        for invoice in self.invoices.values():
-            for line in invoice["lines"]:
-                if line["kind"] == RECURRING and period.start <= line["period_start"] \
-                        and line["period_end"] <= period.end:
-                    latest = line, invoice["lines"]
-        if latest is None or latest[0]["description"] != recurring_description(self.description(),
-                                                                               self.quantity):
+        since discounted that invoice as the terms' price as prorated now would not. A
+        period billed in parts counts its parts together. When the period's latest recurring
+        line is not of these terms (they changed inside it, and a proration charged them),
+        the price as prorated."""
+        described = recurring_description(self.description(), self.quantity)
+        recurring = [line for lines in self._period_invoices() for line in lines
+                     if line["kind"] == RECURRING]
+        if not recurring or recurring[-1]["description"] != described:
             return self._price_as_prorated(self.amount, self.quantity, at)
-        line, lines = latest
-        if line["amount"] == 0:
+        # The period may be billed in parts (up to a cancellation, then the rest): its
+        # discount is what all the parts on these terms took off what they billed.
+        parts = [lines for lines in self._period_invoices()
+                 if any(line["kind"] == RECURRING and line["description"] == described
+                        for line in lines)]
+        billed = sum(line["amount"] for lines in parts for line in lines
+                     if line["kind"] == RECURRING)
+        if billed == 0:
             return 0
-        off = -sum(other["amount"] for other in lines if other["kind"] == DISCOUNT)
-        return round_to_increment(base * (1 - Fraction(off, line["amount"])),
+        off = -sum(line["amount"] for lines in parts for line in lines if line["kind"] == DISCOUNT)
+        return round_to_increment(self.amount * self.quantity * (1 - Fraction(off, billed)),
                                   settlement_increment(self.currency))
 
     def _unused_time(self: Subscription, at: datetime) -> Proration:

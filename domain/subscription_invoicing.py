@@ -4,17 +4,20 @@ coupon in force. The arithmetic of lines and totals is in :mod:`.invoicing`."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import uuid5
 
 from .invoicing import (
+    DISCOUNT,
     MANUAL,
     PRORATION_CREDIT,
     RECURRING,
     Discount,
     InvoiceIssued,
     Line,
+    discount_description,
     proration_lines,
     recurring_lines,
     settle,
@@ -57,10 +60,35 @@ class Invoicing:
         inside it (``served`` overrides: the part of the period to bill)."""
         return recurring_lines(
             description=self.description(), unit_amount=self.amount, quantity=self.quantity,
-            period=self.current_period, discount=self.discount_at(at, recurring=True),
+            period=self.current_period, discount=self._discount_left(at),
             increment=settlement_increment(self.currency),
             served=self._billable_part() if served is None else served,
         )
+
+    def _discount_left(self: Subscription, at: datetime) -> Discount | None:
+        """The coupon's discount on a part of the current period invoiced at ``at``: a
+        period billed in parts (up to a cancellation inside it, then the rest) is discounted
+        once, so an ``amount_off`` is what the period's earlier parts left of it (a percent
+        comes off each part as off the whole)."""
+        discount = self.discount_at(at, recurring=True)
+        if discount is None or discount.amount_off is None:
+            return discount
+        named = discount_description(discount.coupon_id)
+        taken = -sum(line["amount"] for line in self._period_lines_billed() if
+                     line["kind"] == DISCOUNT and line["description"] == named)
+        return replace(discount, amount_off=max(discount.amount_off - taken, 0))
+
+    def _period_lines_billed(self: Subscription) -> list[dict[str, Any]]:
+        """The lines of the invoices that bill a part of the current period."""
+        return [line for lines in self._period_invoices() for line in lines]
+
+    def _period_invoices(self: Subscription) -> list[list[dict[str, Any]]]:
+        """The lines of each invoice that bills a part of the current period (one with a
+        recurring line inside it), in the order they were issued."""
+        period = self.current_period
+        return [invoice["lines"] for invoice in self.invoices.values()
+                if any(line["kind"] == RECURRING and period.start <= line["period_start"]
+                       and line["period_end"] <= period.end for line in invoice["lines"])]
 
     def _billable_part(self: Subscription) -> Period:
         """The part of the current period an invoice issued now bills: up to a cancellation
