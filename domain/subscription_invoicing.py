@@ -14,6 +14,7 @@ from .invoicing import (
     MANUAL,
     PRORATION_CREDIT,
     RECURRING,
+    VOID,
     Discount,
     InvoiceIssued,
     Line,
@@ -83,11 +84,11 @@ class Invoicing:
         return [line for lines in self._period_invoices() for line in lines]
 
     def _period_invoices(self: Subscription) -> list[list[dict[str, Any]]]:
-        """The lines of each invoice that bills a part of the current period (one with a
-        recurring line inside it), in the order they were issued."""
+        """The lines of each invoice still standing (not voided) that bills a part of the
+        current period (one with a recurring line inside it), in the order they were issued."""
         period = self.current_period
         return [invoice["lines"] for invoice in self.invoices.values()
-                if any(line["kind"] == RECURRING and period.start <= line["period_start"]
+                if invoice["status"] != VOID and any(line["kind"] == RECURRING and period.start <= line["period_start"]
                        and line["period_end"] <= period.end for line in invoice["lines"])]
 
     def _billable_part(self: Subscription) -> Period:
@@ -101,12 +102,18 @@ class Invoicing:
     def billed_until(self: Subscription) -> datetime:
         """How far the current period is billed: the end of the latest recurring line inside
         it (a period invoiced while a cancellation was scheduled inside it is billed only up
-        to it); the period's end when no line bills it (a trial)."""
-        period = self.current_period
-        ends = [line["period_end"] for invoice in self.invoices.values()
-                for line in invoice["lines"] if line["kind"] == RECURRING
-                and period.start <= line["period_start"] and line["period_end"] <= period.end]
-        return max(ends, default=period.end)
+        to it) on an invoice still standing. A voided invoice bills nothing: when every line
+        of the period was voided, it is billed up to its start. The period's end when no
+        line bills it (a trial)."""
+        period, ends, voided = self.current_period, [], False
+        for invoice in self.invoices.values():
+            for line in invoice["lines"]:
+                if line["kind"] == RECURRING and period.start <= line["period_start"] \
+                        and line["period_end"] <= period.end:
+                    voided |= invoice["status"] == VOID
+                    if invoice["status"] != VOID:
+                        ends.append(line["period_end"])
+        return max(ends, default=period.start if voided else period.end)
 
     def _issue_invoice(self: Subscription, reason: str, lines: list[Line], at: datetime,
                        recorded_at: datetime) -> str:

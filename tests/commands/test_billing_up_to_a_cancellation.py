@@ -65,3 +65,23 @@ def test_a_revoke_after_the_cut_renewal_bills_and_charges_the_rest_of_the_period
     run_billing(ledger, JUN)
     assert _recurring(invoices_of(ledger, sub.id)[-1]) == [
         (3000, "2026-06-01T00:00:00Z", "2026-07-01T00:00:00Z")]
+
+
+def test_a_revoke_after_the_cut_invoice_was_voided_bills_and_charges_the_whole_period(pro) -> None:
+    ledger = pro
+    sub = _ending_on_may_11(ledger)
+    ledger.subscribers.set_payment_method(sub.subscriber_id, gateway="sandbox",
+                                          token="tok_chargeDeclined", effective_at=utc(2026, 4, 20))
+    run_billing(ledger, utc(2026, 5, 2))
+    cut = invoices_of(ledger, sub.id)[-1]
+    ledger.corrections.void_invoice(cut["data"]["invoice_id"], effective_at=utc(2026, 5, 3))
+    ledger.subscribers.set_payment_method(sub.subscriber_id, gateway="sandbox", token="tok_visa",
+                                          effective_at=utc(2026, 5, 3))
+
+    ledger.subscriptions.revoke_cancellation(sub.id, effective_at=utc(2026, 5, 5))
+
+    rest = invoices_of(ledger, sub.id)[-1]
+    assert rest["data"]["reason"] == "cancellation_changed"
+    assert _recurring(rest) == [(3000, "2026-05-01T00:00:00Z", "2026-06-01T00:00:00Z")]
+    assert [c["data"]["amount"] for c in events_of(ledger, sub.id, "ChargeSucceeded")] == [
+        3000, 3000]
