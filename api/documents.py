@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from subledger.domain.corrections import AMOUNT_DUE, CREDIT_BALANCE, REFUND
-from subledger.domain.invoicing import DISCOUNT, OPEN, PAID, UNCOLLECTIBLE, VOID
+from subledger.domain.invoicing import DISCOUNT, OPEN, PAID, ROUNDING, UNCOLLECTIBLE, VOID
 from subledger.domain.lifecycle import PAST_DUE
 
 from .formats import day, money
@@ -88,11 +88,12 @@ def invoice_document(invoice: dict[str, Any], *, seller: Sequence[str],
     """An invoice (a record of the ``invoices`` read model) as its document shows it."""
     cur = invoice["currency"]
     lines = invoice["lines"]
-    subtotal = sum(line["amount"] for line in lines if line["kind"] != DISCOUNT)
-    discounts = sum(line["amount"] for line in lines if line["kind"] == DISCOUNT)
+    subtotal = sum(line["amount"] for line in lines if line["kind"] not in (DISCOUNT, ROUNDING))
     totals = [("Subtotal", money(subtotal, cur))]
-    if any(line["kind"] == DISCOUNT for line in lines):
-        totals.append(("Discounts", money(discounts, cur)))
+    for kind, label in ((DISCOUNT, "Discounts"), (ROUNDING, "Rounding")):
+        if any(line["kind"] == kind for line in lines):
+            totals.append((label, money(sum(line["amount"] for line in lines
+                                            if line["kind"] == kind), cur)))
     totals += [(label, money(invoice[key], cur)) for label, key in (
         ("Total", "total"), ("Credit applied", "credit_applied"), ("Amount paid", "amount_paid"),
         ("Credited", "credited"), ("Refunded", "refunded"), ("Amount due", "amount_due"))]

@@ -25,9 +25,14 @@ DISCOUNT = "discount"
 PRORATION_CREDIT = "proration_credit"
 PRORATION_CHARGE = "proration_charge"
 MANUAL = "manual"
+ROUNDING = "rounding"
+"""The line that brings an invoice's total to a multiple of its currency's settlement
+increment, when an amount recorded before that rule (a plan price, a coupon's amount) left
+it finer than the currency can be charged in."""
 CREDITABLE = frozenset({RECURRING, PRORATION_CHARGE, MANUAL})
-"""Lines a credit note can credit (the ones that charge; a discount or a credit is not)."""
-LINE_KINDS = (RECURRING, DISCOUNT, PRORATION_CREDIT, PRORATION_CHARGE, MANUAL)
+"""Lines a credit note can credit (the ones that charge; a discount, a credit or a rounding
+is not)."""
+LINE_KINDS = (RECURRING, DISCOUNT, PRORATION_CREDIT, PRORATION_CHARGE, MANUAL, ROUNDING)
 PAUSE = "pause"
 """The reason of the invoice of a pause: the credit for the unused part of the period."""
 CANCELLATION_CHANGED = "cancellation_changed"
@@ -132,6 +137,20 @@ def total(lines: list[Line]) -> int:
     return sum(line.amount for line in lines)
 
 
+def settleable(lines: list[Line], currency: str, increment: int) -> list[Line]:
+    """``lines``, and a :data:`ROUNDING` line when their total is not a multiple of
+    ``increment`` (the currency's settlement increment): the total rounded half-even to it,
+    less the total, over the lines' service. Only an amount recorded before amounts had to be
+    multiples of it (a plan price, a coupon's amount) can leave such a total."""
+    exact = total(lines)
+    off = round_to_increment(exact, increment) - exact
+    if not off:
+        return lines
+    return [*lines, Line(ROUNDING, off, min(line.period_start for line in lines),
+                         max(line.period_end for line in lines),
+                         f"rounding: {currency} is charged in steps of {increment} minor units")]
+
+
 @dataclass(frozen=True)
 class Settlement:
     """How an invoice's total meets the subscriber's credit balance."""
@@ -145,10 +164,14 @@ class Settlement:
     """Added to the credit balance by a net-negative invoice (>= 0)."""
 
 
-def settle(invoice_total: int, credit_balance: int) -> Settlement:
+def settle(invoice_total: int, credit_balance: int, increment: int = 1) -> Settlement:
+    """How ``invoice_total`` meets ``credit_balance``. What is applied is a multiple of
+    ``increment`` (toward 0), so what is due is one when the total is: a balance finer than
+    the currency is charged in (left by amounts recorded before that rule) keeps the rest."""
     if invoice_total < 0:
         return Settlement(credit_applied=0, amount_due=0, credit_added=-invoice_total)
     applied = min(credit_balance, invoice_total)
+    applied = (abs(applied) // increment * increment) * (1 if applied >= 0 else -1)
     return Settlement(credit_applied=applied, amount_due=invoice_total - applied, credit_added=0)
 
 

@@ -22,6 +22,7 @@ from .invoicing import (
     proration_lines,
     recurring_lines,
     settle,
+    settleable,
     total,
 )
 from .money import settlement_increment
@@ -120,8 +121,11 @@ class Invoicing:
         # Deterministic: two processes deciding the same invoice give it the same id, so
         # the gateway's idempotency key (derived from it) dedupes their charges.
         invoice_id = str(uuid5(self.id, f"invoice:{self.version + 1}"))
+        increment = settlement_increment(self.currency)
+        lines = settleable(lines, self.currency, increment)
         invoice_total = total(lines)
-        settlement = settle(invoice_total, 0 if reason == MANUAL else self.credit_balance)
+        settlement = settle(invoice_total, 0 if reason == MANUAL else self.credit_balance,
+                            increment)
         self._record(
             InvoiceIssued, at, recorded_at,
             invoice_id=invoice_id, reason=reason, total=invoice_total, currency=self.currency,

@@ -78,3 +78,21 @@ def test_a_mid_period_kwd_seat_change_is_charged_and_the_subscription_stays_acti
     paid = data(ledger, sub.id, "ChargeSucceeded")
     assert [(c["amount"], c["currency"], c["gateway"]) for c in paid] == [
         (10000, "KWD", name), (6340, "KWD", name)]
+
+
+def test_a_kwd_price_recorded_before_the_rule_is_charged_rounded_and_the_subscriber_kept(
+        world: tuple[str, Ledger, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    name, ledger, ada = world
+    with monkeypatch.context() as before_the_rule:  # a price the ledger once accepted
+        before_the_rule.setattr("subledger.domain.plans.check_settleable", lambda amount, *_: amount)
+        add_plan(ledger, "old", currency="KWD", amount=3285)
+
+    sub = ledger.subscriptions.start(ada, plan_id="old", effective_at=APRIL_1)
+
+    assert ledger.subscriptions.get(sub.id).status == "active"
+    assert data(ledger, sub.id, "ChargeFailed") == []
+    (invoice,) = data(ledger, sub.id, "InvoiceIssued")
+    assert [(line["kind"], line["amount"]) for line in invoice["lines"]] == [
+        ("recurring", 3285), ("rounding", -5)]  # 3.285 half-even to 3.280
+    assert [(c["amount"], c["gateway"]) for c in data(ledger, sub.id, "ChargeSucceeded")] == [
+        (3280, name)]
