@@ -7,7 +7,10 @@ The file is JSON, one entry per plan id that changes (plans not named keep their
 
 ``amount``: the new price per billing period per seat, in minor units, for every price
 version of the plan; ``percent``: each version's price changed by that much (a whole number
-or a decimal written as text; more than -100), rounded half-even to minor units.
+or a decimal written as text; more than -100), rounded half-even to minor units, or to tens
+of them in a three-decimal currency, as the ledger rounds what it computes (its settlement
+increment); an ``amount`` in such a currency must be a multiple of 10, as the ledger
+requires of a price.
 
 How envelopes are repriced (:class:`Repricer`), the model's assumptions:
 
@@ -17,7 +20,8 @@ How envelopes are repriced (:class:`Repricer`), the model's assumptions:
 - Cash and revenue: each invoice, its lines (proration and discounts included) and what it
   leaves due are scaled by the ratio of the new price to the recorded one of the plan the
   subscription is on when the invoice is issued, each amount rounded half-even to minor
-  units; a void or a credit note by the ratio of its invoice; a charge by the ratio of its
+  units (to the currency's settlement increment; an amount not scaled, ratio 1, is as
+  recorded); a void or a credit note by the ratio of its invoice; a charge by the ratio of its
   invoice, a refund or a lost dispute by that of its charge. A balance adjustment is as
   recorded (it is no price). An amount-off coupon therefore scales with the price (it does
   not in the ledger).
@@ -34,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from subledger.domain.errors import InvalidInput
-from subledger.domain.money import MAX_AMOUNT, round_half_even
+from subledger.domain.money import MAX_AMOUNT, round_to_increment, settlement_increment
 
 Envelope = dict[str, Any]
 
@@ -46,11 +50,13 @@ class Price:
     amount: int | None = None
     percent: Fraction | None = None
 
-    def of(self, recorded: int) -> int:
+    def of(self, recorded: int, increment: int = 1) -> int:
+        """The what-if price of a version recorded at ``recorded``; a percent is rounded
+        half-even to a multiple of ``increment`` (the currency's settlement increment)."""
         if self.amount is not None:
             return self.amount
         assert self.percent is not None
-        return round_half_even(Fraction(recorded) * (100 + self.percent) / 100)
+        return round_to_increment(Fraction(recorded) * (100 + self.percent) / 100, increment)
 
 
 def _price(plan_id: str, entry: Any) -> Price:
@@ -110,16 +116,16 @@ class Repricer:
     def __call__(self, envelope: Envelope) -> Envelope:
         kind, data = envelope["type"], envelope["data"]
         if kind in TERMS:
-            price = self.prices.get(data["plan_id"])
-            new = data["amount"] if price is None else price.of(int(data["amount"]))
-            recorded = int(data["amount"])
+            new, recorded = self._price(data), int(data["amount"])
             self.ratios[envelope["aggregate_id"]] = Fraction(new, recorded) if recorded else Fraction(1)
             return {**envelope, "data": {**data, "amount": new}}
         if kind == "InvoiceIssued":
             ratio = self.ratios.get(envelope["aggregate_id"], Fraction(1))
             self.ratios[data["invoice_id"]] = ratio
-            lines = _scaled_lines(data["lines"], ratio)
-            scaled = {name: _scaled(data[name], ratio) for name in ("amount_due", "credit_applied", "credit_added")}
+            step = settlement_increment(data["currency"])
+            lines = _scaled_lines(data["lines"], ratio, step)
+            scaled = {name: _scaled(data[name], ratio, step)
+                      for name in ("amount_due", "credit_applied", "credit_added")}
             return {**envelope, "data": {**data, **scaled, "lines": lines,
                                          "total": sum(line["amount"] for line in lines)}}
         if kind in CORRECTIONS:
@@ -127,20 +133,35 @@ class Repricer:
         if kind == "ChargeSucceeded":
             ratio = self.ratios.get(data.get("invoice_id") or "", Fraction(1))
             self.ratios[data["charge_id"]] = ratio
-            return {**envelope, "data": {**data, "amount": _scaled(data["amount"], ratio)}}
+            return {**envelope, "data": {**data, "amount": _scaled(
+                data["amount"], ratio, settlement_increment(data["currency"]))}}
         if kind in GIVEN_BACK:
             ratio = self.ratios.get(data["charge_id"], Fraction(1))
-            return {**envelope, "data": {**data, "amount": _scaled(data["amount"], ratio)}}
+            return {**envelope, "data": {**data, "amount": _scaled(
+                data["amount"], ratio, settlement_increment(data["currency"]))}}
         return envelope
+
+    def _price(self, data: Mapping[str, Any]) -> int:
+        """The what-if price of the terms ``data`` records, as the ledger would take it."""
+        price, recorded = self.prices.get(data["plan_id"]), int(data["amount"])
+        if price is None:
+            return recorded
+        step = settlement_increment(data["currency"])
+        if price.amount is not None and price.amount % step:
+            raise InvalidInput(
+                f"price of {data['plan_id']!r}: amount must be a multiple of {step} minor units"
+                f" in {data['currency']}, as the ledger requires of a price")
+        return price.of(recorded, step)
 
     def _corrected(self, kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
         """A void or a credit note scaled as its invoice was: what it takes back of the
         invoice is what the invoice billed under the same prices."""
         ratio = self.ratios.get(data["invoice_id"], Fraction(1))
+        step = settlement_increment(data["currency"])
         if kind == "InvoiceVoided":
-            return {**data, "total": _scaled(data["total"], ratio),
-                    "credit_restored": _scaled(data["credit_restored"], ratio)}
-        lines = _scaled_lines(data["lines"], ratio)
+            return {**data, "total": _scaled(data["total"], ratio, step),
+                    "credit_restored": _scaled(data["credit_restored"], ratio, step)}
+        lines = _scaled_lines(data["lines"], ratio, step)
         return {**data, "lines": lines, "total": sum(line["amount"] for line in lines)}
 
 
@@ -152,9 +173,12 @@ reversal (scaled as its refund was, so it takes back exactly that) and a charge'
 (what was left of it, denied at the provider), scaled by its ratio."""
 
 
-def _scaled_lines(lines: list[dict[str, Any]], ratio: Fraction) -> list[dict[str, Any]]:
-    return [{**line, "amount": _scaled(line["amount"], ratio)} for line in lines]
+def _scaled_lines(lines: list[dict[str, Any]], ratio: Fraction, step: int) -> list[dict[str, Any]]:
+    return [{**line, "amount": _scaled(line["amount"], ratio, step)} for line in lines]
 
 
-def _scaled(amount: Any, ratio: Fraction) -> int:
-    return round_half_even(int(amount) * ratio)
+def _scaled(amount: Any, ratio: Fraction, step: int) -> int:
+    """``amount`` scaled by ``ratio``, rounded half-even to a multiple of ``step`` (the
+    currency's settlement increment), as the ledger rounds what it computes; as recorded
+    when not scaled (an amount recorded before the three-decimal rule stays as it was)."""
+    return int(amount) if ratio == 1 else round_to_increment(int(amount) * ratio, step)
