@@ -89,8 +89,9 @@ class Invoicing:
         current period (one with a recurring line inside it), in the order they were issued."""
         period = self.current_period
         return [invoice["lines"] for invoice in self.invoices.values()
-                if invoice["status"] != VOID and any(line["kind"] == RECURRING and period.start <= line["period_start"]
-                       and line["period_end"] <= period.end for line in invoice["lines"])]
+                if invoice["status"] != VOID and any(
+                    line["kind"] == RECURRING and period.start <= line["period_start"]
+                    and line["period_end"] <= period.end for line in invoice["lines"])]
 
     def _billable_part(self: Subscription) -> Period:
         """The part of the current period an invoice issued now bills: up to a cancellation
