@@ -68,7 +68,9 @@ def revenue_lines(envelopes: Iterable[Envelope]) -> list[RevenueLine]:
       only, as it was taken.
     - A charge reversed at v (``ChargeReversed``: the provider denied it) takes off what was
       left of it as a refund of it would, at v: its invoice is unpaid again. A later charge
-      of that invoice gives back exactly what the reversal took, as a reversed refund does.
+      of that invoice gives back exactly what the reversal took, as a reversed refund does;
+      a credit note issued while it is unpaid again counts as on any unpaid invoice, once it
+      is settled again (by that charge, or by credit notes covering what is due).
     - A balance adjustment of A is recognized at its instant (a credit is -A, a debit +A).
     """
     book = RevenueBook()
@@ -110,9 +112,7 @@ class RevenueBook:
             self.charge_invoice[data["charge_id"]] = data.get("invoice_id")
             if data.get("invoice_id") is not None:
                 self.settle(data["invoice_id"], at)
-                if data["invoice_id"] in self.unpaid:  # paid again after a reversal
-                    self.out.extend(reversal_lines(self.unpaid.pop(data["invoice_id"]), at,
-                                                   data["charge_id"], CHARGE_REVERSAL))
+                self.paid_again(data["invoice_id"], at, data["charge_id"])
         elif kind == "RefundIssued":
             self.refund(data, data["refund_id"], at, REFUND)
         elif kind == "DisputeClosed" and data["outcome"] == "lost":
@@ -125,6 +125,7 @@ class RevenueBook:
             taken = self.refund(data, data["reversal_id"], at, CHARGE_REVERSAL)
             if data.get("invoice_id") is not None:
                 self.unpaid[data["invoice_id"]] = taken
+                self.due[data["invoice_id"]] = int(data["amount"])
         elif kind == "BalanceAdjusted":
             self.out.append(RevenueLine(Fraction(-int(data["amount"])), data["currency"], at, at,
                                         at, ADJUSTMENT, data["adjustment_id"]))
@@ -155,6 +156,17 @@ class RevenueBook:
                    for line in self.credits.pop(invoice_id, [])]
         self.settled.add(invoice_id)
         self.out.extend(lines + credits)
+
+    def paid_again(self, invoice_id: str, at: datetime, source: str) -> None:
+        """An invoice whose charge was reversed is settled again (a charge, or a credit note
+        taking what it left due to 0): what the reversal took is given back, and the credit
+        notes issued while it was unpaid count from now, as on any unpaid invoice."""
+        taken = self.unpaid.pop(invoice_id, None)
+        if taken is None:
+            return
+        self.out.extend(reversal_lines(taken, at, source, CHARGE_REVERSAL))
+        self.out.extend(replace(line, settled_at=max(line.settled_at, at))
+                        for line in self.credits.pop(invoice_id, []))
 
     def refund(self, data: Mapping[str, Any], refund_id: str, at: datetime,
                kind: str) -> list[Taken]:
@@ -199,14 +211,17 @@ class RevenueBook:
         flat = [part for c in data["lines"]
                 for part in credit_lines(served[int(c["index"])], Fraction(int(c["amount"])), at,
                                           data["credit_note_id"], room)]
-        if invoice_id in self.settled:
+        if invoice_id in self.settled and invoice_id not in self.unpaid:
             self.out.extend(flat)
             return
+        # Unpaid (never yet, or again after its charge was reversed, which took off all that
+        # was recognized of it): its credit counts once the invoice is settled.
         self.credits.setdefault(invoice_id, []).extend(flat)
         if data["settlement"] == "amount_due":
             self.due[invoice_id] -= int(data["total"])
             if self.due[invoice_id] <= 0:
                 self.settle(invoice_id, at)
+                self.paid_again(invoice_id, at, data["credit_note_id"])
 
 
 def _one_currency(lines: Sequence[RevenueLine]) -> None:

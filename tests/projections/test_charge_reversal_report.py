@@ -123,3 +123,43 @@ def test_the_replayed_revenue_report_counts_the_reversal_as_the_read_model_does(
         assert replayed == revenue_reports.revenue_report(projector.store, window, "USD", standpoint)["buckets"]
         assert [b["collected"] for b in replayed if b["collected"]] \
             == ([-3000] if window.interval == "day" else [])
+
+
+def test_a_credit_note_on_a_reversed_invoice_never_paid_again_recognizes_nothing(
+        ledger: Ledger, projector: Any, client: TestClient) -> None:
+    sub_id, _charge_id, invoice_id = _paid_then_denied(ledger, token="tok_chargeDeclined")
+    # The reversal already took the whole invoice off revenue: crediting 1000 of what is due
+    # again takes nothing more off, since nothing of it is recognized any more.
+    ledger.corrections.issue_credit_note(invoice_id, settlement="amount_due", lines=[(0, 1000)],
+                                         effective_at=at(4, 22))
+    run_billing(ledger, at(4, 30))
+    projector.run_once()
+    assert client.get(f"/subscriptions/{sub_id}").json()["status"] == "canceled"
+    assert client.get(f"/invoices/{invoice_id}").json()["amount_due"] == 2000
+    april = _buckets(client, "2026-04-01", "2026-05-31", "month")
+    assert [april[m]["recognized"] for m in ("2026-04-01", "2026-05-01")] == ["0.00", "0.00"]
+    assert april["2026-04-01"]["deferred"] == "0.00"
+
+
+def test_a_credit_note_on_a_reversed_invoice_paid_again_comes_off_what_is_recognized_once(
+        ledger: Ledger, projector: Any, client: TestClient) -> None:
+    _sub_id, _charge_id, invoice_id = _paid_then_denied(ledger)
+    ledger.corrections.issue_credit_note(invoice_id, settlement="amount_due", lines=[(0, 1000)],
+                                         effective_at=at(4, 22))
+    run_billing(ledger, at(4, 25))  # the retry on Apr 24 pays the 2000 left
+    projector.run_once()
+    assert client.get(f"/invoices/{invoice_id}").json()["status"] == "paid"
+    months = _buckets(client, "2026-04-01", "2026-05-31", "month")
+    assert (months["2026-04-01"]["collected"], months["2026-04-01"]["recognized"]) == (2000, "2000.00")
+    assert months["2026-05-01"]["recognized"] == "0.00"
+
+
+def test_a_credit_note_that_covers_what_a_reversal_left_due_settles_it_with_nothing_recognized(
+        ledger: Ledger, projector: Any, client: TestClient) -> None:
+    _sub_id, _charge_id, invoice_id = _paid_then_denied(ledger, token="tok_chargeDeclined")
+    ledger.corrections.issue_credit_note(invoice_id, settlement="amount_due", effective_at=at(4, 22))
+    projector.run_once()
+    assert client.get(f"/invoices/{invoice_id}").json()["amount_due"] == 0
+    months = _buckets(client, "2026-04-01", "2026-05-31", "month")
+    assert (months["2026-04-01"]["collected"], months["2026-04-01"]["recognized"]) == (0, "0.00")
+    assert months["2026-04-01"]["deferred"] == "0.00"
