@@ -4,7 +4,7 @@ error becomes a problem document."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,6 +25,7 @@ from . import openapi
 from .json_bodies import RepeatedKey
 from .pages import FORM_PATHS, FORM_TYPE, mount_assets
 from .portal_auth import link_key
+from .positions import Positions
 from .problems import STORE_UNAVAILABLE, domain_problem, edge_problem, problem
 from .routes import (
     audit,
@@ -123,9 +124,11 @@ def create_app(
     *,
     projection_lag: Callable[[], Mapping[str, int]] = dict,
     views: ViewStore | None = None,
+    read_models: Collection[str] = (),
 ) -> FastAPI:
     """The API over ``ledger``. ``projection_lag`` reports each projection's lag in events
-    for ``/readyz`` (none run yet with the ledger core alone)."""
+    for ``/readyz`` (none run yet with the ledger core alone); ``read_models`` names the read
+    models whose checkpoints a read waits on when it asks for a position of the log."""
     # /docs loads Swagger UI from files the app serves itself, not from a CDN: the first page
     # a newcomer opens must work without internet. One docs page: ReDoc is off, since even
     # served locally it fetches its logo from its vendor's CDN.
@@ -146,6 +149,7 @@ def create_app(
     app.state.ledger = ledger
     app.state.projection_lag = projection_lag
     app.state.views = views
+    app.state.read_models = tuple(read_models)
     secret = deployment_secret(settings)
     app.state.sessions = Sessions(secret, settings.api_keys)
     app.state.portal_secret = link_key(secret)
@@ -175,6 +179,7 @@ def create_app(
 
     _install_error_handlers(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(Positions)
     openapi.install(app, secured=bool(settings.api_keys), gateways=ledger.gateways)
     return app
 

@@ -18,6 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from .deps import get_principal
+from .positions import MIN_POSITION_HEADER, POSITION_HEADER, reads_read_models
 from .problems import PROBLEM_JSON
 from .schemas import Problem
 from .security import READ_METHODS
@@ -37,12 +38,21 @@ REASONS = {
     413: "The body is over 1 MiB",
     415: "The body is not application/json",
     422: "A field or parameter is invalid, or names a record that does not exist",
-    503: "The event store cannot be reached, or a payment gateway a payment needs (retry later)",
+    503: "The event store cannot be reached, or a payment gateway a payment needs, or the read"
+         f" models have not applied the `{MIN_POSITION_HEADER}` asked for in time (retry later)",
 }
 REPLAYED = {REPLAYED_HEADER: {
     "description": f"`true` when this is the stored answer of an earlier request with the same"
                    f" {IDEMPOTENCY_HEADER} (nothing was appended); absent on a first answer",
     "schema": {"type": "string", "enum": ["true"]}}}
+WRITTEN_AT = {POSITION_HEADER: {
+    "description": f"A position of the log at or after this write's last event: send it as"
+                   f" `{MIN_POSITION_HEADER}` to read the write back from the read models",
+    "schema": {"type": "integer", "minimum": 0}}}
+READ_AT = {POSITION_HEADER: {
+    "description": f"The position of the log the read models had applied when they answered;"
+                   f" send it as `{MIN_POSITION_HEADER}` so a later read is at least as recent",
+    "schema": {"type": "integer", "minimum": 0}}}
 
 
 def install(app: FastAPI, *, secured: bool, gateways: Collection[str]) -> None:
@@ -97,15 +107,28 @@ def _operation(operation: dict[str, Any], route: APIRoute, method: str, *, secur
     declared = _declared(route)
     if 422 not in declared:
         responses.pop("422", None)  # the framework's own, for an error it never answers as such
-    if any(p.alias == IDEMPOTENCY_HEADER for p in route.dependant.header_params):
-        for status, response in responses.items():
-            if status.startswith("2"):
-                response["headers"] = REPLAYED
+    for status, response in responses.items():
+        if status.startswith("2") and (headers := _answer_headers(route, method, response.get("headers", {}))):
+            response["headers"] = headers
     for status in sorted(_problems(route, method, guarded)):
         # A problem the route declares itself is described as the route says.
         said = responses[str(status)].get("description") if status in declared else None
         responses[str(status)] = {"description": said or REASONS[status],
                                   "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
+
+
+def _answer_headers(route: APIRoute, method: str, said: dict[str, Any]) -> dict[str, Any]:
+    """The headers of an operation's success: the replay flag of a write taking an
+    ``Idempotency-Key``, and ``Subledger-Position`` on every write and read of the read
+    models (``positions.Positions`` adds it)."""
+    headers = dict(said)
+    if any(p.alias == IDEMPOTENCY_HEADER for p in route.dependant.header_params):
+        headers.update(REPLAYED)
+    if method in WRITES:
+        headers.update(WRITTEN_AT)
+    elif reads_read_models(route.dependant.dependencies):
+        headers.update(READ_AT)
+    return headers
 
 
 def _needs_key(route: APIRoute) -> bool:

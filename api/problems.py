@@ -21,6 +21,7 @@ from subledger.domain.errors import (
     GatewayUnavailableError,
     InvalidInput,
     NotFound,
+    ReadModelBehind,
     all_error_classes,
 )
 
@@ -47,8 +48,8 @@ class ProblemType:
 
 
 def status_of(error: type[DomainError]) -> int:
-    if issubclass(error, GatewayUnavailableError):
-        return 503
+    if issubclass(error, (GatewayUnavailableError, ReadModelBehind)):
+        return 503  # not now: the same request may succeed later
     if issubclass(error, NotFound):
         return 404
     if issubclass(error, Conflict):

@@ -389,6 +389,15 @@ class GatewayEventMalformed(MalformedRequest):
     title = "The gateway event is malformed"
 
 
+class ReadModelBehind(DomainError):
+    """A read asked (``Subledger-Min-Position``) for read models that have applied a position
+    of the log, and they had not reached it within the server's wait
+    (``SUBLEDGER_READ_WAIT``): nothing was read, nothing changed. Retry later (HTTP 503)."""
+
+    code = "read-model-behind"
+    title = "The read models have not reached the position asked for"
+
+
 class BillingUntilInFuture(InvalidInput):
     code = "billing-until-in-future"
     title = "A billing run cannot run into the future"

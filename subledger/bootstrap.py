@@ -232,9 +232,16 @@ def build_api(
         for model in models:
             model.create(tx)
     create_tables(views)  # the Merkle tree's, so /audit/* answer before a follower ran
+    # The models a read waits on (Subledger-Min-Position): those the log-following projector
+    # builds; the projector members' checkpoints count Kafka offsets, not positions of the log.
+    from subledger.projections.group_member import PARTITIONED
+
+    followed = [m.name for m in read_models(ledger)
+                if settings.projector_group is None or m.name not in PARTITIONED]
     if projector is None:
-        return create_app(settings, ledger, views=views)
-    return create_app(settings, ledger, views=views, projection_lag=projector.lag)
+        return create_app(settings, ledger, views=views, read_models=followed)
+    return create_app(settings, ledger, views=views, projection_lag=projector.lag,
+                      read_models=followed)
 
 
 class StoreUnavailable(Exception):

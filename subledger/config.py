@@ -78,6 +78,10 @@ class Settings:
     store_timeout: float = 2.0
     """Seconds PostgreSQL has to answer (to connect, to hand out a pooled connection, to answer
     the ping before a connection is used) before the store counts as unavailable."""
+    read_wait: float = 5.0
+    """Seconds a read sent with ``Subledger-Min-Position`` waits for the read models to reach
+    that position before it answers 503 ``read-model-behind`` (a bound, so a stalled projector
+    holds no request for long)."""
     stripe_api_key: str | None = None
     stripe_api_base: str = "https://api.stripe.com"
     stripe_webhook_secret: str | None = None
@@ -145,6 +149,7 @@ class Settings:
                                             DEFAULT_AUDIT_HEAD_SECONDS, 86_400),
             webhook_timeout=parse_seconds("SUBLEDGER_WEBHOOK_TIMEOUT", get("SUBLEDGER_WEBHOOK_TIMEOUT") or "10"),
             store_timeout=parse_seconds("SUBLEDGER_STORE_TIMEOUT", get("SUBLEDGER_STORE_TIMEOUT") or "2"),
+            read_wait=parse_seconds("SUBLEDGER_READ_WAIT", get("SUBLEDGER_READ_WAIT") or "5"),
             stripe_api_key=get("SUBLEDGER_STRIPE_API_KEY"),
             stripe_api_base=parse_http_url(
                 "SUBLEDGER_STRIPE_API_BASE", get("SUBLEDGER_STRIPE_API_BASE") or "https://api.stripe.com"

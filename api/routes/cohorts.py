@@ -14,9 +14,10 @@ from subledger.replay.cohorts import check_months, cohort_rows
 from ..answers import Format, answer
 from ..deps import PrincipalDep, ViewsDep
 from ..json_bodies import api_router
+from ..positions import READ_MODELS
 from .reports import CSV, From, KnownAt, ReportCurrency, To
 
-router = api_router(tags=["reports"])
+router = api_router(tags=["reports"], dependencies=[READ_MODELS])
 
 
 @router.get("/reports/cohorts", responses=CSV)

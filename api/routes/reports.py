@@ -32,6 +32,7 @@ from ..deps import (
 )
 from ..inputs import Currency, Day, Instant
 from ..json_bodies import api_router
+from ..positions import READ_MODELS
 from ..writes import respond
 
 router = api_router(tags=["reports"])
@@ -59,7 +60,7 @@ def standpoint(ledger: LedgerDep, as_of: AsOf = None, as_known_at: KnownAt = Non
 StandpointDep = Annotated[Standpoint, Depends(standpoint)]
 
 
-@router.get("/reports/mrr", responses=CSV)
+@router.get("/reports/mrr", responses=CSV, dependencies=[READ_MODELS])
 def mrr(request: Request, _: PrincipalDep, from_: From, to: To, at: StandpointDep,
         interval: Literal["day", "month"] = "month", currency: ReportCurrency = None,
         format: Format = "json") -> Response:  # noqa: A002
@@ -70,7 +71,7 @@ def mrr(request: Request, _: PrincipalDep, from_: From, to: To, at: StandpointDe
     return answer(body, "buckets", format)
 
 
-@router.get("/reports/mrr/movements")
+@router.get("/reports/mrr/movements", dependencies=[READ_MODELS])
 def mrr_movements(request: Request, _: PrincipalDep, from_: From, to: To, at: StandpointDep,
                   currency: ReportCurrency = None,
                   kind: Literal["new", "expansion", "reactivation", "contraction", "churn"] | None = None,
@@ -83,7 +84,7 @@ def mrr_movements(request: Request, _: PrincipalDep, from_: From, to: To, at: St
         after=parse_cursor(cursor), limit=limit)
 
 
-@router.get("/reports/churn", responses=CSV)
+@router.get("/reports/churn", responses=CSV, dependencies=[READ_MODELS])
 def churn(request: Request, _: PrincipalDep, from_: From, to: To, at: StandpointDep,
           interval: Literal["month", "day"] = "month", currency: ReportCurrency = None,
           format: Format = "json") -> Response:  # noqa: A002
@@ -95,7 +96,7 @@ def churn(request: Request, _: PrincipalDep, from_: From, to: To, at: Standpoint
     return answer(body, "periods", format)
 
 
-@router.get("/reports/revenue", responses=CSV)
+@router.get("/reports/revenue", responses=CSV, dependencies=[READ_MODELS])
 def revenue(request: Request, _: PrincipalDep, from_: From, to: To, at: StandpointDep,
             interval: Literal["day", "month"] = "month", currency: ReportCurrency = None,
             format: Format = "json") -> Response:  # noqa: A002
@@ -107,7 +108,7 @@ def revenue(request: Request, _: PrincipalDep, from_: From, to: To, at: Standpoi
     return answer(body, "buckets", format)
 
 
-@router.get("/reports/revenue/lines")
+@router.get("/reports/revenue/lines", dependencies=[READ_MODELS])
 def revenue_lines(request: Request, _: PrincipalDep, from_: From, to: To, at: StandpointDep,
                   currency: ReportCurrency = None, subscription_id: UuidQuery = None,
                   limit: Limit = 100, cursor: Cursor = None) -> dict[str, Any]:
@@ -118,7 +119,7 @@ def revenue_lines(request: Request, _: PrincipalDep, from_: From, to: To, at: St
         standpoint=at, after=parse_cursor(cursor), limit=limit)
 
 
-@router.get("/reports/revenue/recognition")
+@router.get("/reports/revenue/recognition", dependencies=[READ_MODELS])
 def revenue_recognition(request: Request, _: PrincipalDep, from_: From, to: To, at: StandpointDep,
                         currency: ReportCurrency = None, subscription_id: UuidQuery = None,
                         limit: Limit = 100, cursor: Cursor = None) -> dict[str, Any]:
@@ -153,7 +154,7 @@ def close_command(views: ViewStore, ledger: Ledger, period: str) -> ClosePeriod:
     return ClosePeriod(period, position=applied, metrics_versions=versions, figures=figures)
 
 
-@router.get("/reports/restatements")
+@router.get("/reports/restatements", dependencies=[READ_MODELS])
 def restatements(request: Request, ledger: LedgerDep, _: PrincipalDep) -> dict[str, Any]:
     """Per closed period: the figures at close, the figures known now and as of now, what
     changed, and the events recorded after the close that changed them."""

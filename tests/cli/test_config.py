@@ -262,7 +262,8 @@ def test_stripe_is_a_gateway_only_when_its_api_key_is_set() -> None:
 
 
 TIMEOUTS = [("SUBLEDGER_WEBHOOK_TIMEOUT", "webhook_timeout", 10.0),
-            ("SUBLEDGER_STORE_TIMEOUT", "store_timeout", 2.0)]
+            ("SUBLEDGER_STORE_TIMEOUT", "store_timeout", 2.0),
+            ("SUBLEDGER_READ_WAIT", "read_wait", 5.0)]
 
 
 @pytest.mark.parametrize(("variable", "setting", "default"), TIMEOUTS)
