@@ -101,8 +101,7 @@ class Positions:
             if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
                 position = await self._position(scope)
                 if position is not None:
-                    message.setdefault("headers", [])
-                    message["headers"] = [*message["headers"],
+                    message["headers"] = [*message.get("headers", ()),
                                           (POSITION_HEADER.lower().encode(), str(position).encode())]
             await send(message)
 
