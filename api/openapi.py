@@ -14,6 +14,7 @@ from collections.abc import Collection
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
@@ -156,13 +157,20 @@ def _problems(route: APIRoute, method: str, guarded: bool) -> set[int]:
             found.add(403)
     if dependant.path_params:
         found.add(404)
-    if dependant.query_params or dependant.header_params or dependant.body_params:
+    if _takes(dependant, "query_params", "header_params", "body_params"):
         found.add(422)
     if dependant.body_params:
         found |= {400, 413, 415}
     if method in WRITES and not meta:
         found |= {400, 409}
     return found | _declared(route)
+
+
+def _takes(dependant: Dependant, *kinds: str) -> bool:
+    """Whether the route or one of its dependencies (``positions.READ_MODELS``'s header) takes
+    parameters of these kinds."""
+    return any(getattr(dependant, kind) for kind in kinds) or \
+        any(_takes(dependency, *kinds) for dependency in dependant.dependencies)
 
 
 def _declared(route: APIRoute) -> set[int]:

@@ -18,10 +18,10 @@ from collections.abc import Collection
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from pydantic import WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from subledger.contract.envelope import MAX_POSITION
 from subledger.domain.errors import ReadModelBehind
 from subledger.projections.store import ViewStore
 
@@ -40,11 +40,16 @@ _FIRST_PAUSE, _LONGEST_PAUSE = 0.01, 0.2
 """Seconds between looks at the checkpoints while waiting: short at first (a projector
 following the log is usually a page away), then no more often than five times a second."""
 
-MinPosition = Annotated[int | None, Header(
-    alias=MIN_POSITION_HEADER, ge=0, le=MAX_POSITION,
+POSITION_TEXT = "^[0-9]{1,16}$"
+"""A position as a header writes it: a whole number from 0, up to 16 digits (positions stop at
+2^53 - 1, which JSON numbers hold exactly)."""
+MinPosition = Annotated[str | None, WithJsonSchema({"type": "string", "pattern": POSITION_TEXT}), Header(
+    alias=MIN_POSITION_HEADER, pattern=POSITION_TEXT,
     description=f"Answer only once the read models have applied this position of the log (the"
                 f" `{POSITION_HEADER}` of a write, or of an earlier read); waits at most"
                 f" `SUBLEDGER_READ_WAIT` seconds (5 by default), then 503 `read-model-behind`")]
+"""Declared as text, as headers are sent: a client (and schemathesis) reads the schema of a
+header's value as the text on the wire, where an integer schema would refuse ``"12"``."""
 
 
 def applied_position(views: ViewStore, models: Collection[str]) -> int:
@@ -54,11 +59,12 @@ def applied_position(views: ViewStore, models: Collection[str]) -> int:
 
 
 async def read_models_at(request: Request, _: Annotated[Principal, Depends(get_principal)],
-                         at_least: MinPosition = None) -> int:
+                         asked: MinPosition = None) -> int:
     """The position the read models have applied, once it is ``at_least`` the one asked for
     (the caller's key is checked first: an unknown caller makes the server wait for nothing).
     The wait sleeps on the event loop and reads the checkpoints in the threadpool, so a
     waiting read holds neither."""
+    at_least = None if asked is None else int(asked)
     views, models = get_views(request), request.app.state.read_models
     deadline = time.monotonic() + request.app.state.settings.read_wait
     pause = _FIRST_PAUSE

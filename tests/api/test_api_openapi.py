@@ -86,7 +86,8 @@ def test_every_write_that_takes_an_idempotency_key_declares_the_replay_header_on
         successes = [r for status, r in operation["responses"].items() if status.startswith("2")]
         assert successes, (method, path)
         for response in successes:
-            assert set(response["headers"]) == {"Idempotent-Replayed"}, (method, path)
+            assert set(response["headers"]) == {"Idempotent-Replayed", "Subledger-Position"}, \
+                (method, path)
 
 
 def test_docs_http_api_md_describes_each_route_in_one_row() -> None:
