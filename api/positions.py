@@ -61,7 +61,7 @@ def applied_position(views: ViewStore, models: Collection[str]) -> int:
 async def read_models_at(request: Request, _: Annotated[Principal, Depends(get_principal)],
                          asked: MinPosition = None) -> int:
     """The position the read models have applied, once it is ``at_least`` the one asked for
-    (the caller's key is checked first: an unknown caller makes the server wait for nothing).
+    (the caller's key is checked first, so that an unknown caller cannot make the server wait).
     The wait sleeps on the event loop and reads the checkpoints in the threadpool, so a
     waiting read holds neither."""
     at_least = None if asked is None else int(asked)
