@@ -10,9 +10,10 @@ the event to verify-webhook-signature, which answers 200 ``{"verification_status
 "SUCCESS"}`` or ``"FAILURE"`` (400 ``VALIDATION_ERROR`` when a field is missing).
 
 The fake signs with an HMAC under a key of its own instead of PayPal's RSA certificate
-(only the fake checks it), over the same string, with the CRC32 of the event's canonical
-JSON (sorted keys, no spaces): the listener posts the event parsed, not its bytes, so a
-change to any field of it fails, as it does at PayPal.
+(only the fake checks it), over the same string, with the CRC32 of the body it sends
+(compact JSON). It verifies the CRC32 of the ``webhook_event`` exactly as the listener wrote
+it in its request: a listener that sends back anything but the bytes it received (a change
+to a field, or the same event serialized anew) gets ``FAILURE``.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ class Webhooks:
         self.webhook_id = WEBHOOK_ID
 
     def _signature(self, transmission_id: str, time: str, webhook_id: str,
-                   event: Any) -> str:
-        crc = zlib.crc32(_canonical(event))
+                   event: bytes) -> str:
+        crc = zlib.crc32(event)
         message = f"{transmission_id}|{time}|{webhook_id}|{crc}".encode()
         return hmac.new(self.key, message, hashlib.sha256).hexdigest()
 
@@ -52,9 +53,10 @@ class Webhooks:
         """The body and headers PayPal posts to the listener for ``event``."""
         transmission_id = new_id("", 8, "0123456789abcdef") + "-d67a-11e5-baa3-778b53f4ae55"
         time = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return json.dumps(event).encode(), {
+        body = json.dumps(event, separators=(",", ":")).encode()
+        return body, {
             "PAYPAL-TRANSMISSION-ID": transmission_id, "PAYPAL-TRANSMISSION-TIME": time,
-            "PAYPAL-TRANSMISSION-SIG": self._signature(transmission_id, time, self.webhook_id, event),
+            "PAYPAL-TRANSMISSION-SIG": self._signature(transmission_id, time, self.webhook_id, body),
             "PAYPAL-CERT-URL": f"{self.provider.url}/v1/notifications/certs/CERT-360caa42-fca2a594",
             "PAYPAL-AUTH-ALGO": "SHA256withRSA", "content-type": "application/json"}
 
@@ -64,14 +66,20 @@ class Webhooks:
             return paypal_error(400, "VALIDATION_ERROR", "Invalid request - see details.",
                                 "MISSING_REQUIRED_PARAMETER", "A required field is missing.")
         expected = self._signature(body["transmission_id"], body["transmission_time"],
-                                   body["webhook_id"], body["webhook_event"])
+                                   body["webhook_id"], _event_as_written(request.body))
         good = body["webhook_id"] == self.webhook_id and body["auth_algo"] == "SHA256withRSA" \
             and hmac.compare_digest(expected, str(body["transmission_sig"]))
         return Answer(200, {"verification_status": "SUCCESS" if good else "FAILURE"})
 
 
-def _canonical(event: Any) -> bytes:
-    return json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
+def _event_as_written(request_body: bytes) -> bytes:
+    """The bytes of the request's ``webhook_event`` value, as the listener wrote them."""
+    text = request_body.decode("utf-8")
+    start = text.index(":", text.index('"webhook_event"')) + 1
+    while text[start].isspace():
+        start += 1
+    _value, end = json.JSONDecoder().raw_decode(text, start)
+    return text[start:end].encode("utf-8")
 
 
 def event(kind: str, resource_type: str, resource: dict[str, Any], summary: str) -> dict[str, Any]:
