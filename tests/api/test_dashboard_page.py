@@ -30,7 +30,7 @@ def test_a_server_with_keys_sends_a_visitor_to_sign_in_and_back(settings: Settin
     secured = Settings.from_env({"SUBLEDGER_DATABASE_URL": settings.database_url,
                                  "SUBLEDGER_API_KEYS": "r1:reader"})
     with LiveServer(build_api(secured, ledger=ledger)) as server, \
-            httpx.Client(base_url=server.url) as http:
+            httpx.Client(base_url=server.url, timeout=30) as http:
         away = http.get("/?currency=USD&interval=day")
         assert (away.status_code, away.headers["location"]) == (
             303, "/login?next=%2F%3Fcurrency%3DUSD%26interval%3Dday")

@@ -73,12 +73,12 @@ def test_a_tampered_cookie_is_no_session(http: httpx.Client) -> None:
 
 
 def test_a_session_ends_when_its_key_is_removed(settings: Settings, ledger: Ledger) -> None:
-    with LiveServer(build_api(settings, ledger=ledger)) as before, httpx.Client(base_url=before.url) as http:
+    with LiveServer(build_api(settings, ledger=ledger)) as before, httpx.Client(base_url=before.url, timeout=30) as http:
         sign_in(http, "r1")
         assert http.get("/plans").status_code == 200
         cookie = http.cookies["subledger_session"]
     without_r1 = replace(settings, api_keys={"w1": "writer"})
-    with LiveServer(build_api(without_r1, ledger=ledger)) as after, httpx.Client(base_url=after.url) as http:
+    with LiveServer(build_api(without_r1, ledger=ledger)) as after, httpx.Client(base_url=after.url, timeout=30) as http:
         http.cookies.set("subledger_session", cookie)
         assert_problem(http.get("/plans"), 401, "unauthorized")
 

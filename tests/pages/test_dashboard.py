@@ -39,7 +39,7 @@ def _table(page: Any, selector: str) -> list[list[str]]:
 
 def test_the_dashboard_draws_every_chart_and_its_table_from_a_demo_ledger(site: Any, page: Any) -> None:
     _open(page, site.url + "/")
-    with httpx.Client(base_url=site.url) as http:
+    with httpx.Client(base_url=site.url, timeout=30) as http:
         assets = assert_served_offline(http, "/")
         buckets = http.get("/reports/mrr", params={"from": page.input_value("#from"),
                                                    "to": page.input_value("#to")}).json()["buckets"]
@@ -85,7 +85,7 @@ def test_a_bar_opens_its_movements_and_a_movement_its_subscribers_timeline(site:
     heading = page.inner_text("#movements-title")
     assert heading.startswith("Movements: new from ")
     start, end = heading.removeprefix("Movements: new from ").split(" to ")
-    with httpx.Client(base_url=site.url) as http:
+    with httpx.Client(base_url=site.url, timeout=30) as http:
         movements = http.get("/reports/mrr/movements", params={"from": start, "to": end, "kind": "new",
                                                               "limit": 1000}).json()["items"]
         rows = _table(page, "#movements-table")
@@ -109,7 +109,7 @@ def test_a_bar_opens_its_movements_and_a_movement_its_subscribers_timeline(site:
 
 def test_each_csv_download_is_the_apis_own_csv(site: Any, page: Any) -> None:
     _open(page, site.url + "/")
-    with httpx.Client(base_url=site.url) as http:
+    with httpx.Client(base_url=site.url, timeout=30) as http:
         for chart in CSV_LINKS:
             link = page.locator(f"#{chart}-csv")
             href = link.get_attribute("href")
@@ -131,7 +131,7 @@ def test_the_as_known_at_control_shows_a_backdated_month_as_it_was_known(site: A
     backdated = (site.ledger.clock().replace(day=1) - timedelta(days=1)).replace(
         day=15, hour=12, minute=0, second=0, microsecond=0)
     at = isoformat(backdated)
-    with httpx.Client(base_url=site.url) as http:
+    with httpx.Client(base_url=site.url, timeout=30) as http:
         subscriber = http.post("/subscribers", json={"email": "late@example.com", "name": "Late",
                                                      "effective_at": at}).json()["subscriber_id"]
         assert http.put(f"/subscribers/{subscriber}/payment-method", json={
