@@ -39,7 +39,13 @@ from subledger.domain.refunds import RefundIntent
 from subledger.domain.subscription import Subscription
 from subledger.store import SubscriberLink
 
-from .gateways import ChargeRequest, GatewayUnavailable, PaymentGateway, RefundRequest
+from .gateways import (
+    ChargeRequest,
+    GatewayUnavailable,
+    PaymentGateway,
+    RefundRequest,
+    charge_description,
+)
 from .idempotency import IdempotentRequest
 from .store import LedgerStore
 from .subscribers import Subscribers
@@ -181,7 +187,7 @@ class Settlement:
                 idempotency_key=f"subledger-{intent.charge_id}",
                 amount=intent.amount, currency=intent.currency, token=method["token"],
                 customer_ref=str(subscription.subscriber_id),
-                description=f"subscription {subscription.id} invoice {intent.invoice_id}",
+                description=charge_description(str(subscription.id), intent.invoice_id),
                 attempt=intent.attempt,
                 metadata={"subscription_id": str(subscription.id), "invoice_id": intent.invoice_id},
                 due_at=intent.effective_at, sent_at=now,

@@ -16,6 +16,7 @@ payment up by a reference the ledger set on it before sending again.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
@@ -23,6 +24,23 @@ from typing import Protocol, runtime_checkable
 
 class GatewayUnavailable(Exception):
     """Transient: the provider could not be reached or failed; retry the same request."""
+
+
+def charge_description(subscription_id: str, invoice_id: str) -> str:
+    """The description the ledger gives every charge it asks for. A provider that keeps no
+    metadata on a payment (PayPal's orders) tells whose payment it is only by this text, read
+    back by :func:`described_subscription`: the two are one format."""
+    return f"subscription {subscription_id} invoice {invoice_id}"
+
+
+_DESCRIBED = re.compile(r"subscription ([0-9a-f-]{36}) invoice \S+")
+
+
+def described_subscription(description: str) -> str | None:
+    """The subscription id in a description :func:`charge_description` wrote; None for any
+    other text (a payment another system made)."""
+    match = _DESCRIBED.fullmatch(description)
+    return match[1] if match else None
 
 
 @dataclass(frozen=True)
@@ -38,6 +56,7 @@ class ChargeRequest:
     customer_ref: str
     """The subscriber id."""
     description: str
+    """:func:`charge_description` of the subscription and the invoice."""
     attempt: int = 1
     """1 for the first attempt at an invoice, then 2, 3, 4 for dunning retries."""
     metadata: dict[str, str] = field(default_factory=dict)

@@ -24,14 +24,13 @@ about a capture whose answer the ledger lost.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from paypalserversdk.exceptions.api_exception import ApiException
 
-from . import ChargeRequest, ChargeResult, RefundRequest, RefundResult
+from . import ChargeRequest, ChargeResult, RefundRequest, RefundResult, described_subscription
 from . import declines as d
 
 logger = logging.getLogger("subledger.commands.gateways.paypal")
@@ -145,15 +144,10 @@ def _order_of(client: Any, capture_id: str) -> Any | None:
     return client.orders.get_order({"id": order_id}).body if order_id else None
 
 
-_OWNER = re.compile(r"subscription ([0-9a-f-]{36}) invoice \S+")
-"""The description the ledger gives an order it charges (``Settlement.take_charge``)."""
-
-
 def capture_owner(client: Any, capture_id: str) -> str | None:
     """The subscription a capture of this ledger's was for, read from the description the
     ledger gave its order; None for a capture PayPal does not know or another system made.
     Raises the SDK's errors but a 404."""
     order = _order_of(client, capture_id)
     units = getattr(order, "purchase_units", None) or []
-    match = _OWNER.fullmatch(getattr(units[0], "description", None) or "") if units else None
-    return match[1] if match else None
+    return described_subscription(getattr(units[0], "description", None) or "") if units else None
