@@ -152,10 +152,9 @@ class RevenueBook:
         # objects kept to net corrections against, not copies (a rebuild holds every line).
         lines = [line.whole if line.whole.settled_at == at else replace(line.whole, settled_at=at)
                  for line in self.served[invoice_id]]
-        credits = [replace(line, settled_at=max(line.settled_at, at))
-                   for line in self.credits.pop(invoice_id, [])]
         self.settled.add(invoice_id)
-        self.out.extend(lines + credits)
+        self.out.extend(lines)
+        self._release_credits(invoice_id, at)
 
     def paid_again(self, invoice_id: str, at: datetime, source: str) -> None:
         """An invoice whose charge was reversed is settled again (a charge, or a credit note
@@ -165,6 +164,10 @@ class RevenueBook:
         if taken is None:
             return
         self.out.extend(reversal_lines(taken, at, source, CHARGE_REVERSAL))
+        self._release_credits(invoice_id, at)
+
+    def _release_credits(self, invoice_id: str, at: datetime) -> None:
+        """The credit notes held while ``invoice_id`` was unpaid count from ``at`` on."""
         self.out.extend(replace(line, settled_at=max(line.settled_at, at))
                         for line in self.credits.pop(invoice_id, []))
 
