@@ -1,7 +1,8 @@
 """Shared test fixtures.
 
 Sections:
-  1. Databases: PostgreSQL (a throwaway database per session, a schema per test)
+  1. Databases: PostgreSQL (a throwaway database per session, a schema per test, emptied
+     after it and handed on)
      and SQLite (a file per test), and `database_url` running a test on both.
   2. Application fixtures (below).
 """
@@ -23,6 +24,7 @@ from psycopg import sql
 from support.broker import TansuBroker
 from support.live import LiveServer
 from support.receiver import Receiver
+from support.schemas import SchemaPool
 
 from subledger.bootstrap import build_api, build_ledger, build_projector
 from subledger.commands.ledger import Ledger
@@ -119,17 +121,50 @@ def _pg_database_conn(pg_database_url: str) -> Iterator[psycopg.Connection]:
         yield conn
 
 
+def _build_the_product(schema_url: str) -> None:
+    """Everything the ledger, the projector and the API create in a schema of their own."""
+    settings = Settings.from_env({"SUBLEDGER_DATABASE_URL": schema_url})
+    ledger = build_ledger(settings)
+    try:
+        runner = build_projector(settings, ledger)
+        runner.close()
+        runner.store.close()
+        build_api(settings, ledger=ledger).state.views.close()
+    finally:
+        ledger.close()
+
+
+_SCHEMAS = pytest.StashKey[SchemaPool]()
+
+
+@pytest.fixture(scope="session")
+def _pg_schemas(pg_database_url: str, _pg_database_conn: psycopg.Connection,
+                pytestconfig: pytest.Config) -> Iterator[SchemaPool]:
+    pool = SchemaPool(_pg_database_conn,
+                      lambda schema: _build_the_product(f"{pg_database_url}?schema={schema}"))
+    pytestconfig.stash[_SCHEMAS] = pool
+    yield pool
+    pool.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    pool = config.stash.get(_SCHEMAS, None)
+    if pool is not None:
+        terminalreporter.write_line(f"PostgreSQL schemas: {pool.created} created,"
+                                    f" {pool.handed_on} emptied and handed on")
+
+
 @pytest.fixture
-def pg_schema_url(pg_database_url: str, _pg_database_conn: psycopg.Connection) -> Iterator[str]:
-    """A fresh, empty schema for one test: the database URL with `?schema=t_<hex>`."""
-    schema = f"t_{secrets.token_hex(6)}"
-    _pg_database_conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+def pg_schema_url(pg_database_url: str, _pg_schemas: SchemaPool,
+                  request: pytest.FixtureRequest) -> Iterator[str]:
+    """A schema for one test, as a product started once on an empty database leaves it (see
+    ``support/schemas.py``); one with nothing in it for a test marked ``fresh_schema``. The
+    database URL with ``?schema=t_<hex>``."""
+    schema = _pg_schemas.take(fresh=request.node.get_closest_marker("fresh_schema") is not None)
     try:
         yield f"{pg_database_url}?schema={schema}"
     finally:
-        _pg_database_conn.execute(
-            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
-        )
+        _pg_schemas.give_back(schema)
 
 
 @pytest.fixture

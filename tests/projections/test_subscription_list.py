@@ -82,6 +82,7 @@ V1_TABLE = (
 """The model's table as its stored form version 1 made it (no start position)."""
 
 
+@pytest.mark.fresh_schema
 def test_an_api_started_over_the_version_1_model_leaves_it_to_the_projector(
     settings: Any, ledger: Any,
 ) -> None:
