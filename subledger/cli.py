@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from . import audit_cli, export_cli, mail_cli, replay_cli, workers
+from . import audit_cli, export_cli, gateways_cli, mail_cli, replay_cli, workers
 from .bootstrap import StoreUnavailable, open_ledger
 from .cli_parser import UsageError, build_parser
 from .config import ConfigError, Settings
@@ -51,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return workers.billing_follow(settings, ledger)
         if args.command == "billing":
             return _billing_run(ledger, args.until, args.idempotency_key)
+        if args.command == "gateways":
+            return gateways_cli.run(ledger, args)
         if args.command == "demo":
             return _demo(ledger, args.subscribers, args.months, args.seed)
         if args.command == "project" and args.from_kafka:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
-from . import audit_cli, export_cli, mail_cli, replay_cli
+from . import audit_cli, export_cli, gateways_cli, mail_cli, replay_cli
 from .projections.runner import REBUILD_PAGE_SIZE
 
 
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_workers(commands)
     _add_rebuild(commands)
     _add_billing(commands)
+    gateways_cli.add_parser(commands, Parser)
     audit_cli.add_parser(commands, Parser)
     _add_demo_and_keys(commands)
     replay_cli.add_parser(commands)

@@ -19,7 +19,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from .notices import GatewayNotice
 
 
 class GatewayUnavailable(Exception):
@@ -117,4 +120,16 @@ class PaymentOwners(Protocol):
     def charged_subscription(self, payment_ref: str) -> str | None:
         """The ``subscription_id`` the ledger set on the payment; None for a payment it did
         not make. Raises :class:`GatewayUnavailable`."""
+        ...
+
+
+@runtime_checkable
+class SettlementReports(Protocol):
+    """A gateway whose provider says what became of a payment after it was approved only
+    when asked (Authorize.net sends no webhook for a settlement error or a return)."""
+
+    def settlement_notices(self, since: datetime, until: datetime) -> list[GatewayNotice]:
+        """The notices about payments settled (or voided before settling) between ``since``
+        and ``until`` whose money did not reach the merchant. Raises
+        :class:`GatewayUnavailable`; nothing is returned in part."""
         ...

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -42,6 +43,8 @@ import httpx
 from . import ChargeRequest, ChargeResult, GatewayUnavailable, RefundRequest, RefundResult
 from . import declines as d
 from .amounts import UnrepresentableAmount, derived_reference, to_decimal_string
+from .authorizenet_reports import settlement_notices
+from .notices import GatewayNotice
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +190,19 @@ class AuthorizeNetGateway:
         reason = _reason(response) or "failed"
         logger.info("authorizenet refund %s refused: reason code %s", key, reason)
         return RefundResult(False, None, _REFUND_FAILURES.get(reason, f"reason_{reason}"))
+
+    def settlement_notices(self, since: datetime, until: datetime) -> list[GatewayNotice]:
+        """What became of the transactions settled between ``since`` and ``until``
+        (:mod:`.authorizenet_reports`); a refusal is a configuration error."""
+        window = f"{since.isoformat()}/{until.isoformat()}"
+
+        def call(name: str, body: dict[str, Any]) -> dict[str, Any]:
+            try:
+                return self._call(name, "settlement report", window, body)
+            except _Refused as refused:
+                raise self._misconfigured("settlement report", window, refused) from refused
+
+        return settlement_notices(call, since, until)
 
     def _find(self, customer: str | None, payment: str | None, invoice: str, operation: str,
               key: str) -> dict[str, Any] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from fakes.authorizenet import CUSTOMER, LOGIN_ID, TRANSACTION_KEY, FakeAuthorizeNet
@@ -231,3 +232,26 @@ def test_a_duplicate_refund_refused_by_authorizenet_answers_the_original_refund(
     fake._list = listed  # type: ignore[method-assign]
     assert gateway.refund(refund(paid)) == first
     assert first.succeeded and fake.refunded() == 500
+
+
+def test_settlement_notices_of_a_range_without_batches_are_none_and_a_refusal_is_unavailable(
+    gateway: AuthorizeNetGateway, fake: FakeAuthorizeNet, caplog: pytest.LogCaptureFixture,
+) -> None:
+    since, until = datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 4, 5, tzinfo=UTC)
+    assert gateway.settlement_notices(since, until) == []  # I00004: no records found
+    wrong = AuthorizeNetGateway(LOGIN_ID, "not-the-key", api_base=fake.url, timeout=5)
+    with caplog.at_level(logging.WARNING, logger="subledger.commands.gateways.authorizenet"):
+        with pytest.raises(GatewayUnavailable, match="settlement report: E00007"):
+            wrong.settlement_notices(since, until)
+    assert [r.levelno for r in caplog.records] == [logging.ERROR]
+
+
+def test_the_fake_refuses_a_settlement_range_over_31_days_as_authorizenet_does(
+    gateway: AuthorizeNetGateway, fake: FakeAuthorizeNet,
+) -> None:
+    asked = gateway._call("getSettledBatchListRequest", "test", "k", {
+        "firstSettlementDate": "2026-04-01T00:00:00Z", "lastSettlementDate": "2026-05-02T00:00:00Z"})
+    assert asked["messages"]["message"][0]["code"] == "I00004"
+    with pytest.raises(Exception, match="E00059: The date range cannot exceed 31 days"):
+        gateway._call("getSettledBatchListRequest", "test", "k", {
+            "firstSettlementDate": "2026-04-01T00:00:00Z", "lastSettlementDate": "2026-05-02T00:00:01Z"})

@@ -12,7 +12,9 @@ Every answer is HTTP 200 starting with a UTF-8 byte-order mark, as Authorize.net
   same profile, amount and invoice number inside the window is refused with reason code 11;
   outside it, it is a new transaction, as Authorize.net's.
 - ``getTransactionListForCustomerRequest``: the profile's transactions, newest first.
-- ``getTransactionDetailsRequest``: one transaction.
+- ``getTransactionDetailsRequest``: one transaction;
+- the Transaction Reporting calls over settlement batches (:mod:`.authorizenet_reports`):
+  :attr:`FakeAuthorizeNet.batches` settles and marks transactions.
 
 Payment profiles of customer profile :data:`CUSTOMER` (``"<CUSTOMER>:<payment profile>"``):
 ``1000`` approves; ``20<nn>`` is declined with reason code ``<nn>`` (``2002`` declined,
@@ -24,9 +26,11 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from .authorizenet_reports import Batches, summary
 from .provider_server import Answer, FakeProvider, Recorded, new_id
 
 LOGIN_ID = "5KP3u95bQpv"
@@ -59,6 +63,7 @@ class FakeAuthorizeNet(FakeProvider):
         super().__init__()
         self.transactions: dict[str, dict[str, Any]] = {}
         self.settle = True
+        self.batches = Batches(self.transactions)
         self._next_id = 60_000_000_000
 
     def server_error(self, status: int) -> Answer:
@@ -93,7 +98,14 @@ class FakeAuthorizeNet(FakeProvider):
             if found is None:
                 return _error("E00040", "The record cannot be found.")
             return _answer({"transaction": _details(found), "messages": _messages()})
-        return _error("E00044", f"Method {name} is not supported.")
+        reported = self.batches.answer(name, body)
+        if reported is None:
+            return _error("E00044", f"Method {name} is not supported.")
+        code, found = reported
+        if code.startswith("E"):
+            return _error(code, found["text"])
+        text = "No records found." if code == "I00004" else "Successful."
+        return _answer({**found, "messages": _messages(code, text)})
 
     def _create(self, body: dict[str, Any]) -> Answer:
         request = body.get("transactionRequest") or {}
@@ -117,9 +129,10 @@ class FakeAuthorizeNet(FakeProvider):
             return _error("E00003", "The element 'transactionType' has an invalid value.")
         code, reason = ("1", "1") if payment == "1000" else ("4", "252") if payment == "4000" \
             else ("2", str(int(str(payment)[2:])))
-        status = {"1": "settledSuccessfully" if self.settle else "capturedPendingSettlement",
-                  "4": "FDSPendingReview"}.get(code, "declined")
+        status = {"1": "capturedPendingSettlement", "4": "FDSPendingReview"}.get(code, "declined")
         made = self._record(kind, amount, invoice, payment, code, status, refTransId=None)
+        if self.settle:
+            self.batches.settle(datetime.fromtimestamp(self.now(), UTC), only=made["transId"])
         return self._response(body, code, reason, made["transId"])
 
     def _refund(self, body: dict[str, Any], request: dict[str, Any], amount: Decimal,
@@ -140,7 +153,7 @@ class FakeAuthorizeNet(FakeProvider):
         self._next_id += 1
         made = {"transId": str(self._next_id), "transactionType": kind, "amount": amount,
                 "minor": int(amount.scaleb(2)), "invoiceNumber": invoice, "payment": payment,
-                "responseCode": code, "transactionStatus": status, "at": self.now(),
+                "responseCode": code, "transactionStatus": status, "at": self.now(), "customer": CUSTOMER,
                 "submitTimeUTC": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(self.now())),
                 **extra}
         self.transactions[made["transId"]] = made
@@ -167,19 +180,11 @@ class FakeAuthorizeNet(FakeProvider):
         found.sort(key=lambda t: t["transId"], reverse=True)
         if not found:
             return _answer({"messages": _messages("I00004", "No records found.")})
-        return _answer({"transactions": [_summary(t) for t in found],
+        return _answer({"transactions": [summary(t) for t in found],
                         "totalNumInResultSet": len(found), "messages": _messages()})
 
 
-def _summary(t: dict[str, Any]) -> dict[str, Any]:
-    return {"transId": t["transId"], "submitTimeUTC": t["submitTimeUTC"],
-            "transactionStatus": t["transactionStatus"], "invoiceNumber": t["invoiceNumber"],
-            "accountType": "Visa", "accountNumber": "XXXX1111", "settleAmount": str(t["amount"]),
-            "marketType": "eCommerce", "product": "Card Not Present",
-            "profile": {"customerProfileId": CUSTOMER, "customerPaymentProfileId": t["payment"]}}
-
-
 def _details(t: dict[str, Any]) -> dict[str, Any]:
-    return {**_summary(t), "transactionType": t["transactionType"], "responseCode": int(t["responseCode"]),
+    return {**summary(t), "transactionType": t["transactionType"], "responseCode": int(t["responseCode"]),
             "authAmount": str(t["amount"]), "order": {"invoiceNumber": t["invoiceNumber"]},
             "payment": {"creditCard": {"cardNumber": "XXXX1111", "expirationDate": "XXXX", "cardType": "Visa"}}}

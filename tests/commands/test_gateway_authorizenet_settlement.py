@@ -1,0 +1,185 @@
+"""What Authorize.net reports about a charge after approving it (a returned eCheck, a
+settlement error, a void before the batch, a chargeback), asked through its Transaction
+Reporting API against FakeAuthorizeNet and recorded as the ledger's reversal, on both stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pytest
+from fakes import authorizenet as anet
+from fastapi.testclient import TestClient
+from support.factories import utc
+from support.ledger import add_plan, add_subscriber, log_envelopes
+
+from subledger.bootstrap import build_api, build_projector, ledger_env
+from subledger.commands.gateways import ChargeRequest
+from subledger.commands.gateways.authorizenet import AuthorizeNetGateway
+from subledger.commands.ledger import Ledger
+from subledger.commands.settlement_reports import reconcile
+from subledger.config import Settings
+from subledger.domain.errors import GatewayUnavailableError, InvalidInput
+
+APRIL_1 = utc(2026, 4, 1)
+SETTLED = utc(2026, 4, 2, 3)
+APRIL_10 = utc(2026, 4, 10)
+
+
+@dataclass
+class Shop:
+    fake: anet.FakeAuthorizeNet
+    ledger: Ledger
+    settings: Settings
+    subscription_id: Any
+    trans_id: str
+    invoice_id: str
+
+    def reconcile(self, since: datetime = APRIL_1, until: datetime = APRIL_10) -> dict[str, Any]:
+        return reconcile(self.ledger, "authorizenet", since, until).as_dict()
+
+
+def gateway(url: str) -> AuthorizeNetGateway:
+    return AuthorizeNetGateway(anet.LOGIN_ID, anet.TRANSACTION_KEY, api_base=url, timeout=2)
+
+
+@pytest.fixture
+def shop(settings: Settings) -> Iterator[Shop]:
+    """Ada's first month (4900) charged by Authorize.net on Apr 1, settled in the batch of
+    Apr 2 03:00 UTC."""
+    with anet.FakeAuthorizeNet() as fake:
+        fake.settle = False  # as Authorize.net: approved now, settled in the nightly batch
+        ledger = Ledger(ledger_env(settings), gateways={"authorizenet": gateway(fake.url)})
+        try:
+            add_plan(ledger, "pro", amount=4900)
+            ada = add_subscriber(ledger, "ada@example.com")
+            ledger.subscribers.set_payment_method(ada.id, gateway="authorizenet",
+                                                  token=f"{anet.CUSTOMER}:1000", effective_at=APRIL_1)
+            sub = ledger.subscriptions.start(ada.id, plan_id="pro", effective_at=APRIL_1)
+            [(_, charge)] = ledger.subscriptions.get(sub.id).charges.items()
+            assert fake.batches.settle(SETTLED)
+            yield Shop(fake, ledger, settings, sub.id, charge["gateway_ref"], charge["invoice_id"])
+        finally:
+            ledger.close()
+
+
+def collected_in_april(shop: Shop) -> int:
+    projector = build_projector(shop.settings, shop.ledger)
+    try:
+        projector.run_once()
+        client = TestClient(build_api(shop.settings, ledger=shop.ledger, projector=projector))
+        body = client.get("/reports/revenue", params={"from": "2026-04-01", "to": "2026-04-30",
+                                                      "interval": "month"}).json()
+        return sum(b["collected"] for b in body["buckets"])
+    finally:
+        projector.close()
+        projector.store.close()
+
+
+def test_a_returned_echeck_reopens_the_invoice_starts_dunning_and_lowers_collected(shop: Shop) -> None:
+    assert collected_in_april(shop) == 4900
+    shop.fake.batches.mark(shop.trans_id, "returnedItem")
+
+    summary = shop.reconcile()
+
+    assert (summary["found"], summary["recorded"]) == (1, 1)
+    [reversed_] = log_envelopes(shop.ledger, types=("ChargeReversed",))
+    data = reversed_["data"]
+    assert (data["gateway"], data["gateway_ref"], data["amount"], data["reason"]) == (
+        "authorizenet", shop.trans_id, 4900, "returnedItem")
+    assert data["invoice_id"] == shop.invoice_id and data["next_attempt_at"] is not None
+    sub = shop.ledger.subscriptions.get(shop.subscription_id)
+    assert sub.status == "past_due"
+    assert (sub.invoices[shop.invoice_id]["status"], sub.invoices[shop.invoice_id]["amount_due"]) == ("open", 4900)
+    assert shop.invoice_id in sub.open_invoices
+    assert collected_in_april(shop) == 0
+
+
+@pytest.mark.parametrize("status", ["settlementError", "chargeback"])
+def test_a_settlement_error_or_a_chargeback_is_a_reversal_too(shop: Shop, status: str) -> None:
+    shop.fake.batches.mark(shop.trans_id, status)
+    assert shop.reconcile()["recorded"] == 1
+    [reversed_] = log_envelopes(shop.ledger, types=("ChargeReversed",))
+    assert reversed_["data"]["reason"] == status
+
+
+def test_a_charge_voided_before_its_batch_is_found_in_the_unsettled_list(settings: Settings) -> None:
+    with anet.FakeAuthorizeNet() as fake:
+        fake.settle = False
+        ledger = Ledger(ledger_env(settings), gateways={"authorizenet": gateway(fake.url)})
+        try:
+            add_plan(ledger, "pro", amount=4900)
+            ada = add_subscriber(ledger, "ada@example.com")
+            ledger.subscribers.set_payment_method(ada.id, gateway="authorizenet",
+                                                  token=f"{anet.CUSTOMER}:1000", effective_at=APRIL_1)
+            sub = ledger.subscriptions.start(ada.id, plan_id="pro", effective_at=APRIL_1)
+            [(_, charge)] = ledger.subscriptions.get(sub.id).charges.items()
+            fake.batches.mark(charge["gateway_ref"], "voided")
+
+            summary = reconcile(ledger, "authorizenet", APRIL_1, utc(2026, 4, 2)).as_dict()
+
+            assert summary["recorded"] == 1
+            assert ledger.subscriptions.get(sub.id).status == "past_due"
+        finally:
+            ledger.close()
+
+
+def test_a_second_run_records_nothing_new(shop: Shop) -> None:
+    shop.fake.batches.mark(shop.trans_id, "returnedItem")
+    assert shop.reconcile()["recorded"] == 1
+    length = len(log_envelopes(shop.ledger))
+
+    again = shop.reconcile()
+
+    assert (again["found"], again["recorded"], again["already_recorded"]) == (1, 0, 1)
+    assert len(log_envelopes(shop.ledger)) == length
+
+
+def test_a_transaction_the_ledger_did_not_make_is_ignored(shop: Shop) -> None:
+    other = gateway(shop.fake.url).charge(ChargeRequest(
+        "another-system-1", 1500, "USD", f"{anet.CUSTOMER}:1000", "someone", "not ours"))
+    assert other.gateway_ref
+    shop.fake.batches.settle(utc(2026, 4, 3, 3))
+    shop.fake.batches.mark(other.gateway_ref, "returnedItem")
+    length = len(log_envelopes(shop.ledger))
+
+    summary = shop.reconcile()
+
+    assert (summary["found"], summary["recorded"], summary["ignored"]) == (1, 0, 1)
+    assert len(log_envelopes(shop.ledger)) == length
+    assert shop.ledger.subscriptions.get(shop.subscription_id).status == "active"
+
+
+def test_an_unreachable_authorizenet_is_a_clear_error_and_changes_nothing(shop: Shop) -> None:
+    shop.fake.batches.mark(shop.trans_id, "returnedItem")
+    length = len(log_envelopes(shop.ledger))
+    shop.fake.fail_next(status=503, when=lambda r: b"getUnsettledTransactionListRequest" in r.body)
+
+    with pytest.raises(GatewayUnavailableError, match="authorizenet could not be asked.*nothing was recorded"):
+        shop.reconcile()
+
+    assert len(log_envelopes(shop.ledger)) == length
+    assert shop.reconcile()["recorded"] == 1
+
+
+def test_a_range_over_31_days_is_asked_in_windows_of_31_days_at_most(shop: Shop) -> None:
+    shop.fake.batches.mark(shop.trans_id, "returnedItem")
+
+    summary = shop.reconcile(since=utc(2026, 3, 1), until=utc(2026, 6, 30))
+
+    assert summary["recorded"] == 1
+    asked = [r.json()["getSettledBatchListRequest"] for r in shop.fake.requests
+             if "getSettledBatchListRequest" in (r.json() or {})]
+    assert len(asked) == 4
+    assert asked[0]["firstSettlementDate"] == "2026-03-01T00:00:00Z"
+    assert asked[-1]["lastSettlementDate"] == "2026-06-30T00:00:00Z"
+    assert all(a["lastSettlementDate"] == b["firstSettlementDate"] for a, b in zip(asked, asked[1:], strict=False))
+
+
+def test_a_gateway_that_cannot_be_asked_or_a_reversed_range_is_refused(shop: Shop) -> None:
+    with pytest.raises(InvalidInput, match="'sandbox' cannot be asked.*authorizenet"):
+        reconcile(shop.ledger, "sandbox", APRIL_1, utc(2026, 4, 2))
+    with pytest.raises(InvalidInput, match="after until"):
+        reconcile(shop.ledger, "authorizenet", utc(2026, 4, 2), APRIL_1)
