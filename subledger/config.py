@@ -18,6 +18,7 @@ from .config_values import (
     DEFAULT_BILLING_INTERVAL,
     DEFAULT_PORTAL_TTL,
     DEFAULT_SELLER,
+    DEFAULT_SETTLEMENT_DAYS,
     GATEWAY_CREDENTIALS,
     ConfigError,
     GatewayCredentials,
@@ -35,6 +36,7 @@ from .config_values import (
     parse_seconds,
     parse_seller,
     parse_session_secret,
+    parse_settlement_days,
     parse_topic_prefix,
 )
 from .database_url import DEFAULT_DATABASE_URL, PostgresConfig, SQLiteConfig, parse_database_url
@@ -98,6 +100,9 @@ class Settings:
     billing_interval: int = DEFAULT_BILLING_INTERVAL
     """Seconds between runs of the billing clock inside ``serve`` and ``billing follow``;
     0: off."""
+    settlement_days: int = DEFAULT_SETTLEMENT_DAYS
+    """Days of settlements the billing clock asks a gateway about (hourly) for payments that
+    did not settle after all (``SUBLEDGER_SETTLEMENT_DAYS``); 0: it does not ask."""
     dunning: Dunning = DUNNING
     """How the ledger pursues a failed charge, for every charge it records."""
     seller: tuple[str, ...] = DEFAULT_SELLER
@@ -158,6 +163,7 @@ class Settings:
             razorpay=parse_gateway("razorpay", get),
             authorizenet=parse_gateway("authorizenet", get),
             billing_interval=parse_billing_interval(get("SUBLEDGER_BILLING_INTERVAL")),
+            settlement_days=parse_settlement_days(get("SUBLEDGER_SETTLEMENT_DAYS")),
             dunning=parse_dunning(get("SUBLEDGER_DUNNING")),
             seller=parse_seller(get("SUBLEDGER_SELLER")),
             stripe_webhook_secret=get("SUBLEDGER_STRIPE_WEBHOOK_SECRET"),

@@ -20,6 +20,9 @@ TOPIC_PREFIX_FORM = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 DUNNING_NOTATION = re.compile(r"([0-9]{1,3}(?:,[0-9]{1,3})*):([a-z]+)")
 DEFAULT_BILLING_INTERVAL = 60
 MAX_BILLING_INTERVAL = 86_400
+DEFAULT_SETTLEMENT_DAYS = 62
+"""ACH's window for an unauthorized return (60 days), and two to spare."""
+MAX_SETTLEMENT_DAYS = 365
 SELLER_LINE = re.compile(r"^[^\x00-\x1f\x7f-\x9f|]*[^\s\x00-\x1f\x7f-\x9f|][^\x00-\x1f\x7f-\x9f|]*$")
 DEFAULT_SELLER = ("subledger",)
 MAX_SELLER_LINES = 8
@@ -161,6 +164,15 @@ def parse_billing_interval(value: str | None) -> int:
     if not (value.isascii() and value.isdigit()) or int(value) > MAX_BILLING_INTERVAL:
         raise ConfigError("SUBLEDGER_BILLING_INTERVAL",
                           f"a whole number of seconds from 0 (off) to {MAX_BILLING_INTERVAL}")
+    return int(value)
+
+
+def parse_settlement_days(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_SETTLEMENT_DAYS
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_SETTLEMENT_DAYS:
+        raise ConfigError("SUBLEDGER_SETTLEMENT_DAYS",
+                          f"a whole number of days from 0 (off) to {MAX_SETTLEMENT_DAYS}")
     return int(value)
 
 

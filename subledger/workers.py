@@ -206,7 +206,7 @@ def start_billing(settings: Settings, ledger: Ledger,
         return []
     # A run cut short by the end of the wait is safe: every step it saved stands, and the
     # next run, here or in another process, finishes the rest under the same ids.
-    return [in_background(billing_follower(ledger, settings.billing_interval), stop,
+    return [in_background(billing_follower(ledger, settings.billing_interval, settings.settlement_days), stop,
                           name="billing", join=30)]
 
 
@@ -217,7 +217,7 @@ def billing_follow(settings: Settings, ledger: Ledger) -> int:
         print(f"subledger: {BILLING_OFF}", file=sys.stderr)
         return 2
     log_to_stderr()
-    return follow_until_stopped(billing_follower(ledger, settings.billing_interval))
+    return follow_until_stopped(billing_follower(ledger, settings.billing_interval, settings.settlement_days))
 
 
 def webhooks(settings: Settings, ledger: Ledger, *, once: bool) -> int:

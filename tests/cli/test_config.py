@@ -294,6 +294,19 @@ def test_a_bad_billing_interval_is_refused_naming_what_was_expected(value: str) 
                           " from 0 (off) to 86400")
 
 
+@pytest.mark.parametrize("value, days", [(None, 62), ("0", 0), ("31", 31), ("365", 365)])
+def test_the_settlement_days_are_whole_days_62_unless_set_and_0_turns_the_asking_off(
+        value: str | None, days: int) -> None:
+    env = {} if value is None else {"SUBLEDGER_SETTLEMENT_DAYS": value}
+    assert Settings.from_env(env).settlement_days == days
+
+
+@pytest.mark.parametrize("value", ["-1", "1.5", "366", "7d"])
+def test_bad_settlement_days_are_refused_naming_what_was_expected(value: str) -> None:
+    error = refused({"SUBLEDGER_SETTLEMENT_DAYS": value})
+    assert str(error) == "SUBLEDGER_SETTLEMENT_DAYS: expected a whole number of days from 0 (off) to 365"
+
+
 @pytest.mark.parametrize("value, policy", [
     ("3,5,7:cancel", Dunning((3, 5, 7), "cancel")),
     ("3,5,7:unpaid", Dunning((3, 5, 7), "unpaid")),

@@ -4,6 +4,7 @@ Reporting API against FakeAuthorizeNet and recorded as the ledger's reversal, on
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from support.factories import utc
 from support.ledger import add_plan, add_subscriber, log_envelopes
 
+from subledger.billing_worker import SettlementRounds, billing_follower
 from subledger.bootstrap import build_api, build_projector, ledger_env
 from subledger.commands.gateways import ChargeRequest
 from subledger.commands.gateways.authorizenet import AuthorizeNetGateway
@@ -183,3 +185,46 @@ def test_a_gateway_that_cannot_be_asked_or_a_reversed_range_is_refused(shop: Sho
         reconcile(shop.ledger, "sandbox", APRIL_1, utc(2026, 4, 2))
     with pytest.raises(InvalidInput, match="after until"):
         reconcile(shop.ledger, "authorizenet", utc(2026, 4, 2), APRIL_1)
+
+
+def test_the_billing_clock_asks_authorizenet_once_an_hour_over_its_settlement_days(shop: Shop) -> None:
+    shop.fake.batches.mark(shop.trans_id, "returnedItem")
+    assert len(log_envelopes(shop.ledger, types=("ChargeReversed",))) == 0
+
+    billing_follower(shop.ledger, 60, settlement_days=365).run_once()
+
+    [reversed_] = log_envelopes(shop.ledger, types=("ChargeReversed",))
+    assert reversed_["data"]["reason"] == "returnedItem"
+
+
+def asked(fake: anet.FakeAuthorizeNet) -> int:
+    return sum(1 for r in fake.requests if "getSettledBatchListRequest" in (r.json() or {}))
+
+
+def test_settlement_rounds_ask_at_most_once_an_hour_and_never_with_0_days(shop: Shop) -> None:
+    clock = [0.0]
+    rounds = SettlementRounds(shop.ledger, 30, monotonic=lambda: clock[0])
+    rounds.run()
+    first = asked(shop.fake)
+    assert first >= 1
+    clock[0] = 3599.0
+    rounds.run()
+    assert asked(shop.fake) == first
+    clock[0] = 3600.0
+    rounds.run()
+    assert asked(shop.fake) == 2 * first
+    SettlementRounds(shop.ledger, 0).run()
+    assert asked(shop.fake) == 2 * first
+
+
+def test_an_unreachable_gateway_is_logged_and_asked_again_the_next_round(
+    shop: Shop, caplog: pytest.LogCaptureFixture,
+) -> None:
+    shop.fake.batches.mark(shop.trans_id, "returnedItem")
+    rounds = SettlementRounds(shop.ledger, 365, monotonic=lambda: 0.0)
+    shop.fake.fail_next(status=503)
+    with caplog.at_level(logging.WARNING, logger="subledger.billing_worker"):
+        rounds.run()
+    assert "settlement reconcile of authorizenet: authorizenet could not be asked" in caplog.text
+    rounds.run()
+    assert len(log_envelopes(shop.ledger, types=("ChargeReversed",))) == 1
