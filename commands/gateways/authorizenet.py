@@ -29,6 +29,10 @@ A refund reads the charge (``getTransactionDetailsRequest``) for its profile, th
 transactions only (reason code 54, ``transaction_not_settled``) and at most what was
 charged (55, ``amount_too_large``). A refund refused as a duplicate (11) is answered by the
 look-up, as a charge is.
+
+What became of a charge after its approval (a settlement error, a returned eCheck, a void
+before the batch, a chargeback) Authorize.net tells no one: :meth:`AuthorizeNetGateway.
+settlement_notices` asks its Transaction Reporting API (:mod:`.authorizenet_reports`).
 """
 
 from __future__ import annotations

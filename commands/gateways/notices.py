@@ -36,8 +36,9 @@ class GatewayNotice:
     - ``refund_failed``: a refund (made at the provider or asked for by the ledger) failed
       after it was announced; ``ref`` is its id, ``reason`` the provider's failure reason;
     - ``charge_denied``: a payment the provider had reported taken (a PayPal capture
-      ``PENDING``) was denied: the money never arrived; ``ref`` is the payment's id,
-      ``reason`` why;
+      ``PENDING``, an Authorize.net charge approved before its nightly settlement) was
+      denied: the money never arrived; ``ref`` is the payment's id, ``reason`` why (for
+      Authorize.net its transaction status: ``returnedItem``, ``settlementError`` ...);
     - ``payment_method_expiring``: ``tokens`` the payment tokens the card may be set as,
       ``expires_at`` when it stops working.
     """

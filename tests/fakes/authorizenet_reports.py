@@ -83,7 +83,9 @@ class Batches:
             return RANGE_ERROR, {"text": "Both firstSettlementDate and lastSettlementDate are required."}
         if first is None or last is None:
             first, last = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)
-        if last < first or last - first > timedelta(days=31):
+        if last < first:
+            return RANGE_ERROR, {"text": "The first settlement date is after the last."}
+        if last - first > timedelta(days=31):
             return RANGE_ERROR, {"text": "The date range cannot exceed 31 days."}
         found = [{k: v for k, v in b.items() if k != "at"} for b in self.batches.values()
                  if first <= b["at"] <= last]
