@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from subledger.domain.errors import GatewayUnavailableError, InvalidInput
+from subledger.domain.errors import GatewayUnavailableError, IdempotencyKeyReused, InvalidInput
 from subledger.domain.time import isoformat
 
 from .gateways import GatewayUnavailable, SettlementReports
@@ -71,7 +71,16 @@ def reconcile(ledger: Ledger, gateway: str, since: datetime, until: datetime | N
         event_id = f"{notice.ref}:{notice.reason}"
         command = RecordGatewayNotice.of(gateway, event_id, f"transactionStatus.{notice.reason}",
                                          notice)
-        answer = ledger.execute(command, IdempotencyKey(f"gateway:{gateway}", event_id[:255]))
+        try:
+            answer = ledger.execute(command, IdempotencyKey(f"gateway:{gateway}", event_id[:255]))
+        except IdempotencyKeyReused:
+            # The same transaction and status, asked over another range: its time (when the
+            # ledger learned it) differs, the notice does not.
+            done.counts["already_recorded"] += 1
+            done.notices.append({"gateway": gateway, "event_id": event_id,
+                                 "event_type": command.event_type, "outcome": "already_recorded",
+                                 "detail": "recorded by an earlier run"})
+            continue
         outcome = "already_recorded" if answer.replayed else answer.body["outcome"]
         done.counts[outcome] += 1
         done.notices.append({**answer.body, "outcome": outcome})

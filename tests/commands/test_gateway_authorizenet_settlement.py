@@ -139,6 +139,17 @@ def test_a_second_run_records_nothing_new(shop: Shop) -> None:
     assert len(log_envelopes(shop.ledger)) == length
 
 
+def test_a_later_run_over_another_range_records_nothing_new_either(shop: Shop) -> None:
+    shop.fake.batches.mark(shop.trans_id, "returnedItem")
+    assert shop.reconcile()["recorded"] == 1
+    length = len(log_envelopes(shop.ledger))
+
+    later = shop.reconcile(since=utc(2026, 3, 20), until=utc(2026, 4, 20))
+
+    assert (later["found"], later["recorded"], later["already_recorded"]) == (1, 0, 1)
+    assert len(log_envelopes(shop.ledger)) == length
+
+
 def test_a_transaction_the_ledger_did_not_make_is_ignored(shop: Shop) -> None:
     other = gateway(shop.fake.url).charge(ChargeRequest(
         "another-system-1", 1500, "USD", f"{anet.CUSTOMER}:1000", "someone", "not ours"))
