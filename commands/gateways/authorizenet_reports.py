@@ -12,20 +12,24 @@ webhook for any of these, so the ledger asks:
 - ``getTransactionListRequest`` per ``batchId`` (paged, :data:`PAGE` a page): a batch lists
   its transactions with their status now, so a return shows in the batch it settled in;
 - ``getUnsettledTransactionListRequest`` (paged): a void before settlement never reaches a
-  batch.
+  batch;
+- ``getTransactionDetailsRequest`` for each transaction found reversed: whether it is a refund.
 
 No records (``I00004``, result ``Ok``) is an empty list. Each transaction in one of
 :data:`REVERSED` is a ``charge_denied`` notice naming its ``transId``, ``reason`` its status;
-which of them are this ledger's charges is for the notice machinery to say.
+a refund among them (``getTransactionDetailsRequest``: its ``transactionType`` and
+``refTransId``) is a ``refund_failed`` notice of its charge. Which of them are this ledger's
+is for the notice machinery to say.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .notices import CHARGE_DENIED, GatewayNotice
+from .notices import CHARGE_DENIED, REFUND_FAILED, GatewayNotice
 
 MAX_WINDOW = timedelta(days=31)
 PAGE = 1000
@@ -52,8 +56,8 @@ def windows(since: datetime, until: datetime) -> Iterator[tuple[datetime, dateti
 
 
 def settlement_notices(call: Call, since: datetime, until: datetime) -> list[GatewayNotice]:
-    """The ``charge_denied`` notices of every reversed transaction settled between ``since``
-    and ``until``, then of those voided before a batch (the unsettled list, as it is now)."""
+    """The notices of every reversed transaction settled between ``since`` and ``until``,
+    then of those voided before a batch (the unsettled list, as it is now)."""
     notices: dict[tuple[str, str], GatewayNotice] = {}
     for start, end in windows(since, until):
         answer = call("getSettledBatchListRequest", {
@@ -64,7 +68,16 @@ def settlement_notices(call: Call, since: datetime, until: datetime) -> list[Gat
                 _add(notices, found, settled, until)
     for found in _pages(call, "getUnsettledTransactionListRequest", {}):
         _add(notices, found, until, until)
-    return list(notices.values())
+    return [_of_refund(call, notice) for notice in notices.values()]
+
+
+def _of_refund(call: Call, notice: GatewayNotice) -> GatewayNotice:
+    """A reversed refund is a refund that failed (the money stayed with the merchant), named
+    by its charge: the lists say neither, one transaction's details do."""
+    details = call("getTransactionDetailsRequest", {"transId": notice.ref}).get("transaction") or {}
+    if details.get("transactionType") != "refundTransaction" or not details.get("refTransId"):
+        return notice
+    return replace(notice, kind=REFUND_FAILED, charge_refs=(str(details["refTransId"]),))
 
 
 def _add(notices: dict[tuple[str, str], GatewayNotice], found: dict[str, Any],

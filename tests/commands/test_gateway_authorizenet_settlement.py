@@ -128,6 +128,20 @@ def test_a_charge_voided_before_its_batch_is_found_in_the_unsettled_list(setting
             ledger.close()
 
 
+def test_a_refund_voided_before_its_batch_is_a_failed_refund_of_its_charge(shop: Shop) -> None:
+    [(charge_id, _)] = shop.ledger.subscriptions.get(shop.subscription_id).charges.items()
+    shop.ledger.payments.refund_charge(charge_id, amount=1900, effective_at=utc(2026, 4, 3))
+    [issued] = log_envelopes(shop.ledger, types=("RefundIssued",))
+    shop.fake.batches.mark(issued["data"]["gateway_ref"], "voided")
+
+    assert shop.reconcile()["recorded"] == 1
+
+    [failed] = log_envelopes(shop.ledger, types=("RefundReversed",))
+    assert (failed["data"]["gateway_ref"], failed["data"]["failure_code"]) == (
+        issued["data"]["gateway_ref"], "voided")
+    assert log_envelopes(shop.ledger, types=("ChargeReversed",)) == []
+
+
 def test_a_second_run_records_nothing_new(shop: Shop) -> None:
     shop.fake.batches.mark(shop.trans_id, "returnedItem")
     assert shop.reconcile()["recorded"] == 1

@@ -187,4 +187,5 @@ class FakeAuthorizeNet(FakeProvider):
 def _details(t: dict[str, Any]) -> dict[str, Any]:
     return {**summary(t), "transactionType": t["transactionType"], "responseCode": int(t["responseCode"]),
             "authAmount": str(t["amount"]), "order": {"invoiceNumber": t["invoiceNumber"]},
-            "payment": {"creditCard": {"cardNumber": "XXXX1111", "expirationDate": "XXXX", "cardType": "Visa"}}}
+            "payment": {"creditCard": {"cardNumber": "XXXX1111", "expirationDate": "XXXX", "cardType": "Visa"}},
+            **({"refTransId": t["refTransId"]} if t.get("refTransId") else {})}
