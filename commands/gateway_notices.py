@@ -97,6 +97,8 @@ class GatewayNotices:
         def decide(sub: Subscription, effective: datetime, now: datetime) -> bool:
             fields: dict[str, Any] = {"amount": notice.amount, "currency": notice.currency,
                                       "effective_at": effective, "recorded_at": now}
+            if notice.amount is None and notice.kind in (DISPUTE_OPENED, DISPUTE_CLOSED):
+                fields["amount"] = sub.charges[charge_id]["amount"]  # the whole charge
             if notice.kind == DISPUTE_OPENED:
                 return sub.dispute_opened(charge_id, gateway_ref=notice.ref or "",
                                           reason=notice.reason, **fields)

@@ -21,7 +21,7 @@ def add_parser(commands: Any, parser_class: type[argparse.ArgumentParser]) -> No
         description="Ask GATEWAY (authorizenet) which payments settled from --since to --until "
         "ended in a settlement error, a returned eCheck, a void or a chargeback, and reverse "
         "each that this ledger counted collected (ChargeReversed: the invoice is due again and "
-        "dunning starts). Prints a JSON summary. Safe to run again: a payment is reversed once. "
+        "dunning starts; a chargeback is a lost dispute, DisputeClosed). Prints a JSON summary. Safe to run again: a payment is reversed once. "
         "Exit 2 on bad input, or when the gateway cannot be reached (nothing is recorded then).")
     reconcile.add_argument("--gateway", required=True, help="the gateway's name, e.g. authorizenet")
     reconcile.add_argument("--since", required=True, type=moment,

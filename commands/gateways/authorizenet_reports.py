@@ -18,8 +18,11 @@ webhook for any of these, so the ledger asks:
 No records (``I00004``, result ``Ok``) is an empty list. Each transaction in one of
 :data:`REVERSED` is a ``charge_denied`` notice naming its ``transId``, ``reason`` its status;
 a refund among them (``getTransactionDetailsRequest``: its ``transactionType`` and
-``refTransId``) is a ``refund_failed`` notice of its charge. Which of them are this ledger's
-is for the notice machinery to say.
+``refTransId``) is a ``refund_failed`` notice of its charge. A ``chargeback`` is the
+ledger's lost dispute (``dispute_closed``, ``lost``, of the whole charge: the list names no
+amount, and what was refunded already stays the seller's): the payer's bank took the money
+back, as a Stripe dispute lost does, and the card is not charged again. Which of them are
+this ledger's is for the notice machinery to say.
 """
 
 from __future__ import annotations
@@ -29,11 +32,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .notices import CHARGE_DENIED, REFUND_FAILED, GatewayNotice
+from .notices import CHARGE_DENIED, DISPUTE_CLOSED, REFUND_FAILED, GatewayNotice
 
 MAX_WINDOW = timedelta(days=31)
 PAGE = 1000
-REVERSED = frozenset({"settlementError", "returnedItem", "voided", "chargeback"})
+CHARGEBACK = "chargeback"
+REVERSED = frozenset({"settlementError", "returnedItem", "voided", CHARGEBACK})
 """The statuses of a transaction whose money did not reach the merchant after all."""
 
 Call = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -74,6 +78,8 @@ def settlement_notices(call: Call, since: datetime, until: datetime) -> list[Gat
 def _of_refund(call: Call, notice: GatewayNotice) -> GatewayNotice:
     """A reversed refund is a refund that failed (the money stayed with the merchant), named
     by its charge: the lists say neither, one transaction's details do."""
+    if notice.kind != CHARGE_DENIED:
+        return notice
     details = call("getTransactionDetailsRequest", {"transId": notice.ref}).get("transaction") or {}
     if details.get("transactionType") != "refundTransaction" or not details.get("refTransId"):
         return notice
@@ -88,8 +94,11 @@ def _add(notices: dict[tuple[str, str], GatewayNotice], found: dict[str, Any],
     # A settlement error happens at the batch; when a return, a void or a chargeback
     # happened the lists do not say, so it counts from when the ledger asked.
     at = settled if status == "settlementError" else learned
-    notices[(str(trans_id), status)] = GatewayNotice(
-        kind=CHARGE_DENIED, occurred_at=at, ref=str(trans_id), charge_refs=(str(trans_id),),
+    ref = str(trans_id)
+    notices[(ref, status)] = GatewayNotice(
+        kind=CHARGE_DENIED, occurred_at=at, ref=ref, charge_refs=(ref,), reason=status,
+    ) if status != CHARGEBACK else GatewayNotice(
+        kind=DISPUTE_CLOSED, occurred_at=at, ref=ref, charge_refs=(ref,), outcome="lost",
         reason=status)
 
 

@@ -30,15 +30,17 @@ class GatewayNotice:
 
     - ``dispute_opened`` / ``dispute_closed``: ``ref`` is the provider's dispute id,
       ``charge_refs`` the references the disputed charge may be known by, ``amount`` the
-      disputed amount, ``outcome`` (closed) ``won`` or ``lost``, ``reason`` the provider's
-      reason code;
+      disputed amount (None: the whole charge, for a provider that reports a chargeback
+      only as the charge's status, as Authorize.net does), ``outcome`` (closed) ``won`` or
+      ``lost``, ``reason`` the provider's reason code;
     - ``refunded``: a refund made at the provider; ``ref`` is its id, ``amount`` its amount;
     - ``refund_failed``: a refund (made at the provider or asked for by the ledger) failed
       after it was announced; ``ref`` is its id, ``reason`` the provider's failure reason;
     - ``charge_denied``: a payment the provider had reported taken (a PayPal capture
       ``PENDING``, an Authorize.net charge approved before its nightly settlement) was
       denied: the money never arrived; ``ref`` is the payment's id, ``reason`` why (for
-      Authorize.net its transaction status: ``returnedItem``, ``settlementError`` ...);
+      Authorize.net its transaction status: ``returnedItem``, ``settlementError``,
+      ``voided``);
     - ``payment_method_expiring``: ``tokens`` the payment tokens the card may be set as,
       ``expires_at`` when it stops working.
     """

@@ -99,12 +99,39 @@ def test_a_returned_echeck_reopens_the_invoice_starts_dunning_and_lowers_collect
     assert collected_in_april(shop) == 0
 
 
-@pytest.mark.parametrize("status", ["settlementError", "chargeback"])
-def test_a_settlement_error_or_a_chargeback_is_a_reversal_too(shop: Shop, status: str) -> None:
-    shop.fake.batches.mark(shop.trans_id, status)
+def test_a_settlement_error_is_a_reversal_too(shop: Shop) -> None:
+    shop.fake.batches.mark(shop.trans_id, "settlementError")
     assert shop.reconcile()["recorded"] == 1
     [reversed_] = log_envelopes(shop.ledger, types=("ChargeReversed",))
-    assert reversed_["data"]["reason"] == status
+    assert reversed_["data"]["reason"] == "settlementError"
+
+
+def test_a_chargeback_is_a_lost_dispute_of_the_whole_charge_and_the_card_is_not_charged_again(
+    shop: Shop,
+) -> None:
+    shop.fake.batches.mark(shop.trans_id, "chargeback")
+
+    assert shop.reconcile()["recorded"] == 1
+
+    [closed] = log_envelopes(shop.ledger, types=("DisputeClosed",))
+    assert (closed["data"]["outcome"], closed["data"]["amount"], closed["data"]["gateway_ref"]) == (
+        "lost", 4900, shop.trans_id)
+    assert log_envelopes(shop.ledger, types=("ChargeReversed",)) == []
+    sub = shop.ledger.subscriptions.get(shop.subscription_id)
+    assert (sub.status, sub.invoices[shop.invoice_id]["status"]) == ("active", "paid")
+    assert shop.invoice_id not in sub.open_invoices
+    assert shop.reconcile()["already_recorded"] == 1
+
+
+def test_a_chargeback_after_a_partial_refund_takes_what_was_left(shop: Shop) -> None:
+    [(charge_id, _)] = shop.ledger.subscriptions.get(shop.subscription_id).charges.items()
+    shop.ledger.payments.refund_charge(charge_id, amount=900, effective_at=utc(2026, 4, 3))
+    shop.fake.batches.mark(shop.trans_id, "chargeback")
+
+    shop.reconcile()
+
+    [closed] = log_envelopes(shop.ledger, types=("DisputeClosed",))
+    assert closed["data"]["amount"] == 4000
 
 
 def test_a_charge_voided_before_its_batch_is_found_in_the_unsettled_list(settings: Settings) -> None:
