@@ -7,6 +7,8 @@ import argparse
 from datetime import datetime
 
 from . import audit_cli, export_cli, gateways_cli, mail_cli, replay_cli
+from .domain.errors import InvalidInput
+from .domain.time import written_instant
 from .projections.runner import REBUILD_PAGE_SIZE
 
 
@@ -113,12 +115,9 @@ def _add_demo_and_keys(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 def _instant(text: str) -> datetime:
     try:
-        instant = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO-8601 time: {text!r}") from None
-    if instant.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"give the UTC offset, e.g. {text}Z")
-    return instant
+        return written_instant(text)
+    except InvalidInput as error:
+        raise argparse.ArgumentTypeError(error.detail) from None
 
 
 def _positive(text: str) -> int:

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from .domain.errors import InvalidInput
+from .domain.time import written_day, written_instant
 
 if TYPE_CHECKING:
     from subledger.commands.ledger import Ledger
@@ -38,13 +41,10 @@ def run(ledger: Ledger, args: argparse.Namespace) -> int:
 
 
 def moment(text: str) -> datetime:
-    """``2026-11-01`` (midnight UTC) or an instant with its offset."""
+    """``2026-11-01`` (midnight UTC) or an instant with its offset, as the API reads them."""
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
-        instant = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date or an ISO-8601 time: {text!r}") from None
-    if instant.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"give the UTC offset, e.g. {text}Z")
-    return instant
+            return datetime.combine(written_day(text), datetime.min.time(), UTC)
+        return written_instant(text)
+    except InvalidInput as error:
+        raise argparse.ArgumentTypeError(error.detail) from None

@@ -74,8 +74,9 @@ def test_reconcile_records_the_return_once_and_prints_a_summary(
 
 
 @pytest.mark.parametrize(("argv", "says"), [
-    (["--since", "April"], "not a date or an ISO-8601 time"),
-    (["--since", "2026-04-01T00:00:00"], "give the UTC offset"),
+    (["--since", "April"], "an instant is written like 2026-01-31T00:00:00Z"),
+    (["--since", "2026-04-01T00:00:00"], "an instant is written like 2026-01-31T00:00:00Z"),
+    (["--since", "2026-02-30"], "2026-02-30 is not a day of the calendar"),
     (["--since", "2026-04-01", "--gateway", "sandbox"], "'sandbox' cannot be asked"),
     (["--since", "2026-04-20"], "is after until"),
 ])
