@@ -161,13 +161,15 @@ def _problems(route: APIRoute, method: str, guarded: bool) -> set[int]:
         found.add(422)
     if dependant.body_params:
         found |= {400, 413, 415}
+    if reads_read_models(dependant.dependencies):
+        found.add(400)  # a Subledger-Min-Position beyond the log's head: position-unknown
     if method in WRITES and not meta:
         found |= {400, 409}
     return found | _declared(route)
 
 
 def _takes(dependant: Dependant, *kinds: str) -> bool:
-    """Whether the route or one of its dependencies (``positions.READ_MODELS``'s header) takes
+    """Whether the route or one of its dependencies (``positions.reads``'s header) takes
     parameters of these kinds."""
     return any(getattr(dependant, kind) for kind in kinds) or \
         any(_takes(dependency, *kinds) for dependency in dependant.dependencies)

@@ -3,10 +3,12 @@
 Reads of the read models are answered from what the projector has applied, which follows the
 log by a moment. Every successful write answers ``Subledger-Position``: the log's head read
 after its commit, so at or after its last event. A read of the read models sent with
-``Subledger-Min-Position: P`` waits, within ``SUBLEDGER_READ_WAIT`` seconds, until every read
-model has applied position P, else answers 503 ``read-model-behind``; it answers
-``Subledger-Position`` too: the position its read models had applied, so a client that keeps
-the largest position it has seen and sends it never reads further back than what it saw.
+``Subledger-Min-Position: P`` waits, within ``SUBLEDGER_READ_WAIT`` seconds, until the read
+models it reads (:func:`reads`) have applied position P, else answers 503
+``read-model-behind``; a P beyond the log's head is 400 ``position-unknown`` at once. It
+answers ``Subledger-Position`` too: the position its read models had applied, so a client
+that keeps the largest position it has seen and sends it never reads further back than what
+it saw.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -22,7 +24,7 @@ from pydantic import WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from subledger.domain.errors import ReadModelBehind
+from subledger.domain.errors import PositionUnknown, ReadModelBehind
 from subledger.projections.store import ViewStore
 
 from .deps import get_principal, get_views
@@ -58,22 +60,52 @@ def applied_position(views: ViewStore, models: Collection[str]) -> int:
     return min((positions.get(name, 0) for name in models), default=0)
 
 
-async def read_models_at(request: Request, _: Annotated[Principal, Depends(get_principal)],
-                         asked: MinPosition = None) -> int:
-    """The position the read models have applied, once it is ``at_least`` the one asked for
-    (the caller's key is checked first, so that an unknown caller cannot make the server wait).
-    The wait sleeps on the event loop and reads the checkpoints in the threadpool, so a
-    waiting read holds neither."""
+Visitor = Callable[[Request], bool]
+"""Whether a page's visitor is one the server may make wait (signed in): a page checks its
+visitor in its own code, after its dependencies, so the wait asks first."""
+
+
+def reads(*models: str, visitor: Visitor | None = None) -> Any:
+    """The dependency of a route that reads ``models``: ``dependencies=[reads("invoices")]``.
+    It takes ``Subledger-Min-Position`` and waits for those models only, so that a model
+    rebuilding from 0 holds back the reads of that model and no other. An API route's caller
+    is checked first (its key), so that an unknown caller cannot make the server wait; a page
+    (signed in by cookie) names its ``visitor`` check instead, asked only when the page would
+    wait."""
+    if not models:
+        raise ValueError("a route that reads the read models names them")
+    if visitor is None:
+        async def wait(request: Request, _: Annotated[Principal, Depends(get_principal)],
+                       asked: MinPosition = None) -> int | None:
+            return await _read_position(request, models, asked)
+    else:
+        async def wait(request: Request, asked: MinPosition = None) -> int | None:
+            if asked is not None and not await run_in_threadpool(visitor, request):
+                asked = None  # the page refuses or redirects the visitor; nothing to wait for
+            return await _read_position(request, models, asked)
+    wait.read_models = models  # type: ignore[attr-defined]
+    return Depends(wait)
+
+
+async def _read_position(request: Request, declared: Collection[str], asked: str | None) -> int | None:
+    """The position the route's read models have applied, once it is at least the one asked
+    for. Only the models this server waits on count (``app.state.read_models``): none of
+    them, and the read neither waits nor answers a position. The wait sleeps on the event
+    loop and reads the checkpoints in the threadpool, so a waiting read holds neither."""
+    models = [name for name in declared if name in request.app.state.read_models]
+    if not models:
+        return None
     at_least = None if asked is None else int(asked)
-    views, models = get_views(request), request.app.state.read_models
-    deadline = time.monotonic() + request.app.state.settings.read_wait
-    pause = _FIRST_PAUSE
+    views, wait = get_views(request), request.app.state.settings.read_wait
     applied = await run_in_threadpool(applied_position, views, models)
+    if at_least is not None and applied < at_least:
+        await _check_known(request, at_least)
+    deadline, pause = time.monotonic() + wait, _FIRST_PAUSE
     while at_least is not None and applied < at_least:
         if time.monotonic() + pause > deadline:
             raise ReadModelBehind(
-                f"the read models have applied position {applied}, {at_least - applied} short"
-                f" of position {at_least}; waited {request.app.state.settings.read_wait:g} s")
+                f"the read models {', '.join(models)} have applied position {applied},"
+                f" {at_least - applied} short of position {at_least}; waited {wait:g} s")
         await asyncio.sleep(pause)
         pause = min(pause * 2, _LONGEST_PAUSE)
         applied = await run_in_threadpool(applied_position, views, models)
@@ -81,13 +113,19 @@ async def read_models_at(request: Request, _: Annotated[Principal, Depends(get_p
     return applied
 
 
-READ_MODELS = Depends(read_models_at)
-"""The dependency of every route that reads the read models: ``dependencies=[READ_MODELS]``."""
+async def _check_known(request: Request, asked: int) -> None:
+    """Refuse a position beyond the log's head: no answer of this log gave it (a write answers
+    the head after its commit), so waiting could not help. Read only once the models are
+    behind, so that a read they already answer costs no more query."""
+    head = int(await run_in_threadpool(request.app.state.ledger.event_log.max_position))
+    if asked > head:
+        raise PositionUnknown(f"position {asked} is beyond the log's head, {head}: send a"
+                              f" {POSITION_HEADER} this server answered")
 
 
 def reads_read_models(dependencies: Collection[Any]) -> bool:
-    """Whether a route's dependencies (``Dependant.dependencies``) include :data:`READ_MODELS`."""
-    return any(d.call is read_models_at for d in dependencies)
+    """Whether a route's dependencies (``Dependant.dependencies``) include one of :func:`reads`."""
+    return any(hasattr(d.call, "read_models") for d in dependencies)
 
 
 class Positions:

@@ -398,6 +398,16 @@ class ReadModelBehind(DomainError):
     title = "The read models have not reached the position asked for"
 
 
+class PositionUnknown(MalformedRequest):
+    """A read asked (``Subledger-Min-Position``) for a position beyond the log's head: no
+    answer of this ledger gave it, so waiting could not reach it (a position from another
+    ledger, or from before a restore). Nothing was read, nothing changed (HTTP 400: the
+    request's framing, as a malformed idempotency key, not its query)."""
+
+    code = "position-unknown"
+    title = "The position asked for is beyond the log's head"
+
+
 class BillingUntilInFuture(InvalidInput):
     code = "billing-until-in-future"
     title = "A billing run cannot run into the future"

@@ -14,10 +14,9 @@ from subledger.replay.cohorts import check_months, cohort_rows
 from ..answers import Format, answer
 from ..deps import PrincipalDep, ViewsDep
 from ..json_bodies import api_router
-from ..positions import READ_MODELS
-from .reports import CSV, From, KnownAt, ReportCurrency, To
+from .reports import CSV, REPORTS, From, KnownAt, ReportCurrency, To
 
-router = api_router(tags=["reports"], dependencies=[READ_MODELS])
+router = api_router(tags=["reports"], dependencies=[REPORTS])
 
 
 @router.get("/reports/cohorts", responses=CSV)

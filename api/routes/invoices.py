@@ -41,10 +41,10 @@ from ..documents import Document, buyer_lines, credit_note_document, invoice_doc
 from ..inputs import Currency
 from ..json_bodies import api_router
 from ..pdf import render_pdf
-from ..positions import READ_MODELS
+from ..positions import reads
 from ..schemas import CreditNoteOut, InvoiceList, InvoiceOut
 
-router = api_router(tags=["invoices"], dependencies=[READ_MODELS])
+router = api_router(tags=["invoices"], dependencies=[reads("invoices")])
 
 Status = Annotated[Literal[INVOICE_STATUSES] | None, Query(  # type: ignore[valid-type]
     description="open, past_due (a charge failed), paid, void or uncollectible")]

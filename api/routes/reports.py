@@ -32,10 +32,14 @@ from ..deps import (
 )
 from ..inputs import Currency, Day, Instant
 from ..json_bodies import api_router
-from ..positions import READ_MODELS
+from ..positions import reads
 from ..writes import respond
 
 router = api_router(tags=["reports"])
+MRR, REVENUE = reads("mrr"), reads("revenue")
+REPORTS = reads("mrr", "revenue")
+"""A report's figures come from one model, but the currency it picks when none is asked for
+is chosen from both models' rows (``report_window.pick_currency``): it waits for both."""
 
 From = Annotated[Day, Query(alias="from", description="First day, YYYY-MM-DD")]
 To = Annotated[Day, Query(description="Last day, inclusive, YYYY-MM-DD; not before `from`")]
@@ -60,7 +64,7 @@ def standpoint(ledger: LedgerDep, as_of: AsOf = None, as_known_at: KnownAt = Non
 StandpointDep = Annotated[Standpoint, Depends(standpoint)]
 
 
-@router.get("/reports/mrr", responses=CSV, dependencies=[READ_MODELS])
+@router.get("/reports/mrr", responses=CSV, dependencies=[REPORTS])
 def mrr(request: Request, _: PrincipalDep, from_: From, to: To, at: StandpointDep,
         interval: Literal["day", "month"] = "month", currency: ReportCurrency = None,
         format: Format = "json") -> Response:  # noqa: A002
@@ -71,7 +75,7 @@ def mrr(request: Request, _: PrincipalDep, from_: From, to: To, at: StandpointDe
     return answer(body, "buckets", format)
 
 
-@router.get("/reports/mrr/movements", dependencies=[READ_MODELS])
+@router.get("/reports/mrr/movements", dependencies=[MRR])
 def mrr_movements(request: Request, _: PrincipalDep, from_: From, to: To, at: StandpointDep,
                   currency: ReportCurrency = None,
                   kind: Literal["new", "expansion", "reactivation", "contraction", "churn"] | None = None,
@@ -84,7 +88,7 @@ def mrr_movements(request: Request, _: PrincipalDep, from_: From, to: To, at: St
         after=parse_cursor(cursor), limit=limit)
 
 
-@router.get("/reports/churn", responses=CSV, dependencies=[READ_MODELS])
+@router.get("/reports/churn", responses=CSV, dependencies=[REPORTS])
 def churn(request: Request, _: PrincipalDep, from_: From, to: To, at: StandpointDep,
           interval: Literal["month", "day"] = "month", currency: ReportCurrency = None,
           format: Format = "json") -> Response:  # noqa: A002
@@ -96,7 +100,7 @@ def churn(request: Request, _: PrincipalDep, from_: From, to: To, at: Standpoint
     return answer(body, "periods", format)
 
 
-@router.get("/reports/revenue", responses=CSV, dependencies=[READ_MODELS])
+@router.get("/reports/revenue", responses=CSV, dependencies=[REPORTS])
 def revenue(request: Request, _: PrincipalDep, from_: From, to: To, at: StandpointDep,
             interval: Literal["day", "month"] = "month", currency: ReportCurrency = None,
             format: Format = "json") -> Response:  # noqa: A002
@@ -108,7 +112,7 @@ def revenue(request: Request, _: PrincipalDep, from_: From, to: To, at: Standpoi
     return answer(body, "buckets", format)
 
 
-@router.get("/reports/revenue/lines", dependencies=[READ_MODELS])
+@router.get("/reports/revenue/lines", dependencies=[REVENUE])
 def revenue_lines(request: Request, _: PrincipalDep, from_: From, to: To, at: StandpointDep,
                   currency: ReportCurrency = None, subscription_id: UuidQuery = None,
                   limit: Limit = 100, cursor: Cursor = None) -> dict[str, Any]:
@@ -119,7 +123,7 @@ def revenue_lines(request: Request, _: PrincipalDep, from_: From, to: To, at: St
         standpoint=at, after=parse_cursor(cursor), limit=limit)
 
 
-@router.get("/reports/revenue/recognition", dependencies=[READ_MODELS])
+@router.get("/reports/revenue/recognition", dependencies=[REVENUE])
 def revenue_recognition(request: Request, _: PrincipalDep, from_: From, to: To, at: StandpointDep,
                         currency: ReportCurrency = None, subscription_id: UuidQuery = None,
                         limit: Limit = 100, cursor: Cursor = None) -> dict[str, Any]:
@@ -154,7 +158,7 @@ def close_command(views: ViewStore, ledger: Ledger, period: str) -> ClosePeriod:
     return ClosePeriod(period, position=applied, metrics_versions=versions, figures=figures)
 
 
-@router.get("/reports/restatements", dependencies=[READ_MODELS])
+@router.get("/reports/restatements", dependencies=[REPORTS])
 def restatements(request: Request, ledger: LedgerDep, _: PrincipalDep) -> dict[str, Any]:
     """Per closed period: the figures at close, the figures known now and as of now, what
     changed, and the events recorded after the close that changed them."""

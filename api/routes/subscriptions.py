@@ -37,7 +37,7 @@ from ..deps import (
 )
 from ..inputs import Currency, EmailFilter, IdentifierFilter
 from ..json_bodies import api_router
-from ..positions import READ_MODELS
+from ..positions import reads
 from ..requests import CancelIn, ChangeIn, CouponApplyIn, EffectiveIn, SubscriptionIn
 from ..schemas import ChangePreviewOut, InvoicePreviewOut, SubscriptionList, SubscriptionOut
 from ..writes import respond
@@ -63,7 +63,7 @@ def start(subscriber_id: IdPath, body: SubscriptionIn, ledger: LedgerDep,
     return respond(principal, ledger, command, key)
 
 
-@router.get("/subscriptions", response_model=SubscriptionList, dependencies=[READ_MODELS])
+@router.get("/subscriptions", response_model=SubscriptionList, dependencies=[reads("subscriptions")])
 def list_subscriptions(
     ledger: LedgerDep, views: ViewsDep, _: PrincipalDep,
     status: Annotated[Literal[STATUSES] | None, Query(  # type: ignore[valid-type]
