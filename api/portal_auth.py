@@ -27,7 +27,7 @@ from uuid import UUID
 
 from fastapi import Request
 
-from subledger.domain.errors import PortalSessionClosed, PortalSessionNotFound
+from subledger.domain.errors import DomainError, PortalSessionClosed, PortalSessionNotFound
 from subledger.domain.portal_session import PortalSession
 from subledger.domain.subscriber import Subscriber
 
@@ -122,3 +122,13 @@ def visit(request: Request, token: str | None = None) -> PortalVisit:
         raise ApiProblem("unauthorized", "this portal link is not valid; ask for a new one")
     subscriber = ledger.subscribers.get(session.subscriber_id)
     return PortalVisit(session, subscriber, csrf_token(secret, session), secret)
+
+
+def is_visitor(request: Request) -> bool:
+    """Whether the request opens the portal (a valid link's cookie): only such a visitor may
+    make a portal page wait for a position (``positions.reads``)."""
+    try:
+        visit(request)
+    except (ApiProblem, DomainError):
+        return False
+    return True

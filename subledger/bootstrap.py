@@ -233,11 +233,13 @@ def build_api(
             model.create(tx)
     create_tables(views)  # the Merkle tree's, so /audit/* answer before a follower ran
     # The models a read waits on (Subledger-Min-Position): those the log-following projector
-    # builds; the projector members' checkpoints count Kafka offsets, not positions of the log.
+    # builds and the Merkle tree; the projector members' checkpoints count Kafka offsets, not
+    # positions of the log.
+    from subledger.projections.audit_tree import CHECKPOINT as TREE
     from subledger.projections.group_member import PARTITIONED
 
     followed = [m.name for m in read_models(ledger)
-                if settings.projector_group is None or m.name not in PARTITIONED]
+                if settings.projector_group is None or m.name not in PARTITIONED] + [TREE]
     if projector is None:
         return create_app(settings, ledger, views=views, read_models=followed)
     return create_app(settings, ledger, views=views, projection_lag=projector.lag,

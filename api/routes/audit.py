@@ -12,13 +12,17 @@ from pydantic import BaseModel, Field
 from subledger.audit.heads import ALGORITHM, HeadSigner, public_key_text
 from subledger.contract.envelope import MAX_POSITION
 from subledger.domain.errors import NoAuditKey
-from subledger.projections.audit_tree import AuditTree
+from subledger.projections.audit_tree import CHECKPOINT, AuditTree
 from subledger.projections.audit_verify import verify
 
 from ..deps import LedgerDep, PrincipalDep, ViewsDep
 from ..json_bodies import api_router
+from ..positions import reads
 
 router = api_router(tags=["audit"])
+TREE = reads(CHECKPOINT)
+"""The routes that answer from the stored tree wait for its follower (its checkpoint counts
+positions of the log); the key and ``verify`` (which recomputes from the log) do not."""
 
 Size = Annotated[int, Query(ge=0, le=MAX_POSITION)]
 HEX = "^[0-9a-f]{64}$"
@@ -69,7 +73,7 @@ NOT_IN_TREE = {404: {"description": "No such position (or not in the tree yet), 
 BEYOND = {409: {"description": "A tree size beyond the tree's current size"}}
 
 
-@router.get("/audit/head", response_model=HeadOut, responses=NOT_IN_TREE)
+@router.get("/audit/head", dependencies=[TREE], response_model=HeadOut, responses=NOT_IN_TREE)
 def head(views: ViewsDep, _: PrincipalDep, tree_size: Annotated[int | None, Query(
         ge=0, le=MAX_POSITION, description="a past head of this size (default: the latest)")] = None,
          ) -> dict[str, Any]:
@@ -88,7 +92,7 @@ def public_key(request: Request, _: PrincipalDep) -> dict[str, Any]:
     return {"algorithm": ALGORITHM, "public_key": public_key_text(HeadSigner(seed).public_key)}
 
 
-@router.get("/audit/proof/inclusion", response_model=InclusionOut, responses={**NOT_IN_TREE, **BEYOND})
+@router.get("/audit/proof/inclusion", dependencies=[TREE], response_model=InclusionOut, responses={**NOT_IN_TREE, **BEYOND})
 def inclusion(views: ViewsDep, _: PrincipalDep,
               position: Annotated[int, Query(ge=1, le=MAX_POSITION, description="the event's position")],
               tree_size: Annotated[int | None, Query(
@@ -98,7 +102,7 @@ def inclusion(views: ViewsDep, _: PrincipalDep,
     return AuditTree(views).inclusion(position, tree_size)
 
 
-@router.get("/audit/proof/consistency", response_model=ConsistencyOut, responses=BEYOND)
+@router.get("/audit/proof/consistency", dependencies=[TREE], response_model=ConsistencyOut, responses=BEYOND)
 def consistency(views: ViewsDep, _: PrincipalDep, first: Size, second: Size) -> dict[str, Any]:
     """The proof that the tree of `second` leaves extends the tree of `first` leaves. A
     `first` larger than `second` is refused (422 invalid-tree-sizes); a `second` beyond the

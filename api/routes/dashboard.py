@@ -28,6 +28,7 @@ from subledger.projections.subscription_list import busiest_currency
 from ..json_bodies import api_router
 from ..page_session import visit
 from ..pages import page_problem, render, session_form
+from ..positions import reads
 from ..problems import problem_catalog
 from .reports import close_command
 
@@ -53,7 +54,8 @@ def _notice(closed: str | None, close_error: str | None) -> tuple[str, bool] | N
     return None
 
 
-@router.get("/", response_model=None)
+@router.get("/", response_model=None, dependencies=[reads(
+    "mrr", "revenue", "subscriptions", visitor=lambda request: visit(request).principal is not None)])
 def dashboard(request: Request) -> Response:
     page = visit(request)
     if page.principal is None:

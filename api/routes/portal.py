@@ -19,13 +19,17 @@ from subledger.projections.invoice_queries import find_invoice
 from ..deps import get_views, path_id
 from ..documents import invoice_document
 from ..json_bodies import api_router
-from ..portal_auth import COOKIE, COOKIE_PATH, SEAL_FIELD, PortalVisit, visit
+from ..portal_auth import COOKIE, COOKIE_PATH, SEAL_FIELD, PortalVisit, is_visitor, visit
 from ..portal_forms import change_fields
 from ..portal_pages import page, shows_errors
 from ..portal_view import NOTICES, home, new_key
+from ..positions import reads
 from .invoices import document_parties, pdf_answer
 
 router = api_router(include_in_schema=False)
+INVOICES = reads("invoices", visitor=is_visitor)
+"""The pages that show invoices read them from the invoices read model; the rest of the
+portal reads the log."""
 
 
 def own_subscription(request: Request, who: PortalVisit, subscription_id: str) -> Subscription:
@@ -49,7 +53,7 @@ def enter(request: Request, token: str) -> Response:
     return answer
 
 
-@router.get("/portal")
+@router.get("/portal", dependencies=[INVOICES])
 @shows_errors
 def portal_home(request: Request, done: str | None = None) -> Response:
     who = visit(request)
@@ -74,7 +78,7 @@ def preview_change(request: Request, subscription_id: str,
                 csrf=who.csrf, subscription=subscription, key=new_key())
 
 
-@router.get("/portal/invoices/{invoice_id}.pdf")
+@router.get("/portal/invoices/{invoice_id}.pdf", dependencies=[INVOICES])
 @shows_errors
 def invoice_pdf(request: Request, invoice_id: str) -> Response:
     """One of the subscriber's invoices as PDF (403 for anyone else's)."""

@@ -1,5 +1,6 @@
 """Which reads wait for a ``Subledger-Min-Position``, and on what: a position beyond the log's
-head is refused at once; a read waits for the read models it reads and no other.
+head is refused at once; a read waits for the read models it reads and no other; the audit
+routes wait for the Merkle tree, and the pages that show read models wait for them too.
 
 The server runs with no projector; each test runs the models it wants applied by hand, as a
 slow, stalled or rebuilding projector would leave them."""
@@ -17,8 +18,9 @@ import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from support.http import api_events, api_subscription, assert_problem
 from support.live import LiveServer
+from support.portal import PortalWorld
 
-from subledger.bootstrap import build_api, read_models
+from subledger.bootstrap import build_api, build_merkle_follower, read_models
 from subledger.commands.ledger import Ledger
 from subledger.config import Settings
 from subledger.projections.runner import ProjectionRunner
@@ -127,6 +129,62 @@ def test_a_report_answers_the_position_its_own_models_applied(
     assert int(lines.headers[POSITION]) == revenue.checkpoints()["revenue"] >= written
 
 
+def test_an_audit_proof_waits_for_the_merkle_tree_to_hold_the_position(
+    http: httpx.Client, settings: Settings, ledger: Ledger,
+) -> None:
+    written = _refund(http, lambda: None)
+    follower = build_merkle_follower(settings, ledger)
+    try:
+        answer, took = _later(follower.run_once, lambda: http.get(
+            "/audit/proof/inclusion", params={"position": written}, headers={MIN_POSITION: str(written)}))
+    finally:
+        follower.close()
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["position"] == written
+    assert int(answer.headers[POSITION]) >= written
+    assert 0.4 < took < WAIT
+
+
+def test_the_portal_waits_for_the_invoices_to_hold_the_position(portal_world: PortalWorld) -> None:
+    with portal_world.portal_client(portal_world.ada) as browser:
+        opened = portal_world.open_session(portal_world.bob)  # a write the projector has not run
+        with portal_world.api() as api:
+            written = int(api.get("/events").json()["items"][-1]["position"])
+        answer, took = _later(portal_world.catch_up, lambda: browser.get(
+            "/portal", headers={MIN_POSITION: str(written)}))
+
+    assert opened["url"]
+    assert answer.status_code == 200, answer.text
+    assert int(answer.headers[POSITION]) >= written
+    assert 0.4 < took < 5
+
+
+def test_the_dashboard_waits_for_the_models_it_shows(
+    http: httpx.Client, runner_of: Callable[..., ProjectionRunner],
+) -> None:
+    shown = runner_of("mrr", "revenue", "subscriptions")  # an open server: anyone is signed in
+    written = _refund(http, lambda: None)
+
+    answer, took = _later(shown.run_once, lambda: http.get("/", headers={MIN_POSITION: str(written)}))
+
+    assert answer.status_code == 200, answer.text
+    assert int(answer.headers[POSITION]) >= written
+    assert 0.4 < took < WAIT
+
+
+def test_an_unknown_visitor_cannot_make_a_page_wait(portal_world: PortalWorld) -> None:
+    portal_world.open_session(portal_world.bob)
+    with portal_world.api() as api:
+        written = int(api.get("/events").json()["items"][-1]["position"])
+    with portal_world.browser_client() as stranger:
+        started = time.monotonic()
+        answer = stranger.get("/portal", headers={MIN_POSITION: str(written)})
+
+    assert answer.status_code == 401
+    assert time.monotonic() - started < 1
+
+
 def test_every_model_a_route_names_is_one_the_server_waits_on(settings: Settings, ledger: Ledger) -> None:
     """A misspelt name would never be waited on: its route would answer at once, silently."""
     app = build_api(settings, ledger=ledger)
@@ -136,3 +194,20 @@ def test_every_model_a_route_names_is_one_the_server_waits_on(settings: Settings
              for name in getattr(dependency.call, "read_models", ())}
 
     assert named == set(app.state.read_models)
+
+
+def test_with_projector_members_the_list_of_subscriptions_neither_waits_nor_claims_a_position(
+    settings: Settings, ledger: Ledger,
+) -> None:
+    """Their checkpoints count Kafka offsets: nothing says which position they have applied."""
+    grouped = replace(settings, read_wait=WAIT, projector_group="members")
+    with LiveServer(build_api(grouped, ledger=ledger)) as server, \
+            httpx.Client(base_url=server.url, timeout=30) as http:
+        written = _refund(http, lambda: None)  # no model has run
+        started = time.monotonic()
+
+        answer = http.get("/subscriptions", headers={MIN_POSITION: str(written)})
+
+    assert answer.status_code == 200, answer.text
+    assert POSITION not in answer.headers
+    assert time.monotonic() - started < 1
