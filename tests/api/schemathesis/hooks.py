@@ -11,7 +11,8 @@ parameters together (an amount whose last digit is not 0 in a three-decimal curr
 body's or its plan's, charge's or subscription's; a report's ``to`` before its ``from``, a window of more than 5000
 buckets, a report's ``as_of`` after its ``as_known_at``, a report that must name one of the
 several currencies the ledger holds, a consistency proof's ``first`` after its ``second``), or
-the read models' progress (a ``Subledger-Min-Position`` they have not applied). A schema-valid
+the read models' progress (a ``Subledger-Min-Position`` they have not applied) or the log's
+length (one beyond its head). A schema-valid
 request refused for one of these is not a schema that lies, so that one failure is dropped;
 every other check stays as it is.
 """
@@ -41,6 +42,9 @@ BEHIND = "/problems/read-model-behind"
 """A read that asked (``Subledger-Min-Position``) for a position its read models had not
 applied in time: the conformance server runs no projector, so any position past 0 that the
 log holds is one they never reach. The 503 is documented; only its being a 5xx is dropped."""
+UNKNOWN = "/problems/position-unknown"
+"""A ``Subledger-Min-Position`` beyond the log's head: a schema-valid header the log's length
+refuses, which no schema can know."""
 
 
 def _problem_type(response: Any) -> Any:
@@ -56,6 +60,8 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
     if response is None:
         return True
     if response.status_code == 503 and _problem_type(response) == BEHIND:
+        return False
+    if response.status_code == 400 and _problem_type(response) == UNKNOWN:
         return False
     if getattr(failure, "code", None) != "ST202" or response.status_code != 422:
         return True
