@@ -47,6 +47,18 @@ def gateway(url: str) -> AuthorizeNetGateway:
     return AuthorizeNetGateway(anet.LOGIN_ID, anet.TRANSACTION_KEY, api_base=url, timeout=2)
 
 
+def ada_charged(ledger: Ledger) -> tuple[Any, dict[str, Any]]:
+    """Ada subscribed to pro (4900 a month) on Apr 1, charged at once by Authorize.net: her
+    subscription and its charge."""
+    add_plan(ledger, "pro", amount=4900)
+    ada = add_subscriber(ledger, "ada@example.com")
+    ledger.subscribers.set_payment_method(ada.id, gateway="authorizenet",
+                                          token=f"{anet.CUSTOMER}:1000", effective_at=APRIL_1)
+    sub = ledger.subscriptions.start(ada.id, plan_id="pro", effective_at=APRIL_1)
+    [(_, charge)] = ledger.subscriptions.get(sub.id).charges.items()
+    return sub, charge
+
+
 @pytest.fixture
 def shop(settings: Settings) -> Iterator[Shop]:
     """Ada's first month (4900) charged by Authorize.net on Apr 1, settled in the batch of
@@ -55,12 +67,7 @@ def shop(settings: Settings) -> Iterator[Shop]:
         fake.settle = False  # as Authorize.net: approved now, settled in the nightly batch
         ledger = Ledger(ledger_env(settings), gateways={"authorizenet": gateway(fake.url)})
         try:
-            add_plan(ledger, "pro", amount=4900)
-            ada = add_subscriber(ledger, "ada@example.com")
-            ledger.subscribers.set_payment_method(ada.id, gateway="authorizenet",
-                                                  token=f"{anet.CUSTOMER}:1000", effective_at=APRIL_1)
-            sub = ledger.subscriptions.start(ada.id, plan_id="pro", effective_at=APRIL_1)
-            [(_, charge)] = ledger.subscriptions.get(sub.id).charges.items()
+            sub, charge = ada_charged(ledger)
             assert fake.batches.settle(SETTLED)
             yield Shop(fake, ledger, settings, sub.id, charge["gateway_ref"], charge["invoice_id"])
         finally:
@@ -139,12 +146,7 @@ def test_a_charge_voided_before_its_batch_is_found_in_the_unsettled_list(setting
         fake.settle = False
         ledger = Ledger(ledger_env(settings), gateways={"authorizenet": gateway(fake.url)})
         try:
-            add_plan(ledger, "pro", amount=4900)
-            ada = add_subscriber(ledger, "ada@example.com")
-            ledger.subscribers.set_payment_method(ada.id, gateway="authorizenet",
-                                                  token=f"{anet.CUSTOMER}:1000", effective_at=APRIL_1)
-            sub = ledger.subscriptions.start(ada.id, plan_id="pro", effective_at=APRIL_1)
-            [(_, charge)] = ledger.subscriptions.get(sub.id).charges.items()
+            sub, charge = ada_charged(ledger)
             fake.batches.mark(charge["gateway_ref"], "voided")
 
             summary = reconcile(ledger, "authorizenet", APRIL_1, utc(2026, 4, 2)).as_dict()
