@@ -8,7 +8,6 @@ slow, stalled or rebuilding projector would leave them."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -67,16 +66,17 @@ def _refund(http: httpx.Client, before: Callable[[], Any]) -> int:
     return int(refund.headers[POSITION])
 
 
-def _later(action: Callable[[], Any], read: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
-    """``read``'s answer while ``action`` runs half a second after it started, and its time."""
+def _later(action: Callable[[], Any], read: Callable[[], httpx.Response]) -> httpx.Response:
+    """``read``'s answer while ``action`` runs half a second after it started. No timing is
+    asserted: a read that answers 200 with a position at or after the one it asked for can
+    only have answered once ``action`` brought its models there, and one that did not wait
+    for them, or waited in vain, would answer otherwise (stale, or 503)."""
     timer = threading.Timer(0.5, action)
-    started = time.monotonic()
     timer.start()
     try:
-        answer = read()
+        return read()
     finally:
         timer.join()
-    return answer, time.monotonic() - started
 
 
 def test_a_position_beyond_the_logs_head_is_a_400_at_once_that_changes_nothing(
@@ -84,14 +84,14 @@ def test_a_position_beyond_the_logs_head_is_a_400_at_once_that_changes_nothing(
 ) -> None:
     written = _refund(http, projector.run_once)
     before = (api_events(http), projector.checkpoints())
-    started = time.monotonic()
 
+    # Waiting could not help: the models stay behind a position the log never reached, so a
+    # read that waited would answer 503 read-model-behind, not 400.
     answer = http.get("/invoices", headers={MIN_POSITION: str(written + 1)})
 
     problem = assert_problem(answer, 400, "position-unknown")
     assert f"beyond the log's head, {written}" in problem["detail"], problem
     assert POSITION not in answer.headers
-    assert time.monotonic() - started < 1
     assert (api_events(http), projector.checkpoints()) == before
 
 
@@ -102,15 +102,13 @@ def test_a_read_waits_only_for_the_read_models_it_reads(
         runner_of("subscriptions", "mrr", "revenue")
     written = _refund(http, everything.run_once)
     but_invoices.run_once()  # invoices stays behind the refund, as a model rebuilding would
-    started = time.monotonic()
 
+    # Waiting for invoices too, movements would answer 503 like the invoices below.
     movements = http.get("/reports/mrr/movements", params=MOVEMENTS,
                          headers={MIN_POSITION: str(written)})
-    answered_at_once = time.monotonic() - started
     invoices = http.get("/invoices", headers={MIN_POSITION: str(written)})
 
     assert movements.status_code == 200, movements.text
-    assert answered_at_once < 1
     assert int(movements.headers[POSITION]) == everything.checkpoints()["mrr"] >= written
     problem = assert_problem(invoices, 503, "read-model-behind")
     assert "the read models invoices have applied" in problem["detail"], problem
@@ -135,7 +133,7 @@ def test_an_audit_proof_waits_for_the_merkle_tree_to_hold_the_position(
     written = _refund(http, lambda: None)
     follower = build_merkle_follower(settings, ledger)
     try:
-        answer, took = _later(follower.run_once, lambda: http.get(
+        answer = _later(follower.run_once, lambda: http.get(
             "/audit/proof/inclusion", params={"position": written}, headers={MIN_POSITION: str(written)}))
     finally:
         follower.close()
@@ -143,7 +141,6 @@ def test_an_audit_proof_waits_for_the_merkle_tree_to_hold_the_position(
     assert answer.status_code == 200, answer.text
     assert answer.json()["position"] == written
     assert int(answer.headers[POSITION]) >= written
-    assert 0.4 < took < WAIT
 
 
 def test_the_portal_waits_for_the_invoices_to_hold_the_position(portal_world: PortalWorld) -> None:
@@ -151,12 +148,11 @@ def test_the_portal_waits_for_the_invoices_to_hold_the_position(portal_world: Po
         portal_world.open_session(portal_world.bob)  # a write the projector has not applied
         with portal_world.api() as api:
             written = int(api.get("/events").json()["items"][-1]["position"])
-        answer, took = _later(portal_world.catch_up, lambda: browser.get(
+        answer = _later(portal_world.catch_up, lambda: browser.get(
             "/portal", headers={MIN_POSITION: str(written)}))
 
     assert answer.status_code == 200, answer.text
     assert int(answer.headers[POSITION]) >= written
-    assert 0.4 < took < 5
 
 
 def test_the_dashboard_waits_for_the_models_it_shows(
@@ -165,11 +161,10 @@ def test_the_dashboard_waits_for_the_models_it_shows(
     shown = runner_of("mrr", "revenue", "subscriptions")  # an open server: anyone is signed in
     written = _refund(http, lambda: None)
 
-    answer, took = _later(shown.run_once, lambda: http.get("/", headers={MIN_POSITION: str(written)}))
+    answer = _later(shown.run_once, lambda: http.get("/", headers={MIN_POSITION: str(written)}))
 
     assert answer.status_code == 200, answer.text
     assert int(answer.headers[POSITION]) >= written
-    assert 0.4 < took < WAIT
 
 
 def test_an_unknown_visitor_cannot_make_a_page_wait(portal_world: PortalWorld) -> None:
@@ -177,11 +172,10 @@ def test_an_unknown_visitor_cannot_make_a_page_wait(portal_world: PortalWorld) -
     with portal_world.api() as api:
         written = int(api.get("/events").json()["items"][-1]["position"])
     with portal_world.browser_client() as stranger:
-        started = time.monotonic()
+        # Made to wait, the page would answer 503 read-model-behind: nothing catches up.
         answer = stranger.get("/portal", headers={MIN_POSITION: str(written)})
 
     assert answer.status_code == 401
-    assert time.monotonic() - started < 1
 
 
 def test_every_model_a_route_names_is_one_the_server_waits_on(settings: Settings, ledger: Ledger) -> None:
@@ -202,11 +196,9 @@ def test_with_projector_members_the_list_of_subscriptions_neither_waits_nor_clai
     grouped = replace(settings, read_wait=WAIT, projector_group="members")
     with LiveServer(build_api(grouped, ledger=ledger)) as server, \
             httpx.Client(base_url=server.url, timeout=30) as http:
-        written = _refund(http, lambda: None)  # no model has run
-        started = time.monotonic()
+        written = _refund(http, lambda: None)  # no model has run: a wait would end in 503
 
         answer = http.get("/subscriptions", headers={MIN_POSITION: str(written)})
 
     assert answer.status_code == 200, answer.text
     assert POSITION not in answer.headers
-    assert time.monotonic() - started < 1
