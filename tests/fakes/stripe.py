@@ -8,10 +8,10 @@ so the official SDK, its HTTP client, its encoding and its error mapping are all
         ...
         assert fake.requests[-1].params["currency"] == "eur"
 
-Endpoints: ``POST /v1/payment_intents``, ``GET /v1/payment_intents/{id}``,
-``POST /v1/refunds``, and the look-ups of ``stripe_lookups.py`` (``GET
-/v1/payment_intents/search``, ``GET /v1/refunds``). Requests are form-encoded as Stripe's (``metadata[key]=value``) and
-need ``Authorization: Bearer sk_test_...`` (else 401, as Stripe answers a bad key).
+Endpoints: ``POST /v1/payment_intents`` (``stripe_intents.py``), ``GET
+/v1/payment_intents/{id}``, ``POST /v1/refunds`` (``stripe_refunds.py``), and the look-ups
+of ``stripe_lookups.py`` (``GET /v1/payment_intents/search``, ``GET /v1/refunds``). Requests
+are form-encoded as Stripe's (``metadata[key]=value``) and need ``Authorization: Bearer sk_test_...`` (else 401, as Stripe answers a bad key).
 Objects and error bodies follow Stripe's API reference (trimmed to the useful fields).
 
 Test payment methods, as Stripe's:
@@ -43,109 +43,33 @@ what is left after earlier refunds, else 400 ``invalid_request_error`` with code
 Every request is recorded in :attr:`FakeStripe.requests`; :meth:`fail_next` answers the
 next requests with an error instead of executing them, and :meth:`hang_next` executes the
 next requests but holds their answers back (a timeout on the client's side, after Stripe
-did the work).
+did the work). The server's plumbing is in ``stripe_http.py``, Stripe's error bodies in
+``stripe_errors.py``.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
 
+from .stripe_errors import card_error, error_body
+from .stripe_http import Answer as _Answer
+from .stripe_http import Fault as _Fault
+from .stripe_http import Handler as _Handler
+from .stripe_http import RecordedRequest
+from .stripe_intents import create_payment_intent
 from .stripe_lookups import list_refunds, search_payment_intents
+from .stripe_refunds import create_refund
+
+__all__ = ["KEY_RETENTION_SECONDS", "TEST_KEY_PREFIX", "FakeStripe", "RecordedRequest",
+           "card_error", "error_body"]
 
 TEST_KEY_PREFIX = "sk_test_"
 KEY_RETENTION_SECONDS = 24 * 3600
-
-_DECLINES: dict[str, tuple[str, str, str]] = {
-    # payment method -> (code, decline_code, message)
-    "pm_card_chargeDeclined": ("card_declined", "generic_decline", "Your card was declined."),
-    "pm_card_chargeDeclinedInsufficientFunds": (
-        "card_declined",
-        "insufficient_funds",
-        "Your card has insufficient funds.",
-    ),
-}
-_REFUND_REASONS = {"duplicate", "fraudulent", "requested_by_customer"}
-
-
-def _new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(12)}"
-
-
-def error_body(
-    type_: str,
-    message: str,
-    *,
-    code: str | None = None,
-    param: str | None = None,
-    decline_code: str | None = None,
-    **extra: Any,
-) -> dict[str, Any]:
-    """Stripe's error object: ``{"error": {"type", "message", "code"?, "param"?, ...}}``."""
-    error: dict[str, Any] = {"type": type_, "message": message}
-    if code is not None:
-        error["code"] = code
-        error["doc_url"] = f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}"
-    if decline_code is not None:
-        error["decline_code"] = decline_code
-    if param is not None:
-        error["param"] = param
-    error.update(extra)
-    return {"error": error}
-
-
-def card_error(
-    code: str, decline_code: str | None = None, message: str = "Your card was declined."
-) -> dict[str, Any]:
-    """A 402 body, for :meth:`FakeStripe.fail_next` (``status=402``)."""
-    return error_body("card_error", message, code=code, decline_code=decline_code or code)
-
-
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    """Header names lower-cased."""
-    params: dict[str, str]
-    """The form fields as sent, nested ones flat: ``{"metadata[attempt]": "1", ...}``."""
-
-    @property
-    def idempotency_key(self) -> str | None:
-        return self.headers.get("idempotency-key")
-
-    def nested(self, name: str) -> dict[str, str]:
-        """The sub-fields of ``name``: ``nested("metadata")`` -> ``{"attempt": "1", ...}``."""
-        prefix = name + "["
-        return {
-            key[len(prefix) : -1]: value
-            for key, value in self.params.items()
-            if key.startswith(prefix) and key.endswith("]")
-        }
-
-
-@dataclass
-class _Answer:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class _Fault:
-    kind: str  # "fail" or "hang"
-    status: int = 500
-    body: dict[str, Any] | None = None
-    seconds: float = 0.0
-    path: str | None = None
-    """Only a POST to this path meets the fault (None: any request)."""
 
 
 class FakeStripe:
@@ -326,7 +250,7 @@ class FakeStripe:
 
     def _route(self, method: str, path: str, params: dict[str, str]) -> _Answer:
         if method == "POST" and path == "/v1/payment_intents":
-            return self._create_payment_intent(params)
+            return create_payment_intent(self.payment_intents, params, self.now())
         if method == "GET" and path == "/v1/payment_intents/search":
             return _Answer(*search_payment_intents(self.payment_intents, params, self.now()))
         if method == "GET" and path == "/v1/refunds":
@@ -346,7 +270,9 @@ class FakeStripe:
                 )
             return _Answer(200, json.loads(json.dumps(intent)))
         if method == "POST" and path == "/v1/refunds":
-            return self._create_refund(params)
+            return create_refund(
+                self.payment_intents, self.refunds, self._refunded, params, self.now()
+            )
         return _Answer(
             404,
             error_body(
@@ -354,289 +280,3 @@ class FakeStripe:
                 f"Unrecognized request URL ({method}: {path}).",
             ),
         )
-
-    # -- payment intents --------------------------------------------------------------
-
-    def _create_payment_intent(self, params: dict[str, str]) -> _Answer:
-        invalid = _require_positive_int(params, "amount") or _require(params, "currency")
-        if invalid is not None:
-            return invalid
-        payment_method = params.get("payment_method")
-        confirm = params.get("confirm") == "true"
-        metadata = {
-            key[len("metadata[") : -1]: value
-            for key, value in params.items()
-            if key.startswith("metadata[") and key.endswith("]")
-        }
-        if payment_method is not None and not (
-            payment_method in _DECLINES
-            or payment_method
-            in ("pm_card_visa", "pm_card_authenticationRequired", "pm_fake_processing")
-        ):
-            return _Answer(
-                400,
-                error_body(
-                    "invalid_request_error",
-                    f"No such PaymentMethod: '{payment_method}'",
-                    code="resource_missing",
-                    param="payment_method",
-                ),
-            )
-        intent_id = _new_id("pi")
-        amount = int(params["amount"])
-        intent: dict[str, Any] = {
-            "id": intent_id,
-            "object": "payment_intent",
-            "amount": amount,
-            "amount_capturable": 0,
-            "amount_received": 0,
-            "automatic_payment_methods": (
-                {
-                    "enabled": params.get("automatic_payment_methods[enabled]") == "true",
-                    "allow_redirects": params.get(
-                        "automatic_payment_methods[allow_redirects]", "always"
-                    ),
-                }
-                if "automatic_payment_methods[enabled]" in params
-                else None
-            ),
-            "canceled_at": None,
-            "cancellation_reason": None,
-            "capture_method": "automatic",
-            "client_secret": f"{intent_id}_secret_{secrets.token_hex(8)}",
-            "confirmation_method": "automatic",
-            "created": int(self.now()),
-            "currency": params["currency"].lower(),
-            "customer": params.get("customer"),
-            "description": params.get("description"),
-            "last_payment_error": None,
-            "latest_charge": None,
-            "livemode": False,
-            "metadata": metadata,
-            "next_action": None,
-            "payment_method": payment_method,
-            "payment_method_types": ["card"],
-            "status": "requires_payment_method"
-            if payment_method is None
-            else "requires_confirmation",
-        }
-        self.payment_intents[intent_id] = intent
-        if not confirm or payment_method is None:
-            return _Answer(200, json.loads(json.dumps(intent)))
-
-        if payment_method in _DECLINES:
-            code, decline_code, message = _DECLINES[payment_method]
-            charge_id = _new_id("ch")
-            error = error_body(
-                "card_error",
-                message,
-                code=code,
-                decline_code=decline_code,
-                charge=charge_id,
-                payment_method={"id": payment_method, "object": "payment_method", "type": "card"},
-                request_log_url=f"https://dashboard.stripe.com/test/logs/{_new_id('req')}",
-            )["error"]
-            intent["status"] = "requires_payment_method"
-            intent["latest_charge"] = charge_id
-            intent["last_payment_error"] = {
-                k: v for k, v in error.items() if k != "request_log_url"
-            }
-            error["payment_intent"] = json.loads(json.dumps(intent))
-            return _Answer(402, {"error": error})
-
-        if payment_method == "pm_card_authenticationRequired":
-            intent["status"] = "requires_action"
-            intent["next_action"] = {
-                "type": "use_stripe_sdk",
-                "use_stripe_sdk": {"type": "three_d_secure_redirect"},
-            }
-        elif payment_method == "pm_fake_processing":
-            intent["status"] = "processing"
-            intent["latest_charge"] = _new_id("ch")
-        else:
-            intent["status"] = "succeeded"
-            intent["amount_received"] = amount
-            intent["latest_charge"] = _new_id("ch")
-        return _Answer(200, json.loads(json.dumps(intent)))
-
-    # -- refunds ----------------------------------------------------------------------
-
-    def _create_refund(self, params: dict[str, str]) -> _Answer:
-        intent_id = params.get("payment_intent")
-        charge_id = params.get("charge")
-        if intent_id is None and charge_id is None:
-            return _Answer(
-                400,
-                error_body(
-                    "invalid_request_error",
-                    "One of the following params should be provided for this request: "
-                    "payment_intent or charge.",
-                    code="parameter_missing",
-                ),
-            )
-        if intent_id is None:
-            intent_id = next(
-                (i["id"] for i in self.payment_intents.values() if i["latest_charge"] == charge_id),
-                None,
-            )
-            param, missing = "charge", charge_id
-        else:
-            param, missing = "payment_intent", intent_id
-        intent = self.payment_intents.get(intent_id) if intent_id else None
-        if intent is None:
-            return _Answer(
-                400,
-                error_body(
-                    "invalid_request_error",
-                    f"No such {param}: '{missing}'",
-                    code="resource_missing",
-                    param=param,
-                ),
-            )
-        if intent["status"] != "succeeded":
-            return _Answer(
-                400,
-                error_body(
-                    "invalid_request_error",
-                    "This PaymentIntent does not have a successful charge to refund.",
-                    code="payment_intent_unexpected_state",
-                    param="payment_intent",
-                ),
-            )
-        reason = params.get("reason")
-        if reason is not None and reason not in _REFUND_REASONS:
-            return _Answer(
-                400,
-                error_body(
-                    "invalid_request_error",
-                    f"Invalid reason: must be one of {', '.join(sorted(_REFUND_REASONS))}",
-                    code="parameter_invalid_string",
-                    param="reason",
-                ),
-            )
-        left = intent["amount_received"] - self._refunded.get(intent["id"], 0)
-        if left <= 0:
-            return _Answer(
-                400,
-                error_body(
-                    "invalid_request_error",
-                    f"Charge {intent['latest_charge']} has already been refunded.",
-                    code="charge_already_refunded",
-                ),
-            )
-        if "amount" in params:
-            invalid = _require_positive_int(params, "amount")
-            if invalid is not None:
-                return invalid
-            amount = int(params["amount"])
-        else:
-            amount = left
-        if amount > left:
-            return _Answer(
-                400,
-                error_body(
-                    "invalid_request_error",
-                    f"Refund amount ({_money(amount)}) is greater than unrefunded amount on "
-                    f"charge ({_money(left)})",
-                    code="amount_too_large",
-                    param="amount",
-                ),
-            )
-        self._refunded[intent["id"]] = self._refunded.get(intent["id"], 0) + amount
-        refund_id = _new_id("re")
-        refund = {
-            "id": refund_id,
-            "object": "refund",
-            "amount": amount,
-            "balance_transaction": _new_id("txn"),
-            "charge": intent["latest_charge"],
-            "created": int(self.now()),
-            "currency": intent["currency"],
-            "destination_details": {"card": {"type": "refund"}, "type": "card"},
-            "metadata": {
-                key[len("metadata[") : -1]: value
-                for key, value in params.items()
-                if key.startswith("metadata[") and key.endswith("]")
-            },
-            "payment_intent": intent["id"],
-            "reason": reason,
-            "receipt_number": None,
-            "source_transfer_reversal": None,
-            "status": "succeeded",
-            "transfer_reversal": None,
-        }
-        self.refunds[refund_id] = refund
-        return _Answer(200, json.loads(json.dumps(refund)))
-
-
-def _money(minor: int) -> str:
-    return f"${minor / 100:.2f}"
-
-
-def _require(params: dict[str, str], name: str) -> _Answer | None:
-    if params.get(name):
-        return None
-    return _Answer(
-        400,
-        error_body(
-            "invalid_request_error",
-            f"Missing required param: {name}.",
-            code="parameter_missing",
-            param=name,
-        ),
-    )
-
-
-def _require_positive_int(params: dict[str, str], name: str) -> _Answer | None:
-    missing = _require(params, name)
-    if missing is not None:
-        return missing
-    value = params[name]
-    if not value.isdigit() or int(value) <= 0:
-        return _Answer(
-            400,
-            error_body(
-                "invalid_request_error",
-                f"Invalid positive integer: {name}",
-                code="parameter_invalid_integer",
-                param=name,
-            ),
-        )
-    return None
-
-
-class _Handler(BaseHTTPRequestHandler):
-    owner: FakeStripe
-    server_version = "FakeStripe/1.0"
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode("utf-8") if length else ""
-        path, _, query = self.path.partition("?")
-        params = dict(parse_qsl(raw or query, keep_blank_values=True))
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        answer, delay = self.owner._handle(self.command, path, headers, params)
-        if delay > 0:
-            self.owner._stopping.wait(delay)
-        payload = json.dumps(answer.body).encode("utf-8")
-        try:
-            self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.send_header("Request-Id", _new_id("req"))
-            self.send_header("Stripe-Version", headers.get("stripe-version", "2025-01-01"))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout under test)
