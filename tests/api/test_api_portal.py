@@ -269,6 +269,17 @@ def test_the_portal_shows_a_change_scheduled_for_the_period_end(portal_world: Po
     assert re.search(rf"<dt>From {end}</dt><dd class=\"scheduled\">[^<]*× 3 seats \(scheduled\)", home)
 
 
+def test_the_portal_names_the_payment_method_by_its_token_not_as_card_digits(
+    portal_world: PortalWorld,
+) -> None:
+    token = portal_world.ledger.subscribers.get(portal_world.ada).payment_method["token"]
+    with portal_world.portal_client(portal_world.ada) as ada:
+        home = _home(ada)
+
+    assert f"payment method, token ending “{token[-4:]}”" in home
+    assert "card ending" not in home
+
+
 def test_a_coupon_applied_again_in_the_portal_is_refused_and_changes_nothing(
     portal_world: PortalWorld,
 ) -> None:
