@@ -1,5 +1,7 @@
 PYTHON ?= python3
 PYTEST_ARGS ?=
+# pytest-xdist's worker processes for `make test` (0: the suite in one process)
+TEST_WORKERS ?= 2
 
 VENV  := .venv
 BIN   := $(VENV)/bin
@@ -25,7 +27,7 @@ run: venv
 test: venv
 	@bash scripts/ensure-chromium.sh >/dev/null || echo "make test: the browser tests will skip (no chromium)" >&2
 	@url="$$(bash scripts/ensure-postgres.sh)" && \
-	SUBLEDGER_TEST_PG_ADMIN_URL="$$url" $(BIN)/python -m pytest --durations=30 $(PYTEST_ARGS)
+	SUBLEDGER_TEST_PG_ADMIN_URL="$$url" $(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=30 $(PYTEST_ARGS)
 
 ## soak: the crash tests at full length (the relay killed 20 times while commands are written)
 soak: venv

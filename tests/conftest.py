@@ -147,11 +147,32 @@ def _pg_schemas(pg_database_url: str, _pg_database_conn: psycopg.Connection,
     pool.close()
 
 
+_SCHEMA_COUNTS = pytest.StashKey[list[int]]()
+"""Schemas created and handed on, added up over the suite's worker processes."""
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    pool = session.config.stash.get(_SCHEMAS, None)
+    to_controller = getattr(session.config, "workeroutput", None)  # set in an xdist worker
+    if pool is not None and to_controller is not None:
+        to_controller["schemas"] = [pool.created, pool.handed_on]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """An xdist worker is done: its schema counts join the controller's."""
+    counts = node.config.stash.setdefault(_SCHEMA_COUNTS, [0, 0])
+    for index, count in enumerate(getattr(node, "workeroutput", {}).get("schemas", [0, 0])):
+        counts[index] += count
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     pool = config.stash.get(_SCHEMAS, None)
-    if pool is not None:
-        terminalreporter.write_line(f"PostgreSQL schemas: {pool.created} created,"
-                                    f" {pool.handed_on} emptied and handed on")
+    created, handed_on = (pool.created, pool.handed_on) if pool is not None \
+        else config.stash.get(_SCHEMA_COUNTS, [0, 0])
+    if created or handed_on:
+        terminalreporter.write_line(f"PostgreSQL schemas: {created} created,"
+                                    f" {handed_on} emptied and handed on")
 
 
 @pytest.fixture
