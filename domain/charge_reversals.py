@@ -34,9 +34,10 @@ class ChargeReversed(SubscriptionEvent):
     ``amount`` (what was left of the charge after its refunds) never reached the seller. The
     opposite of its ``ChargeSucceeded`` at this event's ``effective_at``: ``collected`` and
     the invoice's recognition go down, never MRR by itself. The invoice is due again
-    (``amount``); when the charge was an attempt of the billing clock, its next attempt is
-    due at ``next_attempt_at``, as after a first failed charge (null: no dunning, the
-    subscription is canceled or the payment was recorded by hand)."""
+    (``amount``) and can be paid by other means, voided or written off; when the charge was
+    an attempt of the billing clock, its next attempt is due at ``next_attempt_at``, as after
+    a first failed charge (null: no dunning, the subscription is canceled or the payment was
+    recorded by hand)."""
 
     reversal_id: str
     charge_id: str
@@ -57,12 +58,12 @@ class ChargeReversed(SubscriptionEvent):
         if invoice is None:
             return
         invoice.update(status=OPEN, amount_due=self.amount, charge_id=None)
-        if self.next_attempt_at is None:
-            return
         attempts = int(charge.get("attempt", 1))
+        dunned = self.next_attempt_at is not None
+        # Due again either way; without a next attempt nothing charges it by itself.
         aggregate.open_invoices[self.invoice_id] = {
             "amount_due": self.amount, "currency": self.currency, "issued_at": self.effective_at,
-            "attempts": attempts, "first_failure_at": self.effective_at,
+            "attempts": attempts, "first_failure_at": self.effective_at if dunned else None,
             "next_attempt_at": self.next_attempt_at,
             # The attempts before the denied one are not the dunning's: its schedule starts
             # anew at the denial, as after a first failed attempt.

@@ -51,10 +51,13 @@ class OutsidePayments:
     ) -> str:
         """An open invoice paid in full outside the billing clock: its next attempt,
         succeeded with the gateway's reference of the payment. Its dunning ends (no retry
-        charges it again) and a subscription past due on it alone is active again. Returns
-        the charge id."""
+        charges it again) and a subscription past due on it alone is active again. A
+        canceled subscription's invoice is paid too: what its subscriber owed is settled,
+        and the subscription stays canceled. Returns the charge id."""
         check_reference(gateway_ref, "gateway_ref")
-        self._begin(effective_at, recorded_at)
+        # Not _begin: a debt outlives its subscription, and collecting it is no new business.
+        self.check_effective_at(effective_at)
+        self.advance_to(effective_at, recorded_at=recorded_at)
         self._check_not_recorded(gateway, gateway_ref)
         invoice = self.open_invoices.get(invoice_id)
         if invoice is None:

@@ -21,7 +21,7 @@ from support.factories import (
 )
 
 from subledger.contract.envelope import to_envelope
-from subledger.domain.errors import CurrencyMismatch
+from subledger.domain.errors import CurrencyMismatch, InvoiceNotOpen
 from subledger.domain.revenue import deferred_at, recognized, revenue_lines
 from subledger.domain.subscription import Subscription
 
@@ -122,3 +122,34 @@ def test_paid_again_after_a_reversal_the_invoice_is_recognized_in_full() -> None
     assert recognized(lines, APR, MAY) == 3000
     assert recognized(lines, APR_11, utc(2026, 4, 14)) == -1000  # 10.00 taken off on the 11th
     assert deferred_at(lines, utc(2026, 4, 21)) == 1000
+
+
+def test_a_denied_manual_charge_leaves_its_invoice_due_and_payable_by_other_means() -> None:
+    sub, _, _ = paid_in_april()
+    charge = sub.record_manual_charge(amount=1000, currency="USD", gateway="paypal",
+                                      gateway_ref="CAPTURE-1", **at(APR_11))
+    invoice = sub.charges[charge]["invoice_id"]
+    assert sub.reverse_charge(charge, reason="denied", **at(APR_11))
+    assert (sub.status, sub.invoices[invoice]["status"]) == ("active", "open")
+    sub.advance_to(MAY, recorded_at=RECORDED_AT, pay=pay_declined)
+    assert sub.invoices[invoice]["amount_due"] == 1000, "nothing charges it by itself"
+
+    paid = sub.pay_outside(invoice, gateway="bank", gateway_ref="wire-7", **at(utc(2026, 5, 2)))
+
+    assert (sub.charges[paid]["amount"], sub.invoices[invoice]["status"]) == (1000, "paid")
+    assert invoice not in replay(sub.collect_events()).open_invoices
+
+
+def test_an_invoice_left_unpaid_by_a_canceled_subscription_can_still_be_paid() -> None:
+    sub = start_subscription(plan_terms(amount=3000), at=APR, pay=pay_declined)
+    sub.advance_to(APR_21, recorded_at=RECORDED_AT, pay=pay_declined)
+    [invoice] = sub.invoices
+    assert (sub.status, sub.invoices[invoice]["status"]) == ("canceled", "open")
+
+    paid = sub.pay_outside(invoice, gateway="bank", gateway_ref="collections-1", **at(MAY))
+
+    assert sub.charges[paid]["amount"] == 3000
+    assert (sub.status, sub.invoices[invoice]["status"]) == ("canceled", "paid")
+    assert event_names(sub.pending_events)[-1] == "ChargeSucceeded"
+    with pytest.raises(InvoiceNotOpen):
+        sub.pay_outside(invoice, gateway="bank", gateway_ref="collections-2", **at(MAY))
