@@ -15,9 +15,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
+from support import reads
 from support.http import api_events, api_subscription, assert_problem
 from support.live import LiveServer
 from support.portal import PortalWorld
+from support.reads import MIN_POSITION, POSITION, WAIT
 
 from subledger.bootstrap import build_api, build_merkle_follower, read_models
 from subledger.commands.ledger import Ledger
@@ -25,17 +27,9 @@ from subledger.config import Settings
 from subledger.projections.runner import ProjectionRunner
 from subledger.projections.store import ViewStore
 
-POSITION, MIN_POSITION = "Subledger-Position", "Subledger-Min-Position"
-WAIT = 3.0
-"""The server's SUBLEDGER_READ_WAIT here: longer than any delay of a test's projector."""
 MOVEMENTS = {"from": "2026-01-01", "to": "2026-12-31"}
 
-
-@pytest.fixture
-def http(settings: Settings, ledger: Ledger) -> Iterator[httpx.Client]:
-    with LiveServer(build_api(replace(settings, read_wait=WAIT), ledger=ledger)) as server, \
-            httpx.Client(base_url=server.url, timeout=30) as client:
-        yield client
+http = reads.http  # support/reads.py's live API, under the name the tests take
 
 
 @pytest.fixture

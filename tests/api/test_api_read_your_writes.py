@@ -12,22 +12,16 @@ import csv
 import io
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from support import reads
 from support.http import api_events, api_subscription, assert_problem
-from support.live import LiveServer
+from support.reads import MIN_POSITION, POSITION, WAIT
 
-from subledger.bootstrap import build_api
-from subledger.commands.ledger import Ledger
-from subledger.config import Settings
-
-POSITION, MIN_POSITION = "Subledger-Position", "Subledger-Min-Position"
-WAIT = 3.0
-"""The server's SUBLEDGER_READ_WAIT here: longer than the slow projector's delay."""
+http = reads.http  # support/reads.py's live API, under the name the tests take
 
 
 @dataclass(frozen=True)
@@ -39,13 +33,6 @@ class Refunded:
     subscriber_id: str
     invoice_id: str
     position: int
-
-
-@pytest.fixture
-def http(settings: Settings, ledger: Ledger) -> Iterator[httpx.Client]:
-    with LiveServer(build_api(replace(settings, read_wait=WAIT), ledger=ledger)) as server, \
-            httpx.Client(base_url=server.url, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture

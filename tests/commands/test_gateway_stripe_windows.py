@@ -4,29 +4,27 @@ SDK against FakeStripe, whose own clock ages the keys."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fakes.stripe import FakeStripe
+from support import stripe_gateway
+from support.stripe_gateway import API_KEY
 
 from subledger.commands.gateways import ChargeRequest, GatewayUnavailable, RefundRequest
 from subledger.commands.gateways.stripe import StripeGateway
 
-API_KEY = "sk_test_subledger123"
 DUE = datetime(2026, 3, 1, 12, tzinfo=UTC)
 DAY = timedelta(days=1)
 KEY = "subledger-inv_1-1"
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeStripe]:
-    with FakeStripe() as server:
-        yield server
+fake = stripe_gateway.fake  # support/stripe_gateway.py's FakeStripe, under the name the tests take
 
 
 @pytest.fixture
 def gateway(fake: FakeStripe) -> StripeGateway:
+    """A short timeout: each test loses an answer on purpose, and waits it out."""
     return StripeGateway(API_KEY, api_base=fake.url, timeout=0.3)
 
 
