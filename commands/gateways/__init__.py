@@ -25,6 +25,12 @@ if TYPE_CHECKING:
     from .notices import GatewayNotice
 
 
+EARLY_SENDING = timedelta(minutes=10)
+"""How much earlier than its ``due_at`` an attempt may have been sent: an ``effective_at``
+may be a few minutes ahead of the ledger's clock, and the provider's clock is not the
+ledger's."""
+
+
 class GatewayUnavailable(Exception):
     """Transient: the provider could not be reached or failed; retry the same request."""
 
@@ -76,6 +82,11 @@ class ChargeRequest:
         if self.due_at is None or self.sent_at is None:
             return True
         return self.sent_at - self.due_at >= window
+
+    def earliest_sending(self) -> datetime | None:
+        """The instant no sending of this attempt can be older than; None when its due
+        instant is unknown."""
+        return None if self.due_at is None else self.due_at - EARLY_SENDING
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,6 @@ LOOKUP_AFTER = REQUEST_ID_RETENTION - timedelta(hours=1)
 """A retry whose earlier sending may be older than this looks it up first."""
 _SPAN = timedelta(days=31)  # PayPal's longest start_date..end_date range
 _HISTORY = timedelta(days=3 * 365)  # how far back the API lists
-_EARLY = timedelta(minutes=10)  # an effective_at may be a few minutes ahead of the clock
 _PAGE_SIZE = 500  # PayPal's largest page
 # transaction_status: S success, P pending (PayPal took it and settles later), D denied,
 # V reversed (refunded or charged back: it was taken).
@@ -54,9 +53,10 @@ def _iso(instant: datetime) -> str:
 
 def _spans(request: ChargeRequest) -> Iterator[tuple[datetime, datetime]]:
     """The ranges an earlier sending PayPal may have forgotten can lie in, newest first."""
-    assert request.due_at is not None and request.sent_at is not None
+    first = request.earliest_sending()
+    assert first is not None and request.sent_at is not None
     end = request.sent_at - LOOKUP_AFTER
-    earliest = max(request.due_at - _EARLY, request.sent_at - _HISTORY)
+    earliest = max(first, request.sent_at - _HISTORY)
     while end > earliest:
         start = max(end - _SPAN, earliest)
         yield start, end
