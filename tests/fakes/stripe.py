@@ -10,7 +10,8 @@ so the official SDK, its HTTP client, its encoding and its error mapping are all
 
 Endpoints: ``POST /v1/payment_intents`` (``stripe_intents.py``), ``GET
 /v1/payment_intents/{id}``, ``POST /v1/refunds`` (``stripe_refunds.py``), and the look-ups
-of ``stripe_lookups.py`` (``GET /v1/payment_intents/search``, ``GET /v1/refunds``). Requests
+of ``stripe_lookups.py`` (``GET /v1/payment_intents/search``, ``GET /v1/payment_intents``,
+``GET /v1/refunds``); ``search_available = False`` plays an account without Search. Requests
 are form-encoded as Stripe's (``metadata[key]=value``) and need ``Authorization: Bearer sk_test_...`` (else 401, as Stripe answers a bad key).
 Objects and error bodies follow Stripe's API reference (trimmed to the useful fields).
 
@@ -56,19 +57,23 @@ from collections.abc import Mapping
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from .stripe_errors import card_error, error_body
+from .stripe_errors import TEST_KEY_PREFIX, card_error, check_auth, error_body
 from .stripe_http import Answer as _Answer
 from .stripe_http import Fault as _Fault
 from .stripe_http import Handler as _Handler
 from .stripe_http import RecordedRequest
 from .stripe_intents import create_payment_intent
-from .stripe_lookups import list_refunds, search_payment_intents
+from .stripe_lookups import (
+    list_payment_intents,
+    list_refunds,
+    search_payment_intents,
+    search_unavailable,
+)
 from .stripe_refunds import create_refund
 
 __all__ = ["KEY_RETENTION_SECONDS", "TEST_KEY_PREFIX", "FakeStripe", "RecordedRequest",
            "card_error", "error_body"]
 
-TEST_KEY_PREFIX = "sk_test_"
 KEY_RETENTION_SECONDS = 24 * 3600
 
 
@@ -84,6 +89,7 @@ class FakeStripe:
             str, tuple[tuple[str, str, tuple[tuple[str, str], ...]], _Answer, float]
         ] = {}
         self._clock_offset = 0.0
+        self.search_available = True
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -157,6 +163,15 @@ class FakeStripe:
             if last_payment_error is not None:
                 intent["last_payment_error"] = {"type": "card_error", **last_payment_error}
 
+    def add_payment_intents(self, count: int, *, customer: str | None = None) -> None:
+        """``count`` succeeded PaymentIntents made now by someone else (another subscriber,
+        another system on the account), created without going through HTTP."""
+        params = {"amount": "500", "currency": "eur", "payment_method": "pm_card_visa",
+                  "confirm": "true", **({"customer": customer} if customer else {})}
+        with self._lock:
+            for _ in range(count):
+                create_payment_intent(self.payment_intents, params, self.now())
+
     def now(self) -> float:
         """The fake's own clock (epoch seconds): the real one, moved on by :meth:`advance`."""
         return time.time() + self._clock_offset
@@ -189,7 +204,7 @@ class FakeStripe:
                 return _Answer(fault.status, body), 0.0
             delay = fault.seconds if fault is not None else 0.0
 
-            unauthorized = self._check_auth(headers.get("authorization"))
+            unauthorized = check_auth(headers.get("authorization"))
             if unauthorized is not None:
                 return unauthorized, delay
 
@@ -222,37 +237,15 @@ class FakeStripe:
                     self._idempotency[key] = (fingerprint, answer, self.now())
             return answer, delay
 
-    @staticmethod
-    def _check_auth(authorization: str | None) -> _Answer | None:
-        if not authorization:
-            return _Answer(
-                401,
-                error_body(
-                    "invalid_request_error",
-                    "You did not provide an API key. You need to provide your API key in the "
-                    "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
-                    "YOUR_SECRET_KEY').",
-                ),
-            )
-        scheme, _, key = authorization.partition(" ")
-        if (
-            scheme != "Bearer"
-            or not key.startswith(TEST_KEY_PREFIX)
-            or len(key) <= len(TEST_KEY_PREFIX)
-        ):
-            # Stripe's 401 carries type invalid_request_error; the SDK maps 401 to
-            # AuthenticationError.
-            masked = key[:8] + "*" * max(len(key) - 12, 0) + key[-4:] if len(key) > 12 else "****"
-            return _Answer(
-                401, error_body("invalid_request_error", f"Invalid API Key provided: {masked}")
-            )
-        return None
-
     def _route(self, method: str, path: str, params: dict[str, str]) -> _Answer:
         if method == "POST" and path == "/v1/payment_intents":
             return create_payment_intent(self.payment_intents, params, self.now())
         if method == "GET" and path == "/v1/payment_intents/search":
+            if not self.search_available:
+                return _Answer(*search_unavailable())
             return _Answer(*search_payment_intents(self.payment_intents, params, self.now()))
+        if method == "GET" and path == "/v1/payment_intents":
+            return _Answer(*list_payment_intents(self.payment_intents, params))
         if method == "GET" and path == "/v1/refunds":
             return _Answer(*list_refunds(self.refunds, params))
         if method == "GET" and path.startswith("/v1/payment_intents/"):

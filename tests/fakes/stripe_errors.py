@@ -1,10 +1,13 @@
-"""Stripe's error bodies and the checks of required parameters, for FakeStripe."""
+"""Stripe's error bodies, and the checks of required parameters and of the secret key, for
+FakeStripe."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from .stripe_http import Answer as _Answer
+
+TEST_KEY_PREFIX = "sk_test_"
 
 
 def error_body(
@@ -68,5 +71,32 @@ def require_positive_int(params: dict[str, str], name: str) -> _Answer | None:
                 code="parameter_invalid_integer",
                 param=name,
             ),
+        )
+    return None
+
+
+def check_auth(authorization: str | None) -> _Answer | None:
+    """Stripe's 401 for a missing or malformed secret key; None for a test key."""
+    if not authorization:
+        return _Answer(
+            401,
+            error_body(
+                "invalid_request_error",
+                "You did not provide an API key. You need to provide your API key in the "
+                "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+                "YOUR_SECRET_KEY').",
+            ),
+        )
+    scheme, _, key = authorization.partition(" ")
+    if (
+        scheme != "Bearer"
+        or not key.startswith(TEST_KEY_PREFIX)
+        or len(key) <= len(TEST_KEY_PREFIX)
+    ):
+        # Stripe's 401 carries type invalid_request_error; the SDK maps 401 to
+        # AuthenticationError.
+        masked = key[:8] + "*" * max(len(key) - 12, 0) + key[-4:] if len(key) > 12 else "****"
+        return _Answer(
+            401, error_body("invalid_request_error", f"Invalid API Key provided: {masked}")
         )
     return None
