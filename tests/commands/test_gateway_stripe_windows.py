@@ -4,43 +4,20 @@ SDK against FakeStripe, whose own clock ages the keys."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fakes.stripe import FakeStripe
 from support import stripe_gateway
-from support.stripe_gateway import API_KEY
+from support.stripe_gateway import LATE_KEY, attempt_sent, lose_the_answer
 
-from subledger.commands.gateways import ChargeRequest, GatewayUnavailable, RefundRequest
+from subledger.commands.gateways import GatewayUnavailable, RefundRequest
 from subledger.commands.gateways.stripe import StripeGateway
 
-DUE = datetime(2026, 3, 1, 12, tzinfo=UTC)
 DAY = timedelta(days=1)
-KEY = "subledger-inv_1-1"
-
 
 fake = stripe_gateway.fake  # support/stripe_gateway.py's FakeStripe, under the name the tests take
-
-
-@pytest.fixture
-def gateway(fake: FakeStripe) -> StripeGateway:
-    """A short timeout: each test loses an answer on purpose, and waits it out."""
-    return StripeGateway(API_KEY, api_base=fake.url, timeout=0.3)
-
-
-def charge(sent_after: timedelta, token: str = "pm_card_visa") -> ChargeRequest:
-    return ChargeRequest(
-        idempotency_key=KEY, amount=1999, currency="EUR", token=token,
-        customer_ref="sub-1", description="invoice inv_1", attempt=1,
-        metadata={"invoice_id": "inv_1"}, due_at=DUE, sent_at=DUE + sent_after,
-    )
-
-
-def lose_the_answer(fake: FakeStripe, gateway: StripeGateway, request: ChargeRequest) -> None:
-    """The first sending: Stripe does the work, the answer never arrives."""
-    fake.hang_next(seconds=2)
-    with pytest.raises(GatewayUnavailable):
-        gateway.charge(request)
+gateway = stripe_gateway.impatient_gateway
 
 
 def searches(fake: FakeStripe) -> int:
@@ -50,11 +27,11 @@ def searches(fake: FakeStripe) -> int:
 def test_a_retry_two_days_after_a_lost_answer_finds_the_payment_and_charges_once(
     fake: FakeStripe, gateway: StripeGateway,
 ) -> None:
-    lose_the_answer(fake, gateway, charge(timedelta(0)))
+    lose_the_answer(fake, gateway, attempt_sent(timedelta(0)))
     [first] = fake.payment_intents.values()
 
     fake.advance(2 * DAY.total_seconds())
-    result = gateway.charge(charge(2 * DAY))
+    result = gateway.charge(attempt_sent(2 * DAY))
 
     assert (result.succeeded, result.gateway_ref) == (True, first["id"])
     assert len(fake.payment_intents) == 1, "Stripe forgot the key: only the look-up saves it"
@@ -66,10 +43,10 @@ def test_a_late_retry_of_a_declined_charge_answers_the_decline_without_a_new_pay
 ) -> None:
     fake.hang_next(seconds=2)
     with pytest.raises(GatewayUnavailable):
-        gateway.charge(charge(timedelta(0), token="pm_card_chargeDeclined"))
+        gateway.charge(attempt_sent(timedelta(0), token="pm_card_chargeDeclined"))
 
     fake.advance(2 * DAY.total_seconds())
-    result = gateway.charge(charge(2 * DAY, token="pm_card_chargeDeclined"))
+    result = gateway.charge(attempt_sent(2 * DAY, token="pm_card_chargeDeclined"))
 
     assert (result.succeeded, result.decline_code) == (False, "generic_decline")
     assert len(fake.payment_intents) == 1
@@ -78,11 +55,11 @@ def test_a_late_retry_of_a_declined_charge_answers_the_decline_without_a_new_pay
 def test_a_retry_inside_the_window_replays_the_key_without_a_search(
     fake: FakeStripe, gateway: StripeGateway,
 ) -> None:
-    lose_the_answer(fake, gateway, charge(timedelta(0)))
+    lose_the_answer(fake, gateway, attempt_sent(timedelta(0)))
     [first] = fake.payment_intents.values()
 
     fake.advance(timedelta(hours=2).total_seconds())
-    result = gateway.charge(charge(timedelta(hours=2)))
+    result = gateway.charge(attempt_sent(timedelta(hours=2)))
 
     assert (result.succeeded, result.gateway_ref) == (True, first["id"])
     assert len(fake.payment_intents) == 1 and searches(fake) == 0
@@ -92,23 +69,23 @@ def test_a_late_first_sending_finds_nothing_and_charges(
     fake: FakeStripe, gateway: StripeGateway,
 ) -> None:
     """The billing clock did not run for two days: the attempt is old but was never sent."""
-    result = gateway.charge(charge(2 * DAY))
+    result = gateway.charge(attempt_sent(2 * DAY))
 
     [intent] = fake.payment_intents.values()
     assert (result.succeeded, result.gateway_ref) == (True, intent["id"])
     assert searches(fake) == 2  # by the key, then by invoice and attempt
-    assert intent["metadata"]["subledger_key"] == KEY
+    assert intent["metadata"]["subledger_key"] == LATE_KEY
 
 
 def test_a_payment_made_before_the_key_was_in_its_metadata_is_found_by_invoice_and_attempt(
     fake: FakeStripe, gateway: StripeGateway,
 ) -> None:
-    lose_the_answer(fake, gateway, charge(timedelta(0)))
+    lose_the_answer(fake, gateway, attempt_sent(timedelta(0)))
     [first] = fake.payment_intents.values()
     del first["metadata"]["subledger_key"]
 
     fake.advance(2 * DAY.total_seconds())
-    result = gateway.charge(charge(2 * DAY))
+    result = gateway.charge(attempt_sent(2 * DAY))
 
     assert (result.succeeded, result.gateway_ref) == (True, first["id"])
     assert len(fake.payment_intents) == 1
@@ -117,7 +94,7 @@ def test_a_payment_made_before_the_key_was_in_its_metadata_is_found_by_invoice_a
 def test_a_refund_retried_two_days_after_a_lost_answer_refunds_once(
     fake: FakeStripe, gateway: StripeGateway,
 ) -> None:
-    paid = gateway.charge(charge(timedelta(0)))
+    paid = gateway.charge(attempt_sent(timedelta(0)))
     request = RefundRequest(idempotency_key="subledger-re_1", charge_gateway_ref=str(paid.gateway_ref),
                             amount=500, currency="EUR")
     fake.hang_next(seconds=2, path="/v1/refunds")
@@ -134,7 +111,7 @@ def test_a_refund_retried_two_days_after_a_lost_answer_refunds_once(
 
 def test_the_fake_forgets_a_key_after_24_hours(fake: FakeStripe, gateway: StripeGateway) -> None:
     """What makes the look-up necessary, as Stripe documents it."""
-    request = charge(timedelta(0))
+    request = attempt_sent(timedelta(0))
     gateway.charge(request)
     fake.advance(DAY.total_seconds())
     gateway.charge(request)  # a fresh-looking request: no look-up asked for
