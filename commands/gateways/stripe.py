@@ -61,22 +61,14 @@ from .amounts import UnrepresentableAmount, to_stripe_amount
 from .stripe_common import METADATA_VALUE_MAX as _METADATA_VALUE_MAX
 from .stripe_common import describe as _describe
 from .stripe_common import get as _get
-from .stripe_common import logger, unavailable
-from .stripe_lookup import ATTEMPT_KEY, earlier_payment_intent
+from .stripe_common import logger, split_token, unavailable
+from .stripe_lookup import ATTEMPT_KEY, EarlierPaymentIntents
 from .stripe_refunds import refund as _refund
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 
 # Stripe's limit on descriptions.
 _DESCRIPTION_MAX = 1000
-
-
-def _split_token(token: str) -> tuple[str | None, str]:
-    """``cus_X:pm_Y`` -> (``cus_X``, ``pm_Y``); a bare ``pm_Y`` -> (None, ``pm_Y``)."""
-    customer, sep, payment_method = token.partition(":")
-    if sep and customer.startswith("cus_") and payment_method:
-        return customer, payment_method
-    return None, token
 
 
 class StripeGateway:
@@ -104,11 +96,12 @@ class StripeGateway:
             max_network_retries=max_network_retries,
             http_client=stripe.RequestsClient(timeout=timeout),
         )
+        self._earlier = EarlierPaymentIntents(self._client)
 
     # -- charges ----------------------------------------------------------------------
 
     def charge(self, request: ChargeRequest) -> ChargeResult:
-        customer, payment_method = _split_token(request.token)
+        customer, payment_method = split_token(request.token)
         metadata = {
             key: str(value)[:_METADATA_VALUE_MAX] for key, value in request.metadata.items()
         }
@@ -135,7 +128,7 @@ class StripeGateway:
         }
         if customer is not None:
             params["customer"] = customer
-        earlier = earlier_payment_intent(self._client, request)
+        earlier = self._earlier.find(request)
         if earlier is not None:
             return self._charge_result(request, earlier, refetch=True)
         try:

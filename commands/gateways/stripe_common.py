@@ -17,6 +17,14 @@ logger = logging.getLogger("subledger.commands.gateways.stripe")
 METADATA_VALUE_MAX = 500
 
 
+def split_token(token: str) -> tuple[str | None, str]:
+    """``cus_X:pm_Y`` -> (``cus_X``, ``pm_Y``); a bare ``pm_Y`` -> (None, ``pm_Y``)."""
+    customer, sep, payment_method = token.partition(":")
+    if sep and customer.startswith("cus_") and payment_method:
+        return customer, payment_method
+    return None, token
+
+
 def get(obj: Any, name: str) -> Any:
     """An attribute of a StripeObject (or a key of a plain dict), None when absent."""
     if obj is None:
