@@ -6,9 +6,11 @@ call replays Stripe's first answer instead of charging again. A refund creates a
 the PaymentIntent, under the refund's idempotency key.
 
 Stripe may forget a key after 24 hours. The PaymentIntent carries the key in its metadata
-(``subledger_key``), and a charge whose earlier sending may be older than that searches for
-it first (``stripe_lookup.py``): one found is the answer, and nothing is charged again. A
-refund looks its earlier Refund up among the payment's every time (``subledger_refund_id``).
+(``subledger_key``), and a charge whose earlier sending may be older than that looks for it
+first (``stripe_lookup.py``: a search, or where the account has no Search a listing of the
+PaymentIntents since the attempt fell due): one found is the answer, and nothing is charged
+again. A refund looks its earlier Refund up among the payment's every time
+(``subledger_refund_id``).
 
 How Stripe's answers map onto the port:
 
@@ -29,7 +31,8 @@ How Stripe's answers map onto the port:
   :class:`GatewayUnavailable`, logged at WARNING.
 - Authentication, permission, idempotency-key misuse and other invalid requests are
   configuration bugs: :class:`GatewayUnavailable` as well (nothing is recorded), logged at
-  ERROR with Stripe's message so the operator sees it.
+  ERROR with Stripe's message so the operator sees it. A search refused for want of Search
+  is no such bug: the look-up lists instead.
 
 Refunds: ``succeeded`` and ``pending`` are successes (``gateway_ref`` = the refund id);
 ``failed``, ``canceled`` and ``requires_action`` are failures with Stripe's
