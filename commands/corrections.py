@@ -95,10 +95,13 @@ class Corrections:
         dunning schedule goes on as it was if it fails."""
         subscription = located_subscription(self.store, charge_id,
                                             ChargeNotFound(f"no failed charge {charge_id!r}"))
+        # The answer stored under a key is rendered from the decision's save, before the
+        # gateway is asked: it must be a Retried too (of the attempt then due).
         answer, invoice_id = self._decide(subscription, effective_at, idempotency,
                                           lambda sub, at, now: sub.retry_charge(
-                                              charge_id, effective_at=at, recorded_at=now))
-        return _retried(answer, invoice_id)
+                                              charge_id, effective_at=at, recorded_at=now),
+                                          result_of=retried)
+        return retried(answer, invoice_id)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -111,11 +114,13 @@ class Corrections:
 
     def _decide(self, subscription: Subscription, effective_at: datetime | None,
                 idempotency: IdempotentRequest | None,
-                decide: Callable[[Subscription, datetime, datetime], Any]) -> tuple[Subscription, Any]:
+                decide: Callable[[Subscription, datetime, datetime], Any],
+                result_of: Callable[[Subscription, Any], Any] = lambda s, outcome: (s, outcome),
+                ) -> tuple[Subscription, Any]:
         effective, now = self.store.times(effective_at)
         subscription.check_effective_at(effective)
         return self.settlement.decide(subscription, effective, now, decide, idempotency,
-                                      result_of=lambda s, outcome: (s, outcome))
+                                      result_of=result_of)
 
     def _subscribers_subscription(self, subscriber_id: UUID,
                                   subscription_id: UUID | None) -> Subscription:
@@ -146,7 +151,9 @@ class Corrections:
             return None
 
 
-def _retried(subscription: Subscription, invoice_id: str) -> Retried:
+def retried(subscription: Subscription, invoice_id: str) -> Retried:
+    """What became of the last attempt at an invoice retried by hand, as ``subscription``
+    shows it."""
     invoice = subscription.invoices[invoice_id]
     unpaid = subscription.open_invoices.get(invoice_id)
     attempts = unpaid["attempts"] if unpaid is not None else None

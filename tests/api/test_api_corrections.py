@@ -258,6 +258,19 @@ def test_a_retry_that_fails_again_leaves_the_dunning_schedule_as_it_was(
     assert again["next_attempt_at"] == failed["next_attempt_at"]
 
 
+def test_a_retry_by_hand_under_an_idempotency_key_is_answered_and_charges_once(
+        http: httpx.Client, plan: str) -> None:
+    sub_id = subscribe(http, plan, "tok_fail_first")["subscription_id"]
+    failed = events_of(http, sub_id, "ChargeFailed")[0]["data"]
+    path, key = f"/charges/{failed['charge_id']}/retry", {"Idempotency-Key": "retry-once"}
+    first = http.post(path, json={"effective_at": LATER}, headers=key)
+    again = http.post(path, json={"effective_at": LATER}, headers=key)
+    assert (first.status_code, again.status_code) == (200, 200), first.text
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert first.json()["invoice_id"] == failed["invoice_id"]
+    assert len(events_of(http, sub_id, "ChargeSucceeded")) == 1
+
+
 def test_a_charge_that_is_not_a_failed_attempt_cannot_be_retried(
         http: httpx.Client, paid: dict[str, Any]) -> None:
     charge_id = events_of(http, paid["subscription_id"], "ChargeSucceeded")[0]["data"]["charge_id"]
