@@ -34,6 +34,12 @@ NOTICES = {
     "ended": "Your subscription was canceled.",
     "kept": "The cancellation was revoked: your subscription continues.",
     "payment-method": "Your payment method was replaced.",
+    "paid": "The invoice was paid. Thank you.",
+    "declined": "The payment was declined: the invoice is still due, and it will be attempted"
+                " again as scheduled. Replace the payment method, then pay it now.",
+    "payment-pending": "The payment provider could not be reached: the payment will be"
+                       " attempted as soon as it can be.",
+    "closed": "The invoice has nothing left to pay.",
 }
 """The notice shown after each action (the redirect names it by its key)."""
 
@@ -48,6 +54,17 @@ def _upcoming(ledger: Ledger, subscription: Subscription) -> dict[str, Any] | No
         return invoice_preview_body(ledger.previews.upcoming_invoice(subscription.id))
     except NoUpcomingInvoice:
         return None
+
+
+def _overdue(subscription: Subscription, numbers: dict[str, str]) -> list[dict[str, Any]]:
+    """The subscription's invoices in dunning (a charge of theirs failed), each with what is
+    due, the next scheduled attempt and a key for its Pay now form. The number comes from
+    the invoices read model, which may not have the invoice yet."""
+    return [{"invoice_id": invoice_id, "number": numbers.get(invoice_id),
+             "amount_due": unpaid["amount_due"], "currency": unpaid["currency"],
+             "next_attempt_at": unpaid["next_attempt_at"], "key": new_key()}
+            for invoice_id, unpaid in subscription.open_invoices.items()
+            if unpaid["first_failure_at"] is not None]
 
 
 def _subscriptions(ledger: Ledger, visit: PortalVisit) -> Iterator[Subscription]:
@@ -73,13 +90,16 @@ def invoices(views: ViewStore | None, visit: PortalVisit) -> list[dict[str, Any]
 def home(ledger: Ledger, views: ViewStore | None, visit: PortalVisit) -> dict[str, Any]:
     plans = ledger.catalog.plans_on_sale()
     subscriptions = list(_subscriptions(ledger, visit))
+    listed = invoices(views, visit)
+    numbers = {invoice["invoice_id"]: invoice["number"] for invoice in listed}
     shown = [{
         "body": subscription_body(s),
+        "overdue": _overdue(s, numbers),
         "upcoming": _upcoming(ledger, s) if s.status != CANCELED else None,
         "plans": [plan_body(p) for p in plans if p.currency == s.currency],
         "idem": {action: new_key() for action in ("coupon", "pause", "resume", "cancel", "revoke")},
     } for s in subscriptions]
     charges = [charge_body(s, charge_id) for s in subscriptions for charge_id in s.charges]
     return {"subscriber": visit.subscriber, "subscriptions": shown, "charges": charges,
-            "invoices": invoices(views, visit), "gateways": sorted(ledger.gateways),
+            "invoices": listed, "gateways": sorted(ledger.gateways),
             "payment_key": new_key()}

@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from subledger.commands.settlement import located_subscription
 from subledger.contract.preview_bodies import change_preview_body
 from subledger.domain.errors import InvoiceNotFound, SubscriptionNotFound
 from subledger.domain.subscription import Subscription
@@ -38,6 +39,19 @@ def own_subscription(request: Request, who: PortalVisit, subscription_id: str) -
         path_id(subscription_id, SubscriptionNotFound))
     who.check_owner(subscription.subscriber_id, f"subscription {subscription_id}")
     return subscription  # type: ignore[no-any-return]
+
+
+def own_invoice(request: Request, who: PortalVisit, invoice_id: str) -> tuple[Subscription, str]:
+    """The subscription that issued an invoice, if it is the visiting subscriber's (403
+    otherwise), and the invoice's id as the ledger writes it. Read from the log, not the
+    invoices read model: an invoice about to be paid is judged by its latest state."""
+    invoice = str(path_id(invoice_id, InvoiceNotFound))
+    unknown = InvoiceNotFound(f"no invoice {invoice_id}")
+    subscription = located_subscription(request.app.state.ledger.store, invoice, unknown)
+    who.check_owner(subscription.subscriber_id, f"invoice {invoice_id}")
+    if invoice not in subscription.invoices:  # another document of the subscription's
+        raise unknown
+    return subscription, invoice
 
 
 @router.get("/portal/session/{token}")

@@ -10,6 +10,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from subledger.commands.correction_writes import RetryCharge
+from subledger.commands.corrections import retried
 from subledger.commands.idempotency import IdempotencyKey
 from subledger.commands.portal_writes import RevokePortalSession
 from subledger.commands.writes import (
@@ -22,29 +24,36 @@ from subledger.commands.writes import (
     SetPaymentMethod,
     Write,
 )
+from subledger.domain.charges import attempt_charge_id
 from subledger.domain.lifecycle import PAUSED
+from subledger.domain.subscription import Subscription
 
 from ..json_bodies import api_router
 from ..portal_auth import COOKIE, COOKIE_PATH, PortalVisit, visit
 from ..portal_forms import PortalForm, confirmed_fields, form_fields, previewed_at, required
 from ..portal_pages import page, shows_errors
 from ..sessions import CSRF_FIELD
-from .portal import own_subscription
+from .portal import own_invoice, own_subscription
 
 router = api_router(include_in_schema=False)
 Form = Annotated[PortalForm, Depends(form_fields)]
 Command = Callable[[PortalVisit], Write]
+PAID_NOTICES = {"succeeded": "paid", "failed": "declined", "pending": "payment-pending"}
+"""A retry's status -> the notice the portal shows after Pay now."""
 
 
-def _act(request: Request, form: PortalForm, command: Command, done: str) -> Response:
+def _act(request: Request, form: PortalForm, command: Command,
+         done: str | Callable[[PortalVisit], str]) -> Response:
     """Check the session, the form (a body that is not one is refused with its reason) and
     its CSRF token, run the command under the form's idempotency key in the session's own
-    scope, and show the portal with the notice ``done``."""
+    scope, and show the portal with the notice ``done`` (or the one ``done`` reads once the
+    command has run)."""
     who = visit(request)
     who.check_csrf(form.checked().get(CSRF_FIELD))
     key = IdempotencyKey(f"portal:{who.session.id}", required(form.checked(), "idempotency_key"))
     request.app.state.ledger.execute(command(who), key, portal=who.session)
-    return RedirectResponse(f"/portal?done={done}", status_code=303)
+    notice = done if isinstance(done, str) else done(who)
+    return RedirectResponse(f"/portal?done={notice}", status_code=303)
 
 
 def _on_subscription(request: Request, subscription_id: str,
@@ -118,6 +127,35 @@ def payment_method(request: Request, form: Form) -> Response:
                                 required(fields, "token"))
 
     return _act(request, form, command, "payment-method")
+
+
+def last_attempt(subscription: Subscription, invoice_id: str) -> str:
+    """The charge Pay now retries: the last failed attempt at the invoice. An invoice no
+    longer open keeps no count of its attempts; its first stands for them all, since the
+    ledger refuses a retry of any attempt at an invoice with nothing due (409
+    ``invoice-not-open``), and of a charge that never failed (404)."""
+    unpaid = subscription.open_invoices.get(invoice_id)
+    return attempt_charge_id(invoice_id, max(unpaid["attempts"], 1) if unpaid else 1)
+
+
+@router.post("/portal/invoices/{invoice_id}/pay")
+@shows_errors
+def pay_now(request: Request, invoice_id: str, form: Form) -> Response:
+    """Take an attempt now at one of the visitor's unpaid invoices, as the API's retry by
+    hand does: the dunning schedule goes on as it was if it fails."""
+
+    def command(who: PortalVisit) -> Write:
+        return RetryCharge(last_attempt(*own_invoice(request, who, invoice_id)))
+
+    def done(who: PortalVisit) -> str:
+        # Read from the invoice as it is now, not from the answer: under a key the answer
+        # is the one stored with the decision, before the gateway was asked.
+        subscription, invoice = own_invoice(request, who, invoice_id)
+        if invoice not in subscription.open_invoices and not subscription.invoices[invoice]["charge_id"]:
+            return "closed"  # settled another way since (a replay after a void, a write-off)
+        return PAID_NOTICES[retried(subscription, invoice).status]
+
+    return _act(request, form, command, done)
 
 
 @router.post("/portal/sign-out")
