@@ -267,8 +267,10 @@ def test_a_retry_by_hand_under_an_idempotency_key_is_answered_and_charges_once(
     again = http.post(path, json={"effective_at": LATER}, headers=key)
     assert (first.status_code, again.status_code) == (200, 200), first.text
     assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
-    assert first.json()["invoice_id"] == failed["invoice_id"]
-    assert len(events_of(http, sub_id, "ChargeSucceeded")) == 1
+    # Stored with the decision, before the gateway was asked: the attempt then due.
+    assert (first.json()["invoice_id"], first.json()["status"]) == (failed["invoice_id"], "pending")
+    succeeded = events_of(http, sub_id, "ChargeSucceeded")
+    assert [e["data"]["charge_id"] for e in succeeded] == [first.json()["charge_id"]]
 
 
 def test_a_charge_that_is_not_a_failed_attempt_cannot_be_retried(
