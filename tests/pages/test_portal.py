@@ -12,6 +12,8 @@ from support.keyboard import CONTROLS, tab_stops
 from support.ledger import log_envelopes
 from support.portal import PortalWorld
 
+from subledger.commands.billing import run_billing
+
 
 @pytest.fixture
 def refused_page(browser: Any) -> Iterator[Any]:
@@ -111,6 +113,27 @@ def test_a_paused_subscription_is_resumed_before_it_changes_and_canceled_at_once
     _submit(page, "Cancel now")
     assert "Your subscription was canceled." in page.inner_text("[role=status]")
     assert portal_world.ledger.subscriptions.get(portal_world.ada_subscription).status == "canceled"
+
+
+def test_a_past_due_subscriber_replaces_the_card_and_pays_now(
+    portal_world: PortalWorld, page: Any,
+) -> None:
+    portal_world.ledger.subscribers.set_payment_method(portal_world.ada, gateway="sandbox",
+                                                       token="tok_chargeDeclined")
+    portal_world.clock.advance(days=22)  # past the April renewal, which is declined
+    run_billing(portal_world.ledger, portal_world.clock())
+    _enter(page, portal_world, portal_world.ada)
+    assert "USD 10.00" in page.inner_text("form.overdue")
+    screenshot(page, "portal-pay-now")
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.set_viewport_size(LAPTOP)
+    page.fill("input[name=token]", "tok_visa")
+    _submit(page, "Replace")
+    _submit(page, "Pay now")
+    assert "The invoice was paid." in page.inner_text("[role=status]")
+    assert page.locator("form.overdue").count() == 0
+    assert page.inner_text(".status") == "active"
 
 
 def test_a_portal_session_cannot_open_another_subscribers_subscription(
