@@ -64,7 +64,8 @@ def _overdue(subscription: Subscription, numbers: dict[str, str]) -> list[dict[s
              "amount_due": unpaid["amount_due"], "currency": unpaid["currency"],
              "next_attempt_at": unpaid["next_attempt_at"], "key": new_key()}
             for invoice_id, unpaid in subscription.open_invoices.items()
-            if unpaid["first_failure_at"] is not None]
+            # A canceled subscription takes no attempt: its debt is paid by other means.
+            if unpaid["first_failure_at"] is not None and subscription.status != CANCELED]
 
 
 def _subscriptions(ledger: Ledger, visit: PortalVisit) -> Iterator[Subscription]:

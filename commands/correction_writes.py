@@ -3,7 +3,7 @@ their idempotency key, from HTTP, the command line or Python alike."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
@@ -16,7 +16,7 @@ from subledger.contract.correction_bodies import (
 )
 from subledger.domain.subscription import Subscription
 
-from .writes import Idem, Write, fields_of
+from .writes import NOT_IDENTITY, Idem, Write, fields_of
 
 if TYPE_CHECKING:
     from .ledger import Ledger
@@ -87,6 +87,11 @@ class AdjustBalance(Write):
 class RetryCharge(Write):
     charge_id: str
     effective_at: datetime | None = None
+    invoice_id: str | None = field(default=None, metadata=NOT_IDENTITY)
+    """The invoice the charge was for, where the caller knows it (the portal): the
+    subscription is then found by it, so a charge reversed after it succeeded, which is no
+    failed attempt in the index, can be retried too. The charge names the invoice already,
+    so it is not fingerprinted (a key stored before the field existed still matches)."""
 
     def handle(self, ledger: Ledger, idempotency: Idem) -> Any:
         return ledger.corrections.retry_charge(**fields_of(self), idempotency=idempotency)

@@ -90,10 +90,12 @@ class Corrections:
             sub.adjust_balance(amount, reason=reason, effective_at=at, recorded_at=now)))
 
     def retry_charge(self, charge_id: str, *, effective_at: datetime | None = None,
+                     invoice_id: str | None = None,
                      idempotency: IdempotentRequest | None = None) -> Retried:
         """Take another attempt at the unpaid invoice a failed charge was for, now; the
-        dunning schedule goes on as it was if it fails."""
-        subscription = located_subscription(self.store, charge_id,
+        dunning schedule goes on as it was if it fails. ``invoice_id``: that invoice, to find
+        the subscription by (the subscription still checks the charge was an attempt at it)."""
+        subscription = located_subscription(self.store, invoice_id or charge_id,
                                             ChargeNotFound(f"no failed charge {charge_id!r}"))
         # The answer stored under a key is rendered from the decision's save, before the
         # gateway is asked: it must be a Retried too (of the attempt then due).

@@ -145,7 +145,8 @@ def pay_now(request: Request, invoice_id: str, form: Form) -> Response:
     hand does: the dunning schedule goes on as it was if it fails."""
 
     def command(who: PortalVisit) -> Write:
-        return RetryCharge(last_attempt(*own_invoice(request, who, invoice_id)))
+        subscription, invoice = own_invoice(request, who, invoice_id)
+        return RetryCharge(last_attempt(subscription, invoice), invoice_id=invoice)
 
     def done(who: PortalVisit) -> str:
         # Read from the invoice as it is now, not from the answer: under a key the answer

@@ -179,3 +179,11 @@ def test_only_a_subscriber_with_an_invoice_in_dunning_sees_pay_now(
     with portal_world.portal_client(portal_world.ada) as ada:
         home = _home(ada)
     assert "Pay now" not in home and '/pay"' not in home
+
+
+def test_a_canceled_subscriptions_unpaid_invoice_offers_no_pay_now(portal_world: PortalWorld) -> None:
+    _declined_renewal(portal_world, portal_world.bob)
+    portal_world.ledger.subscriptions.cancel(portal_world.bob_subscription, when="now")
+    with portal_world.portal_client(portal_world.bob) as bob:
+        home = _home(bob)
+    assert "Pay now" not in home and '/pay"' not in home

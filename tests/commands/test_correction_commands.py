@@ -17,9 +17,10 @@ from subledger.commands.correction_writes import (
     VoidInvoice,
     WriteOffInvoice,
 )
+from subledger.commands.gateways.notices import CHARGE_DENIED, GatewayNotice
 from subledger.commands.idempotency import IdempotencyKey
 from subledger.commands.ledger import Ledger
-from subledger.domain.errors import IdempotencyKeyReused, InvoiceNotOpen
+from subledger.domain.errors import ChargeNotFound, IdempotencyKeyReused, InvoiceNotOpen
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 NEXT_DAY = datetime(2026, 3, 2, tzinfo=UTC)
@@ -82,6 +83,23 @@ def test_a_retry_by_hand_takes_one_more_attempt_at_once(ledger: Ledger) -> None:
     assert (answer.body["status"], answer.body["invoice_id"]) == ("succeeded", invoice_id)
     assert _types(ledger)[-3:] == ["ChargeRetryScheduled", "ChargeSucceeded", "SubscriptionRecovered"]
 
+
+
+def test_a_charge_the_provider_denied_after_it_succeeded_is_retried_through_its_invoice(
+        ledger: Ledger) -> None:
+    sub = _subscription(ledger, "tok_visa")
+    ((charge_id, charge),) = ledger.subscriptions.get(sub.id).charges.items()
+    ledger.gateway_notices.record("sandbox", GatewayNotice(
+        kind=CHARGE_DENIED, occurred_at=NEXT_DAY, ref=charge["gateway_ref"],
+        charge_refs=(charge["gateway_ref"],), amount=3000, currency="USD", reason="denied"))
+    with pytest.raises(ChargeNotFound):  # no failed attempt of that id in the index
+        ledger.execute(RetryCharge(charge_id, effective_at=NEXT_DAY))
+
+    answer = ledger.execute(RetryCharge(charge_id, effective_at=NEXT_DAY,
+                                        invoice_id=charge["invoice_id"]))
+
+    assert (answer.body["status"], answer.body["invoice_id"]) == ("succeeded", charge["invoice_id"])
+    assert _types(ledger)[-3:] == ["ChargeRetryScheduled", "ChargeSucceeded", "SubscriptionRecovered"]
 
 def test_a_correction_retried_with_its_key_appends_nothing_and_another_under_the_key_is_refused(
         ledger: Ledger) -> None:
