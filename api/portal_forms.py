@@ -18,6 +18,11 @@ from .pages import FORM_TYPE
 from .security import ApiProblem
 
 MAX_FIELD = 255
+DETAILS = ("name", "email")
+"""The details a subscriber may change in the portal (``external_ref`` is the business's own
+reference to them, not theirs to edit)."""
+SHOWN = "{}_shown"
+"""The hidden field carrying a detail as the page showed it."""
 PREVIEW_LIFETIME = timedelta(minutes=15)
 """How long a previewed change can be confirmed at its instant: a change confirmed later
 would prorate the days since the preview as if they were still to come."""
@@ -79,6 +84,20 @@ def change_fields(subscription: Subscription, plan_id: str | None,
             raise InvalidInput("quantity must be a whole number")
         seats = int(quantity) if int(quantity) != subscription.quantity else None
     return {"plan_id": plan, "quantity": seats, "when": "now"}
+
+
+def details_changes(form: dict[str, str]) -> dict[str, str | None]:
+    """The details the subscriber edited: each field that differs from the value the page
+    showed it with. Compared with what was shown, not with the subscriber now, so a double
+    submit is the same command (one change under its key) and a detail changed elsewhere
+    since the page was shown is not written back. Whether an edited value is valid, or
+    differs from the current one, is the ledger's to say."""
+    edited: dict[str, str | None] = {}
+    for name in DETAILS:
+        value = form.get(name)
+        if value is not None and value.strip() != form.get(SHOWN.format(name), "").strip():
+            edited[name] = value.strip()
+    return edited
 
 
 def confirmed_fields(form: dict[str, str]) -> dict[str, Any]:

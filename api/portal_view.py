@@ -40,6 +40,8 @@ NOTICES = {
     "payment-pending": "The payment provider could not be reached: the payment will be"
                        " attempted as soon as it can be.",
     "closed": "The invoice has nothing left to pay.",
+    "details": "Your details were changed.",
+    "unchanged": "Nothing changed: these are your details already.",
 }
 """The notice shown after each action (the redirect names it by its key)."""
 
@@ -103,4 +105,4 @@ def home(ledger: Ledger, views: ViewStore | None, visit: PortalVisit) -> dict[st
     charges = [charge_body(s, charge_id) for s in subscriptions for charge_id in s.charges]
     return {"subscriber": visit.subscriber, "subscriptions": shown, "charges": charges,
             "invoices": listed, "gateways": sorted(ledger.gateways),
-            "payment_key": new_key()}
+            "payment_key": new_key(), "details_key": new_key()}

@@ -17,6 +17,7 @@ from subledger.commands.portal_writes import RevokePortalSession
 from subledger.commands.writes import (
     ApplyCoupon,
     CancelSubscription,
+    ChangeSubscriberDetails,
     ChangeSubscription,
     PauseSubscription,
     ResumeSubscription,
@@ -25,12 +26,20 @@ from subledger.commands.writes import (
     Write,
 )
 from subledger.domain.charges import attempt_charge_id
+from subledger.domain.errors import EmptyChange
 from subledger.domain.lifecycle import PAUSED
 from subledger.domain.subscription import Subscription
 
 from ..json_bodies import api_router
 from ..portal_auth import COOKIE, COOKIE_PATH, PortalVisit, visit
-from ..portal_forms import PortalForm, confirmed_fields, form_fields, previewed_at, required
+from ..portal_forms import (
+    PortalForm,
+    confirmed_fields,
+    details_changes,
+    form_fields,
+    previewed_at,
+    required,
+)
 from ..portal_pages import page, shows_errors
 from ..sessions import CSRF_FIELD
 from .portal import own_invoice, own_subscription
@@ -127,6 +136,23 @@ def payment_method(request: Request, form: Form) -> Response:
                                 required(fields, "token"))
 
     return _act(request, form, command, "payment-method")
+
+
+@router.post("/portal/details")
+@shows_errors
+def details(request: Request, form: Form) -> Response:
+    """Change the visitor's own name or e-mail address, as ``PATCH /subscribers/{id}`` does
+    (the session's subscriber, whatever the form says). A form that changes nothing is the
+    ledger's empty change: it appends nothing, and the portal says so as a notice, since
+    saving the details as they are is no mistake of the subscriber's."""
+
+    def command(who: PortalVisit) -> Write:
+        return ChangeSubscriberDetails(who.subscriber.id, details_changes(form.checked()))
+
+    try:
+        return _act(request, form, command, "details")
+    except EmptyChange:
+        return RedirectResponse("/portal?done=unchanged", status_code=303)
 
 
 def last_attempt(subscription: Subscription, invoice_id: str) -> str:
