@@ -4,11 +4,17 @@ through the API's ``ChangeSubscriberDetails``, recorded as made through their se
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
-from support.ledger import log_envelopes
-from support.portal import PortalWorld, form_values
+from support.ledger import FakeClock, log_envelopes
+from support.personal import CIPHER_KEY
+from support.portal import NOW, PortalServer, PortalWorld, form_values
+from support.stored_bytes import holds
+
+from subledger.bootstrap import build_ledger
+from subledger.config import Settings
 
 DETAILS = "/portal/details"
 
@@ -57,7 +63,7 @@ def test_a_changed_email_and_name_are_recorded_through_the_portal_and_shown(
     assert portal_world.ledger.subscribers.get(portal_world.bob).email == "bob@example.com"
 
 
-def test_a_field_left_as_it_was_is_not_sent_as_a_change(portal_world: PortalWorld) -> None:
+def test_a_change_of_the_email_alone_records_the_email_alone(portal_world: PortalWorld) -> None:
     with portal_world.portal_client(portal_world.ada) as ada:
         done = ada.post(DETAILS, data={**_form(ada), "email": "lovelace@example.com"})
         assert done.status_code == 303, done.text
@@ -141,3 +147,19 @@ def test_a_forgotten_subscribers_details_are_refused_in_the_portal_as_over_the_a
         refused = ada.post(DETAILS, data=form)
     assert refused.status_code == 409 and "subscriber-forgotten" in refused.text
     assert log_envelopes(portal_world.ledger) == before
+
+
+def test_with_a_cipher_key_a_name_changed_in_the_portal_is_stored_encrypted(
+    settings: Settings,
+) -> None:
+    keyed = replace(settings, cipher_key=CIPHER_KEY)
+    clock = FakeClock(NOW)
+    ledger = build_ledger(keyed, clock=clock)
+    try:
+        with PortalServer(keyed, ledger, clock) as world, world.portal_client(world.ada) as ada:
+            done = ada.post(DETAILS, data={**_form(ada), "name": "Ada Byron-7731"})
+            assert done.status_code == 303, done.text
+            assert "Hello, Ada Byron-7731" in ada.get(done.headers["location"]).text
+    finally:
+        ledger.close()
+    assert holds(keyed, "Ada Byron-7731") == []
