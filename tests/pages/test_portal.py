@@ -136,6 +136,22 @@ def test_a_past_due_subscriber_replaces_the_card_and_pays_now(
     assert page.inner_text(".status") == "active"
 
 
+def test_a_subscriber_corrects_their_name_and_email_address(
+    portal_world: PortalWorld, page: Any,
+) -> None:
+    _enter(page, portal_world, portal_world.ada)
+    assert page.input_value("#details-email") == "ada@example.com"
+    page.fill("#details-name", "Ada Lovelace")
+    page.fill("#details-email", "ada.lovelace@example.com")
+    _submit(page, "Save my details")
+    assert page.inner_text("[role=status]") == "Your details were changed."
+    assert page.inner_text("h1") == "Hello, Ada Lovelace"
+    assert page.input_value("#details-email") == "ada.lovelace@example.com"
+    (changed,) = log_envelopes(portal_world.ledger, types=("SubscriberDetailsChanged",))
+    assert changed["data"]["changes"] == {"email": "ada.lovelace@example.com",
+                                          "name": "Ada Lovelace"}
+
+
 def test_a_portal_session_cannot_open_another_subscribers_subscription(
     portal_world: PortalWorld, refused_page: Any,
 ) -> None:
