@@ -121,6 +121,8 @@ def visit(request: Request, token: str | None = None) -> PortalVisit:
     if int(session.expires_at.timestamp()) != expiry:
         raise ApiProblem("unauthorized", "this portal link is not valid; ask for a new one")
     subscriber = ledger.subscribers.get(session.subscriber_id)
+    if subscriber.forgotten_at is not None:  # forgotten after the link was sent
+        raise ApiProblem("unauthorized", "this portal is closed: the subscriber's data was erased")
     return PortalVisit(session, subscriber, csrf_token(secret, session), secret)
 
 

@@ -19,8 +19,11 @@ class PortalSessions:
 
     def open(self, subscriber_id: UUID, *, ttl_seconds: int,
              idempotency: IdempotentRequest | None = None) -> PortalSession:
-        """A session for the subscriber, from now until ``ttl_seconds`` later."""
+        """A session for the subscriber, from now until ``ttl_seconds`` later; none for a
+        subscriber who was forgotten (409 ``subscriber-forgotten``): there is nobody left to
+        manage anything, and their pages would show erased details."""
         subscriber = self.subscribers.get(subscriber_id)
+        subscriber.check_not_forgotten()
         effective, now = self.store.times(None)
         session = PortalSession.open(subscriber_id=subscriber.id, ttl_seconds=ttl_seconds,
                                      effective_at=effective, recorded_at=now)

@@ -292,7 +292,8 @@ class NotYetAvailable(Conflict):
 
 class SubscriberIsForgotten(Conflict):
     """The subscriber was forgotten: their personal data is erased and their details and
-    payment method can no longer be set, nor can they be forgotten again."""
+    payment method can no longer be set, nor a portal session opened for them, nor can they
+    be forgotten again."""
 
     code = "subscriber-forgotten"
     title = "The subscriber was forgotten"
