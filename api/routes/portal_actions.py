@@ -156,10 +156,10 @@ def details(request: Request, form: Form) -> Response:
 
 
 def last_attempt(subscription: Subscription, invoice_id: str) -> str:
-    """The charge Pay now retries: the last failed attempt at the invoice. An invoice no
-    longer open keeps no count of its attempts; its first stands for them all, since the
-    ledger refuses a retry of any attempt at an invoice with nothing due (409
-    ``invoice-not-open``), and of a charge that never failed (404)."""
+    """The charge Pay now retries: the last attempt at the invoice (failed, or denied by
+    the provider after it was taken). An invoice no longer open keeps no count of its
+    attempts; its first stands for them all, since the ledger refuses a retry of any attempt
+    at an invoice with nothing due (409 ``invoice-not-open``)."""
     unpaid = subscription.open_invoices.get(invoice_id)
     return attempt_charge_id(invoice_id, max(unpaid["attempts"], 1) if unpaid else 1)
 
