@@ -136,7 +136,7 @@ def test_a_double_submit_of_the_details_form_is_one_change(portal_world: PortalW
     assert len(log_envelopes(portal_world.ledger, types=("PortalActionTaken",))) == 1
 
 
-def test_a_forgotten_subscribers_details_are_refused_in_the_portal_as_over_the_api(
+def test_a_details_form_sent_after_the_subscriber_was_forgotten_is_refused_and_changes_nothing(
     portal_world: PortalWorld,
 ) -> None:
     with portal_world.portal_client(portal_world.ada) as ada:
@@ -145,7 +145,7 @@ def test_a_forgotten_subscribers_details_are_refused_in_the_portal_as_over_the_a
             assert admin.post(f"/subscribers/{portal_world.ada}/forget").status_code == 200
         before = log_envelopes(portal_world.ledger)
         refused = ada.post(DETAILS, data=form)
-    assert refused.status_code == 409 and "subscriber-forgotten" in refused.text
+    assert refused.status_code == 401 and "erased" in refused.text  # the portal is closed
     assert log_envelopes(portal_world.ledger) == before
 
 
