@@ -1,5 +1,5 @@
 """Corrections over live HTTP, on both stores: void, write-off, credit notes, balance
-adjustments and a retry by hand; each a new event, idempotent under a key, and refused whole
+adjustments; each a new event, idempotent under a key, and refused whole
 (nothing appended) when it does not apply."""
 
 from __future__ import annotations
@@ -7,51 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
+from support import corrections_http
+from support.corrections_http import LATER, START, events_of, first_invoice, subscribe
 from support.http import (
     api_events,
-    api_plan,
     api_subscriber,
     api_subscription,
     assert_problem,
     assert_refused,
 )
 
-START = "2026-03-01T00:00:00Z"
-LATER = "2026-03-02T12:00:00Z"
-
-
-@pytest.fixture
-def plan(http: httpx.Client) -> str:
-    api_plan(http, "team-m", amount=3000, trial_days=0)
-    return "team-m"
-
-
-def subscribe(http: httpx.Client, plan: str, token: str, **body: Any) -> dict[str, Any]:
-    subscriber = api_subscriber(http, f"{token}@example.com", token=token)
-    return api_subscription(http, plan, subscriber_id=subscriber["subscriber_id"],
-                            effective_at=START, **body)
-
-
-def events_of(http: httpx.Client, subscription_id: str, *types: str) -> list[dict[str, Any]]:
-    return [e for e in api_events(http, *types) if e["aggregate_id"] == subscription_id]
-
-
-def first_invoice(http: httpx.Client, subscription_id: str) -> str:
-    return str(events_of(http, subscription_id, "InvoiceIssued")[0]["data"]["invoice_id"])
-
-
-@pytest.fixture
-def declined(http: httpx.Client, plan: str) -> dict[str, Any]:
-    """Past due: the first charge was declined (tok_chargeDeclined)."""
-    sub = subscribe(http, plan, "tok_chargeDeclined")
-    assert sub["status"] == "past_due"
-    return sub
-
-
-@pytest.fixture
-def paid(http: httpx.Client, plan: str) -> dict[str, Any]:
-    return subscribe(http, plan, "tok_visa")
+# support/corrections_http.py's fixtures, under the names the tests take.
+plan, declined, paid = corrections_http.plan, corrections_http.declined, corrections_http.paid
 
 
 # -- void and write-off ------------------------------------------------------------------------
@@ -226,59 +193,6 @@ def test_a_balance_adjustment_is_a_nonzero_whole_amount_with_a_reason(
     assert_refused(http, [("POST", path, {"json": {"amount": 500, "reason": " "}})], 422, "invalid-input")
     assert_problem(http.post("/subscribers/00000000-0000-4000-8000-000000000000/balance",
                              json={"amount": 5, "reason": "x"}), 404, "subscriber-not-found")
-
-
-# -- retry by hand -----------------------------------------------------------------------------
-
-
-def test_a_retry_by_hand_takes_the_charge_now_and_recovers_the_subscription(
-        http: httpx.Client, plan: str) -> None:
-    sub = subscribe(http, plan, "tok_fail_first")
-    sub_id = sub["subscription_id"]
-    failed = events_of(http, sub_id, "ChargeFailed")[0]["data"]
-    response = http.post(f"/charges/{failed['charge_id']}/retry", json={"effective_at": LATER})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert (body["status"], body["invoice"]["status"]) == ("succeeded", "paid")
-    assert body["charge_id"] != failed["charge_id"]
-    assert [e["type"] for e in events_of(http, sub_id)][-3:] == [
-        "ChargeRetryScheduled", "ChargeSucceeded", "SubscriptionRecovered"]
-    assert_problem(http.post(f"/charges/{failed['charge_id']}/retry", json={"effective_at": LATER}),
-                   409, "invoice-not-open")
-
-
-def test_a_retry_that_fails_again_leaves_the_dunning_schedule_as_it_was(
-        http: httpx.Client, declined: dict[str, Any]) -> None:
-    sub_id = declined["subscription_id"]
-    failed = events_of(http, sub_id, "ChargeFailed")[0]["data"]
-    response = http.post(f"/charges/{failed['charge_id']}/retry", json={"effective_at": LATER})
-    assert response.status_code == 200, response.text
-    assert response.json()["status"] == "failed"
-    again = events_of(http, sub_id, "ChargeFailed")[-1]["data"]
-    assert again["next_attempt_at"] == failed["next_attempt_at"]
-
-
-def test_a_retry_by_hand_under_an_idempotency_key_is_answered_and_charges_once(
-        http: httpx.Client, plan: str) -> None:
-    sub_id = subscribe(http, plan, "tok_fail_first")["subscription_id"]
-    failed = events_of(http, sub_id, "ChargeFailed")[0]["data"]
-    path, key = f"/charges/{failed['charge_id']}/retry", {"Idempotency-Key": "retry-once"}
-    first = http.post(path, json={"effective_at": LATER}, headers=key)
-    again = http.post(path, json={"effective_at": LATER}, headers=key)
-    assert (first.status_code, again.status_code) == (200, 200), first.text
-    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
-    # Stored with the decision, before the gateway was asked: the attempt then due.
-    assert (first.json()["invoice_id"], first.json()["status"]) == (failed["invoice_id"], "pending")
-    succeeded = events_of(http, sub_id, "ChargeSucceeded")
-    assert [e["data"]["charge_id"] for e in succeeded] == [first.json()["charge_id"]]
-
-
-def test_a_charge_that_is_not_a_failed_attempt_cannot_be_retried(
-        http: httpx.Client, paid: dict[str, Any]) -> None:
-    charge_id = events_of(http, paid["subscription_id"], "ChargeSucceeded")[0]["data"]["charge_id"]
-    assert_refused(http, [("POST", f"/charges/{charge_id}/retry", {"json": {}}),
-                          ("POST", "/charges/00000000-0000-4000-8000-000000000000/retry", {"json": {}})],
-                   404, "charge-not-found")
 
 
 # -- nothing given back twice ------------------------------------------------------------------
