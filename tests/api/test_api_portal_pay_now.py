@@ -40,6 +40,11 @@ def _declined_renewal(world: PortalWorld, *subscribers: UUID) -> dict[UUID, str]
     return overdue
 
 
+def _adas_overdue(world: PortalWorld) -> tuple[str, str]:
+    """Ada's April renewal declined: the invoice, and the path its Pay now form posts to."""
+    invoice = _declined_renewal(world, world.ada)[world.ada]
+    return invoice, f"/portal/invoices/{invoice}/pay"
+
 def _replace_card(client: Any, token: str) -> None:
     path = "/portal/payment-method"
     done = client.post(path, data={**form_values(_home(client), path), "gateway": "sandbox",
@@ -66,8 +71,7 @@ def _ref(envelope: dict[str, Any]) -> dict[str, Any]:
 def test_a_past_due_subscriber_with_a_new_card_pays_the_overdue_invoice_now(
     portal_world: PortalWorld,
 ) -> None:
-    invoice = _declined_renewal(portal_world, portal_world.ada)[portal_world.ada]
-    pay = f"/portal/invoices/{invoice}/pay"
+    invoice, pay = _adas_overdue(portal_world)
     with portal_world.portal_client(portal_world.ada) as ada:
         _replace_card(ada, "tok_visa")
         home = _home(ada)
@@ -90,8 +94,7 @@ def test_a_past_due_subscriber_with_a_new_card_pays_the_overdue_invoice_now(
 def test_pay_now_with_a_card_still_declined_says_so_and_the_dunning_goes_on(
     portal_world: PortalWorld,
 ) -> None:
-    invoice = _declined_renewal(portal_world, portal_world.ada)[portal_world.ada]
-    pay = f"/portal/invoices/{invoice}/pay"
+    invoice, pay = _adas_overdue(portal_world)
     scheduled = portal_world.ledger.subscriptions.get(
         portal_world.ada_subscription).open_invoices[invoice]["next_attempt_at"]
     with portal_world.portal_client(portal_world.ada) as ada:
@@ -109,8 +112,7 @@ def test_pay_now_with_a_card_still_declined_says_so_and_the_dunning_goes_on(
 def test_pay_now_while_the_gateway_cannot_be_reached_leaves_the_attempt_to_the_billing_clock(
     portal_world: PortalWorld, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    invoice = _declined_renewal(portal_world, portal_world.ada)[portal_world.ada]
-    pay = f"/portal/invoices/{invoice}/pay"
+    invoice, pay = _adas_overdue(portal_world)
     with portal_world.portal_client(portal_world.ada) as ada:
         values = form_values(_home(ada), pay)
         monkeypatch.setitem(portal_world.ledger.payment_gateways, "sandbox", DownGateway())
@@ -140,8 +142,7 @@ def test_pay_now_on_another_subscribers_invoice_or_without_the_csrf_token_change
 
 
 def test_a_double_submitted_pay_now_charges_once(portal_world: PortalWorld) -> None:
-    invoice = _declined_renewal(portal_world, portal_world.ada)[portal_world.ada]
-    pay = f"/portal/invoices/{invoice}/pay"
+    invoice, pay = _adas_overdue(portal_world)
     with portal_world.portal_client(portal_world.ada) as ada:
         _replace_card(ada, "tok_visa")
         values = form_values(_home(ada), pay)
@@ -157,8 +158,7 @@ def test_a_double_submitted_pay_now_charges_once(portal_world: PortalWorld) -> N
 def test_pay_now_on_an_invoice_already_paid_is_the_ledgers_refusal(
     portal_world: PortalWorld,
 ) -> None:
-    invoice = _declined_renewal(portal_world, portal_world.ada)[portal_world.ada]
-    pay = f"/portal/invoices/{invoice}/pay"
+    invoice, pay = _adas_overdue(portal_world)
     with portal_world.portal_client(portal_world.ada) as ada:
         _replace_card(ada, "tok_visa")
         stale = form_values(_home(ada), pay)
