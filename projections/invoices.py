@@ -30,8 +30,10 @@ from subledger.domain.document_numbers import (
 )
 from subledger.domain.invoice_status import invoice_status
 from subledger.domain.invoicing import OPEN, UNCOLLECTIBLE, VOID
+from subledger.domain.receivables import amount_due_after
 from subledger.domain.time import parse_instant
 
+from . import receivables
 from .mrr import sortable
 from .store import ViewCursor
 
@@ -66,10 +68,11 @@ def _table(name: str, columns: tuple[str, ...], key: str) -> str:
 
 class InvoicesModel:
     name = "invoices"
-    version = 2
+    version = 3
     """2: a credit note's reason is not kept here: it is personal, read from its event (which
-    forgetting erases), as a document is shown."""
-    tables = ("view_invoices", "view_credit_notes")
+    forgetting erases), as a document is shown. 3: what each event changed of an invoice's
+    outstanding amount (``receivables``)."""
+    tables = ("view_invoices", "view_credit_notes", "view_receivables")
     types = tuple(sorted(EVENTS))
 
     def create(self, tx: ViewCursor) -> None:
@@ -81,6 +84,7 @@ class InvoicesModel:
             tx.execute(f"CREATE INDEX IF NOT EXISTS view_invoices_{index} ON view_invoices ({columns})")
         tx.execute("CREATE INDEX IF NOT EXISTS view_credit_notes_invoice"
                    " ON view_credit_notes (invoice_id)")
+        receivables.create(tx)
 
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
         """Fold a page in log order; write each touched invoice once, and the new credit
@@ -103,6 +107,7 @@ class _Page:
         self.charges: dict[str, str] = {}
         """charge id -> invoice id, for the refunds of charges succeeded in this page."""
         self.credit_notes: list[dict[str, Any]] = []
+        self.receivables: list[tuple[Any, ...]] = []
         self.last: dict[tuple[str, str], int] = {}
         self.earlier: dict[str, dict[str, Any]] = {}
         """The rows of invoices issued before this page that its events name, as stored."""
@@ -131,7 +136,7 @@ class _Page:
         kind, data = envelope["type"], envelope["data"]
         if kind == "InvoiceIssued":
             number = self._next("view_invoices", INVOICE_PREFIX, envelope)
-            self.invoices[data["invoice_id"]] = issued(envelope, *number)
+            self._record(None, issued(envelope, *number), envelope)
             return
         if kind == "DisputeClosed" and data["outcome"] != "lost":
             return  # a won dispute gives nothing back
@@ -148,7 +153,14 @@ class _Page:
         if kind == "CreditNoteIssued":
             note = credit_note(envelope, row, *self._next("view_credit_notes", CREDIT_NOTE_PREFIX, envelope))
             self.credit_notes.append(note)
-        self.invoices[row["invoice_id"]] = after(row, envelope, note)
+        self._record(row, after(row, envelope, note), envelope)
+
+    def _record(self, before: dict[str, Any] | None, row: dict[str, Any],
+                envelope: dict[str, Any]) -> None:
+        self.invoices[row["invoice_id"]] = row
+        change = receivables.change(before, row, envelope)
+        if change is not None:
+            self.receivables.append(change)
 
     def _next(self, table: str, prefix: str, envelope: dict[str, Any]) -> tuple[str, int]:
         """The series of a new document and its place in it: one more than the last."""
@@ -173,6 +185,7 @@ class _Page:
                        [tuple(row[c] for c in INVOICE_COLUMNS) for row in self.invoices.values()])
         self.tx.insert("view_credit_notes", CREDIT_NOTE_COLUMNS,
                        [tuple(row[c] for c in CREDIT_NOTE_COLUMNS) for row in self.credit_notes])
+        self.tx.insert("view_receivables", receivables.RECEIVABLE_COLUMNS, self.receivables)
 
 
 def _json(value: Any) -> str:
@@ -209,15 +222,16 @@ def after(row: dict[str, Any], envelope: dict[str, Any],
     note a ``CreditNoteIssued`` issued)."""
     kind, data = envelope["type"], envelope["data"]
     row = dict(row)
+    row["amount_due"] = amount_due_after(row["amount_due"], kind, data)
     if kind == "ChargeSucceeded":
-        row.update(amount_paid=row["amount_paid"] + data["amount"], amount_due=0,
+        row.update(amount_paid=row["amount_paid"] + data["amount"],
                    charge_id=data["charge_id"], next_attempt_at=None)
     elif kind == "ChargeFailed":
         next_attempt = data["next_attempt_at"]
         row.update(failed_attempts=max(row["failed_attempts"], data["attempt"]),
                    next_attempt_at=None if next_attempt is None else sortable(next_attempt))
     elif kind == "InvoiceVoided":
-        row.update(status=VOID, amount_due=0, next_attempt_at=None)
+        row.update(status=VOID, next_attempt_at=None)
     elif kind == "InvoiceMarkedUncollectible":
         row.update(status=UNCOLLECTIBLE, next_attempt_at=None)
     elif kind in ("RefundIssued", "DisputeClosed"):  # a lost dispute is given back as a refund
@@ -226,7 +240,7 @@ def after(row: dict[str, Any], envelope: dict[str, Any],
         row["refunded"] -= data["amount"]
     elif kind == "ChargeReversed":  # the provider denied the charge: due again, in dunning
         next_attempt = data["next_attempt_at"]
-        row.update(amount_paid=row["amount_paid"] - data["amount"], amount_due=data["amount"],
+        row.update(amount_paid=row["amount_paid"] - data["amount"],
                    failed_attempts=row["failed_attempts"] + 1,
                    next_attempt_at=None if next_attempt is None else sortable(next_attempt))
     elif kind == "CreditNoteIssued":
@@ -238,8 +252,6 @@ def after(row: dict[str, Any], envelope: dict[str, Any],
                    credit_notes=_json([*json.loads(row["credit_notes"]),
                                        {"credit_note_id": note["credit_note_id"],
                                         "number": note["number"]}]))
-        if data["settlement"] == "amount_due":
-            row["amount_due"] -= data["total"]
     row["status"] = status(row)
     return row
 
