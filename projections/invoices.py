@@ -33,8 +33,9 @@ from subledger.domain.invoicing import OPEN, UNCOLLECTIBLE, VOID
 from subledger.domain.receivables import amount_due_after
 from subledger.domain.time import parse_instant
 
-from . import receivables
+from . import receivable_spans
 from .mrr import sortable
+from .receivable_spans import Spans
 from .store import ViewCursor
 
 INVOICE_COLUMNS = (
@@ -70,8 +71,8 @@ class InvoicesModel:
     name = "invoices"
     version = 3
     """2: a credit note's reason is not kept here: it is personal, read from its event (which
-    forgetting erases), as a document is shown. 3: what each event changed of an invoice's
-    outstanding amount (``receivables``)."""
+    forgetting erases), as a document is shown. 3: the spans over which each invoice owed an
+    amount (``receivable_spans``)."""
     tables = ("view_invoices", "view_credit_notes", "view_receivables")
     types = tuple(sorted(EVENTS))
 
@@ -84,7 +85,7 @@ class InvoicesModel:
             tx.execute(f"CREATE INDEX IF NOT EXISTS view_invoices_{index} ON view_invoices ({columns})")
         tx.execute("CREATE INDEX IF NOT EXISTS view_credit_notes_invoice"
                    " ON view_credit_notes (invoice_id)")
-        receivables.create(tx)
+        receivable_spans.create(tx)
 
     def apply(self, tx: ViewCursor, envelopes: list[dict[str, Any]]) -> None:
         """Fold a page in log order; write each touched invoice once, and the new credit
@@ -107,7 +108,7 @@ class _Page:
         self.charges: dict[str, str] = {}
         """charge id -> invoice id, for the refunds of charges succeeded in this page."""
         self.credit_notes: list[dict[str, Any]] = []
-        self.receivables: list[tuple[Any, ...]] = []
+        self.spans = Spans()
         self.last: dict[tuple[str, str], int] = {}
         self.earlier: dict[str, dict[str, Any]] = {}
         """The rows of invoices issued before this page that its events name, as stored."""
@@ -158,9 +159,7 @@ class _Page:
     def _record(self, before: dict[str, Any] | None, row: dict[str, Any],
                 envelope: dict[str, Any]) -> None:
         self.invoices[row["invoice_id"]] = row
-        change = receivables.change(before, row, envelope)
-        if change is not None:
-            self.receivables.append(change)
+        self.spans.record(before, row, envelope)
 
     def _next(self, table: str, prefix: str, envelope: dict[str, Any]) -> tuple[str, int]:
         """The series of a new document and its place in it: one more than the last."""
@@ -185,7 +184,7 @@ class _Page:
                        [tuple(row[c] for c in INVOICE_COLUMNS) for row in self.invoices.values()])
         self.tx.insert("view_credit_notes", CREDIT_NOTE_COLUMNS,
                        [tuple(row[c] for c in CREDIT_NOTE_COLUMNS) for row in self.credit_notes])
-        self.tx.insert("view_receivables", receivables.RECEIVABLE_COLUMNS, self.receivables)
+        self.spans.write(self.tx)
 
 
 def _json(value: Any) -> str:

@@ -1,18 +1,11 @@
-"""Receivables: the outstanding invoices as of an instant, aged (``domain.receivables``).
-
-The ``invoices`` model appends a row to ``view_receivables`` for every event that changes
-what is outstanding on an invoice (``amount``: the change, signed, in minor units; ``at``:
-the event's effective instant; ``recorded_at``: when the ledger learned it). The table is
-append-only, so an invoice's outstanding amount as of T, as known at K, is the sum of its
-rows effective by T and recorded by K: exact at every standpoint, and every figure is the sum
-of events the answer names.
-
-A report reads the rows effective by its ``as_of``, one pass over the invoices issued by
-then; an invoice paid when it was issued has two rows that cancel.
+"""Receivables: the outstanding invoices as of an instant, aged (``domain.receivables``),
+read from the ``invoices`` model's spans (``receivable_spans``): exact at every standpoint,
+and every amount traced to the events it is made of.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from subledger.domain.errors import InvalidInput
@@ -21,85 +14,77 @@ from subledger.domain.receivables import (
     BUCKET_NAMES,
     aging_bucket,
     days_overdue,
-    outstanding,
 )
 from subledger.domain.time import parse_instant
 
 from .mrr import sortable
-from .report_window import Standpoint, recorded_by
+from .report_window import Standpoint
 from .store import ViewCursor, ViewStore
 
-RECEIVABLE_COLUMNS = ("event_id", "invoice_id", "subscription_id", "subscriber_id", "currency",
-                      "issued_at", "at", "amount", "kind", "position", "recorded_at")
 RECEIVABLES_VERSION = "1"
 """The definitions an aging answer was computed with (``domain.receivables``)."""
+OWED = ("invoice_id", "subscription_id", "subscriber_id", "currency", "issued_at", "outstanding")
 
 
-def create(tx: ViewCursor) -> None:
-    tx.execute("CREATE TABLE IF NOT EXISTS view_receivables (event_id TEXT PRIMARY KEY,"
-               " invoice_id TEXT NOT NULL, subscription_id TEXT NOT NULL,"
-               " subscriber_id TEXT NOT NULL, currency TEXT NOT NULL, issued_at TEXT NOT NULL,"
-               " at TEXT NOT NULL, amount BIGINT NOT NULL, kind TEXT NOT NULL,"
-               " position BIGINT NOT NULL, recorded_at TEXT NOT NULL)")
-    tx.execute("CREATE INDEX IF NOT EXISTS view_receivables_at ON view_receivables (at)")
-    tx.execute("CREATE INDEX IF NOT EXISTS view_receivables_invoice"
-               " ON view_receivables (invoice_id, position)")
-
-
-def change(before: dict[str, Any] | None, after: dict[str, Any],
-           envelope: dict[str, Any]) -> tuple[Any, ...] | None:
-    """The row an event adds (pure): what it changed of the invoice's outstanding amount,
-    from its row ``before`` (None: the event issued it) to ``after``; None if nothing."""
-    was = 0 if before is None else outstanding(before["status"], before["amount_due"])
-    amount = outstanding(after["status"], after["amount_due"]) - was
-    if amount == 0:
-        return None
-    return (envelope["event_id"], after["invoice_id"], after["subscription_id"],
-            after["subscriber_id"], after["currency"], after["issued_at"],
-            sortable(envelope["effective_at"]), amount, envelope["type"],
-            envelope["position"], sortable(envelope["recorded_at"]))
+def _spans(standpoint: Standpoint) -> tuple[str, list[Any]]:
+    """The spans in force at the standpoint: opened by ``as_of`` and recorded by K, and not
+    ended by then. Three disjoint conditions on the end, each an index's range, rather
+    than one ``OR``: as of now only the spans with no end are read."""
+    as_of = sortable(standpoint.as_of)
+    ends: list[tuple[str, tuple[Any, ...]]] = [("until IS NULL", ()), ("until > ?", (as_of,))]
+    opened, params = "at <= ?", [as_of]
+    if standpoint.as_known_at is not None:
+        known = sortable(standpoint.as_known_at)
+        opened, params = "at <= ? AND recorded_at <= ?", [as_of, known]
+        ends.append(("until <= ? AND until_recorded > ?", (as_of, known)))
+    union = " UNION ALL ".join(f"SELECT {', '.join(OWED)}, issued_position FROM view_receivables"
+                               f" WHERE {opened} AND {end}" for end, _ in ends)
+    return union, [value for _, extra in ends for value in (*params, *extra)]
 
 
 def owed(store: ViewStore, standpoint: Standpoint, currency: str | None = None,
          subscriber_id: str | None = None) -> list[dict[str, Any]]:
-    """Each invoice outstanding at the standpoint, :func:`oldest_first`: its ids, currency, issue,
-    ``outstanding`` amount and the log ``positions`` of the events that make it up."""
-    clause, params = recorded_by(standpoint.as_known_at, "r.recorded_at")
-    filters, values = ["r.at <= ?", clause], [sortable(standpoint.as_of), *params]
-    for column, value in (("r.currency", currency and currency.upper()),
-                          ("r.subscriber_id", subscriber_id)):
+    """Each invoice outstanding at the standpoint, oldest first (those issued at the same
+    instant in log order): its ids, number, currency, issue, ``outstanding``,
+    ``days_overdue`` and ``bucket``."""
+    union, values = _spans(standpoint)
+    filters = []
+    for column, value in (("s.currency", currency and currency.upper()), ("s.subscriber_id", subscriber_id)):
         if value is not None:
             filters.append(f"{column} = ?")
             values.append(value)
+    where = f" WHERE {' AND '.join(filters)}" if filters else ""
     with store.transaction() as tx:
         rows = tx.execute(
-            "SELECT r.invoice_id, r.subscription_id, r.subscriber_id, r.currency, r.issued_at,"
-            " r.amount, r.position, i.number FROM view_receivables r"
-            " JOIN view_invoices i ON i.invoice_id = r.invoice_id"
-            f" WHERE {' AND '.join(filters)}"
-            " ORDER BY r.position", values).fetchall()
-    return _invoices(rows, standpoint)
-
-
-def _invoices(rows: list[tuple[Any, ...]], standpoint: Standpoint) -> list[dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for invoice_id, subscription_id, subscriber_id, currency, issued_at, amount, position, number in rows:
-        invoice = found.setdefault(invoice_id, {
-            "invoice_id": invoice_id, "number": number, "subscription_id": subscription_id,
-            "subscriber_id": subscriber_id, "currency": currency, "issued_at": issued_at,
-            "outstanding": 0, "positions": []})
-        invoice["outstanding"] += int(amount)
-        invoice["positions"].append(int(position))
-    owing = sorted((invoice for invoice in found.values() if invoice["outstanding"] > 0), key=oldest_first)
-    for invoice in owing:
+            f"SELECT {', '.join('s.' + c for c in OWED)}, i.number FROM ({union}) s"
+            f" JOIN view_invoices i ON i.invoice_id = s.invoice_id{where}"
+            " ORDER BY s.issued_at, s.issued_position", values).fetchall()
+    found = []
+    for row in rows:
+        invoice = dict(zip((*OWED, "number"), row, strict=True))
+        invoice["outstanding"] = int(invoice["outstanding"])
         days = days_overdue(parse_instant(invoice["issued_at"]), standpoint.as_of)
-        invoice.update(days_overdue=days, bucket=aging_bucket(days))
-    return owing
+        found.append({**invoice, "days_overdue": days, "bucket": aging_bucket(days)})
+    return found
 
 
-def oldest_first(invoice: dict[str, Any]) -> tuple[str, int]:
-    """Invoices by issue, those issued at the same instant in log order (their numbers')."""
-    return invoice["issued_at"], invoice["positions"][0]
+def with_positions(tx: ViewCursor, invoices: list[dict[str, Any]],
+                   standpoint: Standpoint) -> list[dict[str, Any]]:
+    """``invoices`` each with the log ``positions`` of the events its outstanding amount is
+    made of: those that opened or ended its spans up to the one in force."""
+    as_of = sortable(standpoint.as_of)
+    known = None if standpoint.as_known_at is None else sortable(standpoint.as_known_at)
+    rows = tx.select_in("SELECT invoice_id, position, recorded_at, until, until_recorded, until_position"
+                        " FROM view_receivables WHERE at <= ? AND invoice_id IN ({marks})",
+                        [i["invoice_id"] for i in invoices], (as_of,))
+    positions: dict[str, set[int]] = defaultdict(set)
+    for invoice_id, position, recorded_at, until, until_recorded, until_position in rows:
+        if known is not None and recorded_at > known:
+            continue
+        positions[invoice_id].add(int(position))
+        if until is not None and until <= as_of and (known is None or until_recorded <= known):
+            positions[invoice_id].add(int(until_position))
+    return [{**i, "positions": sorted(p for p in positions[i["invoice_id"]])} for i in invoices]
 
 
 def aging(invoices: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -161,7 +146,8 @@ def owed_page(store: ViewStore, standpoint: Standpoint, *, currency: str | None,
     check_bucket(bucket)
     invoices = [invoice for invoice in owed(store, standpoint, currency, subscriber_id)
                 if bucket is None or invoice["bucket"] == bucket]
-    page = invoices[after:after + limit]
     more = len(invoices) > after + limit
+    with store.transaction() as tx:
+        page = with_positions(tx, invoices[after:after + limit], standpoint)
     return {**head(store, standpoint), "items": page,
             "next_cursor": str(after + limit) if more else None}
