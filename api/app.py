@@ -41,6 +41,7 @@ from .routes import (
     portal_actions,
     portal_sessions,
     pricing,
+    receivables,
     reports,
     subscribers,
     subscriptions,
@@ -167,7 +168,7 @@ def create_app(
 
     for router in (catalog.router, subscribers.router, subscriptions.router, billing.router,
                    corrections.router, invoices.router, reports.router, cohorts.router,
-                   log.router, audit.router):
+                   receivables.router, log.router, audit.router):
         app.include_router(router)
     app.include_router(webhooks_router)
     app.include_router(gateway_events_router)

@@ -20,6 +20,8 @@ def answer(command: str, args: argparse.Namespace, replay: Any) -> tuple[dict[st
         from subledger.replay.export import export
 
         return export(replay, args.out, args.file_format, personal_data=args.personal_data)._asdict(), []
+    if command == "receivables":
+        return _receivables(args, replay)
     if command == "mrr" and args.at is not None:
         if args.start is not None or args.end is not None:
             raise InvalidInput("give either --at, or --from and --to")
@@ -39,6 +41,23 @@ def _run(args: argparse.Namespace, replay: Any) -> tuple[dict[str, Any], list[di
     body = {"fold": args.fold, "events": result.events, "position": result.position,
             "value": cell(result.value)}
     return body, result.rows()
+
+
+def _receivables(args: argparse.Namespace, replay: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The aging figures as of ``--at`` (rows: per currency and bucket), or with
+    ``--invoices`` the invoices behind them (rows: one each, without their positions)."""
+    from subledger.domain.time import report_as_of
+    from subledger.projections.receivables import aging_rows
+    from subledger.replay.folds import run_fold
+    from subledger.replay.receivables import Receivables, receivable_invoices, receivables_report
+
+    as_of = report_as_of(args.at, args.as_known_at, datetime.now(UTC))
+    book = run_fold(replay, Receivables()).value
+    if args.invoices:
+        body = receivable_invoices(book, as_of, args.as_known_at, args.currency)
+        return body, [{k: v for k, v in item.items() if k != "positions"} for item in body["items"]]
+    body = receivables_report(book, as_of, args.as_known_at, args.currency)
+    return body, aging_rows(body)
 
 
 def _book(replay: Any) -> Any:

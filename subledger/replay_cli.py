@@ -139,6 +139,13 @@ def add_parser(commands: Any) -> None:
         command = inner.add_parser(name, help=text)
         _report_options(command, interval=name != "cohorts")
         _output(command)
+    receivables = inner.add_parser("receivables", help="what subscribers owe as of an instant, aged")
+    receivables.add_argument("--at", type=_instant, metavar="T", help="as of T (default: now, or K)")
+    receivables.add_argument("--currency", metavar="CODE")
+    receivables.add_argument("--invoices", action="store_true",
+                             help="list the outstanding invoices rather than the aging figures")
+    _known_at(receivables)
+    _output(receivables)
     what_if = inner.add_parser("what-if", help="MRR, churn and revenue under another price catalog")
     what_if.add_argument("--prices", required=True, metavar="FILE", help="JSON: plan id -> amount or percent")
     _report_options(what_if)

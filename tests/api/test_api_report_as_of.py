@@ -17,7 +17,8 @@ from subledger.config import Settings
 from subledger.domain.time import INSTANT
 
 REPORTS = ["/reports/mrr", "/reports/churn", "/reports/revenue", "/reports/mrr/movements",
-           "/reports/revenue/lines", "/reports/revenue/recognition"]
+           "/reports/revenue/lines", "/reports/revenue/recognition", "/reports/receivables",
+           "/reports/receivables/invoices"]
 WINDOW = {"from": "2026-01-01", "to": "2026-03-31", "currency": "USD"}
 
 
