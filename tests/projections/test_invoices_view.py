@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from support import book_clock
 from support.factories import utc
 from support.invoices import BOOK_CLOCK, Book, credit_note, invoice_book
 from support.ledger import FakeClock
@@ -22,19 +23,10 @@ from subledger.projections.invoice_queries import (
 )
 from subledger.replay.verify import scratch_views, verify
 
+clock, ledger = book_clock.clock, book_clock.ledger
+"""The ledger under test on the book's clock (the conftest's projector reads it)."""
 AMOUNTS = ("status", "total", "credit_applied", "amount_due", "amount_paid", "credited",
            "refunded", "failed_attempts")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(BOOK_CLOCK)
-
-
-@pytest.fixture
-def ledger(ledger_on: Any, clock: FakeClock) -> Any:
-    """The ledger under test, on the book's clock (the conftest's projector reads it)."""
-    return ledger_on(clock=clock)
 
 
 @pytest.fixture

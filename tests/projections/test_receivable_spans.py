@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support import book_clock
 from support.factories import utc
 from support.invoices import BOOK_CLOCK, Book, invoice_book
 from support.ledger import FakeClock
@@ -15,19 +16,10 @@ from support.ledger import FakeClock
 from subledger.projections.receivables import aging_report, owed
 from subledger.projections.report_window import Standpoint
 
+clock, ledger = book_clock.clock, book_clock.ledger
+"""The ledger under test on the book's clock (the conftest's projector reads it)."""
 PAID_AT = utc(2026, 3, 5, 12)
 """Cy's payment, effective then, recorded a day after the book (2026-06-02T12:00Z)."""
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(BOOK_CLOCK)
-
-
-@pytest.fixture
-def ledger(ledger_on: Any, clock: FakeClock) -> Any:
-    """The ledger under test, on the book's clock (the conftest's projector reads it)."""
-    return ledger_on(clock=clock)
 
 
 @pytest.fixture
