@@ -1,7 +1,7 @@
 """A month's figures as a period close seals them, and restatements of closed periods.
 
 A close seals, per currency, the month's MRR bucket, churn period and revenue bucket as
-known then and as of then, and is never edited. Figures that change later (a backdated
+known then and as of then, and what was owed at the month's end, and is never edited. Figures that change later (a backdated
 signup, a correction, an invoice of the month paid after the close) show up as restatements:
 the figures at close next to the same figures known now and as of now, the figures that
 differ, and the events recorded after the close that changed them.
@@ -15,6 +15,7 @@ from typing import Any
 
 from .mrr import FOREVER, sortable
 from .mrr_reports import churn_report, mrr_report
+from .receivables import changed_after, month_end_figures
 from .recognition import microseconds
 from .report_window import Standpoint, Window, currencies
 from .revenue_reports import revenue_report
@@ -23,7 +24,8 @@ from .store import ViewStore
 
 def period_figures(store: ViewStore, start: datetime, end: datetime,
                    standpoint: Standpoint) -> dict[str, Any]:
-    """A month's figures per currency: its MRR bucket, churn period and revenue bucket."""
+    """A month's figures per currency: its MRR bucket, churn period and revenue bucket, and
+    what was owed at its end (``receivables.month_end_figures``)."""
     window = Window(start.date(), (end - timedelta(days=1)).date(), "month")
     figures: dict[str, Any] = {}
     for currency in currencies(store, standpoint.as_known_at):
@@ -31,6 +33,7 @@ def period_figures(store: ViewStore, start: datetime, end: datetime,
             "mrr": mrr_report(store, window, currency, standpoint)["buckets"][0],
             "churn": churn_report(store, window, currency, standpoint)["periods"][0],
             "revenue": revenue_report(store, window, currency, standpoint)["buckets"][0],
+            "receivables": month_end_figures(store, end, standpoint, currency),
         }
     return figures
 
@@ -45,7 +48,7 @@ def restatement(store: ViewStore, closed: dict[str, Any], now: datetime) -> dict
     at_close = closed["data"]["figures"]
     changed = []
     for currency in sorted(set(figures_now) | set(at_close)):
-        for report in ("mrr", "churn", "revenue"):
+        for report in _sealed(at_close):
             before = at_close.get(currency, {}).get(report, {})
             after = figures_now.get(currency, {}).get(report, {})
             for field in sorted(set(before) | set(after)):
@@ -64,11 +67,19 @@ def restatement(store: ViewStore, closed: dict[str, Any], now: datetime) -> dict
     }
 
 
+def _sealed(at_close: dict[str, Any]) -> tuple[str, ...]:
+    """The reports a close sealed: a period closed before receivables were sealed with the
+    other figures is not restated for them."""
+    receivables = any("receivables" in figures for figures in at_close.values())
+    return ("mrr", "churn", "revenue", *(("receivables",) if receivables else ()))
+
+
 def _recorded_after(store: ViewStore, closed_at: str, start: datetime, end: datetime) -> dict[str, int]:
     """The events recorded after a close that can change the month's figures, with their
     positions: those of its movements (learned or retracted since), of its cash rows, and
     the settlements (a charge, a refund) of lines served in it, such as an invoice of the
-    month paid after the close."""
+    month paid after the close, and those that changed what was owed before the month's
+    end."""
     lo, hi = sortable(start), sortable(end)
     lo_us, hi_us = microseconds(start), microseconds(end)
     with store.transaction() as tx:
@@ -86,8 +97,9 @@ def _recorded_after(store: ViewStore, closed_at: str, start: datetime, end: date
             " WHERE l.recorded_at > ? AND c.recorded_at > ? AND l.start_us < ?"
             " AND (l.end_us > ? OR (l.end_us = l.start_us AND l.start_us >= ?))",
             (closed_at, closed_at, hi_us, lo_us, lo_us)).fetchall()
+        owed = changed_after(tx, closed_at, end)
     causes: dict[str, int] = {}
     for ids, positions in movement_events:
         causes.update(zip(json.loads(ids), json.loads(positions), strict=True))
-    causes.update({event_id: position for event_id, position in [*cash_events, *settlements]})
+    causes.update({event_id: position for event_id, position in [*cash_events, *settlements, *owed]})
     return causes

@@ -3,7 +3,7 @@ amount, kept by the ``invoices`` model (``domain.receivables``: what is outstand
 
 Each event that changes what is outstanding on an invoice ends the invoice's open span
 (``until``: its effective instant; ``until_recorded``: when the ledger learned it;
-``until_position``: its log position) and, while something is still owed, opens a new one
+``until_position`` and ``until_event_id``: which event it was) and, while something is still owed, opens a new one
 from its own instant. An invoice's events are a subscription's, whose effective instants
 never go back (``domain.base``), so an invoice's spans follow each other in both times.
 
@@ -23,8 +23,8 @@ from .mrr import sortable
 from .store import ViewCursor
 
 SPAN_COLUMNS = ("invoice_id", "subscription_id", "subscriber_id", "currency", "issued_at",
-                "issued_position", "at", "recorded_at", "position", "outstanding", "until",
-                "until_recorded", "until_position")
+                "issued_position", "at", "recorded_at", "position", "event_id", "outstanding",
+                "until", "until_recorded", "until_position", "until_event_id")
 
 
 def create(tx: ViewCursor) -> None:
@@ -32,8 +32,9 @@ def create(tx: ViewCursor) -> None:
                " subscription_id TEXT NOT NULL, subscriber_id TEXT NOT NULL,"
                " currency TEXT NOT NULL, issued_at TEXT NOT NULL, issued_position BIGINT NOT NULL,"
                " at TEXT NOT NULL, recorded_at TEXT NOT NULL, position BIGINT NOT NULL,"
-               " outstanding BIGINT NOT NULL, until TEXT, until_recorded TEXT,"
-               " until_position BIGINT, PRIMARY KEY (invoice_id, position))")
+               " event_id TEXT NOT NULL, outstanding BIGINT NOT NULL, until TEXT,"
+               " until_recorded TEXT, until_position BIGINT, until_event_id TEXT,"
+               " PRIMARY KEY (invoice_id, position))")
     for name, columns in (("until", "until"), ("until_recorded", "until_recorded")):
         tx.execute(f"CREATE INDEX IF NOT EXISTS view_receivables_{name} ON view_receivables ({columns})")
 
@@ -45,9 +46,9 @@ class Spans:
         self.opened: dict[str, dict[str, Any]] = {}
         """invoice id -> its span opened in this page and not ended."""
         self.rows: list[dict[str, Any]] = []
-        self.ended: dict[str, tuple[str, str, int]] = {}
+        self.ended: dict[str, tuple[str, str, int, str]] = {}
         """invoice id -> how its span stored before this page ended: until, until_recorded,
-        until_position."""
+        until_position, until_event_id."""
 
     def record(self, before: dict[str, Any] | None, after: dict[str, Any],
                envelope: dict[str, Any]) -> None:
@@ -59,26 +60,28 @@ class Spans:
             return
         invoice_id = after["invoice_id"]
         end = (sortable(envelope["effective_at"]), sortable(envelope["recorded_at"]),
-               int(envelope["position"]))
+               int(envelope["position"]), envelope["event_id"])
         if was > 0:
             span = self.opened.pop(invoice_id, None)
             if span is None:
                 self.ended[invoice_id] = end
             else:
-                span.update(zip(("until", "until_recorded", "until_position"), end, strict=True))
+                span.update(zip(("until", "until_recorded", "until_position", "until_event_id"), end,
+                                strict=True))
         if owed > 0:
             span = {"invoice_id": invoice_id, "subscription_id": after["subscription_id"],
                     "subscriber_id": after["subscriber_id"], "currency": after["currency"],
                     "issued_at": after["issued_at"], "issued_position": after["position"],
-                    "at": end[0], "recorded_at": end[1], "position": end[2], "outstanding": owed,
-                    "until": None, "until_recorded": None, "until_position": None}
+                    "at": end[0], "recorded_at": end[1], "position": end[2], "event_id": end[3],
+                    "outstanding": owed, "until": None, "until_recorded": None,
+                    "until_position": None, "until_event_id": None}
             self.rows.append(span)
             self.opened[invoice_id] = span
 
     def write(self, tx: ViewCursor) -> None:
         """End the stored spans first: the page's new ones have no end either."""
-        tx.executemany("UPDATE view_receivables SET until = ?, until_recorded = ?, until_position = ?"
-                       " WHERE invoice_id = ? AND until IS NULL",
+        tx.executemany("UPDATE view_receivables SET until = ?, until_recorded = ?, until_position = ?,"
+                       " until_event_id = ? WHERE invoice_id = ? AND until IS NULL",
                        [(*end, invoice_id) for invoice_id, end in self.ended.items()])
         tx.insert("view_receivables", SPAN_COLUMNS,
                   [tuple(row[c] for c in SPAN_COLUMNS) for row in self.rows])

@@ -6,6 +6,7 @@ and every amount traced to the events it is made of.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime, timedelta
 from typing import Any
 
 from subledger.domain.errors import InvalidInput
@@ -21,7 +22,7 @@ from .mrr import sortable
 from .report_window import Standpoint
 from .store import ViewCursor, ViewStore
 
-RECEIVABLES_VERSION = "1"
+RECEIVABLES_VERSION = "receivables-v1"
 """The definitions an aging answer was computed with (``domain.receivables``)."""
 OWED = ("invoice_id", "subscription_id", "subscriber_id", "currency", "issued_at", "outstanding")
 
@@ -151,3 +152,26 @@ def owed_page(store: ViewStore, standpoint: Standpoint, *, currency: str | None,
         page = with_positions(tx, invoices[after:after + limit], standpoint)
     return {**head(store, standpoint), "items": page,
             "next_cursor": str(after + limit) if more else None}
+
+
+def month_end_figures(store: ViewStore, end: datetime, standpoint: Standpoint,
+                      currency: str) -> dict[str, int]:
+    """What a period close seals of what was owed at the month's last instant (``end``:
+    the next month's first), as known at the standpoint: the total, the number of invoices
+    and each bucket's amount, one flat record whose fields a restatement compares."""
+    last = min(end - timedelta(microseconds=1), standpoint.as_of)
+    [book] = aging_report(store, Standpoint(last, standpoint.as_known_at), currency)["currencies"]
+    return {"outstanding": book["outstanding"], "invoices": book["invoices"],
+            **{bucket["bucket"]: bucket["outstanding"] for bucket in book["buckets"]}}
+
+
+def changed_after(tx: ViewCursor, closed_at: str, end: datetime) -> list[tuple[str, int]]:
+    """(event id, position) of the events recorded after a close (``closed_at``) that
+    changed what was owed before the month's end (``end``): they opened or ended a span
+    effective before it."""
+    before = sortable(end)
+    opened = tx.execute("SELECT event_id, position FROM view_receivables"
+                        " WHERE recorded_at > ? AND at < ?", (closed_at, before)).fetchall()
+    ended = tx.execute("SELECT until_event_id, until_position FROM view_receivables"
+                       " WHERE until_recorded > ? AND until < ?", (closed_at, before)).fetchall()
+    return [(event_id, int(position)) for event_id, position in [*opened, *ended]]

@@ -15,6 +15,7 @@ from subledger.domain.time import report_as_of
 from subledger.projections.drill_downs import movement_list, recognition_list, revenue_line_list
 from subledger.projections.mrr_reports import METRICS_VERSION, churn_report, mrr_report
 from subledger.projections.period_close import period_figures, restatement
+from subledger.projections.receivables import RECEIVABLES_VERSION
 from subledger.projections.report_window import Standpoint, Window, position
 from subledger.projections.revenue_reports import REVENUE_VERSION, revenue_report
 from subledger.projections.store import ViewStore
@@ -140,8 +141,9 @@ def revenue_recognition(request: Request, _: PrincipalDep, from_: From, to: To, 
 def close_period(request: Request, period: Annotated[str, Path(json_schema_extra={"pattern": PERIOD})],
                  ledger: LedgerDep, principal: PrincipalDep,
                  key: IdempotencyKeyHeader = None) -> Response:
-    """Seal a month's figures (MRR, churn, revenue, per currency) as known now and as of
-    now, as a `PeriodClosed` event. 409 if it is already closed or has not ended."""
+    """Seal a month's figures (MRR, churn, revenue, and what was owed at its end, per
+    currency) as known now and as of now, as a `PeriodClosed` event. 409 if it is already
+    closed or has not ended."""
     return respond(principal, ledger, close_command(get_views(request), ledger, period), key)
 
 
@@ -153,8 +155,8 @@ def close_command(views: ViewStore, ledger: Ledger, period: str) -> ClosePeriod:
     except InvalidInput:
         raise PeriodNotFound(f"no period {period!r}; periods are months written YYYY-MM") from None
     figures = period_figures(views, start, end, Standpoint(ledger.clock()))
-    applied = min(position(views, "mrr"), position(views, "revenue"))
-    versions = [METRICS_VERSION, REVENUE_VERSION]
+    applied = min(position(views, model) for model in ("mrr", "revenue", "invoices"))
+    versions = [METRICS_VERSION, REVENUE_VERSION, RECEIVABLES_VERSION]
     return ClosePeriod(period, position=applied, metrics_versions=versions, figures=figures)
 
 

@@ -39,7 +39,7 @@ def test_what_is_owed_now_is_aged_by_whole_days_since_each_invoice_was_issued(in
     client, _ = invoice_http
     body = _ok(client.get("/reports/receivables"))
     assert (body["as_of"], body["as_known_at"], body["metrics_version"]) == (
-        "2026-06-01T12:00:00.000000Z", None, "1")
+        "2026-06-01T12:00:00.000000Z", None, "receivables-v1")
     # Bo: 91 days since March 2; Cy: 90 since March 3. Di's void and Ed's write-off owe nothing.
     assert _aging(client) == {"USD": (1600, 2, {"61-90": (600, 1), "over-90": (1000, 1)})}
     [usd] = body["currencies"]

@@ -49,6 +49,10 @@ WINDOWS = [
 ]
 REPORTS = ["mrr", "churn", "revenue"]
 DRILL_DOWNS = ["mrr/movements", "revenue/lines", "revenue/recognition"]
+OWED_AT = ["2026-02-16T00:00:00Z", "2026-03-16T12:00:00Z", "2026-03-31T23:59:59Z",
+           "2026-04-23T00:00:00Z", "2026-05-24T00:00:00Z", "2026-06-30T23:59:59Z"]
+"""The instants the receivables are read as of: while declined invoices were owed (one
+later written off), and at two month ends when nothing was."""
 
 
 class _Clock:
@@ -230,6 +234,20 @@ def test_a_seeded_book_reads_the_same_as_its_golden_files(book: Any) -> None:
         _check(f"reports/{drill.replace('/', '-')}.json",
                _json(_all_pages(client, f"/reports/{drill}", window)))
     _check("reports/restatements.json", _json(_ok(client.get("/reports/restatements"))))
+    _check_receivables(client)
+
+
+def _check_receivables(client: TestClient) -> None:
+    """What was owed at each of ``OWED_AT``, with the invoices behind it, as known now and
+    at the close; the aging of May 24 as CSV."""
+    for name, known in (("", {}), ("-known-at-close", {"as_known_at": CLOSE_AT.isoformat()})):
+        owed = {at: {"aging": _ok(client.get("/reports/receivables", params={"as_of": at, **known})),
+                     "invoices": _all_pages(client, "/reports/receivables/invoices", {"as_of": at, **known})}
+                for at in OWED_AT}
+        _check(f"reports/receivables{name}.json", _json(owed))
+    csv = client.get("/reports/receivables", params={"as_of": OWED_AT[4], "format": "csv"})
+    assert csv.status_code == 200, csv.text
+    _check("reports/receivables.csv", csv.text)
 
 
 def test_every_golden_topic_resolves_to_its_class_and_back() -> None:

@@ -77,3 +77,59 @@ def test_an_invoice_of_a_closed_month_paid_after_the_close_restates_its_recogniz
             "now": "600.00"} in item["changed"]
     log = {e["event_id"]: e for e in ledger.event_log.read(0, 1000).items}
     assert [log[c["event_id"]]["type"] for c in item["caused_by"]] == ["ChargeSucceeded"]
+
+
+def test_a_close_seals_what_was_owed_at_the_months_end_and_a_later_write_off_of_it_restates_it(
+    ledger, projector, client,  # type: ignore[no-untyped-def]
+) -> None:
+    from subledger.commands.correction_writes import WriteOffInvoice
+
+    ledger.catalog.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=1000,
+                               interval="month", effective_at=at(1, 1))
+    bo = ledger.subscribers.register(email="bo@example.com", name="Bo", effective_at=at(3, 1))
+    ledger.subscribers.set_payment_method(bo.id, gateway="sandbox", token="tok_chargeDeclined",
+                                          effective_at=at(3, 1))
+    started = ledger.subscriptions.start(bo.id, plan_id="basic", effective_at=at(3, 10))
+    (invoice,) = ledger.subscriptions.get(started.id).invoices
+    projector.run_once()
+
+    closed = client.post("/periods/2026-03/close")
+    assert closed.status_code == 201, closed.text
+    # 1000 owed since March 10: 21 whole days at March 31, 23:59:59.999999.
+    assert closed.json()["figures"]["USD"]["receivables"] == {
+        "outstanding": 1000, "invoices": 1, "current": 0, "1-30": 1000, "31-60": 0, "61-90": 0,
+        "over-90": 0}
+    assert "receivables-v1" in closed.json()["metrics_versions"]
+
+    # Written off as of March 20, recorded after the close: no cash figure moves, only what
+    # was owed at the month's end.
+    ledger.execute(WriteOffInvoice(invoice, effective_at=at(3, 20)))
+    projector.run_once()
+
+    (item,) = client.get("/reports/restatements").json()["items"]
+    assert [(c["report"], c["field"], c["at_close"], c["now"]) for c in item["changed"]
+            if c["report"] == "receivables"] == [
+        ("receivables", "1-30", 1000, 0), ("receivables", "invoices", 1, 0),
+        ("receivables", "outstanding", 1000, 0)]
+    log = {e["event_id"]: e for e in ledger.event_log.read(0, 1000).items}
+    assert "InvoiceMarkedUncollectible" in [log[c["event_id"]]["type"] for c in item["caused_by"]]
+
+
+def test_a_period_closed_before_receivables_were_sealed_is_not_restated_for_them(
+    ledger, projector, client,  # type: ignore[no-untyped-def]
+) -> None:
+    from subledger.projections.period_close import restatement
+
+    ledger.catalog.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=1000,
+                               interval="month", effective_at=at(1, 1))
+    _signup(ledger, "ada", at(3, 10))
+    projector.run_once()
+    closed = client.post("/periods/2026-03/close").json()
+    [event] = ledger.event_log.read(0, 1000, ["PeriodClosed"]).items
+    older = {**event, "data": {**event["data"], "figures": {
+        currency: {k: v for k, v in figures.items() if k != "receivables"}
+        for currency, figures in closed["figures"].items()}}}
+
+    again = restatement(projector.store, older, datetime.now(UTC))
+
+    assert again["changed"] == [] and "receivables" in again["now"]["USD"]
