@@ -5,8 +5,9 @@ aggregates and the ``Ledger``'s save, 250 subscribers a transaction: the demo ge
 take ~32 min for 100k subscribers) in a scratch database of its own, and the projector catches
 every read model up (timed next to a raw cursor read of the same log). Then, in
 :data:`ROUNDS` rounds that go from one book to the next, ``/reports/mrr``,
-``/reports/churn`` and ``/reports/revenue`` (the last 12 months) and ``/reports/revenue`` of
-the last whole month alone (a window late in a long history) are timed through the HTTP app,
+``/reports/churn`` and ``/reports/revenue`` (the last 12 months), ``/reports/revenue`` of
+the last whole month alone (a window late in a long history) and ``/reports/receivables``
+(what is owed now) are timed through the HTTP app,
 each next to a raw psycopg read of the rows its figures come from (the baseline, in the same
 round). Alternating rounds let the machine's drift weigh on every size alike; growth is the
 median at a size over the median at the smallest. Nothing is cached between runs.
@@ -74,9 +75,10 @@ def _timed_ms(fn: Callable[[], Any], runs: int = REPORT_RUNS) -> list[float]:
     return times
 
 
-REPORTS = {"mrr": "mrr", "churn": "churn", "revenue": "revenue", "revenue-1m": "revenue"}
+REPORTS = {"mrr": "mrr", "churn": "churn", "revenue": "revenue", "revenue-1m": "revenue",
+           "receivables": "receivables"}
 """The name a measurement is printed under -> the report it times (``revenue-1m``: the last
-whole month alone)."""
+whole month alone; ``receivables``: what is owed now, aged, which has no window)."""
 
 RAW_READS = {
     # The rows each report's figures come from, as a naive report would read them, as of
@@ -94,6 +96,10 @@ RAW_READS = {
                 "SELECT fraction FROM view_revenue_lines WHERE currency = %(currency)s"
                 " AND fraction IS NOT NULL AND end_us < %(start_us)s AND settled_us <= %(as_of_us)s"],
 }
+RAW_READS["receivables"] = [
+    # What is owed now as a naive report would find it: the invoices left open.
+    "SELECT invoice_id, currency, issued_at, amount_due FROM view_invoices"
+    " WHERE status IN ('open', 'past_due') AND amount_due > 0"]
 RAW_READS["churn"] = RAW_READS["mrr"]
 RAW_READS["revenue-1m"] = RAW_READS["revenue"]
 
@@ -126,7 +132,8 @@ def _report_latency(settings: Settings, ledger: Ledger, end: datetime) -> tuple[
     month_ago = date(*_month_back(last, 1))
     windows = {"mrr": (first_month, last), "churn": (date(start.year, start.month, 1), last),
                "revenue": (first_month, last),
-               "revenue-1m": (month_ago, date(last.year, last.month, 1) - timedelta(days=1))}
+               "revenue-1m": (month_ago, date(last.year, last.month, 1) - timedelta(days=1)),
+               "receivables": (first_month, last)}  # no window: it stands as of now
     client = TestClient(build_api(settings, ledger=ledger))
     found: Latency = {}
     with psycopg.connect(settings.database.conninfo()) as conn:  # type: ignore[union-attr]
@@ -142,8 +149,9 @@ def _report_latency(settings: Settings, ledger: Ledger, end: datetime) -> tuple[
                 return response.json()
 
             body = get()
-            rows = body.get("buckets") or body.get("periods")
-            assert rows and len(rows) >= (1 if name == "revenue-1m" else MONTHS), (name, body)
+            rows = body.get("buckets") or body.get("periods") or body.get("currencies")
+            least = {"revenue-1m": 1, "receivables": 1}.get(name, MONTHS)
+            assert rows and len(rows) >= least, (name, body)
             found[name] = (_timed_ms(get), _raw_read_ms(conn, name, window_from, window_to))
         row = conn.execute("SELECT count(*) FROM view_mrr_movements WHERE recorded_to = %s",
                            (FOREVER,)).fetchone()
