@@ -15,6 +15,9 @@
                    billed: "#6c7a89", collected: "#1f5fbf", refunded: "#c0392b",
                    recognized: "#2e8b57", deferred: "#8e44ad" };
   const MOVES = ["new", "expansion", "reactivation", "contraction", "churn"];
+  const AGING = { "current": "#2e8b57", "1-30": "#d4ac0d", "31-60": "#e39b4a", "61-90": "#d35400",
+                  "over-90": "#c0392b" };
+  const NOT_DATED = ["from", "to", "interval"];  // what is owed stands at an instant, not a window
 
   /* The controls as query parameters, without ``omit`` (cohorts take no interval). */
   function params(omit) {
@@ -166,19 +169,55 @@
       b.map(function (x) { return [x.date].concat(["billed", "collected", "refunded", "net", "recognized", "deferred"].map(function (k) { return F.money(x[k], exp); })); }), [1, 2, 3, 4, 5, 6]));
   }
 
+  /* The aging of the dashboard's currency; a book with nothing owed when the report has none
+     (a ledger with no currency yet). */
+  function owedBook(report) {
+    const currency = form.elements.currency.value;
+    return report.currencies.find(function (c) { return c.currency === currency; }) ||
+      { currency: currency, outstanding: 0, invoices: 0, buckets: [] };
+  }
+
+  function drawReceivables(report, exp) {
+    const book = owedBook(report), b = book.buckets, cur = book.currency;
+    const open = function (i) { window.Drilldown.owed(b[i].bucket); };
+    document.getElementById("receivables-empty").hidden = book.invoices > 0;
+    document.getElementById("receivables-chart").hidden = book.invoices === 0;
+    draw("receivables", "bar", b.map(function (x) { return x.bucket; }), [
+      series("Outstanding", "churn", b.map(function (x) { return F.number(x.outstanding, exp); }),
+             { backgroundColor: b.map(function (x) { return AGING[x.bucket]; }) })],
+      { plugins: { legend: { display: false } },
+        onClick: function (_event, elements) { if (elements.length && b[elements[0].index].invoices) open(elements[0].index); } });
+    describe("receivables", "Receivables by days since issue, as of " + report.as_of + ": " +
+             (book.invoices ? cur + " " + F.money(book.outstanding, exp) + " owed on " + book.invoices + " invoices." : "nothing owed."));
+    fill("receivables", F.table("Receivables (" + cur + ") as of " + report.as_of + "; open a figure for its invoices",
+      ["Days since issue", "Outstanding", "Invoices"], b.map(function (x, i) {
+        if (!x.invoices) return [x.bucket, F.money(x.outstanding, exp), "0"];
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "link";
+        button.textContent = F.money(x.outstanding, exp);
+        button.setAttribute("aria-label", x.bucket + ": " + cur + " " + F.money(x.outstanding, exp) + " owed: open its invoices");
+        button.addEventListener("click", function () { open(i); });
+        return [x.bucket, button, String(x.invoices)];
+      }), [1, 2]));
+  }
+
   async function load() {
-    const query = params(), exp = exponent();
+    const query = params(), exp = exponent(), owedQuery = params(NOT_DATED);
     ["mrr", "subscribers", "bridge", "arpu"].forEach(function (id) { csv(id, "mrr", query); });
     ["churn", "nrr"].forEach(function (id) { csv(id, "churn", query); });
     csv("revenue", "revenue", query);
+    csv("receivables", "receivables", owedQuery);
     status.textContent = "Loading the reports…";
     document.body.dataset.loaded = "";
     try {
-      const [mrr, churn, revenue] = await Promise.all([
-        api("/reports/mrr", query), api("/reports/churn", query), api("/reports/revenue", query)]);
+      const [mrr, churn, revenue, receivables] = await Promise.all([
+        api("/reports/mrr", query), api("/reports/churn", query), api("/reports/revenue", query),
+        api("/reports/receivables", owedQuery)]);
       drawMrr(mrr, exp);
       drawChurn(churn);
       drawRevenue(revenue, exp);
+      drawReceivables(receivables, exp);
       status.textContent = "Figures as of " + mrr.as_of + (mrr.as_known_at ? ", as known at " + mrr.as_known_at : "") +
         " (log position " + mrr.position + ", " + mrr.metrics_version + ", " + revenue.metrics_version + ").";
       document.body.dataset.loaded = "reports";
@@ -190,7 +229,7 @@
     await window.Matrices.load(params(["interval"]), exp);
   }
 
-  window.Dashboard = { api: api, params: params, exponent: exponent };
+  window.Dashboard = { api: api, params: params, exponent: exponent, notDated: NOT_DATED };
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     history.replaceState(null, "", "/?" + params());

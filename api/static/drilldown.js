@@ -1,6 +1,7 @@
-/* Drill-down: a bar of the MRR bridge opens its movements (GET /reports/mrr/movements), and a
-   movement opens its subscriber's timeline: every event (GET /subscribers/{id}/history), with
-   the invoice and the charge it caused (GET /subscribers/{id}/invoices). */
+/* Drill-down: a bar of the MRR bridge opens its movements (GET /reports/mrr/movements), a bar
+   of the receivables its invoices owed (GET /reports/receivables/invoices), and a movement or
+   an invoice owed opens its subscriber's timeline: every event (GET /subscribers/{id}/history),
+   with the invoice and the charge it caused (GET /subscribers/{id}/invoices). */
 (function () {
   "use strict";
   const F = window.Figures;
@@ -37,19 +38,47 @@
     try {
       const page = await D.api("/reports/mrr/movements", query);
       const rows = page.items.map(function (m) {
-        const open = document.createElement("button");
-        open.type = "button";
-        open.className = "link";
-        open.textContent = m.subscriber_id.slice(0, 8) + "…";
-        open.setAttribute("aria-label", "Open the timeline of subscriber " + m.subscriber_id);
-        open.addEventListener("click", function () { timeline(m.subscriber_id, m.event_ids); });
-        return [m.effective_at, m.kind, F.money(m.amount, exp), F.money(m.mrr_before, exp), F.money(m.mrr_after, exp), open];
+        return [m.effective_at, m.kind, F.money(m.amount, exp), F.money(m.mrr_before, exp), F.money(m.mrr_after, exp),
+                timelineButton(m.subscriber_id, m.event_ids)];
       });
       const caption = page.items.length + " movement" + (page.items.length === 1 ? "" : "s") +
         (page.next_cursor ? " (the first " + PAGE + ")" : "");
       holder.replaceChildren(F.table(caption, ["Effective", "Kind", "Amount", "MRR before", "MRR after", "Subscriber"], rows, [2, 3, 4]));
     } catch (error) {
       holder.replaceChildren(document.createTextNode("The movements could not be shown: " + error.message));
+    }
+  }
+
+  function timelineButton(subscriberId, causes) {
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "link";
+    open.textContent = subscriberId.slice(0, 8) + "…";
+    open.setAttribute("aria-label", "Open the timeline of subscriber " + subscriberId);
+    open.addEventListener("click", function () { timeline(subscriberId, causes); });
+    return open;
+  }
+
+  async function owed(bucket) {
+    const D = window.Dashboard, exp = D.exponent();
+    const query = D.params(D.notDated);
+    query.set("bucket", bucket);
+    query.set("limit", String(PAGE));
+    document.getElementById("owed-api").href = "/reports/receivables/invoices?" + query;
+    const holder = document.getElementById("owed-table");
+    show("owed", "Invoices owed: " + bucket + (bucket === "current" ? "" : " days since issue"));
+    holder.replaceChildren(document.createTextNode("Loading…"));
+    try {
+      const page = await D.api("/reports/receivables/invoices", query);
+      const rows = page.items.map(function (i) {
+        return [link(i.number, "/invoices/" + i.invoice_id + ".html", "Invoice " + i.number + " as a document"),
+                timelineButton(i.subscriber_id), i.issued_at.slice(0, 10), String(i.days_overdue), F.money(i.outstanding, exp)];
+      });
+      const caption = page.items.length + " invoice" + (page.items.length === 1 ? "" : "s") + " owed in " +
+        query.get("currency") + " as of " + page.as_of + (page.next_cursor ? " (the first " + PAGE + ")" : "");
+      holder.replaceChildren(F.table(caption, ["Invoice", "Subscriber", "Issued", "Days overdue", "Outstanding"], rows, [3, 4]));
+    } catch (error) {
+      holder.replaceChildren(document.createTextNode("The invoices could not be shown: " + error.message));
     }
   }
 
@@ -115,5 +144,5 @@
     }
   }
 
-  window.Drilldown = { movements: movements, timeline: timeline };
+  window.Drilldown = { movements: movements, owed: owed, timeline: timeline };
 })();
