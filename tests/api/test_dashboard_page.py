@@ -1,13 +1,16 @@
 """The dashboard page over HTTP (its browser tests are in tests/pages): who gets it, the
-headers it answers with, and its one form, closing a month."""
+headers it answers with, its one form, closing a month, and the frame of its receivables
+card."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from typing import Any
 
 import httpx
-from support.http import api_events, api_subscriber, api_subscription, api_world
+from support.http import api_events, api_owed, api_subscriber, api_subscription, api_world
 from support.live import LiveServer
 from support.pages import form_token, sign_in
 
@@ -72,3 +75,19 @@ def test_the_dashboard_opens_on_the_currency_most_subscriptions_are_billed_in(
 
     assert selected("/") == ["USD"]  # 2 active in USD, 1 in EUR, though EUR sorts first
     assert selected("/?currency=EUR") == ["EUR"]
+
+
+def test_the_receivables_card_is_framed_and_its_csv_link_answers_what_is_owed(
+    http: httpx.Client, ledger: Ledger, projector: Any,
+) -> None:
+    api_owed(http, ledger.clock())
+    projector.run_once()
+    page = http.get("/").text
+    [link] = re.findall(r'<a class="csv" id="receivables-csv" data-report="receivables" href="([^"]+)"', page)
+    assert re.search(r'<p class="status" id="receivables-empty" hidden>Nothing is owed', page)
+    assert '<canvas id="receivables-canvas"' in page and '<section class="card wide" id="owed"' in page
+    answer = http.get(link + "&currency=USD")  # the page sets its currency on the link
+    assert answer.headers["content-type"].startswith("text/csv")
+    rows = [(r["bucket"], r["outstanding"], r["invoices"]) for r in csv.DictReader(io.StringIO(answer.text))]
+    assert rows == [("current", "0", "0"), ("1-30", "0", "0"), ("31-60", "4900", "1"),
+                    ("61-90", "0", "0"), ("over-90", "0", "0")]

@@ -1,6 +1,7 @@
 """The dashboard in a real headless Chromium over a demo ledger: every chart drawn with its
 table, the drill-down from a bar to a subscriber's timeline, the CSV downloads equal to the
-API's, the as-known-at control, and keyboard-only use."""
+API's, the as-known-at control, and keyboard-only use; over a small book owed one invoice,
+the receivables card, its drill-down to that invoice, and its empty state."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import httpx
 from support.browser import PHONE, screenshot
+from support.http import OWED_DAYS, api_owed
 from support.pages import assert_served_offline
 
 from subledger.domain.time import isoformat
@@ -16,6 +18,7 @@ from subledger.domain.time import isoformat
 CHARTS = {"mrr": 2, "subscribers": 1, "bridge": 5, "arpu": 1, "churn": 3, "nrr": 1, "revenue": 5}
 """Each chart and how many series it draws."""
 CSV_LINKS = ["mrr", "subscribers", "bridge", "arpu", "churn", "nrr", "revenue", "cohorts"]
+AGING = ["current", "1-30", "31-60", "61-90", "over-90"]
 
 
 def _open(page: Any, url: str) -> None:
@@ -55,6 +58,8 @@ def test_the_dashboard_draws_every_chart_and_its_table_from_a_demo_ledger(site: 
     assert _chart(page, "mrr")["labels"] == [b["date"] for b in buckets]
     assert [row[1] for row in _table(page, "#subscribers-table")] == [str(b["subscribers"]) for b in buckets]
     assert len(_table(page, "#cohorts-table")) == 12
+    assert _chart(page, "receivables") == {"labels": AGING, "lengths": [len(AGING)]}
+    assert [row[0] for row in _table(page, "#receivables-table")] == AGING
     assert "Open server" in page.inner_text("header")
     screenshot(page, "dashboard-laptop")
     page.set_viewport_size(PHONE)
@@ -64,13 +69,13 @@ def test_the_dashboard_draws_every_chart_and_its_table_from_a_demo_ledger(site: 
     screenshot(page, "dashboard-phone")
 
 
-def _click_bar(page: Any, dataset: int, index: int) -> None:
-    x, y = page.evaluate("""([d, i]) => {
-        const chart = Chart.getChart(document.getElementById("bridge-canvas"));
+def _click_bar(page: Any, dataset: int, index: int, chart: str = "bridge") -> None:
+    x, y = page.evaluate("""([d, i, id]) => {
+        const chart = Chart.getChart(document.getElementById(id + "-canvas"));
         const bar = chart.getDatasetMeta(d).data[i];
         const box = chart.canvas.getBoundingClientRect();
         return [box.left + bar.x, box.top + (bar.y + bar.base) / 2];
-    }""", [dataset, index])
+    }""", [dataset, index, chart])
     page.mouse.click(x, y)
 
 
@@ -161,7 +166,7 @@ def test_the_keyboard_alone_reaches_every_control_and_the_drill_down(site: Any, 
     _open(page, site.url + "/")
     wanted = {"from", "to", "interval", "currency", "as_known_at", "apply", "cohort-measure",
               "close-period", "close-submit"} | {f"{c}-csv" for c in CSV_LINKS} | \
-             {f"{c}-details" for c in CHARTS}
+             {f"{c}-details" for c in CHARTS} | {"receivables-csv", "receivables-details"}
     reached = set()
     page.keyboard.press("Tab")  # the skip link first
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
@@ -184,3 +189,46 @@ def test_the_keyboard_alone_reaches_every_control_and_the_drill_down(site: Any, 
     page.keyboard.press("Enter")
     page.wait_for_selector("#timeline-body ol")
     assert page.evaluate("document.activeElement.id") == "timeline-title"
+
+
+def test_the_receivables_card_ages_what_is_owed_and_a_bar_opens_its_invoices(
+    api_url: str, http: httpx.Client, ledger: Any, projector: Any, page: Any,
+) -> None:
+    """Over a book owed one invoice: Ada's 49.00 USD, issued OWED_DAYS days ago on a declined
+    card (Grace's, paid, owes nothing). As known before it was recorded, nothing is owed."""
+    before = isoformat(ledger.clock())
+    ada = api_owed(http, ledger.clock())
+    projector.run_once()
+    [invoice] = http.get(f"/subscribers/{ada['subscriber_id']}/invoices").json()["items"]
+    _open(page, api_url + "/")
+    assert page.evaluate("""() => Chart.getChart(document.getElementById("receivables-canvas"))
+        .data.datasets[0].data""") == [0, 0, 49, 0, 0]
+    assert _table(page, "#receivables-table") == [
+        ["current", "0.00", "0"], ["1-30", "0.00", "0"], ["31-60", "49.00", "1"],
+        ["61-90", "0.00", "0"], ["over-90", "0.00", "0"]]
+    assert page.is_hidden("#receivables-empty")
+    link = page.get_attribute("#receivables-csv", "href")
+    assert link == "/reports/receivables?currency=USD&format=csv"
+    with page.expect_download() as download:
+        page.click("#receivables-csv")
+    with open(download.value.path(), "rb") as file:
+        assert file.read() == http.get(link).content
+    page.locator("#receivables-canvas").scroll_into_view_if_needed()
+    _click_bar(page, 0, AGING.index("31-60"), "receivables")
+    page.wait_for_selector("#owed-table table")
+    assert page.inner_text("#owed-title") == "Invoices owed: 31-60 days since issue"
+    assert page.evaluate("document.activeElement.id") == "owed-title"
+    assert _table(page, "#owed-table") == [[invoice["number"], ada["subscriber_id"][:8] + "…",
+                                            invoice["issued_at"][:10], str(OWED_DAYS), "49.00"]]
+    assert page.get_attribute(f"#owed-table a:text('{invoice['number']}')", "href") == \
+        f"/invoices/{invoice['invoice_id']}.html"
+    page.click("#owed-table tbody button")
+    page.wait_for_selector("#timeline-body ol")
+    assert page.inner_text("#timeline-title") == f"Timeline of subscriber {ada['subscriber_id']}"
+    screenshot(page, "dashboard-receivables")
+    page.fill("#as_known_at", before)
+    page.click("#apply")
+    page.wait_for_selector("#status:has-text('as known at')")
+    assert page.is_visible("#receivables-empty") and page.is_hidden("#receivables-chart")
+    assert [row[1:] for row in _table(page, "#receivables-table")] == [["0.00", "0"]] * len(AGING)
+    assert "as_known_at=" in page.get_attribute("#receivables-csv", "href")

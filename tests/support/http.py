@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from subledger.domain.time import isoformat
 
 from .concurrency import run_together
 
@@ -204,6 +207,24 @@ def api_world(http: httpx.Client) -> World:
     assert http.post(f"/subscriptions/{canceled}/cancel", json={"when": "now"}).status_code == 200
     return World(subscriber_id=subscriber_id, trialing=trialing, active=active, paused=paused,
                  canceled=canceled)
+
+
+OWED_DAYS = 40
+"""How long before now Ada's invoice of :func:`api_owed` was issued: in the 31-60 bucket."""
+
+
+def api_owed(http: httpx.Client, now: datetime) -> dict[str, Any]:
+    """A book owed one invoice: Ada's pro-m (49.00 USD a month, no trial) started OWED_DAYS
+    days before ``now`` on a card that is declined, its first invoice unpaid; Grace's pro-m
+    started now on a good card, paid. Ada's subscription (its 201 answer, the invoice under
+    ``open_invoices``)."""
+    ada = api_subscriber(http, token="tok_chargeDeclined")["subscriber_id"]
+    owed = api_subscription(http, "pro-m", subscriber_id=ada, effective_at=isoformat(now - timedelta(days=OWED_DAYS)),
+                            plan={"name": "Pro monthly", "tier": "pro", "amount": 4900, "trial_days": 0})
+    assert owed["status"] == "past_due"
+    grace = api_subscriber(http, "grace@example.com", token="tok_visa")["subscriber_id"]
+    assert api_subscription(http, "pro-m", subscriber_id=grace)["status"] == "active"
+    return owed
 
 
 def settle(http: httpx.Client) -> None:
