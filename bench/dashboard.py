@@ -5,7 +5,8 @@ part), its read models caught up, on PostgreSQL; the API is served by uvicorn on
 port and the page opened in Debian's headless chromium through Playwright, a fresh browser
 context (no cache) per run. Timed from navigation start, by the browser itself: the first
 contentful paint (the page's frame, controls and empty charts), the charts drawn (the MRR,
-churn and revenue reports answered and drawn: ``performance.mark("dashboard:reports")``),
+churn, revenue and receivables reports answered and drawn:
+``performance.mark("dashboard:reports")``),
 and the cohort matrix (folded from the log on each request, asked after the charts:
 ``dashboard:cohorts``); with each report request's own time. The baseline, in the same run
 and the same browser: the first contentful paint of the API's own docs page (``/docs``).
