@@ -1,9 +1,10 @@
 """The derived tables of an export, folded from the same events as the ``events`` table.
 
 Invoices, charges and refunds are one row per event and leave as they come (:meth:`drain`);
-subscribers and subscriptions are one row per entity as of the last selected event, and MRR
-movements need each subscriber's whole history (``domain.movements``), so these three are
-made at the end (:meth:`finish`). A table describes only what the selected events say: an
+subscribers and subscriptions are one row per entity as of the last selected event, MRR
+movements need each subscriber's whole history (``domain.movements``), and what an invoice
+owes moves with the events about it (``replay.receivables``), so these four are made at the
+end (:meth:`finish`). A table describes only what the selected events say: an
 export that starts after position 1, or leaves some types out, has no row for a
 subscription whose ``SubscriptionStarted`` it did not read.
 """
@@ -22,6 +23,7 @@ from subledger.domain.personal import SUBSCRIBER_DETAILS
 from .book import Book, book_movements
 from .event_rows import month
 from .reader import LoggedEvent
+from .receivables import Receivables
 from .rows import cell
 
 Row = dict[str, Any]
@@ -44,6 +46,7 @@ class Derived:
         self.subscriptions: dict[str, Row] = {}
         self.streamed: dict[str, list[Row]] = {"invoices": [], "charges": [], "refunds": []}
         self.book = Book(cash=False).initial()
+        self.receivables = Receivables()
 
     def apply(self, logged: LoggedEvent) -> None:
         kind = type(logged.event).__name__
@@ -53,6 +56,7 @@ class Derived:
         if kind in SUBSCRIPTION_EVENT_TYPES:
             self._subscription(logged, kind)
         self.book.apply(self.book, logged)
+        self.receivables.apply(self.receivables, logged)
 
     def drain(self) -> Iterator[tuple[str, list[Row]]]:
         for table, rows in self.streamed.items():
@@ -69,6 +73,7 @@ class Derived:
              "amount": cell(m.amount), "mrr_before": cell(m.mrr_before), "mrr_after": cell(m.mrr_after),
              "event_ids": json.dumps(list(m.event_ids)), "month": month(m.at)}
             for subscriber, m in book_movements(self.book.timelines())]
+        yield "receivables", [{**row, "month": month(row["at"])} for row in self.receivables.changes()]
 
     # -- subscribers ----------------------------------------------------------------------
 

@@ -96,6 +96,20 @@ class Receivables:
         if amount != 0:
             invoice.moves.append((parse_instant(envelope["effective_at"]), amount, envelope["position"]))
 
+    def changes(self) -> list[dict[str, Any]]:
+        """Every change of what an invoice owes, invoice by invoice in the order they were
+        issued (the export's ``receivables`` table), with what it owed after each."""
+        rows = []
+        for invoice in self.invoices.values():
+            owing = 0
+            for at, amount, position in invoice.moves:
+                owing += amount
+                rows.append({**{k: invoice.head[k] for k in ("invoice_id", "subscription_id",
+                                                              "subscriber_id", "currency")},
+                             "issued_at": parse_instant(invoice.head["issued_at"]), "at": at,
+                             "amount": amount, "outstanding": owing, "position": position})
+        return rows
+
     def owed(self, as_of: datetime, currency: str | None = None,
              subscriber_id: str | None = None) -> list[dict[str, Any]]:
         """Each invoice outstanding as of ``as_of``, as the drill-down lists them."""

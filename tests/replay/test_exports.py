@@ -71,6 +71,9 @@ def test_the_derived_tables_hold_the_books_subscriptions_cash_and_movements(book
     assert query("SELECT kind, sum(amount) FROM '{out}/mrr_movements/**/*.parquet' GROUP BY 1 ORDER BY 1") == [
         ("churn", Decimal("4000.0000000000")), ("new", Decimal("15000.0000000000"))]
     assert query("SELECT count(*) FROM '{out}/refunds/**/*.parquet'") == [(0,)]
+    # Every invoice paid when it was issued: owed from its issue to its payment, then nothing.
+    assert query("SELECT count(*), sum(amount), sum(outstanding) FILTER (WHERE amount < 0)"
+                 " FROM '{out}/receivables/**/*.parquet'") == [(18, 0, 0)]
     # Without --personal-data: no names, e-mails or references, here or in the events' data.
     assert query("SELECT count(*), count(email), count(name), count(external_ref)"
                  " FROM '{out}/subscribers/**/*.parquet'") == [(4, 0, 0, 0)]
