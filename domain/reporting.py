@@ -49,8 +49,8 @@ class ReportingPeriod(LedgerAggregate):
         """A month's figures were sealed: per currency, its MRR, churn and revenue as the
         reports answered them at close, and what was owed at the month's last instant (the
         receivables' total, invoice count and amount per aging bucket), with the log
-        ``position`` and the metric versions they were computed at. A closed period is never edited; later changes show as
-        restatements."""
+        ``position`` and the metric versions they were computed at. A closed period is
+        never edited; later changes show as restatements."""
 
         period: str
         position: int

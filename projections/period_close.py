@@ -1,8 +1,9 @@
 """A month's figures as a period close seals them, and restatements of closed periods.
 
 A close seals, per currency, the month's MRR bucket, churn period and revenue bucket as
-known then and as of then, and what was owed at the month's end, and is never edited. Figures that change later (a backdated
-signup, a correction, an invoice of the month paid after the close) show up as restatements:
+known then and as of then, and what was owed at the month's end, and is never edited.
+Figures that change later (a backdated signup, a correction, an invoice of the month paid
+after the close) show up as restatements:
 the figures at close next to the same figures known now and as of now, the figures that
 differ, and the events recorded after the close that changed them.
 """
