@@ -3,9 +3,10 @@ amount, kept by the ``invoices`` model (``domain.receivables``: what is outstand
 
 Each event that changes what is outstanding on an invoice ends the invoice's open span
 (``until``: its effective instant; ``until_recorded``: when the ledger learned it;
-``until_position`` and ``until_event_id``: which event it was) and, while something is still owed, opens a new one
-from its own instant. An invoice's events are a subscription's, whose effective instants
-never go back (``domain.base``), so an invoice's spans follow each other in both times.
+``until_position`` and ``until_event_id``: which event it was) and, while something is
+still owed, opens a new one from its own instant. An invoice's events are a subscription's,
+whose effective instants never go back (``domain.base``), so an invoice's spans follow each
+other in both times.
 
 What an invoice owed as of T, as known at K, is the span opened by T and recorded by K
 that had not ended by then: ``until`` after T, or learned after K, or not at all. The

@@ -67,7 +67,9 @@ class Receivables:
         if kind == "InvoiceIssued":
             self._issue(envelope)
             return
-        invoice_id = self.charges.get(data["charge_id"]) if kind == "ChargeReversed" else data.get("invoice_id")
+        # A reversal names the charge; every other event its invoice.
+        invoice_id = self.charges.get(data["charge_id"]) if kind == "ChargeReversed" \
+            else data.get("invoice_id")
         invoice = self.invoices.get(invoice_id) if invoice_id is not None else None
         if invoice is None:
             return
