@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 NO_PAYMENT_METHOD = "no_payment_method"
 CANCEL = "cancel"
 UNPAID = "unpaid"
-FINAL_ACTIONS = (CANCEL, UNPAID)
+CANCEL_WRITE_OFF = "cancel_write_off"
+FINAL_ACTIONS = (CANCEL, UNPAID, CANCEL_WRITE_OFF)
 MAX_RETRY_DAY = 365
 """A year: a later retry is no dunning, and an unbounded one would overflow the calendar."""
 
@@ -35,8 +36,9 @@ MAX_RETRY_DAY = 365
 class Dunning:
     """How an invoice whose charge failed is pursued: retried this many days after its first
     failed attempt, then, when the last retry fails, the subscription canceled (``cancel``,
-    involuntary churn) or the invoice written off while the subscription goes on
-    (``unpaid``)."""
+    involuntary churn: the invoice stays owed), the invoice written off while the
+    subscription goes on (``unpaid``), or both (``cancel_write_off``: the debt is taken as a
+    loss rather than pursued by other means)."""
 
     retry_days: tuple[int, ...] = (3, 5, 7)
     final: str = CANCEL
@@ -46,7 +48,7 @@ class Dunning:
         if self.final not in FINAL_ACTIONS or not days or days != sorted(set(days)) \
                 or days[0] < 1 or days[-1] > MAX_RETRY_DAY:
             raise ValueError(f"retry days are increasing whole days from 1 to {MAX_RETRY_DAY},"
-                             " and the final action is cancel or unpaid")
+                             f" and the final action is one of {', '.join(FINAL_ACTIONS)}")
 
     def __str__(self) -> str:
         """As ``SUBLEDGER_DUNNING`` writes it: ``3,5,7:cancel``."""
@@ -240,14 +242,15 @@ class Charging:
 
     def _end_of_dunning(self: Subscription, invoice_id: str, at: datetime, recorded_at: datetime,
                         dunning: Dunning) -> None:
-        if dunning.final == CANCEL:
+        if dunning.final in (UNPAID, CANCEL_WRITE_OFF):
+            invoice = self.invoices[invoice_id]
+            self._record(self.InvoiceMarkedUncollectible, at, recorded_at, invoice_id=invoice_id,
+                         amount_due=invoice["amount_due"], currency=invoice["currency"],
+                         reason="the last retry failed")
+        if dunning.final == UNPAID:
+            self._end_dunning(invoice_id, at, recorded_at)
+        else:  # never recovered first: the subscription goes from past_due to canceled
             self._record(SubscriptionCanceled, at, recorded_at, reason=INVOLUNTARY, comment=None)
-            return
-        invoice = self.invoices[invoice_id]
-        self._record(self.InvoiceMarkedUncollectible, at, recorded_at, invoice_id=invoice_id,
-                     amount_due=invoice["amount_due"], currency=invoice["currency"],
-                     reason="the last retry failed")
-        self._end_dunning(invoice_id, at, recorded_at)
 
     def retry_charge(self: Subscription, charge_id: str, *, effective_at: datetime,
                      recorded_at: datetime) -> str:

@@ -17,7 +17,7 @@ from subledger.domain.portal_session import MAX_TTL_SECONDS, MIN_TTL_SECONDS
 API_ROLES = ("admin", "writer", "reader")
 HOSTPORT = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
 TOPIC_PREFIX_FORM = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
-DUNNING_NOTATION = re.compile(r"([0-9]{1,3}(?:,[0-9]{1,3})*):([a-z]+)")
+DUNNING_NOTATION = re.compile(r"([0-9]{1,3}(?:,[0-9]{1,3})*):([a-z_]+)")
 DEFAULT_BILLING_INTERVAL = 60
 MAX_BILLING_INTERVAL = 86_400
 DEFAULT_SETTLEMENT_DAYS = 62

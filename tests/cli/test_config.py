@@ -312,6 +312,7 @@ def test_bad_settlement_days_are_refused_naming_what_was_expected(value: str) ->
     ("3,5,7:unpaid", Dunning((3, 5, 7), "unpaid")),
     ("1:cancel", Dunning((1,), "cancel")),
     ("2, 10, 365:unpaid", Dunning((2, 10, 365), "unpaid")),
+    ("3,5,7:cancel_write_off", Dunning((3, 5, 7), "cancel_write_off")),
 ])
 def test_the_dunning_policy_is_retry_days_and_a_final_action(value: str, policy: Dunning) -> None:
     assert Settings.from_env({"SUBLEDGER_DUNNING": value}).dunning == policy
@@ -330,13 +331,16 @@ def test_the_dunning_policy_is_retry_days_and_a_final_action(value: str, policy:
     "3;5:cancel",
     "1.5:cancel",
     "3,5,7:cancel\n",
+    "3,5,7:cancel_",
+    "3,5,7:cancel-write-off",
 ])
 def test_a_bad_dunning_policy_is_refused_naming_what_was_expected(value: str) -> None:
     error = refused({"SUBLEDGER_DUNNING": value})
 
     assert error.variable == "SUBLEDGER_DUNNING"
     assert str(error) == ("SUBLEDGER_DUNNING: expected retry days increasing from 1 to 365,"
-                          " comma-separated, then :cancel or :unpaid (e.g. 3,5,7:cancel)")
+                          " comma-separated, then :cancel or :unpaid or :cancel_write_off"
+                          " (e.g. 3,5,7:cancel)")
 
 
 # -- the CLI ----------------------------------------------------------------------------------
