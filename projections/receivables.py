@@ -62,7 +62,9 @@ def owed(store: ViewStore, standpoint: Standpoint, currency: str | None = None,
             " ORDER BY s.issued_at, s.issued_position", values).fetchall()
     found = []
     for row in rows:
-        invoice = dict(zip((*OWED, "number"), row, strict=True))
+        read = dict(zip((*OWED, "number"), row, strict=True))
+        invoice = {"invoice_id": read["invoice_id"], "number": read["number"],
+                   **{column: read[column] for column in OWED[1:]}}
         invoice["outstanding"] = int(invoice["outstanding"])
         days = days_overdue(parse_instant(invoice["issued_at"]), standpoint.as_of)
         found.append({**invoice, "days_overdue": days, "bucket": aging_bucket(days)})
