@@ -9,17 +9,21 @@ def at(month: int, day: int) -> datetime:
     return datetime(2026, month, day, tzinfo=UTC)
 
 
-def _signup(ledger, name: str, when: datetime):  # type: ignore[no-untyped-def]
+def _basic_plan(ledger) -> None:  # type: ignore[no-untyped-def]
+    ledger.catalog.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=1000,
+                               interval="month", effective_at=at(1, 1))
+
+
+def _signup(ledger, name: str, when: datetime, token: str = "tok_visa"):  # type: ignore[no-untyped-def]
     subscriber = ledger.subscribers.register(email=f"{name}@example.com", name=name, effective_at=at(1, 1))
-    ledger.subscribers.set_payment_method(subscriber.id, gateway="sandbox", token="tok_visa", effective_at=at(1, 1))
+    ledger.subscribers.set_payment_method(subscriber.id, gateway="sandbox", token=token, effective_at=at(1, 1))
     return ledger.subscriptions.start(subscriber.id, plan_id="basic", effective_at=when)
 
 
 def test_a_closed_period_keeps_its_figures_and_shows_the_backdated_signup_that_restated_them(
     ledger, projector, client,  # type: ignore[no-untyped-def]
 ) -> None:
-    ledger.catalog.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=1000,
-                       interval="month", effective_at=at(1, 1))
+    _basic_plan(ledger)
     _signup(ledger, "ada", at(3, 10))
     projector.run_once()
 
@@ -84,12 +88,8 @@ def test_a_close_seals_what_was_owed_at_the_months_end_and_a_later_write_off_of_
 ) -> None:
     from subledger.commands.correction_writes import WriteOffInvoice
 
-    ledger.catalog.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=1000,
-                               interval="month", effective_at=at(1, 1))
-    bo = ledger.subscribers.register(email="bo@example.com", name="Bo", effective_at=at(3, 1))
-    ledger.subscribers.set_payment_method(bo.id, gateway="sandbox", token="tok_chargeDeclined",
-                                          effective_at=at(3, 1))
-    started = ledger.subscriptions.start(bo.id, plan_id="basic", effective_at=at(3, 10))
+    _basic_plan(ledger)
+    started = _signup(ledger, "bo", at(3, 10), token="tok_chargeDeclined")
     (invoice,) = ledger.subscriptions.get(started.id).invoices
     projector.run_once()
 
@@ -120,8 +120,7 @@ def test_a_period_closed_before_receivables_were_sealed_is_not_restated_for_them
 ) -> None:
     from subledger.projections.period_close import restatement
 
-    ledger.catalog.create_plan(plan_id="basic", name="Basic", tier="basic", currency="USD", amount=1000,
-                               interval="month", effective_at=at(1, 1))
+    _basic_plan(ledger)
     _signup(ledger, "ada", at(3, 10))
     projector.run_once()
     closed = client.post("/periods/2026-03/close").json()
