@@ -60,6 +60,17 @@ def _instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(error.detail) from None
 
 
+def _currency(text: str) -> str:
+    """An ISO 4217 code, upper-cased: a code the ledger cannot hold is refused rather than
+    answered with an empty report."""
+    from .domain.money import normalize_currency
+
+    try:
+        return normalize_currency(text)
+    except InvalidInput as error:
+        raise argparse.ArgumentTypeError(error.detail) from None
+
+
 def _position(text: str) -> int:
     if not text.isascii() or not text.isdigit():
         raise argparse.ArgumentTypeError(f"a position is a whole number from 0, not {text!r}")
@@ -99,7 +110,7 @@ def _report_options(parser: argparse.ArgumentParser, *, interval: bool = True) -
     parser.add_argument("--to", dest="end", type=_day, required=True, metavar="DAY")
     if interval:
         parser.add_argument("--interval", choices=["month", "day"], default="month")
-    parser.add_argument("--currency", metavar="CODE")
+    parser.add_argument("--currency", type=_currency, metavar="CODE")
     _known_at(parser)
     if interval:
         _as_of(parser)
@@ -130,7 +141,7 @@ def add_parser(commands: Any) -> None:
     mrr.add_argument("--from", dest="start", type=_day, metavar="DAY")
     mrr.add_argument("--to", dest="end", type=_day, metavar="DAY")
     mrr.add_argument("--interval", choices=["month", "day"], default="month")
-    mrr.add_argument("--currency", metavar="CODE")
+    mrr.add_argument("--currency", type=_currency, metavar="CODE")
     _known_at(mrr)
     _as_of(mrr)
     _output(mrr)
@@ -141,7 +152,7 @@ def add_parser(commands: Any) -> None:
         _output(command)
     receivables = inner.add_parser("receivables", help="what subscribers owe as of an instant, aged")
     receivables.add_argument("--at", type=_instant, metavar="T", help="as of T (default: now, or K)")
-    receivables.add_argument("--currency", metavar="CODE")
+    receivables.add_argument("--currency", type=_currency, metavar="CODE")
     receivables.add_argument("--invoices", action="store_true",
                              help="list the outstanding invoices rather than the aging figures")
     _known_at(receivables)

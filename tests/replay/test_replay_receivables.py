@@ -100,9 +100,16 @@ def test_replay_receivables_answers_the_invoice_books_figures_worked_out_by_hand
     assert (unknown["as_of"], unknown["currencies"]) == ("2026-06-01T11:00:00.000000Z", [])
 
 
-def test_replay_receivables_refuses_an_instant_after_now_in_one_line(
+def test_replay_receivables_refuses_an_instant_after_now_or_an_unknown_currency_in_one_line(
         invoice_ledger: Ledger, capsys: pytest.CaptureFixture[str]) -> None:
-    for args in (["--at", "2199-01-01T00:00:00Z"], ["--at", "2026-03-01"]):
+    for args in (["--at", "2199-01-01T00:00:00Z"], ["--at", "2026-03-01"], ["--currency", "XYZ"],
+                 ["--currency", "US"]):
         assert main(["replay", "receivables", *args]) == 2, args
         assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_replay_receivables_reads_a_currency_code_in_any_case(
+        invoice_ledger: Ledger, capsys: pytest.CaptureFixture[str]) -> None:
+    body = json.loads(_replay(capsys, "--at", "2026-06-01T12:00:00Z", "--currency", "usd"))
+    assert [(c["currency"], c["outstanding"]) for c in body["currencies"]] == [("USD", 1600)]
 
