@@ -19,7 +19,7 @@ from subledger.domain.receivables import (
 from subledger.domain.time import parse_instant
 
 from .mrr import sortable
-from .report_window import Standpoint
+from .report_window import Standpoint, position
 from .store import ViewCursor, ViewStore
 
 RECEIVABLES_VERSION = "receivables-v1"
@@ -81,19 +81,20 @@ def with_positions(tx: ViewCursor, invoices: list[dict[str, Any]],
                         " FROM view_receivables WHERE at <= ? AND invoice_id IN ({marks})",
                         [i["invoice_id"] for i in invoices], (as_of,))
     positions: dict[str, set[int]] = defaultdict(set)
-    for invoice_id, position, recorded_at, until, until_recorded, until_position in rows:
+    for invoice_id, opened_at, recorded_at, until, until_recorded, until_position in rows:
         if known is not None and recorded_at > known:
             continue
-        positions[invoice_id].add(int(position))
+        positions[invoice_id].add(int(opened_at))
         if until is not None and until <= as_of and (known is None or until_recorded <= known):
             positions[invoice_id].add(int(until_position))
     return [{**i, "positions": sorted(p for p in positions[i["invoice_id"]])} for i in invoices]
 
 
-def aging(invoices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def aging(invoices: list[dict[str, Any]], named: str | None = None) -> list[dict[str, Any]]:
     """Per currency, the outstanding total and invoice count, and both per aging bucket
-    (every bucket listed, empty ones with zeros), currencies in alphabetical order."""
-    books: dict[str, dict[str, Any]] = {}
+    (every bucket listed, empty ones with zeros), currencies in alphabetical order; the
+    ``named`` currency is listed even when nothing is owed in it."""
+    books = {} if named is None else {named.upper(): empty_book(named.upper())}
     for invoice in invoices:
         book = books.setdefault(invoice["currency"], empty_book(invoice["currency"]))
         book["outstanding"] += invoice["outstanding"]
@@ -126,20 +127,15 @@ def head(store: ViewStore, standpoint: Standpoint) -> dict[str, Any]:
     """Where an answer stands: ``as_of``, ``as_known_at``, the log position the
     ``invoices`` model had applied, and the definitions' version."""
     known = standpoint.as_known_at
-    with store.transaction() as tx:
-        applied = tx.checkpoint("invoices") or 0
     return {"as_of": sortable(standpoint.as_of),
             "as_known_at": None if known is None else sortable(known),
-            "position": applied, "metrics_version": RECEIVABLES_VERSION}
+            "position": position(store, "invoices"), "metrics_version": RECEIVABLES_VERSION}
 
 
 def aging_report(store: ViewStore, standpoint: Standpoint, currency: str | None) -> dict[str, Any]:
     """The aging answer: per currency (only ``currency`` if named, listed even when nothing
     is owed in it) the outstanding total and per bucket."""
-    books = aging(owed(store, standpoint, currency))
-    if currency is not None and not books:
-        books = [empty_book(currency.upper())]
-    return {**head(store, standpoint), "currencies": books}
+    return {**head(store, standpoint), "currencies": aging(owed(store, standpoint, currency), currency)}
 
 
 def owed_page(store: ViewStore, standpoint: Standpoint, *, currency: str | None,

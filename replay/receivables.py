@@ -22,7 +22,7 @@ from subledger.domain.invoicing import UNCOLLECTIBLE, VOID
 from subledger.domain.receivables import aging_bucket, amount_due_after, days_overdue, outstanding
 from subledger.domain.time import parse_instant
 from subledger.projections.mrr import sortable
-from subledger.projections.receivables import RECEIVABLES_VERSION, aging, empty_book
+from subledger.projections.receivables import RECEIVABLES_VERSION, aging
 
 from .reader import LoggedEvent
 
@@ -133,10 +133,7 @@ class Receivables:
 def receivables_report(book: Receivables, as_of: datetime, as_known_at: datetime | None,
                        currency: str | None) -> dict[str, Any]:
     """``/reports/receivables``'s answer, folded from the log (read as known at K)."""
-    books = aging(book.owed(as_of, currency))
-    if currency is not None and not books:
-        books = [empty_book(currency.upper())]
-    return {**_head(book, as_of, as_known_at), "currencies": books}
+    return {**_head(book, as_of, as_known_at), "currencies": aging(book.owed(as_of, currency), currency)}
 
 
 def receivable_invoices(book: Receivables, as_of: datetime, as_known_at: datetime | None,
